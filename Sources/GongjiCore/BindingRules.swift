@@ -1,0 +1,258 @@
+/// What the authorizer (through the gateway) asks for when binding a member (R-BIND-5).
+public struct BindingRequest: Hashable, Sendable {
+    /// The member's ID number as typed (validated here).
+    public var memberIDNumber: String
+    /// The member's name as typed.
+    public var memberName: String
+    /// How the member is related to the authorizer.
+    public var relationship: Relationship
+    /// The authorization start date.
+    public var startDate: CivilDate
+    /// The signed commitment, if given.
+    public var commitment: CommitmentAcceptance?
+    /// The uploaded front image's id (SHA-256 hex), if given.
+    public var frontDocument: String?
+    /// The uploaded back image's id, if given.
+    public var backDocument: String?
+
+    /// Creates a request.
+    public init(memberIDNumber: String, memberName: String, relationship: Relationship, startDate: CivilDate,
+                commitment: CommitmentAcceptance? = nil, frontDocument: String? = nil, backDocument: String? = nil) {
+        self.memberIDNumber = memberIDNumber
+        self.memberName = memberName
+        self.relationship = relationship
+        self.startDate = startDate
+        self.commitment = commitment
+        self.frontDocument = frontDocument
+        self.backDocument = backDocument
+    }
+}
+
+/// The facts a binding decision needs, gathered by the store.
+public struct BindingFacts: Sendable {
+    /// The authorizer as registered.
+    public var authorizer: Person
+    /// The authorizer's personal account, if any.
+    public var authorizerAccount: PersonalAccount?
+    /// The member as registered, looked up by the requested ID number; nil if unknown.
+    public var member: Person?
+    /// All bindings of the authorizer (any state).
+    public var authorizerBindings: [Binding]
+    /// Uploaded documents found for the requested ids, with their side.
+    public var documents: [String: DocumentSide]
+    /// The governing policy, with its current availability; nil if the region has none.
+    public var policy: RegionPolicy?
+    /// Today in China time.
+    public var today: CivilDate
+
+    /// Creates the facts.
+    public init(authorizer: Person, authorizerAccount: PersonalAccount?, member: Person?, authorizerBindings: [Binding],
+                documents: [String: DocumentSide], policy: RegionPolicy?, today: CivilDate) {
+        self.authorizer = authorizer
+        self.authorizerAccount = authorizerAccount
+        self.member = member
+        self.authorizerBindings = authorizerBindings
+        self.documents = documents
+        self.policy = policy
+        self.today = today
+    }
+}
+
+/// The longest name accepted, in characters.
+public let personNameLengthMax = 64
+/// The longest rejection reason accepted, in characters.
+public let rejectionReasonLengthMax = 500
+
+/// Pure decisions on bindings (R-BIND-*, R-ID-*).
+public enum BindingRules {
+    /// Decides whether the authorizer may bind the member, and returns the binding to insert.
+    public static func create(_ request: BindingRequest, facts: BindingFacts, id: String) throws(DomainError) -> Binding {
+        let authorizer = facts.authorizer
+        guard let policy = facts.policy else { throw .regionNotSupported(authorizer.region) }
+        guard !policy.availability.suspended else { throw .suspended(policy) }
+        let memberID = try ResidentID.parse(request.memberIDNumber, today: facts.today)
+        let name = request.memberName.trimmingWhitespace
+        guard (1...personNameLengthMax).contains(name.count) else {
+            throw .invalidField("member_name", "must be 1…\(personNameLengthMax) characters", zh: "姓名不能为空且不超过\(personNameLengthMax)个字")
+        }
+        try checkAuthorizer(authorizer, account: facts.authorizerAccount, policy: policy)
+        guard let member = facts.member, member.id == memberID else { throw .personNotFound(role: "member", id: memberID) }
+        guard member.name == name else {
+            throw .member("NAME_MISMATCH", "the name does not match the registered name of this ID number", "姓名与身份证号码不一致",
+                          ["id_number": memberID.masked], category: .invalidArgument)
+        }
+        guard member.id != authorizer.id else {
+            throw .member("SELF_BINDING_NOT_ALLOWED", "an authorizer cannot bind himself or herself", "不能绑定本人",
+                          category: .invalidArgument)
+        }
+        try checkRelationship(request.relationship, authorizer: authorizer, member: member, policy: policy)
+        let isNewborn = try checkMemberInsurance(member, relationship: request.relationship, policy: policy, today: facts.today)
+        let open = facts.authorizerBindings.filter { $0.status.isOpen }
+        if let existing = open.first(where: { $0.member == member.id }) {
+            throw .member("BINDING_ALREADY_EXISTS", "this member is already bound (\(existing.status.rawValue))", "该家庭成员已绑定或正在审核",
+                          ["binding_id": existing.id], category: .alreadyExists)
+        }
+        if let limit = policy.member.limit, open.count >= limit { throw .memberLimitReached(limit: limit) }
+        guard request.startDate >= facts.today else {
+            throw .member("START_DATE_IN_PAST", "the authorization start date \(request.startDate) is before today \(facts.today)",
+                          "授权开始日期不能早于今天", ["start_date": request.startDate.description, "today": facts.today.description],
+                          category: .invalidArgument)
+        }
+        try checkMaterials(request, documents: facts.documents, policy: policy, today: facts.today)
+        return Binding(
+            id: id, authorizer: authorizer.id, member: member.id, memberName: name, relationship: request.relationship,
+            region: policy.region, startDate: request.startDate,
+            status: policy.review == .reviewer ? .pending : .active, isNewborn: isNewborn,
+            commitment: policy.materials.requiresCommitment ? request.commitment : nil,
+            frontDocument: policy.materials.idImages ? request.frontDocument : nil,
+            backDocument: policy.materials.idImages ? request.backDocument : nil)
+    }
+
+    /// R-BIND-1: the authorizer is employee-insured, normal, registered where the policy says.
+    static func checkAuthorizer(_ authorizer: Person, account: PersonalAccount?, policy: RegionPolicy) throws(DomainError) {
+        guard authorizer.insuranceType == .employee else {
+            throw .authorizer("AUTHORIZER_NOT_EMPLOYEE_INSURED", "the authorizer must be insured under the employee scheme",
+                              "授权人须参加职工基本医疗保险")
+        }
+        guard authorizer.status == .normal else {
+            throw .authorizer("AUTHORIZER_STATUS_NOT_NORMAL", "the authorizer's insurance status is \(authorizer.status.rawValue)",
+                              "授权人参保状态不正常", ["status": authorizer.status.rawValue])
+        }
+        guard policy.covers(authorizerRegion: authorizer.region) else {
+            throw .authorizer("AUTHORIZER_REGION_NOT_ALLOWED", "the authorizer must be registered in \(policy.name)",
+                              "授权人须在\(policy.name)参保", ["authorizer_region": authorizer.region.description,
+                                                          "scope": policy.authorizer.scope.rawValue])
+        }
+        if policy.authorizer.requirePositiveBalance, (account?.total ?? .zero) <= .zero {
+            throw .authorizer("AUTHORIZER_BALANCE_NOT_POSITIVE", "the authorizer's personal account has no balance",
+                              "授权人个人账户无余额")
+        }
+    }
+
+    /// R-BIND-2 and R-BIND-3: an allowed and plausible relationship.
+    static func checkRelationship(_ relationship: Relationship, authorizer: Person, member: Person,
+                                  policy: RegionPolicy) throws(DomainError) {
+        guard policy.member.relationships.contains(relationship) else {
+            throw .member("RELATIONSHIP_NOT_ALLOWED", "\(relationship.rawValue) cannot be bound in \(policy.name)",
+                          "该关系不在可绑定范围内", ["relationship": relationship.rawValue], category: .invalidArgument)
+        }
+        let plausible = switch relationship {
+        case .spouse: true
+        case .child: member.birthDate > authorizer.birthDate
+        case .parent: member.birthDate < authorizer.birthDate
+        }
+        guard plausible else {
+            throw .member("RELATIONSHIP_IMPLAUSIBLE",
+                          "a \(relationship.rawValue) must be born \(relationship == .child ? "after" : "before") the authorizer",
+                          relationship == .child ? "子女的出生日期应晚于授权人" : "父母的出生日期应早于授权人",
+                          ["relationship": relationship.rawValue], category: .invalidArgument)
+        }
+    }
+
+    /// R-BIND-2 and R-BIND-8: the member is insured, normal, in the same province — or a newborn.
+    /// Returns whether the member is bound as a newborn.
+    static func checkMemberInsurance(_ member: Person, relationship: Relationship, policy: RegionPolicy,
+                                     today: CivilDate) throws(DomainError) -> Bool {
+        if member.insuranceType == .none {
+            let age = member.birthDate.days(until: today)
+            if let days = policy.member.newbornDays, relationship == .child, age <= days { return true }
+            throw .member("MEMBER_NOT_INSURED", "the member is not enrolled in basic medical insurance",
+                          "被共济人未参加基本医疗保险", policy.member.newbornDays.map { ["newborn_days": String($0), "age_days": String(age)] } ?? [:])
+        }
+        guard policy.member.insuranceTypes.contains(member.insuranceType) else {
+            throw .member("MEMBER_INSURANCE_TYPE_NOT_ALLOWED",
+                          "a member insured under the \(member.insuranceType.rawValue) scheme cannot be bound in \(policy.name)",
+                          "被共济人参保类型不符合要求", ["insurance_type": member.insuranceType.rawValue])
+        }
+        guard member.status == .normal else {
+            throw .member("MEMBER_STATUS_NOT_NORMAL", "the member's insurance status is \(member.status.rawValue)",
+                          "被共济人参保状态不正常", ["status": member.status.rawValue])
+        }
+        guard member.region.isInSameProvince(as: policy.region) else {
+            throw .member("CROSS_PROVINCE_NOT_ALLOWED", "the member is insured in another province (\(member.region))",
+                          "被共济人须在本省参保，不支持跨省共济",
+                          ["member_region": member.region.description, "province": policy.region.province.description])
+        }
+        return false
+    }
+
+    /// R-BIND-5: commitment and ID images, as the region requires.
+    static func checkMaterials(_ request: BindingRequest, documents: [String: DocumentSide], policy: RegionPolicy,
+                               today: CivilDate) throws(DomainError) {
+        if policy.materials.requiresCommitment {
+            guard let commitment = request.commitment else {
+                throw .member("COMMITMENT_REQUIRED", "the signed personal commitment is required in \(policy.name)",
+                              "请先阅读并签署个人承诺书", ["accepted_versions": policy.materials.commitmentVersions.joined(separator: ",")],
+                              category: .invalidArgument)
+            }
+            guard policy.materials.commitmentVersions.contains(commitment.version) else {
+                throw .member("COMMITMENT_VERSION_UNKNOWN", "commitment text version '\(commitment.version)' is not accepted",
+                              "个人承诺书版本无效", ["accepted_versions": policy.materials.commitmentVersions.joined(separator: ",")],
+                              category: .invalidArgument)
+            }
+            guard CivilDate.inChina(unixSeconds: commitment.acceptedAtUnix) <= today else {
+                throw .member("COMMITMENT_TIME_INVALID", "the commitment cannot be accepted in the future", "承诺书签署时间无效",
+                              category: .invalidArgument)
+            }
+        }
+        guard policy.materials.idImages else { return }
+        for (side, document) in [(DocumentSide.front, request.frontDocument), (.back, request.backDocument)] {
+            guard let document, !document.isEmpty else {
+                throw .member("ID_IMAGES_REQUIRED", "the \(side.rawValue) image of the member's ID card is required",
+                              "请上传被共济人身份证正反面照片", ["missing_side": side.rawValue], category: .invalidArgument)
+            }
+            guard let found = documents[document] else {
+                throw .member("DOCUMENT_NOT_FOUND", "document \(document) was not uploaded (or has expired)", "身份证照片未上传或已过期",
+                              ["document_id": document], category: .notFound)
+            }
+            guard found == side else {
+                throw .member("DOCUMENT_SIDE_MISMATCH", "document \(document) shows the \(found.rawValue) side, not the \(side.rawValue)",
+                              "身份证照片正反面不符", ["document_id": document, "side": found.rawValue], category: .invalidArgument)
+            }
+        }
+    }
+
+    /// A reviewer's decision on a pending binding (R-BIND-6).
+    public enum ReviewDecision: Hashable, Sendable {
+        /// Make the binding active.
+        case approve
+        /// Refuse it, with a reason for the authorizer.
+        case reject(reason: String)
+    }
+
+    /// Applies a review decision to a pending binding.
+    public static func review(_ binding: Binding, decision: ReviewDecision) throws(DomainError) -> Binding {
+        guard binding.status == .pending else { throw .bindingState(binding, expected: "pending") }
+        var result = binding
+        switch decision {
+        case .approve:
+            result.status = .active
+        case .reject(let reason):
+            let trimmed = reason.trimmingWhitespace
+            guard (1...rejectionReasonLengthMax).contains(trimmed.count) else {
+                throw .invalidField("reason", "a rejection needs a reason of 1…\(rejectionReasonLengthMax) characters", zh: "驳回须填写原因")
+            }
+            result.status = .rejected
+            result.rejectionReason = trimmed
+        }
+        return result
+    }
+
+    /// The authorizer revokes an active or pending binding (R-BIND-7); history stays.
+    public static func revoke(_ binding: Binding, actor: ResidentID) throws(DomainError) -> Binding {
+        guard actor == binding.authorizer else { throw .notAuthorizer() }
+        guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
+        var result = binding
+        result.status = .revoked
+        return result
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace { scalars = scalars.dropFirst() }
+        while let last = scalars.last, last.isWhitespace { scalars = scalars.dropLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,80 @@
+/// The image formats accepted for ID-card photos (R-DOC-2).
+public enum ImageFormat: String, Hashable, Sendable, CaseIterable {
+    /// JPEG (JFIF/Exif).
+    case jpeg
+    /// PNG.
+    case png
+
+    /// The media type.
+    public var mediaType: String { self == .jpeg ? "image/jpeg" : "image/png" }
+
+    /// How many leading bytes `detect(head:tail:)` needs to see.
+    public static let headLength = 16
+    /// How many trailing bytes `detect(head:tail:)` needs to see.
+    public static let tailLength = 12
+
+    private static let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+    private static let pngIHDR: [UInt8] = [0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52]
+    private static let pngIEND: [UInt8] = [0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82]
+
+    /// Recognises a JPEG or PNG from its first and last bytes, not from a declared type.
+    ///
+    /// JPEG: SOI (`FF D8`) followed by a marker, and EOI (`FF D9`) at the end. PNG: the eight-byte
+    /// signature, an IHDR chunk first, and the IEND chunk at the end. Anything else is nil.
+    public static func detect(head: [UInt8], tail: [UInt8]) -> ImageFormat? {
+        if head.count >= 4, head[0] == 0xFF, head[1] == 0xD8, head[2] == 0xFF, head[3] != 0xFF, head[3] != 0x00,
+           tail.count >= 2, tail.suffix(2).elementsEqual([0xFF, 0xD9]) {
+            return .jpeg
+        }
+        if head.count >= 16, head.prefix(8).elementsEqual(pngSignature), head[8..<16].elementsEqual(pngIHDR),
+           tail.count >= 12, tail.suffix(12).elementsEqual(pngIEND) {
+            return .png
+        }
+        return nil
+    }
+}
+
+/// Retention of uploads that no binding uses (R-DOC-4).
+public enum DocumentRetention {
+    /// Whether an upload made at `uploadedAtUnix`, used by no binding, is due for removal at
+    /// `nowUnix` under a retention of `retentionSeconds`.
+    public static func isExpired(uploadedAtUnix: Int64, isReferenced: Bool, nowUnix: Int64, retentionSeconds: Int64) -> Bool {
+        !isReferenced && nowUnix - uploadedAtUnix >= retentionSeconds
+    }
+}
+
+/// What the family mutual-aid funds may be used for (R-SCOPE-1).
+public enum FundUse: Hashable, Sendable {
+    /// The member's resident premium.
+    case premium(year: Int)
+    /// A personal-burden cost at a provider, settled with someone's insurance credential.
+    case providerCost(provider: ProviderKind, credentialHolder: ResidentID)
+
+    /// Kinds of provider.
+    public enum ProviderKind: String, Hashable, Sendable {
+        /// 定点医疗机构.
+        case designatedMedicalInstitution = "designated_medical_institution"
+        /// 定点零售药店.
+        case designatedRetailPharmacy = "designated_retail_pharmacy"
+        /// Anything else (non-designated providers, shops, cash withdrawal …).
+        case other
+    }
+
+    /// Decides whether the funds may pay this use for the member of `binding`: premiums, or costs
+    /// at designated institutions and pharmacies settled with the member's own credential.
+    public static func check(_ use: FundUse, binding: Binding) throws(DomainError) {
+        guard binding.status == .active else { throw .bindingState(binding, expected: "active") }
+        switch use {
+        case .premium:
+            return
+        case .providerCost(.other, _):
+            throw .payment("FUND_USE_OUT_OF_SCOPE", "family funds may pay only at designated medical institutions or retail pharmacies",
+                           "共济资金仅可用于定点医药机构的个人负担费用", category: .permissionDenied)
+        case .providerCost(_, let holder):
+            guard holder == binding.member else {
+                throw .payment("CREDENTIAL_NOT_MEMBERS_OWN", "the member must use his or her own insurance credential",
+                               "须使用被共济人本人的医保凭证", category: .permissionDenied)
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+/// The catalogue of domain failures. Each reason is stable: clients switch on it.
+extension DomainError {
+    /// The parts of an ID number that can be wrong (R-ID-1).
+    public enum IDNumberDefect: Sendable {
+        /// Not 18 characters.
+        case length
+        /// Characters other than digits (and a final X).
+        case format
+        /// The administrative code names no province.
+        case region
+        /// The birth date is not a calendar date.
+        case birthDate
+        /// The birth date lies in the future.
+        case birthDateInFuture
+        /// The check character does not match.
+        case check
+    }
+
+    static func idNumber(_ defect: IDNumberDefect, text: String, detail: String) -> DomainError {
+        let (reason, en, zh): (String, String, String) = switch defect {
+        case .length: ("ID_NUMBER_LENGTH_INVALID", "the ID number must have 18 characters", "身份证号码应为18位")
+        case .format: ("ID_NUMBER_FORMAT_INVALID", "the ID number may hold only digits and a final X", "身份证号码只能包含数字，末位可为X")
+        case .region: ("ID_NUMBER_REGION_INVALID", "the ID number's administrative code is not valid", "身份证号码的行政区划代码无效")
+        case .birthDate: ("ID_NUMBER_BIRTH_DATE_INVALID", "the ID number's birth date is not a real date", "身份证号码中的出生日期无效")
+        case .birthDateInFuture: ("ID_NUMBER_BIRTH_DATE_IN_FUTURE", "the ID number's birth date is in the future", "身份证号码中的出生日期晚于今天")
+        case .check: ("ID_NUMBER_CHECK_FAILED", "the ID number's check character is wrong", "身份证号码校验位错误")
+        }
+        return DomainError(reason: reason, category: .invalidArgument, message: "\(en): \(detail)", messageZH: zh,
+                           details: ["id_number": ResidentID.mask(text), "problem": detail])
+    }
+
+    static func invalidField(_ field: String, _ problem: String, zh: String) -> DomainError {
+        DomainError(reason: "INVALID_FIELD", category: .invalidArgument, message: "\(field): \(problem)",
+                    messageZH: zh, details: ["field": field, "problem": problem])
+    }
+
+    static func amountOutOfRange(_ field: String) -> DomainError {
+        DomainError(reason: "AMOUNT_OUT_OF_RANGE", category: .invalidArgument,
+                    message: "\(field) is outside 0…\(Money.max.fen) fen", messageZH: "金额超出允许范围",
+                    details: ["field": field, "max_fen": String(Money.max.fen)])
+    }
+
+    static func rolloverBackwards(accountYear: Int, requested: Int) -> DomainError {
+        DomainError(reason: "ROLLOVER_BACKWARDS", category: .failedPrecondition,
+                    message: "the account is already in year \(accountYear); cannot roll over into \(requested)",
+                    messageZH: "账户已结转至\(accountYear)年，不能结转至更早年度",
+                    details: ["account_year": String(accountYear), "requested_year": String(requested)])
+    }
+
+    static func regionNotSupported(_ region: RegionCode) -> DomainError {
+        DomainError(reason: "REGION_NOT_SUPPORTED", category: .failedPrecondition,
+                    message: "no family mutual-aid policy is loaded for region \(region)",
+                    messageZH: "该统筹区暂未开通家庭共济", details: ["region": region.description])
+    }
+
+    static func suspended(_ policy: RegionPolicy) -> DomainError {
+        var details = ["region": policy.region.description]
+        if let hotline = policy.availability.hotline { details["hotline"] = hotline }
+        if !policy.availability.alternativeChannels.isEmpty {
+            details["alternative_channels"] = policy.availability.alternativeChannels.joined(separator: "; ")
+        }
+        let channels = policy.availability.alternativeChannels.joined(separator: "、")
+        let hotline = policy.availability.hotline.map { "，咨询电话\($0)" } ?? ""
+        return DomainError(
+            reason: "FAMILY_PAYMENT_SUSPENDED", category: .unavailable,
+            message: "family binding and payment are suspended in \(policy.name) during a platform upgrade; use \(policy.availability.alternativeChannels.joined(separator: ", "))\(policy.availability.hotline.map { " or call \($0)" } ?? "")",
+            messageZH: "系统升级期间\(policy.name)家庭共济绑定和缴费暂停，请通过\(channels)办理\(hotline)",
+            details: details,
+            alternatives: policy.availability.alternativeChannels + (policy.availability.hotline.map { ["热线 \($0)"] } ?? []))
+    }
+
+    static func personNotFound(role: String, id: ResidentID) -> DomainError {
+        DomainError(reason: role == "authorizer" ? "AUTHORIZER_NOT_FOUND" : "MEMBER_NOT_FOUND", category: .notFound,
+                    message: "the \(role) \(id.masked) is not in the insurance registry",
+                    messageZH: role == "authorizer" ? "未找到授权人参保信息" : "未找到被共济人参保信息",
+                    details: ["id_number": id.masked])
+    }
+
+    static func authorizer(_ reason: String, _ en: String, _ zh: String, _ details: [String: String] = [:]) -> DomainError {
+        DomainError(reason: reason, category: .failedPrecondition, message: en, messageZH: zh, details: details)
+    }
+
+    static func member(_ reason: String, _ en: String, _ zh: String, _ details: [String: String] = [:],
+                       category: Category = .failedPrecondition) -> DomainError {
+        DomainError(reason: reason, category: category, message: en, messageZH: zh, details: details)
+    }
+
+    static func memberLimitReached(limit: Int) -> DomainError {
+        DomainError(reason: "MEMBER_LIMIT_REACHED", category: .resourceExhausted,
+                    message: "an authorizer may have at most \(limit) bound members", messageZH: "每位授权人最多可绑定\(limit)名家庭成员",
+                    details: ["limit": String(limit)])
+    }
+
+    static func notAuthorizer() -> DomainError {
+        DomainError(reason: "NOT_AUTHORIZER", category: .permissionDenied,
+                    message: "only the authorizer of the binding may do this", messageZH: "仅授权人本人可以办理")
+    }
+
+    static func bindingState(_ binding: Binding, expected: String) -> DomainError {
+        let reason = switch binding.status {
+        case .pending: "BINDING_PENDING_REVIEW"
+        case .rejected: "BINDING_REJECTED"
+        case .revoked: "BINDING_REVOKED"
+        case .active: "BINDING_ACTIVE"
+        }
+        return DomainError(reason: reason, category: .failedPrecondition,
+                           message: "the binding is \(binding.status.rawValue); it must be \(expected)",
+                           messageZH: "共济关系状态为\(binding.status.chinese)，无法办理",
+                           details: ["binding_id": binding.id, "status": binding.status.rawValue])
+    }
+
+    static func payment(_ reason: String, _ en: String, _ zh: String, _ details: [String: String] = [:],
+                        category: Category = .failedPrecondition) -> DomainError {
+        DomainError(reason: reason, category: category, message: en, messageZH: zh, details: details)
+    }
+
+    static func balanceInsufficient(shortfall: Money, available: Money, total: Money) -> DomainError {
+        DomainError(reason: "BALANCE_INSUFFICIENT", category: .failedPrecondition,
+                    message: "the account balance that may be used is short by \(shortfall.yuanString) yuan; top up and retry",
+                    messageZH: "个人账户可用余额不足，还差\(shortfall.yuanString)元，请充值后重试",
+                    details: ["shortfall_fen": String(shortfall.fen), "available_fen": String(available.fen),
+                              "total_fen": String(total.fen)])
+    }
+}

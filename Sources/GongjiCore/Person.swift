@@ -1,0 +1,109 @@
+/// Which basic medical insurance a person is enrolled in (R-PERSON-1).
+public enum InsuranceType: String, Hashable, Sendable, Codable, CaseIterable {
+    /// 职工医保: has a personal account and may authorize.
+    case employee
+    /// 城乡居民医保: pays a yearly premium.
+    case resident
+    /// Not enrolled (e.g. a newborn).
+    case none
+}
+
+/// The state of a person's insurance (R-PERSON-1).
+public enum InsuranceStatus: String, Hashable, Sendable, Codable, CaseIterable {
+    /// 正常参保.
+    case normal
+    /// 暂停.
+    case suspended
+    /// 终止.
+    case terminated
+}
+
+/// A family relationship from the authorizer's point of view: the member is the authorizer's ….
+public enum Relationship: String, Hashable, Sendable, Codable, CaseIterable {
+    /// 配偶.
+    case spouse
+    /// 父母: the member is a parent of the authorizer.
+    case parent
+    /// 子女: the member is a child of the authorizer.
+    case child
+}
+
+/// An insured person as registered by the insurance platform (R-PERSON-1).
+public struct Person: Hashable, Sendable {
+    /// The resident ID number.
+    public var id: ResidentID
+    /// The registered name (R-ID-2 compares against it).
+    public var name: String
+    /// The kind of insurance.
+    public var insuranceType: InsuranceType
+    /// The insurance status.
+    public var status: InsuranceStatus
+    /// The pooling region (统筹区) of the insurance; for a person not enrolled, where registered.
+    public var region: RegionCode
+    /// A special category such as `subsistence_allowance` (低保), `extreme_poverty` (特困) or
+    /// `disability` (残疾); nil for none. Category names are those of the policy files.
+    public var specialCategory: String?
+
+    /// Creates a person.
+    public init(id: ResidentID, name: String, insuranceType: InsuranceType, status: InsuranceStatus,
+                region: RegionCode, specialCategory: String? = nil) {
+        self.id = id
+        self.name = name
+        self.insuranceType = insuranceType
+        self.status = status
+        self.region = region
+        self.specialCategory = specialCategory
+    }
+
+    /// The birth date, from the ID number.
+    public var birthDate: CivilDate { id.birthDate }
+}
+
+/// The two parts of a personal account balance (R-ACCT-1).
+public enum BalancePart: String, Hashable, Sendable, Codable, CaseIterable {
+    /// The current year's credits.
+    case currentYear = "current_year"
+    /// 历年结余: balance carried over from previous years.
+    case carryOver = "carry_over"
+}
+
+/// An employee-insured person's personal account (个人账户), in fen (R-ACCT-1).
+public struct PersonalAccount: Hashable, Sendable {
+    /// The owner.
+    public var owner: ResidentID
+    /// The year the current-year part belongs to.
+    public var year: Int
+    /// The current year's part.
+    public var currentYear: Money
+    /// The carry-over part (历年结余).
+    public var carryOver: Money
+
+    /// Creates an account.
+    public init(owner: ResidentID, year: Int, currentYear: Money = .zero, carryOver: Money = .zero) {
+        self.owner = owner
+        self.year = year
+        self.currentYear = currentYear
+        self.carryOver = carryOver
+    }
+
+    /// The whole balance.
+    public var total: Money { currentYear.adding(carryOver) ?? .max }
+
+    /// The balance of one part.
+    public func balance(of part: BalancePart) -> Money {
+        switch part {
+        case .currentYear: currentYear
+        case .carryOver: carryOver
+        }
+    }
+
+    /// The account after the turn of the year into `newYear`: the current part moves into
+    /// carry-over. Rolling into the year the account is already in changes nothing, so the
+    /// operation is idempotent per year; rolling backwards is refused.
+    public func rolledOver(into newYear: Int) throws(DomainError) -> PersonalAccount {
+        guard newYear >= year else { throw .rolloverBackwards(accountYear: year, requested: newYear) }
+        guard newYear > year else { return self }
+        guard let carried = carryOver.adding(currentYear) else { throw .amountOutOfRange("carry_over") }
+        return PersonalAccount(owner: owner, year: newYear, currentYear: .zero, carryOver: carried)
+    }
+}

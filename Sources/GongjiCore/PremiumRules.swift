@@ -1,0 +1,225 @@
+/// The facts a premium quote or payment needs, gathered by the store.
+public struct PremiumFacts: Sendable {
+    /// The binding the payment goes through.
+    public var binding: Binding
+    /// The end user the gateway acts for.
+    public var actor: ResidentID
+    /// The authorizer as registered now.
+    public var authorizer: Person
+    /// The authorizer's account.
+    public var authorizerAccount: PersonalAccount
+    /// The member as registered now.
+    public var member: Person
+    /// The member's own personal account, if the member has one (R-PAY-6).
+    public var memberAccount: PersonalAccount?
+    /// Premium years already paid for the member, by anyone (R-PAY-8).
+    public var paidYears: Set<Int>
+    /// The governing policy with its current availability; nil if the region has none.
+    public var policy: RegionPolicy?
+    /// Today in China time.
+    public var today: CivilDate
+
+    /// Creates the facts.
+    public init(binding: Binding, actor: ResidentID, authorizer: Person, authorizerAccount: PersonalAccount,
+                member: Person, memberAccount: PersonalAccount?, paidYears: Set<Int>, policy: RegionPolicy?,
+                today: CivilDate) {
+        self.binding = binding
+        self.actor = actor
+        self.authorizer = authorizer
+        self.authorizerAccount = authorizerAccount
+        self.member = member
+        self.memberAccount = memberAccount
+        self.paidYears = paidYears
+        self.policy = policy
+        self.today = today
+    }
+}
+
+/// One premium year of a quote or payment.
+public struct PremiumLine: Hashable, Sendable {
+    /// The premium year.
+    public var year: Int
+    /// The amount for this member and year.
+    public var amount: Money
+    /// Whether the special-category amount applies (the category's name), else nil.
+    public var category: String?
+    /// Whether the payment falls after the collection window.
+    public var isLate: Bool
+    /// The first day of benefits for this year; nil when a late payment for a past year leaves no
+    /// benefit period in it (the payment then records the enrollment only).
+    public var benefitStart: CivilDate?
+}
+
+/// A premium quote (R-PAY-2, R-PAY-4, R-PAY-5, R-PAY-7).
+public struct PremiumQuote: Hashable, Sendable {
+    /// Per-year amounts.
+    public var lines: [PremiumLine]
+    /// The sum of the lines.
+    public var total: Money
+    /// The balance the region lets the account use for family members.
+    public var available: Money
+    /// How much of the total the account can cover.
+    public var accountPart: Money
+    /// What the account cannot cover.
+    public var shortfall: Money
+    /// Whether the shortfall may be paid through another channel.
+    public var externalShortfallAllowed: Bool
+}
+
+/// A debit from one part of the authorizer's account.
+public struct Posting: Hashable, Sendable {
+    /// The balance part.
+    public var part: BalancePart
+    /// The amount taken (positive).
+    public var amount: Money
+}
+
+/// An external (non-account) part of a payment (R-PAY-5).
+public struct ExternalPayment: Hashable, Sendable {
+    /// The amount paid through the other channel.
+    public var amount: Money
+    /// The other channel's reference (e.g. a cash receipt number).
+    public var reference: String
+
+    /// Creates an external payment.
+    public init(amount: Money, reference: String) {
+        self.amount = amount
+        self.reference = reference
+    }
+}
+
+/// What a payment must do, as decided by the core; the store applies it in one transaction.
+public struct PaymentPlan: Hashable, Sendable {
+    /// The quote the payment is based on.
+    public var quote: PremiumQuote
+    /// Debits from the authorizer's account parts (sum = quote.accountPart).
+    public var postings: [Posting]
+    /// The external part, if any (amount = quote.shortfall).
+    public var external: ExternalPayment?
+    /// Whether the payment enrolls a newborn member as resident-insured (R-BIND-8).
+    public var enrollsMember: Bool
+}
+
+/// The most characters of an external payment reference.
+public let externalReferenceLengthMax = 64
+
+/// Pure decisions on premium quotes and payments (R-PAY-*).
+public enum PremiumRules {
+    /// Quotes the premium for `years`.
+    public static func quote(years: [Int], facts: PremiumFacts) throws(DomainError) -> PremiumQuote {
+        guard let policy = facts.policy else { throw .regionNotSupported(facts.binding.region) }
+        guard !policy.availability.suspended else { throw .suspended(policy) }
+        guard facts.actor == facts.binding.authorizer else { throw .notAuthorizer() }
+        try checkBinding(facts)
+        try checkYears(years, policy: policy)
+        if policy.payment.memberBalanceMustBeZero, let account = facts.memberAccount, account.total != .zero {
+            throw .payment("MEMBER_ACCOUNT_NOT_EMPTY", "the member's own personal account still holds \(account.total.yuanString) yuan",
+                           "被共济人本人个人账户余额不为零", ["member_balance_fen": String(account.total.fen)])
+        }
+        var lines: [PremiumLine] = []
+        for year in years.sorted() { lines.append(try line(year: year, facts: facts, policy: policy)) }
+        guard let total = Money.sum(lines.map(\.amount)),
+              let available = Money.sum(policy.payment.balanceParts.map { facts.authorizerAccount.balance(of: $0) })
+        else { throw .amountOutOfRange("total") }
+        let accountPart = Money.min(total, available)
+        return PremiumQuote(lines: lines, total: total, available: available, accountPart: accountPart,
+                            shortfall: total.subtracting(accountPart)!, externalShortfallAllowed: policy.payment.externalShortfall)
+    }
+
+    /// Decides a payment: the client's expected total must match (R-PAY-3); the account must cover
+    /// it, or — where allowed — an external part covers exactly the shortfall (R-PAY-4, R-PAY-5).
+    public static func pay(years: [Int], expectedTotal: Money, external: ExternalPayment?,
+                           facts: PremiumFacts) throws(DomainError) -> PaymentPlan {
+        let quote = try quote(years: years, facts: facts)
+        guard expectedTotal == quote.total else {
+            throw .payment("AMOUNT_MISMATCH", "the premium is \(quote.total.yuanString) yuan, the request expected \(expectedTotal.yuanString)",
+                           "缴费金额与应缴金额不一致", ["expected_fen": String(expectedTotal.fen), "actual_fen": String(quote.total.fen)],
+                           category: .invalidArgument)
+        }
+        if let external, external.amount != .zero {
+            guard quote.externalShortfallAllowed else {
+                throw .payment("EXTERNAL_PAYMENT_NOT_ALLOWED", "this region does not accept an external part", "本地区不支持其他渠道补足差额",
+                               category: .invalidArgument)
+            }
+            let reference = external.reference.trimmingWhitespace
+            guard (1...externalReferenceLengthMax).contains(reference.count) else {
+                throw .payment("EXTERNAL_REFERENCE_REQUIRED", "the external part needs the other channel's reference (1…\(externalReferenceLengthMax) characters)",
+                               "请提供其他渠道缴费凭证号", category: .invalidArgument)
+            }
+            guard external.amount == quote.shortfall else {
+                throw .payment("EXTERNAL_AMOUNT_MISMATCH", "the external part must be exactly the shortfall \(quote.shortfall.yuanString) yuan",
+                               "其他渠道补足金额应等于差额", ["shortfall_fen": String(quote.shortfall.fen),
+                                                      "external_fen": String(external.amount.fen)])
+            }
+        } else if quote.shortfall > .zero {
+            throw .balanceInsufficient(shortfall: quote.shortfall, available: quote.available, total: quote.total)
+        }
+        var remaining = quote.accountPart
+        var postings: [Posting] = []
+        for part in facts.policy!.payment.balanceParts where remaining > .zero {
+            let take = Money.min(remaining, facts.authorizerAccount.balance(of: part))
+            if take > .zero { postings.append(Posting(part: part, amount: take)) }
+            remaining = remaining.subtracting(take)!
+        }
+        precondition(remaining == .zero, "postings must cover the account part")
+        let externalPart = quote.shortfall > .zero ? external.map { ExternalPayment(amount: $0.amount, reference: $0.reference.trimmingWhitespace) } : nil
+        return PaymentPlan(quote: quote, postings: postings, external: externalPart,
+                           enrollsMember: facts.member.insuranceType == .none)
+    }
+
+    static func checkBinding(_ facts: PremiumFacts) throws(DomainError) {
+        guard facts.binding.status == .active else { throw .bindingState(facts.binding, expected: "active") }
+        guard facts.binding.startDate <= facts.today else {
+            throw .payment("BINDING_NOT_STARTED", "the authorization starts on \(facts.binding.startDate)", "授权尚未开始",
+                           ["start_date": facts.binding.startDate.description])
+        }
+        guard facts.authorizer.insuranceType == .employee, facts.authorizer.status == .normal else {
+            throw .authorizer("AUTHORIZER_STATUS_NOT_NORMAL", "the authorizer is no longer employee-insured with status normal",
+                              "授权人参保状态不正常", ["status": facts.authorizer.status.rawValue])
+        }
+        if facts.member.insuranceType == .none, !facts.binding.isNewborn {
+            throw .payment("MEMBER_NOT_INSURED", "the member is not enrolled in basic medical insurance", "被共济人未参加基本医疗保险")
+        }
+    }
+
+    static func checkYears(_ years: [Int], policy: RegionPolicy) throws(DomainError) {
+        guard !years.isEmpty else {
+            throw .invalidField("years", "name at least one premium year", zh: "请选择缴费年度")
+        }
+        guard years.count <= policy.payment.yearsPerPaymentMax else {
+            throw .invalidField("years", "at most \(policy.payment.yearsPerPaymentMax) years per payment", zh: "一次缴费年度过多")
+        }
+        guard Set(years).count == years.count else {
+            throw .invalidField("years", "a year is named twice", zh: "缴费年度重复")
+        }
+    }
+
+    static func line(year: Int, facts: PremiumFacts, policy: RegionPolicy) throws(DomainError) -> PremiumLine {
+        guard let entry = policy.premiumYear(year) else {
+            throw .payment("PREMIUM_YEAR_UNKNOWN", "\(policy.name) has no premium data for \(year)", "该年度缴费标准尚未公布",
+                           ["year": String(year)])
+        }
+        guard !facts.paidYears.contains(year) else {
+            throw .payment("PREMIUM_ALREADY_PAID", "the member's premium for \(year) is already paid", "该成员\(year)年度保费已缴纳",
+                           ["year": String(year)], category: .alreadyExists)
+        }
+        let category = facts.member.specialCategory.flatMap { entry.categoryAmounts[$0] == nil ? nil : $0 }
+        guard let amount = category.flatMap({ entry.categoryAmounts[$0] }) ?? entry.amount else {
+            throw .payment("PREMIUM_NOT_PUBLISHED", "the \(year) premium standard of \(policy.name) is not published yet",
+                           "\(year)年度缴费标准尚未公布", ["year": String(year)])
+        }
+        let today = facts.today
+        guard today >= entry.windowStart else {
+            throw .payment("COLLECTION_NOT_OPEN", "collection for \(year) opens on \(entry.windowStart)", "\(year)年度集中参保期尚未开始",
+                           ["year": String(year), "window_start": entry.windowStart.description])
+        }
+        // R-PAY-7: inside the window the whole year is covered; a late payment is accepted and
+        // benefits start after the waiting period (never before the year begins).
+        let isLate = today > entry.windowEnd
+        let start = isLate
+            ? Swift.max(today.adding(days: policy.payment.waitingPeriodDays), CivilDate.firstOfYear(year))
+            : CivilDate.firstOfYear(year)
+        let benefitStart = start <= CivilDate.lastOfYear(year) ? start : nil
+        return PremiumLine(year: year, amount: amount, category: category, isLate: isLate, benefitStart: benefitStart)
+    }
+}

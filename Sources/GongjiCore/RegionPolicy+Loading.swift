@@ -1,0 +1,152 @@
+import Foundation
+
+/// Why a policy file was refused: the field (a dotted path such as `premiums[1].window_end`) and
+/// what is wrong with it. The loader adds the file name.
+public struct PolicyError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The file the policy came from, when known.
+    public var source: String
+    /// The dotted path of the offending field; empty for the whole document.
+    public var field: String
+    /// What is wrong.
+    public var problem: String
+
+    /// Creates a policy error.
+    public init(source: String = "", field: String, problem: String) {
+        self.source = source
+        self.field = field
+        self.problem = problem
+    }
+
+    public var description: String {
+        let location = field.isEmpty ? source : "\(source): \(field)"
+        return "\(location): \(problem)"
+    }
+}
+
+extension RegionPolicy {
+    /// Decodes and validates a policy from JSON5 text (JSON with comments and trailing commas).
+    ///
+    /// Pure: the caller reads the file and passes its bytes and its name.
+    public static func decode(json5 data: Data, source: String) throws(PolicyError) -> RegionPolicy {
+        let decoder = JSONDecoder()
+        decoder.allowsJSON5 = true
+        let policy: RegionPolicy
+        do {
+            policy = try decoder.decode(RegionPolicy.self, from: data)
+        } catch let error as DecodingError {
+            throw PolicyError(source: source, field: error.fieldPath, problem: error.problem)
+        } catch {
+            throw PolicyError(source: source, field: "", problem: "\(error)")
+        }
+        do {
+            try policy.validate()
+        } catch {
+            throw PolicyError(source: source, field: error.field, problem: error.problem)
+        }
+        return policy
+    }
+
+    /// Checks the policy for consistency: ranges, unique years, non-overlapping windows.
+    public func validate() throws(PolicyError) {
+        func fail(_ field: String, _ problem: String) -> PolicyError { PolicyError(field: field, problem: problem) }
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail("name", "must not be empty") }
+        guard !member.insuranceTypes.isEmpty else { throw fail("member.insurance_types", "must name at least one type") }
+        guard !member.insuranceTypes.contains(.none) else {
+            throw fail("member.insurance_types", "'none' is not an insurance type a member can have (see newborn_days)")
+        }
+        guard !member.relationships.isEmpty else { throw fail("member.relationships", "must name at least one relationship") }
+        if let limit = member.limit, !(1...100).contains(limit) { throw fail("member.limit", "must be 1…100 or absent, got \(limit)") }
+        if let days = member.newbornDays, !(1...366).contains(days) {
+            throw fail("member.newborn_days", "must be 1…366 or absent, got \(days)")
+        }
+        for (i, version) in materials.commitmentVersions.enumerated() where version.isEmpty || version.count > 64 {
+            throw fail("materials.commitment_versions[\(i)]", "must be 1…64 characters")
+        }
+        guard !payment.balanceParts.isEmpty else { throw fail("payment.balance_parts", "must name at least one part") }
+        guard Set(payment.balanceParts).count == payment.balanceParts.count else {
+            throw fail("payment.balance_parts", "names a part twice")
+        }
+        guard (0...366).contains(payment.waitingPeriodDays) else {
+            throw fail("payment.waiting_period_days", "must be 0…366, got \(payment.waitingPeriodDays)")
+        }
+        guard (1...10).contains(payment.yearsPerPaymentMax) else {
+            throw fail("payment.years_per_payment_max", "must be 1…10, got \(payment.yearsPerPaymentMax)")
+        }
+        try validatePremiums()
+        for (i, channel) in availability.alternativeChannels.enumerated() where channel.isEmpty {
+            throw fail("availability.alternative_channels[\(i)]", "must not be empty")
+        }
+    }
+
+    private func validatePremiums() throws(PolicyError) {
+        var seen = Set<Int>()
+        for (i, entry) in premiums.enumerated() {
+            let path = "premiums[\(i)]"
+            guard (2000...2200).contains(entry.year) else { throw PolicyError(field: "\(path).year", problem: "must be 2000…2200, got \(entry.year)") }
+            guard seen.insert(entry.year).inserted else {
+                throw PolicyError(field: "\(path).year", problem: "year \(entry.year) appears twice")
+            }
+            if let amount = entry.amount, !amount.isValidAmount {
+                throw PolicyError(field: "\(path).amount_fen", problem: "must be 0…\(Money.max.fen), got \(amount.fen)")
+            }
+            for (category, amount) in entry.categoryAmounts.sorted(by: { $0.key < $1.key }) {
+                guard !category.isEmpty, category.allSatisfy({ ("a"..."z").contains($0) || $0 == "_" }) else {
+                    throw PolicyError(field: "\(path).category_amounts_fen", problem: "category '\(category)' must be lower_snake_case")
+                }
+                guard amount.isValidAmount else {
+                    throw PolicyError(field: "\(path).category_amounts_fen.\(category)", problem: "must be 0…\(Money.max.fen), got \(amount.fen)")
+                }
+            }
+            guard entry.windowStart <= entry.windowEnd else {
+                throw PolicyError(field: "\(path).window_end", problem: "\(entry.windowEnd) is before window_start \(entry.windowStart)")
+            }
+            guard entry.windowEnd <= CivilDate.lastOfYear(entry.year) else {
+                throw PolicyError(field: "\(path).window_end", problem: "\(entry.windowEnd) is after the end of premium year \(entry.year)")
+            }
+        }
+        let sorted = premiums.enumerated().sorted { $0.element.windowStart < $1.element.windowStart }
+        for (earlier, later) in zip(sorted, sorted.dropFirst()) where later.element.windowStart <= earlier.element.windowEnd {
+            throw PolicyError(
+                field: "premiums[\(later.offset)].window_start",
+                problem: "window of \(later.element.year) overlaps the window of \(earlier.element.year) (ends \(earlier.element.windowEnd))")
+        }
+    }
+
+    /// The policy as canonical JSON (sorted keys), e.g. for the ReadPolicy RPC.
+    public func canonicalJSON() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        // Encoding plain value types cannot fail.
+        return (try? encoder.encode(self)) ?? Data()
+    }
+}
+
+extension DecodingError {
+    /// The dotted path of the field the error concerns, e.g. `premiums[0].amount_fen`.
+    var fieldPath: String {
+        let (context, extraKey): (DecodingError.Context?, (any CodingKey)?) = switch self {
+        case .keyNotFound(let key, let context): (context, key)
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): (context, nil)
+        @unknown default: (nil, nil)
+        }
+        var path = context?.codingPath ?? []
+        if let extraKey { path.append(extraKey) }
+        var text = ""
+        for key in path {
+            if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+        }
+        return text
+    }
+
+    /// What is wrong, in words.
+    var problem: String {
+        switch self {
+        case .keyNotFound: "is required but missing"
+        case .typeMismatch(let type, _): "has the wrong type (expected \(type))"
+        case .valueNotFound(let type, _): "must not be null (expected \(type))"
+        case .dataCorrupted(let context):
+            (context.underlyingError.map { "\($0)" }).map { "\(context.debugDescription) \($0)" } ?? context.debugDescription
+        @unknown default: "is invalid"
+        }
+    }
+}

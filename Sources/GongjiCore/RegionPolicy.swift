@@ -1,0 +1,190 @@
+/// Every regional parameter of the family mutual-aid rules for one pooling region, as data.
+///
+/// Policies are loaded from human-editable JSON5 files (comments allowed), one per region; see
+/// README.md for the format. `RegionPolicy.decode(json5:)` refuses a malformed or inconsistent
+/// file with a `PolicyError` naming the field.
+public struct RegionPolicy: Hashable, Sendable, Codable {
+    /// The pooling region this policy belongs to.
+    public var region: RegionCode
+    /// The region's name, e.g. 呼和浩特市.
+    public var name: String
+    /// Who may authorize (R-BIND-1).
+    public var authorizer: AuthorizerRules
+    /// Who may be bound (R-BIND-2, R-BIND-4, R-BIND-8).
+    public var member: MemberRules
+    /// What a binding request must carry (R-BIND-5).
+    public var materials: Materials
+    /// Whether bindings become active at once or after review (R-BIND-6).
+    public var review: ReviewMode
+    /// How premiums may be paid (R-PAY-4, R-PAY-5, R-PAY-6, R-PAY-7).
+    public var payment: PaymentRules
+    /// Premium standards and collection windows per premium year (R-PAY-2, R-PAY-7).
+    public var premiums: [PremiumYear]
+    /// Whether binding and payment are suspended, and where to go instead (R-SUSP-1).
+    public var availability: Availability
+
+    /// Where an authorizer must be registered.
+    public enum Scope: String, Hashable, Sendable, Codable {
+        /// In the policy's own pooling region.
+        case city
+        /// Anywhere in the policy region's province.
+        case province
+    }
+
+    /// R-BIND-1.
+    public struct AuthorizerRules: Hashable, Sendable, Codable {
+        /// Where the authorizer must be registered.
+        public var scope: Scope
+        /// Whether the authorizer's account balance must be positive to bind.
+        public var requirePositiveBalance: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case scope
+            case requirePositiveBalance = "require_positive_balance"
+        }
+    }
+
+    /// R-BIND-2, R-BIND-4, R-BIND-8.
+    public struct MemberRules: Hashable, Sendable, Codable {
+        /// The insurance types a member may have (the member must also be in the same province).
+        public var insuranceTypes: [InsuranceType]
+        /// The relationships that may be bound.
+        public var relationships: [Relationship]
+        /// The most members one authorizer may have active or pending; nil for no limit.
+        public var limit: Int?
+        /// A child this many days old or younger who is not yet enrolled may be bound; nil: never.
+        public var newbornDays: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case insuranceTypes = "insurance_types"
+            case relationships, limit
+            case newbornDays = "newborn_days"
+        }
+    }
+
+    /// R-BIND-5.
+    public struct Materials: Hashable, Sendable, Codable {
+        /// Versions of the commitment letter text that a binding may cite; empty: none required.
+        public var commitmentVersions: [String]
+        /// Whether both ID-card images must be uploaded before binding.
+        public var idImages: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case commitmentVersions = "commitment_versions"
+            case idImages = "id_images"
+        }
+
+        /// Whether a signed commitment is required.
+        public var requiresCommitment: Bool { !commitmentVersions.isEmpty }
+    }
+
+    /// R-BIND-6.
+    public enum ReviewMode: String, Hashable, Sendable, Codable {
+        /// Active at once.
+        case immediate
+        /// Pending until a reviewer approves.
+        case reviewer
+    }
+
+    /// R-PAY-4 … R-PAY-7.
+    public struct PaymentRules: Hashable, Sendable, Codable {
+        /// The balance parts that may pay for family members, in the order they are drawn on.
+        public var balanceParts: [BalancePart]
+        /// Whether a shortfall may be paid through another channel (R-PAY-5).
+        public var externalShortfall: Bool
+        /// Whether the member's own personal account balance must be zero (R-PAY-6).
+        public var memberBalanceMustBeZero: Bool
+        /// Days after a late payment before benefits start (R-PAY-7).
+        public var waitingPeriodDays: Int
+        /// The most premium years one payment may cover.
+        public var yearsPerPaymentMax: Int
+
+        enum CodingKeys: String, CodingKey {
+            case balanceParts = "balance_parts"
+            case externalShortfall = "external_shortfall"
+            case memberBalanceMustBeZero = "member_balance_must_be_zero"
+            case waitingPeriodDays = "waiting_period_days"
+            case yearsPerPaymentMax = "years_per_payment_max"
+        }
+    }
+
+    /// The premium standard and collection window of one premium year.
+    public struct PremiumYear: Hashable, Sendable, Codable {
+        /// The premium year (benefits run 1 January … 31 December of it).
+        public var year: Int
+        /// The general standard; nil while the year's amount is not published.
+        public var amount: Money?
+        /// Amounts for special categories (e.g. `subsistence_allowance`) that pay differently.
+        public var categoryAmounts: [String: Money]
+        /// First day of the collection window (集中参保期), China time.
+        public var windowStart: CivilDate
+        /// Last day of the collection window, China time.
+        public var windowEnd: CivilDate
+        /// Where the values come from, or that they are inferred or demo data.
+        public var note: String?
+
+        enum CodingKeys: String, CodingKey {
+            case year
+            case amount = "amount_fen"
+            case categoryAmounts = "category_amounts_fen"
+            case windowStart = "window_start"
+            case windowEnd = "window_end"
+            case note
+        }
+
+        /// Creates a premium year.
+        public init(year: Int, amount: Money?, categoryAmounts: [String: Money] = [:],
+                    windowStart: CivilDate, windowEnd: CivilDate, note: String? = nil) {
+            self.year = year
+            self.amount = amount
+            self.categoryAmounts = categoryAmounts
+            self.windowStart = windowStart
+            self.windowEnd = windowEnd
+            self.note = note
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            year = try c.decode(Int.self, forKey: .year)
+            amount = try c.decodeIfPresent(Money.self, forKey: .amount)
+            categoryAmounts = try c.decodeIfPresent([String: Money].self, forKey: .categoryAmounts) ?? [:]
+            windowStart = try c.decode(CivilDate.self, forKey: .windowStart)
+            windowEnd = try c.decode(CivilDate.self, forKey: .windowEnd)
+            note = try c.decodeIfPresent(String.self, forKey: .note)
+        }
+    }
+
+    /// R-SUSP-1.
+    public struct Availability: Hashable, Sendable, Codable {
+        /// Whether family binding and payment are suspended.
+        public var suspended: Bool
+        /// Channels to name while suspended (e.g. WeChat mini program 内蒙古税务社保缴费).
+        public var alternativeChannels: [String]
+        /// The hotline to name while suspended.
+        public var hotline: String?
+
+        enum CodingKeys: String, CodingKey {
+            case suspended
+            case alternativeChannels = "alternative_channels"
+            case hotline
+        }
+
+        /// Creates an availability.
+        public init(suspended: Bool, alternativeChannels: [String], hotline: String?) {
+            self.suspended = suspended
+            self.alternativeChannels = alternativeChannels
+            self.hotline = hotline
+        }
+    }
+
+    /// The premium year entry for `year`, if the policy has one.
+    public func premiumYear(_ year: Int) -> PremiumYear? { premiums.first { $0.year == year } }
+
+    /// Whether an authorizer registered in `region` falls under this policy.
+    public func covers(authorizerRegion region: RegionCode) -> Bool {
+        switch authorizer.scope {
+        case .city: region == self.region
+        case .province: region.isInSameProvince(as: self.region)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import GongjiCore
+import PropertyBased
+import Testing
+
+@Suite("R-ID-1 resident ID numbers")
+struct ResidentIDTests {
+    @Test("R-ID-1 worked example: x and X are the same valid number; a wrong check character fails")
+    func workedExample() throws {
+        let upper = try ResidentID.parse("11010519491231002X", today: today)
+        let lower = try ResidentID.parse("11010519491231002x", today: today)
+        #expect(upper == lower)
+        #expect(lower.value == "11010519491231002X")
+        #expect(reason { try ResidentID.parse("110105194912310021", today: today) } == "ID_NUMBER_CHECK_FAILED")
+    }
+
+    @Test("R-ID-1 decodes birth date, sex and registration code")
+    func decodesFields() throws {
+        let id = try ResidentID.parse("11010519491231002X", today: today)
+        #expect(id.birthDate == CivilDate(year: 1949, month: 12, day: 31))
+        #expect(id.sex == .female)  // sequence 002 is even
+        #expect(id.registrationCode == "110105")
+        #expect(rid(born: "19800101", sequence: 131).sex == .male)
+    }
+
+    @Test("R-ID-1 each defective part is named", arguments: [
+        ("1101051949123100", "ID_NUMBER_LENGTH_INVALID"),
+        ("11010519491231002XX", "ID_NUMBER_LENGTH_INVALID"),
+        ("", "ID_NUMBER_LENGTH_INVALID"),
+        ("11010519491231A02X", "ID_NUMBER_FORMAT_INVALID"),
+        ("11010519491231002Y", "ID_NUMBER_FORMAT_INVALID"),
+        ("１１010519491231002X", "ID_NUMBER_FORMAT_INVALID"),
+        ("99010519491231002X", "ID_NUMBER_REGION_INVALID"),
+        ("11010519490231002X", "ID_NUMBER_BIRTH_DATE_INVALID"),
+        ("11010519491301002X", "ID_NUMBER_BIRTH_DATE_INVALID"),
+        ("11010520990101002X", "ID_NUMBER_BIRTH_DATE_IN_FUTURE"),
+    ])
+    func defects(text: String, expected: String) {
+        #expect(reason { try ResidentID.parse(text, today: today) } == expected)
+    }
+
+    @Test("R-ID-1 a birth date of today is accepted, tomorrow is in the future")
+    func birthDateBoundary() {
+        #expect(reason { try ResidentID.parse(idNumber(born: "20241015"), today: today) } == nil)
+        #expect(reason { try ResidentID.parse(idNumber(born: "20241016"), today: today) } == "ID_NUMBER_BIRTH_DATE_IN_FUTURE")
+        #expect(reason { try ResidentID.parse(idNumber(born: "20000229"), today: today) } == nil)
+    }
+
+    @Test("R-ID-1 masking shows four characters at each end")
+    func masking() throws {
+        #expect(ResidentID.mask("150102198003151234") == "1501**********1234")
+        #expect("\(authorizerID)" == authorizerID.masked)
+        #expect(maskName("张三") == "张*")
+        #expect(maskName("欧阳娜娜") == "欧***")
+    }
+
+    /// Valid numbers: any birth date from 1900 to `today`, any sequence, a few registration codes.
+    static let validNumber = zip(
+        Gen.int(in: CivilDate(year: 1900, month: 1, day: 1)!.dayNumber...today.dayNumber),
+        Gen.int(in: 0...999),
+        Gen.int(in: 0...3)
+    ).map { day, sequence, code in
+        let born = CivilDate(dayNumber: day).description.filter { $0 != "-" }
+        return idNumber(["110105", "150102", "150902", "340503"][code], born: born, sequence: sequence)
+    }
+
+    @Test("R-ID-1 property: any valid number round-trips")
+    func roundTrips() async {
+        await propertyCheck(count: 300, input: Self.validNumber) { text in
+            let parsed = try? ResidentID.parse(text, today: today)
+            #expect(parsed?.value == text)
+            #expect(parsed.map { try? ResidentID.parse($0.value.lowercased(), today: today) } == parsed)
+        }
+    }
+
+    @Test("R-ID-1 property: any single-digit change is caught")
+    func singleDigitChangeIsCaught() async {
+        await propertyCheck(count: 300, input: Self.validNumber, Gen.int(in: 0...16), Gen.int(in: 1...9)) { text, position, delta in
+            var chars = Array(text)
+            let digit = Int(String(chars[position]))!
+            chars[position] = Character(String((digit + delta) % 10))
+            #expect(reason { try ResidentID.parse(String(chars), today: today) } != nil)
+        }
+    }
+}
+
+@Suite("Money in fen")
+struct MoneyTests {
+    @Test("R-ACCT-1 yuan formatting is exact", arguments: [
+        (Int64(40500), "405.00"), (7, "0.07"), (-500, "-5.00"), (0, "0.00"), (123_456_789, "1234567.89"),
+    ])
+    func formatting(fen: Int64, text: String) {
+        #expect(Money(fen: fen).yuanString == text)
+        #expect(Money(yuan: text) == Money(fen: fen))
+    }
+
+    @Test("yuan parsing refuses more than two decimals and junk", arguments: ["1.234", "", ".5", "1.", "1e3", "1,0", "abc", "--1"])
+    func parsingRefuses(text: String) {
+        #expect(Money(yuan: text) == nil)
+    }
+
+    @Test("property: sums of valid amounts never overflow and equal the sum of parts")
+    func sums() async {
+        await propertyCheck(count: 300, input: Gen.int64(in: Int64(0)...Money.max.fen).array(of: 0...64)) { amounts in
+            let parts = amounts.map { Money(fen: $0) }
+            let total = Money.sum(parts)
+            #expect(total != nil)
+            #expect(total?.fen == amounts.reduce(0, +))
+            if let total, let first = parts.first {
+                #expect(total.subtracting(first).flatMap { $0.adding(first) } == total)
+            }
+        }
+    }
+
+    @Test("overflow is reported, not trapped")
+    func overflow() {
+        #expect(Money(fen: .max).adding(Money(fen: 1)) == nil)
+        #expect(Money(fen: .min).subtracting(Money(fen: 1)) == nil)
+        #expect(Money.sum([Money(fen: .max), Money(fen: 1)]) == nil)
+    }
+}
+
+@Suite("Calendar dates and regions")
+struct CivilDateAndRegionTests {
+    @Test("day numbers round-trip across leap years")
+    func dayNumbers() async {
+        await propertyCheck(count: 300, input: Gen.int(in: -100_000...200_000)) { n in
+            #expect(CivilDate(dayNumber: n).dayNumber == n)
+        }
+        #expect(CivilDate(year: 1970, month: 1, day: 1)!.dayNumber == 0)
+        #expect(CivilDate(year: 2024, month: 2, day: 28)!.adding(days: 1) == CivilDate(year: 2024, month: 2, day: 29))
+        #expect(CivilDate(year: 2025, month: 2, day: 28)!.adding(days: 1) == CivilDate(year: 2025, month: 3, day: 1))
+        #expect(CivilDate(year: 2023, month: 2, day: 29) == nil)
+    }
+
+    @Test("China time is UTC+8")
+    func chinaTime() {
+        // 2024-12-31T16:00:00Z is 2025-01-01 00:00 in China.
+        #expect(CivilDate.inChina(unixSeconds: 1_735_660_800) == CivilDate(year: 2025, month: 1, day: 1))
+        #expect(CivilDate.inChina(unixSeconds: 1_735_660_799) == CivilDate(year: 2024, month: 12, day: 31))
+    }
+
+    @Test("ISO parsing", arguments: ["2024-1-01", "2024-13-01", "24-01-01", "2024-01-32", "２024-01-01"])
+    func isoRefuses(text: String) { #expect(CivilDate(iso: text) == nil) }
+
+    @Test("GB/T 2260: a city's province is its first two digits and 0000")
+    func provinces() {
+        #expect(RegionCode.hohhot.province == .innerMongolia)
+        #expect(RegionCode.ulanqab.isInSameProvince(as: .hohhot))
+        #expect(RegionCode.hefei.province == .anhui)
+        #expect(!RegionCode.maanshan.isInSameProvince(as: .hohhot))
+        #expect(RegionCode(990100) == nil)
+        #expect(RegionCode("15010") == nil)
+        #expect(RegionCode("150100") == .hohhot)
+    }
+}
+
+@Suite("R-ACCT-1 personal accounts")
+struct AccountTests {
+    @Test("R-ACCT-1 at the turn of the year the current part moves into carry-over, once")
+    func rollover() throws {
+        let account = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(300), carryOver: .yuan(500))
+        let rolled = try account.rolledOver(into: 2025)
+        #expect(rolled.currentYear == .zero)
+        #expect(rolled.carryOver == .yuan(800))
+        #expect(rolled.year == 2025)
+        #expect(try rolled.rolledOver(into: 2025) == rolled)
+        #expect(reason { try rolled.rolledOver(into: 2024) } == "ROLLOVER_BACKWARDS")
+        #expect(rolled.total == account.total)
+    }
+}
