@@ -72,6 +72,12 @@ public struct Posting: Hashable, Sendable {
     public var part: BalancePart
     /// The amount taken (positive).
     public var amount: Money
+
+    /// Creates a posting.
+    public init(part: BalancePart, amount: Money) {
+        self.part = part
+        self.amount = amount
+    }
 }
 
 /// An external (non-account) part of a payment (R-PAY-5).

@@ -77,7 +77,7 @@ func bindingRequest(_ member: ResidentID, name: String, relationship: Relationsh
 }
 
 func activeBinding(member: ResidentID = childID, region: RegionCode = .hohhot, status: BindingStatus = .active,
-                   start: CivilDate = today, id: String = "b1", newborn: Bool = false) -> Binding {
+                   start: CivilDate = CivilDate(year: 2024, month: 1, day: 1)!, id: String = "b1", newborn: Bool = false) -> Binding {
     Binding(id: id, authorizer: authorizerID, member: member, memberName: "王小明", relationship: .child,
             region: region, startDate: start, status: status, isNewborn: newborn)
 }
@@ -97,4 +97,9 @@ func premiumFacts(policy: RegionPolicy, binding: Binding? = nil, member: Person?
 /// Runs a throwing core call and returns the domain error's reason, or nil on success.
 func reason<T>(_ body: () throws -> T) -> String? {
     do { _ = try body(); return nil } catch let error as DomainError { return error.reason } catch { return "\(error)" }
+}
+
+/// Runs a throwing core call and returns the domain error, or nil on success.
+func failure<T>(_ body: () throws -> T) -> DomainError? {
+    do { _ = try body(); return nil } catch { return error as? DomainError }
 }
