@@ -1,0 +1,195 @@
+import Foundation
+
+/// One row of a registry import: a person to create or replace, or a credit to an account.
+public enum RegistryRow: Hashable, Sendable {
+    /// Create or replace a person, with the premium years paid outside Gongji.
+    case person(Person, paidYears: [Int])
+    /// Credit an employee-insured person's current-year balance; `reference` applies once.
+    case credit(ResidentID, amount: Money, reference: String)
+}
+
+/// A bad row: its line number (1-based, counting every line of the file) and what is wrong.
+public struct RegistryRowError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// 1-based line number in the file.
+    public var line: Int
+    /// The field at fault, or empty.
+    public var field: String
+    /// What is wrong.
+    public var problem: String
+
+    /// Creates an error.
+    public init(line: Int, field: String, problem: String) {
+        self.line = line
+        self.field = field
+        self.problem = problem
+    }
+
+    public var description: String { "line \(line): \(field.isEmpty ? "" : "\(field): ")\(problem)" }
+}
+
+/// The formats of an import file.
+public enum RegistryFormat: String, Sendable {
+    /// One JSON object per line.
+    case jsonLines
+    /// CSV with the header line `RegistryImport.csvHeader`.
+    case csv
+}
+
+/// Parses and validates registry import rows (pure: the caller supplies the lines and today).
+public enum RegistryImport {
+    /// The CSV header line, in this column order.
+    public static let csvColumns = ["kind", "id_number", "name", "insurance_type", "status", "region_code",
+                                    "special_category", "paid_premium_years", "amount_fen", "reference"]
+
+    /// The longest line accepted, in bytes.
+    public static let lineBytesMax = 4096
+
+    struct RawRow: Decodable {
+        var kind: String?
+        var id_number: String?
+        var name: String?
+        var insurance_type: String?
+        var status: String?
+        var region_code: String?
+        var special_category: String?
+        var paid_premium_years: [Int]?
+        var amount_fen: Int64?
+        var reference: String?
+
+        enum CodingKeys: String, CodingKey {
+            case kind, id_number, name, insurance_type, status, region_code, special_category
+            case paid_premium_years, amount_fen, reference
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try c.decodeIfPresent(String.self, forKey: .kind)
+            id_number = try c.decodeIfPresent(String.self, forKey: .id_number)
+            name = try c.decodeIfPresent(String.self, forKey: .name)
+            insurance_type = try c.decodeIfPresent(String.self, forKey: .insurance_type)
+            status = try c.decodeIfPresent(String.self, forKey: .status)
+            // Region codes may be written as numbers or strings.
+            if let number = try? c.decodeIfPresent(Int.self, forKey: .region_code) {
+                region_code = String(number)
+            } else {
+                region_code = try c.decodeIfPresent(String.self, forKey: .region_code)
+            }
+            special_category = try c.decodeIfPresent(String.self, forKey: .special_category)
+            paid_premium_years = try c.decodeIfPresent([Int].self, forKey: .paid_premium_years)
+            amount_fen = try c.decodeIfPresent(Int64.self, forKey: .amount_fen)
+            reference = try c.decodeIfPresent(String.self, forKey: .reference)
+        }
+
+        init(csv fields: [String]) {
+            func field(_ i: Int) -> String? {
+                guard i < fields.count else { return nil }
+                let value = fields[i].trimmingWhitespace
+                return value.isEmpty ? nil : value
+            }
+            kind = field(0); id_number = field(1); name = field(2); insurance_type = field(3); status = field(4)
+            region_code = field(5); special_category = field(6)
+            paid_premium_years = field(7).map { $0.split(separator: ";").map { Int(String($0).trimmingWhitespace) ?? -1 } }
+            amount_fen = field(8).map { Int64($0) ?? -1 }
+            reference = field(9)
+        }
+    }
+
+    /// Parses one non-blank line. `line` is the 1-based line number used in errors.
+    public static func parse(_ text: Substring, format: RegistryFormat, line: Int,
+                             today: CivilDate) throws(RegistryRowError) -> RegistryRow {
+        guard text.utf8.count <= lineBytesMax else {
+            throw RegistryRowError(line: line, field: "", problem: "longer than \(lineBytesMax) bytes")
+        }
+        let raw: RawRow
+        switch format {
+        case .jsonLines:
+            do {
+                raw = try JSONDecoder().decode(RawRow.self, from: Data(text.utf8))
+            } catch {
+                throw RegistryRowError(line: line, field: "", problem: "not a JSON object with the documented fields")
+            }
+        case .csv:
+            guard let fields = splitCSV(text) else {
+                throw RegistryRowError(line: line, field: "", problem: "unbalanced quotes")
+            }
+            guard fields.count == csvColumns.count else {
+                throw RegistryRowError(line: line, field: "", problem: "\(fields.count) columns, expected \(csvColumns.count)")
+            }
+            raw = RawRow(csv: fields)
+        }
+        return try row(from: raw, line: line, today: today)
+    }
+
+    static func row(from raw: RawRow, line: Int, today: CivilDate) throws(RegistryRowError) -> RegistryRow {
+        func fail(_ field: String, _ problem: String) -> RegistryRowError { RegistryRowError(line: line, field: field, problem: problem) }
+        guard let idText = raw.id_number else { throw fail("id_number", "is required") }
+        let id: ResidentID
+        do { id = try ResidentID.parse(idText, today: today) } catch { throw fail("id_number", "\(error.reason): \(error.details["problem"] ?? "")") }
+        switch raw.kind {
+        case "person":
+            guard let name = raw.name?.trimmingWhitespace, (1...personNameLengthMax).contains(name.count) else {
+                throw fail("name", "is required, 1…\(personNameLengthMax) characters")
+            }
+            guard let type = raw.insurance_type.flatMap(InsuranceType.init(rawValue:)) else {
+                throw fail("insurance_type", "must be one of employee, resident, none")
+            }
+            guard let status = raw.status.flatMap(InsuranceStatus.init(rawValue:)) else {
+                throw fail("status", "must be one of normal, suspended, terminated")
+            }
+            guard let region = raw.region_code.flatMap(RegionCode.init) else {
+                throw fail("region_code", "must be a six-digit GB/T 2260 code")
+            }
+            let category = raw.special_category.flatMap { $0.isEmpty ? nil : $0 }
+            if let category, !isCategoryName(category) { throw fail("special_category", "must be lower_snake_case, at most 64 characters") }
+            let years = raw.paid_premium_years ?? []
+            guard years.allSatisfy({ (2000...2200).contains($0) }), Set(years).count == years.count else {
+                throw fail("paid_premium_years", "must be distinct years 2000…2200")
+            }
+            let person = Person(id: id, name: name, insuranceType: type, status: status, region: region, specialCategory: category)
+            return .person(person, paidYears: years.sorted())
+        case "credit":
+            guard let fen = raw.amount_fen, fen > 0, Money(fen: fen).isValidAmount else {
+                throw fail("amount_fen", "must be a whole number of fen, 1…\(Money.max.fen)")
+            }
+            guard let reference = raw.reference?.trimmingWhitespace, (1...64).contains(reference.count) else {
+                throw fail("reference", "is required, 1…64 characters")
+            }
+            return .credit(id, amount: Money(fen: fen), reference: reference)
+        default:
+            throw fail("kind", "must be person or credit")
+        }
+    }
+
+    /// Whether a special-category name is lower_snake_case and at most 64 characters.
+    public static func isCategoryName(_ name: String) -> Bool {
+        (1...64).contains(name.count) && name.allSatisfy { ("a"..."z").contains($0) || $0 == "_" }
+    }
+
+    /// Splits one CSV line (RFC 4180 quoting, no embedded newlines); nil when quotes do not balance.
+    static func splitCSV(_ line: Substring) -> [String]? {
+        var fields: [String] = []
+        var current = ""
+        var quoted = false
+        var iterator = line.makeIterator()
+        var pending: Character? = nil
+        while let c = pending ?? iterator.next() {
+            pending = nil
+            if quoted {
+                if c == "\"" {
+                    if let next = iterator.next() {
+                        if next == "\"" { current.append("\"") } else { quoted = false; pending = next }
+                    } else { quoted = false }
+                } else { current.append(c) }
+            } else if c == "\"" && current.isEmpty {
+                quoted = true
+            } else if c == "," {
+                fields.append(current); current = ""
+            } else if c != "\r" {
+                current.append(c)
+            }
+        }
+        guard !quoted else { return nil }
+        fields.append(current)
+        return fields
+    }
+}

@@ -1,0 +1,73 @@
+import GongjiCore
+import Synchronization
+import X509
+
+/// Which certificate identities hold which roles (`roles` in the configuration).
+public struct RoleBook: Sendable, Hashable {
+    let rolesByIdentity: [String: Set<Role>]
+
+    /// Builds the book from the configuration's role → identities map.
+    public init(_ roles: [String: [String]]) {
+        var byIdentity: [String: Set<Role>] = [:]
+        for (name, identities) in roles {
+            guard let role = Role(rawValue: name) else { continue }
+            for identity in identities { byIdentity[identity, default: []].insert(role) }
+        }
+        rolesByIdentity = byIdentity
+    }
+
+    /// The identity of a verified client certificate (its subject common name, else its first
+    /// DNS name) and the roles configured for its common name or any of its DNS names.
+    public func resolve(_ certificate: Certificate?) -> Caller {
+        guard let certificate else { return Caller(identity: "anonymous", roles: [], isAuthenticated: false) }
+        var names: [String] = []
+        for rdn in certificate.subject {
+            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
+                names.append(String(describing: attribute.value))
+            }
+        }
+        if let sans = try? certificate.extensions.subjectAlternativeNames {
+            for name in sans { if case .dnsName(let dns) = name { names.append(dns) } }
+        }
+        var roles: Set<Role> = []
+        for name in names { roles.formUnion(rolesByIdentity[name] ?? []) }
+        return Caller(identity: names.first ?? "unnamed", roles: roles, isAuthenticated: true)
+    }
+}
+
+/// Who is calling: the calling system's certificate identity and its roles.
+public struct Caller: Sendable, Hashable {
+    /// The certificate's subject common name (or first DNS name); `anonymous` without one.
+    public var identity: String
+    /// The configured roles of that identity.
+    public var roles: Set<Role>
+    /// Whether a verified client certificate was presented.
+    public var isAuthenticated: Bool
+}
+
+/// State that operators change at run time (reload, availability) and every call reads.
+public final class RuntimeState: Sendable {
+    private struct Values: Sendable {
+        var policies: PolicyBook
+        var roles: RoleBook
+    }
+
+    private let values: Mutex<Values>
+
+    /// Creates the state.
+    public init(policies: PolicyBook, roles: RoleBook) {
+        values = Mutex(Values(policies: policies, roles: roles))
+    }
+
+    /// The policies with the current availability switches applied.
+    public var policies: PolicyBook { values.withLock { $0.policies } }
+    /// The role book.
+    public var roles: RoleBook { values.withLock { $0.roles } }
+
+    /// Replaces the policies (on reload or an availability switch).
+    public func setPolicies(_ policies: PolicyBook) { values.withLock { $0.policies = policies } }
+    /// Replaces the role book (on reload).
+    public func setRoles(_ roles: RoleBook) { values.withLock { $0.roles = roles } }
+    /// Changes the policy book atomically.
+    public func updatePolicies(_ change: (PolicyBook) -> PolicyBook) { values.withLock { $0.policies = change($0.policies) } }
+}

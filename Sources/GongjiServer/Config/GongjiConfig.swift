@@ -1,0 +1,366 @@
+import Foundation
+import GongjiCore
+
+/// The daemon's configuration: one JSON5 file (comments allowed) plus environment overrides.
+///
+/// Relative paths are resolved against the configuration file's directory. `validate()` checks
+/// everything that can be checked without opening files; `ConfigError` names the key.
+public struct GongjiConfig: Sendable, Codable, Hashable {
+    /// Where the gRPC server listens.
+    public var listen: Listen
+    /// TLS and client certificates.
+    public var tls: TLS
+    /// Certificate identities (subject common name or DNS SAN) allowed for each role:
+    /// `gateway`, `reviewer`, `operator`.
+    public var roles: [String: [String]]
+    /// The SQLite database.
+    public var database: DatabaseSection
+    /// The identity-document store.
+    public var documents: Documents
+    /// The master key file (32 random bytes, hex or raw) from which the document encryption key
+    /// and the receipt signing key are derived.
+    public var secrets: Secrets
+    /// Where the region policy files (`*.json5`) are.
+    public var policies: Policies
+    /// Limits on what clients may send.
+    public var limits: Limits
+    /// Logging.
+    public var log: Log
+    /// Prometheus metrics endpoint.
+    public var metrics: Metrics?
+
+    /// `listen`.
+    public struct Listen: Sendable, Codable, Hashable {
+        /// Address to bind, e.g. `127.0.0.1` or `0.0.0.0`.
+        public var host: String
+        /// Port; 0 picks a free one (reported in the log and `--port-file`).
+        public var port: Int
+
+        /// Creates the section.
+        public init(host: String, port: Int) { self.host = host; self.port = port }
+    }
+
+    /// `tls`.
+    public struct TLS: Sendable, Codable, Hashable {
+        /// PEM certificate chain of the server.
+        public var certificate: String
+        /// PEM private key of the server.
+        public var privateKey: String
+        /// PEM bundle of the CAs that issue client certificates. Clients must always present a
+        /// certificate issued by one of them: roles come from certificate identities.
+        public var clientCA: String
+
+        /// Creates the section.
+        public init(certificate: String, privateKey: String, clientCA: String) {
+            self.certificate = certificate; self.privateKey = privateKey; self.clientCA = clientCA
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case certificate
+            case privateKey = "private_key"
+            case clientCA = "client_ca"
+        }
+    }
+
+    /// `database`.
+    public struct DatabaseSection: Sendable, Codable, Hashable {
+        /// Path of the SQLite file.
+        public var path: String
+
+        /// Creates the section.
+        public init(path: String) { self.path = path }
+    }
+
+    /// `documents`.
+    public struct Documents: Sendable, Codable, Hashable {
+        /// Directory of the encrypted image files.
+        public var directory: String
+        /// Largest accepted upload in bytes (default 10 MiB).
+        public var uploadBytesMax: Int?
+        /// Seconds after which an upload no binding uses is removed (default 86400).
+        public var retentionSeconds: Int?
+
+        /// Creates the section.
+        public init(directory: String, uploadBytesMax: Int? = nil, retentionSeconds: Int? = nil) {
+            self.directory = directory; self.uploadBytesMax = uploadBytesMax; self.retentionSeconds = retentionSeconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case directory
+            case uploadBytesMax = "upload_bytes_max"
+            case retentionSeconds = "retention_seconds"
+        }
+    }
+
+    /// `secrets`.
+    public struct Secrets: Sendable, Codable, Hashable {
+        /// Path of the master key file.
+        public var keyFile: String
+
+        /// Creates the section.
+        public init(keyFile: String) { self.keyFile = keyFile }
+        enum CodingKeys: String, CodingKey { case keyFile = "key_file" }
+    }
+
+    /// `policies`.
+    public struct Policies: Sendable, Codable, Hashable {
+        /// Directory holding one `*.json5` file per region.
+        public var directory: String
+
+        /// Creates the section.
+        public init(directory: String) { self.directory = directory }
+    }
+
+    /// `limits`.
+    public struct Limits: Sendable, Codable, Hashable {
+        /// Largest request message in bytes (default 4 MiB).
+        public var messageBytesMax: Int?
+        /// Concurrent streams per connection (default 128).
+        public var concurrentStreamsMax: Int?
+        /// Seconds before an idle connection is closed (default 300).
+        public var idleTimeoutSeconds: Int?
+        /// Longest a unary call may run, seconds (default 30).
+        public var callTimeoutSeconds: Int?
+        /// Seconds in-flight calls get to finish on stop (default 10).
+        public var shutdownGraceSeconds: Int?
+        /// HTTP/2 receive window per stream in bytes (default 1 MiB; speeds up uploads).
+        public var windowBytes: Int?
+        /// Largest registry import file in bytes (default 256 MiB).
+        public var importBytesMax: Int?
+
+        /// Every limit unset: the defaults apply.
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case messageBytesMax = "message_bytes_max"
+            case concurrentStreamsMax = "concurrent_streams_max"
+            case idleTimeoutSeconds = "idle_timeout_seconds"
+            case callTimeoutSeconds = "call_timeout_seconds"
+            case shutdownGraceSeconds = "shutdown_grace_seconds"
+            case windowBytes = "window_bytes"
+            case importBytesMax = "import_bytes_max"
+        }
+
+        /// Every limit unset (defaults apply).
+        public static let defaults = Limits()
+    }
+
+    /// `log`.
+    public struct Log: Sendable, Codable, Hashable {
+        /// trace, debug, info, notice, warning, error or critical (default info).
+        public var level: String?
+
+        /// Creates the section.
+        public init(level: String?) { self.level = level }
+    }
+
+    /// `metrics`.
+    public struct Metrics: Sendable, Codable, Hashable {
+        /// Address to bind the plain-HTTP metrics endpoint, e.g. `127.0.0.1`.
+        public var host: String
+        /// Its port; 0 picks a free one.
+        public var port: Int
+
+        /// Creates the section.
+        public init(host: String, port: Int) { self.host = host; self.port = port }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case listen, tls, roles, database, documents, secrets, policies, limits, log, metrics
+    }
+
+    /// Creates a configuration.
+    public init(listen: Listen, tls: TLS, roles: [String: [String]], database: DatabaseSection, documents: Documents,
+                secrets: Secrets, policies: Policies, limits: Limits = .defaults, log: Log = Log(level: nil),
+                metrics: Metrics? = nil) {
+        self.listen = listen
+        self.tls = tls
+        self.roles = roles
+        self.database = database
+        self.documents = documents
+        self.secrets = secrets
+        self.policies = policies
+        self.limits = limits
+        self.log = log
+        self.metrics = metrics
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        listen = try c.decode(Listen.self, forKey: .listen)
+        tls = try c.decode(TLS.self, forKey: .tls)
+        roles = try c.decode([String: [String]].self, forKey: .roles)
+        database = try c.decode(DatabaseSection.self, forKey: .database)
+        documents = try c.decode(Documents.self, forKey: .documents)
+        secrets = try c.decode(Secrets.self, forKey: .secrets)
+        policies = try c.decode(Policies.self, forKey: .policies)
+        limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? .defaults
+        log = try c.decodeIfPresent(Log.self, forKey: .log) ?? Log(level: nil)
+        metrics = try c.decodeIfPresent(Metrics.self, forKey: .metrics)
+    }
+}
+
+/// A configuration problem, naming the key (e.g. `tls.client_ca`) and what is wrong.
+public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The dotted key.
+    public var key: String
+    /// What is wrong.
+    public var problem: String
+
+    /// Creates an error.
+    public init(key: String, problem: String) {
+        self.key = key
+        self.problem = problem
+    }
+
+    public var description: String { key.isEmpty ? problem : "\(key): \(problem)" }
+}
+
+/// The roles a calling system can have.
+public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The front-end gateway acting for insured persons.
+    case gateway
+    /// Reviewers of bindings.
+    case reviewer
+    /// Operators: registry and regions.
+    case `operator`
+}
+
+extension GongjiConfig {
+    /// Environment variables that override keys of the file.
+    public static let environmentOverrides: [(variable: String, key: String)] = [
+        ("GONGJI_LISTEN_HOST", "listen.host"), ("GONGJI_LISTEN_PORT", "listen.port"),
+        ("GONGJI_DATABASE_PATH", "database.path"), ("GONGJI_DOCUMENTS_DIRECTORY", "documents.directory"),
+        ("GONGJI_POLICIES_DIRECTORY", "policies.directory"), ("GONGJI_LOG_LEVEL", "log.level"),
+    ]
+
+    /// Reads, overrides from `environment`, resolves relative paths and validates.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> GongjiConfig {
+        let url = URL(fileURLWithPath: path)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ConfigError(key: "", problem: "cannot read configuration file \(path)")
+        }
+        let decoder = JSONDecoder()
+        decoder.allowsJSON5 = true
+        var config: GongjiConfig
+        do {
+            config = try decoder.decode(GongjiConfig.self, from: data)
+        } catch let error as DecodingError {
+            throw ConfigError(key: error.configKey, problem: error.configProblem)
+        } catch {
+            throw ConfigError(key: "", problem: "\(path) is not valid JSON5: \(error)")
+        }
+        try config.applyEnvironment(environment)
+        config.resolvePaths(relativeTo: url.deletingLastPathComponent())
+        try config.validate()
+        return config
+    }
+
+    mutating func applyEnvironment(_ environment: [String: String]) throws(ConfigError) {
+        for (variable, key) in Self.environmentOverrides {
+            guard let value = environment[variable] else { continue }
+            switch key {
+            case "listen.host": listen.host = value
+            case "listen.port":
+                guard let port = Int(value) else { throw ConfigError(key: key, problem: "\(variable)=\(value) is not a port number") }
+                listen.port = port
+            case "database.path": database.path = value
+            case "documents.directory": documents.directory = value
+            case "policies.directory": policies.directory = value
+            case "log.level": log.level = value
+            default: break
+            }
+        }
+    }
+
+    /// Makes every relative path absolute against `base`.
+    public mutating func resolvePaths(relativeTo base: URL) {
+        func resolve(_ path: inout String) {
+            guard !path.hasPrefix("/"), !path.isEmpty else { return }
+            path = base.appendingPathComponent(path).standardizedFileURL.path
+        }
+        resolve(&tls.certificate)
+        resolve(&tls.privateKey)
+        resolve(&tls.clientCA)
+        resolve(&database.path)
+        resolve(&documents.directory)
+        resolve(&secrets.keyFile)
+        resolve(&policies.directory)
+    }
+
+    /// Checks values without touching files.
+    public func validate() throws(ConfigError) {
+        guard !listen.host.isEmpty else { throw ConfigError(key: "listen.host", problem: "must not be empty") }
+        guard (0...65535).contains(listen.port) else { throw ConfigError(key: "listen.port", problem: "must be 0…65535, got \(listen.port)") }
+        for (role, identities) in roles {
+            guard Role(rawValue: role) != nil else {
+                throw ConfigError(key: "roles.\(role)", problem: "unknown role; use gateway, reviewer or operator")
+            }
+            for identity in identities where identity.isEmpty {
+                throw ConfigError(key: "roles.\(role)", problem: "an identity must not be empty")
+            }
+        }
+        func range(_ value: Int?, _ key: String, _ bounds: ClosedRange<Int>) throws(ConfigError) {
+            if let value, !bounds.contains(value) {
+                throw ConfigError(key: key, problem: "must be \(bounds.lowerBound)…\(bounds.upperBound), got \(value)")
+            }
+        }
+        try range(documents.uploadBytesMax, "documents.upload_bytes_max", 1024...(256 << 20))
+        try range(documents.retentionSeconds, "documents.retention_seconds", 1...(365 * 86400))
+        try range(limits.messageBytesMax, "limits.message_bytes_max", 1024...(64 << 20))
+        try range(limits.concurrentStreamsMax, "limits.concurrent_streams_max", 1...10_000)
+        try range(limits.idleTimeoutSeconds, "limits.idle_timeout_seconds", 1...86400)
+        try range(limits.callTimeoutSeconds, "limits.call_timeout_seconds", 1...3600)
+        try range(limits.shutdownGraceSeconds, "limits.shutdown_grace_seconds", 0...3600)
+        try range(limits.windowBytes, "limits.window_bytes", 65535...(16 << 20))
+        try range(limits.importBytesMax, "limits.import_bytes_max", 1024...(1 << 30))
+        if let level = log.level, LogLevelName.parse(level) == nil {
+            throw ConfigError(key: "log.level", problem: "'\(level)' is not one of \(LogLevelName.all.joined(separator: ", "))")
+        }
+        if let metrics {
+            guard (0...65535).contains(metrics.port) else { throw ConfigError(key: "metrics.port", problem: "must be 0…65535") }
+        }
+    }
+
+    /// `documents.upload_bytes_max` or its default, 10 MiB.
+    public var uploadBytesMax: Int { documents.uploadBytesMax ?? 10 << 20 }
+    /// `documents.retention_seconds` or its default, one day.
+    public var retentionSeconds: Int { documents.retentionSeconds ?? 86400 }
+    /// `limits.message_bytes_max` or its default, 4 MiB.
+    public var messageBytesMax: Int { limits.messageBytesMax ?? 4 << 20 }
+    /// `limits.concurrent_streams_max` or its default, 128.
+    public var concurrentStreamsMax: Int { limits.concurrentStreamsMax ?? 128 }
+    /// `limits.idle_timeout_seconds` or its default, 300.
+    public var idleTimeoutSeconds: Int { limits.idleTimeoutSeconds ?? 300 }
+    /// `limits.call_timeout_seconds` or its default, 30.
+    public var callTimeoutSeconds: Int { limits.callTimeoutSeconds ?? 30 }
+    /// `limits.shutdown_grace_seconds` or its default, 10.
+    public var shutdownGraceSeconds: Int { limits.shutdownGraceSeconds ?? 10 }
+    /// `limits.window_bytes` or its default, 1 MiB.
+    public var windowBytes: Int { limits.windowBytes ?? 1 << 20 }
+    /// `limits.import_bytes_max` or its default, 256 MiB.
+    public var importBytesMax: Int { limits.importBytesMax ?? 256 << 20 }
+}
+
+extension DecodingError {
+    var configKey: String {
+        let (context, extra): (DecodingError.Context?, (any CodingKey)?) = switch self {
+        case .keyNotFound(let key, let context): (context, key)
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): (c, nil)
+        @unknown default: (nil, nil)
+        }
+        var path = (context?.codingPath ?? []).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        if let extra { path.append(extra.stringValue) }
+        return path.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+    }
+
+    var configProblem: String {
+        switch self {
+        case .keyNotFound: "is required but missing"
+        case .typeMismatch(let type, _): "has the wrong type (expected \(type))"
+        case .valueNotFound(let type, _): "must not be null (expected \(type))"
+        case .dataCorrupted(let context): "is invalid: \(context.debugDescription)"
+        @unknown default: "is invalid"
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Crypto
+import Foundation
+
+/// Keys derived from the master key file: one for document encryption, one for receipt codes.
+public struct Secrets: Sendable {
+    /// AES-GCM key of the document store.
+    public let documentKey: SymmetricKey
+    /// HMAC-SHA256 key of receipt verification codes.
+    public let receiptKey: SymmetricKey
+
+    /// Reads the master key (32 bytes, raw or as 64 hex characters) and derives the keys.
+    public init(keyFile path: String) throws(ConfigError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(key: "secrets.key_file", problem: "cannot read \(path)")
+        }
+        let master: Data
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.count == 64, let hex = Data(hex: text) {
+            master = hex
+        } else if data.count == 32 {
+            master = data
+        } else {
+            throw ConfigError(key: "secrets.key_file", problem: "must hold 32 random bytes (raw, or 64 hex characters)")
+        }
+        let key = SymmetricKey(data: master)
+        documentKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("gongji document store v1".utf8), outputByteCount: 32)
+        receiptKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("gongji receipt codes v1".utf8), outputByteCount: 32)
+    }
+
+    /// Writes a new random master key as hex, readable by the owner only.
+    public static func generateKeyFile(at path: String) throws {
+        let key = SymmetricKey(size: .bits256)
+        let hex = key.withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
+        guard FileManager.default.createFile(atPath: path, contents: Data((hex + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigError(key: "secrets.key_file", problem: "cannot write \(path)")
+        }
+    }
+}
+
+extension Data {
+    init?(hex: String) {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2, limitedBy: hex.endIndex) ?? hex.endIndex
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        self.init(bytes)
+    }
+}

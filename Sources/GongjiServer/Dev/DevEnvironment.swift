@@ -1,0 +1,119 @@
+import Foundation
+import GongjiCore
+
+/// Dev mode: a throwaway directory with a CA, server and per-role client certificates, a master
+/// key, the shipped policies plus a demo premium year relative to today, and a configuration.
+public struct DevEnvironment: Sendable {
+    /// The directory everything is written to.
+    public let directory: URL
+    /// The written configuration file.
+    public var configPath: String { directory.appendingPathComponent("gongjid.json5").path }
+
+    /// The identities of the dev client certificates, by role.
+    public static let identities: [Role: String] = [
+        .gateway: "gongji-gateway", .reviewer: "gongji-reviewer", .operator: "gongji-operator",
+    ]
+
+    /// Creates (wiping any previous content) the dev directory. `policySource` holds the shipped
+    /// `*.json5` policies.
+    public static func create(at directory: URL, policySource: URL, host: String, port: Int,
+                              today: CivilDate) throws -> DevEnvironment {
+        let fm = FileManager.default
+        try? fm.removeItem(at: directory)
+        let pki = directory.appendingPathComponent("pki")
+        let policies = directory.appendingPathComponent("policies")
+        for dir in [directory, pki, policies, directory.appendingPathComponent("documents")] {
+            try fm.createDirectory(at: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let ca = try DevPKI()
+        try write(ca.caCertificatePEM, to: pki.appendingPathComponent("ca.pem"))
+        let server = try ca.issueServer()
+        try write(server.certificatePEM, to: pki.appendingPathComponent("server.pem"))
+        try write(server.privateKeyPEM, to: pki.appendingPathComponent("server-key.pem"), secret: true)
+        for (role, identity) in identities {
+            let client = try ca.issueClient(identity: identity)
+            try write(client.certificatePEM, to: pki.appendingPathComponent("\(role.rawValue).pem"))
+            try write(client.privateKeyPEM, to: pki.appendingPathComponent("\(role.rawValue)-key.pem"), secret: true)
+        }
+        try Secrets.generateKeyFile(at: directory.appendingPathComponent("master.key").path)
+        try writeDemoPolicies(from: policySource, to: policies, today: today)
+        let roles = identities.map { "    \($0.key.rawValue): [\"\($0.value)\"]," }.sorted().joined(separator: "\n")
+        let config = """
+            // gongjid configuration written by `gongjid dev` (DEMO: throwaway keys and data).
+            // Relative paths are relative to this file.
+            {
+              listen: { host: "\(host)", port: \(port) },
+              tls: { certificate: "pki/server.pem", private_key: "pki/server-key.pem", client_ca: "pki/ca.pem" },
+              roles: {
+            \(roles)
+              },
+              database: { path: "gongji.sqlite" },
+              documents: { directory: "documents", upload_bytes_max: 10485760, retention_seconds: 86400 },
+              secrets: { key_file: "master.key" },
+              policies: { directory: "policies" },
+              log: { level: "info" },
+            }
+
+            """
+        try write(config, to: directory.appendingPathComponent("gongjid.json5"))
+        return DevEnvironment(directory: directory)
+    }
+
+    static func write(_ text: String, to url: URL, secret: Bool = false) throws {
+        guard FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8),
+                                             attributes: [.posixPermissions: secret ? 0o600 : 0o644]) else {
+            throw ConfigError(key: "", problem: "cannot write \(url.path)")
+        }
+    }
+
+    /// Copies each shipped policy with a demo premium year whose collection window contains
+    /// today, so that quoting and paying work whatever the date (marked as demo data).
+    static func writeDemoPolicies(from source: URL, to destination: URL, today: CivilDate) throws {
+        let book = try PolicyLoader.load(directory: source.path)
+        for policy in book.policies.values {
+            var demo = policy
+            let year = today.year + 1
+            if demo.premiumYear(year) == nil {
+                let standard = demo.premiums.compactMap(\.amount).last ?? .yuan(400)
+                let categories = demo.premiums.last?.categoryAmounts ?? [:]
+                let start = today.adding(days: -30)
+                if !demo.premiums.contains(where: { $0.windowEnd >= start }) {
+                    demo.premiums.append(.init(year: year, amount: standard, categoryAmounts: categories, windowStart: start,
+                                               windowEnd: today.adding(days: 60), note: "DEMO DATA written by gongjid dev relative to \(today)"))
+                }
+            }
+            try demo.validate()
+            let header = "// DEMO DATA: \(policy.name) from the shipped policy plus a demo premium year \(year) relative to \(today).\n"
+            try write(header + String(decoding: demo.canonicalJSON(), as: UTF8.self) + "\n",
+                      to: destination.appendingPathComponent("\(policy.region).json5"))
+        }
+    }
+
+    /// Demo people: in each region an authorizer with a funded account and a family.
+    public static func demoRows(today: CivilDate) -> [RegistryRow] {
+        func id(_ code: String, _ born: String, _ sequence: Int) -> ResidentID {
+            var seq = String(sequence)
+            while seq.count < 3 { seq = "0" + seq }
+            let body = code + born + seq
+            let check = ResidentID.checkCharacter(for: body.map { Int(String($0))! })
+            return try! ResidentID.parse(body + String(check), today: today)
+        }
+        let babyBorn = today.adding(days: -30).description.filter { $0 != "-" }
+        var rows: [RegistryRow] = []
+        let families: [(RegionCode, String, String, Int64)] = [
+            (.hohhot, "150102", "王", 100_000), (.ulanqab, "150902", "李", 80_000), (.maanshan, "340503", "张", 30_000),
+        ]
+        for (region, code, surname, balance) in families {
+            let authorizer = id(code, "19800315", 131)
+            rows.append(.person(Person(id: authorizer, name: "\(surname)建国", insuranceType: .employee, status: .normal, region: region), paidYears: []))
+            rows.append(.person(Person(id: id(code, "19820707", 422), name: "\(surname)秀英", insuranceType: .resident, status: .normal, region: region), paidYears: []))
+            rows.append(.person(Person(id: id(code, "20100601", 242), name: "\(surname)小明", insuranceType: .resident, status: .normal, region: region), paidYears: []))
+            rows.append(.person(Person(id: id(code, "20120202", 246), name: "\(surname)小红", insuranceType: .resident, status: .normal, region: region,
+                                       specialCategory: "subsistence_allowance"), paidYears: []))
+            rows.append(.person(Person(id: id(code, "19550101", 311), name: "\(surname)老汉", insuranceType: .resident, status: .normal, region: region), paidYears: []))
+            rows.append(.person(Person(id: id(code, babyBorn, 11), name: "\(surname)宝宝", insuranceType: .none, status: .normal, region: region), paidYears: []))
+            rows.append(.credit(authorizer, amount: Money(fen: balance), reference: "DEMO-\(region)-1"))
+        }
+        return rows
+    }
+}

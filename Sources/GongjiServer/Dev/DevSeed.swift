@@ -1,0 +1,64 @@
+import Foundation
+import GongjiCore
+import GongjiStore
+import Logging
+
+/// Seeds a dev database with the demo people: balances start as carry-over from last year
+/// (Ma'anshan pays from carry-over only), then a current-year credit for the Inner Mongolia families.
+public enum DevSeed {
+    /// Seeds the database named in `config`.
+    public static func seed(config: GongjiConfig, today: CivilDate, logger: Logger) async throws {
+        let store = try Store(path: config.database.path, logger: logger)
+        let now = Int64(Date().timeIntervalSince1970)
+        let lastYear = CivilDate(year: today.year - 1, month: 12, day: 31)!
+        _ = try await store.importRows(DevEnvironment.demoRows(today: today), today: lastYear, now: now)
+        _ = try await store.rollOver(into: today.year, now: now)
+        for row in DevEnvironment.demoRows(today: today) {
+            if case .credit(let id, _, _) = row, !id.value.hasPrefix("34") {
+                _ = try await store.credit(id, amount: .yuan(300), reference: "DEMO-\(id.value)-current", now: now)
+            }
+        }
+        try store.close()
+    }
+}
+
+/// What dev mode prints once it listens.
+public enum DevInstructions {
+    /// The text, with paths and the demo people.
+    public static func text(directory: URL, port: Int, today: CivilDate) -> String {
+        let pki = directory.appendingPathComponent("pki").path
+        let rows = DevEnvironment.demoRows(today: today)
+        let people = rows.compactMap { row -> String? in
+            guard case .person(let p, _) = row else { return nil }
+            return "  \(p.id.value)  \(p.name)  \(p.insuranceType.rawValue)  region \(p.region)\(p.specialCategory.map { "  \($0)" } ?? "")"
+        }.joined(separator: "\n")
+        return """
+
+            gongjid dev is listening on 127.0.0.1:\(port) (mutual TLS). Files: \(directory.path)
+            Demo data: policies in \(directory.path)/policies carry a demo premium year \(today.year + 1) whose
+            collection window contains today; Ulanqab (150900) starts suspended as its source describes.
+
+            Operators' CLI (in another terminal):
+              export GONGJI_ADDRESS=127.0.0.1:\(port) GONGJI_CA=\(pki)/ca.pem \\
+                     GONGJI_CERT=\(pki)/operator.pem GONGJI_KEY=\(pki)/operator-key.pem
+              swift run gongji health
+              swift run gongji region list
+              swift run gongji region resume 150900
+
+            buf curl (server reflection), as the operator:
+              buf curl --protocol grpc --cacert \(pki)/ca.pem \\
+                --cert \(pki)/operator.pem --key \(pki)/operator-key.pem \\
+                -d '{"region_code":"150100"}' https://127.0.0.1:\(port)/gongji.v1.OperationsService/GetRegionPolicy
+
+            grpcurl, as the gateway acting for an authorizer:
+              grpcurl -cacert \(pki)/ca.pem -cert \(pki)/gateway.pem -key \(pki)/gateway-key.pem \\
+                -H 'x-gongji-end-user: \(rows.first.flatMap { if case .person(let p, _) = $0 { p.id.value } else { nil } } ?? "")' \\
+                127.0.0.1:\(port) list
+
+            Demo people (ID number, name, insurance, region):
+            \(people)
+
+            Stop with Ctrl-C.
+            """
+    }
+}

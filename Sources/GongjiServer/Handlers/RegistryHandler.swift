@@ -1,0 +1,130 @@
+import GRPCCore
+import GRPCProtobuf
+import GongjiCore
+import GongjiProto
+
+/// gongji.v1.RegistryService (operator): thin translation to `GongjiService`.
+struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
+    let service: GongjiService
+    let importBytesMax: Int
+
+    func upsertPerson(request: Gongji_V1_UpsertPersonRequest, context: ServerContext) async throws -> Gongji_V1_UpsertPersonResponse {
+        let key = try idempotencyKey(request, requestID: request.requestID, method: "UpsertPerson", caller: context.caller(service.state.roles))
+        try require(request.hasPerson, field: "person", "is required", zh: "缺少人员信息")
+        let row = try request.person.registryRow(today: service.clock.today())
+        let (record, created) = try await service.upsertPerson(row, key: key)
+        return .with {
+            $0.person = Gongji_V1_Person(record)
+            $0.created = created
+        }
+    }
+
+    func getPerson(request: Gongji_V1_GetPersonRequest, context: ServerContext) async throws -> Gongji_V1_GetPersonResponse {
+        let record = try await service.person(idNumber: request.idNumber)
+        return .with {
+            $0.person = Gongji_V1_Person(record)
+            if let account = record.account { $0.account = Gongji_V1_Account(account) }
+        }
+    }
+
+    func creditAccount(request: Gongji_V1_CreditAccountRequest, context: ServerContext) async throws -> Gongji_V1_CreditAccountResponse {
+        let key = try idempotencyKey(request, requestID: request.requestID, method: "CreditAccount", caller: context.caller(service.state.roles))
+        let (account, applied) = try await service.credit(idNumber: request.idNumber, amount: Money(fen: request.amountFen),
+                                                         reference: request.reference, key: key)
+        return .with {
+            $0.account = Gongji_V1_Account(account)
+            $0.applied = applied
+        }
+    }
+
+    func importRegistry(request: RPCAsyncSequence<Gongji_V1_ImportRegistryRequest, any Error>,
+                        context: ServerContext) async throws -> Gongji_V1_ImportRegistryResponse {
+        var iterator = request.makeAsyncIterator()
+        guard let first = try await iterator.next(), case .header(let header)? = first.payload else {
+            throw requestError(.invalidArgument, reason: "IMPORT_HEADER_REQUIRED", message: "the first message must carry the header",
+                               zh: "导入请求缺少文件头信息", field: "header")
+        }
+        let format: RegistryFormat
+        switch header.format {
+        case .jsonLines: format = .jsonLines
+        case .csv: format = .csv
+        default:
+            throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "header.format must be JSON_LINES or CSV",
+                               zh: "导入文件格式无效", field: "header.format")
+        }
+        var accumulator = ImportAccumulator(format: format, today: service.clock.today(), bytesMax: importBytesMax)
+        while let message = try await iterator.next() {
+            guard case .chunk(let bytes)? = message.payload else {
+                throw requestError(.invalidArgument, reason: "IMPORT_HEADER_REPEATED", message: "only the first message may carry a header",
+                                   zh: "导入请求格式错误", field: "header")
+            }
+            accumulator.append(Array(bytes))
+            if accumulator.isTooLarge {
+                throw requestError(.invalidArgument, reason: "IMPORT_TOO_LARGE", message: "the file is larger than \(importBytesMax) bytes",
+                                   zh: "导入文件过大", metadata: ["import_bytes_max": String(importBytesMax)])
+            }
+        }
+        accumulator.finish()
+        guard accumulator.errors.isEmpty else {
+            let name = header.fileName.isEmpty ? "the file" : header.fileName
+            let first = accumulator.errors[0]
+            throw RPCError(GoogleRPCStatus(
+                code: .invalidArgument,
+                message: "IMPORT_ROW_INVALID: \(name) has bad rows; nothing was imported. First: \(first)",
+                details: [
+                    .errorInfo(reason: "IMPORT_ROW_INVALID", domain: errorDomain,
+                               metadata: ["line": String(first.line), "bad_rows_reported": String(accumulator.errors.count)]),
+                    .localizedMessage(locale: "zh-CN", message: "导入文件第\(first.line)行有误，未导入任何数据"),
+                    .badRequest(violations: accumulator.errors.map {
+                        .init(field: "line \($0.line)", description: $0.field.isEmpty ? $0.problem : "\($0.field): \($0.problem)")
+                    }),
+                ]))
+        }
+        let summary = try await service.importRows(accumulator.rows)
+        return .with {
+            $0.lines = Int64(accumulator.dataLines)
+            $0.personsUpserted = Int64(summary.personsUpserted)
+            $0.creditsApplied = Int64(summary.creditsApplied)
+            $0.creditsSkipped = Int64(summary.creditsSkipped)
+        }
+    }
+
+    func rollOverYear(request: Gongji_V1_RollOverYearRequest, context: ServerContext) async throws -> Gongji_V1_RollOverYearResponse {
+        let key = try idempotencyKey(request, requestID: request.requestID, method: "RollOverYear", caller: context.caller(service.state.roles))
+        let count = try await service.rollOver(into: Int(request.year), key: key)
+        return .with { $0.accountsRolled = Int64(count) }
+    }
+}
+
+/// gongji.v1.OperationsService.
+struct OperationsHandler: Gongji_V1_OperationsService.SimpleServiceProtocol {
+    let service: GongjiService
+
+    func listRegions(request: Gongji_V1_ListRegionsRequest, context: ServerContext) async throws -> Gongji_V1_ListRegionsResponse {
+        let page = try PageRequest(size: request.pageSize, token: request.pageToken, scope: "regions")
+        let all = service.state.policies.policies.values.sorted { $0.region < $1.region }
+            .filter { page.after == nil || Int64($0.region.value) > page.after! }
+        let slice = all.prefix(page.size)
+        return .with {
+            $0.regions = slice.map(Gongji_V1_Region.init)
+            $0.nextPageToken = PageRequest.nextToken(scope: "regions", cursor: slice.last.map { Int64($0.region.value) },
+                                                     hasMore: all.count > slice.count)
+        }
+    }
+
+    func getRegionPolicy(request: Gongji_V1_GetRegionPolicyRequest, context: ServerContext) async throws -> Gongji_V1_GetRegionPolicyResponse {
+        let policy = try service.policy(regionCode: request.regionCode)
+        return .with {
+            $0.region = Gongji_V1_Region(policy)
+            $0.policyJson = String(decoding: policy.canonicalJSON(), as: UTF8.self)
+        }
+    }
+
+    func setRegionAvailability(request: Gongji_V1_SetRegionAvailabilityRequest,
+                               context: ServerContext) async throws -> Gongji_V1_SetRegionAvailabilityResponse {
+        let key = try idempotencyKey(request, requestID: request.requestID, method: "SetRegionAvailability",
+                                     caller: context.caller(service.state.roles))
+        let policy = try await service.setAvailability(regionCode: request.regionCode, suspended: request.suspended, key: key)
+        return .with { $0.region = Gongji_V1_Region(policy) }
+    }
+}

@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+import GRPCCore
+import GongjiCore
+import GongjiStore
+import SwiftProtobuf
+
+/// The longest request_id accepted.
+let requestIDLengthMax = 64
+/// The default and the largest page size of list calls.
+let pageSizeDefault = 20
+let pageSizeMax = 100
+
+/// Builds the idempotency key of a mutation: scoped to the method and the calling system, with a
+/// fingerprint of the request's content (the message with its request_id cleared).
+func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, method: String, caller: Caller,
+                                              endUser: ResidentID? = nil) throws -> IdempotencyKey {
+    guard (1...requestIDLengthMax).contains(requestID.count) else {
+        throw requestError(.invalidArgument, reason: "REQUEST_ID_REQUIRED", message: "request_id must be 1…\(requestIDLengthMax) characters",
+                           zh: "请求编号不能为空", field: "request_id")
+    }
+    var options = BinaryEncodingOptions()
+    options.useDeterministicOrdering = true
+    var content = Data(try message.serializedBytes(options: options) as [UInt8])
+    content.append(contentsOf: Array((endUser?.value ?? "").utf8))
+    return IdempotencyKey(scope: "\(method):\(caller.identity)", requestID: requestID, fingerprint: Data(SHA256.hash(data: content)))
+}
+
+/// The end user a gateway call acts for, from the `x-gongji-end-user` header.
+func endUser(_ metadata: Metadata, today: CivilDate) throws -> ResidentID {
+    guard let text = metadata[stringValues: endUserHeader].first(where: { _ in true }), !text.isEmpty else {
+        throw requestError(.unauthenticated, reason: "END_USER_REQUIRED",
+                           message: "gateway calls must name the end user in the \(endUserHeader) header", zh: "缺少办理人身份信息")
+    }
+    do {
+        return try ResidentID.parse(text, today: today)
+    } catch {
+        throw requestError(.unauthenticated, reason: "END_USER_INVALID",
+                           message: "the \(endUserHeader) header is not a valid ID number (\(error.reason))", zh: "办理人身份信息无效")
+    }
+}
+
+/// A page request: the size (1…100, default 20) and the cursor decoded from the token.
+struct PageRequest {
+    var size: Int
+    /// Items strictly after this cursor (exclusive), or nil for the first page.
+    var after: Int64?
+
+    init(size: Int32, token: String, scope: String) throws {
+        self.size = size <= 0 ? pageSizeDefault : min(Int(size), pageSizeMax)
+        guard !token.isEmpty else { after = nil; return }
+        guard let data = Data(base64URL: token), let text = String(data: data, encoding: .utf8),
+              let colon = text.lastIndex(of: ":"), text[..<colon] == scope, let cursor = Int64(text[text.index(after: colon)...])
+        else {
+            throw requestError(.invalidArgument, reason: "PAGE_TOKEN_INVALID", message: "page_token was not issued for this list",
+                               zh: "分页标记无效", field: "page_token")
+        }
+        after = cursor
+    }
+
+    /// The token for the page after one whose last item has `cursor`, or empty at the end.
+    static func nextToken(scope: String, cursor: Int64?, hasMore: Bool) -> String {
+        guard hasMore, let cursor else { return "" }
+        return Data("\(scope):\(cursor)".utf8).base64URLEncoded
+    }
+}
+
+extension Data {
+    init?(base64URL text: String) {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64.append("=") }
+        self.init(base64Encoded: base64)
+    }
+
+    var base64URLEncoded: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// Validates a field-level condition of a request.
+func require(_ condition: Bool, field: String, _ message: String, zh: String) throws {
+    guard condition else {
+        throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "\(field): \(message)", zh: zh, field: field)
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GongjiCore
+import Logging
+
+/// Which roles may call which methods. Health and reflection are open to any verified client.
+public enum AccessPolicy {
+    /// The roles allowed for a method, or nil when any verified client may call it.
+    public static func allowedRoles(service: String, method: String) -> Set<Role>? {
+        switch (service, method) {
+        case ("grpc.health.v1.Health", _), ("grpc.reflection.v1.ServerReflection", _):
+            return nil
+        case ("gongji.v1.PremiumService", "VerifyReceipt"):
+            return Set(Role.allCases)
+        case ("gongji.v1.BindingService", _), ("gongji.v1.DocumentService", _), ("gongji.v1.PremiumService", _):
+            return [.gateway]
+        case ("gongji.v1.ReviewService", _):
+            return [.reviewer]
+        case ("gongji.v1.OperationsService", "ListRegions"), ("gongji.v1.OperationsService", "GetRegionPolicy"):
+            return [.operator, .gateway]
+        case ("gongji.v1.RegistryService", _), ("gongji.v1.OperationsService", _):
+            return [.operator]
+        default:
+            return []
+        }
+    }
+}
+
+extension ServerContext {
+    /// The caller as identified by its verified client certificate.
+    func caller(_ roles: RoleBook) -> Caller {
+        roles.resolve((transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate)
+    }
+}
+
+/// Refuses calls outside the caller's role with PERMISSION_DENIED (UNAUTHENTICATED without a
+/// certificate), caps unary call time, and logs one line per call.
+struct AccessInterceptor: ServerInterceptor {
+    let state: RuntimeState
+    let callTimeout: Duration
+    let logger: Logger
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let service = context.descriptor.service.fullyQualifiedService
+        let method = context.descriptor.method
+        let caller = context.caller(state.roles)
+        var logger = logger
+        logger[metadataKey: "rpc.method"] = "\(service)/\(method)"
+        logger[metadataKey: "peer.identity"] = "\(caller.identity)"
+        if let requestID = request.metadata[stringValues: "x-request-id"].first(where: { _ in true }) {
+            logger[metadataKey: "request.id"] = "\(requestID)"
+        }
+        if let endUser = request.metadata[stringValues: endUserHeader].first(where: { _ in true }) {
+            logger[metadataKey: "end_user"] = "\(ResidentID.mask(endUser))"
+        }
+        guard caller.isAuthenticated else {
+            logger.notice("call refused: no client certificate", metadata: ["rpc.status": "UNAUTHENTICATED"])
+            throw requestError(.unauthenticated, reason: "CLIENT_CERTIFICATE_REQUIRED",
+                               message: "a verified client certificate is required", zh: "需要客户端证书")
+        }
+        if let allowed = AccessPolicy.allowedRoles(service: service, method: method), allowed.isDisjoint(with: caller.roles) {
+            logger.notice("call refused: role", metadata: ["rpc.status": "PERMISSION_DENIED"])
+            throw requestError(.permissionDenied, reason: "ROLE_NOT_ALLOWED",
+                               message: "\(caller.identity) (roles: \(caller.roles.map(\.rawValue).sorted().joined(separator: ","))) may not call \(method); allowed: \(allowed.map(\.rawValue).sorted().joined(separator: ","))",
+                               zh: "调用方无权访问该接口",
+                               metadata: ["identity": caller.identity, "method": "\(service)/\(method)"])
+        }
+        let started = ContinuousClock.now
+        do {
+            // The task group inside waits for its tasks, so `next` does not outlive this call.
+            let response = try await withoutActuallyEscaping(next) { next in
+                try await withCallTimeout(callTimeout) { try await next(request, context) }
+            }
+            logger.info("call", metadata: ["rpc.duration_ms": "\((ContinuousClock.now - started).milliseconds)", "rpc.status": "OK"])
+            return response
+        } catch {
+            let mapped = rpcError(error)
+            let level: Logger.Level = mapped.code == .internalError || mapped.code == .dataLoss ? .error : .info
+            logger.log(level: level, "call failed", metadata: [
+                "rpc.duration_ms": "\((ContinuousClock.now - started).milliseconds)",
+                "rpc.status": "\(mapped.code)", "error": "\(level == .error ? "\(error)" : mapped.message)",
+            ])
+            throw mapped
+        }
+    }
+}
+
+/// Runs `body`, failing with DEADLINE_EXCEEDED when it takes longer than `timeout`.
+func withCallTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let result = first else {
+            throw requestError(.deadlineExceeded, reason: "CALL_TIMEOUT", message: "the call took longer than \(timeout)",
+                               zh: "处理超时，请重试")
+        }
+        return result
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
+/// The metadata header in which the gateway names the end user it acts for.
+public let endUserHeader = "x-gongji-end-user"

@@ -1,0 +1,174 @@
+import GRDB
+
+/// The database schema, as versioned migrations. A shipped migration is never edited: changes
+/// come as new migrations appended here.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1", migrate: v1)
+        return migrator
+    }
+
+    private static func v1(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE person (
+              id_number TEXT PRIMARY KEY CHECK (length(id_number) = 18),
+              name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+              insurance_type TEXT NOT NULL CHECK (insurance_type IN ('employee', 'resident', 'none')),
+              status TEXT NOT NULL CHECK (status IN ('normal', 'suspended', 'terminated')),
+              region_code INTEGER NOT NULL CHECK (region_code BETWEEN 100000 AND 999999),
+              special_category TEXT CHECK (special_category IS NULL OR length(special_category) BETWEEN 1 AND 64),
+              updated_at INTEGER NOT NULL
+            ) STRICT;
+
+            -- Resident premium years paid outside Gongji, as reported by the platform.
+            CREATE TABLE person_paid_year (
+              id_number TEXT NOT NULL REFERENCES person(id_number) ON DELETE CASCADE,
+              year INTEGER NOT NULL CHECK (year BETWEEN 2000 AND 2200),
+              PRIMARY KEY (id_number, year)
+            ) STRICT, WITHOUT ROWID;
+
+            CREATE TABLE account (
+              id_number TEXT PRIMARY KEY REFERENCES person(id_number),
+              year INTEGER NOT NULL CHECK (year BETWEEN 2000 AND 2200),
+              current_year_fen INTEGER NOT NULL CHECK (current_year_fen >= 0),
+              carry_over_fen INTEGER NOT NULL CHECK (carry_over_fen >= 0)
+            ) STRICT;
+
+            -- Credits from the platform, each reference applied at most once.
+            CREATE TABLE account_credit (
+              reference TEXT PRIMARY KEY CHECK (length(reference) BETWEEN 1 AND 64),
+              id_number TEXT NOT NULL REFERENCES person(id_number),
+              amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+              created_at INTEGER NOT NULL
+            ) STRICT;
+
+            CREATE TABLE document (
+              id TEXT PRIMARY KEY CHECK (length(id) = 64),
+              side TEXT NOT NULL CHECK (side IN ('front', 'back')),
+              media_type TEXT NOT NULL CHECK (media_type IN ('image/jpeg', 'image/png')),
+              size_bytes INTEGER NOT NULL CHECK (size_bytes > 0),
+              uploaded_by TEXT NOT NULL,
+              uploaded_at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX document_uploaded_at ON document(uploaded_at);
+
+            CREATE TABLE binding (
+              seq INTEGER PRIMARY KEY,
+              id TEXT NOT NULL UNIQUE,
+              authorizer TEXT NOT NULL REFERENCES person(id_number),
+              member TEXT NOT NULL REFERENCES person(id_number),
+              member_name TEXT NOT NULL,
+              relationship TEXT NOT NULL CHECK (relationship IN ('spouse', 'parent', 'child')),
+              region_code INTEGER NOT NULL,
+              start_date TEXT NOT NULL CHECK (length(start_date) = 10),
+              status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'rejected', 'revoked')),
+              newborn INTEGER NOT NULL CHECK (newborn IN (0, 1)),
+              commitment_version TEXT,
+              commitment_accepted_at INTEGER,
+              front_document TEXT REFERENCES document(id),
+              back_document TEXT REFERENCES document(id),
+              rejection_reason TEXT,
+              created_at INTEGER NOT NULL,
+              updated_at INTEGER NOT NULL,
+              CHECK (authorizer <> member),
+              CHECK (status <> 'rejected' OR rejection_reason IS NOT NULL)
+            ) STRICT;
+            -- R-BIND-3: at most one open binding per pair, also under concurrency.
+            CREATE UNIQUE INDEX binding_open_pair ON binding(authorizer, member) WHERE status IN ('pending', 'active');
+            CREATE INDEX binding_by_authorizer ON binding(authorizer, seq);
+            CREATE INDEX binding_by_member ON binding(member, seq);
+            CREATE INDEX binding_pending ON binding(status, region_code, seq);
+
+            -- Who changed a binding, and when (certificate identity, end user, request id).
+            CREATE TABLE binding_event (
+              seq INTEGER PRIMARY KEY,
+              binding_id TEXT NOT NULL REFERENCES binding(id),
+              status TEXT NOT NULL,
+              certificate_identity TEXT NOT NULL,
+              end_user TEXT,
+              request_id TEXT,
+              reason TEXT,
+              at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX binding_event_by_binding ON binding_event(binding_id, seq);
+
+            CREATE TABLE payment (
+              seq INTEGER PRIMARY KEY,
+              id TEXT NOT NULL UNIQUE,
+              binding_id TEXT NOT NULL REFERENCES binding(id),
+              authorizer TEXT NOT NULL REFERENCES person(id_number),
+              member TEXT NOT NULL REFERENCES person(id_number),
+              member_name TEXT NOT NULL,
+              authorizer_name TEXT NOT NULL,
+              region_code INTEGER NOT NULL,
+              total_fen INTEGER NOT NULL CHECK (total_fen >= 0),
+              account_fen INTEGER NOT NULL CHECK (account_fen >= 0),
+              external_fen INTEGER NOT NULL CHECK (external_fen >= 0),
+              external_reference TEXT,
+              receipt_number TEXT NOT NULL UNIQUE,
+              verification_code TEXT NOT NULL,
+              enrolled_member INTEGER NOT NULL CHECK (enrolled_member IN (0, 1)),
+              created_at INTEGER NOT NULL,
+              CHECK (account_fen + external_fen = total_fen),
+              CHECK (external_fen = 0 OR external_reference IS NOT NULL)
+            ) STRICT;
+            CREATE INDEX payment_by_authorizer ON payment(authorizer, seq);
+            CREATE INDEX payment_by_member ON payment(member, seq);
+
+            -- R-PAY-8: a member-year is paid at most once, enforced by the schema too.
+            CREATE TABLE payment_year (
+              payment_id TEXT NOT NULL REFERENCES payment(id),
+              member TEXT NOT NULL,
+              year INTEGER NOT NULL,
+              amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),
+              category TEXT,
+              late INTEGER NOT NULL CHECK (late IN (0, 1)),
+              benefit_start TEXT,
+              PRIMARY KEY (payment_id, year),
+              UNIQUE (member, year)
+            ) STRICT;
+
+            CREATE TABLE payment_posting (
+              payment_id TEXT NOT NULL REFERENCES payment(id),
+              part TEXT NOT NULL CHECK (part IN ('current_year', 'carry_over')),
+              amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+              PRIMARY KEY (payment_id, part)
+            ) STRICT;
+
+            -- Double-entry ledger: every movement is a set of entries summing to zero. Accounts
+            -- are named 'person:<id>:current_year', 'person:<id>:carry_over',
+            -- 'region:<code>:premium_collection', 'platform:funding', 'external:<region>'.
+            CREATE TABLE ledger_entry (
+              seq INTEGER PRIMARY KEY,
+              movement TEXT NOT NULL,
+              account TEXT NOT NULL,
+              amount_fen INTEGER NOT NULL CHECK (amount_fen <> 0),
+              at INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX ledger_by_movement ON ledger_entry(movement);
+            CREATE INDEX ledger_by_account ON ledger_entry(account);
+            CREATE TRIGGER ledger_entry_immutable_update BEFORE UPDATE ON ledger_entry
+              BEGIN SELECT RAISE(ABORT, 'ledger entries are immutable'); END;
+            CREATE TRIGGER ledger_entry_immutable_delete BEFORE DELETE ON ledger_entry
+              BEGIN SELECT RAISE(ABORT, 'ledger entries are immutable'); END;
+
+            -- Mutations by request_id: the same id with the same content returns the first result.
+            CREATE TABLE idempotency (
+              scope TEXT NOT NULL,
+              request_id TEXT NOT NULL,
+              fingerprint BLOB NOT NULL,
+              result TEXT NOT NULL,
+              created_at INTEGER NOT NULL,
+              PRIMARY KEY (scope, request_id)
+            ) STRICT, WITHOUT ROWID;
+
+            -- Operators' run-time availability switch per region (R-SUSP-1); overrides the policy file.
+            CREATE TABLE region_availability (
+              region_code INTEGER PRIMARY KEY,
+              suspended INTEGER NOT NULL CHECK (suspended IN (0, 1)),
+              updated_at INTEGER NOT NULL
+            ) STRICT;
+            """)
+    }
+}

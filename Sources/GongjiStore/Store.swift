@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+import GongjiCore
+import Logging
+
+/// The durable state of Gongji in one SQLite database (WAL, `synchronous=FULL`).
+///
+/// One `DatabasePool` for the life of the process; one write transaction per invariant. Methods
+/// take the time as an input (`now`, seconds since the Unix epoch) so that callers decide the clock.
+public final class Store: Sendable {
+    let pool: DatabasePool
+    let logger: Logger
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public init(path: String, logger: Logger) throws(StoreError) {
+        self.logger = logger
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        configuration.label = "gongji"
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB sets synchronous=NORMAL on the writer after prepareDatabase; set FULL afterwards
+            // so that an acknowledged commit survives a power cut, and check that it holds.
+            let synchronous = try pool.writeWithoutTransaction { db -> Int in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+            }
+            guard synchronous == 2 else {
+                throw StoreError(.database, "PRAGMA synchronous is \(synchronous), expected 2 (FULL)")
+            }
+            try Schema.migrator.migrate(pool)
+            self.pool = pool
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "cannot open the database at \(path)", cause: error)
+        }
+    }
+
+    /// The value of `PRAGMA synchronous` on the writer connection (2 = FULL).
+    public func synchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// Writes a consistent online copy of the database to `path` (SQLite's backup API).
+    public func backup(to path: String) throws(StoreError) {
+        do {
+            let destination = try DatabaseQueue(path: path)
+            try pool.backup(to: destination)
+            try destination.close()
+        } catch {
+            throw StoreError(.database, "backup to \(path) failed", cause: error)
+        }
+    }
+
+    /// Closes the database; later calls fail.
+    public func close() throws {
+        try pool.close()
+    }
+
+    /// Runs `body` in one write transaction, mapping storage failures to `StoreError` and letting
+    /// domain errors through.
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as DomainError {
+            throw error
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.database, "write transaction failed", cause: error)
+        }
+    }
+
+    /// Runs `body` in a read transaction (a consistent snapshot).
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as DomainError {
+            throw error
+        } catch {
+            throw StoreError(.database, "read failed", cause: error)
+        }
+    }
+}
+
+/// A retried mutation: who asked (`scope`, e.g. method and caller), the client's request id, and
+/// a fingerprint of the request's content.
+public struct IdempotencyKey: Hashable, Sendable {
+    /// Method and caller identity.
+    public var scope: String
+    /// The client's request id.
+    public var requestID: String
+    /// Digest of the request content, excluding the request id.
+    public var fingerprint: Data
+
+    /// Creates a key.
+    public init(scope: String, requestID: String, fingerprint: Data) {
+        self.scope = scope
+        self.requestID = requestID
+        self.fingerprint = fingerprint
+    }
+}
+
+extension Store {
+    /// Within a write transaction: returns the stored result of an earlier request with this key,
+    /// or nil when the key is new. The same key with another fingerprint is an error.
+    static func previousResult(_ key: IdempotencyKey?, in db: Database) throws -> String? {
+        guard let key else { return nil }
+        guard let row = try Row.fetchOne(db, sql: "SELECT fingerprint, result FROM idempotency WHERE scope = ? AND request_id = ?",
+                                         arguments: [key.scope, key.requestID])
+        else { return nil }
+        guard (row["fingerprint"] as Data) == key.fingerprint else {
+            throw DomainError(reason: "REQUEST_ID_REUSED", category: .alreadyExists,
+                              message: "request_id \(key.requestID) was used before for a different request",
+                              messageZH: "请求编号已被其他请求使用", details: ["request_id": key.requestID])
+        }
+        return row["result"]
+    }
+
+    /// Within the same write transaction as the mutation: records the result of a request.
+    static func recordResult(_ key: IdempotencyKey?, result: String, now: Int64, in db: Database) throws {
+        guard let key else { return }
+        try db.execute(sql: "INSERT INTO idempotency (scope, request_id, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [key.scope, key.requestID, key.fingerprint, result, now])
+    }
+
+    /// Appends the entries of one movement to the ledger; they must sum to zero.
+    static func post(movement: String, entries: [(account: String, amount: Money)], now: Int64, in db: Database) throws {
+        let nonZero = entries.filter { $0.amount != .zero }
+        precondition(Money.sum(nonZero.map(\.amount)) == .zero, "a ledger movement must sum to zero")
+        for entry in nonZero {
+            try db.execute(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES (?, ?, ?, ?)",
+                           arguments: [movement, entry.account, entry.amount.fen, now])
+        }
+    }
+
+    /// The ledger's sum over all entries (zero when every movement balances).
+    public func ledgerSum() async throws -> Money {
+        try await read { db in Money(fen: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry") ?? 0) }
+    }
+
+    /// The ledger's balance of one named account.
+    public func ledgerBalance(of account: String) async throws -> Money {
+        try await read { db in
+            Money(fen: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry WHERE account = ?",
+                                          arguments: [account]) ?? 0)
+        }
+    }
+}
+
+/// Ledger account names.
+enum LedgerAccount {
+    static func person(_ id: ResidentID, _ part: BalancePart) -> String { "person:\(id.value):\(part.rawValue)" }
+    static func premiumCollection(_ region: RegionCode) -> String { "region:\(region):premium_collection" }
+    static func external(_ region: RegionCode) -> String { "external:\(region)" }
+    static let platformFunding = "platform:funding"
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import GongjiCore
+import GongjiServer
+import Logging
+import ServiceLifecycle
+
+@main
+struct Gongjid: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gongjid",
+        abstract: "The Gongji family mutual-aid account daemon (gRPC over mutual TLS).",
+        subcommands: [Run.self, Dev.self, CheckConfig.self],
+        defaultSubcommand: Run.self)
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+func runDaemon(config: GongjiConfig, portFile: String?, logger: Logger, afterStart: @escaping @Sendable (Int) async throws -> Void = { _ in }) async throws {
+    let daemon = try await GongjiDaemon.build(config: config, logger: logger)
+    let group = ServiceGroup(configuration: .init(
+        services: daemon.services.map { .init(service: $0) },
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
+    try await withThrowingDiscardingTaskGroup { tasks in
+        tasks.addTask { try await group.run() }
+        let port = try await daemon.listeningPort()
+        logger.notice("listening", metadata: ["listen.host": "\(config.listen.host)", "listen.port": "\(port)"])
+        if let portFile {
+            try String(port).write(toFile: portFile, atomically: true, encoding: .utf8)
+        }
+        try await afterStart(port)
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon with a configuration file.")
+
+    @Option(name: .long, help: "The configuration file (JSON5).")
+    var config: String = "/etc/gongji/gongjid.json5"
+
+    @Option(name: .long, help: "Write the listening port to this file once listening (useful with port 0).")
+    var portFile: String?
+
+    func run() async throws {
+        let config: GongjiConfig
+        do { config = try GongjiConfig.load(path: self.config) } catch {
+            FileHandle.standardError.write(Data("gongjid: configuration error: \(error)\n".utf8))
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        bootstrapJSONLogging(level: config.log.level)
+        let logger = Logger(label: "gongjid")
+        do {
+            try await runDaemon(config: config, portFile: portFile, logger: logger)
+        } catch let error as ConfigError {
+            logger.critical("cannot start", metadata: ["error": "\(error)"])
+            throw ExitCode(78)
+        }
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration and the files it names, without starting.")
+
+    @Argument(help: "The configuration file.")
+    var file: String
+
+    func run() async throws {
+        do {
+            let config = try GongjiConfig.load(path: file)
+            try ConfigCheck.run(config)
+            print("\(file): OK")
+        } catch {
+            FileHandle.standardError.write(Data("\(file): \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+    }
+}
+
+struct Dev: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a throwaway daemon: new CA and certificates, demo people, 127.0.0.1.")
+
+    @Option(name: .long, help: "Directory for the throwaway CA, keys, database and config (wiped first).")
+    var directory: String = "gongji-dev"
+
+    @Option(name: .long, help: "Port to listen on (0 picks a free one).")
+    var port: Int = 8443
+
+    @Option(name: .long, help: "Directory of the shipped region policies.")
+    var policies: String = "deploy/policies"
+
+    func run() async throws {
+        let dir = URL(fileURLWithPath: directory).standardizedFileURL
+        let today = SystemClock().today()
+        let env = try DevEnvironment.create(at: dir, policySource: URL(fileURLWithPath: policies), host: "127.0.0.1",
+                                            port: port, today: today)
+        let config = try GongjiConfig.load(path: env.configPath)
+        bootstrapJSONLogging(level: "notice")
+        let logger = Logger(label: "gongjid")
+        try await DevSeed.seed(config: config, today: today, logger: logger)
+        try await runDaemon(config: config, portFile: nil, logger: logger) { port in
+            FileHandle.standardOutput.write(Data((DevInstructions.text(directory: dir, port: port, today: today) + "\n").utf8))
+        }
+    }
+}
