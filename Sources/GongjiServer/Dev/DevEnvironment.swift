@@ -68,7 +68,7 @@ public struct DevEnvironment: Sendable {
 
     /// Copies each shipped policy with a demo premium year whose collection window contains
     /// today, so that quoting and paying work whatever the date (marked as demo data).
-    static func writeDemoPolicies(from source: URL, to destination: URL, today: CivilDate) throws {
+    public static func writeDemoPolicies(from source: URL, to destination: URL, today: CivilDate) throws {
         let book = try PolicyLoader.load(directory: source.path)
         for policy in book.policies.values {
             var demo = policy

@@ -49,6 +49,8 @@ extension DomainError {
 func rpcError(_ error: any Error) -> RPCError {
     switch error {
     case let error as RPCError:
+        // The transport reports an oversized message as a decode failure caused by RESOURCE_EXHAUSTED.
+        if error.code == .internalError, let cause = error.cause as? RPCError, cause.code == .resourceExhausted { return cause }
         return error
     case let error as DomainError:
         return RPCError(error.rpcStatus)
