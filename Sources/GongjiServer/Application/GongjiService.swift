@@ -12,11 +12,21 @@ public final class GongjiService: Sendable {
     public let state: RuntimeState
     /// The clock.
     public let clock: any GongjiClock
+    /// The encrypted identity-document files.
+    public let documents: DocumentStore
+    /// Keys derived from the master key.
+    public let secrets: Secrets
+    /// Seconds an unused upload is kept.
+    public let retentionSeconds: Int
     let logger: Logger
 
     /// Creates the service.
-    public init(store: Store, state: RuntimeState, clock: any GongjiClock, logger: Logger) {
+    public init(store: Store, documents: DocumentStore, secrets: Secrets, retentionSeconds: Int, state: RuntimeState,
+                clock: any GongjiClock, logger: Logger) {
         self.store = store
+        self.documents = documents
+        self.secrets = secrets
+        self.retentionSeconds = retentionSeconds
         self.state = state
         self.clock = clock
         self.logger = logger

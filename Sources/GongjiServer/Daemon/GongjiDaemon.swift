@@ -25,14 +25,17 @@ public final class GongjiDaemon: Sendable {
         try checkReadable(config.tls.certificate, key: "tls.certificate")
         try checkReadable(config.tls.privateKey, key: "tls.private_key")
         try checkReadable(config.tls.clientCA, key: "tls.client_ca")
-        _ = try Secrets(keyFile: config.secrets.keyFile)
+        let secrets = try Secrets(keyFile: config.secrets.keyFile)
         let book: PolicyBook
         do { book = try PolicyLoader.load(directory: config.policies.directory) } catch {
             throw ConfigError(key: "policies.directory", problem: error.description)
         }
         let store = try Store(path: config.database.path, logger: logger)
+        let documents = try DocumentStore(directory: config.documents.directory, key: secrets.documentKey,
+                                          uploadBytesMax: config.uploadBytesMax)
         let state = RuntimeState(policies: book, roles: RoleBook(config.roles))
-        let service = GongjiService(store: store, state: state, clock: clock, logger: logger)
+        let service = GongjiService(store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
+                                    state: state, clock: clock, logger: logger)
         state.setPolicies(try await service.applyStoredAvailability(to: book))
         return GongjiDaemon(config: config, service: service, logger: logger)
     }
@@ -65,9 +68,9 @@ public final class GongjiDaemon: Sendable {
             "gongji.v1.RegistryService", "gongji.v1.OperationsService",
         ]
         let services: [any RegistrableRPCService] = [
-            UnimplementedBindingHandler(),
-            UnimplementedDocumentHandler(),
-            UnimplementedReviewHandler(),
+            BindingHandler(service: service),
+            DocumentHandler(service: service),
+            ReviewHandler(service: service),
             UnimplementedPremiumHandler(),
             RegistryHandler(service: service, importBytesMax: config.importBytesMax),
             OperationsHandler(service: service),
@@ -91,7 +94,9 @@ public final class GongjiDaemon: Sendable {
     }
 
     /// The long-lived parts, in start order, for a `ServiceGroup`.
-    public var services: [any Service] { [GRPCServerService(server: server, health: health, logger: logger)] }
+    public var services: [any Service] {
+        [DocumentJanitor(service: service, logger: logger), GRPCServerService(server: server, health: health, logger: logger)]
+    }
 }
 
 /// Runs the gRPC server as a lifecycle service: on graceful shutdown it reports NOT_SERVING and
@@ -108,6 +113,25 @@ struct GRPCServerService: Service {
             logger.notice("stopping: no new calls accepted, in-flight calls finish")
             health.markNotServing()
             server.beginGracefulShutdown()
+        }
+    }
+}
+
+/// Removes uploads no binding uses once their retention has passed (R-DOC-4), every minute (or
+/// sooner for short retentions).
+struct DocumentJanitor: Service {
+    let service: GongjiService
+    let logger: Logger
+
+    func run() async throws {
+        let interval = Duration.seconds(max(1, min(60, service.retentionSeconds / 10)))
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { _ = try await service.removeExpiredDocuments() } catch {
+                    logger.error("removing expired uploads failed", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: interval)
+            }
         }
     }
 }

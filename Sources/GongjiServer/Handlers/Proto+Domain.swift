@@ -2,6 +2,7 @@ import Foundation
 import GongjiCore
 import GongjiProto
 import GongjiStore
+import SwiftProtobuf
 
 extension InsuranceType {
     init?(_ proto: Gongji_V1_InsuranceType) {
@@ -88,5 +89,100 @@ extension Gongji_V1_Region {
         suspended = policy.availability.suspended
         alternativeChannels = policy.availability.alternativeChannels
         hotline = policy.availability.hotline ?? ""
+    }
+}
+
+extension Relationship {
+    init?(_ proto: Gongji_V1_Relationship) {
+        switch proto {
+        case .spouse: self = .spouse
+        case .parent: self = .parent
+        case .child: self = .child
+        default: return nil
+        }
+    }
+
+    var proto: Gongji_V1_Relationship {
+        switch self {
+        case .spouse: .spouse
+        case .parent: .parent
+        case .child: .child
+        }
+    }
+}
+
+extension BindingStatus {
+    var proto: Gongji_V1_BindingStatus {
+        switch self {
+        case .pending: .pending
+        case .active: .active
+        case .rejected: .rejected
+        case .revoked: .revoked
+        }
+    }
+}
+
+extension DocumentSide {
+    init?(_ proto: Gongji_V1_DocumentSide) {
+        switch proto {
+        case .front: self = .front
+        case .back: self = .back
+        default: return nil
+        }
+    }
+
+    var proto: Gongji_V1_DocumentSide { self == .front ? .front : .back }
+}
+
+extension Google_Protobuf_Timestamp {
+    init(unix: Int64) {
+        self.init()
+        seconds = unix
+    }
+}
+
+extension Gongji_V1_Binding {
+    init(_ record: BindingRecord) {
+        self.init()
+        let b = record.binding
+        bindingID = b.id
+        authorizerIDNumber = b.authorizer.value
+        memberIDNumber = b.member.value
+        memberName = b.memberName
+        relationship = b.relationship.proto
+        regionCode = b.region.description
+        startDate = b.startDate.description
+        status = b.status.proto
+        newborn = b.isNewborn
+        if let commitment = b.commitment {
+            self.commitment = .with {
+                $0.version = commitment.version
+                $0.acceptTime = Google_Protobuf_Timestamp(unix: commitment.acceptedAtUnix)
+            }
+        }
+        frontDocumentID = b.frontDocument ?? ""
+        backDocumentID = b.backDocument ?? ""
+        rejectionReason = b.rejectionReason ?? ""
+        createTime = Google_Protobuf_Timestamp(unix: record.createdAt)
+        updateTime = Google_Protobuf_Timestamp(unix: record.updatedAt)
+    }
+}
+
+extension Gongji_V1_CreateBindingRequest {
+    /// The domain request; field-level problems are INVALID_ARGUMENT naming the field.
+    func domainRequest() throws -> BindingRequest {
+        guard let relationship = Relationship(relationship) else {
+            throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "relationship must be SPOUSE, PARENT or CHILD",
+                               zh: "请选择与授权人的关系", field: "relationship")
+        }
+        guard let start = CivilDate(iso: startDate) else {
+            throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "start_date must be a date YYYY-MM-DD",
+                               zh: "授权开始日期无效", field: "start_date")
+        }
+        return BindingRequest(
+            memberIDNumber: memberIDNumber, memberName: memberName, relationship: relationship, startDate: start,
+            commitment: hasCommitment ? CommitmentAcceptance(version: commitment.version, acceptedAtUnix: commitment.acceptTime.seconds) : nil,
+            frontDocument: frontDocumentID.isEmpty ? nil : frontDocumentID,
+            backDocument: backDocumentID.isEmpty ? nil : backDocumentID)
     }
 }

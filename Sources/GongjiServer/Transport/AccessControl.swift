@@ -76,8 +76,7 @@ struct AccessInterceptor: ServerInterceptor {
             let response = try await withoutActuallyEscaping(next) { next in
                 try await withCallTimeout(callTimeout) { try await next(request, context) }
             }
-            logger.info("call", metadata: ["rpc.duration_ms": "\((ContinuousClock.now - started).milliseconds)", "rpc.status": "OK"])
-            return response
+            return Self.mappingStreamErrors(response, logger: logger, started: started)
         } catch {
             let mapped = rpcError(error)
             let level: Logger.Level = mapped.code == .internalError || mapped.code == .dataLoss ? .error : .info
@@ -87,6 +86,34 @@ struct AccessInterceptor: ServerInterceptor {
             ])
             throw mapped
         }
+    }
+}
+
+extension AccessInterceptor {
+    /// Maps errors thrown while the response streams (server-streaming handlers run after
+    /// `next` returns) and logs the call when it ends.
+    static func mappingStreamErrors<Output>(_ response: StreamingServerResponse<Output>, logger: Logger,
+                                            started: ContinuousClock.Instant) -> StreamingServerResponse<Output> {
+        guard case .success(var contents) = response.accepted else { return response }
+        let producer = contents.producer
+        contents.producer = { writer in
+            do {
+                let trailers = try await producer(writer)
+                logger.info("call", metadata: ["rpc.duration_ms": "\((ContinuousClock.now - started).milliseconds)", "rpc.status": "OK"])
+                return trailers
+            } catch {
+                let mapped = rpcError(error)
+                let level: Logger.Level = mapped.code == .internalError || mapped.code == .dataLoss ? .error : .info
+                logger.log(level: level, "call failed", metadata: [
+                    "rpc.duration_ms": "\((ContinuousClock.now - started).milliseconds)", "rpc.status": "\(mapped.code)",
+                    "error": "\(level == .error ? "\(error)" : mapped.message)",
+                ])
+                throw mapped
+            }
+        }
+        var mapped = response
+        mapped.accepted = .success(contents)
+        return mapped
     }
 }
 

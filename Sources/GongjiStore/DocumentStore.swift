@@ -1,0 +1,208 @@
+import Crypto
+import Foundation
+import GongjiCore
+import Logging
+
+/// Identity-document images, content-addressed by SHA-256, encrypted at rest (R-DOC-1, R-DOC-3).
+///
+/// File format (streaming AEAD, so an upload never needs to sit in memory whole):
+/// `"GJD1"`, an 8-byte random nonce prefix, then segments `[UInt32 BE length][AES-GCM ciphertext+tag]`
+/// of at most 64 KiB plaintext each. Segment *i* uses the nonce prefix ‖ UInt32 BE *i* and the
+/// additional data `[0]` (more follow) or `[1]` (last), so reordering, truncation and appending
+/// are all detected. Files are written to a temporary name, synced, renamed to the hex hash, and
+/// the directory is synced. Every read decrypts the whole file and checks its hash before
+/// anything is served.
+public final class DocumentStore: Sendable {
+    static let magic = Array("GJD1".utf8)
+    static let segmentBytes = 64 * 1024
+
+    /// Where the files are.
+    public let directory: URL
+    let key: SymmetricKey
+    /// Largest accepted upload.
+    public let uploadBytesMax: Int
+
+    /// Opens (creating if needed) the document directory.
+    public init(directory: String, key: SymmetricKey, uploadBytesMax: Int) throws(StoreError) {
+        self.directory = URL(fileURLWithPath: directory)
+        self.key = key
+        self.uploadBytesMax = uploadBytesMax
+        do {
+            try FileManager.default.createDirectory(at: self.directory.appendingPathComponent("tmp"), withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            // Temporary files of uploads that never finished (the daemon stopped mid-upload).
+            for name in try FileManager.default.contentsOfDirectory(atPath: self.directory.appendingPathComponent("tmp").path) {
+                try? FileManager.default.removeItem(at: self.directory.appendingPathComponent("tmp").appendingPathComponent(name))
+            }
+        } catch {
+            throw StoreError(.configuration, "cannot use the document directory \(directory)", cause: error)
+        }
+    }
+
+    func path(of id: String) -> URL { directory.appendingPathComponent(id) }
+
+    /// Whether a document file exists.
+    public func contains(_ id: String) -> Bool { FileManager.default.fileExists(atPath: path(of: id).path) }
+
+    /// Starts an upload.
+    public func beginUpload() throws(StoreError) -> DocumentUpload {
+        try DocumentUpload(store: self)
+    }
+
+    /// Reads, decrypts and verifies a document; a file that fails is reported, never returned.
+    public func read(_ id: String) throws(StoreError) -> [UInt8] {
+        guard id.count == 64, id.allSatisfy(\.isHexDigit), let data = FileManager.default.contents(atPath: path(of: id).path) else {
+            throw StoreError(.io, "document file is missing")
+        }
+        let bytes = [UInt8](data)
+        guard bytes.count >= 12, Array(bytes[0..<4]) == Self.magic else { throw StoreError(.documentCorrupted, "bad header") }
+        let prefix = Array(bytes[4..<12])
+        var offset = 12
+        var index: UInt32 = 0
+        var plain: [UInt8] = []
+        var sawLast = false
+        while offset < bytes.count {
+            guard !sawLast, offset + 4 <= bytes.count else { throw StoreError(.documentCorrupted, "data after the last segment") }
+            let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8 | Int(bytes[offset + 3])
+            offset += 4
+            guard length >= 16, offset + length <= bytes.count else { throw StoreError(.documentCorrupted, "truncated segment") }
+            let segment = Array(bytes[offset..<(offset + length)])
+            offset += length
+            let isLast = offset == bytes.count
+            do {
+                let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: Self.nonce(prefix, index)),
+                                                ciphertext: segment.dropLast(16), tag: segment.suffix(16))
+                plain += try AES.GCM.open(box, using: key, authenticating: [isLast ? 1 : 0])
+            } catch {
+                throw StoreError(.documentCorrupted, "segment \(index) does not authenticate")
+            }
+            sawLast = isLast
+            index += 1
+        }
+        guard sawLast else { throw StoreError(.documentCorrupted, "no segments") }
+        guard SHA256.hash(data: plain).hexString == id else { throw StoreError(.documentCorrupted, "content does not match its hash") }
+        return plain
+    }
+
+    /// Removes a document file (the database row is removed by the caller first).
+    public func remove(_ id: String) {
+        try? FileManager.default.removeItem(at: path(of: id))
+    }
+
+    static func nonce(_ prefix: [UInt8], _ index: UInt32) -> [UInt8] {
+        prefix + [UInt8(index >> 24), UInt8(index >> 16 & 0xFF), UInt8(index >> 8 & 0xFF), UInt8(index & 0xFF)]
+    }
+}
+
+/// One upload in progress: hashes and encrypts bytes as they arrive into a temporary file.
+/// Call `finish()` to keep it or `abort()` to discard it; an upload that is neither finished nor
+/// aborted is discarded when it is deinitialised.
+public final class DocumentUpload {
+    let store: DocumentStore
+    let tempURL: URL
+    let handle: FileHandle
+    let prefix: [UInt8]
+    var hasher = SHA256()
+    var buffer: [UInt8] = []
+    var head: [UInt8] = []
+    var tail: [UInt8] = []
+    var index: UInt32 = 0
+    /// Bytes received so far.
+    public private(set) var size = 0
+    var done = false
+
+    init(store: DocumentStore) throws(StoreError) {
+        self.store = store
+        tempURL = store.directory.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString)
+        guard FileManager.default.createFile(atPath: tempURL.path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let handle = FileHandle(forWritingAtPath: tempURL.path)
+        else { throw StoreError(.io, "cannot create a temporary upload file") }
+        self.handle = handle
+        prefix = (0..<8).map { _ in UInt8.random(in: 0...255) }
+        do { try handle.write(contentsOf: Data(DocumentStore.magic + prefix)) } catch {
+            throw StoreError(.io, "cannot write the temporary upload file", cause: error)
+        }
+    }
+
+    deinit { if !done { abort() } }
+
+    /// Adds bytes. Returns false (and keeps nothing more) when the upload exceeds the size limit.
+    public func append(_ bytes: some Collection<UInt8>) throws(StoreError) -> Bool {
+        size += bytes.count
+        guard size <= store.uploadBytesMax else { return false }
+        hasher.update(data: Array(bytes))
+        if head.count < ImageFormat.headLength { head += bytes.prefix(ImageFormat.headLength - head.count) }
+        tail = Array((tail + bytes).suffix(ImageFormat.tailLength))
+        buffer += bytes
+        while buffer.count > DocumentStore.segmentBytes {
+            try seal(Array(buffer.prefix(DocumentStore.segmentBytes)), last: false)
+            buffer.removeFirst(DocumentStore.segmentBytes)
+        }
+        return true
+    }
+
+    /// What the received bytes are, judged from them (not from a declared type).
+    public var detectedFormat: ImageFormat? { ImageFormat.detect(head: head, tail: tail) }
+
+    private func seal(_ plain: [UInt8], last: Bool) throws(StoreError) {
+        do {
+            let box = try AES.GCM.seal(plain, using: store.key, nonce: AES.GCM.Nonce(data: DocumentStore.nonce(prefix, index)),
+                                       authenticating: [last ? 1 : 0])
+            let body = Array(box.ciphertext) + Array(box.tag)
+            let length = UInt32(body.count)
+            try handle.write(contentsOf: Data([UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + body))
+            index += 1
+        } catch {
+            throw StoreError(.io, "cannot write the upload", cause: error)
+        }
+    }
+
+    /// Seals the last segment, makes the file durable under its hash and returns the hash (hex)
+    /// and whether the same bytes were stored already.
+    public func finish() throws(StoreError) -> (id: String, deduplicated: Bool) {
+        precondition(!done, "an upload finishes once")
+        try seal(buffer, last: true)
+        buffer.removeAll()
+        done = true
+        let id = hasher.finalize().hexString
+        do {
+            try handle.synchronize()
+            try handle.close()
+            let final = store.path(of: id)
+            if FileManager.default.fileExists(atPath: final.path) {
+                try FileManager.default.removeItem(at: tempURL)
+                return (id, true)
+            }
+            guard rename(tempURL.path, final.path) == 0 else { throw StoreError(.io, "rename failed (errno \(errno))") }
+            try syncDirectory(store.directory)
+            return (id, false)
+        } catch let error as StoreError {
+            try? FileManager.default.removeItem(at: tempURL)
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(at: tempURL)
+            throw StoreError(.io, "cannot store the upload", cause: error)
+        }
+    }
+
+    /// Discards the upload: nothing is kept.
+    public func abort() {
+        guard !done else { return }
+        done = true
+        try? handle.close()
+        try? FileManager.default.removeItem(at: tempURL)
+    }
+}
+
+/// fsyncs a directory so that a rename in it is durable.
+func syncDirectory(_ url: URL) throws {
+    let fd = open(url.path, O_RDONLY)
+    guard fd >= 0 else { throw StoreError(.io, "cannot open directory \(url.path)") }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw StoreError(.io, "fsync of \(url.path) failed (errno \(errno))") }
+}
+
+extension Digest {
+    /// Lower-case hex.
+    var hexString: String { map { String(format: "%02x", $0) }.joined() }
+}
