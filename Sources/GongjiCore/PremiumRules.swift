@@ -48,6 +48,15 @@ public struct PremiumLine: Hashable, Sendable {
     /// The first day of benefits for this year; nil when a late payment for a past year leaves no
     /// benefit period in it (the payment then records the enrollment only).
     public var benefitStart: CivilDate?
+
+    /// Creates a line.
+    public init(year: Int, amount: Money, category: String?, isLate: Bool, benefitStart: CivilDate?) {
+        self.year = year
+        self.amount = amount
+        self.category = category
+        self.isLate = isLate
+        self.benefitStart = benefitStart
+    }
 }
 
 /// A premium quote (R-PAY-2, R-PAY-4, R-PAY-5, R-PAY-7).

@@ -171,18 +171,6 @@ struct DaemonTests {
             #expect(replies[2].errorResponse.errorCode == Int32(RPCError.Code.notFound.rawValue))
         }
     }
-
-    @Test("unimplemented RPCs say so")
-    func unimplementedSaysSo() async throws {
-        let daemon = try await TestDaemon.start()
-        defer { Task { await daemon.stop() } }
-        let code = try await daemon.withClient("gateway") { client in
-            await statusCode {
-                try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(.init(), metadata: endUser("11010519491231002X"), options: failFast)
-            }
-        }
-        #expect(code == .unimplemented || code == .invalidArgument || code == .notFound)
-    }
 }
 
 /// Completes the promise with true on a finished handshake, false on a TLS error.

@@ -71,7 +71,7 @@ public final class GongjiDaemon: Sendable {
             BindingHandler(service: service),
             DocumentHandler(service: service),
             ReviewHandler(service: service),
-            UnimplementedPremiumHandler(),
+            PremiumHandler(service: service),
             RegistryHandler(service: service, importBytesMax: config.importBytesMax),
             OperationsHandler(service: service),
             HealthHandler(state: health, services: Set(gongjiServices)),

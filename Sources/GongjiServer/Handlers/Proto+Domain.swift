@@ -186,3 +186,58 @@ extension Gongji_V1_CreateBindingRequest {
             backDocument: backDocumentID.isEmpty ? nil : backDocumentID)
     }
 }
+
+extension Gongji_V1_PremiumLine {
+    init(_ line: PremiumLine) {
+        self.init()
+        year = Int32(line.year)
+        amountFen = line.amount.fen
+        category = line.category ?? ""
+        late = line.isLate
+        benefitStartDate = line.benefitStart?.description ?? ""
+    }
+}
+
+extension BalancePart {
+    var proto: Gongji_V1_BalancePart { self == .currentYear ? .currentYear : .carryOver }
+}
+
+extension Gongji_V1_Payment {
+    init(_ record: PaymentRecord) {
+        self.init()
+        paymentID = record.id
+        bindingID = record.bindingID
+        authorizerIDNumber = record.authorizer.value
+        memberIDNumber = record.member.value
+        memberName = record.memberName
+        lines = record.lines.map(Gongji_V1_PremiumLine.init)
+        totalFen = record.total.fen
+        postings = record.postings.map { posting in .with { $0.part = posting.part.proto; $0.amountFen = posting.amount.fen } }
+        if let external = record.external {
+            self.external = .with { $0.amountFen = external.amount.fen; $0.reference = external.reference }
+        }
+        receiptNumber = record.receiptNumber
+        createTime = Google_Protobuf_Timestamp(unix: record.createdAt)
+        regionCode = record.region.description
+    }
+}
+
+extension Gongji_V1_Receipt {
+    init(_ record: PaymentRecord) {
+        self.init()
+        receiptNumber = record.receiptNumber
+        paymentID = record.id
+        payerIDNumberMasked = record.authorizer.masked
+        payerNameMasked = maskName(record.authorizerName)
+        memberIDNumberMasked = record.member.masked
+        memberNameMasked = maskName(record.memberName)
+        years = record.lines.map { Int32($0.year) }
+        totalFen = record.total.fen
+        accountFen = record.accountPart.fen
+        externalFen = record.external?.amount.fen ?? 0
+        externalReference = record.external?.reference ?? ""
+        regionCode = record.region.description
+        issueTime = Google_Protobuf_Timestamp(unix: record.createdAt)
+        verificationCode = record.verificationCode
+    }
+}

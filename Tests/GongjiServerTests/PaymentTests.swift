@@ -1,0 +1,308 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GongjiCore
+import GongjiProto
+import GongjiServer
+import GongjiStore
+import Testing
+
+/// 2024-10-15 12:00 in China: inside the 2025 collection windows of the shipped policies.
+let inWindow2025: Int64 = 1_728_964_800
+
+/// The shipped policies with Ma'anshan's 2025 amount set (test data: the source publishes none).
+func policiesWithMaanshanAmount() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-policies-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let source = TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies")
+    for name in ["hohhot", "ulanqab"] {
+        try FileManager.default.copyItem(at: source.appendingPathComponent("\(name).json5"), to: dir.appendingPathComponent("\(name).json5"))
+    }
+    var maanshan = try RegionPolicy.decode(json5: Data(contentsOf: source.appendingPathComponent("maanshan.json5")), source: "maanshan")
+    maanshan.premiums[0].amount = .yuan(380)
+    try maanshan.canonicalJSON().write(to: dir.appendingPathComponent("maanshan.json5"))
+    return dir
+}
+
+@Suite("Premium payment end to end", .serialized)
+struct PaymentTests {
+    typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
+
+    static func start(directory: URL? = nil, pki: TestPKI? = nil) async throws -> TestDaemon {
+        let daemon = try await TestDaemon.start(directory: directory, pki: pki, clock: TestClock(inWindow2025), policies: try policiesWithMaanshanAmount())
+        if directory == nil { try await Demo.load(daemon) }
+        return daemon
+    }
+
+    /// Resumes Ulanqab (it ships suspended).
+    func resumeUlanqab(_ daemon: TestDaemon) async throws {
+        _ = try await daemon.daemon.service.setAvailability(regionCode: "150900", suspended: false, key: nil)
+    }
+
+    /// Binds `member` to `authorizer` in a region without review, uploading images as needed.
+    func bind(_ client: Client, authorizer: String, member: String, name: String, version: String, relationship: Gongji_V1_Relationship = .child,
+              start: CivilDate) async throws -> Gongji_V1_Binding {
+        let front = try await upload(client, fakeJPEG(size: 4000, seed: UInt8(truncatingIfNeeded: authorizer.hashValue)), side: .front, as: authorizer)
+        let back = try await upload(client, fakePNG(size: 3000 + Int(authorizer.suffix(3).hashValue & 0xFF)), side: .back, as: authorizer)
+        return try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
+            createRequest("bind-\(member)", member: member, name: name, relationship: relationship, start: start,
+                          front: front.documentID, back: back.documentID, version: version),
+            metadata: endUser(authorizer), options: failFast).binding
+    }
+
+    func pay(_ client: Client, _ requestID: String, binding: String, years: [Int32], total: Int64, as user: String,
+             external: (Int64, String)? = nil) async throws -> Gongji_V1_PayPremiumResponse {
+        try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(.with {
+            $0.requestID = requestID
+            $0.bindingID = binding
+            $0.years = years
+            $0.expectedTotalFen = total
+            if let external { $0.external = .with { $0.amountFen = external.0; $0.reference = external.1 } }
+        }, metadata: endUser(user), options: failFast)
+    }
+
+    func account(_ daemon: TestDaemon, _ id: String) async throws -> PersonalAccount {
+        try await daemon.daemon.service.person(idNumber: id).account!
+    }
+
+    @Test("R-PAY-4 worked examples: 400.00 is short by 5.00 and nothing changes; 800.00 pays 2024+2025 as one payment of 780.00")
+    func ulanqabWorkedExamples() async throws {
+        let daemon = try await Self.start()
+        defer { Task { await daemon.stop() } }
+        let today = daemon.clock.today()
+        try await resumeUlanqab(daemon)
+        let binding = try await daemon.withClient("gateway") { client in
+            try await bind(client, authorizer: Demo.ulanqabAuthorizer, member: Demo.ulanqabChild, name: "李小明", version: "ulanqab-2024-09", start: today)
+        }
+        // R-SUSP-1: suspended again, payment fails UNAVAILABLE naming the alternatives; resumed, it works.
+        _ = try await daemon.daemon.service.setAvailability(regionCode: "150900", suspended: true, key: nil)
+        try await daemon.withClient("gateway") { client in
+            let suspended = await rpcFailure { try await pay(client, "s", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.ulanqabAuthorizer) }
+            #expect(suspended?.code == .unavailable && suspended?.reason == "FAMILY_PAYMENT_SUSPENDED")
+            #expect(suspended?.helpDescriptions.contains { $0.contains("12393") } == true)
+        }
+        try await resumeUlanqab(daemon)
+        try await daemon.withClient("gateway") { client in
+            // The demo Ulanqab authorizer holds 800.00.
+            let before = try await account(daemon, Demo.ulanqabAuthorizer)
+            #expect(before.total == .yuan(800))
+            let paid = try await pay(client, "p1", binding: binding.bindingID, years: [2024, 2025], total: 78000, as: Demo.ulanqabAuthorizer)
+            #expect(paid.payment.totalFen == 78000)
+            #expect(paid.payment.lines.map(\.year) == [2024, 2025])
+            #expect(paid.payment.lines.map(\.amountFen) == [37500, 40500])
+            #expect(try await account(daemon, Demo.ulanqabAuthorizer).total == .yuan(20))
+        }
+        // A second Ulanqab authorizer with 400.00 for a 405.00 premium.
+        let poor = makeID("150902", "19790101", 777)
+        let poorChild = makeID("150902", "20090909", 778)
+        _ = try await daemon.daemon.service.importRows([
+            .person(Person(id: try ResidentID.parse(poor, today: today), name: "赵一", insuranceType: .employee, status: .normal, region: .ulanqab), paidYears: []),
+            .person(Person(id: try ResidentID.parse(poorChild, today: today), name: "赵二", insuranceType: .resident, status: .normal, region: .ulanqab), paidYears: []),
+            .credit(try ResidentID.parse(poor, today: today), amount: .yuan(400), reference: "POOR-1"),
+        ])
+        try await daemon.withClient("gateway") { client in
+            let binding = try await bind(client, authorizer: poor, member: poorChild, name: "赵二", version: "ulanqab-2024-09", start: today)
+            let short = await rpcFailure { try await pay(client, "p2", binding: binding.bindingID, years: [2025], total: 40500, as: poor) }
+            #expect(short?.code == .failedPrecondition && short?.reason == "BALANCE_INSUFFICIENT")
+            #expect(short?.reasonMetadata["shortfall_fen"] == "500")
+            #expect(short?.localized?.contains("5.00") == true)
+            let quote = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(.with {
+                $0.bindingID = binding.bindingID; $0.years = [2025]
+            }, metadata: endUser(poor), options: failFast)
+            #expect(quote.totalFen == 40500 && quote.shortfallFen == 500 && quote.availableFen == 40000 && !quote.externalShortfallAllowed)
+            #expect(quote.lines.first?.late == false && quote.lines.first?.benefitStartDate == "2025-01-01")
+        }
+        #expect(try await account(daemon, poor).total == .yuan(400), "nothing changes")
+        #expect(try await daemon.daemon.service.store.payments(of: try ResidentID.parse(poor, today: today), as: .authorizer, before: nil, limit: 10).isEmpty)
+        #expect(try await daemon.daemon.service.store.ledgerSum() == .zero)
+    }
+
+    @Test("R-PAY-2 hohhot special-category child pays 200; R-PAY-3 a wrong expected amount is refused; R-PAY-8 never twice")
+    func hohhotAmounts() async throws {
+        let daemon = try await Self.start()
+        defer { Task { await daemon.stop() } }
+        let today = daemon.clock.today()
+        try await daemon.withClient("gateway") { client in
+            let binding = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild2, name: "王小红",
+                                         version: "hohhot-2024-09", start: today)
+            let mismatch = await rpcFailure { try await pay(client, "m", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer) }
+            #expect(mismatch?.code == .invalidArgument && mismatch?.reason == "AMOUNT_MISMATCH")
+            #expect(mismatch?.reasonMetadata["actual_fen"] == "20000")
+            let paid = try await pay(client, "ok", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.hohhotAuthorizer)
+            #expect(paid.payment.lines.first?.category == "subsistence_allowance")
+            let twice = await rpcFailure { try await pay(client, "again", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.hohhotAuthorizer) }
+            #expect(twice?.code == .alreadyExists && twice?.reason == "PREMIUM_ALREADY_PAID")
+            // R-PAY-1: only the authorizer pays.
+            let byMember = await rpcFailure { try await pay(client, "mem", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.hohhotChild2) }
+            #expect(byMember?.code == .permissionDenied && byMember?.reason == "NOT_AUTHORIZER")
+            let stranger = await rpcFailure { try await pay(client, "str", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.maanshanAuthorizer) }
+            #expect(stranger?.code == .permissionDenied)
+            // R-BIND-7: after revocation payments fail.
+            let other = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
+            _ = try await Gongji_V1_BindingService.Client(wrapping: client).revokeBinding(.with { $0.requestID = "rv"; $0.bindingID = other.bindingID },
+                                                                                       metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            let revoked = await rpcFailure { try await pay(client, "rv", binding: other.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer) }
+            #expect(revoked?.reason == "BINDING_REVOKED")
+        }
+    }
+
+    @Test("R-PAY-5 maanshan: pending cannot pay; carry-over only; the shortfall paid externally is recorded apart")
+    func maanshanPayment() async throws {
+        let daemon = try await Self.start()
+        defer { Task { await daemon.stop() } }
+        let today = daemon.clock.today()
+        let authorizer = try ResidentID.parse(Demo.maanshanAuthorizer, today: today)
+        // 300.00 carry-over (last year's credit rolled over), plus 1000.00 current year that may not pay.
+        _ = try await daemon.daemon.service.store.rollOver(into: today.year + 1, now: daemon.clock.nowUnix())
+        _ = try await daemon.daemon.service.store.credit(authorizer, amount: .yuan(1000), reference: "MAS-CUR", now: daemon.clock.nowUnix())
+        let binding = try await daemon.withClient("gateway") { client in
+            try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
+                createRequest("mb", member: Demo.maanshanChild, name: "张小明", start: today, version: ""),
+                metadata: endUser(Demo.maanshanAuthorizer), options: failFast).binding
+        }
+        try await daemon.withClient("gateway") { client in
+            let pending = await rpcFailure { try await pay(client, "x", binding: binding.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer) }
+            #expect(pending?.reason == "BINDING_PENDING_REVIEW")
+        }
+        _ = try await daemon.withClient("reviewer") { client in
+            try await Gongji_V1_ReviewService.Client(wrapping: client).approveBinding(.with { $0.requestID = "a"; $0.bindingID = binding.bindingID }, options: failFast)
+        }
+        try await daemon.withClient("gateway") { client in
+            let quote = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(.with { $0.bindingID = binding.bindingID; $0.years = [2025] },
+                                                                                               metadata: endUser(Demo.maanshanAuthorizer), options: failFast)
+            #expect(quote.availableFen == 30000 && quote.shortfallFen == 8000 && quote.externalShortfallAllowed)
+            let short = await rpcFailure { try await pay(client, "y", binding: binding.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer) }
+            #expect(short?.reason == "BALANCE_INSUFFICIENT")
+            let paid = try await pay(client, "z", binding: binding.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer,
+                                     external: (8000, "CASH-0001"))
+            #expect(paid.payment.postings.map(\.amountFen) == [30000] && paid.payment.postings.first?.part == .carryOver)
+            #expect(paid.payment.external.amountFen == 8000 && paid.payment.external.reference == "CASH-0001")
+            #expect(paid.receipt.accountFen == 30000 && paid.receipt.externalFen == 8000)
+        }
+        let after = try await account(daemon, Demo.maanshanAuthorizer)
+        #expect(after.carryOver == .zero && after.currentYear == .yuan(1000))
+        #expect(try await daemon.daemon.service.store.ledgerSum() == .zero)
+        #expect(try await daemon.daemon.service.store.ledgerBalance(of: "region:340500:premium_collection") == .yuan(380))
+    }
+
+    @Test("R-PAY-9 a retried payment returns the original result, also after a restart; key reuse with other content is refused")
+    func idempotentPayment() async throws {
+        let daemon = try await Self.start()
+        let today = daemon.clock.today()
+        let (first, bindingID) = try await daemon.withClient("gateway") { client in
+            let binding = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
+            let first = try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+            let again = try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+            #expect(again.payment.paymentID == first.payment.paymentID && again.receipt.receiptNumber == first.receipt.receiptNumber)
+            let other = await rpcFailure { try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40000, as: Demo.hohhotAuthorizer) }
+            #expect(other?.code == .alreadyExists && other?.reason == "REQUEST_ID_REUSED")
+            return (first, binding.bindingID)
+        }
+        #expect(try await account(daemon, Demo.hohhotAuthorizer).total == .yuan(1000 - 405), "one deduction")
+        let directory = daemon.directory
+        let pki = daemon.pki
+        await daemon.stop()
+        let restarted = try await Self.start(directory: directory, pki: pki)
+        defer { Task { await restarted.stop() } }
+        try await restarted.withClient("gateway") { client in
+            let again = try await pay(client, "once", binding: bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+            #expect(again.payment.paymentID == first.payment.paymentID && again.receipt.verificationCode == first.receipt.verificationCode)
+        }
+        #expect(try await account(restarted, Demo.hohhotAuthorizer).total == .yuan(1000 - 405))
+    }
+
+    @Test("two payments for two children on a balance that covers one: exactly one succeeds; many racing payments keep the ledger exact")
+    func races() async throws {
+        let daemon = try await Self.start()
+        defer { Task { await daemon.stop() } }
+        let today = daemon.clock.today()
+        let children = try await Demo.addHohhotChildren(daemon, count: 6)
+        let authorizer = try ResidentID.parse(Demo.hohhotAuthorizer, today: today)
+        let bindings = try await daemon.withClient("gateway") { client in
+            var result: [String] = []
+            for (i, child) in children.enumerated() {
+                result.append(try await bind(client, authorizer: Demo.hohhotAuthorizer, member: child, name: "孩子\(i)", version: "hohhot-2024-09", start: today).bindingID)
+            }
+            return result
+        }
+        // Balance 1000.00 covers two of six 405.00 premiums.
+        let outcomes = try await daemon.withClient("gateway") { client in
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (i, binding) in bindings.enumerated() {
+                    group.addTask { (try? await pay(client, "race-\(i)", binding: binding, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)) != nil }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+        }
+        #expect(outcomes.filter { $0 }.count == 2)
+        let after = try await account(daemon, Demo.hohhotAuthorizer)
+        #expect(after.total == .yuan(1000 - 2 * 405))
+        #expect(after.currentYear >= .zero && after.carryOver >= .zero)
+        let store = daemon.daemon.service.store
+        #expect(try await store.ledgerSum() == .zero)
+        let debited = try await store.ledgerBalance(of: "person:\(authorizer.value):current_year")
+            .adding(try await store.ledgerBalance(of: "person:\(authorizer.value):carry_over"))!
+        #expect(debited == after.total, "the ledger's view of the account equals the balance")
+        let payments = try await store.payments(of: authorizer, as: .authorizer, before: nil, limit: 100)
+        #expect(payments.count == 2)
+    }
+
+    @Test("R-PAY-10 receipts verify; the authorizer lists deductions and the member lists payments, newest first")
+    func receiptsAndRecords() async throws {
+        let daemon = try await Self.start()
+        defer { Task { await daemon.stop() } }
+        let today = daemon.clock.today()
+        try await daemon.withClient("gateway") { client in
+            let premiums = Gongji_V1_PremiumService.Client(wrapping: client)
+            let a = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
+            let b = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild2, name: "王小红", version: "hohhot-2024-09", start: today)
+            let first = try await pay(client, "r1", binding: a.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+            let second = try await pay(client, "r2", binding: b.bindingID, years: [2025], total: 20000, as: Demo.hohhotAuthorizer)
+            #expect(first.receipt.receiptNumber.hasPrefix("GJ20241015"))
+            #expect(first.receipt.payerIDNumberMasked == "1501**********1312" && first.receipt.payerNameMasked == "王**")
+            #expect(first.receipt.memberNameMasked == "王**" && first.receipt.years == [2025] && first.receipt.totalFen == 40500)
+            let fetched = try await premiums.getReceipt(.with { $0.receiptNumber = first.receipt.receiptNumber }, metadata: endUser(Demo.hohhotChild),
+                                                        options: failFast)
+            #expect(fetched.receipt == first.receipt)
+            let genuine = try await premiums.verifyReceipt(.with { $0.receiptNumber = first.receipt.receiptNumber; $0.verificationCode = first.receipt.verificationCode },
+                                                           options: failFast)
+            #expect(genuine.genuine && genuine.receipt.totalFen == 40500)
+            var forged = first.receipt.verificationCode
+            forged = String(forged.dropLast()) + (forged.last == "0" ? "1" : "0")
+            #expect(try await !premiums.verifyReceipt(.with { $0.receiptNumber = first.receipt.receiptNumber; $0.verificationCode = forged },
+                                                      options: failFast).genuine)
+            #expect(try await !premiums.verifyReceipt(.with { $0.receiptNumber = "GJ0"; $0.verificationCode = forged }, options: failFast).genuine)
+            let page1 = try await premiums.listAccountDeductions(.with { $0.pageSize = 1 }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            let page2 = try await premiums.listAccountDeductions(.with { $0.pageSize = 1; $0.pageToken = page1.nextPageToken },
+                                                                 metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            #expect(page1.payments.map(\.paymentID) == [second.payment.paymentID])
+            #expect(page2.payments.map(\.paymentID) == [first.payment.paymentID] && page2.nextPageToken.isEmpty)
+            let member = try await premiums.listMemberPayments(.init(), metadata: endUser(Demo.hohhotChild2), options: failFast)
+            #expect(member.payments.map(\.paymentID) == [second.payment.paymentID])
+            let notMine = await rpcFailure { try await premiums.getPayment(.with { $0.paymentID = first.payment.paymentID },
+                                                                           metadata: endUser(Demo.hohhotChild2), options: failFast) }
+            #expect(notMine?.code == .permissionDenied)
+            // Any role may verify.
+        }
+        let byReviewer = try await daemon.withClient("reviewer") { client in
+            try await Gongji_V1_PremiumService.Client(wrapping: client).verifyReceipt(.with { $0.receiptNumber = "GJ0" }, options: failFast)
+        }
+        #expect(!byReviewer.genuine)
+    }
+
+    @Test("R-BIND-8 ulanqab: a newborn is bound and paid for, and the payment enrolls the child")
+    func newborn() async throws {
+        let daemon = try await Self.start()
+        defer { Task { await daemon.stop() } }
+        try await resumeUlanqab(daemon)
+        let today = daemon.clock.today()
+        let baby = makeID("150902", today.adding(days: -30).description.filter { $0 != "-" }, 11)
+        try await daemon.withClient("gateway") { client in
+            let binding = try await bind(client, authorizer: Demo.ulanqabAuthorizer, member: baby, name: "李宝宝", version: "ulanqab-2024-09", start: today)
+            #expect(binding.newborn)
+            _ = try await pay(client, "baby", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.ulanqabAuthorizer)
+        }
+        let enrolled = try await daemon.daemon.service.person(idNumber: baby)
+        #expect(enrolled.person.insuranceType == .resident && enrolled.person.region == .ulanqab)
+    }
+}
