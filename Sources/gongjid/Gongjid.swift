@@ -15,12 +15,18 @@ struct Gongjid: AsyncParsableCommand {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
-func runDaemon(config: GongjiConfig, portFile: String?, logger: Logger, afterStart: @escaping @Sendable (Int) async throws -> Void = { _ in }) async throws {
+func runDaemon(config: GongjiConfig, configPath: String?, portFile: String?, logger: Logger, afterStart: @escaping @Sendable (Int) async throws -> Void = { _ in }) async throws {
+    let notifier = SystemdNotifier()
+    notifier.send("STATUS=opening the database and document store")
     let daemon = try await GongjiDaemon.build(config: config, logger: logger)
-    let group = ServiceGroup(configuration: .init(
-        services: daemon.services.map { .init(service: $0) },
+    var configuration = ServiceGroupConfiguration(
+        services: daemon.services(notifier: notifier, configPath: configPath).map { .init(service: $0) },
         gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger))
+        logger: logger)
+    // In-flight calls get the grace time; then they are cancelled.
+    configuration.maximumGracefulShutdownDuration = .seconds(config.shutdownGraceSeconds)
+    configuration.maximumCancellationDuration = .seconds(5)
+    let group = ServiceGroup(configuration: configuration)
     try await withThrowingDiscardingTaskGroup { tasks in
         tasks.addTask { try await group.run() }
         let port = try await daemon.listeningPort()
@@ -28,8 +34,12 @@ func runDaemon(config: GongjiConfig, portFile: String?, logger: Logger, afterSta
         if let portFile {
             try String(port).write(toFile: portFile, atomically: true, encoding: .utf8)
         }
+        // Only now: the port accepts TLS and the database and document store are open.
+        notifier.send("READY=1\nSTATUS=serving on \(config.listen.host):\(port)")
         try await afterStart(port)
     }
+    try daemon.service.store.close()
+    logger.notice("stopped")
 }
 
 struct Run: AsyncParsableCommand {
@@ -50,7 +60,7 @@ struct Run: AsyncParsableCommand {
         bootstrapJSONLogging(level: config.log.level)
         let logger = Logger(label: "gongjid")
         do {
-            try await runDaemon(config: config, portFile: portFile, logger: logger)
+            try await runDaemon(config: config, configPath: self.config, portFile: portFile, logger: logger)
         } catch let error as ConfigError {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(78)
@@ -100,7 +110,7 @@ struct Dev: AsyncParsableCommand {
         bootstrapJSONLogging(level: "notice")
         let logger = Logger(label: "gongjid")
         try await DevSeed.seed(config: config, today: today, logger: logger)
-        try await runDaemon(config: config, portFile: nil, logger: logger) { port in
+        try await runDaemon(config: config, configPath: env.configPath, portFile: nil, logger: logger) { port in
             FileHandle.standardOutput.write(Data((DevInstructions.text(directory: dir, port: port, today: today) + "\n").utf8))
         }
     }

@@ -42,7 +42,7 @@ final class DaemonProcess: @unchecked Sendable {
     }
 }
 
-@Suite("Durability", .serialized)
+@Suite("Durability", .serialized, .timeLimit(.minutes(3)))
 struct CrashTests {
     @Test("SIGKILL in the middle of a stream of payments: every acknowledged payment is there, none is half-written")
     func killDuringPayments() async throws {

@@ -6,6 +6,10 @@ import GongjiProto
 import GongjiStore
 import Logging
 import ServiceLifecycle
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The composition root: builds every part of the daemon from a configuration. `gongjid` and the
 /// tests call the same function.
@@ -18,6 +22,8 @@ public final class GongjiDaemon: Sendable {
     public let config: GongjiConfig
     let health: HealthState
     let logger: Logger
+    /// The server certificate, key and client CAs, reloadable.
+    public let tlsMaterial: TLSMaterial
 
     /// Opens the store, loads policies and keys, and builds the server. Fails with an error that
     /// names the configuration key or file at fault.
@@ -37,13 +43,15 @@ public final class GongjiDaemon: Sendable {
         let service = GongjiService(store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
                                     state: state, clock: clock, logger: logger)
         state.setPolicies(try await service.applyStoredAvailability(to: book))
-        return GongjiDaemon(config: config, service: service, logger: logger)
+        let material = try TLSMaterial(certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
+        return GongjiDaemon(config: config, service: service, tlsMaterial: material, logger: logger)
     }
 
-    private init(config: GongjiConfig, service: GongjiService, logger: Logger) {
+    private init(config: GongjiConfig, service: GongjiService, tlsMaterial: TLSMaterial, logger: Logger) {
         self.config = config
         self.service = service
         self.logger = logger
+        self.tlsMaterial = tlsMaterial
         self.health = HealthState()
         let security = HTTP2ServerTransport.Posix.TransportSecurity.mTLS(
             certificateChain: [.file(path: config.tls.certificate, format: .pem)],
@@ -52,6 +60,9 @@ public final class GongjiDaemon: Sendable {
             // .mTLS trusts the system roots by default: only our client CA may issue callers.
             tls.trustRoots = .certificates([.file(path: config.tls.clientCA, format: .pem)])
             tls.clientCertificateVerification = .noHostnameVerification
+            // Both can change on SIGHUP: new handshakes use the current material.
+            tls.certificateReloader = tlsMaterial
+            tls.customVerificationCallback = tlsMaterial.verify
         }
         let transportConfig = HTTP2ServerTransport.Posix.Config.defaults { transport in
             transport.rpc.maxRequestPayloadSize = config.messageBytesMax
@@ -81,6 +92,27 @@ public final class GongjiDaemon: Sendable {
         server = GRPCServer(transport: transport, services: services, interceptors: [interceptor])
     }
 
+    /// Re-reads the configuration file and applies what can change at run time: TLS certificate,
+    /// key and client CAs (from their configured paths), roles, region policies and the log level.
+    /// Everything is checked first; on any problem nothing changes and the error names the file.
+    public func reload(configPath: String) async throws {
+        let fresh = try GongjiConfig.load(path: configPath)
+        let book: PolicyBook
+        do { book = try PolicyLoader.load(directory: fresh.policies.directory) } catch {
+            throw ConfigError(key: "policies.directory", problem: error.description)
+        }
+        let withAvailability = try await service.applyStoredAvailability(to: book)
+        try tlsMaterial.reload()
+        service.state.setRoles(RoleBook(fresh.roles))
+        service.state.setPolicies(withAvailability)
+        setJSONLogLevel(fresh.log.level)
+        for (key, changed) in [("listen", fresh.listen != config.listen), ("database", fresh.database != config.database),
+                               ("documents", fresh.documents != config.documents), ("limits", fresh.limits != config.limits)] where changed {
+            logger.warning("configuration change needs a restart", metadata: ["config.key": "\(key)"])
+        }
+        logger.notice("configuration reloaded", metadata: ["policies": "\(book.policies.count)"])
+    }
+
     private static func checkReadable(_ path: String, key: String) throws(ConfigError) {
         guard FileManager.default.isReadableFile(atPath: path) else { throw ConfigError(key: key, problem: "cannot read \(path)") }
     }
@@ -94,8 +126,12 @@ public final class GongjiDaemon: Sendable {
     }
 
     /// The long-lived parts, in start order, for a `ServiceGroup`.
-    public var services: [any Service] {
-        [DocumentJanitor(service: service, logger: logger), GRPCServerService(server: server, health: health, logger: logger)]
+    public func services(notifier: SystemdNotifier = SystemdNotifier(environment: [:]), configPath: String? = nil) -> [any Service] {
+        var services: [any Service] = [DocumentJanitor(service: service, logger: logger)]
+        if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
+        if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }
+        services.append(GRPCServerService(server: server, health: health, notifier: notifier, logger: logger))
+        return services
     }
 }
 
@@ -104,12 +140,14 @@ public final class GongjiDaemon: Sendable {
 struct GRPCServerService: Service {
     let server: GRPCServer<HTTP2ServerTransport.Posix>
     let health: HealthState
+    let notifier: SystemdNotifier
     let logger: Logger
 
     func run() async throws {
         try await withGracefulShutdownHandler {
             try await server.serve()
         } onGracefulShutdown: {
+            notifier.send("STOPPING=1\nSTATUS=stopping: finishing in-flight calls")
             logger.notice("stopping: no new calls accepted, in-flight calls finish")
             health.markNotServing()
             server.beginGracefulShutdown()
@@ -132,6 +170,45 @@ struct DocumentJanitor: Service {
                 }
                 try await Task.sleep(for: interval)
             }
+        }
+    }
+}
+
+/// SIGHUPs received so far; the handler only increments it (async-signal-safe).
+let hangupCount = Atomic<Int>(0)
+
+/// Reloads on SIGHUP (`ExecReload=`); a bad new file is refused with a log line naming it and the
+/// running configuration stays. The signal handler only counts; this service polls the count, so
+/// no signal is lost however quickly they come.
+struct ReloadService: Service {
+    let daemon: GongjiDaemon
+    let configPath: String
+    let notifier: SystemdNotifier
+    let logger: Logger
+
+    func run() async throws {
+        signal(SIGHUP) { _ in hangupCount.add(1, ordering: .relaxed) }
+        try? await cancelWhenGracefulShutdown {
+            var handled = hangupCount.load(ordering: .relaxed)
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(100))
+                let seen = hangupCount.load(ordering: .relaxed)
+                guard seen != handled else { continue }
+                handled = seen
+                await reload()
+            }
+        }
+    }
+
+    func reload() async {
+        logger.notice("SIGHUP: reloading the configuration", metadata: ["config.path": "\(configPath)"])
+        notifier.send("RELOADING=1\nSTATUS=reloading the configuration")
+        do {
+            try await daemon.reload(configPath: configPath)
+            notifier.send("READY=1\nSTATUS=serving (configuration reloaded)")
+        } catch {
+            logger.error("reload refused; the running configuration stays", metadata: ["error": "\(error)"])
+            notifier.send("READY=1\nSTATUS=serving (reload refused: \(error))")
         }
     }
 }

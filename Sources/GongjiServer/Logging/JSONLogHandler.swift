@@ -6,15 +6,19 @@ import Synchronization
 /// log personal data unmasked; this handler adds nothing of its own but time, level and label.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+    /// The level is process-wide so that a reload (SIGHUP) changes it for every logger at once.
+    public var logLevel: Logger.Level {
+        get { Self.level.withLock { $0 } }
+        set { Self.level.withLock { $0 = newValue } }
+    }
     let label: String
     private static let output = Mutex(())
+    static let level = Mutex(Logger.Level.info)
     private static let timeFormat = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     /// Creates a handler for `label` at `level`.
     public init(label: String, level: Logger.Level) {
         self.label = label
-        self.logLevel = level
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -54,5 +58,12 @@ public struct JSONLogHandler: LogHandler {
 /// Sets up swift-log with the JSON handler at `level` (e.g. "info"); call once at start.
 public func bootstrapJSONLogging(level: String?) {
     let parsed = level.flatMap(LogLevelName.parse) ?? .info
+    JSONLogHandler.level.withLock { $0 = parsed }
     LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: parsed) }
+}
+
+/// Changes the level of every JSON logger (on reload).
+public func setJSONLogLevel(_ level: String?) {
+    let parsed = level.flatMap(LogLevelName.parse) ?? .info
+    JSONLogHandler.level.withLock { $0 = parsed }
 }

@@ -1,0 +1,98 @@
+import Foundation
+import NIOCertificateReloading
+import NIOCore
+import NIOSSL
+import Synchronization
+import SwiftASN1
+import X509
+
+/// The server's certificate, key and trusted client CAs, replaceable at run time (SIGHUP) without
+/// dropping connections: new handshakes use the new material, established connections keep theirs.
+/// A bad new file is refused and the running material stays.
+public final class TLSMaterial: CertificateReloader, Sendable {
+    private struct Current: Sendable {
+        var chain: [NIOSSLCertificate]
+        var key: NIOSSLPrivateKey
+        var roots: [Certificate]
+    }
+
+    private let current: Mutex<Current>
+    let certificatePath: String
+    let privateKeyPath: String
+    let clientCAPath: String
+
+    /// Loads the three files; throws a `ConfigError` naming the key of a bad one.
+    public init(certificate: String, privateKey: String, clientCA: String) throws(ConfigError) {
+        certificatePath = certificate
+        privateKeyPath = privateKey
+        clientCAPath = clientCA
+        current = Mutex(try Self.load(certificate: certificate, privateKey: privateKey, clientCA: clientCA))
+    }
+
+    private static func load(certificate: String, privateKey: String, clientCA: String) throws(ConfigError) -> Current {
+        let chain: [NIOSSLCertificate]
+        do { chain = try NIOSSLCertificate.fromPEMFile(certificate) } catch {
+            throw ConfigError(key: "tls.certificate", problem: "\(certificate) is not a PEM certificate chain")
+        }
+        guard let leaf = chain.first else { throw ConfigError(key: "tls.certificate", problem: "\(certificate) holds no certificate") }
+        let key: NIOSSLPrivateKey
+        do { key = try NIOSSLPrivateKey(file: privateKey, format: .pem) } catch {
+            throw ConfigError(key: "tls.private_key", problem: "\(privateKey) is not a PEM private key")
+        }
+        do {
+            let leafCertificate = try Certificate(derEncoded: try leaf.toDERBytes())
+            let keyText = try String(contentsOfFile: privateKey, encoding: .utf8)
+            guard try Certificate.PrivateKey(pemEncoded: keyText).publicKey == leafCertificate.publicKey else {
+                throw ConfigError(key: "tls.private_key", problem: "\(privateKey) does not belong to the certificate in \(certificate)")
+            }
+        } catch let error as ConfigError {
+            throw error
+        } catch {
+            throw ConfigError(key: "tls.private_key", problem: "cannot compare \(privateKey) with the certificate (\(error))")
+        }
+        let roots: [Certificate]
+        do {
+            let text = try String(contentsOfFile: clientCA, encoding: .utf8)
+            roots = try PEMDocument.parseMultiple(pemString: text).map { try Certificate(pemDocument: $0) }
+        } catch {
+            throw ConfigError(key: "tls.client_ca", problem: "\(clientCA) is not a PEM certificate bundle")
+        }
+        guard !roots.isEmpty else { throw ConfigError(key: "tls.client_ca", problem: "\(clientCA) holds no certificate") }
+        return Current(chain: chain, key: key, roots: roots)
+    }
+
+    /// Reads the files again; on any problem the running material stays and the error says why.
+    public func reload() throws(ConfigError) {
+        let fresh = try Self.load(certificate: certificatePath, privateKey: privateKeyPath, clientCA: clientCAPath)
+        current.withLock { $0 = fresh }
+    }
+
+    /// The certificate and key for the next handshake.
+    public var sslContextConfigurationOverride: NIOSSLContextConfigurationOverride {
+        let material = current.withLock { $0 }
+        var override = NIOSSLContextConfigurationOverride()
+        override.certificateChain = material.chain.map { .certificate($0) }
+        override.privateKey = .privateKey(material.key)
+        return override
+    }
+
+    /// Verifies a client's chain against the current trusted CAs (RFC 5280 path validation).
+    @Sendable
+    public func verify(_ certificates: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResultWithMetadata>) {
+        let roots = current.withLock { $0.roots }
+        promise.completeWithTask {
+            guard let leaf = certificates.first.flatMap({ try? Certificate(derEncoded: $0.toDERBytes()) }) else { return .failed }
+            let intermediates = certificates.dropFirst().compactMap { try? Certificate(derEncoded: $0.toDERBytes()) }
+            var verifier = Verifier(rootCertificates: CertificateStore(roots)) { RFC5280Policy(validationTime: Date()) }
+            let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates))
+            guard case .validCertificate(let chain) = result else { return .failed }
+            let validated = chain.compactMap { certificate -> NIOSSLCertificate? in
+                var serializer = DER.Serializer()
+                guard (try? serializer.serialize(certificate)) != nil else { return nil }
+                return try? NIOSSLCertificate(bytes: serializer.serializedBytes, format: .der)
+            }
+            guard validated.count == chain.count else { return .failed }
+            return .certificateVerified(VerificationMetadata(ValidatedCertificateChain(validated)))
+        }
+    }
+}
