@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "gongjid",
             dependencies: [
-                "GongjiServer",
+                "GongjiServer", "GongjiStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GongjiCore
 import GongjiServer
+import GongjiStore
 import Logging
 import ServiceLifecycle
 
@@ -10,7 +11,7 @@ struct Gongjid: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gongjid",
         abstract: "The Gongji family mutual-aid account daemon (gRPC over mutual TLS).",
-        subcommands: [Run.self, Dev.self, CheckConfig.self],
+        subcommands: [Run.self, Dev.self, CheckConfig.self, Backup.self],
         defaultSubcommand: Run.self)
 }
 
@@ -113,5 +114,40 @@ struct Dev: AsyncParsableCommand {
         try await runDaemon(config: config, configPath: env.configPath, portFile: nil, logger: logger) { port in
             FileHandle.standardOutput.write(Data((DevInstructions.text(directory: dir, port: port, today: today) + "\n").utf8))
         }
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a consistent online backup of the database and the document store to a new directory.",
+        discussion: """
+            Safe while gongjid runs: the database is copied with SQLite's online backup API (a consistent \
+            snapshot), then the document files are copied. Documents are immutable and content-addressed, \
+            so every document the snapshot references is present in the copy.
+            """)
+
+    @Option(name: .long, help: "The configuration file.")
+    var config: String = "/etc/gongji/gongjid.json5"
+
+    @Argument(help: "A directory that does not exist yet.")
+    var destination: String
+
+    func run() async throws {
+        let config = try GongjiConfig.load(path: self.config)
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: destination) else { throw ValidationError("\(destination) exists already") }
+        let documents = URL(fileURLWithPath: destination).appendingPathComponent("documents")
+        try fm.createDirectory(at: documents, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var logger = Logger(label: "gongjid-backup")
+        logger.logLevel = .warning
+        let store = try Store(path: config.database.path, logger: logger)
+        try store.backup(to: URL(fileURLWithPath: destination).appendingPathComponent("gongji.sqlite").path)
+        try store.close()
+        var copied = 0
+        for name in try fm.contentsOfDirectory(atPath: config.documents.directory) where name.count == 64 {
+            try fm.copyItem(atPath: config.documents.directory + "/" + name, toPath: documents.appendingPathComponent(name).path)
+            copied += 1
+        }
+        print("backup written to \(destination): database and \(copied) documents")
     }
 }
