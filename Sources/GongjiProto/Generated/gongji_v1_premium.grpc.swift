@@ -181,8 +181,10 @@ extension Gongji_V1_PremiumService {
         /// > BINDING_NOT_STARTED, PREMIUM_NOT_PUBLISHED, PREMIUM_YEAR_UNKNOWN, COLLECTION_NOT_OPEN,
         /// > MEMBER_ACCOUNT_NOT_EMPTY, MEMBER_NOT_INSURED, EXTERNAL_AMOUNT_MISMATCH), ALREADY_EXISTS
         /// > (PREMIUM_ALREADY_PAID, REQUEST_ID_REUSED), PERMISSION_DENIED (NOT_AUTHORIZER), UNAVAILABLE
-        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help), ABORTED (CONCURRENT_CHANGE,
-        /// > retry).
+        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
+        /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
+        /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
+        /// > REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_PayPremiumRequest` messages.
@@ -200,7 +202,7 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads one payment; the end user must be its payer or its member.
+        /// > Reads one payment; the end user must be its payer or its member (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_GetPaymentRequest` messages.
@@ -254,7 +256,8 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member.
+        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member
+        /// > (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_GetReceiptRequest` messages.
@@ -330,8 +333,10 @@ extension Gongji_V1_PremiumService {
         /// > BINDING_NOT_STARTED, PREMIUM_NOT_PUBLISHED, PREMIUM_YEAR_UNKNOWN, COLLECTION_NOT_OPEN,
         /// > MEMBER_ACCOUNT_NOT_EMPTY, MEMBER_NOT_INSURED, EXTERNAL_AMOUNT_MISMATCH), ALREADY_EXISTS
         /// > (PREMIUM_ALREADY_PAID, REQUEST_ID_REUSED), PERMISSION_DENIED (NOT_AUTHORIZER), UNAVAILABLE
-        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help), ABORTED (CONCURRENT_CHANGE,
-        /// > retry).
+        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
+        /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
+        /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
+        /// > REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_PayPremiumRequest` message.
@@ -349,7 +354,7 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads one payment; the end user must be its payer or its member.
+        /// > Reads one payment; the end user must be its payer or its member (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_GetPaymentRequest` message.
@@ -403,7 +408,8 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member.
+        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member
+        /// > (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_GetReceiptRequest` message.
@@ -477,8 +483,10 @@ extension Gongji_V1_PremiumService {
         /// > BINDING_NOT_STARTED, PREMIUM_NOT_PUBLISHED, PREMIUM_YEAR_UNKNOWN, COLLECTION_NOT_OPEN,
         /// > MEMBER_ACCOUNT_NOT_EMPTY, MEMBER_NOT_INSURED, EXTERNAL_AMOUNT_MISMATCH), ALREADY_EXISTS
         /// > (PREMIUM_ALREADY_PAID, REQUEST_ID_REUSED), PERMISSION_DENIED (NOT_AUTHORIZER), UNAVAILABLE
-        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help), ABORTED (CONCURRENT_CHANGE,
-        /// > retry).
+        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
+        /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
+        /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
+        /// > REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_PayPremiumRequest` message.
@@ -496,7 +504,7 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads one payment; the end user must be its payer or its member.
+        /// > Reads one payment; the end user must be its payer or its member (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_GetPaymentRequest` message.
@@ -550,7 +558,8 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member.
+        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member
+        /// > (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_GetReceiptRequest` message.
@@ -893,8 +902,10 @@ extension Gongji_V1_PremiumService {
         /// > BINDING_NOT_STARTED, PREMIUM_NOT_PUBLISHED, PREMIUM_YEAR_UNKNOWN, COLLECTION_NOT_OPEN,
         /// > MEMBER_ACCOUNT_NOT_EMPTY, MEMBER_NOT_INSURED, EXTERNAL_AMOUNT_MISMATCH), ALREADY_EXISTS
         /// > (PREMIUM_ALREADY_PAID, REQUEST_ID_REUSED), PERMISSION_DENIED (NOT_AUTHORIZER), UNAVAILABLE
-        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help), ABORTED (CONCURRENT_CHANGE,
-        /// > retry).
+        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
+        /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
+        /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
+        /// > REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_PayPremiumRequest` message.
@@ -917,7 +928,7 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads one payment; the end user must be its payer or its member.
+        /// > Reads one payment; the end user must be its payer or its member (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_GetPaymentRequest` message.
@@ -986,7 +997,8 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member.
+        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member
+        /// > (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_GetReceiptRequest` message.
@@ -1096,8 +1108,10 @@ extension Gongji_V1_PremiumService {
         /// > BINDING_NOT_STARTED, PREMIUM_NOT_PUBLISHED, PREMIUM_YEAR_UNKNOWN, COLLECTION_NOT_OPEN,
         /// > MEMBER_ACCOUNT_NOT_EMPTY, MEMBER_NOT_INSURED, EXTERNAL_AMOUNT_MISMATCH), ALREADY_EXISTS
         /// > (PREMIUM_ALREADY_PAID, REQUEST_ID_REUSED), PERMISSION_DENIED (NOT_AUTHORIZER), UNAVAILABLE
-        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help), ABORTED (CONCURRENT_CHANGE,
-        /// > retry).
+        /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
+        /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
+        /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
+        /// > REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_PayPremiumRequest` message.
@@ -1131,7 +1145,7 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads one payment; the end user must be its payer or its member.
+        /// > Reads one payment; the end user must be its payer or its member (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_GetPaymentRequest` message.
@@ -1233,7 +1247,8 @@ extension Gongji_V1_PremiumService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member.
+        /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member
+        /// > (PERMISSION_DENIED, NOT_PARTY).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_GetReceiptRequest` message.
@@ -1343,8 +1358,10 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     /// > BINDING_NOT_STARTED, PREMIUM_NOT_PUBLISHED, PREMIUM_YEAR_UNKNOWN, COLLECTION_NOT_OPEN,
     /// > MEMBER_ACCOUNT_NOT_EMPTY, MEMBER_NOT_INSURED, EXTERNAL_AMOUNT_MISMATCH), ALREADY_EXISTS
     /// > (PREMIUM_ALREADY_PAID, REQUEST_ID_REUSED), PERMISSION_DENIED (NOT_AUTHORIZER), UNAVAILABLE
-    /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help), ABORTED (CONCURRENT_CHANGE,
-    /// > retry).
+    /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
+    /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
+    /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
+    /// > REGION_NOT_SUPPORTED).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_PayPremiumRequest` message.
@@ -1373,7 +1390,7 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Reads one payment; the end user must be its payer or its member.
+    /// > Reads one payment; the end user must be its payer or its member (PERMISSION_DENIED, NOT_PARTY).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_GetPaymentRequest` message.
@@ -1460,7 +1477,8 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member.
+    /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member
+    /// > (PERMISSION_DENIED, NOT_PARTY).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_GetReceiptRequest` message.
@@ -1563,8 +1581,10 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     /// > BINDING_NOT_STARTED, PREMIUM_NOT_PUBLISHED, PREMIUM_YEAR_UNKNOWN, COLLECTION_NOT_OPEN,
     /// > MEMBER_ACCOUNT_NOT_EMPTY, MEMBER_NOT_INSURED, EXTERNAL_AMOUNT_MISMATCH), ALREADY_EXISTS
     /// > (PREMIUM_ALREADY_PAID, REQUEST_ID_REUSED), PERMISSION_DENIED (NOT_AUTHORIZER), UNAVAILABLE
-    /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help), ABORTED (CONCURRENT_CHANGE,
-    /// > retry).
+    /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
+    /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
+    /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
+    /// > REGION_NOT_SUPPORTED).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1597,7 +1617,7 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Reads one payment; the end user must be its payer or its member.
+    /// > Reads one payment; the end user must be its payer or its member (PERMISSION_DENIED, NOT_PARTY).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1696,7 +1716,8 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member.
+    /// > Reads the electronic receipt (电子回单) of a payment; the end user must be its payer or member
+    /// > (PERMISSION_DENIED, NOT_PARTY).
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -167,7 +167,8 @@ extension Gongji_V1_RegistryService {
         /// > Credits an employee-insured person's account (current-year part). Each credit `reference`
         /// > is applied at most once, so re-sending a credit is harmless.
         /// > Errors: NOT_FOUND (PERSON_NOT_FOUND), FAILED_PRECONDITION (NOT_EMPLOYEE_INSURED),
-        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD).
+        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD), ALREADY_EXISTS (CREDIT_REFERENCE_REUSED:
+        /// > the reference was applied to another account).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_CreditAccountRequest` messages.
@@ -188,7 +189,8 @@ extension Gongji_V1_RegistryService {
         /// > Imports a file of persons and credits (JSON lines or CSV, see README.md): a first message
         /// > with `header`, then `chunk`s of the file (each at most 1 MiB, file at most 256 MiB). All
         /// > rows or none: the first bad rows (up to 20) are reported as BadRequest field violations
-        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported.
+        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported. Other errors:
+        /// > INVALID_ARGUMENT (IMPORT_HEADER_REQUIRED, IMPORT_HEADER_REPEATED, IMPORT_TOO_LARGE).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_ImportRegistryRequest` messages.
@@ -279,7 +281,8 @@ extension Gongji_V1_RegistryService {
         /// > Credits an employee-insured person's account (current-year part). Each credit `reference`
         /// > is applied at most once, so re-sending a credit is harmless.
         /// > Errors: NOT_FOUND (PERSON_NOT_FOUND), FAILED_PRECONDITION (NOT_EMPLOYEE_INSURED),
-        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD).
+        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD), ALREADY_EXISTS (CREDIT_REFERENCE_REUSED:
+        /// > the reference was applied to another account).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_CreditAccountRequest` message.
@@ -300,7 +303,8 @@ extension Gongji_V1_RegistryService {
         /// > Imports a file of persons and credits (JSON lines or CSV, see README.md): a first message
         /// > with `header`, then `chunk`s of the file (each at most 1 MiB, file at most 256 MiB). All
         /// > rows or none: the first bad rows (up to 20) are reported as BadRequest field violations
-        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported.
+        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported. Other errors:
+        /// > INVALID_ARGUMENT (IMPORT_HEADER_REQUIRED, IMPORT_HEADER_REPEATED, IMPORT_TOO_LARGE).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_ImportRegistryRequest` messages.
@@ -389,7 +393,8 @@ extension Gongji_V1_RegistryService {
         /// > Credits an employee-insured person's account (current-year part). Each credit `reference`
         /// > is applied at most once, so re-sending a credit is harmless.
         /// > Errors: NOT_FOUND (PERSON_NOT_FOUND), FAILED_PRECONDITION (NOT_EMPLOYEE_INSURED),
-        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD).
+        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD), ALREADY_EXISTS (CREDIT_REFERENCE_REUSED:
+        /// > the reference was applied to another account).
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_CreditAccountRequest` message.
@@ -410,7 +415,8 @@ extension Gongji_V1_RegistryService {
         /// > Imports a file of persons and credits (JSON lines or CSV, see README.md): a first message
         /// > with `header`, then `chunk`s of the file (each at most 1 MiB, file at most 256 MiB). All
         /// > rows or none: the first bad rows (up to 20) are reported as BadRequest field violations
-        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported.
+        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported. Other errors:
+        /// > INVALID_ARGUMENT (IMPORT_HEADER_REQUIRED, IMPORT_HEADER_REPEATED, IMPORT_TOO_LARGE).
         ///
         /// - Parameters:
         ///   - request: A stream of `Gongji_V1_ImportRegistryRequest` messages.
@@ -703,7 +709,8 @@ extension Gongji_V1_RegistryService {
         /// > Credits an employee-insured person's account (current-year part). Each credit `reference`
         /// > is applied at most once, so re-sending a credit is harmless.
         /// > Errors: NOT_FOUND (PERSON_NOT_FOUND), FAILED_PRECONDITION (NOT_EMPLOYEE_INSURED),
-        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD).
+        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD), ALREADY_EXISTS (CREDIT_REFERENCE_REUSED:
+        /// > the reference was applied to another account).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_CreditAccountRequest` message.
@@ -729,7 +736,8 @@ extension Gongji_V1_RegistryService {
         /// > Imports a file of persons and credits (JSON lines or CSV, see README.md): a first message
         /// > with `header`, then `chunk`s of the file (each at most 1 MiB, file at most 256 MiB). All
         /// > rows or none: the first bad rows (up to 20) are reported as BadRequest field violations
-        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported.
+        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported. Other errors:
+        /// > INVALID_ARGUMENT (IMPORT_HEADER_REQUIRED, IMPORT_HEADER_REPEATED, IMPORT_TOO_LARGE).
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Gongji_V1_ImportRegistryRequest` messages.
@@ -870,7 +878,8 @@ extension Gongji_V1_RegistryService {
         /// > Credits an employee-insured person's account (current-year part). Each credit `reference`
         /// > is applied at most once, so re-sending a credit is harmless.
         /// > Errors: NOT_FOUND (PERSON_NOT_FOUND), FAILED_PRECONDITION (NOT_EMPLOYEE_INSURED),
-        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD).
+        /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD), ALREADY_EXISTS (CREDIT_REFERENCE_REUSED:
+        /// > the reference was applied to another account).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_CreditAccountRequest` message.
@@ -907,7 +916,8 @@ extension Gongji_V1_RegistryService {
         /// > Imports a file of persons and credits (JSON lines or CSV, see README.md): a first message
         /// > with `header`, then `chunk`s of the file (each at most 1 MiB, file at most 256 MiB). All
         /// > rows or none: the first bad rows (up to 20) are reported as BadRequest field violations
-        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported.
+        /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported. Other errors:
+        /// > INVALID_ARGUMENT (IMPORT_HEADER_REQUIRED, IMPORT_HEADER_REPEATED, IMPORT_TOO_LARGE).
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Gongji_V1_ImportRegistryRequest` messages.
@@ -1044,7 +1054,8 @@ extension Gongji_V1_RegistryService.ClientProtocol {
     /// > Credits an employee-insured person's account (current-year part). Each credit `reference`
     /// > is applied at most once, so re-sending a credit is harmless.
     /// > Errors: NOT_FOUND (PERSON_NOT_FOUND), FAILED_PRECONDITION (NOT_EMPLOYEE_INSURED),
-    /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD).
+    /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD), ALREADY_EXISTS (CREDIT_REFERENCE_REUSED:
+    /// > the reference was applied to another account).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_CreditAccountRequest` message.
@@ -1076,7 +1087,8 @@ extension Gongji_V1_RegistryService.ClientProtocol {
     /// > Imports a file of persons and credits (JSON lines or CSV, see README.md): a first message
     /// > with `header`, then `chunk`s of the file (each at most 1 MiB, file at most 256 MiB). All
     /// > rows or none: the first bad rows (up to 20) are reported as BadRequest field violations
-    /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported.
+    /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported. Other errors:
+    /// > INVALID_ARGUMENT (IMPORT_HEADER_REQUIRED, IMPORT_HEADER_REPEATED, IMPORT_TOO_LARGE).
     ///
     /// - Parameters:
     ///   - request: A streaming request producing `Gongji_V1_ImportRegistryRequest` messages.
@@ -1210,7 +1222,8 @@ extension Gongji_V1_RegistryService.ClientProtocol {
     /// > Credits an employee-insured person's account (current-year part). Each credit `reference`
     /// > is applied at most once, so re-sending a credit is harmless.
     /// > Errors: NOT_FOUND (PERSON_NOT_FOUND), FAILED_PRECONDITION (NOT_EMPLOYEE_INSURED),
-    /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD).
+    /// > INVALID_ARGUMENT (AMOUNT_OUT_OF_RANGE, INVALID_FIELD), ALREADY_EXISTS (CREDIT_REFERENCE_REUSED:
+    /// > the reference was applied to another account).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1246,7 +1259,8 @@ extension Gongji_V1_RegistryService.ClientProtocol {
     /// > Imports a file of persons and credits (JSON lines or CSV, see README.md): a first message
     /// > with `header`, then `chunk`s of the file (each at most 1 MiB, file at most 256 MiB). All
     /// > rows or none: the first bad rows (up to 20) are reported as BadRequest field violations
-    /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported.
+    /// > named "line N", reason IMPORT_ROW_INVALID, and nothing is imported. Other errors:
+    /// > INVALID_ARGUMENT (IMPORT_HEADER_REQUIRED, IMPORT_HEADER_REPEATED, IMPORT_TOO_LARGE).
     ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.

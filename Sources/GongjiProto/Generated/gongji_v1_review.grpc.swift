@@ -131,7 +131,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Approves a PENDING binding: it becomes ACTIVE. FAILED_PRECONDITION (BINDING_ACTIVE,
-        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending. Idempotent by request_id.
+        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending; NOT_FOUND (BINDING_NOT_FOUND).
+        /// > Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_ApproveBindingRequest` messages.
@@ -170,7 +171,7 @@ extension Gongji_V1_ReviewService {
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
         /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served.
+        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_ReadIdentityDocumentRequest` messages.
@@ -220,7 +221,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Approves a PENDING binding: it becomes ACTIVE. FAILED_PRECONDITION (BINDING_ACTIVE,
-        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending. Idempotent by request_id.
+        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending; NOT_FOUND (BINDING_NOT_FOUND).
+        /// > Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_ApproveBindingRequest` message.
@@ -259,7 +261,7 @@ extension Gongji_V1_ReviewService {
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
         /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served.
+        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -307,7 +309,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Approves a PENDING binding: it becomes ACTIVE. FAILED_PRECONDITION (BINDING_ACTIVE,
-        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending. Idempotent by request_id.
+        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending; NOT_FOUND (BINDING_NOT_FOUND).
+        /// > Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_ApproveBindingRequest` message.
@@ -346,7 +349,7 @@ extension Gongji_V1_ReviewService {
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
         /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served.
+        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -563,7 +566,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Approves a PENDING binding: it becomes ACTIVE. FAILED_PRECONDITION (BINDING_ACTIVE,
-        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending. Idempotent by request_id.
+        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending; NOT_FOUND (BINDING_NOT_FOUND).
+        /// > Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_ApproveBindingRequest` message.
@@ -612,7 +616,7 @@ extension Gongji_V1_ReviewService {
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
         /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served.
+        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -691,7 +695,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Approves a PENDING binding: it becomes ACTIVE. FAILED_PRECONDITION (BINDING_ACTIVE,
-        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending. Idempotent by request_id.
+        /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending; NOT_FOUND (BINDING_NOT_FOUND).
+        /// > Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_ApproveBindingRequest` message.
@@ -762,7 +767,7 @@ extension Gongji_V1_ReviewService {
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
         /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served.
+        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -829,7 +834,8 @@ extension Gongji_V1_ReviewService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Approves a PENDING binding: it becomes ACTIVE. FAILED_PRECONDITION (BINDING_ACTIVE,
-    /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending. Idempotent by request_id.
+    /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending; NOT_FOUND (BINDING_NOT_FOUND).
+    /// > Idempotent by request_id.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_ApproveBindingRequest` message.
@@ -890,7 +896,7 @@ extension Gongji_V1_ReviewService.ClientProtocol {
     /// >
     /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
     /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-    /// > is never served.
+    /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -955,7 +961,8 @@ extension Gongji_V1_ReviewService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Approves a PENDING binding: it becomes ACTIVE. FAILED_PRECONDITION (BINDING_ACTIVE,
-    /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending. Idempotent by request_id.
+    /// > BINDING_REJECTED, BINDING_REVOKED) when it is not pending; NOT_FOUND (BINDING_NOT_FOUND).
+    /// > Idempotent by request_id.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1024,7 +1031,7 @@ extension Gongji_V1_ReviewService.ClientProtocol {
     /// >
     /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
     /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-    /// > is never served.
+    /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
     ///
     /// - Parameters:
     ///   - message: request message to send.
