@@ -245,6 +245,66 @@ struct PaymentTests {
         #expect(debited == after.total, "the ledger's view of the account equals the balance")
         let payments = try await store.payments(of: authorizer, as: .authorizer, before: nil, limit: 100)
         #expect(payments.count == 2)
+        // The worked example: two payments for two children on a balance that covers one.
+        _ = try await store.credit(authorizer, amount: .yuan(405), reference: "RACE-TOPUP", now: daemon.clock.nowUnix())
+        let unpaid = Array(bindings.enumerated().filter { !outcomes[$0.offset] }.map(\.element).prefix(2))
+        let pair = try await daemon.withClient("gateway") { client in
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for (i, binding) in unpaid.enumerated() {
+                    group.addTask { (try? await pay(client, "pair-\(i)", binding: binding, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)) != nil }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+        }
+        #expect(pair.filter { $0 }.count == 1, "exactly one of the two succeeds")
+        #expect(try await account(daemon, Demo.hohhotAuthorizer).total == .yuan(1000 - 2 * 405 + 405 - 405))
+        #expect(try await store.ledgerSum() == .zero)
+    }
+
+    @Test("the remaining failure reasons over the wire: not published, not open, not started, external part, member balance")
+    func remainingReasons() async throws {
+        // 2024-08-15 in China: before the 2025 windows open. Shipped policies: Ma'anshan 2025 unpublished.
+        let daemon = try await TestDaemon.start(clock: TestClock(inWindow2025 - 61 * 86400))
+        defer { Task { await daemon.stop() } }
+        try await Demo.load(daemon)
+        let today = daemon.clock.today()
+        try await daemon.withClient("gateway") { client in
+            let premiums = Gongji_V1_PremiumService.Client(wrapping: client)
+            func quote(_ binding: String, as user: String = Demo.hohhotAuthorizer) async -> RPCError? {
+                await rpcFailure { try await premiums.quotePremium(.with { $0.bindingID = binding; $0.years = [2025] }, metadata: endUser(user), options: failFast) }
+            }
+            let now = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
+            #expect(await quote(now.bindingID)?.reason == "COLLECTION_NOT_OPEN")
+            let later = try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
+                createRequest("later", member: Demo.hohhotSpouse, name: "王秀英", relationship: .spouse, start: today.adding(days: 60),
+                              front: now.frontDocumentID, back: now.backDocumentID),
+                metadata: endUser(Demo.hohhotAuthorizer), options: failFast).binding
+            daemon.clock.advance(seconds: 31 * 86400)  // 2024-09-15: the window is open
+            #expect(await quote(now.bindingID) == nil)
+            #expect(await quote(later.bindingID)?.reason == "BINDING_NOT_STARTED")
+            let external = await rpcFailure { try await pay(client, "ext", binding: now.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer,
+                                                            external: (100, "CASH")) }
+            #expect(external?.reason == "EXTERNAL_PAYMENT_NOT_ALLOWED")
+            // R-PAY-6: the member now has a personal account with money in it.
+            let member = try ResidentID.parse(Demo.hohhotChild, today: today)
+            _ = try await daemon.daemon.service.importRows([
+                .person(Person(id: member, name: "王小明", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []),
+                .credit(member, amount: Money(fen: 1), reference: "CHILD-1"),
+            ])
+            #expect(await quote(now.bindingID)?.reason == "MEMBER_ACCOUNT_NOT_EMPTY")
+        }
+        // Ma'anshan: the 2025 amount is not published; the external part must match the shortfall.
+        let maanshan = try await daemon.withClient("gateway") { client in
+            try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
+                createRequest("mb", member: Demo.maanshanChild, name: "张小明", start: daemon.clock.today(), version: ""),
+                metadata: endUser(Demo.maanshanAuthorizer), options: failFast).binding
+        }
+        _ = try await daemon.daemon.service.reviewBinding(id: maanshan.bindingID, decision: .approve, key: nil,
+                                                          actor: ChangeActor(certificateIdentity: "test", endUser: nil, requestID: nil))
+        try await daemon.withClient("gateway") { client in
+            let unpublished = await rpcFailure { try await pay(client, "np", binding: maanshan.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer) }
+            #expect(unpublished?.code == .failedPrecondition && unpublished?.reason == "PREMIUM_NOT_PUBLISHED")
+        }
     }
 
     @Test("R-PAY-10 receipts verify; the authorizer lists deductions and the member lists payments, newest first")
