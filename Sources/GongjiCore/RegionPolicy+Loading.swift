@@ -123,7 +123,7 @@ extension RegionPolicy {
 
 extension DecodingError {
     /// The dotted path of the field the error concerns, e.g. `premiums[0].amount_fen`.
-    var fieldPath: String {
+    public var fieldPath: String {
         let (context, extraKey): (DecodingError.Context?, (any CodingKey)?) = switch self {
         case .keyNotFound(let key, let context): (context, key)
         case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): (context, nil)
@@ -139,7 +139,7 @@ extension DecodingError {
     }
 
     /// What is wrong, in words.
-    var problem: String {
+    public var problem: String {
         switch self {
         case .keyNotFound: "is required but missing"
         case .typeMismatch(let type, _): "has the wrong type (expected \(type))"

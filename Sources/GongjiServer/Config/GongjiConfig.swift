@@ -246,7 +246,7 @@ extension GongjiConfig {
         do {
             config = try decoder.decode(GongjiConfig.self, from: data)
         } catch let error as DecodingError {
-            throw ConfigError(key: error.configKey, problem: error.configProblem)
+            throw ConfigError(key: error.fieldPath, problem: error.problem)
         } catch {
             throw ConfigError(key: "", problem: "\(path) is not valid JSON5: \(error)")
         }
@@ -340,27 +340,4 @@ extension GongjiConfig {
     public var windowBytes: Int { limits.windowBytes ?? 1 << 20 }
     /// `limits.import_bytes_max` or its default, 256 MiB.
     public var importBytesMax: Int { limits.importBytesMax ?? 256 << 20 }
-}
-
-extension DecodingError {
-    var configKey: String {
-        let (context, extra): (DecodingError.Context?, (any CodingKey)?) = switch self {
-        case .keyNotFound(let key, let context): (context, key)
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): (c, nil)
-        @unknown default: (nil, nil)
-        }
-        var path = (context?.codingPath ?? []).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-        if let extra { path.append(extra.stringValue) }
-        return path.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
-    }
-
-    var configProblem: String {
-        switch self {
-        case .keyNotFound: "is required but missing"
-        case .typeMismatch(let type, _): "has the wrong type (expected \(type))"
-        case .valueNotFound(let type, _): "must not be null (expected \(type))"
-        case .dataCorrupted(let context): "is invalid: \(context.debugDescription)"
-        @unknown default: "is invalid"
-        }
-    }
 }
