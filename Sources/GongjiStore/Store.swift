@@ -10,10 +10,13 @@ import Logging
 public final class Store: Sendable {
     let pool: DatabasePool
     let logger: Logger
+    let observeTransaction: @Sendable (Duration) -> Void
 
-    /// Opens (creating if needed) and migrates the database at `path`.
-    public init(path: String, logger: Logger) throws(StoreError) {
+    /// Opens (creating if needed) and migrates the database at `path`. `observeTransaction` is
+    /// told how long each write transaction took (for metrics).
+    public init(path: String, logger: Logger, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in }) throws(StoreError) {
         self.logger = logger
+        self.observeTransaction = observeTransaction
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
@@ -62,6 +65,8 @@ public final class Store: Sendable {
     /// Runs `body` in one write transaction, mapping storage failures to `StoreError` and letting
     /// domain errors through.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let started = ContinuousClock.now
+        defer { observeTransaction(ContinuousClock.now - started) }
         do {
             return try await pool.write(body)
         } catch let error as DomainError {

@@ -57,7 +57,8 @@ final class TestDaemon: Sendable {
 
     /// Starts a daemon. `directory` lets a test restart on the same files.
     static func start(directory: URL? = nil, pki: TestPKI? = nil, clock: TestClock = TestClock(),
-                      limits: GongjiConfig.Limits = .defaults, policies: URL? = nil) async throws -> TestDaemon {
+                      limits: GongjiConfig.Limits = .defaults, policies: URL? = nil,
+                      metrics: GongjiConfig.Metrics? = nil) async throws -> TestDaemon {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gongji-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let pki = try pki ?? TestPKI(directory: dir)
@@ -80,11 +81,17 @@ final class TestDaemon: Sendable {
             documents: .init(directory: dir.appendingPathComponent("documents").path),
             secrets: .init(keyFile: keyFile.path),
             policies: .init(directory: policyDir.path),
-            limits: limits)
+            limits: limits, metrics: metrics)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let daemon = try await GongjiDaemon.build(config: config, clock: clock, logger: logger)
-        let task = Task { try await daemon.server.serve() }
+        let task = Task {
+            try await withThrowingDiscardingTaskGroup { group in
+                if let metricsServer = daemon.metricsServer { group.addTask { try await metricsServer.run() } }
+                try await daemon.server.serve()
+                throw CancellationError()
+            }
+        }
         let port = try await daemon.listeningPort()
         return TestDaemon(directory: dir, config: config, daemon: daemon, port: port, clock: clock, pki: pki, task: task)
     }
@@ -103,6 +110,7 @@ final class TestDaemon: Sendable {
     /// Stops the server and closes the database.
     func stop() async {
         daemon.server.beginGracefulShutdown()
+        if daemon.metricsServer != nil { task.cancel() }
         _ = try? await task.value
         try? daemon.service.store.close()
     }

@@ -24,6 +24,10 @@ public final class GongjiDaemon: Sendable {
     let logger: Logger
     /// The server certificate, key and client CAs, reloadable.
     public let tlsMaterial: TLSMaterial
+    /// Calls, payments, uploads, transactions, connections.
+    public let metrics: DaemonMetrics
+    /// The Prometheus endpoint, when `metrics` is configured.
+    public let metricsServer: MetricsServer?
 
     /// Opens the store, loads policies and keys, and builds the server. Fails with an error that
     /// names the configuration key or file at fault.
@@ -36,7 +40,8 @@ public final class GongjiDaemon: Sendable {
         do { book = try PolicyLoader.load(directory: config.policies.directory) } catch {
             throw ConfigError(key: "policies.directory", problem: error.description)
         }
-        let store = try Store(path: config.database.path, logger: logger)
+        let metrics = DaemonMetrics()
+        let store = try Store(path: config.database.path, logger: logger, observeTransaction: { metrics.recordTransaction($0) })
         let documents = try DocumentStore(directory: config.documents.directory, key: secrets.documentKey,
                                           uploadBytesMax: config.uploadBytesMax)
         let state = RuntimeState(policies: book, roles: RoleBook(config.roles))
@@ -44,10 +49,12 @@ public final class GongjiDaemon: Sendable {
                                     state: state, clock: clock, logger: logger)
         state.setPolicies(try await service.applyStoredAvailability(to: book))
         let material = try TLSMaterial(certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
-        return GongjiDaemon(config: config, service: service, tlsMaterial: material, logger: logger)
+        return GongjiDaemon(config: config, service: service, tlsMaterial: material, metrics: metrics, logger: logger)
     }
 
-    private init(config: GongjiConfig, service: GongjiService, tlsMaterial: TLSMaterial, logger: Logger) {
+    private init(config: GongjiConfig, service: GongjiService, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, logger: Logger) {
+        self.metrics = metrics
+        self.metricsServer = config.metrics.map { MetricsServer(host: $0.host, port: $0.port, metrics: metrics) }
         self.config = config
         self.service = service
         self.logger = logger
@@ -70,6 +77,7 @@ public final class GongjiDaemon: Sendable {
             transport.http2.targetWindowSize = config.windowBytes
             transport.connection.maxIdleTime = .seconds(config.idleTimeoutSeconds)
             transport.connection.maxGraceTime = .seconds(config.shutdownGraceSeconds)
+            transport.channelDebuggingCallbacks.onAcceptTCPConnection = { metrics.track($0) }
         }
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: config.listen.host, port: config.listen.port),
@@ -80,15 +88,15 @@ public final class GongjiDaemon: Sendable {
         ]
         let services: [any RegistrableRPCService] = [
             BindingHandler(service: service),
-            DocumentHandler(service: service),
+            DocumentHandler(service: service, metrics: metrics),
             ReviewHandler(service: service),
-            PremiumHandler(service: service),
+            PremiumHandler(service: service, metrics: metrics),
             RegistryHandler(service: service, importBytesMax: config.importBytesMax),
             OperationsHandler(service: service),
             HealthHandler(state: health, services: Set(gongjiServices)),
             ReflectionHandler(index: DescriptorIndex(base64: gongjiFileDescriptorSetBase64)),
         ]
-        let interceptor = AccessInterceptor(state: service.state, callTimeout: .seconds(config.callTimeoutSeconds), logger: logger)
+        let interceptor = AccessInterceptor(state: service.state, callTimeout: .seconds(config.callTimeoutSeconds), metrics: metrics, logger: logger)
         server = GRPCServer(transport: transport, services: services, interceptors: [interceptor])
     }
 
@@ -128,6 +136,7 @@ public final class GongjiDaemon: Sendable {
     /// The long-lived parts, in start order, for a `ServiceGroup`.
     public func services(notifier: SystemdNotifier = SystemdNotifier(environment: [:]), configPath: String? = nil) -> [any Service] {
         var services: [any Service] = [DocumentJanitor(service: service, logger: logger)]
+        if let metricsServer { services.append(metricsServer) }
         if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
         if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }
         services.append(GRPCServerService(server: server, health: health, notifier: notifier, logger: logger))

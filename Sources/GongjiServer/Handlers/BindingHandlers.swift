@@ -63,6 +63,7 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
 /// gongji.v1.DocumentService (gateway).
 struct DocumentHandler: Gongji_V1_DocumentService.ServiceProtocol {
     let service: GongjiService
+    let metrics: DaemonMetrics
     static let chunkBytesMax = 1 << 20
 
     func uploadIdentityDocument(request: StreamingServerRequest<Gongji_V1_UploadIdentityDocumentRequest>,
@@ -101,6 +102,7 @@ struct DocumentHandler: Gongji_V1_DocumentService.ServiceProtocol {
         let (id, deduplicated) = try upload.finish()
         let record = try await service.store.recordDocument(id: id, side: side, mediaType: format.mediaType, size: upload.size,
                                                             uploadedBy: user, now: service.clock.nowUnix())
+        metrics.recordUpload(bytes: upload.size)
         service.logger.info("document uploaded", metadata: ["document.id": "\(id)", "document.bytes": "\(upload.size)",
                                                            "document.deduplicated": "\(deduplicated)"])
         return ServerResponse(message: .with {

@@ -6,6 +6,7 @@ import GongjiStore
 /// gongji.v1.PremiumService (gateway, acting for the end user; VerifyReceipt for every role).
 struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
     let service: GongjiService
+    let metrics: DaemonMetrics
 
     func quotePremium(request: ServerRequest<Gongji_V1_QuotePremiumRequest>,
                       context: ServerContext) async throws -> ServerResponse<Gongji_V1_QuotePremiumResponse> {
@@ -37,6 +38,7 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
         }
         let record = try await service.pay(bindingID: message.bindingID, years: message.years.map(Int.init),
                                            expectedTotal: Money(fen: message.expectedTotalFen), external: external, endUser: user, key: key)
+        metrics.recordPayment(fen: record.total.fen)
         return ServerResponse(message: .with {
             $0.payment = Gongji_V1_Payment(record)
             $0.receipt = Gongji_V1_Receipt(record)

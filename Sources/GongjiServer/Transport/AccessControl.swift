@@ -39,6 +39,7 @@ extension ServerContext {
 struct AccessInterceptor: ServerInterceptor {
     let state: RuntimeState
     let callTimeout: Duration
+    let metrics: DaemonMetrics
     let logger: Logger
 
     func intercept<Input: Sendable, Output: Sendable>(
@@ -76,15 +77,9 @@ struct AccessInterceptor: ServerInterceptor {
             let response = try await withoutActuallyEscaping(next) { next in
                 try await withCallTimeout(callTimeout) { try await next(request, context) }
             }
-            return Self.mappingStreamErrors(response, logger: logger, started: started)
+            return Self.mappingStreamErrors(response, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started)
         } catch {
-            let mapped = rpcError(error)
-            let level: Logger.Level = mapped.code == .internalError || mapped.code == .dataLoss ? .error : .info
-            logger.log(level: level, "call failed", metadata: [
-                "rpc.duration_ms": "\((ContinuousClock.now - started).milliseconds)",
-                "rpc.status": "\(mapped.code)", "error": "\(level == .error ? "\(error)" : mapped.message)",
-            ])
-            throw mapped
+            throw Self.failed(error, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started)
         }
     }
 }
@@ -92,27 +87,37 @@ struct AccessInterceptor: ServerInterceptor {
 extension AccessInterceptor {
     /// Maps errors thrown while the response streams (server-streaming handlers run after
     /// `next` returns) and logs the call when it ends.
-    static func mappingStreamErrors<Output>(_ response: StreamingServerResponse<Output>, logger: Logger,
-                                            started: ContinuousClock.Instant) -> StreamingServerResponse<Output> {
+    static func mappingStreamErrors<Output>(_ response: StreamingServerResponse<Output>, method: String, metrics: DaemonMetrics,
+                                            logger: Logger, started: ContinuousClock.Instant) -> StreamingServerResponse<Output> {
         guard case .success(var contents) = response.accepted else { return response }
         let producer = contents.producer
         contents.producer = { writer in
             do {
                 let trailers = try await producer(writer)
-                logger.info("call", metadata: ["rpc.duration_ms": "\((ContinuousClock.now - started).milliseconds)", "rpc.status": "OK"])
+                let duration = ContinuousClock.now - started
+                metrics.recordCall(method: method, code: "OK", duration: duration)
+                logger.info("call", metadata: ["rpc.duration_ms": "\(duration.milliseconds)", "rpc.status": "OK"])
                 return trailers
             } catch {
-                let mapped = rpcError(error)
-                let level: Logger.Level = mapped.code == .internalError || mapped.code == .dataLoss ? .error : .info
-                logger.log(level: level, "call failed", metadata: [
-                    "rpc.duration_ms": "\((ContinuousClock.now - started).milliseconds)", "rpc.status": "\(mapped.code)",
-                    "error": "\(level == .error ? "\(error)" : mapped.message)",
-                ])
-                throw mapped
+                throw failed(error, method: method, metrics: metrics, logger: logger, started: started)
             }
         }
         var mapped = response
         mapped.accepted = .success(contents)
+        return mapped
+    }
+
+    /// Maps, counts and logs a failed call.
+    static func failed(_ error: any Error, method: String, metrics: DaemonMetrics, logger: Logger,
+                       started: ContinuousClock.Instant) -> RPCError {
+        let mapped = rpcError(error)
+        let duration = ContinuousClock.now - started
+        metrics.recordCall(method: method, code: "\(mapped.code)", duration: duration)
+        let level: Logger.Level = mapped.code == .internalError || mapped.code == .dataLoss ? .error : .info
+        logger.log(level: level, "call failed", metadata: [
+            "rpc.duration_ms": "\(duration.milliseconds)", "rpc.status": "\(mapped.code)",
+            "error": "\(level == .error ? "\(error)" : mapped.message)",
+        ])
         return mapped
     }
 }

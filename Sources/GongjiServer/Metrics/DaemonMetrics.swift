@@ -1,0 +1,143 @@
+import CoreMetrics
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Prometheus
+import ServiceLifecycle
+
+/// The daemon's metrics (swift-metrics types on a Prometheus registry of its own, so several
+/// daemons in one process — the tests — do not mix their numbers).
+public final class DaemonMetrics: Sendable {
+    /// The registry the metrics endpoint renders.
+    public let registry = PrometheusCollectorRegistry()
+    let factory: PrometheusMetricsFactory
+    let connections: CoreMetrics.Meter
+    let payments: CoreMetrics.Counter
+    let paymentFen: CoreMetrics.Counter
+    let uploads: CoreMetrics.Counter
+    let uploadBytes: CoreMetrics.Counter
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                                                   .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+                                                   .seconds(5)]
+        self.factory = factory
+        connections = CoreMetrics.Meter(label: "gongji_open_connections", factory: factory)
+        payments = CoreMetrics.Counter(label: "gongji_payments_total", factory: factory)
+        paymentFen = CoreMetrics.Counter(label: "gongji_payment_amount_fen_total", factory: factory)
+        uploads = CoreMetrics.Counter(label: "gongji_uploads_total", factory: factory)
+        uploadBytes = CoreMetrics.Counter(label: "gongji_upload_bytes_total", factory: factory)
+    }
+
+    /// One finished call: counted by method and status code, its latency in a histogram.
+    func recordCall(method: String, code: String, duration: Duration) {
+        CoreMetrics.Counter(label: "gongji_rpc_calls_total", dimensions: [("method", method), ("code", code)], factory: factory).increment()
+        CoreMetrics.Timer(label: "gongji_rpc_duration_seconds", dimensions: [("method", method)], factory: factory).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// A database write transaction's latency.
+    func recordTransaction(_ duration: Duration) {
+        CoreMetrics.Timer(label: "gongji_db_transaction_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+    }
+
+    func recordPayment(fen: Int64) {
+        payments.increment()
+        paymentFen.increment(by: fen)
+    }
+
+    func recordUpload(bytes: Int) {
+        uploads.increment()
+        uploadBytes.increment(by: bytes)
+    }
+
+    /// Counts a new connection until its channel closes.
+    func track(_ channel: any Channel) -> EventLoopFuture<Void> {
+        connections.increment()
+        channel.closeFuture.whenComplete { [connections] _ in connections.decrement() }
+        return channel.eventLoop.makeSucceededVoidFuture()
+    }
+
+    /// The Prometheus text exposition of every metric.
+    public func render() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+}
+
+/// A plain-HTTP endpoint serving `GET /metrics` on its own address, for Prometheus.
+public final class MetricsServer: Service, Sendable {
+    let host: String
+    let port: Int
+    let metrics: DaemonMetrics
+    private let ready: EventLoopPromise<Int>
+
+    init(host: String, port: Int, metrics: DaemonMetrics) {
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.ready = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Int.self)
+    }
+
+    /// The port it listens on, once it does.
+    public func listeningPort() async throws -> Int { try await ready.futureResult.get() }
+
+    public func run() async throws {
+        let metrics = self.metrics
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { child in
+                    child.pipeline.configureHTTPServerPipeline().flatMap {
+                        child.pipeline.addHandler(MetricsHTTPHandler(metrics: metrics))
+                    }
+                }
+                .bind(host: host, port: port).get()
+        } catch {
+            ready.fail(error)
+            throw error
+        }
+        ready.succeed(channel.localAddress?.port ?? port)
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await channel.closeFuture.get()
+            } onGracefulShutdown: {
+                channel.close(promise: nil)
+            }
+        } onCancel: {
+            channel.close(promise: nil)
+        }
+    }
+}
+
+final class MetricsHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    let metrics: DaemonMetrics
+    var path = ""
+
+    init(metrics: DaemonMetrics) { self.metrics = metrics }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): path = head.uri
+        case .body: break
+        case .end:
+            let found = path == "/metrics"
+            let body = found ? metrics.render() : "not found; see /metrics\n"
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4" : "text/plain")
+            headers.add(name: "Content-Length", value: String(body.utf8.count))
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}
