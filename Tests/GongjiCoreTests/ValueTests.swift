@@ -168,3 +168,22 @@ struct AccountTests {
         #expect(rolled.total == account.total)
     }
 }
+
+@Suite("R-PERSON-1 insured persons")
+struct PersonTests {
+    @Test("R-PERSON-1 a person has an insurance type, a status, a pooling region and maybe a special category")
+    func personFromRegistryRow() throws {
+        let line = #"{"kind":"person","id_number":"\#(childID.value)","name":"王小明","insurance_type":"resident","status":"suspended","region_code":"150900","special_category":"disability"}"#
+        guard case .person(let person, let years) = try RegistryImport.parse(Substring(line), format: .jsonLines, line: 1, today: today) else {
+            Issue.record("expected a person row")
+            return
+        }
+        #expect(person.insuranceType == .resident && person.status == .suspended)
+        #expect(person.region == .ulanqab && person.specialCategory == "disability" && years.isEmpty)
+        #expect(person.birthDate == CivilDate(year: 2010, month: 6, day: 1))
+        for (field, bad) in [("insurance_type", "retired"), ("status", "dead"), ("region_code", "999999"), ("special_category", "Disability")] {
+            let broken = line.replacingOccurrences(of: field == "region_code" ? "150900" : (field == "status" ? "suspended" : (field == "insurance_type" ? "resident" : "disability")), with: bad)
+            #expect(throws: RegistryRowError.self, "\(field)") { try RegistryImport.parse(Substring(broken), format: .jsonLines, line: 7, today: today) }
+        }
+    }
+}
