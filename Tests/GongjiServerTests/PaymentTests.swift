@@ -227,11 +227,14 @@ struct PaymentTests {
         }
         // Balance 1000.00 covers two of six 405.00 premiums.
         let outcomes = try await daemon.withClient("gateway") { client in
-            try await withThrowingTaskGroup(of: Bool.self) { group in
+            try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
                 for (i, binding) in bindings.enumerated() {
-                    group.addTask { (try? await pay(client, "race-\(i)", binding: binding, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)) != nil }
+                    group.addTask { (i, (try? await pay(client, "race-\(i)", binding: binding, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)) != nil) }
                 }
-                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+                // Results arrive in completion order: put them back in binding order.
+                var ordered = [Bool](repeating: false, count: bindings.count)
+                for try await (i, ok) in group { ordered[i] = ok }
+                return ordered
             }
         }
         #expect(outcomes.filter { $0 }.count == 2)
