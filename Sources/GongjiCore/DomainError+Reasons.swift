@@ -122,3 +122,47 @@ extension DomainError {
                               "total_fen": String(total.fen)])
     }
 }
+
+extension DomainError {
+    /// The end user is neither the authorizer nor the member of `thing` (a binding, a payment, a
+    /// receipt) — or it does not exist: both look the same, so existence does not leak.
+    public static func notParty(_ thing: String) -> DomainError {
+        DomainError(reason: "NOT_PARTY", category: .permissionDenied,
+                    message: "the end user is neither the authorizer nor the member of this \(thing)",
+                    messageZH: "无权查看或办理该业务")
+    }
+
+    /// A person the registry does not hold.
+    public static func personNotFound(_ id: ResidentID) -> DomainError {
+        DomainError(reason: "PERSON_NOT_FOUND", category: .notFound, message: "\(id.masked) is not in the registry",
+                    messageZH: "未找到该人员参保信息", details: ["id_number": id.masked])
+    }
+
+    /// The end user acting as authorizer is not in the registry.
+    public static func authorizerNotFound(_ id: ResidentID) -> DomainError { personNotFound(role: "authorizer", id: id) }
+}
+
+/// Who may see and act on a binding's records: its authorizer and its member, nobody else.
+public enum PartyRules {
+    /// Throws NOT_PARTY unless `endUser` is the authorizer or the member.
+    public static func requireParty(_ endUser: ResidentID, authorizer: ResidentID, member: ResidentID,
+                                    of thing: String) throws(DomainError) {
+        guard endUser == authorizer || endUser == member else { throw .notParty(thing) }
+    }
+}
+
+/// Validation of a credit to a personal account, shared by the import and the single call.
+public enum CreditRules {
+    /// The longest credit reference.
+    public static let referenceLengthMax = 64
+
+    /// The trimmed reference, or INVALID_FIELD / AMOUNT_OUT_OF_RANGE naming the field.
+    public static func validate(amount: Money, reference: String) throws(DomainError) -> String {
+        guard amount > .zero, amount.isValidAmount else { throw .amountOutOfRange("amount_fen") }
+        let trimmed = reference.trimmingWhitespace
+        guard (1...referenceLengthMax).contains(trimmed.count) else {
+            throw .invalidField("reference", "is required, 1…\(referenceLengthMax) characters", zh: "入账凭证号不能为空")
+        }
+        return trimmed
+    }
+}

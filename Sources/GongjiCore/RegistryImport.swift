@@ -148,13 +148,13 @@ public enum RegistryImport {
             let person = Person(id: id, name: name, insuranceType: type, status: status, region: region, specialCategory: category)
             return .person(person, paidYears: years.sorted())
         case "credit":
-            guard let fen = raw.amount_fen, fen > 0, Money(fen: fen).isValidAmount else {
-                throw fail("amount_fen", "must be a whole number of fen, 1…\(Money.max.fen)")
+            guard let fen = raw.amount_fen else { throw fail("amount_fen", "must be a whole number of fen, 1…\(Money.max.fen)") }
+            do {
+                let reference = try CreditRules.validate(amount: Money(fen: fen), reference: raw.reference ?? "")
+                return .credit(id, amount: Money(fen: fen), reference: reference)
+            } catch {
+                throw fail(error.details["field"] ?? "", error.details["problem"] ?? error.message)
             }
-            guard let reference = raw.reference?.trimmingWhitespace, (1...64).contains(reference.count) else {
-                throw fail("reference", "is required, 1…64 characters")
-            }
-            return .credit(id, amount: Money(fen: fen), reference: reference)
         default:
             throw fail("kind", "must be person or credit")
         }

@@ -68,11 +68,8 @@ extension Store {
     /// Gathers the facts of a payment through `bindingID` as seen by `endUser`: a binding the end
     /// user is no party to looks like one that does not exist (PERMISSION_DENIED).
     static func paymentFacts(bindingID: String, endUser: ResidentID, in db: Database) throws -> StoredPaymentFacts {
-        guard let binding = try fetchBinding(id: bindingID, in: db)?.binding,
-              binding.authorizer == endUser || binding.member == endUser else {
-            throw DomainError(reason: "NOT_PARTY", category: .permissionDenied,
-                              message: "the end user is neither the authorizer nor the member of this binding", messageZH: "无权办理该共济关系的缴费")
-        }
+        guard let binding = try fetchBinding(id: bindingID, in: db)?.binding else { throw DomainError.notParty("binding") }
+        try PartyRules.requireParty(endUser, authorizer: binding.authorizer, member: binding.member, of: "binding")
         guard let authorizer = try fetchPerson(binding.authorizer, in: db), let member = try fetchPerson(binding.member, in: db) else {
             throw StoreError(.database, "a bound person is missing from the registry")
         }

@@ -92,10 +92,7 @@ extension Store {
         }
     }
 
-    static func personNotFound(_ id: ResidentID) -> DomainError {
-        DomainError(reason: "PERSON_NOT_FOUND", category: .notFound, message: "\(id.masked) is not in the registry",
-                    messageZH: "未找到该人员参保信息", details: ["id_number": id.masked])
-    }
+    static func personNotFound(_ id: ResidentID) -> DomainError { DomainError.personNotFound(id) }
 
     /// Credits an employee-insured person's current-year part; a reference applies at most once.
     public func credit(_ id: ResidentID, amount: Money, reference: String, key: IdempotencyKey? = nil,

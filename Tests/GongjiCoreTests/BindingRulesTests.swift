@@ -243,3 +243,21 @@ struct BindingRulesTests {
         #expect(reason { try create(bindingRequest(childID, name: "王小明"), facts) } == "REGION_NOT_SUPPORTED")
     }
 }
+
+@Suite("Parties and credits")
+struct PartyAndCreditTests {
+    @Test("R-PAY-10 only the authorizer and the member see a binding's records")
+    func parties() {
+        #expect(reason { try PartyRules.requireParty(authorizerID, authorizer: authorizerID, member: childID, of: "payment") } == nil)
+        #expect(reason { try PartyRules.requireParty(childID, authorizer: authorizerID, member: childID, of: "payment") } == nil)
+        #expect(reason { try PartyRules.requireParty(spouseID, authorizer: authorizerID, member: childID, of: "payment") } == "NOT_PARTY")
+    }
+
+    @Test("R-ACCT-1 a credit is 1 fen … 10^14 fen with a 1…64 character reference", arguments: [
+        (Int64(1), "HS-1", nil as String?), (0, "HS-1", "AMOUNT_OUT_OF_RANGE"), (-5, "HS-1", "AMOUNT_OUT_OF_RANGE"),
+        (Money.max.fen + 1, "HS-1", "AMOUNT_OUT_OF_RANGE"), (100, "  ", "INVALID_FIELD"), (100, String(repeating: "r", count: 65), "INVALID_FIELD"),
+    ])
+    func credits(fen: Int64, reference: String, expected: String?) {
+        #expect(reason { try CreditRules.validate(amount: Money(fen: fen), reference: reference) } == expected)
+    }
+}

@@ -16,10 +16,7 @@ extension GongjiService {
             authorizer: endUser, member: memberID, documentIDs: [request.frontDocument ?? "", request.backDocument ?? ""],
             key: key, actor: actor, now: clock.nowUnix()
         ) { stored in
-            guard let authorizer = stored.authorizer else {
-                throw DomainError(reason: "AUTHORIZER_NOT_FOUND", category: .notFound, message: "the end user \(endUser.masked) is not in the insurance registry",
-                                  messageZH: "未找到授权人参保信息", details: ["id_number": endUser.masked])
-            }
+            guard let authorizer = stored.authorizer else { throw DomainError.authorizerNotFound(endUser) }
             let facts = BindingFacts(
                 authorizer: authorizer.person, authorizerAccount: authorizer.account, member: stored.member?.person,
                 authorizerBindings: stored.authorizerBindings, documents: stored.documents,
@@ -34,20 +31,15 @@ extension GongjiService {
     /// Reads a binding for a gateway end user: only its authorizer or member may see it. A binding
     /// the end user may not see and one that does not exist look the same (PERMISSION_DENIED).
     public func binding(id: String, for endUser: ResidentID) async throws -> BindingRecord {
-        guard let record = try await store.binding(id: id), record.binding.authorizer == endUser || record.binding.member == endUser else {
-            throw Self.notParty
-        }
+        guard let record = try await store.binding(id: id) else { throw DomainError.notParty("binding") }
+        try PartyRules.requireParty(endUser, authorizer: record.binding.authorizer, member: record.binding.member, of: "binding")
         return record
     }
-
-    static let notParty = DomainError(reason: "NOT_PARTY", category: .permissionDenied,
-                                      message: "the end user is neither the authorizer nor the member of this binding",
-                                      messageZH: "无权查看该共济关系")
 
     /// R-BIND-7: the authorizer revokes.
     public func revokeBinding(id: String, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor) async throws -> BindingRecord {
         let record = try await store.changeBinding(id: id, key: key, actor: actor, reason: nil, now: clock.nowUnix(), authorize: { binding in
-            guard binding.authorizer == endUser || binding.member == endUser else { throw Self.notParty }
+            try PartyRules.requireParty(endUser, authorizer: binding.authorizer, member: binding.member, of: "binding")
         }) { binding in
             try BindingRules.revoke(binding, actor: endUser)
         }

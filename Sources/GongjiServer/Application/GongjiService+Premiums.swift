@@ -50,19 +50,15 @@ extension GongjiService {
 
     /// A payment the end user made or that was made for the end user.
     public func payment(id: String, for endUser: ResidentID) async throws -> PaymentRecord {
-        guard let record = try await store.payment(id: id), record.authorizer == endUser || record.member == endUser else {
-            throw DomainError(reason: "NOT_PARTY", category: .permissionDenied, message: "the end user is neither payer nor member of this payment",
-                              messageZH: "无权查看该缴费记录")
-        }
+        guard let record = try await store.payment(id: id) else { throw DomainError.notParty("payment") }
+        try PartyRules.requireParty(endUser, authorizer: record.authorizer, member: record.member, of: "payment")
         return record
     }
 
     /// A receipt the end user may read.
     public func receipt(number: String, for endUser: ResidentID) async throws -> PaymentRecord {
-        guard let record = try await store.payment(receiptNumber: number), record.authorizer == endUser || record.member == endUser else {
-            throw DomainError(reason: "NOT_PARTY", category: .permissionDenied, message: "the end user is neither payer nor member of this receipt",
-                              messageZH: "无权查看该电子回单")
-        }
+        guard let record = try await store.payment(receiptNumber: number) else { throw DomainError.notParty("receipt") }
+        try PartyRules.requireParty(endUser, authorizer: record.authorizer, member: record.member, of: "receipt")
         return record
     }
 

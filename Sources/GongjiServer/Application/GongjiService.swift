@@ -57,25 +57,14 @@ public final class GongjiService: Sendable {
     /// Reads a person.
     public func person(idNumber: String) async throws -> PersonRecord {
         let id = try ResidentID.parse(idNumber, today: clock.today())
-        guard let record = try await store.person(id) else {
-            throw DomainError(reason: "PERSON_NOT_FOUND", category: .notFound, message: "\(id.masked) is not in the registry",
-                              messageZH: "未找到该人员参保信息", details: ["id_number": id.masked])
-        }
+        guard let record = try await store.person(id) else { throw DomainError.personNotFound(id) }
         return record
     }
 
     /// Credits an account.
     public func credit(idNumber: String, amount: Money, reference: String, key: IdempotencyKey?) async throws -> (PersonalAccount, applied: Bool) {
         let id = try ResidentID.parse(idNumber, today: clock.today())
-        guard amount > .zero, amount.isValidAmount else {
-            throw DomainError(reason: "AMOUNT_OUT_OF_RANGE", category: .invalidArgument, message: "amount_fen must be 1…\(Money.max.fen)",
-                              messageZH: "金额超出允许范围", details: ["field": "amount_fen", "max_fen": String(Money.max.fen)])
-        }
-        let trimmed = reference.trimmingCharacters(in: .whitespaces)
-        guard (1...64).contains(trimmed.count) else {
-            throw DomainError(reason: "INVALID_FIELD", category: .invalidArgument, message: "reference must be 1…64 characters",
-                              messageZH: "入账凭证号不能为空", details: ["field": "reference", "problem": "must be 1…64 characters"])
-        }
+        let trimmed = try CreditRules.validate(amount: amount, reference: reference)
         let result = try await store.credit(id, amount: amount, reference: trimmed, key: key, now: clock.nowUnix())
         logger.info("account credited", metadata: ["person.id": "\(id.masked)", "amount_fen": "\(amount.fen)", "applied": "\(result.applied)"])
         return result
