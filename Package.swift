@@ -110,6 +110,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "GongjiStoreTests",
+            dependencies: [
+                "GongjiStore", "GongjiCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "GongjiServerTests",
             dependencies: [
                 "GongjiServer", "GongjiStore", "GongjiProto", "GongjiCore",

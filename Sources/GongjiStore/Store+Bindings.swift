@@ -53,13 +53,14 @@ public enum BindingPerspective: Sendable {
 }
 
 extension Store {
-    /// Creates a binding in one write transaction: gathers the facts, lets `decide` (the domain
-    /// core) decide, inserts the result and its event. The transaction serialises concurrent
-    /// requests, so limits and the one-open-binding-per-pair rule hold under concurrency.
+    /// Creates a binding atomically: gathers the facts, lets `decide` (the domain core) decide,
+    /// inserts the result and its event. Writes are serialised (each request in its own savepoint
+    /// of a group-committed transaction), so limits and the one-open-binding-per-pair rule hold
+    /// under concurrency.
     public func createBinding(authorizer: ResidentID, member: ResidentID, documentIDs: [String], key: IdempotencyKey?,
                               actor: ChangeActor, now: Int64,
                               decide: @escaping @Sendable (StoredBindingFacts) throws -> Binding) async throws -> BindingRecord {
-        try await write { db in
+        try await groupCommit.submit { db in
             if let previous = try Self.previousResult(key, in: db) {
                 guard let record = try Self.fetchBinding(id: previous, in: db) else { throw StoreError(.database, "idempotent result vanished") }
                 return record
@@ -96,7 +97,7 @@ extension Store {
     public func changeBinding(id: String, key: IdempotencyKey?, actor: ChangeActor, reason: String?, now: Int64,
                               authorize: @escaping @Sendable (Binding) throws -> Void = { _ in },
                               decide: @escaping @Sendable (Binding) throws -> Binding) async throws -> BindingRecord {
-        try await write { db in
+        try await groupCommit.submit { db in
             if let previous = try Self.previousResult(key, in: db) {
                 guard let record = try Self.fetchBinding(id: previous, in: db) else { throw StoreError(.database, "idempotent result vanished") }
                 return record
@@ -199,7 +200,7 @@ extension Store {
     /// keep the first record; uploaded for the other side, they are refused.
     public func recordDocument(id: String, side: DocumentSide, mediaType: String, size: Int, uploadedBy: ResidentID,
                                now: Int64) async throws -> DocumentRecord {
-        try await write { db in
+        try await groupCommit.submit { db in
             if let row = try Row.fetchOne(db, sql: "SELECT * FROM document WHERE id = ?", arguments: [id]) {
                 guard (row["side"] as String) == side.rawValue else {
                     throw DomainError(reason: "DOCUMENT_SIDE_CONFLICT", category: .invalidArgument,

@@ -83,13 +83,15 @@ extension Store {
         try await read { db in try Self.paymentFacts(bindingID: bindingID, endUser: endUser, in: db) }
     }
 
-    /// Pays in one write transaction: gathers the facts, lets `decide` (the core) plan, then moves
-    /// the money (account parts, double-entry ledger), records the years, the payment and its
-    /// receipt, and the idempotency record — all or nothing (R-PAY-9).
+    /// Pays atomically: gathers the facts, lets `decide` (the core) plan, then moves the money
+    /// (account parts, double-entry ledger), records the years, the payment and its receipt, and
+    /// the idempotency record — all or nothing (R-PAY-9). Concurrent payments share one durable
+    /// transaction, each in its own savepoint (group commit); this returns only after the
+    /// transaction holding the payment is committed.
     public func pay(bindingID: String, endUser: ResidentID, key: IdempotencyKey?, paymentID: String, now: Int64, today: CivilDate,
                     sign: @escaping @Sendable (String) -> String,
                     decide: @escaping @Sendable (StoredPaymentFacts) throws -> PaymentPlan) async throws -> PaymentRecord {
-        try await write { db in
+        try await groupCommit.submit { db in
             if let previous = try Self.previousResult(key, in: db) {
                 guard let record = try Self.fetchPayments(sql: "SELECT * FROM payment WHERE id = ?", [previous], in: db).first else {
                     throw StoreError(.database, "idempotent result vanished")

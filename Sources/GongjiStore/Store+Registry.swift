@@ -27,7 +27,7 @@ extension Store {
     /// Creates or replaces a person. Returns whether the person was new.
     public func upsertPerson(_ person: Person, paidYears: [Int], key: IdempotencyKey? = nil,
                              today: CivilDate, now: Int64) async throws -> Bool {
-        try await write { db in
+        try await groupCommit.submit { db in
             if let previous = try Self.previousResult(key, in: db) { return previous == "created" }
             let created = try Self.upsert(person, paidYears: paidYears, today: today, now: now, in: db)
             try Self.recordResult(key, result: created ? "created" : "replaced", now: now, in: db)
@@ -97,7 +97,7 @@ extension Store {
     /// Credits an employee-insured person's current-year part; a reference applies at most once.
     public func credit(_ id: ResidentID, amount: Money, reference: String, key: IdempotencyKey? = nil,
                        now: Int64) async throws -> (account: PersonalAccount, applied: Bool) {
-        try await write { db in
+        try await groupCommit.submit { db in
             if let previous = try Self.previousResult(key, in: db) {
                 guard let account = try Self.fetchAccount(id, in: db) else { throw Self.personNotFound(id) }
                 return (account, previous == "applied")
@@ -195,7 +195,7 @@ extension Store {
 
     /// Records an operator's availability switch for a region.
     public func setAvailability(_ region: RegionCode, suspended: Bool, key: IdempotencyKey? = nil, now: Int64) async throws {
-        try await write { db in
+        try await groupCommit.submit { db in
             if try Self.previousResult(key, in: db) != nil { return }
             try db.execute(sql: """
                 INSERT INTO region_availability (region_code, suspended, updated_at) VALUES (?, ?, ?)

@@ -5,16 +5,23 @@ import Logging
 
 /// The durable state of Gongji in one SQLite database (WAL, `synchronous=FULL`).
 ///
-/// One `DatabasePool` for the life of the process; one write transaction per invariant. Methods
+/// One `DatabasePool` for the life of the process. Each request's mutation is atomic: bulk
+/// operations (import, rollover, clean-up) run in a write transaction of their own; the small
+/// mutations of concurrent requests share durable transactions, each in its own savepoint
+/// (`GroupCommit`), and are acknowledged only after the commit. Methods
 /// take the time as an input (`now`, seconds since the Unix epoch) so that callers decide the clock.
 public final class Store: Sendable {
     let pool: DatabasePool
     let logger: Logger
     let observeTransaction: @Sendable (Duration) -> Void
+    /// Payments share durable transactions (group commit).
+    let groupCommit: GroupCommit
 
     /// Opens (creating if needed) and migrates the database at `path`. `observeTransaction` is
-    /// told how long each write transaction took (for metrics).
-    public init(path: String, logger: Logger, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in }) throws(StoreError) {
+    /// told how long each write transaction took, `observeBatchSize` how many requests each
+    /// group-committed transaction carried (for metrics).
+    public init(path: String, logger: Logger, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in },
+                observeBatchSize: @escaping @Sendable (Int) -> Void = { _ in }) throws(StoreError) {
         self.logger = logger
         self.observeTransaction = observeTransaction
         var configuration = Configuration()
@@ -34,6 +41,10 @@ public final class Store: Sendable {
             }
             try Schema.migrator.migrate(pool)
             self.pool = pool
+            self.groupCommit = GroupCommit(pool: pool, mapError: Self.mapWriteError) { duration, size in
+                observeTransaction(duration)
+                observeBatchSize(size)
+            }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -69,12 +80,17 @@ public final class Store: Sendable {
         defer { observeTransaction(ContinuousClock.now - started) }
         do {
             return try await pool.write(body)
-        } catch let error as DomainError {
-            throw error
-        } catch let error as StoreError {
-            throw error
         } catch {
-            throw StoreError(.database, "write transaction failed", cause: error)
+            throw Self.mapWriteError(error)
+        }
+    }
+
+    /// Domain and store errors pass; anything else from SQLite becomes a `StoreError`.
+    @Sendable static func mapWriteError(_ error: any Error) -> any Error {
+        switch error {
+        case let error as DomainError: error
+        case let error as StoreError: error
+        default: StoreError(.database, "write transaction failed", cause: error)
         }
     }
 

@@ -11,7 +11,7 @@ struct Gongjid: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gongjid",
         abstract: "The Gongji family mutual-aid account daemon (gRPC over mutual TLS).",
-        subcommands: [Run.self, Dev.self, CheckConfig.self, Backup.self],
+        subcommands: [Run.self, Dev.self, CheckConfig.self, Backup.self, BenchSetup.self],
         defaultSubcommand: Run.self)
 }
 
@@ -149,5 +149,42 @@ struct Backup: AsyncParsableCommand {
             copied += 1
         }
         print("backup written to \(destination): database and \(copied) documents")
+    }
+}
+
+struct BenchSetup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-setup",
+        abstract: "Prepare a benchmark directory: throwaway PKI, configuration and a seeded database (see bench/run).",
+        discussion: """
+            Seeds through the real use cases: Hohhot families of one child (uploads, commitment, active binding) \
+            whose payments touch distinct accounts, and Ma'anshan accounts of \(BenchSeed.sharedMembers) children \
+            (reviewed bindings) whose payments contend. Writes bench-manifest.json for `gongji bench`.
+            """)
+
+    @Option(name: .long, help: "Directory to create (wiped first).")
+    var directory: String = ".bench/run"
+
+    @Option(name: .long, help: "Directory of the shipped region policies.")
+    var policies: String = "deploy/policies"
+
+    @Option(name: .long, help: "Hohhot families (each one payment on its own account).")
+    var families: Int = 20_000
+
+    @Option(name: .long, help: "Ma'anshan accounts with \(BenchSeed.sharedMembers) members each.")
+    var sharedAccounts: Int = 1_000
+
+    func run() async throws {
+        guard families > 0, sharedAccounts > 0, families <= 500_000, sharedAccounts <= 50_000 else {
+            throw ValidationError("--families must be 1…500000 and --shared-accounts 1…50000")
+        }
+        var logger = Logger(label: "gongjid-bench-setup")
+        logger.logLevel = .warning
+        let started = ContinuousClock.now
+        let manifest = try await BenchSeed.create(at: URL(fileURLWithPath: directory).standardizedFileURL,
+                                                  policySource: URL(fileURLWithPath: policies), families: families,
+                                                  sharedAccounts: sharedAccounts, logger: logger)
+        print("seeded \(directory): \(manifest.distinct.count) families, \(manifest.shared.count) shared accounts "
+              + "in \(ContinuousClock.now - started)")
     }
 }

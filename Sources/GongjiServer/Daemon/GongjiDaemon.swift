@@ -41,7 +41,8 @@ public final class GongjiDaemon: Sendable {
             throw ConfigError(key: "policies.directory", problem: error.description)
         }
         let metrics = DaemonMetrics()
-        let store = try Store(path: config.database.path, logger: logger, observeTransaction: { metrics.recordTransaction($0) })
+        let store = try Store(path: config.database.path, logger: logger, observeTransaction: { metrics.recordTransaction($0) },
+                              observeBatchSize: { metrics.recordBatchSize($0) })
         let documents = try DocumentStore(directory: config.documents.directory, key: secrets.documentKey,
                                           uploadBytesMax: config.uploadBytesMax)
         let state = RuntimeState(policies: book, roles: RoleBook(config.roles))

@@ -23,6 +23,7 @@ public final class DaemonMetrics: Sendable {
         factory.defaultDurationHistogramBuckets = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                                                    .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
                                                    .seconds(5)]
+        factory.defaultValueHistogramBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256]
         self.factory = factory
         connections = CoreMetrics.Meter(label: "gongji_open_connections", factory: factory)
         payments = CoreMetrics.Counter(label: "gongji_payments_total", factory: factory)
@@ -40,6 +41,11 @@ public final class DaemonMetrics: Sendable {
     /// A database write transaction's latency.
     func recordTransaction(_ duration: Duration) {
         CoreMetrics.Timer(label: "gongji_db_transaction_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// How many payments one group-committed transaction carried.
+    func recordBatchSize(_ size: Int) {
+        CoreMetrics.Recorder(label: "gongji_db_batch_size", factory: factory).record(size)
     }
 
     func recordPayment(fen: Int64) {

@@ -1,0 +1,198 @@
+import Foundation
+import GongjiCore
+import GongjiStore
+import Logging
+
+/// What the benchmark's load generator needs to know about the seeded population.
+public struct BenchManifest: Codable, Sendable {
+    /// One payable member-year: the binding, the end user paying (its authorizer), the year and
+    /// the amount the client confirms.
+    public struct Payable: Codable, Sendable, Hashable {
+        /// The binding id.
+        public var binding: String
+        /// The authorizer's ID number (the gateway's end user).
+        public var endUser: String
+        /// The premium year.
+        public var year: Int
+        /// The quoted total in fen.
+        public var totalFen: Int64
+    }
+
+    /// Hohhot families of one member each: payments that touch distinct accounts.
+    public var distinct: [Payable]
+    /// Ma'anshan authorizers with `sharedMembers` members each: payments that contend for one account.
+    public var shared: [[Payable]]
+    /// Authorizers that may upload identity documents.
+    public var uploaders: [String]
+
+    /// The file name inside the benchmark directory.
+    public static let fileName = "bench-manifest.json"
+
+    /// Reads the manifest written into `directory`.
+    public static func load(directory: URL) throws -> BenchManifest {
+        try JSONDecoder().decode(BenchManifest.self, from: Data(contentsOf: directory.appendingPathComponent(fileName)))
+    }
+}
+
+/// Bytes with the shape of a JPEG (SOI, a JFIF APP0 segment, high-entropy filler, EOI); the
+/// filler is pseudo-random from `seed`, so different seeds give different content addresses.
+public func benchJPEG(size: Int, seed: UInt64) -> [UInt8] {
+    precondition(size >= 16)
+    var bytes: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01]
+    bytes.reserveCapacity(size)
+    var x = seed &+ 0x9E37_79B9_7F4A_7C15
+    while bytes.count < size - 2 {
+        // splitmix64
+        x &+= 0x9E37_79B9_7F4A_7C15
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        withUnsafeBytes(of: z) { bytes.append(contentsOf: $0.prefix(size - 2 - bytes.count)) }
+    }
+    return bytes + [0xFF, 0xD9]
+}
+
+/// Seeds a benchmark database through the real use cases (registry import, uploads, bindings,
+/// reviews), in process and concurrently, and describes the result in a `BenchManifest`.
+public enum BenchSeed {
+    /// How many members each shared account has.
+    public static let sharedMembers = 8
+
+    /// Creates the benchmark directory (a dev environment: throwaway CA, keys, policies with a
+    /// premium year open today) and seeds `families` Hohhot families and `sharedAccounts`
+    /// Ma'anshan accounts of `sharedMembers` members.
+    public static func create(at directory: URL, policySource: URL, families: Int, sharedAccounts: Int,
+                              logger: Logger) async throws -> BenchManifest {
+        let today = SystemClock().today()
+        let env = try DevEnvironment.create(at: directory, policySource: policySource, host: "127.0.0.1", port: 0, today: today)
+        let config = try GongjiConfig.load(path: env.configPath)
+        let daemon = try await GongjiDaemon.build(config: config, logger: logger)
+        let service = daemon.service
+        defer { try? service.store.close() }
+        let year = today.year + 1
+        let population = Population(families: families, sharedAccounts: sharedAccounts, today: today)
+
+        // Balances arrive last year and roll over, as on a real account in a new year.
+        let lastYear = CivilDate(year: today.year - 1, month: 12, day: 31)!
+        _ = try await service.store.importRows(population.rows, today: lastYear, now: SystemClock().nowUnix())
+        _ = try await service.store.rollOver(into: today.year, now: SystemClock().nowUnix())
+
+        let distinct = try await concurrently(population.hohhot) { index, family in
+            try await bindHohhotFamily(family, index: index, service: service, year: year, today: today)
+        }
+        let shared = try await concurrently(population.maanshan) { _, family in
+            try await bindMaanshanFamily(family, service: service, year: year, today: today)
+        }
+        let manifest = BenchManifest(distinct: distinct, shared: shared, uploaders: population.hohhot.map(\.authorizer.value))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try encoder.encode(manifest).write(to: directory.appendingPathComponent(BenchManifest.fileName))
+        return manifest
+    }
+
+    /// The people to import: authorizers with funded accounts and their children.
+    struct Population {
+        struct Family {
+            var authorizer: ResidentID
+            var members: [(id: ResidentID, name: String)]
+        }
+
+        var hohhot: [Family] = []
+        var maanshan: [Family] = []
+        var rows: [RegistryRow] = []
+
+        init(families: Int, sharedAccounts: Int, today: CivilDate) {
+            let parentsBorn = CivilDate(year: 1975, month: 1, day: 1)!, childrenBorn = CivilDate(year: 2005, month: 1, day: 1)!
+            func id(_ area: String, _ born: CivilDate, _ index: Int) -> ResidentID {
+                DevEnvironment.residentID(area: area, born: born.adding(days: index / 1000), sequence: index % 1000, today: today)
+            }
+            for index in 0..<families {
+                let authorizer = id("150102", parentsBorn, index), child = id("150103", childrenBorn, index)
+                rows.append(.person(Person(id: authorizer, name: "赵父\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
+                rows.append(.person(Person(id: child, name: "赵子\(index)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []))
+                rows.append(.credit(authorizer, amount: .yuan(2_000), reference: "BENCH-\(authorizer.value)"))
+                hohhot.append(Family(authorizer: authorizer, members: [(child, "赵子\(index)")]))
+            }
+            for index in 0..<sharedAccounts {
+                let authorizer = id("340503", parentsBorn, index)
+                var members: [(ResidentID, String)] = []
+                for member in 0..<BenchSeed.sharedMembers {
+                    let child = id("340504", childrenBorn, index * BenchSeed.sharedMembers + member)
+                    let name = "钱子\(index)-\(member)"
+                    rows.append(.person(Person(id: child, name: name, insuranceType: .resident, status: .normal, region: .maanshan), paidYears: []))
+                    members.append((child, name))
+                }
+                rows.append(.person(Person(id: authorizer, name: "钱父\(index)", insuranceType: .employee, status: .normal, region: .maanshan), paidYears: []))
+                rows.append(.credit(authorizer, amount: .yuan(10_000), reference: "BENCH-\(authorizer.value)"))
+                maanshan.append(Family(authorizer: authorizer, members: members))
+            }
+        }
+    }
+
+    static let seeder = ChangeActor(certificateIdentity: "gongjid-bench-setup", endUser: nil, requestID: nil)
+
+    /// Hohhot: both ID images uploaded, the commitment signed, active at once.
+    static func bindHohhotFamily(_ family: Population.Family, index: Int, service: GongjiService, year: Int,
+                                 today: CivilDate) async throws -> BenchManifest.Payable {
+        var documents: [String] = []
+        for side in [DocumentSide.front, .back] {
+            let upload = try service.documents.beginUpload()
+            defer { upload.abort() }
+            _ = try upload.append(benchJPEG(size: 2048, seed: UInt64(index) << 1 | (side == .front ? 0 : 1)))
+            let (id, _) = try upload.finish()
+            _ = try await service.store.recordDocument(id: id, side: side, mediaType: "image/jpeg", size: upload.size,
+                                                       uploadedBy: family.authorizer, now: service.clock.nowUnix())
+            documents.append(id)
+        }
+        let member = family.members[0]
+        let request = BindingRequest(
+            memberIDNumber: member.id.value, memberName: member.name, relationship: .child, startDate: today,
+            commitment: CommitmentAcceptance(version: "hohhot-2024-09", acceptedAtUnix: service.clock.nowUnix()),
+            frontDocument: documents[0], backDocument: documents[1])
+        let binding = try await service.createBinding(request, endUser: family.authorizer, key: nil, actor: seeder)
+        return try await payable(binding.binding.id, endUser: family.authorizer, year: year, service: service)
+    }
+
+    /// Ma'anshan: no materials, submitted and approved by a reviewer.
+    static func bindMaanshanFamily(_ family: Population.Family, service: GongjiService, year: Int,
+                                   today: CivilDate) async throws -> [BenchManifest.Payable] {
+        var result: [BenchManifest.Payable] = []
+        for member in family.members {
+            let request = BindingRequest(memberIDNumber: member.id.value, memberName: member.name, relationship: .child, startDate: today)
+            let pending = try await service.createBinding(request, endUser: family.authorizer, key: nil, actor: seeder)
+            _ = try await service.reviewBinding(id: pending.binding.id, decision: .approve, key: nil, actor: seeder)
+            result.append(try await payable(pending.binding.id, endUser: family.authorizer, year: year, service: service))
+        }
+        return result
+    }
+
+    static func payable(_ binding: String, endUser: ResidentID, year: Int, service: GongjiService) async throws -> BenchManifest.Payable {
+        let quote = try await service.quote(bindingID: binding, years: [year], endUser: endUser)
+        return BenchManifest.Payable(binding: binding, endUser: endUser.value, year: year, totalFen: quote.total.fen)
+    }
+
+    /// Runs `body` for every item, 64 at a time (so group commit batches the writes), in order.
+    static func concurrently<Item: Sendable, Result: Sendable>(
+        _ items: [Item], _ body: @escaping @Sendable (Int, Item) async throws -> Result
+    ) async throws -> [Result] {
+        try await withThrowingTaskGroup(of: (Int, Result).self) { group in
+            var results = [Result?](repeating: nil, count: items.count)
+            var next = 0
+            while next < min(64, items.count) {
+                let index = next
+                group.addTask { (index, try await body(index, items[index])) }
+                next += 1
+            }
+            while let (index, result) = try await group.next() {
+                results[index] = result
+                if next < items.count {
+                    let index = next
+                    group.addTask { (index, try await body(index, items[index])) }
+                    next += 1
+                }
+            }
+            return results.map { $0! }
+        }
+    }
+}

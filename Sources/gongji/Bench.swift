@@ -1,0 +1,352 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GRPCProtobuf
+import GongjiProto
+import GongjiServer
+import Synchronization
+
+/// `gongji bench`: the load generator of `bench/run`. Keeps N streams busy over mutual TLS as the
+/// gateway (h2load cannot present a client certificate) and reports each scenario as JSON.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drive a benchmark daemon prepared by `gongjid bench-setup` (used by bench/run).",
+        discussion: """
+            Scenarios: health (grpc.health.v1 Check, the transport ceiling), quote (QuotePremium), pay \
+            (PayPremium, every payment on its own account), pay-shared (PayPremium, \(BenchSeed.sharedMembers) \
+            concurrent payments on each account), upload (UploadIdentityDocument of --upload-bytes in \
+            --chunk-bytes messages, distinct content each time). Each reports requests/s, latency \
+            percentiles, and the server's CPU and peak RSS when --server-pid is given. Prints one JSON object.
+            """)
+
+    @Option(help: "The directory `gongjid bench-setup` prepared (certificates and bench-manifest.json).")
+    var directory: String = ".bench/run"
+    @Option(help: "host:port of the daemon.")
+    var address: String
+    @Option(help: "The daemon's process id, to sample its CPU time and RSS.")
+    var serverPID: Int32?
+    @Option(help: "Comma-separated scenarios.")
+    var scenarios: String = "health,quote,pay,pay-shared,upload"
+    @Option(help: "Concurrent streams (in-flight calls) per scenario.")
+    var concurrency: Int = 64
+    @Option(help: "HTTP/2 connections the streams are spread over (a gateway pools a few).")
+    var connections: Int = 4
+    @Option(help: "Seconds each scenario runs (payment scenarios stop early when the seeded payments run out).")
+    var duration: Double = 5
+    @Option(help: "Seconds of warm-up (health calls) before the first scenario.")
+    var warmup: Double = 1
+    @Option(help: "Concurrent uploads in the upload scenario.")
+    var uploadConcurrency: Int = 4
+    @Option(help: "Bytes of each uploaded image (without --upload-file).")
+    var uploadBytes: Int = 5 << 20
+    @Option(help: "A JPEG to upload; 8 bytes after its header are replaced by a counter so that each upload is new content.")
+    var uploadFile: String?
+    @Option(help: "Bytes per upload message.")
+    var chunkBytes: Int = 64 << 10
+
+    func validate() throws {
+        guard concurrency >= 1, connections >= 1, uploadConcurrency >= 1, duration > 0, uploadBytes >= 16, chunkBytes >= 1 else {
+            throw ValidationError("counts, sizes and --duration must be positive")
+        }
+    }
+
+    func run() async throws {
+        let directory = URL(fileURLWithPath: self.directory)
+        let manifest = try BenchManifest.load(directory: directory)
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw ValidationError("address must be host:port")
+        }
+        let pki = directory.appendingPathComponent("pki")
+        let clients = try (0..<connections).map { _ in
+            GRPCClient(transport: try makeClientTransport(
+                host: String(address[..<colon]), port: port, ca: .file(pki.appendingPathComponent("ca.pem").path),
+                certificate: .file(pki.appendingPathComponent("gateway.pem").path),
+                key: .file(pki.appendingPathComponent("gateway-key.pem").path)))
+        }
+        let results = try await withThrowingTaskGroup(of: [ScenarioResult]?.self) { group in
+            for client in clients { group.addTask { try await client.runConnections(); return nil } }
+            group.addTask {
+                defer { clients.forEach { $0.beginGracefulShutdown() } }
+                let driver = try LoadDriver(clients: clients, manifest: manifest, serverPID: serverPID, options: self)
+                return try await driver.runAll()
+            }
+            var results: [ScenarioResult] = []
+            while let next = try await group.next() { if let next { results = next } }
+            return results
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        print(String(decoding: try encoder.encode(BenchReport(concurrency: concurrency, connections: connections, scenarios: results)),
+                     as: UTF8.self))
+        if results.contains(where: { $0.errors > 0 }) { throw ExitCode(1) }
+    }
+}
+
+/// The whole run, as printed.
+struct BenchReport: Encodable {
+    var concurrency: Int
+    var connections: Int
+    var scenarios: [ScenarioResult]
+}
+
+/// One scenario's numbers.
+struct ScenarioResult: Encodable {
+    var name: String
+    var streams: Int
+    var requests: Int
+    var errors: Int
+    var errorSamples: [String]
+    var seconds: Double
+    var requestsPerSecond: Double
+    var p50Ms: Double
+    var p99Ms: Double
+    var p999Ms: Double
+    var maxMs: Double
+    /// Server CPU time over wall time (1.0 = one core busy).
+    var serverCpuCores: Double?
+    var serverPeakRssMib: Double?
+    /// The load generator's own CPU (it shares the machine).
+    var clientCpuCores: Double
+    /// Upload payload throughput.
+    var megabytesPerSecond: Double?
+}
+
+/// Runs the scenarios against a set of connected clients.
+struct LoadDriver: Sendable {
+    let clients: [GRPCClient<HTTP2ClientTransport.Posix>]
+    let manifest: BenchManifest
+    let serverPID: Int32?
+    let concurrency: Int, uploadConcurrency: Int, duration: Duration, warmup: Duration, chunkBytes: Int
+    /// The image uploaded (varied per upload).
+    let image: [UInt8]
+    let scenarios: [String]
+
+    init(clients: [GRPCClient<HTTP2ClientTransport.Posix>], manifest: BenchManifest, serverPID: Int32?, options: Bench) throws {
+        self.clients = clients
+        self.manifest = manifest
+        self.serverPID = serverPID
+        concurrency = options.concurrency
+        uploadConcurrency = options.uploadConcurrency
+        duration = .milliseconds(Int64(options.duration * 1000))
+        warmup = .milliseconds(Int64(options.warmup * 1000))
+        if let file = options.uploadFile {
+            image = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+            guard image.count >= 32 else { throw ValidationError("\(file) is too small to be an image") }
+        } else {
+            image = benchJPEG(size: options.uploadBytes, seed: 1)
+        }
+        chunkBytes = options.chunkBytes
+        scenarios = options.scenarios.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    static let known = ["health", "quote", "pay", "pay-shared", "upload"]
+
+    func runAll() async throws -> [ScenarioResult] {
+        if let unknown = scenarios.first(where: { !Self.known.contains($0) }) {
+            throw ValidationError("unknown scenario \(unknown); known: \(Self.known.joined(separator: ", "))")
+        }
+        _ = try await measure("warmup", streams: concurrency, limit: warmup, count: nil) { client, _ in try await health(client) }
+        var results: [ScenarioResult] = []
+        for name in scenarios {
+            FileHandle.standardError.write(Data("gongji bench: \(name)…\n".utf8))
+            results.append(try await run(name))
+        }
+        return results
+    }
+
+    func run(_ name: String) async throws -> ScenarioResult {
+        switch name {
+        case "health":
+            return try await measure(name, streams: concurrency, limit: duration, count: nil) { client, _ in try await health(client) }
+        case "quote":
+            let payables = manifest.distinct
+            return try await measure(name, streams: concurrency, limit: duration, count: nil) { client, index in
+                let payable = payables[index % payables.count]
+                _ = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
+                    .with { $0.bindingID = payable.binding; $0.years = [Int32(payable.year)] }, metadata: endUser(payable.endUser))
+            }
+        case "pay":
+            let payables = manifest.distinct
+            return try await measure(name, streams: concurrency, limit: duration, count: payables.count) { client, index in
+                try await pay(payables[index], client: client)
+            }
+        case "pay-shared":
+            // Consecutive indices are the members of one account, so the streams in flight at any
+            // moment pay for the same few accounts, `sharedMembers` at a time.
+            let payables = manifest.shared.flatMap { $0 }
+            return try await measure(name, streams: concurrency, limit: duration, count: payables.count) { client, index in
+                try await pay(payables[index], client: client)
+            }
+        default:
+            let uploaders = manifest.uploaders
+            let stamp = UInt64(Date().timeIntervalSince1970 * 1000) << 20
+            var result = try await measure(name, streams: uploadConcurrency, limit: duration, count: nil) { client, index in
+                var bytes = image
+                withUnsafeBytes(of: (stamp | UInt64(index)).bigEndian) { bytes.replaceSubrange(12..<20, with: $0) }
+                try await upload(bytes, as: uploaders[index % uploaders.count], client: client)
+            }
+            result.megabytesPerSecond = Double(result.requests * image.count) / 1_000_000 / result.seconds
+            return result
+        }
+    }
+
+    func endUser(_ id: String) -> Metadata { [endUserHeader: .string(id)] }
+
+    func health(_ client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
+        let response = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init())
+        guard response.status == .serving else { throw BenchFailure("health: \(response.status)") }
+    }
+
+    func pay(_ payable: BenchManifest.Payable, client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
+        let response = try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(.with {
+            $0.requestID = "bench-\(payable.binding)-\(payable.year)"
+            $0.bindingID = payable.binding
+            $0.years = [Int32(payable.year)]
+            $0.expectedTotalFen = payable.totalFen
+        }, metadata: endUser(payable.endUser))
+        guard response.payment.totalFen == payable.totalFen, !response.receipt.receiptNumber.isEmpty else {
+            throw BenchFailure("pay: unexpected response for \(payable.binding)")
+        }
+    }
+
+    func upload(_ bytes: [UInt8], as user: String, client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
+        let chunkBytes = self.chunkBytes
+        let response = try await Gongji_V1_DocumentService.Client(wrapping: client).uploadIdentityDocument(metadata: endUser(user)) { writer in
+            try await writer.write(.with { $0.metadata = .with { $0.side = .front; $0.mediaType = "image/jpeg" } })
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + chunkBytes)
+                try await writer.write(.with { $0.chunk = Data(bytes[offset..<end]) })
+                offset = end
+            }
+        }
+        guard response.sizeBytes == bytes.count, !response.deduplicated else { throw BenchFailure("upload: unexpected response") }
+    }
+
+    /// Keeps `streams` calls in flight until `limit` passes or `count` calls were started; each
+    /// call gets the next index.
+    func measure(_ name: String, streams: Int, limit: Duration, count: Int?,
+                 call: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Int) async throws -> Void) async throws -> ScenarioResult {
+        let next = Counter()
+        let sampler = ProcessSampler(pid: serverPID)
+        let clientCPUStart = ProcessSampler.ownCPUSeconds()
+        let started = ContinuousClock.now
+        let deadline = started + limit
+        let clients = self.clients
+        let outcomes = try await withThrowingTaskGroup(of: WorkerOutcome.self) { group in
+            group.addTask { await sampler.run(until: deadline); return WorkerOutcome() }
+            for worker in 0..<streams {
+                group.addTask {
+                    var outcome = WorkerOutcome()
+                    let client = clients[worker % clients.count]
+                    while ContinuousClock.now < deadline {
+                        let index = next.value.add(1, ordering: .relaxed).oldValue
+                        if let count, index >= count { break }
+                        let begin = ContinuousClock.now
+                        do {
+                            try await call(client, index)
+                            outcome.latencies.append(ContinuousClock.now - begin)
+                        } catch {
+                            outcome.errors += 1
+                            if outcome.samples.count < 3 { outcome.samples.append("\(error)") }
+                        }
+                    }
+                    return outcome
+                }
+            }
+            var all: [WorkerOutcome] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+        let wall = ContinuousClock.now - started
+        let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
+        var latencies = outcomes.flatMap(\.latencies).map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
+        latencies.sort()
+        func percentile(_ p: Double) -> Double {
+            guard !latencies.isEmpty else { return 0 }
+            return latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)]
+        }
+        let server = sampler.summary(wallSeconds: seconds)
+        return ScenarioResult(
+            name: name, streams: streams, requests: latencies.count, errors: outcomes.map(\.errors).reduce(0, +),
+            errorSamples: Array(outcomes.flatMap(\.samples).prefix(5)), seconds: seconds,
+            requestsPerSecond: Double(latencies.count) / seconds, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
+            p999Ms: percentile(0.999), maxMs: latencies.last ?? 0, serverCpuCores: server?.cpuCores, serverPeakRssMib: server?.peakRSSMiB,
+            clientCpuCores: (ProcessSampler.ownCPUSeconds() - clientCPUStart) / seconds, megabytesPerSecond: nil)
+    }
+}
+
+/// The index of the next call, shared by the workers.
+final class Counter: Sendable {
+    let value = Atomic<Int>(0)
+}
+
+struct WorkerOutcome: Sendable {
+    var latencies: [Duration] = []
+    var errors = 0
+    var samples: [String] = []
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Samples another process's CPU time and resident set from /proc.
+final class ProcessSampler: Sendable {
+    let pid: Int32?
+    private let state = Mutex<(cpuStart: Double?, cpuEnd: Double?, peakRSSKiB: Int)>((nil, nil, 0))
+
+    init(pid: Int32?) {
+        self.pid = pid
+        if let pid { state.withLock { $0.cpuStart = Self.cpuSeconds(pid: pid) } }
+    }
+
+    /// Samples the resident set every 20 ms until `deadline`, then records the CPU time.
+    func run(until deadline: ContinuousClock.Instant) async {
+        guard let pid else { return }
+        while ContinuousClock.now < deadline {
+            let rss = Self.residentKiB(pid: pid) ?? 0
+            state.withLock { $0.peakRSSKiB = max($0.peakRSSKiB, rss) }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        state.withLock { $0.cpuEnd = Self.cpuSeconds(pid: pid) }
+    }
+
+    func summary(wallSeconds: Double) -> (cpuCores: Double, peakRSSMiB: Double)? {
+        guard let pid else { return nil }
+        let rss = Self.residentKiB(pid: pid) ?? 0
+        return state.withLock { state in
+            guard let start = state.cpuStart else { return nil }
+            // Count CPU to the end of the last call (the sampler may stop first when a payment run ends early).
+            let end = Self.cpuSeconds(pid: pid) ?? state.cpuEnd ?? start
+            return ((end - start) / wallSeconds, Double(max(state.peakRSSKiB, rss)) / 1024)
+        }
+    }
+
+    /// utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat).
+    static func cpuSeconds(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command name: field 3 is fields[0], so utime (14) is fields[11], stime (15) fields[12].
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// VmRSS of a process in KiB.
+    static func residentKiB(pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+    }
+
+    /// This process's CPU time in seconds.
+    static func ownCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+}
