@@ -67,7 +67,7 @@ extension Store {
             }
             var documents: [String: DocumentSide] = [:]
             for id in documentIDs where !id.isEmpty {
-                if let side = try String.fetchOne(db, sql: "SELECT side FROM document WHERE id = ? AND uploaded_by = ?",
+                if let side = try String.fetchOne(db.cachedStatement(sql: "SELECT side FROM document WHERE id = ? AND uploaded_by = ?"),
                                                   arguments: [id, authorizer.value]).flatMap(DocumentSide.init(rawValue:)) {
                     documents[id] = side
                 }
@@ -77,11 +77,11 @@ extension Store {
                 authorizerBindings: try Self.fetchBindings(sql: "SELECT * FROM binding WHERE authorizer = ?", [authorizer.value], in: db).map(\.binding),
                 documents: documents)
             let binding = try decide(facts)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO binding (id, authorizer, member, member_name, relationship, region_code, start_date, status, newborn,
                   commitment_version, commitment_accepted_at, front_document, back_document, rejection_reason, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
-                """, arguments: [binding.id, binding.authorizer.value, binding.member.value, binding.memberName, binding.relationship.rawValue,
+                """).execute(arguments: [binding.id, binding.authorizer.value, binding.member.value, binding.memberName, binding.relationship.rawValue,
                                  binding.region.value, binding.startDate.description, binding.status.rawValue, binding.isNewborn,
                                  binding.commitment?.version, binding.commitment?.acceptedAtUnix, binding.frontDocument,
                                  binding.backDocument, now, now])
@@ -105,7 +105,7 @@ extension Store {
             guard let current = try Self.fetchBinding(id: id, in: db) else { throw Self.bindingNotFound(id) }
             try authorize(current.binding)
             let changed = try decide(current.binding)
-            try db.execute(sql: "UPDATE binding SET status = ?, rejection_reason = ?, updated_at = ? WHERE id = ?",
+            try db.cachedStatement(sql: "UPDATE binding SET status = ?, rejection_reason = ?, updated_at = ? WHERE id = ?").execute(
                            arguments: [changed.status.rawValue, changed.rejectionReason, now, id])
             try Self.recordEvent(changed, actor: actor, reason: reason, now: now, in: db)
             try Self.recordResult(key, result: id, now: now, in: db)
@@ -142,17 +142,17 @@ extension Store {
     /// The recorded changes of a binding: (status, certificate identity, end user, request id, reason, time).
     public func bindingEvents(id: String) async throws -> [(status: String, identity: String, endUser: String?, requestID: String?, at: Int64)] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM binding_event WHERE binding_id = ? ORDER BY seq", arguments: [id]).map {
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM binding_event WHERE binding_id = ? ORDER BY seq"), arguments: [id]).map {
                 (status: $0["status"], identity: $0["certificate_identity"], endUser: $0["end_user"], requestID: $0["request_id"], at: $0["at"])
             }
         }
     }
 
     static func recordEvent(_ binding: Binding, actor: ChangeActor, reason: String?, now: Int64, in db: Database) throws {
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO binding_event (binding_id, status, certificate_identity, end_user, request_id, reason, at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [binding.id, binding.status.rawValue, actor.certificateIdentity, actor.endUser?.value,
+            """).execute(arguments: [binding.id, binding.status.rawValue, actor.certificateIdentity, actor.endUser?.value,
                              actor.requestID, reason, now])
     }
 
@@ -166,7 +166,7 @@ extension Store {
     }
 
     static func fetchBindings(sql: String, _ arguments: StatementArguments, in db: Database) throws -> [BindingRecord] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             guard let relationship = Relationship(rawValue: row["relationship"]), let status = BindingStatus(rawValue: row["status"]),
                   let region = RegionCode(row["region_code"] as Int), let start = CivilDate(iso: row["start_date"])
             else { throw StoreError(.database, "binding row does not decode") }
@@ -201,16 +201,16 @@ extension Store {
     public func recordDocument(id: String, side: DocumentSide, mediaType: String, size: Int, uploadedBy: ResidentID,
                                now: Int64) async throws -> DocumentRecord {
         try await groupCommit.submit { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT * FROM document WHERE id = ?", arguments: [id]) {
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM document WHERE id = ?"), arguments: [id]) {
                 guard (row["side"] as String) == side.rawValue else {
                     throw DomainError(reason: "DOCUMENT_SIDE_CONFLICT", category: .invalidArgument,
                                       message: "these bytes were uploaded as the \(row["side"] as String) side already",
                                       messageZH: "同一照片不能同时作为身份证正反面", details: ["document_id": id])
                 }
                 // A new upload of the same bytes restarts the retention clock; the uploader may cite it.
-                try db.execute(sql: "UPDATE document SET uploaded_at = ?, uploaded_by = ? WHERE id = ?", arguments: [now, uploadedBy.value, id])
+                try db.cachedStatement(sql: "UPDATE document SET uploaded_at = ?, uploaded_by = ? WHERE id = ?").execute(arguments: [now, uploadedBy.value, id])
             } else {
-                try db.execute(sql: "INSERT INTO document (id, side, media_type, size_bytes, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)",
+                try db.cachedStatement(sql: "INSERT INTO document (id, side, media_type, size_bytes, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)").execute(
                                arguments: [id, side.rawValue, mediaType, size, uploadedBy.value, now])
             }
             return DocumentRecord(id: id, side: side, mediaType: mediaType, size: size, uploadedAt: now)
@@ -220,7 +220,7 @@ extension Store {
     /// A document's metadata.
     public func document(id: String) async throws -> DocumentRecord? {
         try await read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM document WHERE id = ?", arguments: [id]),
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM document WHERE id = ?"), arguments: [id]),
                   let side = DocumentSide(rawValue: row["side"]) else { return nil }
             return DocumentRecord(id: id, side: side, mediaType: row["media_type"], size: row["size_bytes"], uploadedAt: row["uploaded_at"])
         }
@@ -237,7 +237,7 @@ extension Store {
             var removed: [String] = []
             for row in candidates where DocumentRetention.isExpired(uploadedAtUnix: row["uploaded_at"], isReferenced: row["used"],
                                                                      nowUnix: nowUnix, retentionSeconds: retentionSeconds) {
-                try db.execute(sql: "DELETE FROM document WHERE id = ?", arguments: [row["id"] as String])
+                try db.cachedStatement(sql: "DELETE FROM document WHERE id = ?").execute(arguments: [row["id"] as String])
                 removed.append(row["id"])
             }
             return removed
@@ -246,6 +246,6 @@ extension Store {
 
     /// Ids of all recorded documents (to find orphan files).
     public func documentIDs() async throws -> Set<String> {
-        try await read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM document")) }
+        try await read { db in Set(try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM document"))) }
     }
 }

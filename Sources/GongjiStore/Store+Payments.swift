@@ -74,7 +74,7 @@ extension Store {
             throw StoreError(.database, "a bound person is missing from the registry")
         }
         var paid = Set(member.paidYears)
-        paid.formUnion(try Int.fetchAll(db, sql: "SELECT year FROM payment_year WHERE member = ?", arguments: [binding.member.value]))
+        paid.formUnion(try Int.fetchAll(db.cachedStatement(sql: "SELECT year FROM payment_year WHERE member = ?"), arguments: [binding.member.value]))
         return StoredPaymentFacts(binding: binding, authorizer: authorizer, member: member, paidYears: paid)
     }
 
@@ -119,30 +119,31 @@ extension Store {
             }
         }
         precondition(current >= .zero && carry >= .zero, "the core never plans a negative balance")
-        try db.execute(sql: "UPDATE account SET current_year_fen = ?, carry_over_fen = ? WHERE id_number = ?",
+        try db.cachedStatement(sql: "UPDATE account SET current_year_fen = ?, carry_over_fen = ? WHERE id_number = ?").execute(
                        arguments: [current.fen, carry.fen, binding.authorizer.value])
-        let seq = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM payment") ?? 1)
+        let seq = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) + 1 FROM payment")) ?? 1)
         let digits = String(seq)
         let receiptNumber = "GJ" + today.description.filter { $0 != "-" } + String(repeating: "0", count: max(0, 10 - digits.count)) + digits
         let external = plan.external
         let text = PaymentRecord.receiptText(number: receiptNumber, paymentID: paymentID, payer: binding.authorizer, member: binding.member,
                                              years: plan.quote.lines.map(\.year), total: plan.quote.total,
                                              external: external?.amount ?? .zero, region: binding.region, issuedAt: now)
-        try db.execute(sql: """
+        let code = sign(text)
+        try db.cachedStatement(sql: """
             INSERT INTO payment (seq, id, binding_id, authorizer, member, member_name, authorizer_name, region_code, total_fen, account_fen,
               external_fen, external_reference, receipt_number, verification_code, enrolled_member, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [seq, paymentID, binding.id, binding.authorizer.value, binding.member.value, binding.memberName,
+            """).execute(arguments: [seq, paymentID, binding.id, binding.authorizer.value, binding.member.value, binding.memberName,
                              facts.authorizer.person.name, binding.region.value, plan.quote.total.fen, plan.quote.accountPart.fen,
-                             external?.amount.fen ?? 0, external?.reference, receiptNumber, sign(text), plan.enrollsMember, now])
+                             external?.amount.fen ?? 0, external?.reference, receiptNumber, code, plan.enrollsMember, now])
         for line in plan.quote.lines {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [paymentID, binding.member.value, line.year, line.amount.fen, line.category, line.isLate,
+                """).execute(arguments: [paymentID, binding.member.value, line.year, line.amount.fen, line.category, line.isLate,
                                  line.benefitStart?.description])
         }
         for posting in plan.postings {
-            try db.execute(sql: "INSERT INTO payment_posting (payment_id, part, amount_fen) VALUES (?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO payment_posting (payment_id, part, amount_fen) VALUES (?, ?, ?)").execute(
                            arguments: [paymentID, posting.part.rawValue, posting.amount.fen])
         }
         var entries: [(account: String, amount: Money)] = plan.postings.map {
@@ -153,10 +154,16 @@ extension Store {
         try post(movement: "payment:\(paymentID)", entries: entries, now: now, in: db)
         if plan.enrollsMember {
             // R-BIND-8: the payment enrolls the newborn as resident-insured in the binding's region.
-            try db.execute(sql: "UPDATE person SET insurance_type = 'resident', status = 'normal', region_code = ?, updated_at = ? WHERE id_number = ?",
+            try db.cachedStatement(sql: "UPDATE person SET insurance_type = 'resident', status = 'normal', region_code = ?, updated_at = ? WHERE id_number = ?").execute(
                            arguments: [binding.region.value, now, binding.member.value])
         }
-        return try fetchPayments(sql: "SELECT * FROM payment WHERE id = ?", [paymentID], in: db)[0]
+        // What was just written, as `fetchPayments` would read it back.
+        return PaymentRecord(
+            id: paymentID, bindingID: binding.id, authorizer: binding.authorizer, authorizerName: facts.authorizer.person.name,
+            member: binding.member, memberName: binding.memberName, region: binding.region, lines: plan.quote.lines.sorted { $0.year < $1.year },
+            total: plan.quote.total, postings: plan.postings.filter { $0.amount > .zero }.sorted { $0.part.rawValue > $1.part.rawValue },
+            external: external.flatMap { $0.amount > .zero ? $0 : nil }, receiptNumber: receiptNumber, verificationCode: code,
+            createdAt: now, seq: seq)
     }
 
     /// Reads one payment.
@@ -179,13 +186,13 @@ extension Store {
     }
 
     static func fetchPayments(sql: String, _ arguments: StatementArguments, in db: Database) throws -> [PaymentRecord] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             let id: String = row["id"]
-            let lines = try Row.fetchAll(db, sql: "SELECT * FROM payment_year WHERE payment_id = ? ORDER BY year", arguments: [id]).map {
+            let lines = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM payment_year WHERE payment_id = ? ORDER BY year"), arguments: [id]).map {
                 PremiumLine(year: $0["year"], amount: Money(fen: $0["amount_fen"]), category: $0["category"], isLate: $0["late"],
                             benefitStart: ($0["benefit_start"] as String?).flatMap(CivilDate.init(iso:)))
             }
-            let postings = try Row.fetchAll(db, sql: "SELECT * FROM payment_posting WHERE payment_id = ? ORDER BY part DESC", arguments: [id]).map {
+            let postings = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM payment_posting WHERE payment_id = ? ORDER BY part DESC"), arguments: [id]).map {
                 Posting(part: BalancePart(rawValue: $0["part"]) ?? .currentYear, amount: Money(fen: $0["amount_fen"]))
             }
             let externalFen: Int64 = row["external_fen"]

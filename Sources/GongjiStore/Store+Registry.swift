@@ -36,24 +36,24 @@ extension Store {
     }
 
     static func upsert(_ person: Person, paidYears: [Int], today: CivilDate, now: Int64, in db: Database) throws -> Bool {
-        let existed = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM person WHERE id_number = ?)", arguments: [person.id.value]) ?? false
-        try db.execute(sql: """
+        let existed = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM person WHERE id_number = ?)"), arguments: [person.id.value]) ?? false
+        try db.cachedStatement(sql: """
             INSERT INTO person (id_number, name, insurance_type, status, region_code, special_category, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (id_number) DO UPDATE SET name = excluded.name, insurance_type = excluded.insurance_type,
               status = excluded.status, region_code = excluded.region_code,
               special_category = excluded.special_category, updated_at = excluded.updated_at
-            """, arguments: [person.id.value, person.name, person.insuranceType.rawValue, person.status.rawValue,
+            """).execute(arguments: [person.id.value, person.name, person.insuranceType.rawValue, person.status.rawValue,
                              person.region.value, person.specialCategory, now])
-        try db.execute(sql: "DELETE FROM person_paid_year WHERE id_number = ?", arguments: [person.id.value])
+        try db.cachedStatement(sql: "DELETE FROM person_paid_year WHERE id_number = ?").execute(arguments: [person.id.value])
         for year in Set(paidYears) {
-            try db.execute(sql: "INSERT INTO person_paid_year (id_number, year) VALUES (?, ?)", arguments: [person.id.value, year])
+            try db.cachedStatement(sql: "INSERT INTO person_paid_year (id_number, year) VALUES (?, ?)").execute(arguments: [person.id.value, year])
         }
         if person.insuranceType == .employee {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO account (id_number, year, current_year_fen, carry_over_fen) VALUES (?, ?, 0, 0)
                 ON CONFLICT (id_number) DO NOTHING
-                """, arguments: [person.id.value, today.year])
+                """).execute(arguments: [person.id.value, today.year])
         }
         return !existed
     }
@@ -64,9 +64,9 @@ extension Store {
     }
 
     static func fetchPerson(_ id: ResidentID, in db: Database) throws -> PersonRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM person WHERE id_number = ?", arguments: [id.value]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM person WHERE id_number = ?"), arguments: [id.value]) else { return nil }
         let person = try decodePerson(row, id: id)
-        let years = try Int.fetchAll(db, sql: "SELECT year FROM person_paid_year WHERE id_number = ? ORDER BY year", arguments: [id.value])
+        let years = try Int.fetchAll(db.cachedStatement(sql: "SELECT year FROM person_paid_year WHERE id_number = ? ORDER BY year"), arguments: [id.value])
         return PersonRecord(person: person, paidYears: years, account: try fetchAccount(id, in: db))
     }
 
@@ -80,7 +80,7 @@ extension Store {
     }
 
     static func fetchAccount(_ id: ResidentID, in db: Database) throws -> PersonalAccount? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id_number = ?", arguments: [id.value]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM account WHERE id_number = ?"), arguments: [id.value]) else { return nil }
         return PersonalAccount(owner: id, year: row["year"], currentYear: Money(fen: row["current_year_fen"]),
                                carryOver: Money(fen: row["carry_over_fen"]))
     }
@@ -116,7 +116,7 @@ extension Store {
                               message: "only the employee-insured have a personal account", messageZH: "仅职工医保参保人有个人账户",
                               details: ["id_number": id.masked])
         }
-        if let owner = try String.fetchOne(db, sql: "SELECT id_number FROM account_credit WHERE reference = ?", arguments: [reference]) {
+        if let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT id_number FROM account_credit WHERE reference = ?"), arguments: [reference]) {
             guard owner == id.value else {
                 throw DomainError(reason: "CREDIT_REFERENCE_REUSED", category: .alreadyExists,
                                   message: "credit reference \(reference) was applied to another account", messageZH: "入账凭证号已被使用",
@@ -128,9 +128,9 @@ extension Store {
             throw DomainError(reason: "AMOUNT_OUT_OF_RANGE", category: .invalidArgument, message: "the balance would exceed the limit",
                               messageZH: "金额超出允许范围", details: ["max_fen": String(Money.max.fen)])
         }
-        try db.execute(sql: "INSERT INTO account_credit (reference, id_number, amount_fen, created_at) VALUES (?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO account_credit (reference, id_number, amount_fen, created_at) VALUES (?, ?, ?, ?)").execute(
                        arguments: [reference, id.value, amount.fen, now])
-        try db.execute(sql: "UPDATE account SET current_year_fen = ? WHERE id_number = ?", arguments: [newBalance.fen, id.value])
+        try db.cachedStatement(sql: "UPDATE account SET current_year_fen = ? WHERE id_number = ?").execute(arguments: [newBalance.fen, id.value])
         try post(movement: "credit:\(reference)", entries: [
             (LedgerAccount.person(id, .currentYear), amount),
             (LedgerAccount.platformFunding, Money(fen: -amount.fen)),
@@ -164,13 +164,13 @@ extension Store {
     public func rollOver(into year: Int, key: IdempotencyKey? = nil, now: Int64) async throws -> Int {
         try await write { db in
             if let previous = try Self.previousResult(key, in: db) { return Int(previous) ?? 0 }
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM account WHERE year < ?", arguments: [year])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM account WHERE year < ?"), arguments: [year])
             for row in rows {
                 let id = try Self.storedID(row["id_number"])
                 let account = PersonalAccount(owner: id, year: row["year"], currentYear: Money(fen: row["current_year_fen"]),
                                               carryOver: Money(fen: row["carry_over_fen"]))
                 let rolled = try account.rolledOver(into: year)
-                try db.execute(sql: "UPDATE account SET year = ?, current_year_fen = ?, carry_over_fen = ? WHERE id_number = ?",
+                try db.cachedStatement(sql: "UPDATE account SET year = ?, current_year_fen = ?, carry_over_fen = ? WHERE id_number = ?").execute(
                                arguments: [rolled.year, rolled.currentYear.fen, rolled.carryOver.fen, id.value])
                 try Self.post(movement: "rollover:\(year):\(id.value)", entries: [
                     (LedgerAccount.person(id, .currentYear), Money(fen: -account.currentYear.fen)),
@@ -186,7 +186,7 @@ extension Store {
     public func availabilityOverrides() async throws -> [RegionCode: Bool] {
         try await read { db in
             var result: [RegionCode: Bool] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT region_code, suspended FROM region_availability") {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT region_code, suspended FROM region_availability")) {
                 if let region = RegionCode(row["region_code"] as Int) { result[region] = row["suspended"] as Bool }
             }
             return result
@@ -197,10 +197,10 @@ extension Store {
     public func setAvailability(_ region: RegionCode, suspended: Bool, key: IdempotencyKey? = nil, now: Int64) async throws {
         try await groupCommit.submit { db in
             if try Self.previousResult(key, in: db) != nil { return }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO region_availability (region_code, suspended, updated_at) VALUES (?, ?, ?)
                 ON CONFLICT (region_code) DO UPDATE SET suspended = excluded.suspended, updated_at = excluded.updated_at
-                """, arguments: [region.value, suspended, now])
+                """).execute(arguments: [region.value, suspended, now])
             try Self.recordResult(key, result: suspended ? "suspended" : "resumed", now: now, in: db)
         }
     }

@@ -34,7 +34,7 @@ public final class Store: Sendable {
             // so that an acknowledged commit survives a power cut, and check that it holds.
             let synchronous = try pool.writeWithoutTransaction { db -> Int in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
-                return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+                return try Int.fetchOne(db.cachedStatement(sql: "PRAGMA synchronous")) ?? -1
             }
             guard synchronous == 2 else {
                 throw StoreError(.database, "PRAGMA synchronous is \(synchronous), expected 2 (FULL)")
@@ -129,7 +129,7 @@ extension Store {
     /// or nil when the key is new. The same key with another fingerprint is an error.
     static func previousResult(_ key: IdempotencyKey?, in db: Database) throws -> String? {
         guard let key else { return nil }
-        guard let row = try Row.fetchOne(db, sql: "SELECT fingerprint, result FROM idempotency WHERE scope = ? AND request_id = ?",
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT fingerprint, result FROM idempotency WHERE scope = ? AND request_id = ?"),
                                          arguments: [key.scope, key.requestID])
         else { return nil }
         guard (row["fingerprint"] as Data) == key.fingerprint else {
@@ -143,7 +143,7 @@ extension Store {
     /// Within the same write transaction as the mutation: records the result of a request.
     static func recordResult(_ key: IdempotencyKey?, result: String, now: Int64, in db: Database) throws {
         guard let key else { return }
-        try db.execute(sql: "INSERT INTO idempotency (scope, request_id, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO idempotency (scope, request_id, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)").execute(
                        arguments: [key.scope, key.requestID, key.fingerprint, result, now])
     }
 
@@ -152,20 +152,20 @@ extension Store {
         let nonZero = entries.filter { $0.amount != .zero }
         precondition(Money.sum(nonZero.map(\.amount)) == .zero, "a ledger movement must sum to zero")
         for entry in nonZero {
-            try db.execute(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES (?, ?, ?, ?)").execute(
                            arguments: [movement, entry.account, entry.amount.fen, now])
         }
     }
 
     /// The ledger's sum over all entries (zero when every movement balances).
     public func ledgerSum() async throws -> Money {
-        try await read { db in Money(fen: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry") ?? 0) }
+        try await read { db in Money(fen: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry")) ?? 0) }
     }
 
     /// The ledger's balance of one named account.
     public func ledgerBalance(of account: String) async throws -> Money {
         try await read { db in
-            Money(fen: try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry WHERE account = ?",
+            Money(fen: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry WHERE account = ?"),
                                           arguments: [account]) ?? 0)
         }
     }
