@@ -16,6 +16,8 @@ public final class Store: Sendable {
     let observeTransaction: @Sendable (Duration) -> Void
     /// Payments share durable transactions (group commit).
     let groupCommit: GroupCommit
+    /// A connection of its own for WAL checkpoints (see `Store+Checkpoint.swift`).
+    let checkpointConnection: DatabaseQueue
 
     /// Opens (creating if needed) and migrates the database at `path`. `observeTransaction` is
     /// told how long each write transaction took, `observeBatchSize` how many requests each
@@ -34,13 +36,22 @@ public final class Store: Sendable {
             // so that an acknowledged commit survives a power cut, and check that it holds.
             let synchronous = try pool.writeWithoutTransaction { db -> Int in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
-                return try Int.fetchOne(db.cachedStatement(sql: "PRAGMA synchronous")) ?? -1
+                // The writer's page cache (KiB): the pages a payment touches stay in memory.
+                try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)")
+                // After the WAL is reset, shrink its file back to this size.
+                try db.execute(sql: "PRAGMA journal_size_limit = \(Self.walBytesMax)")
+                return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             }
             guard synchronous == 2 else {
                 throw StoreError(.database, "PRAGMA synchronous is \(synchronous), expected 2 (FULL)")
             }
             try Schema.migrator.migrate(pool)
             self.pool = pool
+            var checkpointConfiguration = Configuration()
+            checkpointConfiguration.busyMode = .timeout(10)
+            checkpointConfiguration.label = "gongji.checkpoint"
+            checkpointConnection = try DatabaseQueue(path: path, configuration: checkpointConfiguration)
+            try checkpointConnection.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             self.groupCommit = GroupCommit(pool: pool, mapError: Self.mapWriteError) { duration, size in
                 observeTransaction(duration)
                 observeBatchSize(size)
@@ -70,6 +81,7 @@ public final class Store: Sendable {
 
     /// Closes the database; later calls fail.
     public func close() throws {
+        try checkpointConnection.close()
         try pool.close()
     }
 

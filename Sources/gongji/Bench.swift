@@ -36,6 +36,8 @@ struct Bench: AsyncParsableCommand {
     var duration: Double = 5
     @Option(help: "Seconds of warm-up (health calls) before the first scenario.")
     var warmup: Double = 1
+    @Option(help: "Skip this many seeded payables in each payment scenario (to run again against the same database).")
+    var skipPayments: Int = 0
     @Option(help: "Concurrent uploads in the upload scenario.")
     var uploadConcurrency: Int = 4
     @Option(help: "Bytes of each uploaded image (without --upload-file).")
@@ -122,6 +124,7 @@ struct LoadDriver: Sendable {
     /// The image uploaded (varied per upload).
     let image: [UInt8]
     let scenarios: [String]
+    let skipPayments: Int
 
     init(clients: [GRPCClient<HTTP2ClientTransport.Posix>], manifest: BenchManifest, serverPID: Int32?, options: Bench) throws {
         self.clients = clients
@@ -138,6 +141,7 @@ struct LoadDriver: Sendable {
             image = benchJPEG(size: options.uploadBytes, seed: 1)
         }
         chunkBytes = options.chunkBytes
+        skipPayments = max(0, options.skipPayments)
         scenarios = options.scenarios.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
@@ -168,14 +172,14 @@ struct LoadDriver: Sendable {
                     .with { $0.bindingID = payable.binding; $0.years = [Int32(payable.year)] }, metadata: endUser(payable.endUser))
             }
         case "pay":
-            let payables = manifest.distinct
+            let payables = Array(manifest.distinct.dropFirst(skipPayments))
             return try await measure(name, streams: concurrency, limit: duration, count: payables.count) { client, index in
                 try await pay(payables[index], client: client)
             }
         case "pay-shared":
             // Consecutive indices are the members of one account, so the streams in flight at any
             // moment pay for the same few accounts, `sharedMembers` at a time.
-            let payables = manifest.shared.flatMap { $0 }
+            let payables = Array(manifest.shared.flatMap { $0 }.dropFirst(skipPayments))
             return try await measure(name, streams: concurrency, limit: duration, count: payables.count) { client, index in
                 try await pay(payables[index], client: client)
             }

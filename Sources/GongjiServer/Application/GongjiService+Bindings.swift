@@ -8,7 +8,7 @@ extension GongjiService {
 
     /// R-BIND-*: binds a member for the authorizer `endUser`.
     public func createBinding(_ request: BindingRequest, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor,
-                              id: String = UUID().uuidString.lowercased()) async throws -> BindingRecord {
+                              id: String = makeTimeOrderedID()) async throws -> BindingRecord {
         let today = clock.today()
         let memberID = try ResidentID.parse(request.memberIDNumber, today: today)
         let book = state.policies

@@ -24,7 +24,7 @@ extension GongjiService {
 
     /// R-PAY-*: pays exactly once per request id.
     public func pay(bindingID: String, years: [Int], expectedTotal: Money, external: ExternalPayment?, endUser: ResidentID,
-                    key: IdempotencyKey?, paymentID: String = UUID().uuidString.lowercased()) async throws -> PaymentRecord {
+                    key: IdempotencyKey?, paymentID: String = makeTimeOrderedID()) async throws -> PaymentRecord {
         let policies = state.policies
         let today = clock.today()
         let receiptKey = secrets.receiptKey
@@ -45,7 +45,14 @@ extension GongjiService {
     /// The receipt code: HMAC-SHA256 of the receipt's text under the daemon's receipt key.
     static func verificationCode(_ text: String, key: SymmetricKey) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
-        return Data(mac).prefix(10).map { String(format: "%02X", $0) }.joined()
+        let digits = Array("0123456789ABCDEF".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(20)
+        for byte in mac.prefix(10) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// A payment the end user made or that was made for the end user.

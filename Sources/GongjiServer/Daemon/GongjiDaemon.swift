@@ -136,7 +136,8 @@ public final class GongjiDaemon: Sendable {
 
     /// The long-lived parts, in start order, for a `ServiceGroup`.
     public func services(notifier: SystemdNotifier = SystemdNotifier(environment: [:]), configPath: String? = nil) -> [any Service] {
-        var services: [any Service] = [DocumentJanitor(service: service, logger: logger)]
+        // The checkpointer starts first so that it stops last, after the in-flight calls.
+        var services: [any Service] = [CheckpointService(store: service.store, logger: logger), DocumentJanitor(service: service, logger: logger)]
         if let metricsServer { services.append(metricsServer) }
         if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
         if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }
@@ -181,6 +182,32 @@ struct DocumentJanitor: Service {
                 try await Task.sleep(for: interval)
             }
         }
+    }
+}
+
+/// Runs the store's WAL checkpoints off the write path (see `Store+Checkpoint.swift`): a passive
+/// checkpoint every 100 ms, a restart checkpoint when the log has outgrown `Store.walBytesMax`.
+struct CheckpointService: Service {
+    let store: Store
+    let logger: Logger
+
+    func run() async throws {
+        try await store.setAutomaticCheckpoints(false)
+        let pageSize = try await store.pageSize()
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let result = try await store.checkpoint()
+                    if result.logPages * pageSize > Store.walBytesMax {
+                        try await store.checkpoint(restart: true)
+                    }
+                } catch {
+                    logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        try await store.setAutomaticCheckpoints(true)
     }
 }
 

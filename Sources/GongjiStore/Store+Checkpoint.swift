@@ -1,0 +1,50 @@
+import GRDB
+
+/// WAL checkpoints off the write path.
+///
+/// A commit appends the changed pages to the write-ahead log and syncs it; a checkpoint copies
+/// logged pages back into the database file and syncs that. SQLite's default runs the checkpoint
+/// inside the commit that crosses 1000 pages, on the writer, so every few group commits one of
+/// them also wrote and synced megabytes of database pages while the next batch waited. The daemon
+/// instead hands checkpoints to `CheckpointService`, which runs them on a connection of its own:
+/// passive checkpoints (they never block the writer) copy what readers no longer need, and when
+/// the log still exceeds `walBytesMax` a restart checkpoint (it waits for the current batch)
+/// lets the next commit write from the start of the log again, so the file stays bounded under
+/// sustained load. Without the service (tools, tests) SQLite's automatic checkpoints stay on.
+extension Store {
+    /// The WAL size above which a restart checkpoint is forced, and to which the file is truncated.
+    public static let walBytesMax = 64 << 20
+    /// The writer connection's page cache, KiB.
+    static let writerCacheKiB = 16 << 10
+
+    /// What a checkpoint found and did, in pages of the log.
+    public struct CheckpointResult: Sendable, Equatable {
+        /// Pages in the log.
+        public var logPages: Int
+        /// Pages copied into the database so far.
+        public var checkpointedPages: Int
+    }
+
+    /// Turns SQLite's checkpoints inside commits on (SQLite's default of 1000 pages) or off (when
+    /// `CheckpointService` runs them).
+    public func setAutomaticCheckpoints(_ enabled: Bool) async throws {
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(enabled ? 1000 : 0)")
+        }
+    }
+
+    /// One checkpoint on the checkpoint connection. `.passive` never waits for the writer;
+    /// `.restart` waits for the current transaction and then lets the next one reuse the log.
+    @discardableResult
+    public func checkpoint(restart: Bool = false) async throws -> CheckpointResult {
+        let result = try await checkpointConnection.writeWithoutTransaction { db in
+            try db.checkpoint(restart ? .restart : .passive)
+        }
+        return CheckpointResult(logPages: result.walFrameCount, checkpointedPages: result.checkpointedFrameCount)
+    }
+
+    /// The database page size in bytes.
+    public func pageSize() async throws -> Int {
+        try await pool.read { try Int.fetchOne($0, sql: "PRAGMA page_size") ?? 4096 }
+    }
+}
