@@ -21,6 +21,37 @@ public struct ResidentID: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Lower-case `x` is accepted and normalised to `X`; every other defect is reported with a
     /// reason that names the part that is wrong.
     public static func parse(_ text: String, today: CivilDate) throws(DomainError) -> ResidentID {
+        if let valid = parseValidASCII(text, today: today) { return valid }
+        return try parseReportingDefect(text, today: today)
+    }
+
+    /// The common case, on UTF-8 bytes: a valid number, or nil for anything `parseReportingDefect`
+    /// would refuse (it then names the defect). Every request and every stored row goes through here.
+    static func parseValidASCII(_ text: String, today: CivilDate) -> ResidentID? {
+        text.utf8.withContiguousStorageIfAvailable { bytes -> ResidentID? in
+            guard bytes.count == 18 else { return nil }
+            var digits = [Int](repeating: 0, count: 17)
+            var sum = 0
+            for index in 0..<17 {
+                let byte = bytes[index]
+                guard byte >= 0x30, byte <= 0x39 else { return nil }
+                digits[index] = Int(byte - 0x30)
+                sum += digits[index] * weights[index]
+            }
+            var last = bytes[17]
+            if last == UInt8(ascii: "x") { last = UInt8(ascii: "X") }
+            guard RegionCode.provincePrefixes.contains(digits[0] * 10 + digits[1]),
+                  let birth = CivilDate(year: digits[6] * 1000 + digits[7] * 100 + digits[8] * 10 + digits[9],
+                                        month: digits[10] * 10 + digits[11], day: digits[12] * 10 + digits[13]),
+                  birth <= today,
+                  checkCharacters[sum % 11].asciiValue == last
+            else { return nil }
+            return ResidentID(value: bytes[17] == last ? text : String(text.dropLast()) + "X", birthDate: birth)
+        } ?? nil  // not contiguous UTF-8 (a bridged string): the general path decides
+    }
+
+    /// Validates `text`, reporting the first defect found.
+    static func parseReportingDefect(_ text: String, today: CivilDate) throws(DomainError) -> ResidentID {
         let chars = Array(text)
         guard chars.count == 18 else { throw .idNumber(.length, text: text, detail: "\(chars.count) characters, need 18") }
         guard chars[0..<17].allSatisfy(\.isASCIIDigit) else {

@@ -32,8 +32,10 @@ struct Bench: AsyncParsableCommand {
     var concurrency: Int = 64
     @Option(help: "HTTP/2 connections the streams are spread over (a gateway pools a few).")
     var connections: Int = 4
-    @Option(help: "Seconds each scenario runs (payment scenarios stop early when the seeded payments run out).")
+    @Option(help: "Seconds each scenario runs in all, split over the rounds (payment scenarios stop early when the seeded payments run out).")
     var duration: Double = 5
+    @Option(help: "Rounds: the scenario list runs this many times, each scenario for duration/rounds, and each scenario's rounds are merged, so that a machine whose speed drifts (shared disks and CPUs) affects every scenario alike.")
+    var rounds: Int = 1
     @Option(help: "Seconds of warm-up (health calls) before the first scenario.")
     var warmup: Double = 1
     @Option(help: "Skip this many seeded payables in each payment scenario (to run again against the same database).")
@@ -48,7 +50,7 @@ struct Bench: AsyncParsableCommand {
     var chunkBytes: Int = 64 << 10
 
     func validate() throws {
-        guard concurrency >= 1, connections >= 1, uploadConcurrency >= 1, duration > 0, uploadBytes >= 16, chunkBytes >= 1 else {
+        guard concurrency >= 1, connections >= 1, uploadConcurrency >= 1, duration > 0, rounds >= 1, uploadBytes >= 16, chunkBytes >= 1 else {
             throw ValidationError("counts, sizes and --duration must be positive")
         }
     }
@@ -125,6 +127,7 @@ struct LoadDriver: Sendable {
     let image: [UInt8]
     let scenarios: [String]
     let skipPayments: Int
+    let rounds: Int
 
     init(clients: [GRPCClient<HTTP2ClientTransport.Posix>], manifest: BenchManifest, serverPID: Int32?, options: Bench) throws {
         self.clients = clients
@@ -132,7 +135,8 @@ struct LoadDriver: Sendable {
         self.serverPID = serverPID
         concurrency = options.concurrency
         uploadConcurrency = options.uploadConcurrency
-        duration = .milliseconds(Int64(options.duration * 1000))
+        rounds = options.rounds
+        duration = .milliseconds(Int64(options.duration * 1000 / Double(options.rounds)))
         warmup = .milliseconds(Int64(options.warmup * 1000))
         if let file = options.uploadFile {
             image = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
@@ -151,48 +155,54 @@ struct LoadDriver: Sendable {
         if let unknown = scenarios.first(where: { !Self.known.contains($0) }) {
             throw ValidationError("unknown scenario \(unknown); known: \(Self.known.joined(separator: ", "))")
         }
-        _ = try await measure("warmup", streams: concurrency, limit: warmup, count: nil) { client, _ in try await health(client) }
-        var results: [ScenarioResult] = []
-        for name in scenarios {
-            FileHandle.standardError.write(Data("gongji bench: \(name)…\n".utf8))
-            results.append(try await run(name))
+        _ = try await measure(streams: concurrency, limit: warmup, count: nil) { client, _ in try await health(client) }
+        var samples: [String: Sample] = [:]
+        for round in 1...rounds {
+            for name in scenarios {
+                FileHandle.standardError.write(Data("gongji bench: round \(round)/\(rounds) \(name)…\n".utf8))
+                let sample = try await run(name, from: skipPayments + (samples[name]?.consumed ?? 0))
+                samples[name, default: Sample()].merge(sample)
+            }
         }
-        return results
+        return scenarios.map { name in
+            var result = samples[name, default: Sample()].result(name: name, streams: name == "upload" ? uploadConcurrency : concurrency)
+            if name == "upload" { result.megabytesPerSecond = Double(result.requests * image.count) / 1_000_000 / result.seconds }
+            return result
+        }
     }
 
-    func run(_ name: String) async throws -> ScenarioResult {
+    /// One round of a scenario; payment scenarios start at payable `first`.
+    func run(_ name: String, from first: Int) async throws -> Sample {
         switch name {
         case "health":
-            return try await measure(name, streams: concurrency, limit: duration, count: nil) { client, _ in try await health(client) }
+            return try await measure(streams: concurrency, limit: duration, count: nil) { client, _ in try await health(client) }
         case "quote":
             let payables = manifest.distinct
-            return try await measure(name, streams: concurrency, limit: duration, count: nil) { client, index in
+            return try await measure(streams: concurrency, limit: duration, count: nil) { client, index in
                 let payable = payables[index % payables.count]
                 _ = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
                     .with { $0.bindingID = payable.binding; $0.years = [Int32(payable.year)] }, metadata: endUser(payable.endUser))
             }
         case "pay":
-            let payables = Array(manifest.distinct.dropFirst(skipPayments))
-            return try await measure(name, streams: concurrency, limit: duration, count: payables.count) { client, index in
+            let payables = Array(manifest.distinct.dropFirst(first))
+            return try await measure(streams: concurrency, limit: duration, count: payables.count) { client, index in
                 try await pay(payables[index], client: client)
             }
         case "pay-shared":
             // Consecutive indices are the members of one account, so the streams in flight at any
             // moment pay for the same few accounts, `sharedMembers` at a time.
-            let payables = Array(manifest.shared.flatMap { $0 }.dropFirst(skipPayments))
-            return try await measure(name, streams: concurrency, limit: duration, count: payables.count) { client, index in
+            let payables = Array(manifest.shared.flatMap { $0 }.dropFirst(first))
+            return try await measure(streams: concurrency, limit: duration, count: payables.count) { client, index in
                 try await pay(payables[index], client: client)
             }
         default:
             let uploaders = manifest.uploaders
             let stamp = UInt64(Date().timeIntervalSince1970 * 1000) << 20
-            var result = try await measure(name, streams: uploadConcurrency, limit: duration, count: nil) { client, index in
+            return try await measure(streams: uploadConcurrency, limit: duration, count: nil) { client, index in
                 var bytes = image
                 withUnsafeBytes(of: (stamp | UInt64(index)).bigEndian) { bytes.replaceSubrange(12..<20, with: $0) }
                 try await upload(bytes, as: uploaders[index % uploaders.count], client: client)
             }
-            result.megabytesPerSecond = Double(result.requests * image.count) / 1_000_000 / result.seconds
-            return result
         }
     }
 
@@ -231,8 +241,8 @@ struct LoadDriver: Sendable {
 
     /// Keeps `streams` calls in flight until `limit` passes or `count` calls were started; each
     /// call gets the next index.
-    func measure(_ name: String, streams: Int, limit: Duration, count: Int?,
-                 call: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Int) async throws -> Void) async throws -> ScenarioResult {
+    func measure(streams: Int, limit: Duration, count: Int?,
+                 call: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Int) async throws -> Void) async throws -> Sample {
         let next = Counter()
         let sampler = ProcessSampler(pid: serverPID)
         let clientCPUStart = ProcessSampler.ownCPUSeconds()
@@ -264,22 +274,57 @@ struct LoadDriver: Sendable {
             for try await outcome in group { all.append(outcome) }
             return all
         }
-        let wall = ContinuousClock.now - started
-        let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
-        var latencies = outcomes.flatMap(\.latencies).map { Double($0.components.seconds) * 1000 + Double($0.components.attoseconds) / 1e15 }
-        latencies.sort()
-        func percentile(_ p: Double) -> Double {
-            guard !latencies.isEmpty else { return 0 }
-            return latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)]
-        }
-        let server = sampler.summary(wallSeconds: seconds)
-        return ScenarioResult(
-            name: name, streams: streams, requests: latencies.count, errors: outcomes.map(\.errors).reduce(0, +),
-            errorSamples: Array(outcomes.flatMap(\.samples).prefix(5)), seconds: seconds,
-            requestsPerSecond: Double(latencies.count) / seconds, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
-            p999Ms: percentile(0.999), maxMs: latencies.last ?? 0, serverCpuCores: server?.cpuCores, serverPeakRssMib: server?.peakRSSMiB,
-            clientCpuCores: (ProcessSampler.ownCPUSeconds() - clientCPUStart) / seconds, megabytesPerSecond: nil)
+        let seconds = (ContinuousClock.now - started).seconds
+        let server = sampler.summary()
+        let issued = next.value.load(ordering: .relaxed)
+        return Sample(
+            latenciesMs: outcomes.flatMap(\.latencies).map { $0.seconds * 1000 }, errors: outcomes.map(\.errors).reduce(0, +),
+            errorSamples: outcomes.flatMap(\.samples), seconds: seconds, serverCPUSeconds: server?.cpuSeconds, serverPeakRSSMiB: server?.peakRSSMiB,
+            clientCPUSeconds: ProcessSampler.ownCPUSeconds() - clientCPUStart, consumed: count.map { min($0, issued) } ?? issued)
     }
+}
+
+/// The raw measurements of one or more rounds of a scenario.
+struct Sample: Sendable {
+    var latenciesMs: [Double] = []
+    var errors = 0
+    var errorSamples: [String] = []
+    var seconds = 0.0
+    var serverCPUSeconds: Double?
+    var serverPeakRSSMiB: Double?
+    var clientCPUSeconds = 0.0
+    /// Indices used (payables spent).
+    var consumed = 0
+
+    mutating func merge(_ other: Sample) {
+        latenciesMs += other.latenciesMs
+        errors += other.errors
+        errorSamples += other.errorSamples
+        seconds += other.seconds
+        if let cpu = other.serverCPUSeconds { serverCPUSeconds = (serverCPUSeconds ?? 0) + cpu }
+        if let rss = other.serverPeakRSSMiB { serverPeakRSSMiB = max(serverPeakRSSMiB ?? 0, rss) }
+        clientCPUSeconds += other.clientCPUSeconds
+        consumed += other.consumed
+    }
+
+    func result(name: String, streams: Int) -> ScenarioResult {
+        let sorted = latenciesMs.sorted()
+        func percentile(_ p: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
+        }
+        let seconds = max(self.seconds, 1e-9)
+        return ScenarioResult(
+            name: name, streams: streams, requests: sorted.count, errors: errors, errorSamples: Array(errorSamples.prefix(5)),
+            seconds: seconds, requestsPerSecond: Double(sorted.count) / seconds, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
+            p999Ms: percentile(0.999), maxMs: sorted.last ?? 0, serverCpuCores: serverCPUSeconds.map { $0 / seconds },
+            serverPeakRssMib: serverPeakRSSMiB, clientCpuCores: clientCPUSeconds / seconds, megabytesPerSecond: nil)
+    }
+}
+
+extension Duration {
+    /// In seconds, as a Double.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// The index of the next call, shared by the workers.
@@ -319,14 +364,14 @@ final class ProcessSampler: Sendable {
         state.withLock { $0.cpuEnd = Self.cpuSeconds(pid: pid) }
     }
 
-    func summary(wallSeconds: Double) -> (cpuCores: Double, peakRSSMiB: Double)? {
+    func summary() -> (cpuSeconds: Double, peakRSSMiB: Double)? {
         guard let pid else { return nil }
         let rss = Self.residentKiB(pid: pid) ?? 0
         return state.withLock { state in
             guard let start = state.cpuStart else { return nil }
             // Count CPU to the end of the last call (the sampler may stop first when a payment run ends early).
             let end = Self.cpuSeconds(pid: pid) ?? state.cpuEnd ?? start
-            return ((end - start) / wallSeconds, Double(max(state.peakRSSKiB, rss)) / 1024)
+            return (end - start, Double(max(state.peakRSSKiB, rss)) / 1024)
         }
     }
 
