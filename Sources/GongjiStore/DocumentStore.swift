@@ -130,13 +130,24 @@ public final class DocumentUpload {
     public func append(_ bytes: some Collection<UInt8>) throws(StoreError) -> Bool {
         size += bytes.count
         guard size <= store.uploadBytesMax else { return false }
-        hasher.update(data: Array(bytes))
+        // Uploads are megabytes in 64 KiB messages: no copy of a whole message beyond the segment buffer.
+        let hashed = bytes.withContiguousStorageIfAvailable { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        if hashed == nil { hasher.update(data: Array(bytes)) }
         if head.count < ImageFormat.headLength { head += bytes.prefix(ImageFormat.headLength - head.count) }
-        tail = Array((tail + bytes).suffix(ImageFormat.tailLength))
+        if bytes.count >= ImageFormat.tailLength {
+            tail = Array(bytes.suffix(ImageFormat.tailLength))
+        } else {
+            tail = Array((tail + bytes).suffix(ImageFormat.tailLength))
+        }
+        if buffer.capacity < DocumentStore.segmentBytes { buffer.reserveCapacity(DocumentStore.segmentBytes * 2) }
         buffer += bytes
-        while buffer.count > DocumentStore.segmentBytes {
-            try seal(Array(buffer.prefix(DocumentStore.segmentBytes)), last: false)
-            buffer.removeFirst(DocumentStore.segmentBytes)
+        if buffer.count > DocumentStore.segmentBytes {
+            var start = 0
+            while buffer.count - start > DocumentStore.segmentBytes {
+                try seal(buffer[start..<(start + DocumentStore.segmentBytes)], last: false)
+                start += DocumentStore.segmentBytes
+            }
+            buffer.removeFirst(start)
         }
         return true
     }
@@ -144,13 +155,16 @@ public final class DocumentUpload {
     /// What the received bytes are, judged from them (not from a declared type).
     public var detectedFormat: ImageFormat? { ImageFormat.detect(head: head, tail: tail) }
 
-    private func seal(_ plain: [UInt8], last: Bool) throws(StoreError) {
+    private func seal(_ plain: ArraySlice<UInt8>, last: Bool) throws(StoreError) {
         do {
             let box = try AES.GCM.seal(plain, using: store.key, nonce: AES.GCM.Nonce(data: DocumentStore.nonce(prefix, index)),
                                        authenticating: [last ? 1 : 0])
-            let body = Array(box.ciphertext) + Array(box.tag)
-            let length = UInt32(body.count)
-            try handle.write(contentsOf: Data([UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + body))
+            let length = UInt32(box.ciphertext.count + box.tag.count)
+            var record = Data(capacity: 4 + Int(length))
+            record.append(contentsOf: [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
+            record.append(box.ciphertext)
+            record.append(box.tag)
+            try handle.write(contentsOf: record)
             index += 1
         } catch {
             throw StoreError(.io, "cannot write the upload", cause: error)
@@ -161,7 +175,7 @@ public final class DocumentUpload {
     /// and whether the same bytes were stored already.
     public func finish() throws(StoreError) -> (id: String, deduplicated: Bool) {
         precondition(!done, "an upload finishes once")
-        try seal(buffer, last: true)
+        try seal(buffer[...], last: true)
         buffer.removeAll()
         done = true
         let id = hasher.finalize().hexString

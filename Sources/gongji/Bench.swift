@@ -177,14 +177,15 @@ struct LoadDriver: Sendable {
         case "health":
             return try await measure(streams: concurrency, limit: duration, count: nil) { client, _ in try await health(client) }
         case "quote":
-            let payables = manifest.distinct
+            // The families kept back from the payment scenarios, so that quotes stay payable.
+            let payables = quotePayables
             return try await measure(streams: concurrency, limit: duration, count: nil) { client, index in
                 let payable = payables[index % payables.count]
                 _ = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
                     .with { $0.bindingID = payable.binding; $0.years = [Int32(payable.year)] }, metadata: endUser(payable.endUser))
             }
         case "pay":
-            let payables = Array(manifest.distinct.dropFirst(first))
+            let payables = Array(manifest.distinct.dropLast(quotePayables.count).dropFirst(first))
             return try await measure(streams: concurrency, limit: duration, count: payables.count) { client, index in
                 try await pay(payables[index], client: client)
             }
@@ -205,6 +206,9 @@ struct LoadDriver: Sendable {
             }
         }
     }
+
+    /// The last tenth of the families (at most 1000), quoted and never paid.
+    var quotePayables: ArraySlice<BenchManifest.Payable> { manifest.distinct.suffix(min(1000, max(1, manifest.distinct.count / 10))) }
 
     func endUser(_ id: String) -> Metadata { [endUserHeader: .string(id)] }
 
