@@ -178,7 +178,7 @@ struct LoadDriver: Sendable {
             return try await measure(streams: concurrency, limit: duration, count: nil) { client, _ in try await health(client) }
         case "quote":
             // The families kept back from the payment scenarios, so that quotes stay payable.
-            let payables = quotePayables
+            let payables = Array(quotePayables)
             return try await measure(streams: concurrency, limit: duration, count: nil) { client, index in
                 let payable = payables[index % payables.count]
                 _ = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
