@@ -15,7 +15,7 @@ extension Store {
     /// The WAL size above which a restart checkpoint is forced, and to which the file is truncated.
     public static let walBytesMax = 64 << 20
     /// The writer connection's page cache, KiB.
-    static let writerCacheKiB = 16 << 10
+    static let writerCacheKiB = 8 << 10
 
     /// What a checkpoint found and did, in pages of the log.
     public struct CheckpointResult: Sendable, Equatable {
