@@ -137,7 +137,8 @@ public final class GongjiDaemon: Sendable {
     /// The long-lived parts, in start order, for a `ServiceGroup`.
     public func services(notifier: SystemdNotifier = SystemdNotifier(environment: [:]), configPath: String? = nil) -> [any Service] {
         // The checkpointer starts first so that it stops last, after the in-flight calls.
-        var services: [any Service] = [CheckpointService(store: service.store, logger: logger), DocumentJanitor(service: service, logger: logger)]
+        var services: [any Service] = [CheckpointService(store: service.store, logger: logger), DocumentJanitor(service: service, logger: logger),
+                                       MemoryTrimService()]
         if let metricsServer { services.append(metricsServer) }
         if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
         if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }
@@ -210,6 +211,24 @@ struct CheckpointService: Service {
         try await store.setAutomaticCheckpoints(true)
     }
 }
+
+/// Gives memory the allocator holds but no longer uses back to the system every 5 s. glibc only
+/// returns free memory at the top of its heaps by itself; after a burst of uploads the free
+/// blocks in the middle would otherwise count against the daemon's RSS until restart.
+struct MemoryTrimService: Service {
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(5))
+                _ = glibcMallocTrim(0)
+            }
+        }
+    }
+}
+
+/// glibc's `int malloc_trim(size_t pad)` (not in Swift's Glibc module).
+@_silgen_name("malloc_trim")
+func glibcMallocTrim(_ pad: Int) -> Int32
 
 /// SIGHUPs received so far; the handler only increments it (async-signal-safe).
 let hangupCount = Atomic<Int>(0)
