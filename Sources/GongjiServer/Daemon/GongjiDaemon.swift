@@ -212,14 +212,14 @@ struct CheckpointService: Service {
     }
 }
 
-/// Gives memory the allocator holds but no longer uses back to the system every 5 s. glibc only
+/// Gives memory the allocator holds but no longer uses back to the system every second. glibc only
 /// returns free memory at the top of its heaps by itself; after a burst of uploads the free
 /// blocks in the middle would otherwise count against the daemon's RSS until restart.
 struct MemoryTrimService: Service {
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(5))
+                try await Task.sleep(for: .seconds(1))
                 _ = glibcMallocTrim(0)
             }
         }
