@@ -157,13 +157,7 @@ extension Store {
             try db.cachedStatement(sql: "UPDATE person SET insurance_type = 'resident', status = 'normal', region_code = ?, updated_at = ? WHERE id_number = ?").execute(
                            arguments: [binding.region.value, now, binding.member.value])
         }
-        // What was just written, as `fetchPayments` would read it back.
-        return PaymentRecord(
-            id: paymentID, bindingID: binding.id, authorizer: binding.authorizer, authorizerName: facts.authorizer.person.name,
-            member: binding.member, memberName: binding.memberName, region: binding.region, lines: plan.quote.lines.sorted { $0.year < $1.year },
-            total: plan.quote.total, postings: plan.postings.filter { $0.amount > .zero }.sorted { $0.part.rawValue > $1.part.rawValue },
-            external: external.flatMap { $0.amount > .zero ? $0 : nil }, receiptNumber: receiptNumber, verificationCode: code,
-            createdAt: now, seq: seq)
+        return try fetchPayments(sql: "SELECT * FROM payment WHERE id = ?", [paymentID], in: db)[0]
     }
 
     /// Reads one payment.
