@@ -21,63 +21,45 @@ public struct ResidentID: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Lower-case `x` is accepted and normalised to `X`; every other defect is reported with a
     /// reason that names the part that is wrong.
     public static func parse(_ text: String, today: CivilDate) throws(DomainError) -> ResidentID {
-        if let valid = parseValidASCII(text, today: today) { return valid }
-        return try parseReportingDefect(text, today: today)
-    }
-
-    /// The common case, on UTF-8 bytes: a valid number, or nil for anything `parseReportingDefect`
-    /// would refuse (it then names the defect). Every request and every stored row goes through here.
-    static func parseValidASCII(_ text: String, today: CivilDate) -> ResidentID? {
-        text.utf8.withContiguousStorageIfAvailable { bytes -> ResidentID? in
-            guard bytes.count == 18 else { return nil }
-            var digits = [Int](repeating: 0, count: 17)
-            var sum = 0
-            for index in 0..<17 {
-                let byte = bytes[index]
-                guard byte >= 0x30, byte <= 0x39 else { return nil }
-                digits[index] = Int(byte - 0x30)
-                sum += digits[index] * weights[index]
-            }
-            var last = bytes[17]
-            if last == UInt8(ascii: "x") { last = UInt8(ascii: "X") }
-            guard RegionCode.provincePrefixes.contains(digits[0] * 10 + digits[1]),
-                  let birth = CivilDate(year: digits[6] * 1000 + digits[7] * 100 + digits[8] * 10 + digits[9],
-                                        month: digits[10] * 10 + digits[11], day: digits[12] * 10 + digits[13]),
-                  birth <= today,
-                  checkCharacters[sum % 11].asciiValue == last
-            else { return nil }
-            return ResidentID(value: bytes[17] == last ? text : String(text.dropLast()) + "X", birthDate: birth)
-        } ?? nil  // not contiguous UTF-8 (a bridged string): the general path decides
-    }
-
-    /// Validates `text`, reporting the first defect found.
-    static func parseReportingDefect(_ text: String, today: CivilDate) throws(DomainError) -> ResidentID {
-        let chars = Array(text)
-        guard chars.count == 18 else { throw .idNumber(.length, text: text, detail: "\(chars.count) characters, need 18") }
-        guard chars[0..<17].allSatisfy(\.isASCIIDigit) else {
+        // Works on UTF-8 bytes: every request and every stored row is parsed. Characters are
+        // counted only when the text is not all ASCII (such a character takes several bytes).
+        let bytes = Array(text.utf8)
+        let isASCII = bytes.allSatisfy { $0 < 0x80 }
+        let length = isASCII ? bytes.count : text.count
+        guard length == 18 else { throw .idNumber(.length, text: text, detail: "\(length) characters, need 18") }
+        let isDigit = { (byte: UInt8) in (0x30...0x39).contains(byte) }
+        guard isASCII ? bytes[0..<17].allSatisfy(isDigit) : Array(text)[0..<17].allSatisfy(\.isASCIIDigit) else {
             throw .idNumber(.format, text: text, detail: "the first 17 characters must be digits")
         }
-        var last = chars[17]
-        if last == "x" { last = "X" }
-        guard last.isASCIIDigit || last == "X" else {
+        // Past this point a text that is not all ASCII has 17 digits and something else last.
+        let last = isASCII ? (bytes[17] == UInt8(ascii: "x") ? UInt8(ascii: "X") : bytes[17]) : 0
+        guard isDigit(last) || last == UInt8(ascii: "X") else {
             throw .idNumber(.format, text: text, detail: "the last character must be a digit or X")
         }
-        let digits = chars[0..<17].map { Int(String($0))! }
-        let province = digits[0] * 10 + digits[1]
-        guard RegionCode.provincePrefixes.contains(province) else {
-            throw .idNumber(.region, text: text, detail: "administrative code \(String(chars[0..<6])) names no province")
+        let digits = bytes[0..<17].map { Int($0 - 0x30) }
+        guard RegionCode.provincePrefixes.contains(digits[0] * 10 + digits[1]) else {
+            throw .idNumber(.region, text: text, detail: "administrative code \(text.prefix(6)) names no province")
         }
-        guard let birth = CivilDate(compact: Substring(String(chars[6..<14]))) else {
-            throw .idNumber(.birthDate, text: text, detail: "\(String(chars[6..<14])) is not a calendar date")
+        func number(_ range: Range<Int>) -> Int { digits[range].reduce(0) { $0 * 10 + $1 } }
+        guard let birth = CivilDate(year: number(6..<10), month: number(10..<12), day: number(12..<14)) else {
+            throw .idNumber(.birthDate, text: text, detail: "\(text.dropFirst(6).prefix(8)) is not a calendar date")
         }
         guard birth <= today else {
             throw .idNumber(.birthDateInFuture, text: text, detail: "birth date \(birth) is after \(today)")
         }
         let expected = checkCharacter(for: digits)
-        guard expected == last else {
-            throw .idNumber(.check, text: text, detail: "check character is \(last), expected \(expected)")
+        guard expected.asciiValue == last else {
+            throw .idNumber(.check, text: text, detail: "check character is \(Character(Unicode.Scalar(last))), expected \(expected)")
         }
-        return ResidentID(value: String(chars[0..<17]) + String(last), birthDate: birth)
+        return ResidentID(value: String(text.prefix(17)) + String(expected), birthDate: birth)
+    }
+
+    /// The number of someone born on `born`, registered first in `area` (six digits), with the
+    /// sequence number `sequence` (0…999): the 17 digits and their check character.
+    public static func compose(area: String, born: CivilDate, sequence: Int) -> String {
+        precondition(area.count == 6 && area.allSatisfy(\.isASCIIDigit) && (0..<1000).contains(sequence))
+        let body = area + born.description.filter { $0 != "-" } + String(String(sequence + 1000).dropFirst())
+        return body + String(checkCharacter(for: body.map { Int(String($0))! }))
     }
 
     /// The MOD 11-2 check character of 17 digits.

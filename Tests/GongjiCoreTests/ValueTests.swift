@@ -22,6 +22,13 @@ struct ResidentIDTests {
         #expect(rid(born: "19800101", sequence: 131).sex == .male)
     }
 
+    @Test("R-ID-1 compose writes the 17 digits and their check character")
+    func compose() throws {
+        #expect(ResidentID.compose(area: "110105", born: CivilDate(year: 1949, month: 12, day: 31)!, sequence: 2) == "11010519491231002X")
+        #expect(ResidentID.compose(area: "150102", born: CivilDate(year: 1980, month: 3, day: 15)!, sequence: 131)
+                == idNumber("150102", born: "19800315", sequence: 131))
+    }
+
     @Test("R-ID-1 each defective part is named", arguments: [
         ("1101051949123100", "ID_NUMBER_LENGTH_INVALID"),
         ("11010519491231002XX", "ID_NUMBER_LENGTH_INVALID"),
@@ -29,6 +36,10 @@ struct ResidentIDTests {
         ("11010519491231A02X", "ID_NUMBER_FORMAT_INVALID"),
         ("11010519491231002Y", "ID_NUMBER_FORMAT_INVALID"),
         ("１１010519491231002X", "ID_NUMBER_FORMAT_INVALID"),
+        ("11010519491231002一", "ID_NUMBER_FORMAT_INVALID"),
+        ("1101051949一231002X", "ID_NUMBER_FORMAT_INVALID"),
+        ("110105194912一002", "ID_NUMBER_LENGTH_INVALID"),
+        ("11010519491231002é", "ID_NUMBER_FORMAT_INVALID"),
         ("99010519491231002X", "ID_NUMBER_REGION_INVALID"),
         ("11010519490231002X", "ID_NUMBER_BIRTH_DATE_INVALID"),
         ("11010519491301002X", "ID_NUMBER_BIRTH_DATE_INVALID"),

@@ -9,10 +9,7 @@ import SwiftProtobuf
 
 /// A valid ID number from a registration code, a birth date and a sequence number.
 func makeID(_ code: String, _ born: String, _ sequence: Int) -> String {
-    var seq = String(sequence)
-    while seq.count < 3 { seq = "0" + seq }
-    let body = code + born + seq
-    return body + String(ResidentID.checkCharacter(for: body.map { Int(String($0))! }))
+    ResidentID.compose(area: code, born: CivilDate(compact: Substring(born))!, sequence: sequence)
 }
 
 /// The demo families of dev mode (one per region), as tests use them.

@@ -105,7 +105,8 @@ public enum BenchSeed {
         init(families: Int, sharedAccounts: Int, today: CivilDate) {
             let parentsBorn = CivilDate(year: 1975, month: 1, day: 1)!, childrenBorn = CivilDate(year: 2005, month: 1, day: 1)!
             func id(_ area: String, _ born: CivilDate, _ index: Int) -> ResidentID {
-                DevEnvironment.residentID(area: area, born: born.adding(days: index / 1000), sequence: index % 1000, today: today)
+                try! ResidentID.parse(ResidentID.compose(area: area, born: born.adding(days: index / 1000), sequence: index % 1000),
+                                      today: today)
             }
             for index in 0..<families {
                 let authorizer = id("150102", parentsBorn, index), child = id("150103", childrenBorn, index)

@@ -89,22 +89,10 @@ public struct DevEnvironment: Sendable {
         }
     }
 
-    /// A valid ID number (GB 11643) of someone born on `born` in the area `area` (six digits), with
-    /// the sequence number `sequence` (0…999) and the check character computed.
-    public static func residentID(area: String, born: CivilDate, sequence: Int, today: CivilDate) -> ResidentID {
-        precondition(area.count == 6 && (0..<1000).contains(sequence))
-        var seq = String(sequence)
-        while seq.count < 3 { seq = "0" + seq }
-        let body = area + born.description.filter { $0 != "-" } + seq
-        let check = ResidentID.checkCharacter(for: body.map { Int(String($0))! })
-        return try! ResidentID.parse(body + String(check), today: today)
-    }
-
     /// Demo people: in each region an authorizer with a funded account and a family.
     public static func demoRows(today: CivilDate) -> [RegistryRow] {
         func id(_ code: String, _ born: String, _ sequence: Int) -> ResidentID {
-            residentID(area: code, born: CivilDate(iso: "\(born.prefix(4))-\(born.dropFirst(4).prefix(2))-\(born.suffix(2))")!,
-                       sequence: sequence, today: today)
+            try! ResidentID.parse(ResidentID.compose(area: code, born: CivilDate(compact: Substring(born))!, sequence: sequence), today: today)
         }
         let babyBorn = today.adding(days: -30).description.filter { $0 != "-" }
         var rows: [RegistryRow] = []
