@@ -218,5 +218,5 @@ func syncDirectory(_ url: URL) throws {
 
 extension Digest {
     /// Lower-case hex.
-    var hexString: String { map { String(format: "%02x", $0) }.joined() }
+    var hexString: String { hexEncoded() }
 }

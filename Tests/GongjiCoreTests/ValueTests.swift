@@ -198,3 +198,13 @@ struct PersonTests {
         }
     }
 }
+
+@Suite("Hexadecimal")
+struct HexTests {
+    @Test("Bytes become two digits each, lower-case unless upper-case is asked for")
+    func hex() {
+        #expect([UInt8]([0x00, 0x0f, 0xa5, 0xff]).hexEncoded() == "000fa5ff")
+        #expect([UInt8]([0x00, 0x0f, 0xa5, 0xff]).hexEncoded(uppercase: true) == "000FA5FF")
+        #expect([UInt8]().hexEncoded() == "")
+    }
+}

@@ -45,14 +45,7 @@ extension GongjiService {
     /// The receipt code: HMAC-SHA256 of the receipt's text under the daemon's receipt key.
     static func verificationCode(_ text: String, key: SymmetricKey) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)
-        let digits = Array("0123456789ABCDEF".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(20)
-        for byte in mac.prefix(10) {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        return mac.prefix(10).hexEncoded(uppercase: true)
     }
 
     /// A payment the end user made or that was made for the end user.

@@ -30,7 +30,7 @@ public struct Secrets: Sendable {
     /// Writes a new random master key as hex, readable by the owner only.
     public static func generateKeyFile(at path: String) throws {
         let key = SymmetricKey(size: .bits256)
-        let hex = key.withUnsafeBytes { Data($0) }.map { String(format: "%02x", $0) }.joined()
+        let hex = key.withUnsafeBytes { Data($0) }.hexEncoded()
         guard FileManager.default.createFile(atPath: path, contents: Data((hex + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
             throw ConfigError(key: "secrets.key_file", problem: "cannot write \(path)")
         }
