@@ -12,18 +12,10 @@ import GRDB
 /// lets the next commit write from the start of the log again, so the file stays bounded under
 /// sustained load. Without the service (tools, tests) SQLite's automatic checkpoints stay on.
 extension Store {
-    /// The WAL size above which a restart checkpoint is forced, and to which the file is truncated.
-    public static let walBytesMax = 64 << 20
+    /// The default WAL size above which a restart checkpoint is forced, and to which the file is truncated.
+    public static let defaultWALBytesMax = 64 << 20
     /// The writer connection's page cache, KiB.
     static let writerCacheKiB = 8 << 10
-
-    /// What a checkpoint found and did, in pages of the log.
-    public struct CheckpointResult: Sendable, Equatable {
-        /// Pages in the log.
-        public var logPages: Int
-        /// Pages copied into the database so far.
-        public var checkpointedPages: Int
-    }
 
     /// Turns SQLite's checkpoints inside commits on (SQLite's default of 1000 pages) or off (when
     /// `CheckpointService` runs them).
@@ -33,18 +25,16 @@ extension Store {
         }
     }
 
-    /// One checkpoint on the checkpoint connection. `.passive` never waits for the writer;
-    /// `.restart` waits for the current transaction and then lets the next one reuse the log.
-    @discardableResult
-    public func checkpoint(restart: Bool = false) async throws -> CheckpointResult {
-        let result = try await checkpointConnection.writeWithoutTransaction { db in
-            try db.checkpoint(restart ? .restart : .passive)
+    /// One round of log maintenance on the checkpoint connection: a passive checkpoint (it never
+    /// waits for the writer) and, when the log is still larger than `walBytesMax`, a restart
+    /// checkpoint (it waits for the current transaction) so that the next commit writes from the
+    /// start of the log again.
+    public func checkpoint() async throws {
+        let limit = walBytesMax
+        try await checkpointConnection.writeWithoutTransaction { db in
+            let logPages = try db.checkpoint(.passive).walFrameCount
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096
+            if logPages * pageSize > limit { try db.checkpoint(.restart) }
         }
-        return CheckpointResult(logPages: result.walFrameCount, checkpointedPages: result.checkpointedFrameCount)
-    }
-
-    /// The database page size in bytes.
-    public func pageSize() async throws -> Int {
-        try await pool.read { try Int.fetchOne($0, sql: "PRAGMA page_size") ?? 4096 }
     }
 }

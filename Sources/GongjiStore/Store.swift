@@ -18,13 +18,17 @@ public final class Store: Sendable {
     let groupCommit: GroupCommit
     /// A connection of its own for WAL checkpoints (see `Store+Checkpoint.swift`).
     let checkpointConnection: DatabaseQueue
+    /// The log size above which `checkpoint()` restarts the log, and to which its file is truncated.
+    let walBytesMax: Int
 
     /// Opens (creating if needed) and migrates the database at `path`. `observeTransaction` is
     /// told how long each write transaction took, `observeBatchSize` how many requests each
     /// group-committed transaction carried (for metrics).
     public init(path: String, logger: Logger, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in },
-                observeBatchSize: @escaping @Sendable (Int) -> Void = { _ in }) throws(StoreError) {
+                observeBatchSize: @escaping @Sendable (Int) -> Void = { _ in },
+                walBytesMax: Int = Store.defaultWALBytesMax) throws(StoreError) {
         self.logger = logger
+        self.walBytesMax = walBytesMax
         self.observeTransaction = observeTransaction
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
@@ -39,7 +43,7 @@ public final class Store: Sendable {
                 // The writer's page cache (KiB): the pages a payment touches stay in memory.
                 try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)")
                 // After the WAL is reset, shrink its file back to this size.
-                try db.execute(sql: "PRAGMA journal_size_limit = \(Self.walBytesMax)")
+                try db.execute(sql: "PRAGMA journal_size_limit = \(walBytesMax)")
                 return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             }
             guard synchronous == 2 else {

@@ -15,24 +15,6 @@ struct Gongjid: AsyncParsableCommand {
         defaultSubcommand: Run.self)
 }
 
-/// glibc's allocator defaults suit short programs, not a server: up to 8 arenas per core, each
-/// keeping what it once held, and a threshold for returning large blocks to the system that
-/// rises with every large block freed. Megabyte uploads spread over threads then leave the
-/// process holding memory it no longer uses (peak RSS under load over 250 MiB in the benchmark).
-/// Two arenas and fixed thresholds keep it near what is in use. An operator's MALLOC_* variable wins.
-func tuneMemoryAllocator() {
-    let environment = ProcessInfo.processInfo.environment
-    // <malloc.h> parameters (not in Swift's Glibc module).
-    let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3, arenaMax: Int32 = -8
-    if environment["MALLOC_ARENA_MAX"] == nil { _ = glibcMallopt(arenaMax, 2) }
-    if environment["MALLOC_MMAP_THRESHOLD_"] == nil { _ = glibcMallopt(mmapThreshold, 256 * 1024) }
-    if environment["MALLOC_TRIM_THRESHOLD_"] == nil { _ = glibcMallopt(trimThreshold, 1 << 20) }
-}
-
-/// glibc's `int mallopt(int param, int value)`.
-@_silgen_name("mallopt")
-func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-
 /// Runs the daemon until SIGTERM or SIGINT.
 func runDaemon(config: GongjiConfig, configPath: String?, portFile: String?, logger: Logger, afterStart: @escaping @Sendable (Int) async throws -> Void = { _ in }) async throws {
     tuneMemoryAllocator()

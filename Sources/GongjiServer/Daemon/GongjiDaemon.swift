@@ -174,61 +174,39 @@ struct DocumentJanitor: Service {
     let logger: Logger
 
     func run() async throws {
-        let interval = Duration.seconds(max(1, min(60, service.retentionSeconds / 10)))
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { _ = try await service.removeExpiredDocuments() } catch {
-                    logger.error("removing expired uploads failed", metadata: ["error": "\(error)"])
-                }
-                try await Task.sleep(for: interval)
+        await repeatUntilShutdown(every: .seconds(max(1, min(60, service.retentionSeconds / 10)))) {
+            do { _ = try await service.removeExpiredDocuments() } catch {
+                logger.error("removing expired uploads failed", metadata: ["error": "\(error)"])
             }
         }
     }
 }
 
-/// Runs the store's WAL checkpoints off the write path (see `Store+Checkpoint.swift`): a passive
-/// checkpoint every 100 ms, a restart checkpoint when the log has outgrown `Store.walBytesMax`.
+/// Runs the store's WAL checkpoints off the write path (see `Store+Checkpoint.swift`) every 100 ms.
 struct CheckpointService: Service {
     let store: Store
     let logger: Logger
 
     func run() async throws {
         try await store.setAutomaticCheckpoints(false)
-        let pageSize = try await store.pageSize()
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let result = try await store.checkpoint()
-                    if result.logPages * pageSize > Store.walBytesMax {
-                        try await store.checkpoint(restart: true)
-                    }
-                } catch {
-                    logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
-                }
-                try await Task.sleep(for: .milliseconds(100))
+        await repeatUntilShutdown(every: .milliseconds(100)) {
+            do { try await store.checkpoint() } catch {
+                logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
             }
         }
         try await store.setAutomaticCheckpoints(true)
     }
 }
 
-/// Gives memory the allocator holds but no longer uses back to the system every second. glibc only
-/// returns free memory at the top of its heaps by itself; after a burst of uploads the free
-/// blocks in the middle would otherwise count against the daemon's RSS until restart.
-struct MemoryTrimService: Service {
-    func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(1))
-                _ = glibcMallocTrim(0)
-            }
+/// Runs `body`, then waits `interval`, until graceful shutdown begins.
+func repeatUntilShutdown(every interval: Duration, _ body: @escaping @Sendable () async -> Void) async {
+    try? await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            await body()
+            try await Task.sleep(for: interval)
         }
     }
 }
-
-/// glibc's `int malloc_trim(size_t pad)` (not in Swift's Glibc module).
-@_silgen_name("malloc_trim")
-func glibcMallocTrim(_ pad: Int) -> Int32
 
 /// SIGHUPs received so far; the handler only increments it (async-signal-safe).
 let hangupCount = Atomic<Int>(0)
