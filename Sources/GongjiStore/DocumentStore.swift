@@ -134,11 +134,7 @@ public final class DocumentUpload {
         let hashed = bytes.withContiguousStorageIfAvailable { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         if hashed == nil { hasher.update(data: Array(bytes)) }
         if head.count < ImageFormat.headLength { head += bytes.prefix(ImageFormat.headLength - head.count) }
-        if bytes.count >= ImageFormat.tailLength {
-            tail = Array(bytes.suffix(ImageFormat.tailLength))
-        } else {
-            tail = Array((tail + bytes).suffix(ImageFormat.tailLength))
-        }
+        tail = Array((tail + bytes.suffix(ImageFormat.tailLength)).suffix(ImageFormat.tailLength))
         if buffer.capacity < DocumentStore.segmentBytes { buffer.reserveCapacity(DocumentStore.segmentBytes * 2) }
         buffer += bytes
         if buffer.count > DocumentStore.segmentBytes {
