@@ -350,33 +350,31 @@ struct BenchFailure: Error, CustomStringConvertible {
 /// Samples another process's CPU time and resident set from /proc.
 final class ProcessSampler: Sendable {
     let pid: Int32?
-    private let state = Mutex<(cpuStart: Double?, cpuEnd: Double?, peakRSSKiB: Int)>((nil, nil, 0))
+    /// The process's CPU time when sampling began.
+    let cpuStart: Double?
+    private let peakRSSKiB = Mutex(0)
 
     init(pid: Int32?) {
         self.pid = pid
-        if let pid { state.withLock { $0.cpuStart = Self.cpuSeconds(pid: pid) } }
+        cpuStart = pid.flatMap(Self.cpuSeconds(pid:))
     }
 
-    /// Samples the resident set every 20 ms until `deadline`, then records the CPU time.
+    /// Samples the resident set every 20 ms until `deadline`.
     func run(until deadline: ContinuousClock.Instant) async {
         guard let pid else { return }
         while ContinuousClock.now < deadline {
             let rss = Self.residentKiB(pid: pid) ?? 0
-            state.withLock { $0.peakRSSKiB = max($0.peakRSSKiB, rss) }
+            peakRSSKiB.withLock { $0 = max($0, rss) }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        state.withLock { $0.cpuEnd = Self.cpuSeconds(pid: pid) }
     }
 
+    /// CPU time since sampling began (to the end of the last call, which may come after the
+    /// sampler's deadline when a payment run ends early) and the peak resident set.
     func summary() -> (cpuSeconds: Double, peakRSSMiB: Double)? {
-        guard let pid else { return nil }
+        guard let pid, let cpuStart, let cpuEnd = Self.cpuSeconds(pid: pid) else { return nil }
         let rss = Self.residentKiB(pid: pid) ?? 0
-        return state.withLock { state in
-            guard let start = state.cpuStart else { return nil }
-            // Count CPU to the end of the last call (the sampler may stop first when a payment run ends early).
-            let end = Self.cpuSeconds(pid: pid) ?? state.cpuEnd ?? start
-            return (end - start, Double(max(state.peakRSSKiB, rss)) / 1024)
-        }
+        return (cpuEnd - cpuStart, Double(max(peakRSSKiB.withLock { $0 }, rss)) / 1024)
     }
 
     /// utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat).
