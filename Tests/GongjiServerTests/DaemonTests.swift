@@ -110,23 +110,32 @@ struct DaemonTests {
         #expect(try await handshake(port: daemon.port, pki: daemon.pki, version: .tlsv13) == true)
     }
 
-    @Test("an oversized message is refused")
+    @Test("an oversized message is answered RESOURCE_EXHAUSTED with MESSAGE_TOO_LARGE, up to 4x the limit")
     func oversizedMessage() async throws {
         var limits = GongjiConfig.Limits()
         limits.messageBytesMax = 64 * 1024
         let daemon = try await TestDaemon.start(limits: limits)
         defer { Task { await daemon.stop() } }
-        let code = try await daemon.withClient("operator") { client in
-            await statusCode {
+        let failure = try await daemon.withClient("operator") { client in
+            await rpcFailure {
                 try await Gongji_V1_RegistryService.Client(wrapping: client).upsertPerson(.with {
                     $0.requestID = "big"
                     $0.person.name = String(repeating: "x", count: 100 * 1024)
                 }, options: failFast)
             }
         }
-        // The transport refuses the frame before any handler runs; depending on timing the client
-        // sees RESOURCE_EXHAUSTED or the reset stream as UNAVAILABLE. It never succeeds.
-        #expect(code == .resourceExhausted || code == .unavailable, "\(String(describing: code))")
+        #expect(failure?.code == .resourceExhausted, "\(String(describing: failure))")
+        #expect(failure?.reason == "MESSAGE_TOO_LARGE")
+        // Beyond the transport's ceiling (4x) the stream is reset without being read: never a success.
+        let huge = try await daemon.withClient("operator") { client in
+            await statusCode {
+                try await Gongji_V1_RegistryService.Client(wrapping: client).upsertPerson(.with {
+                    $0.requestID = "huge"
+                    $0.person.name = String(repeating: "x", count: 300 * 1024)
+                }, options: failFast)
+            }
+        }
+        #expect(huge != nil)
         // Just under the limit passes the transport (and fails validation instead).
         let small = try await daemon.withClient("operator") { client in
             await statusCode {

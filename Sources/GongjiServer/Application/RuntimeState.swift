@@ -19,19 +19,15 @@ public struct RoleBook: Sendable, Hashable {
     /// The identity of a verified client certificate (its subject common name, else its first
     /// DNS name) and the roles configured for its common name or any of its DNS names.
     public func resolve(_ certificate: Certificate?) -> Caller {
-        guard let certificate else { return Caller(identity: "anonymous", roles: [], isAuthenticated: false) }
-        var names: [String] = []
-        for rdn in certificate.subject {
-            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
-                names.append(String(describing: attribute.value))
-            }
-        }
-        if let sans = try? certificate.extensions.subjectAlternativeNames {
-            for name in sans { if case .dnsName(let dns) = name { names.append(dns) } }
-        }
+        resolve(certificate.map(IdentityNames.init))
+    }
+
+    /// The caller named by a certificate's names (see `IdentityNames`); anonymous without them.
+    public func resolve(_ identity: IdentityNames?) -> Caller {
+        guard let identity else { return Caller(identity: "anonymous", roles: [], isAuthenticated: false) }
         var roles: Set<Role> = []
-        for name in names { roles.formUnion(rolesByIdentity[name] ?? []) }
-        return Caller(identity: names.first ?? "unnamed", roles: roles, isAuthenticated: true)
+        for name in identity.names { roles.formUnion(rolesByIdentity[name] ?? []) }
+        return Caller(identity: identity.names.first ?? "unnamed", roles: roles, isAuthenticated: true)
     }
 }
 
@@ -53,6 +49,8 @@ public final class RuntimeState: Sendable {
     }
 
     private let values: Mutex<Values>
+    /// The verified identity of each open connection.
+    public let peers = PeerDirectory()
 
     /// Creates the state.
     public init(policies: PolicyBook, roles: RoleBook) {

@@ -127,6 +127,10 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         public var windowBytes: Int?
         /// Largest registry import file in bytes (default 256 MiB).
         public var importBytesMax: Int?
+        /// Connections open at once; one more is closed at accept (default 1000).
+        public var connectionsMax: Int?
+        /// Seconds from accept to a complete TLS handshake and HTTP/2 preface (default 10).
+        public var handshakeTimeoutSeconds: Int?
 
         /// Every limit unset: the defaults apply.
         public init() {}
@@ -139,6 +143,8 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
             case shutdownGraceSeconds = "shutdown_grace_seconds"
             case windowBytes = "window_bytes"
             case importBytesMax = "import_bytes_max"
+            case connectionsMax = "connections_max"
+            case handshakeTimeoutSeconds = "handshake_timeout_seconds"
         }
 
         /// Every limit unset (defaults apply).
@@ -314,6 +320,8 @@ extension GongjiConfig {
         try range(limits.shutdownGraceSeconds, "limits.shutdown_grace_seconds", 0...3600)
         try range(limits.windowBytes, "limits.window_bytes", 65535...(16 << 20))
         try range(limits.importBytesMax, "limits.import_bytes_max", 1024...(1 << 30))
+        try range(limits.connectionsMax, "limits.connections_max", 1...100_000)
+        try range(limits.handshakeTimeoutSeconds, "limits.handshake_timeout_seconds", 1...300)
         if let level = log.level, LogLevelName.parse(level) == nil {
             throw ConfigError(key: "log.level", problem: "'\(level)' is not one of \(LogLevelName.all.joined(separator: ", "))")
         }
@@ -340,4 +348,8 @@ extension GongjiConfig {
     public var windowBytes: Int { limits.windowBytes ?? 1 << 20 }
     /// `limits.import_bytes_max` or its default, 256 MiB.
     public var importBytesMax: Int { limits.importBytesMax ?? 256 << 20 }
+    /// `limits.connections_max` or its default, 1000.
+    public var connectionsMax: Int { limits.connectionsMax ?? 1000 }
+    /// `limits.handshake_timeout_seconds` or its default, 10.
+    public var handshakeTimeoutSeconds: Int { limits.handshakeTimeoutSeconds ?? 10 }
 }

@@ -15,7 +15,7 @@ import Glibc
 /// tests call the same function.
 public final class GongjiDaemon: Sendable {
     /// The gRPC server.
-    public let server: GRPCServer<HTTP2ServerTransport.Posix>
+    public let server: GRPCServer<MessageLimitedTransport>
     /// The use cases.
     public let service: GongjiService
     /// The configuration it was built from.
@@ -61,28 +61,19 @@ public final class GongjiDaemon: Sendable {
         self.logger = logger
         self.tlsMaterial = tlsMaterial
         self.health = HealthState()
-        let security = HTTP2ServerTransport.Posix.TransportSecurity.mTLS(
-            certificateChain: [.file(path: config.tls.certificate, format: .pem)],
-            privateKey: .file(path: config.tls.privateKey, format: .pem)
-        ) { tls in
-            // .mTLS trusts the system roots by default: only our client CA may issue callers.
-            tls.trustRoots = .certificates([.file(path: config.tls.clientCA, format: .pem)])
-            tls.clientCertificateVerification = .noHostnameVerification
-            // Both can change on SIGHUP: new handshakes use the current material.
-            tls.certificateReloader = tlsMaterial
-            tls.customVerificationCallback = tlsMaterial.verify
-        }
-        let transportConfig = HTTP2ServerTransport.Posix.Config.defaults { transport in
-            transport.rpc.maxRequestPayloadSize = config.messageBytesMax
-            transport.http2.maxConcurrentStreams = config.concurrentStreamsMax
-            transport.http2.targetWindowSize = config.windowBytes
-            transport.connection.maxIdleTime = .seconds(config.idleTimeoutSeconds)
-            transport.connection.maxGraceTime = .seconds(config.shutdownGraceSeconds)
-            transport.channelDebuggingCallbacks.onAcceptTCPConnection = { metrics.track($0) }
-        }
-        let transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: config.listen.host, port: config.listen.port),
-            transportSecurity: security, config: transportConfig)
+        var transportConfig = GongjiServerTransport.Config.defaults
+        transportConfig.rpc.maxRequestPayloadSize = MessageLimitedTransport.transportCeiling(for: config.messageBytesMax)
+        transportConfig.http2.maxConcurrentStreams = config.concurrentStreamsMax
+        transportConfig.http2.targetWindowSize = config.windowBytes
+        transportConfig.connection.maxIdleTime = .seconds(config.idleTimeoutSeconds)
+        transportConfig.connection.maxGraceTime = .seconds(config.shutdownGraceSeconds)
+        let listener = GongjiListener(
+            host: config.listen.host, port: config.listen.port, material: tlsMaterial,
+            limits: .init(connectionsMax: config.connectionsMax, handshakeTimeout: .seconds(config.handshakeTimeoutSeconds),
+                          graceTime: .seconds(config.shutdownGraceSeconds)),
+            peers: service.state.peers, metrics: metrics, events: RateLimitedLog(logger: logger))
+        let transport = MessageLimitedTransport(base: GongjiServerTransport(listenerFactory: listener, config: transportConfig),
+                                                messageBytesMax: config.messageBytesMax)
         let gongjiServices = [
             "gongji.v1.BindingService", "gongji.v1.DocumentService", "gongji.v1.ReviewService", "gongji.v1.PremiumService",
             "gongji.v1.RegistryService", "gongji.v1.OperationsService",
@@ -128,8 +119,8 @@ public final class GongjiDaemon: Sendable {
 
     /// The port the server listens on, once it does.
     public func listeningPort() async throws -> Int {
-        guard let address = try await server.listeningAddress, let port = address.ipv4?.port ?? address.ipv6?.port else {
-            throw ConfigError(key: "listen", problem: "the server is not listening on an IP address")
+        guard let address = await server.transport.listeningAddress, let port = address.ipv4?.port ?? address.ipv6?.port else {
+            throw ConfigError(key: "listen.port", problem: "cannot listen on \(config.listen.host):\(config.listen.port) (in use, not permitted, or not an address of this machine)")
         }
         return port
     }
@@ -150,7 +141,7 @@ public final class GongjiDaemon: Sendable {
 /// Runs the gRPC server as a lifecycle service: on graceful shutdown it reports NOT_SERVING and
 /// stops accepting calls, letting in-flight ones finish.
 struct GRPCServerService: Service {
-    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let server: GRPCServer<MessageLimitedTransport>
     let health: HealthState
     let notifier: SystemdNotifier
     let logger: Logger

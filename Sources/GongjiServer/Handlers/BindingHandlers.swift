@@ -12,7 +12,7 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
     func createBinding(request: ServerRequest<Gongji_V1_CreateBindingRequest>,
                        context: ServerContext) async throws -> ServerResponse<Gongji_V1_CreateBindingResponse> {
         let user = try endUser(request.metadata, today: service.clock.today())
-        let caller = context.caller(service.state.roles)
+        let caller = context.caller(service.state)
         let key = try idempotencyKey(request.message, requestID: request.message.requestID, method: "CreateBinding", caller: caller, endUser: user)
         let record = try await service.createBinding(try request.message.domainRequest(), endUser: user, key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: user,
@@ -51,7 +51,7 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
     func revokeBinding(request: ServerRequest<Gongji_V1_RevokeBindingRequest>,
                        context: ServerContext) async throws -> ServerResponse<Gongji_V1_RevokeBindingResponse> {
         let user = try endUser(request.metadata, today: service.clock.today())
-        let caller = context.caller(service.state.roles)
+        let caller = context.caller(service.state)
         let key = try idempotencyKey(request.message, requestID: request.message.requestID, method: "RevokeBinding", caller: caller, endUser: user)
         let record = try await service.revokeBinding(id: request.message.bindingID, endUser: user, key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: user,
@@ -142,7 +142,7 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
     }
 
     func approveBinding(request: Gongji_V1_ApproveBindingRequest, context: ServerContext) async throws -> Gongji_V1_ApproveBindingResponse {
-        let caller = context.caller(service.state.roles)
+        let caller = context.caller(service.state)
         let key = try idempotencyKey(request, requestID: request.requestID, method: "ApproveBinding", caller: caller)
         let record = try await service.reviewBinding(id: request.bindingID, decision: .approve, key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: nil, requestID: request.requestID))
@@ -150,7 +150,7 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
     }
 
     func rejectBinding(request: Gongji_V1_RejectBindingRequest, context: ServerContext) async throws -> Gongji_V1_RejectBindingResponse {
-        let caller = context.caller(service.state.roles)
+        let caller = context.caller(service.state)
         let key = try idempotencyKey(request, requestID: request.requestID, method: "RejectBinding", caller: caller)
         let record = try await service.reviewBinding(id: request.bindingID, decision: .reject(reason: request.reason), key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: nil, requestID: request.requestID))
@@ -174,6 +174,6 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
             try await response.write(.with { $0.chunk = Data(bytes[offset..<end]) })
             offset = end
         }
-        service.logger.info("document read", metadata: ["document.id": "\(record.id)", "peer.identity": "\(context.caller(service.state.roles).identity)"])
+        service.logger.info("document read", metadata: ["document.id": "\(record.id)", "peer.identity": "\(context.caller(service.state).identity)"])
     }
 }

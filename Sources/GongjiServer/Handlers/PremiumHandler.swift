@@ -26,7 +26,7 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
                     context: ServerContext) async throws -> ServerResponse<Gongji_V1_PayPremiumResponse> {
         let user = try endUser(request.metadata, today: service.clock.today())
         let message = request.message
-        let key = try idempotencyKey(message, requestID: message.requestID, method: "PayPremium", caller: context.caller(service.state.roles),
+        let key = try idempotencyKey(message, requestID: message.requestID, method: "PayPremium", caller: context.caller(service.state),
                                      endUser: user)
         try require(message.expectedTotalFen >= 0 && Money(fen: message.expectedTotalFen).isValidAmount, field: "expected_total_fen",
                     "must be 0…\(Money.max.fen)", zh: "金额无效")

@@ -17,6 +17,7 @@ public final class DaemonMetrics: Sendable {
     let paymentFen: CoreMetrics.Counter
     let uploads: CoreMetrics.Counter
     let uploadBytes: CoreMetrics.Counter
+    let refusedConnections: CoreMetrics.Counter
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -30,6 +31,7 @@ public final class DaemonMetrics: Sendable {
         paymentFen = CoreMetrics.Counter(label: "gongji_payment_amount_fen_total", factory: factory)
         uploads = CoreMetrics.Counter(label: "gongji_uploads_total", factory: factory)
         uploadBytes = CoreMetrics.Counter(label: "gongji_upload_bytes_total", factory: factory)
+        refusedConnections = CoreMetrics.Counter(label: "gongji_refused_connections_total", factory: factory)
     }
 
     /// One finished call: counted by method and status code, its latency in a histogram.
@@ -52,6 +54,9 @@ public final class DaemonMetrics: Sendable {
         payments.increment()
         paymentFen.increment(by: fen)
     }
+
+    /// A connection closed at accept because `limits.connections_max` were open.
+    func recordRefusedConnection() { refusedConnections.increment() }
 
     func recordUpload(bytes: Int) {
         uploads.increment()

@@ -28,9 +28,9 @@ public enum AccessPolicy {
 }
 
 extension ServerContext {
-    /// The caller as identified by its verified client certificate.
-    func caller(_ roles: RoleBook) -> Caller {
-        roles.resolve((transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate)
+    /// The caller as identified by the verified client certificate of its connection.
+    func caller(_ state: RuntimeState) -> Caller {
+        state.roles.resolve(state.peers.names(ofPeer: remotePeer))
     }
 }
 
@@ -49,7 +49,7 @@ struct AccessInterceptor: ServerInterceptor {
     ) async throws -> StreamingServerResponse<Output> {
         let service = context.descriptor.service.fullyQualifiedService
         let method = context.descriptor.method
-        let caller = context.caller(state.roles)
+        let caller = context.caller(state)
         var logger = logger
         logger[metadataKey: "rpc.method"] = "\(service)/\(method)"
         logger[metadataKey: "peer.identity"] = "\(caller.identity)"

@@ -76,12 +76,32 @@ public final class TLSMaterial: CertificateReloader, Sendable {
         return override
     }
 
-    /// Verifies a client's chain against the current trusted CAs (RFC 5280 path validation).
+    /// The current certificate chain, for the server's initial TLS configuration.
+    var certificateSources: [NIOSSLCertificateSource] { current.withLock { $0.chain.map { .certificate($0) } } }
+    /// The current private key, for the server's initial TLS configuration.
+    var privateKeySource: NIOSSLPrivateKeySource { current.withLock { .privateKey($0.key) } }
+
+    /// Whether a certificate may authenticate a client: when it carries an extended key usage,
+    /// that must include clientAuth (or anyExtendedKeyUsage). A server-only certificate issued by
+    /// the same CA is not a client certificate.
+    static func isClientCertificate(_ certificate: Certificate) -> Bool {
+        do {
+            // No extension: any use (RFC 5280 4.2.1.12). A malformed one: refused.
+            guard let usage = try certificate.extensions.extendedKeyUsage else { return true }
+            return usage.contains(.clientAuth) || usage.contains(.any)
+        } catch {
+            return false
+        }
+    }
+
+    /// Verifies a client's chain against the current trusted CAs (RFC 5280 path validation) and
+    /// checks that the leaf is meant for client authentication.
     @Sendable
     public func verify(_ certificates: [NIOSSLCertificate], _ promise: EventLoopPromise<NIOSSLVerificationResultWithMetadata>) {
         let roots = current.withLock { $0.roots }
         promise.completeWithTask {
-            guard let leaf = certificates.first.flatMap({ try? Certificate(derEncoded: $0.toDERBytes()) }) else { return .failed }
+            guard let leaf = certificates.first.flatMap({ try? Certificate(derEncoded: $0.toDERBytes()) }),
+                  Self.isClientCertificate(leaf) else { return .failed }
             let intermediates = certificates.dropFirst().compactMap { try? Certificate(derEncoded: $0.toDERBytes()) }
             var verifier = Verifier(rootCertificates: CertificateStore(roots)) { RFC5280Policy(validationTime: Date()) }
             let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates))

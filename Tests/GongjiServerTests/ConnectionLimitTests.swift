@@ -1,0 +1,169 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GongjiCore
+import GongjiProto
+import GongjiServer
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import Testing
+
+/// A raw TCP connection to the daemon that sends what the test says and ignores what it gets.
+struct RawConnection {
+    let channel: any Channel
+
+    /// Connects; with `tls`, completes a TLS handshake (ALPN h2) before returning.
+    static func open(port: Int, tls: NIOSSLContext? = nil) async throws -> RawConnection {
+        let handshake = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Bool.self)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                if let tls {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: "localhost"))
+                    try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(promise: handshake))
+                } else {
+                    handshake.succeed(true)
+                }
+            }
+        }.connect(host: "127.0.0.1", port: port).get()
+        guard try await handshake.futureResult.get() else { throw ChannelError.ioOnClosedChannel }
+        return RawConnection(channel: channel)
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
+    }
+
+    /// Whether the server closed the connection within `timeout`.
+    func isClosed(within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if !channel.isActive { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return !channel.isActive
+    }
+
+    func close() async { try? await channel.close() }
+}
+
+/// The first 20 bytes of a TLS ClientHello record: a handshake that never completes.
+let partialClientHello: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03] + Array(repeating: 0x42, count: 9)
+/// The HTTP/2 client preface followed by an empty SETTINGS frame.
+let http2Preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 0x04, 0, 0, 0, 0, 0]
+
+/// A client TLS context presenting `certificate` (PEM) and `key`, limited to TLS `version` and,
+/// when given, to `cipherSuites`.
+func clientTLS(pki: TestPKI, certificatePEM: String, keyPEM: String, version: TLSVersion? = nil,
+               cipherSuites: String? = nil) throws -> NIOSSLContext {
+    var tls = TLSConfiguration.makeClientConfiguration()
+    if let version {
+        tls.minimumTLSVersion = version
+        tls.maximumTLSVersion = version
+    }
+    if let cipherSuites { tls.cipherSuites = cipherSuites }
+    tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pki.ca.caCertificatePEM.utf8)))
+    tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
+    tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
+    tls.applicationProtocols = ["h2"]
+    return try NIOSSLContext(configuration: tls)
+}
+
+@Suite("connections are bounded before they cost anything", .serialized)
+struct ConnectionLimitTests {
+    func health(_ daemon: TestDaemon) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
+        try await daemon.withClient("nobody") { client in
+            try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: failFast).status
+        }
+    }
+
+    @Test("half-open TLS handshakes are closed after limits.handshake_timeout_seconds; health answers meanwhile")
+    func halfOpenHandshakes() async throws {
+        var limits = GongjiConfig.Limits()
+        limits.handshakeTimeoutSeconds = 1
+        limits.idleTimeoutSeconds = 30
+        let daemon = try await TestDaemon.start(limits: limits)
+        defer { Task { await daemon.stop() } }
+        var held: [RawConnection] = []
+        for _ in 0..<100 {
+            let connection = try await RawConnection.open(port: daemon.port)
+            try await connection.send(partialClientHello)
+            held.append(connection)
+        }
+        #expect(try await health(daemon) == .serving)
+        try await Task.sleep(for: .seconds(1))
+        var closed = 0
+        for connection in held where await connection.isClosed(within: .seconds(3)) { closed += 1 }
+        #expect(closed == held.count)
+        // TLS done but no HTTP/2 preface: closed too.
+        let gateway = daemon.pki.clients["gateway"]!
+        let silent = try await RawConnection.open(port: daemon.port, tls: try clientTLS(
+            pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM))
+        #expect(await silent.isClosed(within: .seconds(4)))
+    }
+
+    @Test("past limits.connections_max a new connection is closed at once; the others are not")
+    func connectionsMax() async throws {
+        var limits = GongjiConfig.Limits()
+        limits.connectionsMax = 3
+        limits.handshakeTimeoutSeconds = 2
+        let daemon = try await TestDaemon.start(limits: limits, metrics: .init(host: "127.0.0.1", port: 0))
+        defer { Task { await daemon.stop() } }
+        var held: [RawConnection] = []
+        for _ in 0..<3 { held.append(try await RawConnection.open(port: daemon.port)) }
+        let extra = try await RawConnection.open(port: daemon.port)
+        #expect(await extra.isClosed(within: .seconds(1)))
+        for connection in held { #expect(connection.channel.isActive) }
+        #expect(daemon.daemon.metrics.render().contains("gongji_refused_connections_total 1"))
+        // Once the held ones time out, calls get through again.
+        for connection in held { #expect(await connection.isClosed(within: .seconds(4))) }
+        #expect(try await health(daemon) == .serving)
+    }
+
+    @Test("a connection that never acknowledges the idle GOAWAY's PING is closed after the grace time")
+    func unacknowledgedPing() async throws {
+        var limits = GongjiConfig.Limits()
+        limits.idleTimeoutSeconds = 1
+        limits.shutdownGraceSeconds = 1
+        let daemon = try await TestDaemon.start(limits: limits)
+        defer { Task { await daemon.stop() } }
+        let gateway = daemon.pki.clients["gateway"]!
+        let connection = try await RawConnection.open(port: daemon.port, tls: try clientTLS(
+            pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM))
+        try await connection.send(http2Preface)
+        // It answers nothing: not the SETTINGS, not the PING after the idle GOAWAY.
+        #expect(await connection.isClosed(within: .seconds(6)))
+    }
+
+    @Test("a certificate without clientAuth (the server's own) is refused as a client certificate")
+    func serverCertificateAsClient() async throws {
+        let daemon = try await TestDaemon.start()
+        defer { Task { await daemon.stop() } }
+        let certificate = try String(contentsOf: daemon.directory.appendingPathComponent("server.pem"), encoding: .utf8)
+        let key = try String(contentsOf: daemon.directory.appendingPathComponent("server-key.pem"), encoding: .utf8)
+        // With TLS 1.3 the client may finish its side before the server's refusal arrives.
+        if let refused = try? await RawConnection.open(port: daemon.port, tls: try clientTLS(pki: daemon.pki, certificatePEM: certificate, keyPEM: key)) {
+            #expect(await refused.isClosed(within: .seconds(2)))
+        }
+        let gateway = daemon.pki.clients["gateway"]!
+        let accepted = try await RawConnection.open(port: daemon.port, tls: try clientTLS(
+            pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM))
+        #expect(await accepted.isClosed(within: .seconds(1)) == false)
+        await accepted.close()
+    }
+
+    @Test("TLS 1.2 offers ECDHE with AEAD only: CBC and SHA-1 suites and static RSA are refused",
+          arguments: [("AES128-SHA", false), ("AES256-SHA", false), ("ECDHE-ECDSA-AES128-SHA", false), ("AES128-GCM-SHA256", false),
+                      ("ECDHE-ECDSA-AES128-GCM-SHA256", true), ("ECDHE-ECDSA-CHACHA20-POLY1305", true)])
+    func cipherSuites(suite: String, accepted: Bool) async throws {
+        let daemon = try await TestDaemon.start()
+        defer { Task { await daemon.stop() } }
+        let gateway = daemon.pki.clients["gateway"]!
+        let tls = try clientTLS(pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM,
+                                version: .tlsv12, cipherSuites: suite)
+        let connection = try? await RawConnection.open(port: daemon.port, tls: tls)
+        #expect((connection != nil) == accepted)
+        await connection?.close()
+    }
+}
