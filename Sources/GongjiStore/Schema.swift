@@ -3,6 +3,9 @@ import GRDB
 /// The database schema, as versioned migrations. A shipped migration is never edited: changes
 /// come as new migrations appended here.
 enum Schema {
+    /// SQLite's `application_id` of a Gongji database ("GJDB").
+    static let applicationID: UInt32 = 0x474A_4442
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)

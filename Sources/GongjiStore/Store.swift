@@ -21,7 +21,8 @@ public final class Store: Sendable {
     /// The log size above which `checkpoint()` restarts the log, and to which its file is truncated.
     let walBytesMax: Int
 
-    /// Opens (creating if needed) and migrates the database at `path`. `observeTransaction` is
+    /// Opens and migrates the Gongji database at `path`, which must exist (`Store.create` makes a
+    /// new one; see `Store+Identity.swift` for what is refused). `observeTransaction` is
     /// told how long each write transaction took, `observeBatchSize` how many requests each
     /// group-committed transaction carried (for metrics).
     public init(path: String, logger: Logger, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in },
@@ -30,6 +31,7 @@ public final class Store: Sendable {
         self.logger = logger
         self.walBytesMax = walBytesMax
         self.observeTransaction = observeTransaction
+        let markApplication = try Self.recognise(path: path)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)
@@ -49,7 +51,7 @@ public final class Store: Sendable {
             guard synchronous == 2 else {
                 throw StoreError(.database, "PRAGMA synchronous is \(synchronous), expected 2 (FULL)")
             }
-            try Schema.migrator.migrate(pool)
+            try Self.prepare(pool, path: path, markApplication: markApplication)
             self.pool = pool
             var checkpointConfiguration = Configuration()
             checkpointConfiguration.busyMode = .timeout(10)
@@ -74,6 +76,7 @@ public final class Store: Sendable {
 
     /// Writes a consistent online copy of the database to `path` (SQLite's backup API).
     public func backup(to path: String) throws(StoreError) {
+        try Self.createOwnerOnlyFile(path)
         do {
             let destination = try DatabaseQueue(path: path)
             try pool.backup(to: destination)

@@ -11,13 +11,26 @@ struct Gongjid: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gongjid",
         abstract: "The Gongji family mutual-aid account daemon (gRPC over mutual TLS).",
-        subcommands: [Run.self, Dev.self, CheckConfig.self, Backup.self, BenchSetup.self],
+        subcommands: [Run.self, Init.self, Dev.self, CheckConfig.self, Verify.self, Backup.self, BenchSetup.self],
         defaultSubcommand: Run.self)
+}
+
+/// Files the daemon creates (database, WAL, backups, documents, temporary files) are for its own
+/// user only, whatever umask it was started with.
+func ownerOnlyFiles() { umask(0o077) }
+
+/// Loads the configuration or exits 78 (EX_CONFIG) with the problem on standard error.
+func loadConfig(_ path: String) throws -> GongjiConfig {
+    do { return try GongjiConfig.load(path: path) } catch {
+        FileHandle.standardError.write(Data("gongjid: configuration error: \(error)\n".utf8))
+        throw ExitCode(78)
+    }
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
 func runDaemon(config: GongjiConfig, configPath: String?, portFile: String?, logger: Logger, afterStart: @escaping @Sendable (Int) async throws -> Void = { _ in }) async throws {
     tuneMemoryAllocator()
+    ownerOnlyFiles()
     let notifier = SystemdNotifier()
     notifier.send("STATUS=opening the database and document store")
     let daemon = try await GongjiDaemon.build(config: config, logger: logger)
@@ -54,11 +67,7 @@ struct Run: AsyncParsableCommand {
     var portFile: String?
 
     func run() async throws {
-        let config: GongjiConfig
-        do { config = try GongjiConfig.load(path: self.config) } catch {
-            FileHandle.standardError.write(Data("gongjid: configuration error: \(error)\n".utf8))
-            throw ExitCode(78)  // EX_CONFIG
-        }
+        let config = try loadConfig(self.config)
         bootstrapJSONLogging(level: config.log.level)
         let logger = Logger(label: "gongjid")
         do {
@@ -87,6 +96,64 @@ struct CheckConfig: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(file): \(error)\n".utf8))
             throw ExitCode(78)
         }
+    }
+}
+
+struct Init: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a new, empty database (and the documents directory) for a configuration.",
+        discussion: """
+            The only way a database comes into being: `run` refuses a missing, empty (0-byte) or foreign \
+            database file instead of starting with an empty registry and ledger. Refuses when the database \
+            file exists already, whatever it holds.
+            """)
+
+    @Option(name: .long, help: "The configuration file.")
+    var config: String = "/etc/gongji/gongjid.json5"
+
+    func run() async throws {
+        ownerOnlyFiles()
+        let config = try loadConfig(self.config)
+        do {
+            try ConfigCheck.checkStorage(config)
+            try Store.create(path: config.database.path)
+        } catch {
+            FileHandle.standardError.write(Data("gongjid init: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        print("created an empty Gongji database at \(config.database.path)")
+    }
+}
+
+struct Verify: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the database: SQLite integrity, foreign keys, every ledger movement sums to zero, every document has its file.",
+        discussion: """
+            Reads only; safe while gongjid runs. Run it after a restore, after a crash of the machine, \
+            before and after an upgrade, and from a periodic timer. Exits 0 when sound, 1 with the \
+            problems listed otherwise.
+            """)
+
+    @Option(name: .long, help: "The configuration file.")
+    var config: String = "/etc/gongji/gongjid.json5"
+
+    func run() async throws {
+        let config = try loadConfig(self.config)
+        var logger = Logger(label: "gongjid-verify")
+        logger.logLevel = .warning
+        let report: VerificationReport
+        do {
+            let store = try Store(path: config.database.path, logger: logger)
+            defer { try? store.close() }
+            let directory = config.documents.directory
+            report = try await store.verify { FileManager.default.fileExists(atPath: directory + "/" + $0) }
+        } catch {
+            FileHandle.standardError.write(Data("gongjid verify: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        print(report)
+        if !report.isSound { throw ExitCode(1) }
     }
 }
 
@@ -134,7 +201,8 @@ struct Backup: AsyncParsableCommand {
     var destination: String
 
     func run() async throws {
-        let config = try GongjiConfig.load(path: self.config)
+        ownerOnlyFiles()
+        let config = try loadConfig(self.config)
         let fm = FileManager.default
         guard !fm.fileExists(atPath: destination) else { throw ValidationError("\(destination) exists already") }
         let documents = URL(fileURLWithPath: destination).appendingPathComponent("documents")

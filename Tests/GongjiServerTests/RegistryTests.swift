@@ -201,6 +201,12 @@ struct ConfigTests {
         ("documents: { directory: \"docs\" }", "documents: { directory: \"docs\", upload_bytes_max: 1 }", "documents.upload_bytes_max"),
         ("policies: { directory: \"policies\" },", "policies: { directory: \"policies\" }, log: { level: \"loud\" },", "log.level"),
         ("client_ca: \"ca.pem\"", "client_ca: 5", "tls.client_ca"),
+        // Typos are refused, naming the unknown key, not silently replaced by defaults.
+        ("policies: { directory: \"policies\" },", "policies: { directory: \"policies\" }, limit: { message_bytes_max: 1024 },", "limit"),
+        ("policies: { directory: \"policies\" },", "policies: { directory: \"policies\" }, limits: { message_byte_max: 1024 },",
+         "limits.message_byte_max"),
+        ("port: 8443", "port: 8443, hots: \"x\"", "listen.hots"),
+        ("key_file: \"master.key\"", "key_file: \"master.key\", keyfile: \"x\"", "secrets.keyfile"),
     ])
     func namesKey(original: String, replacement: String, key: String) throws {
         let path = try write(Self.valid.replacingOccurrences(of: original, with: replacement))

@@ -70,6 +70,8 @@ final class TestDaemon: Sendable {
         }
         let keyFile = dir.appendingPathComponent("master.key")
         if !FileManager.default.fileExists(atPath: keyFile.path) { try Secrets.generateKeyFile(at: keyFile.path) }
+        let databasePath = dir.appendingPathComponent("gongji.sqlite").path
+        if !FileManager.default.fileExists(atPath: databasePath) { try Store.create(path: databasePath) }
         let config = GongjiConfig(
             listen: .init(host: "127.0.0.1", port: 0),
             tls: .init(certificate: dir.appendingPathComponent("server.pem").path,

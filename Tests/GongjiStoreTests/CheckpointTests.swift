@@ -13,6 +13,7 @@ struct CheckpointTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("db.sqlite").path
         let limit = 64 << 10
+        try Store.create(path: path)
         let store = try Store(path: path, logger: Logger(label: "test"), walBytesMax: limit)
         defer { try? store.close() }
         func walBytes() throws -> Int { try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as! Int }

@@ -30,6 +30,7 @@ struct GroupCommitTests {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-gc-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let log = batchLog
+            try Store.create(path: directory.appendingPathComponent("db.sqlite").path)
             store = try Store(path: directory.appendingPathComponent("db.sqlite").path, logger: Logger(label: "test"),
                               observeBatchSize: { size in log.sizes.withLock { $0.append(size) } })
         }

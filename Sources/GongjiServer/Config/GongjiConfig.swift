@@ -38,6 +38,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
         /// Creates the section.
         public init(host: String, port: Int) { self.host = host; self.port = port }
+        enum CodingKeys: String, CodingKey, CaseIterable { case host, port }
     }
 
     /// `tls`.
@@ -55,7 +56,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
             self.certificate = certificate; self.privateKey = privateKey; self.clientCA = clientCA
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case certificate
             case privateKey = "private_key"
             case clientCA = "client_ca"
@@ -69,6 +70,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
         /// Creates the section.
         public init(path: String) { self.path = path }
+        enum CodingKeys: String, CodingKey, CaseIterable { case path }
     }
 
     /// `documents`.
@@ -85,7 +87,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
             self.directory = directory; self.uploadBytesMax = uploadBytesMax; self.retentionSeconds = retentionSeconds
         }
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case directory
             case uploadBytesMax = "upload_bytes_max"
             case retentionSeconds = "retention_seconds"
@@ -99,7 +101,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
         /// Creates the section.
         public init(keyFile: String) { self.keyFile = keyFile }
-        enum CodingKeys: String, CodingKey { case keyFile = "key_file" }
+        enum CodingKeys: String, CodingKey, CaseIterable { case keyFile = "key_file" }
     }
 
     /// `policies`.
@@ -109,6 +111,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
         /// Creates the section.
         public init(directory: String) { self.directory = directory }
+        enum CodingKeys: String, CodingKey, CaseIterable { case directory }
     }
 
     /// `limits`.
@@ -135,7 +138,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         /// Every limit unset: the defaults apply.
         public init() {}
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case messageBytesMax = "message_bytes_max"
             case concurrentStreamsMax = "concurrent_streams_max"
             case idleTimeoutSeconds = "idle_timeout_seconds"
@@ -158,6 +161,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
         /// Creates the section.
         public init(level: String?) { self.level = level }
+        enum CodingKeys: String, CodingKey, CaseIterable { case level }
     }
 
     /// `metrics`.
@@ -169,9 +173,10 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
         /// Creates the section.
         public init(host: String, port: Int) { self.host = host; self.port = port }
+        enum CodingKeys: String, CodingKey, CaseIterable { case host, port }
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case listen, tls, roles, database, documents, secrets, policies, limits, log, metrics
     }
 
@@ -192,17 +197,65 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
     }
 
     public init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(CodingKeys.self)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        listen = try c.decode(Listen.self, forKey: .listen)
-        tls = try c.decode(TLS.self, forKey: .tls)
+        listen = try c.decode(Known<Listen>.self, forKey: .listen).value
+        tls = try c.decode(Known<TLS>.self, forKey: .tls).value
         roles = try c.decode([String: [String]].self, forKey: .roles)
-        database = try c.decode(DatabaseSection.self, forKey: .database)
-        documents = try c.decode(Documents.self, forKey: .documents)
-        secrets = try c.decode(Secrets.self, forKey: .secrets)
-        policies = try c.decode(Policies.self, forKey: .policies)
-        limits = try c.decodeIfPresent(Limits.self, forKey: .limits) ?? .defaults
-        log = try c.decodeIfPresent(Log.self, forKey: .log) ?? Log(level: nil)
-        metrics = try c.decodeIfPresent(Metrics.self, forKey: .metrics)
+        database = try c.decode(Known<DatabaseSection>.self, forKey: .database).value
+        documents = try c.decode(Known<Documents>.self, forKey: .documents).value
+        secrets = try c.decode(Known<Secrets>.self, forKey: .secrets).value
+        policies = try c.decode(Known<Policies>.self, forKey: .policies).value
+        limits = try c.decodeIfPresent(Known<Limits>.self, forKey: .limits)?.value ?? .defaults
+        log = try c.decodeIfPresent(Known<Log>.self, forKey: .log)?.value ?? Log(level: nil)
+        metrics = try c.decodeIfPresent(Known<Metrics>.self, forKey: .metrics)?.value
+    }
+}
+
+/// A configuration section: its keys are exactly its `CodingKeys`.
+protocol ConfigSection: Decodable {
+    associatedtype CodingKeys: CodingKey & CaseIterable
+}
+
+extension GongjiConfig.Listen: ConfigSection {}
+extension GongjiConfig.TLS: ConfigSection {}
+extension GongjiConfig.DatabaseSection: ConfigSection {}
+extension GongjiConfig.Documents: ConfigSection {}
+extension GongjiConfig.Secrets: ConfigSection {}
+extension GongjiConfig.Policies: ConfigSection {}
+extension GongjiConfig.Limits: ConfigSection {}
+extension GongjiConfig.Log: ConfigSection {}
+extension GongjiConfig.Metrics: ConfigSection {}
+
+/// Decodes a section after refusing any key it does not know: a typo (`limit`,
+/// `message_byte_max`) is an error naming the key, never silently a default.
+struct Known<Section: ConfigSection>: Decodable {
+    let value: Section
+
+    init(from decoder: any Decoder) throws {
+        try decoder.refuseUnknownKeys(Section.CodingKeys.self)
+        value = try Section(from: decoder)
+    }
+}
+
+/// Any key of a JSON object.
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension Decoder {
+    /// Throws for the first key of this object that `known` does not list.
+    func refuseUnknownKeys<Keys: CodingKey & CaseIterable>(_ known: Keys.Type) throws {
+        let names = Set(Keys.allCases.map(\.stringValue))
+        let container = try container(keyedBy: AnyKey.self)
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !names.contains(key.stringValue) {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: codingPath + [key],
+                debugDescription: "unknown key; this section knows \(names.sorted().joined(separator: ", "))"))
+        }
     }
 }
 

@@ -1,30 +1,53 @@
 import Foundation
 import GongjiCore
-import NIOSSL
+import GongjiStore
 
-/// `gongjid check-config`: everything `build` would check, without opening the database for
-/// writing or listening: certificates and keys parse, the key file is valid, policies load.
+/// `gongjid check-config`: everything `run` would fail on, found without starting: certificates
+/// and keys parse and belong together, the master key is valid and private, policies load, the
+/// database is a Gongji database and its directory and the documents directory are writable.
 public enum ConfigCheck {
     /// Throws the first problem found, naming the key or file.
     public static func run(_ config: GongjiConfig) throws {
-        do {
-            let chain = try NIOSSLCertificate.fromPEMFile(config.tls.certificate)
-            guard !chain.isEmpty else { throw ConfigError(key: "tls.certificate", problem: "holds no certificate") }
-        } catch let error as ConfigError { throw error } catch {
-            throw ConfigError(key: "tls.certificate", problem: "\(config.tls.certificate) is not a PEM certificate chain (\(error))")
-        }
-        do { _ = try NIOSSLPrivateKey(file: config.tls.privateKey, format: .pem) } catch {
-            throw ConfigError(key: "tls.private_key", problem: "\(config.tls.privateKey) is not a PEM private key")
-        }
-        do {
-            let roots = try NIOSSLCertificate.fromPEMFile(config.tls.clientCA)
-            guard !roots.isEmpty else { throw ConfigError(key: "tls.client_ca", problem: "holds no certificate") }
-        } catch let error as ConfigError { throw error } catch {
-            throw ConfigError(key: "tls.client_ca", problem: "\(config.tls.clientCA) is not a PEM certificate bundle")
-        }
+        _ = try TLSMaterial(certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
         _ = try Secrets(keyFile: config.secrets.keyFile)
         do { _ = try PolicyLoader.load(directory: config.policies.directory) } catch {
             throw ConfigError(key: "policies.directory", problem: error.description)
         }
+        try checkStorage(config)
+        do { try Store.checkDatabase(path: config.database.path) } catch {
+            throw ConfigError(key: "database.path", problem: error.message)
+        }
+    }
+
+    /// The database's directory and the documents directory exist (or, for documents, can be
+    /// created) and a file can be written in each. Writes and removes a probe file: permission
+    /// bits alone do not tell (root, read-only mounts, full disks).
+    public static func checkStorage(_ config: GongjiConfig) throws(ConfigError) {
+        let databaseDirectory = (config.database.path as NSString).deletingLastPathComponent
+        try probeWritable(directory: databaseDirectory.isEmpty ? "." : databaseDirectory, key: "database.path")
+        do {
+            try FileManager.default.createDirectory(atPath: config.documents.directory, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch CocoaError.fileWriteFileExists {
+        } catch {
+            if !FileManager.default.fileExists(atPath: config.documents.directory) {
+                throw ConfigError(key: "documents.directory", problem: "\(config.documents.directory) does not exist and cannot be created")
+            }
+        }
+        try probeWritable(directory: config.documents.directory, key: "documents.directory")
+    }
+
+    private static func probeWritable(directory: String, key: String) throws(ConfigError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ConfigError(key: key, problem: "the directory \(directory) does not exist")
+        }
+        let probe = directory + "/.gongjid-probe-\(getpid())"
+        let fd = open(probe, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ConfigError(key: key, problem: "cannot write in \(directory): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        unlink(probe)
     }
 }

@@ -40,9 +40,15 @@ public final class GongjiDaemon: Sendable {
         do { book = try PolicyLoader.load(directory: config.policies.directory) } catch {
             throw ConfigError(key: "policies.directory", problem: error.description)
         }
+        try ConfigCheck.checkStorage(config)
         let metrics = DaemonMetrics()
-        let store = try Store(path: config.database.path, logger: logger, observeTransaction: { metrics.recordTransaction($0) },
+        let store: Store
+        do {
+            store = try Store(path: config.database.path, logger: logger, observeTransaction: { metrics.recordTransaction($0) },
                               observeBatchSize: { metrics.recordBatchSize($0) })
+        } catch where error.code == .configuration {
+            throw ConfigError(key: "database.path", problem: error.message)
+        }
         let documents = try DocumentStore(directory: config.documents.directory, key: secrets.documentKey,
                                           uploadBytesMax: config.uploadBytesMax)
         let state = RuntimeState(policies: book, roles: RoleBook(config.roles))

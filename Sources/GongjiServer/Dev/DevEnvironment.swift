@@ -1,5 +1,6 @@
 import Foundation
 import GongjiCore
+import GongjiStore
 
 /// Dev mode: a throwaway directory with a CA, server and per-role client certificates, a master
 /// key, the shipped policies plus a demo premium year relative to today, and a configuration.
@@ -56,6 +57,7 @@ public struct DevEnvironment: Sendable {
 
             """
         try write(config, to: directory.appendingPathComponent("gongjid.json5"))
+        try Store.create(path: directory.appendingPathComponent("gongji.sqlite").path)
         return DevEnvironment(directory: directory)
     }
 

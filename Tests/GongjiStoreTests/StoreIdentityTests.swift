@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import GongjiStore
+import Logging
+import Testing
+
+@Suite("the store recognises its own database and refuses anything else")
+struct StoreIdentityTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-id-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    var path: String { directory.appendingPathComponent("gongji.sqlite").path }
+
+    func openError() -> StoreError? {
+        do { try Store(path: path, logger: Logger(label: "test")).close(); return nil } catch { return error as? StoreError }
+    }
+
+    @Test("a created database opens, again and again; creating over it is refused")
+    func createThenOpen() throws {
+        try Store.create(path: path)
+        try Store(path: path, logger: Logger(label: "test")).close()
+        try Store(path: path, logger: Logger(label: "test")).close()
+        #expect(throws: StoreError.self) { try Store.create(path: path) }
+        try Store.checkDatabase(path: path)
+    }
+
+    @Test("a missing database is not created by opening it")
+    func missing() {
+        let error = openError()
+        #expect(error?.code == .configuration)
+        #expect(error?.message.contains("gongjid init") == true, "\(String(describing: error))")
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test("a 0-byte database (a failed copy or restore) is refused and left as it was")
+    func empty() throws {
+        FileManager.default.createFile(atPath: path, contents: Data())
+        let error = openError()
+        #expect(error?.code == .configuration)
+        #expect(error?.message.contains("0 bytes") == true, "\(String(describing: error))")
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
+        #expect(throws: StoreError.self) { try Store.create(path: path) }
+    }
+
+    @Test("another program's SQLite database, and a file that is not SQLite, are refused",
+          arguments: ["other-sqlite", "text"])
+    func foreign(kind: String) throws {
+        if kind == "text" {
+            try String(repeating: "not a database\n", count: 20).write(toFile: path, atomically: true, encoding: .utf8)
+        } else {
+            let queue = try DatabaseQueue(path: path)
+            try queue.write { try $0.execute(sql: "CREATE TABLE notes (body TEXT)") }
+            try queue.close()
+        }
+        let error = openError()
+        #expect(error?.code == .configuration)
+        #expect(error?.message.contains("not") == true, "\(String(describing: error))")
+    }
+
+    @Test("a database of an earlier gongjid (no application id, Gongji's migrations) is adopted")
+    func legacy() throws {
+        try Store.create(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA application_id = 0") }
+        try queue.close()
+        try Store(path: path, logger: Logger(label: "test")).close()
+        let reopened = try DatabaseQueue(path: path)
+        #expect(try reopened.read { try Int.fetchOne($0, sql: "PRAGMA application_id") } == 0x474A_4442)
+        try reopened.close()
+    }
+
+    @Test("a database migrated by a newer gongjid is refused")
+    func newer() throws {
+        try Store.create(path: path)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
+        try queue.close()
+        let error = openError()
+        #expect(error?.message.contains("newer gongjid") == true, "\(String(describing: error))")
+    }
+
+    @Test("the database, its WAL and shared memory, and a backup are created 0600 whatever the umask")
+    func ownerOnly() async throws {
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        try Store.create(path: path)
+        let store = try Store(path: path, logger: Logger(label: "test"))
+        _ = try await store.ledgerSum()
+        let backup = directory.appendingPathComponent("backup.sqlite").path
+        try store.backup(to: backup)
+        for file in [path, path + "-wal", path + "-shm", backup] {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file): \(String(describing: mode.map { String($0, radix: 8) }))")
+        }
+        try store.close()
+    }
+
+    @Test("verify finds a sound database sound, and a ledger movement that does not sum to zero")
+    func verify() async throws {
+        try Store.create(path: path)
+        let store = try Store(path: path, logger: Logger(label: "test"))
+        let report = try await store.verify { _ in true }
+        #expect(report.isSound, "\(report)")
+        try store.close()
+        let queue = try DatabaseQueue(path: path)
+        try await queue.write { try $0.execute(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES ('m1', 'a', 5, 0)") }
+        try queue.close()
+        let reopened = try Store(path: path, logger: Logger(label: "test"))
+        defer { try? reopened.close() }
+        let broken = try await reopened.verify()
+        #expect(!broken.isSound)
+        #expect(broken.problems.contains { $0.contains("m1") }, "\(broken)")
+    }
+}
