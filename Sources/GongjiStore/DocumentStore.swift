@@ -21,9 +21,12 @@ public final class DocumentStore: Sendable {
     let key: SymmetricKey
     /// Largest accepted upload.
     public let uploadBytesMax: Int
+    /// Whether writes fail for lack of space (shared with the database).
+    let storage: StorageStatus
 
     /// Opens (creating if needed) the document directory.
-    public init(directory: String, key: SymmetricKey, uploadBytesMax: Int) throws(StoreError) {
+    public init(directory: String, key: SymmetricKey, uploadBytesMax: Int, storage: StorageStatus = StorageStatus()) throws(StoreError) {
+        self.storage = storage
         self.directory = URL(fileURLWithPath: directory)
         self.key = key
         self.uploadBytesMax = uploadBytesMax
@@ -52,7 +55,7 @@ public final class DocumentStore: Sendable {
     /// Reads, decrypts and verifies a document; a file that fails is reported, never returned.
     public func read(_ id: String) throws(StoreError) -> [UInt8] {
         guard id.count == 64, id.allSatisfy(\.isHexDigit), let data = FileManager.default.contents(atPath: path(of: id).path) else {
-            throw StoreError(.io, "document file is missing")
+            throw StoreError(.documentMissing, "the document file is missing")
         }
         let bytes = [UInt8](data)
         guard bytes.count >= 12, Array(bytes[0..<4]) == Self.magic else { throw StoreError(.documentCorrupted, "bad header") }
@@ -114,13 +117,17 @@ public final class DocumentUpload {
     init(store: DocumentStore) throws(StoreError) {
         self.store = store
         tempURL = store.directory.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString)
-        guard FileManager.default.createFile(atPath: tempURL.path, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let handle = FileHandle(forWritingAtPath: tempURL.path)
-        else { throw StoreError(.io, "cannot create a temporary upload file") }
-        self.handle = handle
+        let fd = open(tempURL.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let error = StoreError.writeFailed("cannot create a temporary upload file", cause: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
+            store.storage.record(error)
+            throw error
+        }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         prefix = (0..<8).map { _ in UInt8.random(in: 0...255) }
         do { try handle.write(contentsOf: Data(DocumentStore.magic + prefix)) } catch {
-            throw StoreError(.io, "cannot write the temporary upload file", cause: error)
+            try? FileManager.default.removeItem(at: tempURL)
+            throw failed("cannot write the temporary upload file", error)
         }
     }
 
@@ -163,7 +170,7 @@ public final class DocumentUpload {
             try handle.write(contentsOf: record)
             index += 1
         } catch {
-            throw StoreError(.io, "cannot write the upload", cause: error)
+            throw failed("cannot write the upload", error)
         }
     }
 
@@ -185,14 +192,19 @@ public final class DocumentUpload {
             }
             guard rename(tempURL.path, final.path) == 0 else { throw StoreError(.io, "rename failed (errno \(errno))") }
             try syncDirectory(store.directory)
+            store.storage.recordWritten()
             return (id, false)
-        } catch let error as StoreError {
-            try? FileManager.default.removeItem(at: tempURL)
-            throw error
         } catch {
             try? FileManager.default.removeItem(at: tempURL)
-            throw StoreError(.io, "cannot store the upload", cause: error)
+            throw failed("cannot store the upload", error)
         }
+    }
+
+    /// A write failure of this upload, noted in the storage status.
+    private func failed(_ message: String, _ error: any Error) -> StoreError {
+        let failure = (error as? StoreError) ?? StoreError.writeFailed(message, cause: error)
+        store.storage.record(failure)
+        return failure
     }
 
     /// Discards the upload: nothing is kept.

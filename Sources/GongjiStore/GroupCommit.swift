@@ -40,12 +40,12 @@ final class GroupCommit: Sendable {
     private let pool: DatabasePool
     private let batchMax: Int
     private let mapError: @Sendable (any Error) -> any Error
-    private let observe: @Sendable (_ transaction: Duration, _ batchSize: Int) -> Void
+    private let observe: @Sendable (_ transaction: Duration, _ batchSize: Int, _ committed: Bool) -> Void
 
     /// `mapError` turns a storage error into the error callers see; `observe` is told each
     /// batch's transaction time and size.
     init(pool: DatabasePool, batchMax: Int = 256, mapError: @escaping @Sendable (any Error) -> any Error,
-         observe: @escaping @Sendable (Duration, Int) -> Void) {
+         observe: @escaping @Sendable (Duration, Int, Bool) -> Void) {
         precondition(batchMax >= 1)
         self.pool = pool
         self.batchMax = batchMax
@@ -107,10 +107,12 @@ final class GroupCommit: Sendable {
     /// neighbours' payments.
     private func run(_ batch: [Pending]) async -> [Result<any Sendable, any Error>] {
         let started = ContinuousClock.now
-        let results = await withCheckedContinuation { (continuation: CheckedContinuation<[Result<any Sendable, any Error>], Never>) in
+        let (results, committed) = await withCheckedContinuation {
+            (continuation: CheckedContinuation<([Result<any Sendable, any Error>], Bool), Never>) in
             pool.asyncWriteWithoutTransaction { [mapError] db in
                 var results: [Result<any Sendable, any Error>] = []
                 results.reserveCapacity(batch.count)
+                var committed = true
                 do {
                     try db.inTransaction(.immediate) {
                         for pending in batch {
@@ -133,11 +135,12 @@ final class GroupCommit: Sendable {
                 } catch {
                     let failure = mapError(error)
                     results = batch.map { _ in .failure(failure) }
+                    committed = false
                 }
-                continuation.resume(returning: results)
+                continuation.resume(returning: (results, committed))
             }
         }
-        observe(ContinuousClock.now - started, batch.count)
+        observe(ContinuousClock.now - started, batch.count, committed)
         return results
     }
 }

@@ -20,6 +20,8 @@ public final class Store: Sendable {
     let checkpointConnection: DatabaseQueue
     /// The log size above which `checkpoint()` restarts the log, and to which its file is truncated.
     let walBytesMax: Int
+    /// Whether writes fail for lack of space.
+    public let storage: StorageStatus
 
     /// Opens and migrates the Gongji database at `path`, which must exist (`Store.create` makes a
     /// new one; see `Store+Identity.swift` for what is refused). `observeTransaction` is
@@ -27,8 +29,9 @@ public final class Store: Sendable {
     /// group-committed transaction carried (for metrics).
     public init(path: String, logger: Logger, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in },
                 observeBatchSize: @escaping @Sendable (Int) -> Void = { _ in },
-                walBytesMax: Int = Store.defaultWALBytesMax) throws(StoreError) {
+                walBytesMax: Int = Store.defaultWALBytesMax, storage: StorageStatus = StorageStatus()) throws(StoreError) {
         self.logger = logger
+        self.storage = storage
         self.walBytesMax = walBytesMax
         self.observeTransaction = observeTransaction
         let markApplication = try Self.recognise(path: path)
@@ -58,7 +61,12 @@ public final class Store: Sendable {
             checkpointConfiguration.label = "gongji.checkpoint"
             checkpointConnection = try DatabaseQueue(path: path, configuration: checkpointConfiguration)
             try checkpointConnection.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-            self.groupCommit = GroupCommit(pool: pool, mapError: Self.mapWriteError) { duration, size in
+            self.groupCommit = GroupCommit(pool: pool, mapError: { error in
+                let mapped = Self.mapWriteError(error)
+                storage.record(mapped)
+                return mapped
+            }) { duration, size, committed in
+                if committed { storage.recordWritten() }
                 observeTransaction(duration)
                 observeBatchSize(size)
             }
@@ -98,9 +106,13 @@ public final class Store: Sendable {
         let started = ContinuousClock.now
         defer { observeTransaction(ContinuousClock.now - started) }
         do {
-            return try await pool.write(body)
+            let result = try await pool.write(body)
+            storage.recordWritten()
+            return result
         } catch {
-            throw Self.mapWriteError(error)
+            let mapped = Self.mapWriteError(error)
+            storage.record(mapped)
+            throw mapped
         }
     }
 
@@ -109,7 +121,8 @@ public final class Store: Sendable {
         switch error {
         case let error as DomainError: error
         case let error as StoreError: error
-        default: StoreError(.database, "write transaction failed", cause: error)
+        default: StoreError.isOutOfSpace(error) ? StoreError(.storageFull, "the database's file system is full", cause: error)
+            : StoreError(.database, "write transaction failed", cause: error)
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+import GRDB
 /// The one error type of the storage layer, for failures that are not domain decisions: the
 /// database or a file could not be used, or stored data failed its checks.
 public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -12,6 +14,10 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let io = Code(name: "IO")
         /// Configuration of the store is wrong (key file, directory).
         public static let configuration = Code(name: "CONFIGURATION")
+        /// A write failed because the file system is full (or the quota is used up).
+        public static let storageFull = Code(name: "STORAGE_FULL")
+        /// A document the database records has no file.
+        public static let documentMissing = Code(name: "DOCUMENT_MISSING")
         public var description: String { name }
     }
 
@@ -30,4 +36,24 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)\(cause.map { " (\($0))" } ?? "")" }
+}
+
+extension StoreError {
+    /// A failed write: `storageFull` when the cause is a full file system or quota (ENOSPC,
+    /// EDQUOT, SQLITE_FULL), `io` otherwise.
+    static func writeFailed(_ message: String, cause: any Error) -> StoreError {
+        StoreError(isOutOfSpace(cause) ? .storageFull : .io, message, cause: cause)
+    }
+
+    /// Whether an error from Foundation, the C library or SQLite means "no space left".
+    static func isOutOfSpace(_ error: any Error) -> Bool {
+        if let store = error as? StoreError { return store.code == .storageFull }
+        if let database = error as? DatabaseError { return database.resultCode == .SQLITE_FULL }
+        if let posix = error as? POSIXError { return posix.code == .ENOSPC || posix.code == .EDQUOT }
+        if let cocoa = error as? CocoaError, cocoa.code == .fileWriteOutOfSpace { return true }
+        let ns = error as NSError
+        if ns.domain == NSPOSIXErrorDomain { return ns.code == Int(ENOSPC) || ns.code == Int(EDQUOT) }
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? any Error { return isOutOfSpace(underlying) }
+        return false
+    }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import GongjiStore
+@testable import GongjiStore
 import Logging
 import Testing
 
@@ -114,5 +114,26 @@ struct StoreIdentityTests {
         let broken = try await reopened.verify()
         #expect(!broken.isSound)
         #expect(broken.problems.contains { $0.contains("m1") }, "\(broken)")
+    }
+}
+
+@Suite("storage failures are classified")
+struct StorageClassificationTests {
+    @Test("no space left, from SQLite, the C library or Foundation, is STORAGE_FULL; other failures are not",
+          arguments: [
+            (DatabaseError(resultCode: .SQLITE_FULL) as any Error, true),
+            (POSIXError(.ENOSPC), true), (POSIXError(.EDQUOT), true),
+            (NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC)), true),
+            (CocoaError(.fileWriteOutOfSpace), true),
+            (DatabaseError(resultCode: .SQLITE_IOERR), false), (POSIXError(.EIO), false),
+            (CocoaError(.fileWriteNoPermission), false),
+          ] as [(any Error, Bool)])
+    func outOfSpace(error: any Error, full: Bool) {
+        #expect(StoreError.writeFailed("w", cause: error).code == (full ? .storageFull : .io))
+        let status = StorageStatus()
+        status.record(StoreError.writeFailed("w", cause: error))
+        #expect(status.isFull == full)
+        status.recordWritten()
+        #expect(!status.isFull)
     }
 }

@@ -42,15 +42,16 @@ public final class GongjiDaemon: Sendable {
         }
         try ConfigCheck.checkStorage(config)
         let metrics = DaemonMetrics()
+        let storage = StorageStatus()
         let store: Store
         do {
             store = try Store(path: config.database.path, logger: logger, observeTransaction: { metrics.recordTransaction($0) },
-                              observeBatchSize: { metrics.recordBatchSize($0) })
+                              observeBatchSize: { metrics.recordBatchSize($0) }, storage: storage)
         } catch where error.code == .configuration {
             throw ConfigError(key: "database.path", problem: error.message)
         }
         let documents = try DocumentStore(directory: config.documents.directory, key: secrets.documentKey,
-                                          uploadBytesMax: config.uploadBytesMax)
+                                          uploadBytesMax: config.uploadBytesMax, storage: storage)
         let state = RuntimeState(policies: book, roles: RoleBook(config.roles))
         let service = GongjiService(store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
                                     state: state, clock: clock, logger: logger)
@@ -66,7 +67,7 @@ public final class GongjiDaemon: Sendable {
         self.service = service
         self.logger = logger
         self.tlsMaterial = tlsMaterial
-        self.health = HealthState()
+        self.health = HealthState(storage: service.store.storage)
         var transportConfig = GongjiServerTransport.Config.defaults
         transportConfig.rpc.maxRequestPayloadSize = MessageLimitedTransport.transportCeiling(for: config.messageBytesMax)
         transportConfig.http2.maxConcurrentStreams = config.concurrentStreamsMax
@@ -135,7 +136,7 @@ public final class GongjiDaemon: Sendable {
     public func services(notifier: SystemdNotifier = SystemdNotifier(environment: [:]), configPath: String? = nil) -> [any Service] {
         // The checkpointer starts first so that it stops last, after the in-flight calls.
         var services: [any Service] = [CheckpointService(store: service.store, logger: logger), DocumentJanitor(service: service, logger: logger),
-                                       MemoryTrimService()]
+                                       MemoryTrimService(), StorageWatch(config: config, storage: service.store.storage, logger: logger)]
         if let metricsServer { services.append(metricsServer) }
         if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
         if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }
@@ -201,6 +202,32 @@ func repeatUntilShutdown(every interval: Duration, _ body: @escaping @Sendable (
         while !Task.isCancelled {
             await body()
             try await Task.sleep(for: interval)
+        }
+    }
+}
+
+/// While writes fail for lack of space (health NOT_SERVING), tries every second to write in the
+/// database's and the documents' directories; once both take a write again, health is SERVING.
+struct StorageWatch: Service {
+    let config: GongjiConfig
+    let storage: StorageStatus
+    let logger: Logger
+
+    func run() async throws {
+        let directories = [(config.database.path as NSString).deletingLastPathComponent, config.documents.directory]
+        try? await cancelWhenGracefulShutdown {
+            var wasFull = false
+            while !Task.isCancelled {
+                let full = storage.isFull && !storage.probe(directories: directories)
+                if full && !wasFull {
+                    logger.critical("writes fail: no space left on the file system; health is NOT_SERVING until they succeed",
+                                    metadata: ["database.path": "\(config.database.path)", "documents.directory": "\(config.documents.directory)"])
+                } else if wasFull && !full {
+                    logger.notice("writes succeed again; health is SERVING")
+                }
+                wasFull = full
+                try await Task.sleep(for: .seconds(1))
+            }
         }
     }
 }

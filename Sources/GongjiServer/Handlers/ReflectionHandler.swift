@@ -108,13 +108,6 @@ struct ReflectionHandler: Grpc_Reflection_V1_ServerReflection.SimpleServiceProto
     }
 }
 
-/// Serving states of the health service; NOT_SERVING while the daemon stops.
-final class HealthState: Sendable {
-    private let serving = Mutex(true)
-    func markNotServing() { serving.withLock { $0 = false } }
-    var isServing: Bool { serving.withLock { $0 } }
-}
-
 import Synchronization
 
 /// grpc.health.v1: SERVING for the whole server ("") and for each gongji.v1 service.

@@ -58,6 +58,14 @@ func rpcError(_ error: any Error) -> RPCError {
         return RPCError(GoogleRPCStatus(code: .dataLoss, message: "DOCUMENT_CORRUPTED: the stored document failed its integrity check",
                                         details: [.errorInfo(reason: "DOCUMENT_CORRUPTED", domain: errorDomain, metadata: [:]),
                                                   .localizedMessage(locale: "zh-CN", message: "证件照片数据损坏")]))
+    case let error as StoreError where error.code == .storageFull:
+        return RPCError(GoogleRPCStatus(code: .resourceExhausted, message: "STORAGE_FULL: the daemon's disk is full; nothing was written, retry later",
+                                        details: [.errorInfo(reason: "STORAGE_FULL", domain: errorDomain, metadata: [:]),
+                                                  .localizedMessage(locale: "zh-CN", message: "存储空间不足，未写入任何数据，请稍后重试")]))
+    case let error as StoreError where error.code == .documentMissing:
+        return RPCError(GoogleRPCStatus(code: .dataLoss, message: "DOCUMENT_MISSING: the stored document's file is missing",
+                                        details: [.errorInfo(reason: "DOCUMENT_MISSING", domain: errorDomain, metadata: [:]),
+                                                  .localizedMessage(locale: "zh-CN", message: "证件照片文件缺失")]))
     case is CancellationError:
         return RPCError(code: .cancelled, message: "the call was cancelled")
     default:
