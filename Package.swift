@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
@@ -12,6 +13,7 @@ let package = Package(
         .executable(name: "gongjid", targets: ["gongjid"]),
         .executable(name: "gongji", targets: ["gongji"]),
         .library(name: "GongjiCore", targets: ["GongjiCore"]),
+        .library(name: "GongjiConfiguration", targets: ["GongjiConfiguration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -36,6 +38,12 @@ let package = Package(
     targets: [
         // The pure domain core: Foundation only, no I/O, no clock.
         .target(name: "GongjiCore", swiftSettings: strictSettings),
+        // The daemon's configuration file: decoding, defaults, validation (no I/O beyond reading it).
+        .target(
+            name: "GongjiConfiguration",
+            dependencies: ["GongjiCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         // Code generated from proto/ by scripts/generate-proto (committed).
         .target(
             name: "GongjiProto",
@@ -60,7 +68,7 @@ let package = Package(
         .target(
             name: "GongjiServer",
             dependencies: [
-                "GongjiCore", "GongjiStore", "GongjiProto",
+                "GongjiCore", "GongjiConfiguration", "GongjiStore", "GongjiProto",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -138,3 +146,10 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer targets (Sources/gongji-fuzz) exist only for scripts/fuzz, which sets GONGJI_FUZZ
+// and builds them in a build folder of their own with coverage instrumentation, AddressSanitizer
+// and libFuzzer's runtime: an ordinary build has no fuzzer runtime to link them against.
+if ProcessInfo.processInfo.environment["GONGJI_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "gongji-fuzz", dependencies: ["GongjiCore", "GongjiConfiguration"]))
+}

@@ -28,11 +28,9 @@ extension RegionPolicy {
     ///
     /// Pure: the caller reads the file and passes its bytes and its name.
     public static func decode(json5 data: Data, source: String) throws(PolicyError) -> RegionPolicy {
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
         let policy: RegionPolicy
         do {
-            policy = try decoder.decode(RegionPolicy.self, from: data)
+            policy = try JSON5.decode(RegionPolicy.self, from: data)
         } catch let error as DecodingError {
             throw PolicyError(source: source, field: error.fieldPath, problem: error.problem)
         } catch {

@@ -94,4 +94,13 @@ struct PolicyTests {
         let policy = ShippedPolicies.hohhot
         #expect(try RegionPolicy.decode(json5: policy.canonicalJSON(), source: "x") == policy)
     }
+
+    /// Inputs the fuzzer found (scripts/fuzz): Foundation's JSON5 scanner stopped the process on
+    /// invalid UTF-8 in an unquoted key. Now they are refused as text that is not UTF-8.
+    static let fuzzFindings: [[UInt8]] = [[0x7B, 0xFC, 0x7D, 0x65, 0x7D, 0x0A, 0x0A], [0x7B, 0xFA, 0x00, 0x1A, 0xFA, 0x00]]
+
+    @Test("policy bytes the fuzzer found are an error, not a crash", arguments: fuzzFindings)
+    func fuzzFinding(bytes: [UInt8]) {
+        #expect(throws: PolicyError.self) { try RegionPolicy.decode(json5: Data(bytes), source: "found.json5") }
+    }
 }

@@ -214,6 +214,14 @@ struct ConfigTests {
         do { _ = try GongjiConfig.load(path: path, environment: [:]) } catch { #expect(error.key == key, "\(error)") }
     }
 
+    @Test("configuration bytes the fuzzer found are an error, not a crash",
+          arguments: [[0x7B, 0xFC, 0x7D, 0x65, 0x7D, 0x0A, 0x0A], [0x7B, 0xFA, 0x00, 0x1A, 0xFA, 0x00]] as [[UInt8]])
+    func fuzzFinding(bytes: [UInt8]) {
+        #expect(throws: ConfigError.self) {
+            try GongjiConfig.parse(json5: Data(bytes), source: "found.json5", environment: [:], base: URL(fileURLWithPath: "/"))
+        }
+    }
+
     @Test("relative paths resolve against the file; the environment overrides")
     func resolution() throws {
         let path = try write(Self.valid)

@@ -49,9 +49,7 @@ struct PageRequest {
     init(size: Int32, token: String, scope: String) throws {
         self.size = size <= 0 ? pageSizeDefault : min(Int(size), pageSizeMax)
         guard !token.isEmpty else { after = nil; return }
-        guard let data = Data(base64URL: token), let text = String(data: data, encoding: .utf8),
-              let colon = text.lastIndex(of: ":"), text[..<colon] == scope, let cursor = Int64(text[text.index(after: colon)...])
-        else {
+        guard let cursor = PageToken.cursor(of: token, scope: scope) else {
             throw requestError(.invalidArgument, reason: "PAGE_TOKEN_INVALID", message: "page_token was not issued for this list",
                                zh: "分页标记无效", field: "page_token")
         }
@@ -61,20 +59,7 @@ struct PageRequest {
     /// The token for the page after one whose last item has `cursor`, or empty at the end.
     static func nextToken(scope: String, cursor: Int64?, hasMore: Bool) -> String {
         guard hasMore, let cursor else { return "" }
-        return Data("\(scope):\(cursor)".utf8).base64URLEncoded
-    }
-}
-
-extension Data {
-    init?(base64URL text: String) {
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.count % 4 != 0 { base64.append("=") }
-        self.init(base64Encoded: base64)
-    }
-
-    var base64URLEncoded: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return PageToken.make(scope: scope, cursor: cursor)
     }
 }
 

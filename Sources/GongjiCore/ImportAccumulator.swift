@@ -1,33 +1,38 @@
 import Foundation
-import GongjiCore
 
 /// Splits an import file arriving in chunks into lines, parses each, and collects the rows or the
 /// first bad lines. Nothing is applied here: the caller applies all rows or none.
-struct ImportAccumulator {
+public struct ImportAccumulator: Sendable {
     /// At most this many bad lines are reported.
-    static let errorsReportedMax = 20
+    public static let errorsReportedMax = 20
 
-    let format: RegistryFormat
+    /// The file's format.
+    public let format: RegistryFormat
     let today: CivilDate
     let bytesMax: Int
-    private(set) var rows: [RegistryRow] = []
-    private(set) var errors: [RegistryRowError] = []
-    private(set) var dataLines = 0
+    /// The rows parsed so far; empty once any line failed.
+    public private(set) var rows: [RegistryRow] = []
+    /// The first bad lines.
+    public private(set) var errors: [RegistryRowError] = []
+    /// Non-blank lines after the CSV header.
+    public private(set) var dataLines = 0
     private var pending: [UInt8] = []
     private var lineNumber = 0
     private var bytesSeen = 0
     private var sawHeader = false
 
-    init(format: RegistryFormat, today: CivilDate, bytesMax: Int) {
+    /// An empty file of `format`, at most `bytesMax` bytes; rows are judged as of `today`.
+    public init(format: RegistryFormat, today: CivilDate, bytesMax: Int) {
         self.format = format
         self.today = today
         self.bytesMax = bytesMax
     }
 
     /// Whether the file went over `bytesMax`.
-    private(set) var isTooLarge = false
+    public private(set) var isTooLarge = false
 
-    mutating func append(_ chunk: [UInt8]) {
+    /// Adds the next chunk of the file.
+    public mutating func append(_ chunk: [UInt8]) {
         bytesSeen += chunk.count
         guard bytesSeen <= bytesMax else { isTooLarge = true; return }
         var start = 0
@@ -45,7 +50,7 @@ struct ImportAccumulator {
     }
 
     /// Call after the last chunk.
-    mutating func finish() {
+    public mutating func finish() {
         if !pending.isEmpty { consumeLine() }
         if format == .csv && !sawHeader && errors.isEmpty {
             record(RegistryRowError(line: 1, field: "", problem: "the CSV header line is missing"))

@@ -299,18 +299,22 @@ extension GongjiConfig {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ConfigError(key: "", problem: "cannot read configuration file \(path)")
         }
-        let decoder = JSONDecoder()
-        decoder.allowsJSON5 = true
+        return try parse(json5: data, source: path, environment: environment, base: url.deletingLastPathComponent())
+    }
+
+    /// Decodes the text of a configuration file (`source` names it in errors), applies the
+    /// environment, resolves relative paths against `base` and validates. Reads no files.
+    public static func parse(json5 data: Data, source: String, environment: [String: String], base: URL) throws(ConfigError) -> GongjiConfig {
         var config: GongjiConfig
         do {
-            config = try decoder.decode(GongjiConfig.self, from: data)
+            config = try JSON5.decode(GongjiConfig.self, from: data)
         } catch let error as DecodingError {
             throw ConfigError(key: error.fieldPath, problem: error.problem)
         } catch {
-            throw ConfigError(key: "", problem: "\(path) is not valid JSON5: \(error)")
+            throw ConfigError(key: "", problem: "\(source) is not valid JSON5: \(error)")
         }
         try config.applyEnvironment(environment)
-        config.resolvePaths(relativeTo: url.deletingLastPathComponent())
+        config.resolvePaths(relativeTo: base)
         try config.validate()
         return config
     }
