@@ -72,6 +72,14 @@ func clientTLS(pki: TestPKI, certificatePEM: String, keyPEM: String, version: TL
 
 @Suite("connections are bounded before they cost anything", .serialized)
 struct ConnectionLimitTests {
+    /// A TLS connection presenting the gateway's certificate (TLS 1.2 with `cipherSuites` when given).
+    func gatewayConnection(_ daemon: TestDaemon, cipherSuites: String? = nil) async throws -> RawConnection {
+        let gateway = daemon.pki.clients["gateway"]!
+        return try await RawConnection.open(port: daemon.port, tls: try clientTLS(
+            pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM,
+            version: cipherSuites == nil ? nil : .tlsv12, cipherSuites: cipherSuites))
+    }
+
     func health(_ daemon: TestDaemon) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
         try await daemon.withClient("nobody") { client in
             try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: failFast).status
@@ -97,9 +105,7 @@ struct ConnectionLimitTests {
         for connection in held where await connection.isClosed(within: .seconds(3)) { closed += 1 }
         #expect(closed == held.count)
         // TLS done but no HTTP/2 preface: closed too.
-        let gateway = daemon.pki.clients["gateway"]!
-        let silent = try await RawConnection.open(port: daemon.port, tls: try clientTLS(
-            pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM))
+        let silent = try await gatewayConnection(daemon)
         #expect(await silent.isClosed(within: .seconds(4)))
     }
 
@@ -107,17 +113,23 @@ struct ConnectionLimitTests {
     func connectionsMax() async throws {
         var limits = GongjiConfig.Limits()
         limits.connectionsMax = 3
-        limits.handshakeTimeoutSeconds = 2
+        // Long enough that the held connections are still open, on a loaded machine, when the extra one arrives.
+        limits.handshakeTimeoutSeconds = 6
         let daemon = try await TestDaemon.start(limits: limits, metrics: .init(host: "127.0.0.1", port: 0))
         defer { Task { await daemon.stop() } }
         var held: [RawConnection] = []
         for _ in 0..<3 { held.append(try await RawConnection.open(port: daemon.port)) }
+        // Accepted connections are counted on their own event loops: wait until all three are.
+        let counted = ContinuousClock.now + .seconds(5)
+        while !daemon.daemon.metrics.render().contains("gongji_open_connections 3"), ContinuousClock.now < counted {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let extra = try await RawConnection.open(port: daemon.port)
         #expect(await extra.isClosed(within: .seconds(1)))
         for connection in held { #expect(connection.channel.isActive) }
         #expect(daemon.daemon.metrics.render().contains("gongji_refused_connections_total 1"))
         // Once the held ones time out, calls get through again.
-        for connection in held { #expect(await connection.isClosed(within: .seconds(4))) }
+        for connection in held { #expect(await connection.isClosed(within: .seconds(10))) }
         #expect(try await health(daemon) == .serving)
     }
 
@@ -128,9 +140,7 @@ struct ConnectionLimitTests {
         limits.shutdownGraceSeconds = 1
         let daemon = try await TestDaemon.start(limits: limits)
         defer { Task { await daemon.stop() } }
-        let gateway = daemon.pki.clients["gateway"]!
-        let connection = try await RawConnection.open(port: daemon.port, tls: try clientTLS(
-            pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM))
+        let connection = try await gatewayConnection(daemon)
         try await connection.send(http2Preface)
         // It answers nothing: not the SETTINGS, not the PING after the idle GOAWAY.
         #expect(await connection.isClosed(within: .seconds(6)))
@@ -146,9 +156,7 @@ struct ConnectionLimitTests {
         if let refused = try? await RawConnection.open(port: daemon.port, tls: try clientTLS(pki: daemon.pki, certificatePEM: certificate, keyPEM: key)) {
             #expect(await refused.isClosed(within: .seconds(2)))
         }
-        let gateway = daemon.pki.clients["gateway"]!
-        let accepted = try await RawConnection.open(port: daemon.port, tls: try clientTLS(
-            pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM))
+        let accepted = try await gatewayConnection(daemon)
         #expect(await accepted.isClosed(within: .seconds(1)) == false)
         await accepted.close()
     }
@@ -159,10 +167,7 @@ struct ConnectionLimitTests {
     func cipherSuites(suite: String, accepted: Bool) async throws {
         let daemon = try await TestDaemon.start()
         defer { Task { await daemon.stop() } }
-        let gateway = daemon.pki.clients["gateway"]!
-        let tls = try clientTLS(pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM,
-                                version: .tlsv12, cipherSuites: suite)
-        let connection = try? await RawConnection.open(port: daemon.port, tls: tls)
+        let connection = try? await gatewayConnection(daemon, cipherSuites: suite)
         #expect((connection != nil) == accepted)
         await connection?.close()
     }

@@ -116,36 +116,23 @@ struct DaemonTests {
         limits.messageBytesMax = 64 * 1024
         let daemon = try await TestDaemon.start(limits: limits)
         defer { Task { await daemon.stop() } }
-        let failure = try await daemon.withClient("operator") { client in
-            await rpcFailure {
-                try await Gongji_V1_RegistryService.Client(wrapping: client).upsertPerson(.with {
-                    $0.requestID = "big"
-                    $0.person.name = String(repeating: "x", count: 100 * 1024)
-                }, options: failFast)
+        func upsert(nameBytes: Int) async throws -> RPCError? {
+            try await daemon.withClient("operator") { client in
+                await rpcFailure {
+                    try await Gongji_V1_RegistryService.Client(wrapping: client).upsertPerson(.with {
+                        $0.requestID = "size-\(nameBytes)"
+                        $0.person.name = String(repeating: "x", count: nameBytes)
+                    }, options: failFast)
+                }
             }
         }
+        let failure = try await upsert(nameBytes: 100 * 1024)
         #expect(failure?.code == .resourceExhausted, "\(String(describing: failure))")
         #expect(failure?.reason == "MESSAGE_TOO_LARGE")
         // Beyond the transport's ceiling (4x) the stream is reset without being read: never a success.
-        let huge = try await daemon.withClient("operator") { client in
-            await statusCode {
-                try await Gongji_V1_RegistryService.Client(wrapping: client).upsertPerson(.with {
-                    $0.requestID = "huge"
-                    $0.person.name = String(repeating: "x", count: 300 * 1024)
-                }, options: failFast)
-            }
-        }
-        #expect(huge != nil)
+        #expect(try await upsert(nameBytes: 300 * 1024) != nil)
         // Just under the limit passes the transport (and fails validation instead).
-        let small = try await daemon.withClient("operator") { client in
-            await statusCode {
-                try await Gongji_V1_RegistryService.Client(wrapping: client).upsertPerson(.with {
-                    $0.requestID = "small"
-                    $0.person.name = String(repeating: "x", count: 1000)
-                }, options: failFast)
-            }
-        }
-        #expect(small == .invalidArgument)
+        #expect(try await upsert(nameBytes: 1000)?.code == .invalidArgument)
     }
 
     @Test("health reports SERVING; reflection lists the gongji.v1 services and serves their files")

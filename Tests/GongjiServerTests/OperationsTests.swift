@@ -92,12 +92,7 @@ func presentedSerial(port: Int, pki: DevEnvironment, role: String = "operator") 
 
 @Suite("gongjid under systemd's protocols", .serialized, .timeLimit(.minutes(3)))
 struct OperationsTests {
-    func environment() throws -> (DevEnvironment, GongjiConfig) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-ops-\(UUID().uuidString)")
-        let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
-                                            host: "127.0.0.1", port: 0, today: SystemClock().today())
-        return (env, try GongjiConfig.load(path: env.configPath, environment: [:]))
-    }
+    func environment() throws -> (DevEnvironment, GongjiConfig) { try makeDevEnvironment("gongji-ops") }
 
     @Test("READY comes once the port accepts TLS; WATCHDOG arrives on time; SIGTERM sends STOPPING and exits 0")
     func readyWatchdogStop() async throws {

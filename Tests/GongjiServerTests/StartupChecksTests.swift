@@ -22,12 +22,7 @@ func runGongjid(_ arguments: [String], environment: [String: String] = [:]) thro
 
 @Suite("gongjid refuses to start on what would go wrong later", .serialized, .timeLimit(.minutes(2)))
 struct StartupChecksTests {
-    func environment() throws -> (DevEnvironment, GongjiConfig) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-start-\(UUID().uuidString)")
-        let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
-                                            host: "127.0.0.1", port: 0, today: SystemClock().today())
-        return (env, try GongjiConfig.load(path: env.configPath, environment: [:]))
-    }
+    func environment() throws -> (DevEnvironment, GongjiConfig) { try makeDevEnvironment("gongji-start") }
 
     @Test("a 0-byte or foreign database: run exits 78 without listening and leaves the file alone; init will not overwrite it",
           arguments: ["empty", "foreign"])
@@ -91,7 +86,7 @@ struct StartupChecksTests {
         #expect(run.status == 78, "\(run.output)")
     }
 
-    @Test("a port in use: run exits 78 naming listen.port")
+    @Test("a port in use: run exits 78 naming listen.port, or metrics.port")
     func portInUse() async throws {
         let daemon = try await TestDaemon.start()
         defer { Task { await daemon.stop() } }
@@ -99,5 +94,10 @@ struct StartupChecksTests {
         let busy = try withConfig(env) { $0.replacingOccurrences(of: "port: 0", with: "port: \(daemon.port)") }
         let run = try runGongjid(["run", "--config", busy])
         #expect(run.status == 78 && run.output.contains("listen.port"), "\(run.output)")
+        let busyMetrics = try withConfig(env) {
+            $0.replacingOccurrences(of: "log: {", with: "metrics: { host: \"127.0.0.1\", port: \(daemon.port) }, log: {")
+        }
+        let metrics = try runGongjid(["run", "--config", busyMetrics])
+        #expect(metrics.status == 78 && metrics.output.contains("metrics.port"), "\(metrics.output)")
     }
 }

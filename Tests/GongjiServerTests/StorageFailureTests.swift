@@ -56,14 +56,13 @@ struct StorageFailureTests {
     @Test("disk full: uploads get RESOURCE_EXHAUSTED / STORAGE_FULL, health is NOT_SERVING, then SERVING once space is back",
           .enabled(if: SmallFileSystem.canMount, "needs root to mount a small tmpfs"))
     func diskFull() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-full-\(UUID().uuidString)")
         let today = SystemClock().today()
-        let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
-                                            host: "127.0.0.1", port: 0, today: today)
+        let (env, loaded) = try makeDevEnvironment("gongji-full", today: today)
+        var config = loaded
+        let dir = env.directory
         let small = SmallFileSystem(path: dir.appendingPathComponent("small").path)
         try small.mount(bytes: 4 << 20)
         defer { small.unmount() }
-        var config = try GongjiConfig.load(path: env.configPath, environment: [:])
         config.database.path = small.path + "/gongji.sqlite"
         config.documents.directory = small.path + "/documents"
         try Store.create(path: config.database.path)

@@ -152,3 +152,12 @@ func statusCode<T>(_ body: () async throws -> T) async -> RPCError.Code? {
 func rpcFailure<T>(_ body: () async throws -> T) async -> RPCError? {
     do { _ = try await body(); return nil } catch { return error as? RPCError }
 }
+
+/// A `gongjid dev` environment (throwaway PKI, configuration, an empty database) in a new
+/// temporary directory named with `prefix`, and its configuration.
+func makeDevEnvironment(_ prefix: String, today: CivilDate = SystemClock().today()) throws -> (DevEnvironment, GongjiConfig) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
+                                        host: "127.0.0.1", port: 0, today: today)
+    return (env, try GongjiConfig.load(path: env.configPath, environment: [:]))
+}

@@ -170,8 +170,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
-        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
+        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED), a
+        /// > missing one with DATA_LOSS (DOCUMENT_MISSING), and neither is ever served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_ReadIdentityDocumentRequest` messages.
@@ -260,8 +260,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
-        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
+        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED), a
+        /// > missing one with DATA_LOSS (DOCUMENT_MISSING), and neither is ever served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -348,8 +348,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
-        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
+        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED), a
+        /// > missing one with DATA_LOSS (DOCUMENT_MISSING), and neither is ever served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -615,8 +615,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
-        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
+        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED), a
+        /// > missing one with DATA_LOSS (DOCUMENT_MISSING), and neither is ever served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -766,8 +766,8 @@ extension Gongji_V1_ReviewService {
         /// > Source IDL Documentation:
         /// >
         /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
-        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-        /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
+        /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED), a
+        /// > missing one with DATA_LOSS (DOCUMENT_MISSING), and neither is ever served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -895,8 +895,8 @@ extension Gongji_V1_ReviewService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
-    /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-    /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
+    /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED), a
+    /// > missing one with DATA_LOSS (DOCUMENT_MISSING), and neither is ever served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_ReadIdentityDocumentRequest` message.
@@ -1030,8 +1030,8 @@ extension Gongji_V1_ReviewService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Streams an identity document back: first `metadata`, then chunks. The stored bytes are
-    /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED) and
-    /// > is never served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
+    /// > verified against their hash; a corrupted file fails with DATA_LOSS (DOCUMENT_CORRUPTED), a
+    /// > missing one with DATA_LOSS (DOCUMENT_MISSING), and neither is ever served. NOT_FOUND (DOCUMENT_NOT_FOUND) for an unknown or expired document.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -112,8 +112,9 @@ public final class MetricsServer: Service, Sendable {
                 }
                 .bind(host: host, port: port).get()
         } catch {
-            ready.fail(error)
-            throw error
+            let failure = ConfigError(key: "metrics.port", problem: "cannot listen on \(host):\(port) (\(error))")
+            ready.fail(failure)
+            throw failure
         }
         ready.succeed(channel.localAddress?.port ?? port)
         try await withTaskCancellationHandler {
