@@ -10,11 +10,16 @@ public enum PageToken {
     }
 
     /// The cursor of a token issued by `make` for `scope`, or nil when `token` is not one.
+    ///
+    /// Compares bytes, not characters: a scope ending in a Unicode "prepend" character (U+0600…)
+    /// would join the colon into one grapheme cluster, and a search for ":" among the characters
+    /// would miss it (found by fuzzing).
     public static func cursor(of token: String, scope: String) -> Int64? {
-        guard token.utf8.count <= 1024, let data = data(base64URL: token), let text = String(data: data, encoding: .utf8),
-              let colon = text.lastIndex(of: ":"), text[..<colon] == scope
+        guard token.utf8.count <= 1024, let data = data(base64URL: token),
+              let colon = data.lastIndex(of: UInt8(ascii: ":")), data[..<colon].elementsEqual(scope.utf8),
+              let digits = String(validating: data[data.index(after: colon)...], as: UTF8.self)
         else { return nil }
-        return Int64(text[text.index(after: colon)...])
+        return Int64(digits)
     }
 
     static func data(base64URL text: String) -> Data? {

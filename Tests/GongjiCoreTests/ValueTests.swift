@@ -208,3 +208,19 @@ struct HexTests {
         #expect([UInt8]().hexEncoded() == "")
     }
 }
+
+@Suite("Page tokens")
+struct PageTokenTests {
+    @Test("a token returns its cursor for its own list, and nothing for another list or a forged token",
+          arguments: ["bindings-authorizer-150102198003151312", "regions", "名单", "ends-in-prepend\u{0604}", ""])
+    func roundTrip(scope: String) {
+        for cursor: Int64 in [0, 1, 42, .max, .min] {
+            let token = PageToken.make(scope: scope, cursor: cursor)
+            #expect(PageToken.cursor(of: token, scope: scope) == cursor)
+            #expect(PageToken.cursor(of: token, scope: scope + "x") == nil)
+        }
+        #expect(PageToken.cursor(of: "not base64 at all!", scope: scope) == nil)
+        #expect(PageToken.cursor(of: "", scope: scope) == nil)
+        #expect(PageToken.cursor(of: String(repeating: "A", count: 2000), scope: scope) == nil)
+    }
+}
