@@ -100,7 +100,10 @@ public final class DocumentStore: Sendable {
 /// One upload in progress: hashes and encrypts bytes as they arrive into a temporary file.
 /// Call `finish()` to keep it or `abort()` to discard it; an upload that is neither finished nor
 /// aborted is discarded when it is deinitialised.
-public final class DocumentUpload {
+///
+/// Used by one task at a time (the upload's call); `finish()` hands it to a dispatch queue while
+/// that task waits, hence `@unchecked Sendable`.
+public final class DocumentUpload: @unchecked Sendable {
     let store: DocumentStore
     let tempURL: URL
     let handle: FileHandle
@@ -171,6 +174,16 @@ public final class DocumentUpload {
             index += 1
         } catch {
             throw failed("cannot write the upload", error)
+        }
+    }
+
+    /// `finish()` off the caller's thread: its fsyncs block for milliseconds, which would hold one
+    /// of Swift concurrency's few cooperative threads (one per core) from every other call.
+    public func finishDurably() async throws -> (id: String, deduplicated: Bool) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { () throws(StoreError) in try self.finish() })
+            }
         }
     }
 

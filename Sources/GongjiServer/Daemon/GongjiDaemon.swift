@@ -74,6 +74,9 @@ public final class GongjiDaemon: Sendable {
         transportConfig.http2.targetWindowSize = config.windowBytes
         transportConfig.connection.maxIdleTime = .seconds(config.idleTimeoutSeconds)
         transportConfig.connection.maxGraceTime = .seconds(config.shutdownGraceSeconds)
+        // Each response is flushed at once: coalescing flushes held a lone call back by ~0.15 ms
+        // (p50 at one call in flight 0.45 → 0.29 ms) and saved nothing measurable at 64 in flight.
+        transportConfig.connection.flushCoalescing = nil
         let listener = GongjiListener(
             host: config.listen.host, port: config.listen.port, material: tlsMaterial,
             limits: .init(connectionsMax: config.connectionsMax, handshakeTimeout: .seconds(config.handshakeTimeoutSeconds),
@@ -95,7 +98,8 @@ public final class GongjiDaemon: Sendable {
             HealthHandler(state: health, services: Set(gongjiServices)),
             ReflectionHandler(index: DescriptorIndex(base64: gongjiFileDescriptorSetBase64)),
         ]
-        let interceptor = AccessInterceptor(state: service.state, callTimeout: .seconds(config.callTimeoutSeconds), metrics: metrics, logger: logger)
+        let interceptor = AccessInterceptor(state: service.state, callTimeout: .seconds(config.callTimeoutSeconds), deadlines: CallDeadlines(),
+                                            metrics: metrics, logger: logger)
         server = GRPCServer(transport: transport, services: services, interceptors: [interceptor])
     }
 

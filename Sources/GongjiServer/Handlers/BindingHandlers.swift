@@ -99,7 +99,7 @@ struct DocumentHandler: Gongji_V1_DocumentService.ServiceProtocol {
             throw requestError(.invalidArgument, reason: "NOT_AN_IMAGE", message: "the bytes are not a complete JPEG or PNG image",
                                zh: "仅支持JPEG或PNG格式的照片", field: "chunk")
         }
-        let (id, deduplicated) = try upload.finish()
+        let (id, deduplicated) = try await upload.finishDurably()
         let record = try await service.store.recordDocument(id: id, side: side, mediaType: format.mediaType, size: upload.size,
                                                             uploadedBy: user, now: service.clock.nowUnix())
         metrics.recordUpload(bytes: upload.size)

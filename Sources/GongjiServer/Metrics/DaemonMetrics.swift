@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// The daemon's metrics (swift-metrics types on a Prometheus registry of its own, so several
 /// daemons in one process — the tests — do not mix their numbers).
@@ -18,6 +19,14 @@ public final class DaemonMetrics: Sendable {
     let uploads: CoreMetrics.Counter
     let uploadBytes: CoreMetrics.Counter
     let refusedConnections: CoreMetrics.Counter
+    /// The call counter and latency timer of each (method, code), made once: building them per
+    /// call took the registry's lock and formatted their labels on every call.
+    private let callMetrics = Mutex<[CallKey: (calls: CoreMetrics.Counter, duration: CoreMetrics.Timer)]>([:])
+
+    private struct CallKey: Hashable {
+        var method: String
+        var code: String
+    }
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -36,8 +45,16 @@ public final class DaemonMetrics: Sendable {
 
     /// One finished call: counted by method and status code, its latency in a histogram.
     func recordCall(method: String, code: String, duration: Duration) {
-        CoreMetrics.Counter(label: "gongji_rpc_calls_total", dimensions: [("method", method), ("code", code)], factory: factory).increment()
-        CoreMetrics.Timer(label: "gongji_rpc_duration_seconds", dimensions: [("method", method)], factory: factory).recordNanoseconds(duration.nanoseconds)
+        let key = CallKey(method: method, code: code)
+        let (calls, timer) = callMetrics.withLock { cache in
+            if let cached = cache[key] { return cached }
+            let made = (CoreMetrics.Counter(label: "gongji_rpc_calls_total", dimensions: [("method", method), ("code", code)], factory: factory),
+                        CoreMetrics.Timer(label: "gongji_rpc_duration_seconds", dimensions: [("method", method)], factory: factory))
+            cache[key] = made
+            return made
+        }
+        calls.increment()
+        timer.recordNanoseconds(duration.nanoseconds)
     }
 
     /// A database write transaction's latency.

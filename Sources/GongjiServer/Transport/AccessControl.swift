@@ -39,6 +39,7 @@ extension ServerContext {
 struct AccessInterceptor: ServerInterceptor {
     let state: RuntimeState
     let callTimeout: Duration
+    let deadlines: CallDeadlines
     let metrics: DaemonMetrics
     let logger: Logger
 
@@ -73,10 +74,7 @@ struct AccessInterceptor: ServerInterceptor {
         }
         let started = ContinuousClock.now
         do {
-            // The task group inside waits for its tasks, so `next` does not outlive this call.
-            let response = try await withoutActuallyEscaping(next) { next in
-                try await withCallTimeout(callTimeout) { try await next(request, context) }
-            }
+            let response = try await deadlines.run(timeout: callTimeout) { try await next(request, context) }
             return Self.mappingStreamErrors(response, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started)
         } catch {
             throw Self.failed(error, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started)
@@ -119,23 +117,6 @@ extension AccessInterceptor {
             "error": "\(level == .error ? "\(error)" : mapped.message)",
         ])
         return mapped
-    }
-}
-
-/// Runs `body`, failing with DEADLINE_EXCEEDED when it takes longer than `timeout`.
-func withCallTimeout<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let result = first else {
-            throw requestError(.deadlineExceeded, reason: "CALL_TIMEOUT", message: "the call took longer than \(timeout)",
-                               zh: "处理超时，请重试")
-        }
-        return result
     }
 }
 

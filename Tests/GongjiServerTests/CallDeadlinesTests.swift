@@ -1,0 +1,62 @@
+import GRPCCore
+import NIOCore
+@testable import GongjiServer
+import Testing
+
+/// Runs `body` in a task of its own, as the server runs each call (cancelling the test's own task
+/// would cancel the test).
+func inCallTask<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await Task { try await body() }.value
+}
+
+@Suite("calls are bounded by limits.call_timeout_seconds without a task per call")
+struct CallDeadlinesTests {
+    @Test("a call past its deadline is cancelled and fails DEADLINE_EXCEEDED / CALL_TIMEOUT; others are untouched")
+    func timeout() async throws {
+        let deadlines = CallDeadlines(resolution: .milliseconds(20))
+        let started = ContinuousClock.now
+        let slow = await rpcFailure {
+            try await inCallTask { try await deadlines.run(timeout: .milliseconds(100)) { try await Task.sleep(for: .seconds(30)) } }
+        }
+        #expect(slow?.code == .deadlineExceeded && slow?.reason == "CALL_TIMEOUT", "\(String(describing: slow))")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        // A call that ignores cancellation still fails once its deadline has passed.
+        let stubborn = await rpcFailure {
+            try await inCallTask {
+                try await deadlines.run(timeout: .milliseconds(50)) {
+                    let until = ContinuousClock.now + .milliseconds(300)
+                    while ContinuousClock.now < until { await Task.yield() }
+                    return 1
+                }
+            }
+        }
+        #expect(stubborn?.code == .deadlineExceeded)
+        // Fast calls return their result or their own error, and leave nothing registered.
+        #expect(try await inCallTask { try await deadlines.run(timeout: .seconds(5)) { 42 } } == 42)
+        let own = await rpcFailure {
+            try await inCallTask { try await deadlines.run(timeout: .seconds(5)) { throw RPCError(code: .notFound, message: "x") } }
+        }
+        #expect(own?.code == .notFound)
+        #expect(deadlines.count == 0)
+    }
+
+    @Test("many concurrent calls: only the slow ones time out")
+    func concurrent() async throws {
+        let deadlines = CallDeadlines(resolution: .milliseconds(20))
+        let codes = await withTaskGroup(of: RPCError.Code?.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    await statusCode {
+                        try await deadlines.run(timeout: .milliseconds(200)) {
+                            try await Task.sleep(for: index % 10 == 0 ? .seconds(30) : .milliseconds(1))
+                        }
+                    }
+                }
+            }
+            return await group.reduce(into: [RPCError.Code?]()) { $0.append($1) }
+        }
+        #expect(codes.filter { $0 == .deadlineExceeded }.count == 20)
+        #expect(codes.filter { $0 == nil }.count == 180)
+        #expect(deadlines.count == 0)
+    }
+}
