@@ -142,8 +142,8 @@ public final class DocumentUpload: @unchecked Sendable {
         // place. Generic Collection algorithms on Data went byte by byte (`suffix` walks the whole
         // message, `+=` iterates it), and took half of an upload's CPU.
         var outcome: Result<Bool, StoreError> = .success(false)
-        let contiguous = bytes.withContiguousStorageIfAvailable { outcome = append(contiguous: UnsafeRawBufferPointer($0)) }
-        if contiguous == nil { Array(bytes).withUnsafeBytes { outcome = append(contiguous: $0) } }
+        let wasContiguous: Void? = bytes.withContiguousStorageIfAvailable { outcome = append(contiguous: UnsafeRawBufferPointer($0)) }
+        if wasContiguous == nil { Array(bytes).withUnsafeBytes { outcome = append(contiguous: $0) } }
         return try outcome.get()
     }
 

@@ -30,7 +30,7 @@ struct StartupChecksTests {
         let (env, config) = try environment()
         try FileManager.default.removeItem(atPath: config.database.path)
         if kind == "empty" {
-            FileManager.default.createFile(atPath: config.database.path, contents: Data())
+            _ = FileManager.default.createFile(atPath: config.database.path, contents: Data())
         } else {
             let queue = try DatabaseQueue(path: config.database.path)
             try queue.write { try $0.execute(sql: "CREATE TABLE t (x)") }

@@ -42,7 +42,7 @@ struct SmallFileSystem {
     /// Fills the file system with one file until a write fails; returns its path.
     func fill() -> String {
         let filler = path + "/filler"
-        FileManager.default.createFile(atPath: filler, contents: nil)
+        _ = FileManager.default.createFile(atPath: filler, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: filler) else { return filler }
         let block = Data(count: 4096)
         while (try? handle.write(contentsOf: block)) != nil {}

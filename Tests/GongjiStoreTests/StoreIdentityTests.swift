@@ -38,7 +38,7 @@ struct StoreIdentityTests {
 
     @Test("a 0-byte database (a failed copy or restore) is refused and left as it was")
     func empty() throws {
-        FileManager.default.createFile(atPath: path, contents: Data())
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
         let error = openError()
         #expect(error?.code == .configuration)
         #expect(error?.message.contains("0 bytes") == true, "\(String(describing: error))")
