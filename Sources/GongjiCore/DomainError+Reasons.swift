@@ -47,6 +47,20 @@ extension DomainError {
                     details: ["account_year": String(accountYear), "requested_year": String(requested)])
     }
 
+    static func rolloverYearInvalid(requested: Int, valid: Int) -> DomainError {
+        DomainError(reason: "ROLLOVER_YEAR_INVALID", category: .failedPrecondition,
+                    message: "the year-end rollover runs once per year, in order: the next valid year is \(valid), not \(requested)",
+                    messageZH: "年度结转须逐年进行，下一个可结转年度为\(valid)年",
+                    details: ["requested_year": String(requested), "valid_year": String(valid)])
+    }
+
+    static func rolloverYearNotBegun(requested: Int, today: CivilDate) -> DomainError {
+        DomainError(reason: "ROLLOVER_YEAR_NOT_BEGUN", category: .failedPrecondition,
+                    message: "year \(requested) has not begun (today is \(today), China time); it can be rolled into from 1 January",
+                    messageZH: "\(requested)年尚未开始，不能结转",
+                    details: ["requested_year": String(requested), "today": "\(today)"])
+    }
+
     static func regionNotSupported(_ region: RegionCode) -> DomainError {
         DomainError(reason: "REGION_NOT_SUPPORTED", category: .failedPrecondition,
                     message: "no family mutual-aid policy is loaded for region \(region)",

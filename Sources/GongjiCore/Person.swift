@@ -107,3 +107,25 @@ public struct PersonalAccount: Hashable, Sendable {
         return PersonalAccount(owner: owner, year: newYear, currentYear: .zero, carryOver: carried)
     }
 }
+
+/// The year-end rollover as a whole (R-ACCT-2): it runs once per year, in order, and never into a
+/// year that has not begun.
+public enum YearEnd {
+    /// The year the next rollover must go into: the year after the last recorded rollover; for a
+    /// database without one, the year after its oldest account's year; with no accounts at all,
+    /// the current year.
+    public static func nextRolloverYear(lastRolled: Int?, oldestAccountYear: Int?, today: CivilDate) -> Int {
+        if let lastRolled { return lastRolled + 1 }
+        if let oldestAccountYear { return oldestAccountYear + 1 }
+        return today.year
+    }
+
+    /// Refuses a rollover into any year but the next one, or into a year that has not begun
+    /// (China time); the error names the year that would be valid.
+    public static func checkRollover(into requested: Int, lastRolled: Int?, oldestAccountYear: Int?,
+                                     today: CivilDate) throws(DomainError) {
+        let valid = nextRolloverYear(lastRolled: lastRolled, oldestAccountYear: oldestAccountYear, today: today)
+        guard requested == valid else { throw .rolloverYearInvalid(requested: requested, valid: valid) }
+        guard requested <= today.year else { throw .rolloverYearNotBegun(requested: requested, today: today) }
+    }
+}

@@ -9,6 +9,7 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
+        migrator.registerMigration("v2-year-rollover", migrate: v2YearRollover)
         return migrator
     }
 
@@ -171,6 +172,18 @@ enum Schema {
               region_code INTEGER PRIMARY KEY,
               suspended INTEGER NOT NULL CHECK (suspended IN (0, 1)),
               updated_at INTEGER NOT NULL
+            ) STRICT;
+            """)
+    }
+
+    /// R-ACCT-2: each year-end rollover is recorded, so that the next one can only go into the
+    /// year after it.
+    private static func v2YearRollover(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE year_rollover (
+              year INTEGER PRIMARY KEY CHECK (year BETWEEN 2000 AND 2200),
+              accounts INTEGER NOT NULL CHECK (accounts >= 0),
+              at INTEGER NOT NULL
             ) STRICT;
             """)
     }

@@ -161,9 +161,12 @@ extension Store {
 
     /// Moves every account still in an earlier year into `year` (R-ACCT-1): the current-year
     /// part becomes carry-over. Idempotent per year. Returns how many accounts moved.
-    public func rollOver(into year: Int, key: IdempotencyKey? = nil, now: Int64) async throws -> Int {
+    public func rollOver(into year: Int, key: IdempotencyKey? = nil, today: CivilDate, now: Int64) async throws -> Int {
         try await write { db in
             if let previous = try Self.previousResult(key, in: db) { return Int(previous) ?? 0 }
+            let lastRolled = try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(year) FROM year_rollover"))
+            let oldestAccount = try Int.fetchOne(db.cachedStatement(sql: "SELECT MIN(year) FROM account"))
+            try YearEnd.checkRollover(into: year, lastRolled: lastRolled, oldestAccountYear: oldestAccount, today: today)
             let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM account WHERE year < ?"), arguments: [year])
             for row in rows {
                 let id = try Self.storedID(row["id_number"])
@@ -177,6 +180,8 @@ extension Store {
                     (LedgerAccount.person(id, .carryOver), account.currentYear),
                 ], now: now, in: db)
             }
+            try db.cachedStatement(sql: "INSERT INTO year_rollover (year, accounts, at) VALUES (?, ?, ?)").execute(
+                arguments: [year, rows.count, now])
             try Self.recordResult(key, result: String(rows.count), now: now, in: db)
             return rows.count
         }

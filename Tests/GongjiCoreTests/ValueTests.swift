@@ -224,3 +224,43 @@ struct PageTokenTests {
         #expect(PageToken.cursor(of: String(repeating: "A", count: 2000), scope: scope) == nil)
     }
 }
+
+@Suite("R-ACCT-2 the year-end rollover")
+struct YearEndTests {
+    static let newYearsDay = CivilDate(year: 2027, month: 1, day: 1)!
+    static let newYearsEve = CivilDate(year: 2026, month: 12, day: 31)!
+
+    func reason(_ requested: Int, last: Int?, oldest: Int?, today: CivilDate) -> String? {
+        do { try YearEnd.checkRollover(into: requested, lastRolled: last, oldestAccountYear: oldest, today: today); return nil } catch {
+            return error.reason
+        }
+    }
+
+    @Test("R-ACCT-2 only into the year after the last rollover, from 1 January (China time) of that year")
+    func order() {
+        #expect(reason(2027, last: 2026, oldest: 2026, today: Self.newYearsDay) == nil)
+        #expect(reason(2027, last: 2026, oldest: 2026, today: Self.newYearsEve) == "ROLLOVER_YEAR_NOT_BEGUN")
+        #expect(reason(2026, last: 2026, oldest: 2026, today: Self.newYearsDay) == "ROLLOVER_YEAR_INVALID")  // twice
+        #expect(reason(2028, last: 2026, oldest: 2026, today: CivilDate(year: 2028, month: 6, day: 1)!) == "ROLLOVER_YEAR_INVALID")  // skips 2027
+        #expect(reason(2200, last: 2026, oldest: 2026, today: Self.newYearsDay) == "ROLLOVER_YEAR_INVALID")  // the typo
+        #expect(reason(2025, last: 2026, oldest: 2026, today: Self.newYearsDay) == "ROLLOVER_YEAR_INVALID")  // backwards
+    }
+
+    @Test("R-ACCT-2 the refusal names the valid year")
+    func validYearNamed() {
+        do {
+            try YearEnd.checkRollover(into: 2200, lastRolled: 2026, oldestAccountYear: 2020, today: Self.newYearsDay)
+            Issue.record("expected a refusal")
+        } catch {
+            #expect(error.details["valid_year"] == "2027" && error.details["requested_year"] == "2200")
+        }
+    }
+
+    @Test("R-ACCT-2 without a recorded rollover: the year after the oldest account; with no account, this year")
+    func firstRollover() {
+        #expect(YearEnd.nextRolloverYear(lastRolled: nil, oldestAccountYear: 2026, today: Self.newYearsDay) == 2027)
+        #expect(YearEnd.nextRolloverYear(lastRolled: nil, oldestAccountYear: nil, today: Self.newYearsDay) == 2027)
+        #expect(YearEnd.nextRolloverYear(lastRolled: 2030, oldestAccountYear: 2020, today: Self.newYearsDay) == 2031)
+        #expect(reason(2027, last: nil, oldest: nil, today: Self.newYearsDay) == nil)
+    }
+}

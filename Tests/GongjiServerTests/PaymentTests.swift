@@ -153,7 +153,9 @@ struct PaymentTests {
         let today = daemon.clock.today()
         let authorizer = try ResidentID.parse(Demo.maanshanAuthorizer, today: today)
         // 300.00 carry-over (last year's credit rolled over), plus 1000.00 current year that may not pay.
-        _ = try await daemon.daemon.service.store.rollOver(into: today.year + 1, now: daemon.clock.nowUnix())
+        // The rollover of 1 January next year (R-ACCT-2 refuses it before then).
+        _ = try await daemon.daemon.service.store.rollOver(into: today.year + 1, today: CivilDate(year: today.year + 1, month: 1, day: 1)!,
+                                                           now: daemon.clock.nowUnix())
         _ = try await daemon.daemon.service.store.credit(authorizer, amount: .yuan(1000), reference: "MAS-CUR", now: daemon.clock.nowUnix())
         let binding = try await daemon.withClient("gateway") { client in
             try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(

@@ -26,6 +26,13 @@ struct RegistryTests {
     static let authorizer = "150102198003151312"
     static let child = "150102201006012427"
 
+    /// Midnight of 1 January of `year` in China time (UTC+8).
+    static func chinaNewYear(_ year: Int) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
+        return calendar.date(from: DateComponents(year: year, month: 1, day: 1))!
+    }
+
     static let goodJSONL = """
         {"kind":"person","id_number":"\(authorizer)","name":"王建国","insurance_type":"employee","status":"normal","region_code":"150100"}
         {"kind":"person","id_number":"\(child)","name":"王小明","insurance_type":"resident","status":"normal","region_code":150100,"paid_premium_years":[2024]}
@@ -96,7 +103,7 @@ struct RegistryTests {
         }
     }
 
-    @Test("R-ACCT-1 credits go to the current year; the rollover moves them to carry-over once per year")
+    @Test("R-ACCT-1 credits go to the current year; R-ACCT-2 the rollover moves them to carry-over once per year, in order, never early")
     func creditAndRollover() async throws {
         let daemon = try await TestDaemon.start()
         defer { Task { await daemon.stop() } }
@@ -122,10 +129,24 @@ struct RegistryTests {
             }
             #expect(notEmployee?.reason == "NOT_EMPLOYEE_INSURED")
             let year = daemon.clock.today().year + 1
+            func rollOver(_ requestID: String, _ year: Int) async -> RPCError? {
+                await rpcFailure { try await registry.rollOverYear(.with { $0.requestID = requestID; $0.year = Int32(year) }, options: failFast) }
+            }
+            // The accounts are in this year: next year is the valid one, but it has not begun.
+            let early = await rollOver("y0", year)
+            #expect(early?.code == .failedPrecondition && early?.reason == "ROLLOVER_YEAR_NOT_BEGUN", "\(String(describing: early))")
+            // An operator's typo: refused, naming the valid year; nothing moved.
+            let typo = await rollOver("y2200", 2200)
+            #expect(typo?.reason == "ROLLOVER_YEAR_INVALID" && typo?.reasonMetadata["valid_year"] == String(year))
+            #expect(try await registry.getPerson(.with { $0.idNumber = Self.authorizer }, options: failFast).account.currentYearFen == 50100)
+            // 1 January next year, China time.
+            daemon.clock.advance(seconds: Int64(Self.chinaNewYear(year).timeIntervalSince1970) - daemon.clock.nowUnix() + 60)
             let rolled = try await registry.rollOverYear(.with { $0.requestID = "y1"; $0.year = Int32(year) }, options: failFast)
             #expect(rolled.accountsRolled == 1)
-            let again = try await registry.rollOverYear(.with { $0.requestID = "y2"; $0.year = Int32(year) }, options: failFast)
-            #expect(again.accountsRolled == 0)
+            let retried = try await registry.rollOverYear(.with { $0.requestID = "y1"; $0.year = Int32(year) }, options: failFast)
+            #expect(retried.accountsRolled == 1, "a retried request returns the original result")
+            let again = await rollOver("y2", year)
+            #expect(again?.reason == "ROLLOVER_YEAR_INVALID" && again?.reasonMetadata["valid_year"] == String(year + 1))
             let account = try await registry.getPerson(.with { $0.idNumber = Self.authorizer }, options: failFast).account
             #expect(account.currentYearFen == 0 && account.carryOverFen == 50100 && account.year == Int32(year))
         }

@@ -166,10 +166,15 @@ def test_registry_import_all_or_nothing(stubs, pb):
     assert (summary.lines, summary.persons_upserted, summary.credits_applied) == (2, 1, 1)
 
 
-def test_rollover_is_idempotent_per_year(stubs, pb, daemon):
+def test_rollover_runs_once_per_year_in_order(stubs, pb, daemon):
+    """R-ACCT-2: dev mode rolled into the current year; again is refused naming the valid year,
+    and that year has not begun."""
     reg = pb["registry"]
-    # Dev mode's accounts are already in the current year: nothing moves, however often.
-    assert stubs.registry.RollOverYear(reg.RollOverYearRequest(request_id=request_id(), year=daemon.today.year)).accounts_rolled == 0
+    metadata = expect_error(lambda: stubs.registry.RollOverYear(reg.RollOverYearRequest(request_id=request_id(), year=daemon.today.year)),
+                            grpc.StatusCode.FAILED_PRECONDITION, "ROLLOVER_YEAR_INVALID")
+    assert metadata["valid_year"] == str(daemon.today.year + 1)
+    expect_error(lambda: stubs.registry.RollOverYear(reg.RollOverYearRequest(request_id=request_id(), year=daemon.today.year + 1)),
+                 grpc.StatusCode.FAILED_PRECONDITION, "ROLLOVER_YEAR_NOT_BEGUN")
     expect_error(lambda: stubs.registry.RollOverYear(reg.RollOverYearRequest(request_id=request_id(), year=1999)),
                  grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELD")
 

@@ -209,7 +209,10 @@ extension Gongji_V1_RegistryService {
         /// > Source IDL Documentation:
         /// >
         /// > Moves every account's current-year part into carry-over at the turn of the year into
-        /// > `year`. Idempotent per year: accounts already in `year` are left alone.
+        /// > `year`. Runs once per year, in order: only into the year after the last rollover, and not
+        /// > before 1 January of that year (China time). Anything else fails FAILED_PRECONDITION with
+        /// > ROLLOVER_YEAR_INVALID (metadata: requested_year, valid_year) or ROLLOVER_YEAR_NOT_BEGUN, and
+        /// > nothing moves. A retried request (same request_id) returns the original result.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_RollOverYearRequest` messages.
@@ -323,7 +326,10 @@ extension Gongji_V1_RegistryService {
         /// > Source IDL Documentation:
         /// >
         /// > Moves every account's current-year part into carry-over at the turn of the year into
-        /// > `year`. Idempotent per year: accounts already in `year` are left alone.
+        /// > `year`. Runs once per year, in order: only into the year after the last rollover, and not
+        /// > before 1 January of that year (China time). Anything else fails FAILED_PRECONDITION with
+        /// > ROLLOVER_YEAR_INVALID (metadata: requested_year, valid_year) or ROLLOVER_YEAR_NOT_BEGUN, and
+        /// > nothing moves. A retried request (same request_id) returns the original result.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_RollOverYearRequest` message.
@@ -435,7 +441,10 @@ extension Gongji_V1_RegistryService {
         /// > Source IDL Documentation:
         /// >
         /// > Moves every account's current-year part into carry-over at the turn of the year into
-        /// > `year`. Idempotent per year: accounts already in `year` are left alone.
+        /// > `year`. Runs once per year, in order: only into the year after the last rollover, and not
+        /// > before 1 January of that year (China time). Anything else fails FAILED_PRECONDITION with
+        /// > ROLLOVER_YEAR_INVALID (metadata: requested_year, valid_year) or ROLLOVER_YEAR_NOT_BEGUN, and
+        /// > nothing moves. A retried request (same request_id) returns the original result.
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_RollOverYearRequest` message.
@@ -761,7 +770,10 @@ extension Gongji_V1_RegistryService {
         /// > Source IDL Documentation:
         /// >
         /// > Moves every account's current-year part into carry-over at the turn of the year into
-        /// > `year`. Idempotent per year: accounts already in `year` are left alone.
+        /// > `year`. Runs once per year, in order: only into the year after the last rollover, and not
+        /// > before 1 January of that year (China time). Anything else fails FAILED_PRECONDITION with
+        /// > ROLLOVER_YEAR_INVALID (metadata: requested_year, valid_year) or ROLLOVER_YEAR_NOT_BEGUN, and
+        /// > nothing moves. A retried request (same request_id) returns the original result.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_RollOverYearRequest` message.
@@ -952,7 +964,10 @@ extension Gongji_V1_RegistryService {
         /// > Source IDL Documentation:
         /// >
         /// > Moves every account's current-year part into carry-over at the turn of the year into
-        /// > `year`. Idempotent per year: accounts already in `year` are left alone.
+        /// > `year`. Runs once per year, in order: only into the year after the last rollover, and not
+        /// > before 1 January of that year (China time). Anything else fails FAILED_PRECONDITION with
+        /// > ROLLOVER_YEAR_INVALID (metadata: requested_year, valid_year) or ROLLOVER_YEAR_NOT_BEGUN, and
+        /// > nothing moves. A retried request (same request_id) returns the original result.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_RollOverYearRequest` message.
@@ -1118,7 +1133,10 @@ extension Gongji_V1_RegistryService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Moves every account's current-year part into carry-over at the turn of the year into
-    /// > `year`. Idempotent per year: accounts already in `year` are left alone.
+    /// > `year`. Runs once per year, in order: only into the year after the last rollover, and not
+    /// > before 1 January of that year (China time). Anything else fails FAILED_PRECONDITION with
+    /// > ROLLOVER_YEAR_INVALID (metadata: requested_year, valid_year) or ROLLOVER_YEAR_NOT_BEGUN, and
+    /// > nothing moves. A retried request (same request_id) returns the original result.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_RollOverYearRequest` message.
@@ -1295,7 +1313,10 @@ extension Gongji_V1_RegistryService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Moves every account's current-year part into carry-over at the turn of the year into
-    /// > `year`. Idempotent per year: accounts already in `year` are left alone.
+    /// > `year`. Runs once per year, in order: only into the year after the last rollover, and not
+    /// > before 1 January of that year (China time). Anything else fails FAILED_PRECONDITION with
+    /// > ROLLOVER_YEAR_INVALID (metadata: requested_year, valid_year) or ROLLOVER_YEAR_NOT_BEGUN, and
+    /// > nothing moves. A retried request (same request_id) returns the original result.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -86,7 +86,7 @@ public final class GongjiService: Sendable {
             throw DomainError(reason: "INVALID_FIELD", category: .invalidArgument, message: "year must be 2000…2200",
                               messageZH: "年度无效", details: ["field": "year", "problem": "must be 2000…2200"])
         }
-        let count = try await store.rollOver(into: year, key: key, now: clock.nowUnix())
+        let count = try await store.rollOver(into: year, key: key, today: clock.today(), now: clock.nowUnix())
         logger.notice("year rollover", metadata: ["year": "\(year)", "accounts": "\(count)"])
         return count
     }

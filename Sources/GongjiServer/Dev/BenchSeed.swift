@@ -76,7 +76,7 @@ public enum BenchSeed {
         // Balances arrive last year and roll over, as on a real account in a new year.
         let lastYear = CivilDate(year: today.year - 1, month: 12, day: 31)!
         _ = try await service.store.importRows(population.rows, today: lastYear, now: SystemClock().nowUnix())
-        _ = try await service.store.rollOver(into: today.year, now: SystemClock().nowUnix())
+        _ = try await service.store.rollOver(into: today.year, today: today, now: SystemClock().nowUnix())
 
         let distinct = try await concurrently(population.hohhot) { index, family in
             try await bindHohhotFamily(family, index: index, service: service, year: year, today: today)

@@ -12,7 +12,7 @@ public enum DevSeed {
         let now = Int64(Date().timeIntervalSince1970)
         let lastYear = CivilDate(year: today.year - 1, month: 12, day: 31)!
         _ = try await store.importRows(DevEnvironment.demoRows(today: today), today: lastYear, now: now)
-        _ = try await store.rollOver(into: today.year, now: now)
+        _ = try await store.rollOver(into: today.year, today: today, now: now)
         for row in DevEnvironment.demoRows(today: today) {
             if case .credit(let id, _, _) = row, !id.value.hasPrefix("34") {
                 _ = try await store.credit(id, amount: .yuan(300), reference: "DEMO-\(id.value)-current", now: now)
