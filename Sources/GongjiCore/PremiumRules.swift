@@ -73,6 +73,9 @@ public struct PremiumQuote: Hashable, Sendable {
     public var shortfall: Money
     /// Whether the shortfall may be paid through another channel.
     public var externalShortfallAllowed: Bool
+    /// Set while family payment is suspended in the region (R-SUSP-2): the quote stands, paying
+    /// fails, and these are the channels and hotline to use meanwhile.
+    public var paymentSuspension: RegionPolicy.Availability? = nil
 }
 
 /// A debit from one part of the authorizer's account.
@@ -123,7 +126,6 @@ public enum PremiumRules {
     /// Quotes the premium for `years`.
     public static func quote(years: [Int], facts: PremiumFacts) throws(DomainError) -> PremiumQuote {
         guard let policy = facts.policy else { throw .regionNotSupported(facts.binding.region) }
-        guard !policy.availability.suspended else { throw .suspended(policy) }
         guard facts.actor == facts.binding.authorizer else { throw .notAuthorizer() }
         try checkBinding(facts)
         try checkYears(years, policy: policy)
@@ -137,8 +139,10 @@ public enum PremiumRules {
               let available = Money.sum(policy.payment.balanceParts.map { facts.authorizerAccount.balance(of: $0) })
         else { throw .amountOutOfRange("total") }
         let accountPart = Money.min(total, available)
+        // R-SUSP-2: a quote moves no money, so it answers while payment is suspended, and says so.
         return PremiumQuote(lines: lines, total: total, available: available, accountPart: accountPart,
-                            shortfall: total.subtracting(accountPart)!, externalShortfallAllowed: policy.payment.externalShortfall)
+                            shortfall: total.subtracting(accountPart)!, externalShortfallAllowed: policy.payment.externalShortfall,
+                            paymentSuspension: policy.availability.suspended ? policy.availability : nil)
     }
 
     /// Decides a payment: the client's expected total must match (R-PAY-3); the account must cover
@@ -146,6 +150,8 @@ public enum PremiumRules {
     public static func pay(years: [Int], expectedTotal: Money, external: ExternalPayment?,
                            facts: PremiumFacts) throws(DomainError) -> PaymentPlan {
         let quote = try quote(years: years, facts: facts)
+        // R-SUSP-1: paying fails while the region is suspended, naming the alternatives.
+        if quote.paymentSuspension != nil, let policy = facts.policy { throw .suspended(policy) }
         guard expectedTotal == quote.total else {
             throw .payment("AMOUNT_MISMATCH", "the premium is \(quote.total.yuanString) yuan, the request expected \(expectedTotal.yuanString)",
                            "缴费金额与应缴金额不一致", ["expected_fen": String(expectedTotal.fen), "actual_fen": String(quote.total.fen)],

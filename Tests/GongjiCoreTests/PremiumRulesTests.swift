@@ -34,6 +34,21 @@ struct PremiumRulesTests {
         #expect(plan.external == nil)
     }
 
+    @Test("R-SUSP-2 a suspended region still quotes, saying payment is suspended and where to pay; paying fails (R-SUSP-1)")
+    func suspendedQuotes() throws {
+        var suspended = ulanqab
+        suspended.availability.suspended = true
+        let facts = premiumFacts(policy: suspended, current: .yuan(800), carryOver: .zero, paid: [], on: today)
+        let quote = try PremiumRules.quote(years: [2025], facts: facts)
+        #expect(quote.total == .yuan(405))
+        let suspension = try #require(quote.paymentSuspension)
+        #expect(suspension.alternativeChannels.contains { $0.contains("蒙速办") })
+        #expect(suspension.hotline == "12393")
+        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: facts) } == "FAMILY_PAYMENT_SUSPENDED")
+        // Not suspended: no suspension in the quote.
+        #expect(try PremiumRules.quote(years: [2025], facts: ulanqabFacts(current: .yuan(800))).paymentSuspension == nil)
+    }
+
     @Test("R-PAY-4 a balance exactly equal to the amount pays; one fen less does not")
     func exactBalance() {
         #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: ulanqabFacts(current: .yuan(405))) } == nil)

@@ -65,7 +65,7 @@ struct PaymentTests {
         try await daemon.daemon.service.person(idNumber: id).account!
     }
 
-    @Test("R-PAY-4 worked examples: 400.00 is short by 5.00 and nothing changes; 800.00 pays 2024+2025 as one payment of 780.00")
+    @Test("R-PAY-4 worked examples: 400.00 is short by 5.00 and nothing changes; 800.00 pays 2024+2025 as one payment of 780.00; R-SUSP-1/R-SUSP-2 while suspended")
     func ulanqabWorkedExamples() async throws {
         let daemon = try await Self.start()
         defer { Task { await daemon.stop() } }
@@ -80,6 +80,11 @@ struct PaymentTests {
             let suspended = await rpcFailure { try await pay(client, "s", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.ulanqabAuthorizer) }
             #expect(suspended?.code == .unavailable && suspended?.reason == "FAMILY_PAYMENT_SUSPENDED")
             #expect(suspended?.helpDescriptions.contains { $0.contains("12393") } == true)
+            // R-SUSP-2: the quote still answers, and says payment is suspended and where to pay instead.
+            let quote = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
+                .with { $0.bindingID = binding.bindingID; $0.years = [2025] }, metadata: endUser(Demo.ulanqabAuthorizer), options: failFast)
+            #expect(quote.totalFen == 40500 && quote.paymentSuspended && quote.hotline == "12393")
+            #expect(quote.alternativeChannels.contains { $0.contains("蒙速办") })
         }
         try await resumeUlanqab(daemon)
         try await daemon.withClient("gateway") { client in

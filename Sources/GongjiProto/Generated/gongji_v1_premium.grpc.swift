@@ -156,7 +156,8 @@ extension Gongji_V1_PremiumService {
         /// > Source IDL Documentation:
         /// >
         /// > Quotes the premium for a bound member and one or more years. The end user must be the
-        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH and the balance.
+        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH, the balance, and a
+        /// > suspended region: the quote answers then, with payment_suspended and where to pay instead.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_QuotePremiumRequest` messages.
@@ -308,7 +309,8 @@ extension Gongji_V1_PremiumService {
         /// > Source IDL Documentation:
         /// >
         /// > Quotes the premium for a bound member and one or more years. The end user must be the
-        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH and the balance.
+        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH, the balance, and a
+        /// > suspended region: the quote answers then, with payment_suspended and where to pay instead.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_QuotePremiumRequest` message.
@@ -458,7 +460,8 @@ extension Gongji_V1_PremiumService {
         /// > Source IDL Documentation:
         /// >
         /// > Quotes the premium for a bound member and one or more years. The end user must be the
-        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH and the balance.
+        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH, the balance, and a
+        /// > suspended region: the quote answers then, with payment_suspended and where to pay instead.
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_QuotePremiumRequest` message.
@@ -872,7 +875,8 @@ extension Gongji_V1_PremiumService {
         /// > Source IDL Documentation:
         /// >
         /// > Quotes the premium for a bound member and one or more years. The end user must be the
-        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH and the balance.
+        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH, the balance, and a
+        /// > suspended region: the quote answers then, with payment_suspended and where to pay instead.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_QuotePremiumRequest` message.
@@ -1067,7 +1071,8 @@ extension Gongji_V1_PremiumService {
         /// > Source IDL Documentation:
         /// >
         /// > Quotes the premium for a bound member and one or more years. The end user must be the
-        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH and the balance.
+        /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH, the balance, and a
+        /// > suspended region: the quote answers then, with payment_suspended and where to pay instead.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_QuotePremiumRequest` message.
@@ -1322,7 +1327,8 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Quotes the premium for a bound member and one or more years. The end user must be the
-    /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH and the balance.
+    /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH, the balance, and a
+    /// > suspended region: the quote answers then, with payment_suspended and where to pay instead.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_QuotePremiumRequest` message.
@@ -1541,7 +1547,8 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Quotes the premium for a bound member and one or more years. The end user must be the
-    /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH and the balance.
+    /// > binding's authorizer. Errors as PayPremium, except AMOUNT_MISMATCH, the balance, and a
+    /// > suspended region: the quote answers then, with payment_suspended and where to pay instead.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -122,6 +122,16 @@ public nonisolated struct Gongji_V1_QuotePremiumResponse: Sendable {
   /// Whether the shortfall may be paid through another channel.
   public var externalShortfallAllowed: Bool = false
 
+  /// True while family payment is suspended in the binding's region (a platform upgrade): the
+  /// quote stands, but PayPremium fails UNAVAILABLE (FAMILY_PAYMENT_SUSPENDED) until it resumes.
+  public var paymentSuspended: Bool = false
+
+  /// While suspended: where the premium can be paid instead (e.g. 内蒙古税务社保缴费, 蒙速办, 支付宝).
+  public var alternativeChannels: [String] = []
+
+  /// While suspended: the hotline to call (e.g. 12393); empty when the region names none.
+  public var hotline: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -667,7 +677,7 @@ nonisolated extension Gongji_V1_QuotePremiumRequest: SwiftProtobuf.Message, Swif
 
 nonisolated extension Gongji_V1_QuotePremiumResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QuotePremiumResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{3}total_fen\0\u{3}available_fen\0\u{3}account_part_fen\0\u{3}shortfall_fen\0\u{3}external_shortfall_allowed\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{3}total_fen\0\u{3}available_fen\0\u{3}account_part_fen\0\u{3}shortfall_fen\0\u{3}external_shortfall_allowed\0\u{3}payment_suspended\0\u{3}alternative_channels\0\u{1}hotline\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -681,6 +691,9 @@ nonisolated extension Gongji_V1_QuotePremiumResponse: SwiftProtobuf.Message, Swi
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.accountPartFen) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.shortfallFen) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.externalShortfallAllowed) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.paymentSuspended) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.alternativeChannels) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.hotline) }()
       default: break
       }
     }
@@ -705,6 +718,15 @@ nonisolated extension Gongji_V1_QuotePremiumResponse: SwiftProtobuf.Message, Swi
     if self.externalShortfallAllowed != false {
       try visitor.visitSingularBoolField(value: self.externalShortfallAllowed, fieldNumber: 6)
     }
+    if self.paymentSuspended != false {
+      try visitor.visitSingularBoolField(value: self.paymentSuspended, fieldNumber: 7)
+    }
+    if !self.alternativeChannels.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.alternativeChannels, fieldNumber: 8)
+    }
+    if !self.hotline.isEmpty {
+      try visitor.visitSingularStringField(value: self.hotline, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -715,6 +737,9 @@ nonisolated extension Gongji_V1_QuotePremiumResponse: SwiftProtobuf.Message, Swi
     if lhs.accountPartFen != rhs.accountPartFen {return false}
     if lhs.shortfallFen != rhs.shortfallFen {return false}
     if lhs.externalShortfallAllowed != rhs.externalShortfallAllowed {return false}
+    if lhs.paymentSuspended != rhs.paymentSuspended {return false}
+    if lhs.alternativeChannels != rhs.alternativeChannels {return false}
+    if lhs.hotline != rhs.hotline {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -19,6 +19,11 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
             $0.accountPartFen = quote.accountPart.fen
             $0.shortfallFen = quote.shortfall.fen
             $0.externalShortfallAllowed = quote.externalShortfallAllowed
+            if let suspension = quote.paymentSuspension {
+                $0.paymentSuspended = true
+                $0.alternativeChannels = suspension.alternativeChannels
+                $0.hotline = suspension.hotline ?? ""
+            }
         })
     }
 
