@@ -99,7 +99,9 @@ public struct ResidentID: Hashable, Comparable, Sendable, CustomStringConvertibl
     public static func < (lhs: ResidentID, rhs: ResidentID) -> Bool { lhs.value < rhs.value }
 }
 
-/// Masks a personal name for logs: the first character and one `*` per remaining character (`张*`).
+/// Masks a personal name: the first character, then one `*` for each other character (王建国 → 王**,
+/// 张三 → 张*; a one-character name still gets one `*`). The same rule in logs, on receipts and
+/// wherever else a name is shown masked.
 public func maskName(_ name: String) -> String {
     guard let first = name.first else { return "" }
     return String(first) + String(repeating: "*", count: max(1, name.count - 1))

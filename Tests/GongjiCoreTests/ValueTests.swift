@@ -56,12 +56,14 @@ struct ResidentIDTests {
         #expect(reason { try ResidentID.parse(idNumber(born: "20000229"), today: today) } == nil)
     }
 
-    @Test("R-ID-1 masking shows four characters at each end")
+    @Test("R-ID-1 masking shows four characters at each end; a name shows its first character and one * per other character")
     func masking() throws {
         #expect(ResidentID.mask("150102198003151234") == "1501**********1234")
         #expect("\(authorizerID)" == authorizerID.masked)
         #expect(maskName("张三") == "张*")
         #expect(maskName("欧阳娜娜") == "欧***")
+        #expect(maskName("罗小明") == "罗**")
+        #expect(maskName("王") == "王*")
     }
 
     /// Valid numbers: any birth date from 1900 to `today`, any sequence, a few registration codes.

@@ -251,13 +251,14 @@ public nonisolated struct Gongji_V1_Receipt: Sendable {
   /// The payer's ID number, masked (1501**********1234).
   public var payerIDNumberMasked: String = String()
 
-  /// The payer's name, masked (王*).
+  /// The payer's name, masked: its first character, then one * for each other character
+  /// (王建国 → 王**, 王芳 → 王*).
   public var payerNameMasked: String = String()
 
   /// The member's ID number, masked.
   public var memberIDNumberMasked: String = String()
 
-  /// The member's name, masked.
+  /// The member's name, masked as the payer's.
   public var memberNameMasked: String = String()
 
   /// The years paid.
