@@ -155,7 +155,14 @@ public enum BindingRules {
                                      today: CivilDate) throws(DomainError) -> Bool {
         if member.insuranceType == .none {
             let age = member.birthDate.days(until: today)
-            if let days = policy.member.newbornDays, relationship == .child, age <= days { return true }
+            if let days = policy.member.newbornDays, relationship == .child {
+                guard age <= days else {
+                    throw .member("NEWBORN_WINDOW_PASSED",
+                                  "a child not yet insured can be bound within \(days) days of birth; this child is \(age) days old",
+                                  "新生儿出生超过\(days)天，请先为其参保", ["newborn_days": String(days), "age_days": String(age)])
+                }
+                return true
+            }
             throw .member("MEMBER_NOT_INSURED", "the member is not enrolled in basic medical insurance",
                           "被共济人未参加基本医疗保险", policy.member.newbornDays.map { ["newborn_days": String($0), "age_days": String(age)] } ?? [:])
         }

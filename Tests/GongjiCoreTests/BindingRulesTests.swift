@@ -201,7 +201,10 @@ struct BindingRulesTests {
         let auth = employee(authorizerID, region: .ulanqab)
         let binding = try create(request, bindingFacts(policy: ulanqab, authorizer: auth, member: person))
         #expect(binding.isNewborn)
-        #expect(reason { try create(request, bindingFacts(policy: ulanqab, authorizer: auth, member: person, on: today.adding(days: 1))) } == "MEMBER_NOT_INSURED")
+        // One day past the window: its own reason, with the values that explain it.
+        let late = failure { try create(request, bindingFacts(policy: ulanqab, authorizer: auth, member: person, on: today.adding(days: 1))) }
+        #expect(late?.reason == "NEWBORN_WINDOW_PASSED")
+        #expect(late?.details["newborn_days"] == "90" && late?.details["age_days"] == "91", "\(String(describing: late))")
         #expect(reason { try create(bindingRequest(baby, name: "王宝宝", relationship: .spouse, version: "ulanqab-2024-09"),
                                     bindingFacts(policy: ulanqab, authorizer: auth, member: person)) } == "MEMBER_NOT_INSURED")
         // hohhot has no newborn rule.
