@@ -68,7 +68,7 @@ public enum BindingRules {
     /// Decides whether the authorizer may bind the member, and returns the binding to insert.
     public static func create(_ request: BindingRequest, facts: BindingFacts, id: String) throws(DomainError) -> Binding {
         let authorizer = facts.authorizer
-        guard let policy = facts.policy else { throw .regionNotSupported(authorizer.region) }
+        guard let policy = facts.policy else { throw .authorizerRegionNotSupported(authorizer.region) }
         guard !policy.availability.suspended else { throw .suspended(policy) }
         let memberID = try ResidentID.parse(request.memberIDNumber, today: facts.today)
         let name = request.memberName.trimmingWhitespace

@@ -61,10 +61,11 @@ extension DomainError {
                     details: ["requested_year": String(requested), "today": "\(today)"])
     }
 
-    static func regionNotSupported(_ region: RegionCode) -> DomainError {
-        DomainError(reason: "REGION_NOT_SUPPORTED", category: .failedPrecondition,
-                    message: "no family mutual-aid policy is loaded for region \(region)",
-                    messageZH: "该统筹区暂未开通家庭共济", details: ["region": region.description])
+    /// The binding's rules come from the authorizer's region (R-BIND-1); no policy is loaded for it.
+    static func authorizerRegionNotSupported(_ region: RegionCode) -> DomainError {
+        DomainError(reason: "AUTHORIZER_REGION_NOT_SUPPORTED", category: .failedPrecondition,
+                    message: "no family mutual-aid policy is loaded for the authorizer's region \(region)",
+                    messageZH: "授权人所在统筹区暂未开通家庭共济", details: ["region": region.description, "party": "authorizer"])
     }
 
     static func suspended(_ policy: RegionPolicy) -> DomainError {

@@ -125,7 +125,7 @@ public let externalReferenceLengthMax = 64
 public enum PremiumRules {
     /// Quotes the premium for `years`.
     public static func quote(years: [Int], facts: PremiumFacts) throws(DomainError) -> PremiumQuote {
-        guard let policy = facts.policy else { throw .regionNotSupported(facts.binding.region) }
+        guard let policy = facts.policy else { throw .authorizerRegionNotSupported(facts.binding.region) }
         guard facts.actor == facts.binding.authorizer else { throw .notAuthorizer() }
         try checkBinding(facts)
         try checkYears(years, policy: policy)

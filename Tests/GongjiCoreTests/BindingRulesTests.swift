@@ -239,11 +239,13 @@ struct BindingRulesTests {
         }
     }
 
-    @Test("a region without a policy is not supported")
+    @Test("an authorizer whose region has no policy is refused with a reason naming the authorizer's region")
     func noPolicy() {
         var facts = bindingFacts(policy: hohhot, member: child)
         facts.policy = nil
-        #expect(reason { try create(bindingRequest(childID, name: "王小明"), facts) } == "REGION_NOT_SUPPORTED")
+        let refused = failure { try create(bindingRequest(childID, name: "王小明"), facts) }
+        #expect(refused?.reason == "AUTHORIZER_REGION_NOT_SUPPORTED")
+        #expect(refused?.details["party"] == "authorizer" && refused?.details["region"] != nil)
     }
 }
 

@@ -185,7 +185,7 @@ extension Gongji_V1_PremiumService {
         /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
         /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
         /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
-        /// > REGION_NOT_SUPPORTED).
+        /// > AUTHORIZER_REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_PayPremiumRequest` messages.
@@ -338,7 +338,7 @@ extension Gongji_V1_PremiumService {
         /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
         /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
         /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
-        /// > REGION_NOT_SUPPORTED).
+        /// > AUTHORIZER_REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_PayPremiumRequest` message.
@@ -489,7 +489,7 @@ extension Gongji_V1_PremiumService {
         /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
         /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
         /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
-        /// > REGION_NOT_SUPPORTED).
+        /// > AUTHORIZER_REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_PayPremiumRequest` message.
@@ -909,7 +909,7 @@ extension Gongji_V1_PremiumService {
         /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
         /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
         /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
-        /// > REGION_NOT_SUPPORTED).
+        /// > AUTHORIZER_REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_PayPremiumRequest` message.
@@ -1116,7 +1116,7 @@ extension Gongji_V1_PremiumService {
         /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
         /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
         /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
-        /// > REGION_NOT_SUPPORTED).
+        /// > AUTHORIZER_REGION_NOT_SUPPORTED).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_PayPremiumRequest` message.
@@ -1367,7 +1367,7 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
     /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
     /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
-    /// > REGION_NOT_SUPPORTED).
+    /// > AUTHORIZER_REGION_NOT_SUPPORTED).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_PayPremiumRequest` message.
@@ -1591,7 +1591,7 @@ extension Gongji_V1_PremiumService.ClientProtocol {
     /// > (FAMILY_PAYMENT_SUSPENDED, with the alternative channels in Help and the hotline in the
     /// > ErrorInfo metadata), PERMISSION_DENIED (NOT_PARTY) for a binding the end user is no party to
     /// > (or that does not exist), FAILED_PRECONDITION (AUTHORIZER_STATUS_NOT_NORMAL,
-    /// > REGION_NOT_SUPPORTED).
+    /// > AUTHORIZER_REGION_NOT_SUPPORTED).
     ///
     /// - Parameters:
     ///   - message: request message to send.
