@@ -75,6 +75,10 @@ struct StartupChecksTests {
         let documents = try withConfig(env) { $0.replacingOccurrences(of: "directory: \"documents\"", with: "directory: \"gongjid.json5/documents\"") }
         let docs = try runGongjid(["check-config", documents])
         #expect(docs.status == 78 && docs.output.contains("documents.directory"), "\(docs.output)")
+        // A documents directory still to be made is fine, and check-config does not make it.
+        let fresh = try withConfig(env) { $0.replacingOccurrences(of: "directory: \"documents\"", with: "directory: \"documents-new\"") }
+        #expect(try runGongjid(["check-config", fresh]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: env.directory.appendingPathComponent("documents-new").path))
         let typo = try withConfig(env) { $0.replacingOccurrences(of: "log: {", with: "limit: { message_bytes_max: 1024 }, log: {") }
         let unknown = try runGongjid(["check-config", typo])
         #expect(unknown.status == 78 && unknown.output.contains("limit: unknown key"), "\(unknown.output)")

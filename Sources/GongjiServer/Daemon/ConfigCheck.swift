@@ -13,7 +13,7 @@ public enum ConfigCheck {
         do { _ = try PolicyLoader.load(directory: config.policies.directory) } catch {
             throw ConfigError(key: "policies.directory", problem: error.description)
         }
-        try checkStorage(config)
+        try checkStorage(config, createDocuments: false)
         do { try Store.checkDatabase(path: config.database.path) } catch {
             throw ConfigError(key: "database.path", problem: error.message)
         }
@@ -21,20 +21,28 @@ public enum ConfigCheck {
 
     /// The database's directory and the documents directory exist (or, for documents, can be
     /// created) and a file can be written in each. Writes and removes a probe file: permission
-    /// bits alone do not tell (root, read-only mounts, full disks).
-    public static func checkStorage(_ config: GongjiConfig) throws(ConfigError) {
+    /// bits alone do not tell (root, read-only mounts, full disks). With `createDocuments` false
+    /// (check-config) a missing documents directory is not made: its parent must take a write.
+    public static func checkStorage(_ config: GongjiConfig, createDocuments: Bool = true) throws(ConfigError) {
         let databaseDirectory = (config.database.path as NSString).deletingLastPathComponent
         try probeWritable(directory: databaseDirectory.isEmpty ? "." : databaseDirectory, key: "database.path")
-        do {
-            try FileManager.default.createDirectory(atPath: config.documents.directory, withIntermediateDirectories: false,
-                                                    attributes: [.posixPermissions: 0o700])
-        } catch CocoaError.fileWriteFileExists {
-        } catch {
-            if !FileManager.default.fileExists(atPath: config.documents.directory) {
-                throw ConfigError(key: "documents.directory", problem: "\(config.documents.directory) does not exist and cannot be created")
+        let documents = config.documents.directory
+        if !FileManager.default.fileExists(atPath: documents) {
+            guard createDocuments else {
+                let parent = (documents as NSString).deletingLastPathComponent
+                do { try probeWritable(directory: parent.isEmpty ? "." : parent, key: "documents.directory") } catch {
+                    throw ConfigError(key: "documents.directory", problem: "\(documents) does not exist and cannot be created (\(error.problem))")
+                }
+                return
+            }
+            do {
+                try FileManager.default.createDirectory(atPath: documents, withIntermediateDirectories: false,
+                                                        attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw ConfigError(key: "documents.directory", problem: "\(documents) does not exist and cannot be created")
             }
         }
-        try probeWritable(directory: config.documents.directory, key: "documents.directory")
+        try probeWritable(directory: documents, key: "documents.directory")
     }
 
     private static func probeWritable(directory: String, key: String) throws(ConfigError) {
