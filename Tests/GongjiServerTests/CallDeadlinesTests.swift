@@ -46,9 +46,12 @@ struct CallDeadlinesTests {
         let codes = await withTaskGroup(of: RPCError.Code?.self) { group in
             for index in 0..<200 {
                 group.addTask {
-                    await statusCode {
-                        try await deadlines.run(timeout: .milliseconds(200)) {
-                            try await Task.sleep(for: index % 10 == 0 ? .seconds(30) : .milliseconds(1))
+                    // A slow call has 200 ms and needs 30 s; a fast one needs 1 ms and has 30 s, so a
+                    // loaded machine (CI runs every suite at once on 2 cores) cannot make it late.
+                    let slow = index % 10 == 0
+                    return await statusCode {
+                        try await deadlines.run(timeout: slow ? .milliseconds(200) : .seconds(30)) {
+                            try await Task.sleep(for: slow ? .seconds(30) : .milliseconds(1))
                         }
                     }
                 }
