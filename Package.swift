@@ -6,12 +6,22 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// What a command-line gRPC client of gongjid links (the operators' CLI, the load generator).
+let commandLineClient: [Target.Dependency] = [
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    .product(name: "GRPCCore", package: "grpc-swift-2"),
+    .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+    .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+]
+
 let package = Package(
     name: "gongji",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gongjid", targets: ["gongjid"]),
         .executable(name: "gongji", targets: ["gongji"]),
+        .executable(name: "gongji-load", targets: ["gongji-load"]),
         .library(name: "GongjiCore", targets: ["GongjiCore"]),
         .library(name: "GongjiConfiguration", targets: ["GongjiConfiguration"]),
     ],
@@ -64,11 +74,21 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // gRPC handlers, TLS, configuration and the composition root.
+        // What every client of gongjid needs: the mutual-TLS transport and the wire's header names.
+        .target(
+            name: "GongjiClient",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The application service, gRPC handlers, transport, and the daemon's composition root.
         .target(
             name: "GongjiServer",
             dependencies: [
-                "GongjiCore", "GongjiConfiguration", "GongjiStore", "GongjiProto",
+                "GongjiCore", "GongjiConfiguration", "GongjiStore", "GongjiProto", "GongjiClient",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
@@ -89,26 +109,43 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Demo and benchmark environments: throwaway PKI, demo people, benchmark seeding.
+        .target(
+            name: "GongjiDev",
+            dependencies: [
+                "GongjiServer", "GongjiStore", "GongjiCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "gongjid",
             dependencies: [
-                "GongjiServer", "GongjiStore",
+                "GongjiServer", "GongjiStore", "GongjiDev",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
+        // The operators' command-line client: the client module, the generated stubs and the pure
+        // core (money formatting); no server or store code.
         .executableTarget(
             name: "gongji",
             dependencies: [
-                "GongjiServer", "GongjiProto", "GongjiCore",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
-                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
-            ],
+                "GongjiClient", "GongjiProto", "GongjiCore",
+            ] + commandLineClient,
+            swiftSettings: strictSettings
+        ),
+        // The load generator of bench/run.
+        .executableTarget(
+            name: "gongji-load",
+            dependencies: [
+                "GongjiClient", "GongjiProto", "GongjiDev",
+            ] + commandLineClient,
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -131,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "GongjiServerTests",
             dependencies: [
-                "GongjiServer", "GongjiStore", "GongjiProto", "GongjiCore",
+                "GongjiServer", "GongjiStore", "GongjiProto", "GongjiCore", "GongjiClient", "GongjiDev",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -30,8 +30,10 @@ public struct BindingRequest: Hashable, Sendable {
 
 /// The facts a binding decision needs, gathered by the store.
 public struct BindingFacts: Sendable {
-    /// The authorizer as registered.
-    public var authorizer: Person
+    /// The end user asking to bind, as the authorizer.
+    public var actor: ResidentID
+    /// The authorizer as registered; nil when the end user is not in the registry.
+    public var authorizer: Person?
     /// The authorizer's personal account, if any.
     public var authorizerAccount: PersonalAccount?
     /// The member as registered, looked up by the requested ID number; nil if unknown.
@@ -46,8 +48,9 @@ public struct BindingFacts: Sendable {
     public var today: CivilDate
 
     /// Creates the facts.
-    public init(authorizer: Person, authorizerAccount: PersonalAccount?, member: Person?, authorizerBindings: [Binding],
+    public init(actor: ResidentID, authorizer: Person?, authorizerAccount: PersonalAccount?, member: Person?, authorizerBindings: [Binding],
                 documents: [String: DocumentSide], policy: RegionPolicy?, today: CivilDate) {
+        self.actor = actor
         self.authorizer = authorizer
         self.authorizerAccount = authorizerAccount
         self.member = member
@@ -67,7 +70,7 @@ public let rejectionReasonLengthMax = 500
 public enum BindingRules {
     /// Decides whether the authorizer may bind the member, and returns the binding to insert.
     public static func create(_ request: BindingRequest, facts: BindingFacts, id: String) throws(DomainError) -> Binding {
-        let authorizer = facts.authorizer
+        guard let authorizer = facts.authorizer else { throw .authorizerNotFound(facts.actor) }
         guard let policy = facts.policy else { throw .authorizerRegionNotSupported(authorizer.region) }
         guard !policy.availability.suspended else { throw .suspended(policy) }
         let memberID = try ResidentID.parse(request.memberIDNumber, today: facts.today)
@@ -110,10 +113,7 @@ public enum BindingRules {
 
     /// R-BIND-1: the authorizer is employee-insured, normal, registered where the policy says.
     static func checkAuthorizer(_ authorizer: Person, account: PersonalAccount?, policy: RegionPolicy) throws(DomainError) {
-        guard authorizer.insuranceType == .employee else {
-            throw .authorizer("AUTHORIZER_NOT_EMPLOYEE_INSURED", "the authorizer must be insured under the employee scheme",
-                              "授权人须参加职工基本医疗保险")
-        }
+        guard authorizer.insuranceType == .employee else { throw .authorizerNotEmployeeInsured() }
         guard authorizer.status == .normal else {
             throw .authorizer("AUTHORIZER_STATUS_NOT_NORMAL", "the authorizer's insurance status is \(authorizer.status.rawValue)",
                               "授权人参保状态不正常", ["status": authorizer.status.rawValue])
@@ -243,6 +243,32 @@ public enum BindingRules {
             result.rejectionReason = trimmed
         }
         return result
+    }
+
+    /// A change to an existing binding.
+    public enum Change: Hashable, Sendable {
+        /// The end user, as authorizer, revokes it (R-BIND-7).
+        case revoke(by: ResidentID)
+        /// A reviewer decides on it (R-BIND-6).
+        case review(ReviewDecision)
+
+        /// The reason recorded with the change, if any.
+        public var reason: String? {
+            if case .review(.reject(let text)) = self { text } else { nil }
+        }
+    }
+
+    /// Applies `change` to the binding `id`, found as `current` (nil when there is none): a
+    /// reviewer learns that a binding does not exist (BINDING_NOT_FOUND); an end user cannot tell
+    /// it from one he or she is no party to (NOT_PARTY).
+    public static func apply(_ change: Change, to current: Binding?, id: String) throws(DomainError) -> Binding {
+        switch change {
+        case .revoke(let endUser):
+            return try revoke(PartyRules.visible(current, to: endUser), actor: endUser)
+        case .review(let decision):
+            guard let current else { throw .bindingNotFound(id) }
+            return try review(current, decision: decision)
+        }
     }
 
     /// The authorizer revokes an active or pending binding (R-BIND-7); history stays.

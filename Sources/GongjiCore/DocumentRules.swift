@@ -78,3 +78,46 @@ public enum FundUse: Hashable, Sendable {
         }
     }
 }
+
+/// What an upload must be (R-DOC-1, R-DOC-2).
+public enum UploadRules {
+    /// The largest piece of an upload stream, in bytes.
+    public static let chunkBytesMax = 1 << 20
+
+    /// Refuses a piece larger than `chunkBytesMax`, or one that takes the upload past `uploadBytesMax`.
+    public static func checkSize(chunk: Int, total: Int, uploadBytesMax: Int) throws(DomainError) {
+        guard chunk <= chunkBytesMax, total <= uploadBytesMax else {
+            throw DomainError(reason: "DOCUMENT_TOO_LARGE", category: .invalidArgument,
+                              message: "the image is larger than \(uploadBytesMax) bytes", messageZH: "照片过大",
+                              details: ["field": "chunk", "upload_bytes_max": String(uploadBytesMax)])
+        }
+    }
+
+    /// The format of a finished upload of `size` bytes: not empty, a complete JPEG or PNG.
+    public static func checkComplete(size: Int, format: ImageFormat?) throws(DomainError) -> ImageFormat {
+        guard size > 0 else {
+            throw DomainError(reason: "DOCUMENT_EMPTY", category: .invalidArgument, message: "no image bytes were sent",
+                              messageZH: "照片内容为空", details: ["field": "chunk"])
+        }
+        guard let format else {
+            throw DomainError(reason: "NOT_AN_IMAGE", category: .invalidArgument, message: "the bytes are not a complete JPEG or PNG image",
+                              messageZH: "仅支持JPEG或PNG格式的照片", details: ["field": "chunk"])
+        }
+        return format
+    }
+
+    /// The same bytes may be uploaded again for the same side (the first record stays), never
+    /// for the other side.
+    public static func checkSide(_ side: DocumentSide, recordedSide: DocumentSide?, id: String) throws(DomainError) {
+        guard let recordedSide, recordedSide != side else { return }
+        throw DomainError(reason: "DOCUMENT_SIDE_CONFLICT", category: .invalidArgument,
+                          message: "these bytes were uploaded as the \(recordedSide.rawValue) side already",
+                          messageZH: "同一照片不能同时作为身份证正反面", details: ["document_id": id])
+    }
+
+    /// A reviewer asked for a document that is not recorded.
+    public static func notFound(_ id: String) -> DomainError {
+        DomainError(reason: "DOCUMENT_NOT_FOUND", category: .notFound, message: "no document \(id)", messageZH: "未找到该照片",
+                    details: ["document_id": id])
+    }
+}

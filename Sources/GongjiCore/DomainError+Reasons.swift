@@ -155,6 +155,12 @@ extension DomainError {
 
     /// The end user acting as authorizer is not in the registry.
     public static func authorizerNotFound(_ id: ResidentID) -> DomainError { personNotFound(role: "authorizer", id: id) }
+
+    /// The authorizer is not (or no longer) insured under the employee scheme (R-BIND-1).
+    static func authorizerNotEmployeeInsured() -> DomainError {
+        .authorizer("AUTHORIZER_NOT_EMPLOYEE_INSURED", "the authorizer must be insured under the employee scheme",
+                    "授权人须参加职工基本医疗保险")
+    }
 }
 
 /// Who may see and act on a binding's records: its authorizer and its member, nobody else.
@@ -163,6 +169,21 @@ public enum PartyRules {
     public static func requireParty(_ endUser: ResidentID, authorizer: ResidentID, member: ResidentID,
                                     of thing: String) throws(DomainError) {
         guard endUser == authorizer || endUser == member else { throw .notParty(thing) }
+    }
+
+    /// The binding as `endUser` may see it: one that does not exist and one the end user is no
+    /// party to look the same (NOT_PARTY), so existence does not leak.
+    public static func visible(_ binding: Binding?, to endUser: ResidentID) throws(DomainError) -> Binding {
+        guard let binding else { throw .notParty("binding") }
+        try requireParty(endUser, authorizer: binding.authorizer, member: binding.member, of: "binding")
+        return binding
+    }
+
+    /// A payment, or its receipt (`thing`), as `endUser` may see it (see `visible(_:to:)`).
+    public static func visible(_ payment: PaymentRecord?, as thing: String = "payment", to endUser: ResidentID) throws(DomainError) -> PaymentRecord {
+        guard let payment else { throw .notParty(thing) }
+        try requireParty(endUser, authorizer: payment.authorizer, member: payment.member, of: thing)
+        return payment
     }
 }
 
@@ -179,5 +200,72 @@ public enum CreditRules {
             throw .invalidField("reference", "is required, 1…\(referenceLengthMax) characters", zh: "入账凭证号不能为空")
         }
         return trimmed
+    }
+}
+
+extension DomainError {
+    static func bindingNotFound(_ id: String) -> DomainError {
+        DomainError(reason: "BINDING_NOT_FOUND", category: .notFound, message: "binding \(id) does not exist",
+                    messageZH: "未找到该共济关系", details: ["binding_id": id])
+    }
+}
+
+extension CreditRules {
+    /// What a credit does.
+    public enum Plan: Hashable, Sendable {
+        /// The reference was applied to this account before: nothing changes.
+        case alreadyApplied
+        /// Credit the account (now `account`) with this ledger movement.
+        case apply(account: PersonalAccount, movement: LedgerMovement)
+    }
+
+    /// Plans crediting `amount` under `reference` (validated by `validate`) to the person `id`,
+    /// found as `record`; `referenceOwner` is whose account the reference was applied to before.
+    public static func plan(credit id: ResidentID, record: PersonRecord?, amount: Money, reference: String,
+                            referenceOwner: ResidentID?) throws(DomainError) -> Plan {
+        guard let record else { throw .personNotFound(id) }
+        guard record.person.insuranceType == .employee, let account = record.account else {
+            throw DomainError(reason: "NOT_EMPLOYEE_INSURED", category: .failedPrecondition,
+                              message: "only the employee-insured have a personal account", messageZH: "仅职工医保参保人有个人账户",
+                              details: ["id_number": id.masked])
+        }
+        if let referenceOwner {
+            guard referenceOwner == id else {
+                throw DomainError(reason: "CREDIT_REFERENCE_REUSED", category: .alreadyExists,
+                                  message: "credit reference \(reference) was applied to another account", messageZH: "入账凭证号已被使用",
+                                  details: ["reference": reference])
+            }
+            return .alreadyApplied
+        }
+        guard let balance = account.currentYear.adding(amount), balance.isValidAmount else {
+            throw DomainError(reason: "AMOUNT_OUT_OF_RANGE", category: .invalidArgument, message: "the balance would exceed the limit",
+                              messageZH: "金额超出允许范围", details: ["max_fen": String(Money.max.fen)])
+        }
+        var credited = account
+        credited.currentYear = balance
+        return .apply(account: credited, movement: LedgerMovement("credit:\(reference)", [
+            LedgerEntry(LedgerAccount.person(id, .currentYear), amount),
+            LedgerEntry(LedgerAccount.platformFunding, Money(fen: -amount.fen)),
+        ]))
+    }
+}
+
+/// What registering a person opens.
+public enum RegistryRules {
+    /// The personal account an employee-insured person gets when first registered (R-ACCT-1:
+    /// empty, in the current year); nil for anyone else. An existing account is kept as it is.
+    public static func accountToOpen(for person: Person, today: CivilDate) -> PersonalAccount? {
+        person.insuranceType == .employee ? PersonalAccount(owner: person.id, year: today.year, currentYear: .zero, carryOver: .zero) : nil
+    }
+}
+
+extension PolicyBook {
+    /// The policy of the region named by `regionCode`, or REGION_NOT_FOUND.
+    public func policy(regionCode: String) throws(DomainError) -> RegionPolicy {
+        guard let region = RegionCode(regionCode), let policy = policy(of: region) else {
+            throw DomainError(reason: "REGION_NOT_FOUND", category: .notFound, message: "no policy is loaded for region '\(regionCode)'",
+                              messageZH: "未找到该统筹区", details: ["region_code": regionCode])
+        }
+        return policy
     }
 }

@@ -97,6 +97,17 @@ public struct PersonalAccount: Hashable, Sendable {
         }
     }
 
+    /// The account after `amount` (at most the part's balance) leaves `part`.
+    func debiting(_ amount: Money, from part: BalancePart) -> PersonalAccount {
+        var result = self
+        switch part {
+        case .currentYear: result.currentYear = currentYear.subtracting(amount)!
+        case .carryOver: result.carryOver = carryOver.subtracting(amount)!
+        }
+        precondition(result.currentYear >= .zero && result.carryOver >= .zero, "a debit never exceeds the part's balance")
+        return result
+    }
+
     /// The account after the turn of the year into `newYear`: the current part moves into
     /// carry-over. Rolling into the year the account is already in changes nothing, so the
     /// operation is idempotent per year; rolling backwards is refused.
@@ -111,6 +122,19 @@ public struct PersonalAccount: Hashable, Sendable {
 /// The year-end rollover as a whole (R-ACCT-2): it runs once per year, in order, and never into a
 /// year that has not begun.
 public enum YearEnd {
+    /// The years a rollover may name at all.
+    public static let yearRange = 2000...2200
+
+    /// One account's rollover into `year` and its ledger movement (current-year part → carry-over).
+    public static func rollOver(_ account: PersonalAccount, into year: Int) throws(DomainError) -> (PersonalAccount, LedgerMovement) {
+        let rolled = try account.rolledOver(into: year)
+        let moved = rolled.year == account.year ? Money.zero : account.currentYear
+        return (rolled, LedgerMovement("rollover:\(year):\(account.owner.value)", [
+            LedgerEntry(LedgerAccount.person(account.owner, .currentYear), Money(fen: -moved.fen)),
+            LedgerEntry(LedgerAccount.person(account.owner, .carryOver), moved),
+        ]))
+    }
+
     /// The year the next rollover must go into: the year after the last recorded rollover; for a
     /// database without one, the year after its oldest account's year; with no accounts at all,
     /// the current year.
@@ -124,6 +148,9 @@ public enum YearEnd {
     /// (China time); the error names the year that would be valid.
     public static func checkRollover(into requested: Int, lastRolled: Int?, oldestAccountYear: Int?,
                                      today: CivilDate) throws(DomainError) {
+        guard yearRange.contains(requested) else {
+            throw .invalidField("year", "must be \(yearRange.lowerBound)…\(yearRange.upperBound)", zh: "年度无效")
+        }
         let valid = nextRolloverYear(lastRolled: lastRolled, oldestAccountYear: oldestAccountYear, today: today)
         guard requested == valid else { throw .rolloverYearInvalid(requested: requested, valid: valid) }
         guard requested <= today.year else { throw .rolloverYearNotBegun(requested: requested, today: today) }

@@ -6,8 +6,8 @@ public struct PremiumFacts: Sendable {
     public var actor: ResidentID
     /// The authorizer as registered now.
     public var authorizer: Person
-    /// The authorizer's account.
-    public var authorizerAccount: PersonalAccount
+    /// The authorizer's account; nil when the authorizer has none (never employee-insured).
+    public var authorizerAccount: PersonalAccount?
     /// The member as registered now.
     public var member: Person
     /// The member's own personal account, if the member has one (R-PAY-6).
@@ -20,7 +20,7 @@ public struct PremiumFacts: Sendable {
     public var today: CivilDate
 
     /// Creates the facts.
-    public init(binding: Binding, actor: ResidentID, authorizer: Person, authorizerAccount: PersonalAccount,
+    public init(binding: Binding, actor: ResidentID, authorizer: Person, authorizerAccount: PersonalAccount?,
                 member: Person, memberAccount: PersonalAccount?, paidYears: Set<Int>, policy: RegionPolicy?,
                 today: CivilDate) {
         self.binding = binding
@@ -106,16 +106,66 @@ public struct ExternalPayment: Hashable, Sendable {
     }
 }
 
-/// What a payment must do, as decided by the core; the store applies it in one transaction.
+/// What a payment asks for, as the gateway sent it (validated by `PremiumRules.pay`).
+public struct PaymentOrder: Hashable, Sendable {
+    /// The binding paid through.
+    public var bindingID: String
+    /// The premium years.
+    public var years: [Int]
+    /// The total the client showed the end user (R-PAY-3).
+    public var expectedTotal: Money
+    /// The part paid through another channel, if any (R-PAY-5).
+    public var external: ExternalPayment?
+
+    /// Creates an order.
+    public init(bindingID: String, years: [Int], expectedTotal: Money, external: ExternalPayment?) {
+        self.bindingID = bindingID
+        self.years = years
+        self.expectedTotal = expectedTotal
+        self.external = external
+    }
+}
+
+/// Everything a payment writes, as decided by the core; the store applies it in one transaction
+/// and adds only what only it can: the payment's sequence number (and so its receipt number).
 public struct PaymentPlan: Hashable, Sendable {
+    /// The payment's id.
+    public var paymentID: String
+    /// The binding paid through.
+    public var binding: Binding
+    /// The payer's registered name, printed on the receipt.
+    public var authorizerName: String
     /// The quote the payment is based on.
     public var quote: PremiumQuote
     /// Debits from the authorizer's account parts (sum = quote.accountPart).
     public var postings: [Posting]
     /// The external part, if any (amount = quote.shortfall).
     public var external: ExternalPayment?
-    /// Whether the payment enrolls a newborn member as resident-insured (R-BIND-8).
-    public var enrollsMember: Bool
+    /// The authorizer's account after the debits.
+    public var authorizerAccount: PersonalAccount
+    /// The member as enrolled by this payment (R-BIND-8: a newborn becomes resident-insured, normal,
+    /// in the binding's region); nil when the member was insured already.
+    public var enrolledMember: Person?
+    /// The ledger movement: the account parts and the external channel pay the region's collection.
+    public var movement: LedgerMovement
+    /// The day the receipt is issued (China time).
+    public var issuedOn: CivilDate
+
+    /// Whether the payment enrolls a newborn member.
+    public var enrollsMember: Bool { enrolledMember != nil }
+
+    /// The receipt number of this payment once the store has given it `sequence`.
+    public func receiptNumber(sequence: Int64) -> String { ReceiptNumber.make(issuedOn: issuedOn, sequence: sequence) }
+}
+
+/// Receipt numbers (电子回单号): `GJ`, the issuing day, and the payment's sequence number in ten
+/// digits — unique because the sequence is.
+public enum ReceiptNumber {
+    /// The receipt number of the payment with `sequence` issued on `day`.
+    public static func make(issuedOn day: CivilDate, sequence: Int64) -> String {
+        let digits = String(sequence)
+        return "GJ" + day.description.filter { $0 != "-" } + String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+    }
 }
 
 /// The most characters of an external payment reference.
@@ -125,6 +175,7 @@ public let externalReferenceLengthMax = 64
 public enum PremiumRules {
     /// Quotes the premium for `years`.
     public static func quote(years: [Int], facts: PremiumFacts) throws(DomainError) -> PremiumQuote {
+        guard let account = facts.authorizerAccount else { throw .authorizerNotEmployeeInsured() }
         guard let policy = facts.policy else { throw .authorizerRegionNotSupported(facts.binding.region) }
         guard facts.actor == facts.binding.authorizer else { throw .notAuthorizer() }
         try checkBinding(facts)
@@ -136,7 +187,7 @@ public enum PremiumRules {
         var lines: [PremiumLine] = []
         for year in years.sorted() { lines.append(try line(year: year, facts: facts, policy: policy)) }
         guard let total = Money.sum(lines.map(\.amount)),
-              let available = Money.sum(policy.payment.balanceParts.map { facts.authorizerAccount.balance(of: $0) })
+              let available = Money.sum(policy.payment.balanceParts.map { account.balance(of: $0) })
         else { throw .amountOutOfRange("total") }
         let accountPart = Money.min(total, available)
         // R-SUSP-2: a quote moves no money, so it answers while payment is suspended, and says so.
@@ -147,9 +198,9 @@ public enum PremiumRules {
 
     /// Decides a payment: the client's expected total must match (R-PAY-3); the account must cover
     /// it, or — where allowed — an external part covers exactly the shortfall (R-PAY-4, R-PAY-5).
-    public static func pay(years: [Int], expectedTotal: Money, external: ExternalPayment?,
-                           facts: PremiumFacts) throws(DomainError) -> PaymentPlan {
-        let quote = try quote(years: years, facts: facts)
+    public static func pay(_ order: PaymentOrder, paymentID: String, facts: PremiumFacts) throws(DomainError) -> PaymentPlan {
+        let (expectedTotal, external) = (order.expectedTotal, order.external)
+        let quote = try quote(years: order.years, facts: facts)
         // R-SUSP-1: paying fails while the region is suspended, naming the alternatives.
         if quote.paymentSuspension != nil, let policy = facts.policy { throw .suspended(policy) }
         guard expectedTotal == quote.total else {
@@ -175,17 +226,33 @@ public enum PremiumRules {
         } else if quote.shortfall > .zero {
             throw .balanceInsufficient(shortfall: quote.shortfall, available: quote.available, total: quote.total)
         }
+        var account = facts.authorizerAccount!
         var remaining = quote.accountPart
         var postings: [Posting] = []
         for part in facts.policy!.payment.balanceParts where remaining > .zero {
-            let take = Money.min(remaining, facts.authorizerAccount.balance(of: part))
+            let take = Money.min(remaining, account.balance(of: part))
             if take > .zero { postings.append(Posting(part: part, amount: take)) }
             remaining = remaining.subtracting(take)!
+            account = account.debiting(take, from: part)
         }
         precondition(remaining == .zero, "postings must cover the account part")
         let externalPart = quote.shortfall > .zero ? external.map { ExternalPayment(amount: $0.amount, reference: $0.reference.trimmingWhitespace) } : nil
-        return PaymentPlan(quote: quote, postings: postings, external: externalPart,
-                           enrollsMember: facts.member.insuranceType == .none)
+        let binding = facts.binding
+        var entries = postings.map { LedgerEntry(LedgerAccount.person(binding.authorizer, $0.part), Money(fen: -$0.amount.fen)) }
+        if let externalPart { entries.append(LedgerEntry(LedgerAccount.external(binding.region), Money(fen: -externalPart.amount.fen))) }
+        entries.append(LedgerEntry(LedgerAccount.premiumCollection(binding.region), quote.total))
+        // R-BIND-8: paying for a newborn enrolls the member as resident-insured in the binding's region.
+        var enrolled: Person? = nil
+        if facts.member.insuranceType == .none {
+            var member = facts.member
+            member.insuranceType = .resident
+            member.status = .normal
+            member.region = binding.region
+            enrolled = member
+        }
+        return PaymentPlan(paymentID: paymentID, binding: binding, authorizerName: facts.authorizer.name, quote: quote,
+                           postings: postings, external: externalPart, authorizerAccount: account, enrolledMember: enrolled,
+                           movement: LedgerMovement("payment:\(paymentID)", entries), issuedOn: facts.today)
     }
 
     static func checkBinding(_ facts: PremiumFacts) throws(DomainError) {

@@ -94,6 +94,29 @@ public enum RegistryImport {
         }
     }
 
+    /// Validates a person sent field by field (the registry's UpsertPerson) by the rules of an
+    /// import line; a bad field is INVALID_FIELD naming `person.<field>`.
+    public static func person(idNumber: String, name: String, insuranceType: InsuranceType?, status: InsuranceStatus?,
+                              regionCode: String, specialCategory: String, paidYears: [Int],
+                              today: CivilDate) throws(DomainError) -> (person: Person, paidYears: [Int]) {
+        var raw = RawRow(csv: [])
+        raw.kind = "person"
+        raw.id_number = idNumber
+        raw.name = name
+        raw.insurance_type = insuranceType?.rawValue
+        raw.status = status?.rawValue
+        raw.region_code = regionCode
+        raw.special_category = specialCategory.isEmpty ? nil : specialCategory
+        raw.paid_premium_years = paidYears
+        do {
+            guard case .person(let person, let years) = try row(from: raw, line: 1, today: today) else { preconditionFailure("a person row") }
+            return (person, years)
+        } catch {
+            throw DomainError(reason: "INVALID_FIELD", category: .invalidArgument, message: "person.\(error.field): \(error.problem)",
+                              messageZH: "人员信息无效", details: ["field": "person.\(error.field)", "problem": error.problem])
+        }
+    }
+
     /// Parses one non-blank line. `line` is the 1-based line number used in errors.
     public static func parse(_ text: Substring, format: RegistryFormat, line: Int,
                              today: CivilDate) throws(RegistryRowError) -> RegistryRow {

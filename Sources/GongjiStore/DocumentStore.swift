@@ -45,7 +45,6 @@ public final class DocumentStore: Sendable {
     func path(of id: String) -> URL { directory.appendingPathComponent(id) }
 
     /// Whether a document file exists.
-    public func contains(_ id: String) -> Bool { FileManager.default.fileExists(atPath: path(of: id).path) }
 
     /// Starts an upload.
     public func beginUpload() throws(StoreError) -> DocumentUpload {

@@ -2,36 +2,19 @@ import Foundation
 import GRDB
 import GongjiCore
 
-/// A registered person with the premium years paid elsewhere and, for the employee-insured, the
-/// personal account.
-public struct PersonRecord: Hashable, Sendable {
-    /// The person.
-    public var person: Person
-    /// Resident premium years paid outside Gongji.
-    public var paidYears: [Int]
-    /// The personal account, if any.
-    public var account: PersonalAccount?
-}
-
-/// What an import did.
-public struct ImportSummary: Hashable, Sendable {
-    /// Persons created or replaced.
-    public var personsUpserted = 0
-    /// Credits applied.
-    public var creditsApplied = 0
-    /// Credits skipped because their reference was applied before.
-    public var creditsSkipped = 0
-}
-
 extension Store {
-    /// Creates or replaces a person. Returns whether the person was new.
-    public func upsertPerson(_ person: Person, paidYears: [Int], key: IdempotencyKey? = nil,
-                             today: CivilDate, now: Int64) async throws -> Bool {
+    public func upsertPerson(_ person: Person, paidYears: [Int], key: IdempotencyKey?, today: CivilDate,
+                             now: Int64) async throws -> (record: PersonRecord, created: Bool) {
         try await groupCommit.submit { db in
-            if let previous = try Self.previousResult(key, in: db) { return previous == "created" }
-            let created = try Self.upsert(person, paidYears: paidYears, today: today, now: now, in: db)
-            try Self.recordResult(key, result: created ? "created" : "replaced", now: now, in: db)
-            return created
+            let created: Bool
+            if let previous = try Self.previousResult(key, in: db) {
+                created = previous == "created"
+            } else {
+                created = try Self.upsert(person, paidYears: paidYears, today: today, now: now, in: db)
+                try Self.recordResult(key, result: created ? "created" : "replaced", now: now, in: db)
+            }
+            guard let record = try Self.fetchPerson(person.id, in: db) else { throw StoreError(.database, "person vanished after upsert") }
+            return (record, created)
         }
     }
 
@@ -49,16 +32,15 @@ extension Store {
         for year in Set(paidYears) {
             try db.cachedStatement(sql: "INSERT INTO person_paid_year (id_number, year) VALUES (?, ?)").execute(arguments: [person.id.value, year])
         }
-        if person.insuranceType == .employee {
+        if let account = RegistryRules.accountToOpen(for: person, today: today) {
             try db.cachedStatement(sql: """
-                INSERT INTO account (id_number, year, current_year_fen, carry_over_fen) VALUES (?, ?, 0, 0)
+                INSERT INTO account (id_number, year, current_year_fen, carry_over_fen) VALUES (?, ?, ?, ?)
                 ON CONFLICT (id_number) DO NOTHING
-                """).execute(arguments: [person.id.value, today.year])
+                """).execute(arguments: [account.owner.value, account.year, account.currentYear.fen, account.carryOver.fen])
         }
         return !existed
     }
 
-    /// Reads a person, or nil.
     public func person(_ id: ResidentID) async throws -> PersonRecord? {
         try await read { db in try Self.fetchPerson(id, in: db) }
     }
@@ -92,49 +74,31 @@ extension Store {
         }
     }
 
-    static func personNotFound(_ id: ResidentID) -> DomainError { DomainError.personNotFound(id) }
-
     /// Credits an employee-insured person's current-year part; a reference applies at most once.
-    public func credit(_ id: ResidentID, amount: Money, reference: String, key: IdempotencyKey? = nil,
+    public func credit(_ id: ResidentID, amount: Money, reference: String, key: IdempotencyKey?,
                        now: Int64) async throws -> (account: PersonalAccount, applied: Bool) {
         try await groupCommit.submit { db in
+            let applied: Bool
             if let previous = try Self.previousResult(key, in: db) {
-                guard let account = try Self.fetchAccount(id, in: db) else { throw Self.personNotFound(id) }
-                return (account, previous == "applied")
+                applied = previous == "applied"
+            } else {
+                applied = try Self.applyCredit(id, amount: amount, reference: reference, now: now, in: db)
+                try Self.recordResult(key, result: applied ? "applied" : "skipped", now: now, in: db)
             }
-            let applied = try Self.applyCredit(id, amount: amount, reference: reference, now: now, in: db)
-            guard let account = try Self.fetchAccount(id, in: db) else { throw Self.personNotFound(id) }
-            try Self.recordResult(key, result: applied ? "applied" : "skipped", now: now, in: db)
+            guard let account = try Self.fetchAccount(id, in: db) else { throw StoreError(.database, "the credited account vanished") }
             return (account, applied)
         }
     }
 
     static func applyCredit(_ id: ResidentID, amount: Money, reference: String, now: Int64, in db: Database) throws -> Bool {
-        guard let record = try fetchPerson(id, in: db) else { throw personNotFound(id) }
-        guard record.person.insuranceType == .employee, let account = record.account else {
-            throw DomainError(reason: "NOT_EMPLOYEE_INSURED", category: .failedPrecondition,
-                              message: "only the employee-insured have a personal account", messageZH: "仅职工医保参保人有个人账户",
-                              details: ["id_number": id.masked])
-        }
-        if let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT id_number FROM account_credit WHERE reference = ?"), arguments: [reference]) {
-            guard owner == id.value else {
-                throw DomainError(reason: "CREDIT_REFERENCE_REUSED", category: .alreadyExists,
-                                  message: "credit reference \(reference) was applied to another account", messageZH: "入账凭证号已被使用",
-                                  details: ["reference": reference])
-            }
-            return false
-        }
-        guard let newBalance = account.currentYear.adding(amount), newBalance.isValidAmount else {
-            throw DomainError(reason: "AMOUNT_OUT_OF_RANGE", category: .invalidArgument, message: "the balance would exceed the limit",
-                              messageZH: "金额超出允许范围", details: ["max_fen": String(Money.max.fen)])
-        }
+        let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT id_number FROM account_credit WHERE reference = ?"), arguments: [reference])
+        let plan = try CreditRules.plan(credit: id, record: try fetchPerson(id, in: db), amount: amount, reference: reference,
+                                        referenceOwner: try owner.map(storedID))
+        guard case .apply(let account, let movement) = plan else { return false }
         try db.cachedStatement(sql: "INSERT INTO account_credit (reference, id_number, amount_fen, created_at) VALUES (?, ?, ?, ?)").execute(
                        arguments: [reference, id.value, amount.fen, now])
-        try db.cachedStatement(sql: "UPDATE account SET current_year_fen = ? WHERE id_number = ?").execute(arguments: [newBalance.fen, id.value])
-        try post(movement: "credit:\(reference)", entries: [
-            (LedgerAccount.person(id, .currentYear), amount),
-            (LedgerAccount.platformFunding, Money(fen: -amount.fen)),
-        ], now: now, in: db)
+        try updateAccount(account, in: db)
+        try post(movement, now: now, in: db)
         return true
     }
 
@@ -161,7 +125,7 @@ extension Store {
 
     /// Moves every account still in an earlier year into `year` (R-ACCT-1): the current-year
     /// part becomes carry-over. Idempotent per year. Returns how many accounts moved.
-    public func rollOver(into year: Int, key: IdempotencyKey? = nil, today: CivilDate, now: Int64) async throws -> Int {
+    public func rollOver(into year: Int, key: IdempotencyKey?, today: CivilDate, now: Int64) async throws -> Int {
         try await write { db in
             if let previous = try Self.previousResult(key, in: db) { return Int(previous) ?? 0 }
             let lastRolled = try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(year) FROM year_rollover"))
@@ -172,13 +136,9 @@ extension Store {
                 let id = try Self.storedID(row["id_number"])
                 let account = PersonalAccount(owner: id, year: row["year"], currentYear: Money(fen: row["current_year_fen"]),
                                               carryOver: Money(fen: row["carry_over_fen"]))
-                let rolled = try account.rolledOver(into: year)
-                try db.cachedStatement(sql: "UPDATE account SET year = ?, current_year_fen = ?, carry_over_fen = ? WHERE id_number = ?").execute(
-                               arguments: [rolled.year, rolled.currentYear.fen, rolled.carryOver.fen, id.value])
-                try Self.post(movement: "rollover:\(year):\(id.value)", entries: [
-                    (LedgerAccount.person(id, .currentYear), Money(fen: -account.currentYear.fen)),
-                    (LedgerAccount.person(id, .carryOver), account.currentYear),
-                ], now: now, in: db)
+                let (rolled, movement) = try YearEnd.rollOver(account, into: year)
+                try Self.updateAccount(rolled, in: db)
+                try Self.post(movement, now: now, in: db)
             }
             try db.cachedStatement(sql: "INSERT INTO year_rollover (year, accounts, at) VALUES (?, ?, ?)").execute(
                 arguments: [year, rows.count, now])
@@ -187,7 +147,6 @@ extension Store {
         }
     }
 
-    /// The operators' availability overrides by region.
     public func availabilityOverrides() async throws -> [RegionCode: Bool] {
         try await read { db in
             var result: [RegionCode: Bool] = [:]
@@ -198,8 +157,7 @@ extension Store {
         }
     }
 
-    /// Records an operator's availability switch for a region.
-    public func setAvailability(_ region: RegionCode, suspended: Bool, key: IdempotencyKey? = nil, now: Int64) async throws {
+    public func setAvailability(_ region: RegionCode, suspended: Bool, key: IdempotencyKey?, now: Int64) async throws {
         try await groupCommit.submit { db in
             if try Self.previousResult(key, in: db) != nil { return }
             try db.cachedStatement(sql: """

@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import GongjiCore
-import Logging
 
 /// The durable state of Gongji in one SQLite database (WAL, `synchronous=FULL`).
 ///
@@ -10,9 +9,8 @@ import Logging
 /// mutations of concurrent requests share durable transactions, each in its own savepoint
 /// (`GroupCommit`), and are acknowledged only after the commit. Methods
 /// take the time as an input (`now`, seconds since the Unix epoch) so that callers decide the clock.
-public final class Store: Sendable {
+public final class Store: FamilyAccountStore {
     let pool: DatabasePool
-    let logger: Logger
     let observeTransaction: @Sendable (Duration) -> Void
     /// Payments share durable transactions (group commit).
     let groupCommit: GroupCommit
@@ -27,10 +25,9 @@ public final class Store: Sendable {
     /// new one; see `Store+Identity.swift` for what is refused). `observeTransaction` is
     /// told how long each write transaction took, `observeBatchSize` how many requests each
     /// group-committed transaction carried (for metrics).
-    public init(path: String, logger: Logger, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in },
+    public init(path: String, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in },
                 observeBatchSize: @escaping @Sendable (Int) -> Void = { _ in },
                 walBytesMax: Int = Store.defaultWALBytesMax, storage: StorageStatus = StorageStatus()) throws(StoreError) {
-        self.logger = logger
         self.storage = storage
         self.walBytesMax = walBytesMax
         self.observeTransaction = observeTransaction
@@ -138,24 +135,6 @@ public final class Store: Sendable {
     }
 }
 
-/// A retried mutation: who asked (`scope`, e.g. method and caller), the client's request id, and
-/// a fingerprint of the request's content.
-public struct IdempotencyKey: Hashable, Sendable {
-    /// Method and caller identity.
-    public var scope: String
-    /// The client's request id.
-    public var requestID: String
-    /// Digest of the request content, excluding the request id.
-    public var fingerprint: Data
-
-    /// Creates a key.
-    public init(scope: String, requestID: String, fingerprint: Data) {
-        self.scope = scope
-        self.requestID = requestID
-        self.fingerprint = fingerprint
-    }
-}
-
 extension Store {
     /// Within a write transaction: returns the stored result of an earlier request with this key,
     /// or nil when the key is new. The same key with another fingerprint is an error.
@@ -164,11 +143,7 @@ extension Store {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT fingerprint, result FROM idempotency WHERE scope = ? AND request_id = ?"),
                                          arguments: [key.scope, key.requestID])
         else { return nil }
-        guard (row["fingerprint"] as Data) == key.fingerprint else {
-            throw DomainError(reason: "REQUEST_ID_REUSED", category: .alreadyExists,
-                              message: "request_id \(key.requestID) was used before for a different request",
-                              messageZH: "请求编号已被其他请求使用", details: ["request_id": key.requestID])
-        }
+        try Idempotency.checkRetry(of: key, storedFingerprint: row["fingerprint"])
         return row["result"]
     }
 
@@ -179,34 +154,28 @@ extension Store {
                        arguments: [key.scope, key.requestID, key.fingerprint, result, now])
     }
 
-    /// Appends the entries of one movement to the ledger; they must sum to zero.
-    static func post(movement: String, entries: [(account: String, amount: Money)], now: Int64, in db: Database) throws {
-        let nonZero = entries.filter { $0.amount != .zero }
-        precondition(Money.sum(nonZero.map(\.amount)) == .zero, "a ledger movement must sum to zero")
-        for entry in nonZero {
+    /// Appends one movement's entries to the ledger (the core made them sum to zero).
+    static func post(_ movement: LedgerMovement, now: Int64, in db: Database) throws {
+        for entry in movement.entries {
             try db.cachedStatement(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES (?, ?, ?, ?)").execute(
-                           arguments: [movement, entry.account, entry.amount.fen, now])
+                           arguments: [movement.name, entry.account, entry.amount.fen, now])
         }
     }
 
-    /// The ledger's sum over all entries (zero when every movement balances).
+    /// Writes an account's year and balances as the core planned them.
+    static func updateAccount(_ account: PersonalAccount, in db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE account SET year = ?, current_year_fen = ?, carry_over_fen = ? WHERE id_number = ?").execute(
+                       arguments: [account.year, account.currentYear.fen, account.carryOver.fen, account.owner.value])
+    }
+
     public func ledgerSum() async throws -> Money {
         try await read { db in Money(fen: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry")) ?? 0) }
     }
 
-    /// The ledger's balance of one named account.
     public func ledgerBalance(of account: String) async throws -> Money {
         try await read { db in
             Money(fen: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry WHERE account = ?"),
                                           arguments: [account]) ?? 0)
         }
     }
-}
-
-/// Ledger account names.
-enum LedgerAccount {
-    static func person(_ id: ResidentID, _ part: BalancePart) -> String { "person:\(id.value):\(part.rawValue)" }
-    static func premiumCollection(_ region: RegionCode) -> String { "region:\(region):premium_collection" }
-    static func external(_ region: RegionCode) -> String { "external:\(region)" }
-    static let platformFunding = "platform:funding"
 }

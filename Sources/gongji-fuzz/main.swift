@@ -38,17 +38,14 @@ let targets: [String: @Sendable ([UInt8]) -> Void] = [
     "image": { bytes in
         _ = ImageFormat.detect(head: Array(bytes.prefix(ImageFormat.headLength)), tail: Array(bytes.suffix(ImageFormat.tailLength)))
     },
-    // Page tokens: any text is a token or not; a made token returns its cursor for its list only.
+    // Page tokens: any text is a token or not; a made token returns its cursor and tag.
     "page-token": { bytes in
-        let text = String(decoding: bytes, as: UTF8.self)
-        _ = PageToken.cursor(of: text, scope: "bindings-authorizer")
-        guard bytes.count >= 8 else { return }
+        _ = PageToken.parse(String(decoding: bytes, as: UTF8.self))
+        guard bytes.count >= 9 else { return }
         let cursor = bytes.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
-        let scope = String(decoding: bytes.dropFirst(8), as: UTF8.self)
-        precondition(PageToken.cursor(of: PageToken.make(scope: scope, cursor: cursor), scope: scope) == cursor || scope.utf8.count > 700,
-                     "a token returns its cursor")
-        precondition(PageToken.cursor(of: PageToken.make(scope: scope, cursor: cursor), scope: scope + "x") == nil,
-                     "a token is refused by another list")
+        let tag = Array(bytes.dropFirst(8).prefix(32))
+        let parsed = PageToken.parse(PageToken.make(cursor: cursor, tag: tag))
+        precondition(parsed?.cursor == cursor && parsed?.tag == tag, "a token returns its cursor and tag")
     },
     // The daemon's configuration file.
     "config": { bytes in

@@ -5,7 +5,7 @@ import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import GongjiCore
 import GongjiProto
-import GongjiServer
+import GongjiClient
 import SwiftProtobuf
 
 @main
@@ -17,7 +17,7 @@ struct Gongji: AsyncParsableCommand {
             Connection settings come from the options or from GONGJI_ADDRESS, GONGJI_CA, GONGJI_CERT and
             GONGJI_KEY. The exit status is the gRPC status code of the failed call (0 on success).
             """,
-        subcommands: [Health.self, Import.self, Region.self, PersonCommand.self, Rollover.self, Bench.self])
+        subcommands: [Health.self, Import.self, Region.self, PersonCommand.self, Rollover.self])
 }
 
 /// Connection options shared by every command.

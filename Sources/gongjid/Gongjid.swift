@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GongjiCore
+import GongjiDev
 import GongjiServer
 import GongjiStore
 import Logging
@@ -53,7 +54,7 @@ func runDaemon(config: GongjiConfig, configPath: String?, portFile: String?, log
         notifier.send("READY=1\nSTATUS=serving on \(config.listen.host):\(port)")
         try await afterStart(port)
     }
-    try daemon.service.store.close()
+    try daemon.store.close()
     logger.notice("stopped")
 }
 
@@ -140,11 +141,9 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfig(self.config)
-        var logger = Logger(label: "gongjid-verify")
-        logger.logLevel = .warning
         let report: VerificationReport
         do {
-            let store = try Store(path: config.database.path, logger: logger)
+            let store = try Store(path: config.database.path)
             defer { try? store.close() }
             let directory = config.documents.directory
             report = try await store.verify { FileManager.default.fileExists(atPath: directory + "/" + $0) }
@@ -178,7 +177,7 @@ struct Dev: AsyncParsableCommand {
         let config = try GongjiConfig.load(path: env.configPath)
         bootstrapJSONLogging(level: "notice")
         let logger = Logger(label: "gongjid")
-        try await DevSeed.seed(config: config, today: today, logger: logger)
+        try await DevSeed.seed(config: config, today: today)
         try await runDaemon(config: config, configPath: env.configPath, portFile: nil, logger: logger) { port in
             FileHandle.standardOutput.write(Data((DevInstructions.text(directory: dir, port: port, today: today) + "\n").utf8))
         }
@@ -207,9 +206,7 @@ struct Backup: AsyncParsableCommand {
         guard !fm.fileExists(atPath: destination) else { throw ValidationError("\(destination) exists already") }
         let documents = URL(fileURLWithPath: destination).appendingPathComponent("documents")
         try fm.createDirectory(at: documents, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        var logger = Logger(label: "gongjid-backup")
-        logger.logLevel = .warning
-        let store = try Store(path: config.database.path, logger: logger)
+        let store = try Store(path: config.database.path)
         try store.backup(to: URL(fileURLWithPath: destination).appendingPathComponent("gongji.sqlite").path)
         try store.close()
         var copied = 0

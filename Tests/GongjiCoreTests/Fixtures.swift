@@ -64,7 +64,7 @@ func bindingFacts(policy: RegionPolicy, authorizer: Person? = nil, member: Perso
                   on date: CivilDate = today) -> BindingFacts {
     let auth = authorizer ?? employee(authorizerID, region: policy.region)
     return BindingFacts(
-        authorizer: auth, authorizerAccount: PersonalAccount(owner: auth.id, year: 2024, carryOver: balance),
+        actor: auth.id, authorizer: auth, authorizerAccount: PersonalAccount(owner: auth.id, year: 2024, carryOver: balance),
         member: member, authorizerBindings: bindings, documents: documents, policy: policy, today: date)
 }
 
@@ -102,4 +102,12 @@ func reason<T>(_ body: () throws -> T) -> String? {
 /// Runs a throwing core call and returns the domain error, or nil on success.
 func failure<T>(_ body: () throws -> T) -> DomainError? {
     do { _ = try body(); return nil } catch { return error as? DomainError }
+}
+
+extension PremiumRules {
+    /// A payment of `years` through the facts' binding (the tests' shorthand for an order).
+    static func pay(years: [Int], expectedTotal: Money, external: ExternalPayment?, facts: PremiumFacts) throws(DomainError) -> PaymentPlan {
+        try pay(PaymentOrder(bindingID: facts.binding.id, years: years, expectedTotal: expectedTotal, external: external),
+                paymentID: "p1", facts: facts)
+    }
 }

@@ -192,7 +192,7 @@ struct PremiumRulesTests {
             let plan = try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: facts)
             for posting in plan.postings {
                 #expect(posting.amount > .zero)
-                #expect(posting.amount <= facts.authorizerAccount.balance(of: posting.part))
+                #expect(posting.amount <= facts.authorizerAccount!.balance(of: posting.part))
             }
             #expect(Money.sum(plan.postings.map(\.amount)) == .yuan(405))
         }

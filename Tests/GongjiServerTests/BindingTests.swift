@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -76,7 +78,7 @@ struct BindingTests {
         try await Task.sleep(for: .milliseconds(300))
         #expect(try files(in: daemon).isEmpty, "nothing of a refused upload is kept")
         #expect(try tempFiles(in: daemon).isEmpty, "no temporary file is left behind")
-        #expect(try await daemon.daemon.service.store.documentIDs().isEmpty)
+        #expect(try await daemon.daemon.store.documentIDs().isEmpty)
     }
 
     @Test("R-DOC-3 no plaintext image bytes are on disk; a corrupted file is reported, never served")
@@ -160,7 +162,7 @@ struct BindingTests {
             other.memberName = "王小红"
             let reused = await rpcFailure { try await bindings.createBinding(other, metadata: endUser(Demo.hohhotAuthorizer), options: failFast) }
             #expect(reused?.code == .alreadyExists && reused?.reason == "REQUEST_ID_REUSED")
-            let events = try await daemon.daemon.service.store.bindingEvents(id: created.bindingID)
+            let events = try await daemon.daemon.store.bindingEvents(id: created.bindingID)
             #expect(events.count == 1)
             #expect(events.first?.identity == TestPKI.identities["gateway"] && events.first?.endUser == Demo.hohhotAuthorizer
                     && events.first?.requestID == "req-1")
@@ -287,7 +289,7 @@ struct BindingTests {
             #expect(missing?.code == .notFound)
             #expect(try await review.listPendingBindings(.init(), options: failFast).bindings.isEmpty)
         }
-        let events = try await daemon.daemon.service.store.bindingEvents(id: second.bindingID)
+        let events = try await daemon.daemon.store.bindingEvents(id: second.bindingID)
         #expect(events.map(\.status) == ["pending", "rejected"])
         #expect(events.last?.identity == TestPKI.identities["reviewer"])
     }

@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import GRPCCore
 import NIOCore
 @testable import GongjiServer

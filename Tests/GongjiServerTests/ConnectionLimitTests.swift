@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2

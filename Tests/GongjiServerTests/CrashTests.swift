@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Foundation
 import GRPCCore
 import GongjiCore
@@ -57,8 +59,13 @@ struct CrashTests {
         let count = 30
         var bindings: [(authorizer: String, binding: String)] = []
         do {
-            let store = try Store(path: config.database.path, logger: Logger(label: "test"))
+            let store = try Store(path: config.database.path)
             let now = Int64(Date().timeIntervalSince1970)
+            // Hohhot without its materials, so that bindings need no uploads.
+            var hohhot = try PolicyLoader.load(directory: config.policies.directory).policy(of: .hohhot)!
+            hohhot.materials.commitmentVersions = []
+            hohhot.materials.idImages = false
+            let withoutMaterials = try PolicyBook([hohhot])
             for i in 0..<count {
                 let authorizer = try ResidentID.parse(makeID("150102", "1970\(String(format: "%02d", i % 12 + 1))15", 100 + i), today: today)
                 let child = try ResidentID.parse(makeID("150102", "2005\(String(format: "%02d", i % 12 + 1))15", 300 + i), today: today)
@@ -67,12 +74,10 @@ struct CrashTests {
                     .person(Person(id: child, name: "乙\(i)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []),
                     .credit(authorizer, amount: .yuan(1000), reference: "KILL-\(i)"),
                 ], today: today, now: now)
-                let record = try await store.createBinding(authorizer: authorizer, member: child, documentIDs: [], key: nil,
+                let request = BindingRequest(memberIDNumber: child.value, memberName: "乙\(i)", relationship: .child, startDate: today)
+                let record = try await store.createBinding(request, endUser: authorizer, id: "kill-\(i)", key: nil,
                                                            actor: ChangeActor(certificateIdentity: "test", endUser: authorizer, requestID: nil),
-                                                           now: now) { _ in
-                    Binding(id: "kill-\(i)", authorizer: authorizer, member: child, memberName: "乙\(i)", relationship: .child,
-                            region: .hohhot, startDate: today, status: .active)
-                }
+                                                           policies: withoutMaterials, today: today, now: now)
                 bindings.append((authorizer.value, record.binding.id))
             }
             try store.close()
@@ -123,7 +128,7 @@ struct CrashTests {
         }
         #expect(acknowledged.isSubset(of: present), "every acknowledged payment survived")
         // Whatever survived is whole: balances, ledger and payments agree.
-        let store = try Store(path: config.database.path, logger: Logger(label: "test"))
+        let store = try Store(path: config.database.path)
         #expect(try await store.ledgerSum() == .zero)
         for (i, entry) in bindings.enumerated() {
             let account = try await store.person(try ResidentID.parse(entry.authorizer, today: today))!.account!

@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Crypto
 import Foundation
 import GRPCCore

@@ -1,3 +1,8 @@
+import GongjiCore
+@testable import GongjiServer
+import GongjiStore
+import GongjiClient
+import GongjiDev
 import GRPCCore
 import GRPCProtobuf
 
@@ -16,5 +21,24 @@ extension RPCError {
     /// The Help links' descriptions.
     var helpDescriptions: [String] {
         ((try? unpackGoogleRPCStatus())??.details.lazy.compactMap(\.help).first?.links ?? []).map(\.linkDescription)
+    }
+}
+
+// Shorthands for tests that set up state through the service or the store directly: one clock
+// reading now, no idempotency key.
+extension GongjiService {
+    func importRows(_ rows: [RegistryRow]) async throws -> ImportSummary { try await importRows(rows, at: now()) }
+    func person(idNumber: String) async throws -> PersonRecord { try await person(idNumber: idNumber, at: now()) }
+    func reviewBinding(id: String, decision: BindingRules.ReviewDecision, key: IdempotencyKey?, actor: ChangeActor) async throws -> BindingRecord {
+        try await reviewBinding(id: id, decision: decision, key: key, actor: actor, at: now())
+    }
+}
+
+extension Store {
+    func rollOver(into year: Int, today: CivilDate, now: Int64) async throws -> Int {
+        try await rollOver(into: year, key: nil, today: today, now: now)
+    }
+    func credit(_ id: ResidentID, amount: Money, reference: String, now: Int64) async throws -> (account: PersonalAccount, applied: Bool) {
+        try await credit(id, amount: amount, reference: reference, key: nil, now: now)
     }
 }

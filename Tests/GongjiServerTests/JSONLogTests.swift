@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Foundation
 @testable import GongjiServer
 import Logging

@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

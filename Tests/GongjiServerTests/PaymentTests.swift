@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -36,7 +38,7 @@ struct PaymentTests {
 
     /// Resumes Ulanqab (it ships suspended).
     func resumeUlanqab(_ daemon: TestDaemon) async throws {
-        _ = try await daemon.daemon.service.setAvailability(regionCode: "150900", suspended: false, key: nil)
+        _ = try await daemon.daemon.service.setAvailability(regionCode: "150900", suspended: false, key: nil, at: daemon.daemon.service.now())
     }
 
     /// Binds `member` to `authorizer` in a region without review, uploading images as needed.
@@ -75,7 +77,7 @@ struct PaymentTests {
             try await bind(client, authorizer: Demo.ulanqabAuthorizer, member: Demo.ulanqabChild, name: "李小明", version: "ulanqab-2024-09", start: today)
         }
         // R-SUSP-1: suspended again, payment fails UNAVAILABLE naming the alternatives; resumed, it works.
-        _ = try await daemon.daemon.service.setAvailability(regionCode: "150900", suspended: true, key: nil)
+        _ = try await daemon.daemon.service.setAvailability(regionCode: "150900", suspended: true, key: nil, at: daemon.daemon.service.now())
         try await daemon.withClient("gateway") { client in
             let suspended = await rpcFailure { try await pay(client, "s", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.ulanqabAuthorizer) }
             #expect(suspended?.code == .unavailable && suspended?.reason == "FAMILY_PAYMENT_SUSPENDED")
@@ -118,8 +120,8 @@ struct PaymentTests {
             #expect(quote.lines.first?.late == false && quote.lines.first?.benefitStartDate == "2025-01-01")
         }
         #expect(try await account(daemon, poor).total == .yuan(400), "nothing changes")
-        #expect(try await daemon.daemon.service.store.payments(of: try ResidentID.parse(poor, today: today), as: .authorizer, before: nil, limit: 10).isEmpty)
-        #expect(try await daemon.daemon.service.store.ledgerSum() == .zero)
+        #expect(try await daemon.daemon.store.payments(of: try ResidentID.parse(poor, today: today), as: .authorizer, before: nil, limit: 10).isEmpty)
+        #expect(try await daemon.daemon.store.ledgerSum() == .zero)
     }
 
     @Test("R-PAY-2 hohhot special-category child pays 200; R-PAY-3 a wrong expected amount is refused; R-PAY-8 never twice")
@@ -159,9 +161,9 @@ struct PaymentTests {
         let authorizer = try ResidentID.parse(Demo.maanshanAuthorizer, today: today)
         // 300.00 carry-over (last year's credit rolled over), plus 1000.00 current year that may not pay.
         // The rollover of 1 January next year (R-ACCT-2 refuses it before then).
-        _ = try await daemon.daemon.service.store.rollOver(into: today.year + 1, today: CivilDate(year: today.year + 1, month: 1, day: 1)!,
+        _ = try await daemon.daemon.store.rollOver(into: today.year + 1, today: CivilDate(year: today.year + 1, month: 1, day: 1)!,
                                                            now: daemon.clock.nowUnix())
-        _ = try await daemon.daemon.service.store.credit(authorizer, amount: .yuan(1000), reference: "MAS-CUR", now: daemon.clock.nowUnix())
+        _ = try await daemon.daemon.store.credit(authorizer, amount: .yuan(1000), reference: "MAS-CUR", now: daemon.clock.nowUnix())
         let binding = try await daemon.withClient("gateway") { client in
             try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
                 createRequest("mb", member: Demo.maanshanChild, name: "张小明", start: today, version: ""),
@@ -188,8 +190,8 @@ struct PaymentTests {
         }
         let after = try await account(daemon, Demo.maanshanAuthorizer)
         #expect(after.carryOver == .zero && after.currentYear == .yuan(1000))
-        #expect(try await daemon.daemon.service.store.ledgerSum() == .zero)
-        #expect(try await daemon.daemon.service.store.ledgerBalance(of: "region:340500:premium_collection") == .yuan(380))
+        #expect(try await daemon.daemon.store.ledgerSum() == .zero)
+        #expect(try await daemon.daemon.store.ledgerBalance(of: "region:340500:premium_collection") == .yuan(380))
     }
 
     @Test("R-PAY-9 a retried payment returns the original result, also after a restart; key reuse with other content is refused")
@@ -248,7 +250,7 @@ struct PaymentTests {
         let after = try await account(daemon, Demo.hohhotAuthorizer)
         #expect(after.total == .yuan(1000 - 2 * 405))
         #expect(after.currentYear >= .zero && after.carryOver >= .zero)
-        let store = daemon.daemon.service.store
+        let store = daemon.daemon.store
         #expect(try await store.ledgerSum() == .zero)
         let debited = try await store.ledgerBalance(of: "person:\(authorizer.value):current_year")
             .adding(try await store.ledgerBalance(of: "person:\(authorizer.value):carry_over"))!

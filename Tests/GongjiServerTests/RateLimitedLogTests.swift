@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Logging
 import Synchronization
 @testable import GongjiServer

@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -70,7 +72,7 @@ struct RegistryTests {
             #expect(again.creditsApplied == 0 && again.creditsSkipped == 1)
             #expect(try await registry.getPerson(.with { $0.idNumber = Self.authorizer }, options: failFast).account.currentYearFen == 50000)
         }
-        #expect(try await daemon.daemon.service.store.ledgerSum() == .zero)
+        #expect(try await daemon.daemon.store.ledgerSum() == .zero)
     }
 
     @Test("CSV imports with a header; several bad lines are all reported")
@@ -150,7 +152,7 @@ struct RegistryTests {
             let account = try await registry.getPerson(.with { $0.idNumber = Self.authorizer }, options: failFast).account
             #expect(account.currentYearFen == 0 && account.carryOverFen == 50100 && account.year == Int32(year))
         }
-        #expect(try await daemon.daemon.service.store.ledgerSum() == .zero)
+        #expect(try await daemon.daemon.store.ledgerSum() == .zero)
     }
 
     @Test("R-SUSP-1 operators switch a region at run time; the switch survives a restart")
@@ -190,7 +192,7 @@ struct RegistryTests {
     func synchronousFull() async throws {
         let daemon = try await TestDaemon.start()
         defer { Task { await daemon.stop() } }
-        #expect(try daemon.daemon.service.store.synchronousMode() == 2)
+        #expect(try daemon.daemon.store.synchronousMode() == 2)
     }
 }
 

@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -66,7 +68,7 @@ struct StorageFailureTests {
         config.database.path = small.path + "/gongji.sqlite"
         config.documents.directory = small.path + "/documents"
         try Store.create(path: config.database.path)
-        try await DevSeed.seed(config: config, today: today, logger: Logger(label: "test"))
+        try await DevSeed.seed(config: config, today: today)
         let daemon = try DaemonProcess(config: env.configPath, directory: dir, environment: [
             "GONGJI_DATABASE_PATH": config.database.path, "GONGJI_DOCUMENTS_DIRECTORY": config.documents.directory,
         ])

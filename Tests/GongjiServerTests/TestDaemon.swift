@@ -1,3 +1,5 @@
+import GongjiClient
+import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -114,7 +116,7 @@ final class TestDaemon: Sendable {
         daemon.server.beginGracefulShutdown()
         if daemon.metricsServer != nil { task.cancel() }
         _ = try? await task.value
-        try? daemon.service.store.close()
+        try? daemon.store.close()
     }
 
     /// Runs `body` with a client that presents the certificate of `role` ("gateway", "reviewer",

@@ -1,3 +1,4 @@
+import GongjiCore
 import Foundation
 import GRDB
 @testable import GongjiStore
@@ -14,7 +15,7 @@ struct CheckpointTests {
         let path = directory.appendingPathComponent("db.sqlite").path
         let limit = 64 << 10
         try Store.create(path: path)
-        let store = try Store(path: path, logger: Logger(label: "test"), walBytesMax: limit)
+        let store = try Store(path: path, walBytesMax: limit)
         defer { try? store.close() }
         func walBytes() throws -> Int { try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as! Int }
         func write(_ count: Int, from first: Int) async throws {

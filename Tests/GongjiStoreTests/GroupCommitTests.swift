@@ -31,7 +31,7 @@ struct GroupCommitTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let log = batchLog
             try Store.create(path: directory.appendingPathComponent("db.sqlite").path)
-            store = try Store(path: directory.appendingPathComponent("db.sqlite").path, logger: Logger(label: "test"),
+            store = try Store(path: directory.appendingPathComponent("db.sqlite").path,
                               observeBatchSize: { size in log.sizes.withLock { $0.append(size) } })
         }
 

@@ -16,14 +16,14 @@ struct StoreIdentityTests {
     var path: String { directory.appendingPathComponent("gongji.sqlite").path }
 
     func openError() -> StoreError? {
-        do { try Store(path: path, logger: Logger(label: "test")).close(); return nil } catch { return error as? StoreError }
+        do { try Store(path: path).close(); return nil } catch { return error as? StoreError }
     }
 
     @Test("a created database opens, again and again; creating over it is refused")
     func createThenOpen() throws {
         try Store.create(path: path)
-        try Store(path: path, logger: Logger(label: "test")).close()
-        try Store(path: path, logger: Logger(label: "test")).close()
+        try Store(path: path).close()
+        try Store(path: path).close()
         #expect(throws: StoreError.self) { try Store.create(path: path) }
         try Store.checkDatabase(path: path)
     }
@@ -67,7 +67,7 @@ struct StoreIdentityTests {
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA application_id = 0") }
         try queue.close()
-        try Store(path: path, logger: Logger(label: "test")).close()
+        try Store(path: path).close()
         let reopened = try DatabaseQueue(path: path)
         #expect(try reopened.read { try Int.fetchOne($0, sql: "PRAGMA application_id") } == 0x474A_4442)
         try reopened.close()
@@ -88,7 +88,7 @@ struct StoreIdentityTests {
         let previous = umask(0o022)
         defer { umask(previous) }
         try Store.create(path: path)
-        let store = try Store(path: path, logger: Logger(label: "test"))
+        let store = try Store(path: path)
         _ = try await store.ledgerSum()
         let backup = directory.appendingPathComponent("backup.sqlite").path
         try store.backup(to: backup)
@@ -102,14 +102,14 @@ struct StoreIdentityTests {
     @Test("verify finds a sound database sound, and a ledger movement that does not sum to zero")
     func verify() async throws {
         try Store.create(path: path)
-        let store = try Store(path: path, logger: Logger(label: "test"))
+        let store = try Store(path: path)
         let report = try await store.verify { _ in true }
         #expect(report.isSound, "\(report)")
         try store.close()
         let queue = try DatabaseQueue(path: path)
         try await queue.write { try $0.execute(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES ('m1', 'a', 5, 0)") }
         try queue.close()
-        let reopened = try Store(path: path, logger: Logger(label: "test"))
+        let reopened = try Store(path: path)
         defer { try? reopened.close() }
         let broken = try await reopened.verify()
         #expect(!broken.isSound)

@@ -7,7 +7,24 @@ public protocol GongjiClock: Sendable {
     func nowUnix() -> Int64
 }
 
+/// One reading of the clock: a request reads the clock once, so that a call crossing midnight
+/// parses, decides and records with the same day.
+public struct ClockReading: Hashable, Sendable {
+    /// Seconds since the Unix epoch.
+    public var now: Int64
+    /// The same instant's day in China time.
+    public var today: CivilDate
+
+    /// The reading of `now`.
+    public init(now: Int64) {
+        self.now = now
+        self.today = CivilDate.inChina(unixSeconds: now)
+    }
+}
+
 extension GongjiClock {
+    /// Reads the clock once.
+    public func read() -> ClockReading { ClockReading(now: nowUnix()) }
     /// Today in China time.
     public func today() -> CivilDate { CivilDate.inChina(unixSeconds: nowUnix()) }
 }

@@ -3,34 +3,43 @@ import GongjiCore
 import GongjiStore
 import Logging
 
-/// The use cases of Gongji: gathers facts from the store, asks the core to decide, and has the
-/// store apply the decision. The gRPC handlers translate to and from it and nothing more.
+/// The use cases of Gongji. Each reads the clock once (the handler passes that reading in), asks
+/// the store to gather facts and apply the core's plan, and logs what happened. The gRPC handlers
+/// translate to and from it and nothing more; they never reach the store.
 public final class GongjiService: Sendable {
-    /// The durable store.
-    public let store: Store
+    /// The durable store, through its contract.
+    let store: any FamilyAccountStore
+    /// The encrypted identity-document files.
+    let documents: DocumentStore
     /// Policies and roles that change at run time.
     public let state: RuntimeState
     /// The clock.
     public let clock: any GongjiClock
-    /// The encrypted identity-document files.
-    public let documents: DocumentStore
     /// Keys derived from the master key.
-    public let secrets: Secrets
+    let secrets: Secrets
     /// Seconds an unused upload is kept.
-    public let retentionSeconds: Int
+    let retentionSeconds: Int
+    /// Makes the ids of new records.
+    let makeID: @Sendable () -> String
+    let pageTokens: PageTokens
     let logger: Logger
 
     /// Creates the service.
-    public init(store: Store, documents: DocumentStore, secrets: Secrets, retentionSeconds: Int, state: RuntimeState,
-                clock: any GongjiClock, logger: Logger) {
+    public init(store: any FamilyAccountStore, documents: DocumentStore, secrets: Secrets, retentionSeconds: Int, state: RuntimeState,
+                clock: any GongjiClock, makeID: @escaping @Sendable () -> String = makeTimeOrderedID, logger: Logger) {
         self.store = store
         self.documents = documents
         self.secrets = secrets
         self.retentionSeconds = retentionSeconds
         self.state = state
         self.clock = clock
+        self.makeID = makeID
+        self.pageTokens = PageTokens(key: secrets.pageTokenKey)
         self.logger = logger
     }
+
+    /// Reads the clock: once per request.
+    public func now() -> ClockReading { clock.read() }
 
     /// Applies the operators' stored availability switches to freshly loaded policies.
     public func applyStoredAvailability(to book: PolicyBook) async throws -> PolicyBook {
@@ -46,33 +55,33 @@ public final class GongjiService: Sendable {
     // MARK: Registry
 
     /// Validates and stores a person.
-    public func upsertPerson(_ row: RegistryRow, key: IdempotencyKey?) async throws -> (PersonRecord, created: Bool) {
-        guard case .person(let person, let years) = row else { preconditionFailure("upsertPerson takes a person row") }
-        let created = try await store.upsertPerson(person, paidYears: years, key: key, today: clock.today(), now: clock.nowUnix())
-        guard let record = try await store.person(person.id) else { throw StoreError(.database, "person vanished after upsert") }
-        logger.info("person upserted", metadata: ["person.id": "\(person.id.masked)", "created": "\(created)"])
-        return (record, created)
+    public func upsertPerson(_ person: Person, paidYears: [Int], key: IdempotencyKey?,
+                             at time: ClockReading) async throws -> (record: PersonRecord, created: Bool) {
+        let result = try await store.upsertPerson(person, paidYears: paidYears, key: key, today: time.today, now: time.now)
+        logger.info("person upserted", metadata: ["person.id": "\(person.id.masked)", "created": "\(result.created)"])
+        return result
     }
 
     /// Reads a person.
-    public func person(idNumber: String) async throws -> PersonRecord {
-        let id = try ResidentID.parse(idNumber, today: clock.today())
+    public func person(idNumber: String, at time: ClockReading) async throws -> PersonRecord {
+        let id = try ResidentID.parse(idNumber, today: time.today)
         guard let record = try await store.person(id) else { throw DomainError.personNotFound(id) }
         return record
     }
 
     /// Credits an account.
-    public func credit(idNumber: String, amount: Money, reference: String, key: IdempotencyKey?) async throws -> (PersonalAccount, applied: Bool) {
-        let id = try ResidentID.parse(idNumber, today: clock.today())
+    public func credit(idNumber: String, amount: Money, reference: String, key: IdempotencyKey?,
+                       at time: ClockReading) async throws -> (account: PersonalAccount, applied: Bool) {
+        let id = try ResidentID.parse(idNumber, today: time.today)
         let trimmed = try CreditRules.validate(amount: amount, reference: reference)
-        let result = try await store.credit(id, amount: amount, reference: trimmed, key: key, now: clock.nowUnix())
+        let result = try await store.credit(id, amount: amount, reference: trimmed, key: key, now: time.now)
         logger.info("account credited", metadata: ["person.id": "\(id.masked)", "amount_fen": "\(amount.fen)", "applied": "\(result.applied)"])
         return result
     }
 
     /// Applies parsed import rows, all or nothing.
-    public func importRows(_ rows: [RegistryRow]) async throws -> ImportSummary {
-        let summary = try await store.importRows(rows, today: clock.today(), now: clock.nowUnix())
+    public func importRows(_ rows: [RegistryRow], at time: ClockReading) async throws -> ImportSummary {
+        let summary = try await store.importRows(rows, today: time.today, now: time.now)
         logger.notice("registry imported", metadata: [
             "import.persons": "\(summary.personsUpserted)", "import.credits": "\(summary.creditsApplied)",
             "import.credits_skipped": "\(summary.creditsSkipped)",
@@ -80,32 +89,32 @@ public final class GongjiService: Sendable {
         return summary
     }
 
-    /// The year-end rollover.
-    public func rollOver(into year: Int, key: IdempotencyKey?) async throws -> Int {
-        guard (2000...2200).contains(year) else {
-            throw DomainError(reason: "INVALID_FIELD", category: .invalidArgument, message: "year must be 2000…2200",
-                              messageZH: "年度无效", details: ["field": "year", "problem": "must be 2000…2200"])
-        }
-        let count = try await store.rollOver(into: year, key: key, today: clock.today(), now: clock.nowUnix())
+    /// The year-end rollover (R-ACCT-2).
+    public func rollOver(into year: Int, key: IdempotencyKey?, at time: ClockReading) async throws -> Int {
+        let count = try await store.rollOver(into: year, key: key, today: time.today, now: time.now)
         logger.notice("year rollover", metadata: ["year": "\(year)", "accounts": "\(count)"])
         return count
     }
 
     // MARK: Regions
 
+    /// The loaded policies, by region code.
+    public func regions(_ request: PageRequest) async throws -> Page<RegionPolicy> {
+        let all = state.policies.policies.values.sorted { $0.region < $1.region }
+        return try await pageTokens.page(request, list: "regions", cursorOf: { Int64($0.region.value) }) { cursor, limit in
+            Array(all.filter { cursor == nil || Int64($0.region.value) > cursor! }.prefix(limit))
+        }
+    }
+
     /// The policy of a region, or REGION_NOT_FOUND.
     public func policy(regionCode: String) throws -> RegionPolicy {
-        guard let region = RegionCode(regionCode), let policy = state.policies.policy(of: region) else {
-            throw DomainError(reason: "REGION_NOT_FOUND", category: .notFound, message: "no policy is loaded for region '\(regionCode)'",
-                              messageZH: "未找到该统筹区", details: ["region_code": regionCode])
-        }
-        return policy
+        try state.policies.policy(regionCode: regionCode)
     }
 
     /// Suspends or resumes a region at run time (R-SUSP-1); persists across restarts.
-    public func setAvailability(regionCode: String, suspended: Bool, key: IdempotencyKey?) async throws -> RegionPolicy {
+    public func setAvailability(regionCode: String, suspended: Bool, key: IdempotencyKey?, at time: ClockReading) async throws -> RegionPolicy {
         var policy = try policy(regionCode: regionCode)
-        try await store.setAvailability(policy.region, suspended: suspended, key: key, now: clock.nowUnix())
+        try await store.setAvailability(policy.region, suspended: suspended, key: key, now: time.now)
         policy.availability.suspended = suspended
         let availability = policy.availability
         state.updatePolicies { $0.settingAvailability(availability, for: policy.region) }

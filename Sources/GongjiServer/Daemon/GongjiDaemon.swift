@@ -18,6 +18,8 @@ public final class GongjiDaemon: Sendable {
     public let server: GRPCServer<MessageLimitedTransport>
     /// The use cases.
     public let service: GongjiService
+    /// The SQLite store behind the service (health, checkpoints, backup and close need it as such).
+    public let store: Store
     /// The configuration it was built from.
     public let config: GongjiConfig
     let health: HealthState
@@ -45,7 +47,7 @@ public final class GongjiDaemon: Sendable {
         let storage = StorageStatus()
         let store: Store
         do {
-            store = try Store(path: config.database.path, logger: logger, observeTransaction: { metrics.recordTransaction($0) },
+            store = try Store(path: config.database.path, observeTransaction: { metrics.recordTransaction($0) },
                               observeBatchSize: { metrics.recordBatchSize($0) }, storage: storage)
         } catch where error.code == .configuration {
             throw ConfigError(key: "database.path", problem: error.message)
@@ -57,17 +59,18 @@ public final class GongjiDaemon: Sendable {
                                     state: state, clock: clock, logger: logger)
         state.setPolicies(try await service.applyStoredAvailability(to: book))
         let material = try TLSMaterial(certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
-        return GongjiDaemon(config: config, service: service, tlsMaterial: material, metrics: metrics, logger: logger)
+        return GongjiDaemon(config: config, service: service, store: store, tlsMaterial: material, metrics: metrics, logger: logger)
     }
 
-    private init(config: GongjiConfig, service: GongjiService, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, logger: Logger) {
+    private init(config: GongjiConfig, service: GongjiService, store: Store, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, logger: Logger) {
+        self.store = store
         self.metrics = metrics
         self.metricsServer = config.metrics.map { MetricsServer(host: $0.host, port: $0.port, metrics: metrics) }
         self.config = config
         self.service = service
         self.logger = logger
         self.tlsMaterial = tlsMaterial
-        self.health = HealthState(storage: service.store.storage)
+        self.health = HealthState(storage: store.storage)
         var transportConfig = GongjiServerTransport.Config.defaults
         transportConfig.rpc.maxRequestPayloadSize = MessageLimitedTransport.transportCeiling(for: config.messageBytesMax)
         transportConfig.http2.maxConcurrentStreams = config.concurrentStreamsMax
@@ -139,8 +142,8 @@ public final class GongjiDaemon: Sendable {
     /// The long-lived parts, in start order, for a `ServiceGroup`.
     public func services(notifier: SystemdNotifier = SystemdNotifier(environment: [:]), configPath: String? = nil) -> [any Service] {
         // The checkpointer starts first so that it stops last, after the in-flight calls.
-        var services: [any Service] = [CheckpointService(store: service.store, logger: logger), DocumentJanitor(service: service, logger: logger),
-                                       MemoryTrimService(), StorageWatch(config: config, storage: service.store.storage, logger: logger)]
+        var services: [any Service] = [CheckpointService(store: store, logger: logger), DocumentJanitor(service: service, logger: logger),
+                                       MemoryTrimService(), StorageWatch(config: config, storage: store.storage, logger: logger)]
         if let metricsServer { services.append(metricsServer) }
         if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
         if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }

@@ -1,12 +1,14 @@
 import Crypto
 import Foundation
 
-/// Keys derived from the master key file: one for document encryption, one for receipt codes.
+/// Keys derived from the master key file: for document encryption, receipt codes and page tokens.
 public struct Secrets: Sendable {
     /// AES-GCM key of the document store.
     public let documentKey: SymmetricKey
     /// HMAC-SHA256 key of receipt verification codes.
     public let receiptKey: SymmetricKey
+    /// HMAC-SHA256 key of page tokens.
+    public let pageTokenKey: SymmetricKey
 
     /// Reads the master key (32 bytes, raw or as 64 hex characters) and derives the keys.
     public init(keyFile path: String) throws(ConfigError) {
@@ -30,6 +32,7 @@ public struct Secrets: Sendable {
         let key = SymmetricKey(data: master)
         documentKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("gongji document store v1".utf8), outputByteCount: 32)
         receiptKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("gongji receipt codes v1".utf8), outputByteCount: 32)
+        pageTokenKey = HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data("gongji page tokens v1".utf8), outputByteCount: 32)
     }
 
     /// Writes a new random master key as hex, readable by the owner only.

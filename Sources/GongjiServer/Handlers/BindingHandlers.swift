@@ -2,7 +2,6 @@ import Foundation
 import GRPCCore
 import GongjiCore
 import GongjiProto
-import GongjiStore
 import SwiftProtobuf
 
 /// gongji.v1.BindingService (gateway, acting for the end user).
@@ -11,25 +10,26 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
 
     func createBinding(request: ServerRequest<Gongji_V1_CreateBindingRequest>,
                        context: ServerContext) async throws -> ServerResponse<Gongji_V1_CreateBindingResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let time = service.now()
+        let user = try endUser(request.metadata, today: time.today)
         let caller = context.caller(service.state)
         let key = try idempotencyKey(request.message, requestID: request.message.requestID, method: "CreateBinding", caller: caller, endUser: user)
         let record = try await service.createBinding(try request.message.domainRequest(), endUser: user, key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: user,
-                                                                        requestID: request.message.requestID))
+                                                                        requestID: request.message.requestID), at: time)
         return ServerResponse(message: .with { $0.binding = Gongji_V1_Binding(record) })
     }
 
     func getBinding(request: ServerRequest<Gongji_V1_GetBindingRequest>,
                     context: ServerContext) async throws -> ServerResponse<Gongji_V1_GetBindingResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let user = try endUser(request.metadata, today: service.now().today)
         let record = try await service.binding(id: request.message.bindingID, for: user)
         return ServerResponse(message: .with { $0.binding = Gongji_V1_Binding(record) })
     }
 
     func listBindings(request: ServerRequest<Gongji_V1_ListBindingsRequest>,
                       context: ServerContext) async throws -> ServerResponse<Gongji_V1_ListBindingsResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let user = try endUser(request.metadata, today: service.now().today)
         let perspective: BindingPerspective
         switch request.message.perspective {
         case .authorizer: perspective = .authorizer
@@ -38,24 +38,23 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
             throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "perspective must be AUTHORIZER or MEMBER",
                                zh: "请选择查询角度", field: "perspective")
         }
-        let scope = "bindings-\(perspective)-\(user.value)"
-        let page = try PageRequest(size: request.message.pageSize, token: request.message.pageToken, scope: scope)
-        let records = try await service.store.bindings(of: user, as: perspective, before: page.after, limit: page.size + 1)
-        let shown = records.prefix(page.size)
+        let page = try await service.bindings(of: user, as: perspective,
+                                              page: PageRequest(size: request.message.pageSize, token: request.message.pageToken))
         return ServerResponse(message: .with {
-            $0.bindings = shown.map(Gongji_V1_Binding.init)
-            $0.nextPageToken = PageRequest.nextToken(scope: scope, cursor: shown.last?.seq, hasMore: records.count > page.size)
+            $0.bindings = page.items.map(Gongji_V1_Binding.init)
+            $0.nextPageToken = page.nextToken
         })
     }
 
     func revokeBinding(request: ServerRequest<Gongji_V1_RevokeBindingRequest>,
                        context: ServerContext) async throws -> ServerResponse<Gongji_V1_RevokeBindingResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let time = service.now()
+        let user = try endUser(request.metadata, today: time.today)
         let caller = context.caller(service.state)
         let key = try idempotencyKey(request.message, requestID: request.message.requestID, method: "RevokeBinding", caller: caller, endUser: user)
         let record = try await service.revokeBinding(id: request.message.bindingID, endUser: user, key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: user,
-                                                                        requestID: request.message.requestID))
+                                                                        requestID: request.message.requestID), at: time)
         return ServerResponse(message: .with { $0.binding = Gongji_V1_Binding(record) })
     }
 }
@@ -64,11 +63,11 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
 struct DocumentHandler: Gongji_V1_DocumentService.ServiceProtocol {
     let service: GongjiService
     let metrics: DaemonMetrics
-    static let chunkBytesMax = 1 << 20
 
     func uploadIdentityDocument(request: StreamingServerRequest<Gongji_V1_UploadIdentityDocumentRequest>,
                                 context: ServerContext) async throws -> ServerResponse<Gongji_V1_UploadIdentityDocumentResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let time = service.now()
+        let user = try endUser(request.metadata, today: time.today)
         var messages = request.messages.makeAsyncIterator()
         guard let first = try await messages.next(), case .metadata(let metadata)? = first.payload else {
             throw requestError(.invalidArgument, reason: "UPLOAD_METADATA_REQUIRED", message: "the first message must carry the metadata",
@@ -78,7 +77,7 @@ struct DocumentHandler: Gongji_V1_DocumentService.ServiceProtocol {
             throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "metadata.side must be FRONT or BACK",
                                zh: "请选择身份证正面或反面", field: "metadata.side")
         }
-        let upload = try service.documents.beginUpload()
+        let upload = try service.beginUpload(side: side, uploader: user)
         // Whatever happens below (bad bytes, a cancelled or broken stream), nothing half-written stays.
         defer { upload.abort() }
         while let message = try await messages.next() {
@@ -86,32 +85,17 @@ struct DocumentHandler: Gongji_V1_DocumentService.ServiceProtocol {
                 throw requestError(.invalidArgument, reason: "UPLOAD_METADATA_REPEATED", message: "only the first message may carry metadata",
                                    zh: "上传请求格式错误", field: "metadata")
             }
-            guard bytes.count <= Self.chunkBytesMax, try upload.append(bytes) else {
-                throw requestError(.invalidArgument, reason: "DOCUMENT_TOO_LARGE",
-                                   message: "the image is larger than \(service.documents.uploadBytesMax) bytes",
-                                   zh: "照片过大", field: "chunk", metadata: ["upload_bytes_max": String(service.documents.uploadBytesMax)])
-            }
+            try upload.append(bytes)
         }
-        guard upload.size > 0 else {
-            throw requestError(.invalidArgument, reason: "DOCUMENT_EMPTY", message: "no image bytes were sent", zh: "照片内容为空", field: "chunk")
-        }
-        guard let format = upload.detectedFormat else {
-            throw requestError(.invalidArgument, reason: "NOT_AN_IMAGE", message: "the bytes are not a complete JPEG or PNG image",
-                               zh: "仅支持JPEG或PNG格式的照片", field: "chunk")
-        }
-        let (id, deduplicated) = try await upload.finishDurably()
-        let record = try await service.store.recordDocument(id: id, side: side, mediaType: format.mediaType, size: upload.size,
-                                                            uploadedBy: user, now: service.clock.nowUnix())
-        metrics.recordUpload(bytes: upload.size)
-        service.logger.info("document uploaded", metadata: ["document.id": "\(id)", "document.bytes": "\(upload.size)",
-                                                           "document.deduplicated": "\(deduplicated)"])
+        let (record, deduplicated, expiresAt) = try await upload.finish(at: time)
+        metrics.recordUpload(bytes: record.size)
         return ServerResponse(message: .with {
-            $0.documentID = id
+            $0.documentID = record.id
             $0.side = side.proto
-            $0.mediaType = format.mediaType
+            $0.mediaType = record.mediaType
             $0.sizeBytes = Int64(record.size)
             $0.deduplicated = deduplicated
-            $0.expireTime = Google_Protobuf_Timestamp(unix: record.uploadedAt + Int64(service.retentionSeconds))
+            $0.expireTime = Google_Protobuf_Timestamp(unix: expiresAt)
         })
     }
 }
@@ -131,13 +115,10 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
             }
             region = code
         }
-        let scope = "pending-\(request.regionCode)"
-        let page = try PageRequest(size: request.pageSize, token: request.pageToken, scope: scope)
-        let records = try await service.store.pendingBindings(region: region, after: page.after, limit: page.size + 1)
-        let shown = records.prefix(page.size)
+        let page = try await service.pendingBindings(region: region, page: PageRequest(size: request.pageSize, token: request.pageToken))
         return .with {
-            $0.bindings = shown.map(Gongji_V1_Binding.init)
-            $0.nextPageToken = PageRequest.nextToken(scope: scope, cursor: shown.last?.seq, hasMore: records.count > page.size)
+            $0.bindings = page.items.map(Gongji_V1_Binding.init)
+            $0.nextPageToken = page.nextToken
         }
     }
 
@@ -145,7 +126,8 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
         let caller = context.caller(service.state)
         let key = try idempotencyKey(request, requestID: request.requestID, method: "ApproveBinding", caller: caller)
         let record = try await service.reviewBinding(id: request.bindingID, decision: .approve, key: key,
-                                                     actor: ChangeActor(certificateIdentity: caller.identity, endUser: nil, requestID: request.requestID))
+                                                     actor: ChangeActor(certificateIdentity: caller.identity, endUser: nil, requestID: request.requestID),
+                                                     at: service.now())
         return .with { $0.binding = Gongji_V1_Binding(record) }
     }
 
@@ -153,18 +135,14 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
         let caller = context.caller(service.state)
         let key = try idempotencyKey(request, requestID: request.requestID, method: "RejectBinding", caller: caller)
         let record = try await service.reviewBinding(id: request.bindingID, decision: .reject(reason: request.reason), key: key,
-                                                     actor: ChangeActor(certificateIdentity: caller.identity, endUser: nil, requestID: request.requestID))
+                                                     actor: ChangeActor(certificateIdentity: caller.identity, endUser: nil, requestID: request.requestID),
+                                                     at: service.now())
         return .with { $0.binding = Gongji_V1_Binding(record) }
     }
 
     func readIdentityDocument(request: Gongji_V1_ReadIdentityDocumentRequest, response: RPCWriter<Gongji_V1_ReadIdentityDocumentResponse>,
                               context: ServerContext) async throws {
-        guard let record = try await service.store.document(id: request.documentID) else {
-            throw requestError(.notFound, reason: "DOCUMENT_NOT_FOUND", message: "no document \(request.documentID)", zh: "未找到该照片",
-                               metadata: ["document_id": request.documentID])
-        }
-        // Verified in full before a byte is served (R-DOC-3).
-        let bytes = try service.documents.read(record.id)
+        let (record, bytes) = try await service.readDocument(id: request.documentID, reader: context.caller(service.state).identity)
         try await response.write(.with {
             $0.metadata = .with { $0.documentID = record.id; $0.side = record.side.proto; $0.mediaType = record.mediaType; $0.sizeBytes = Int64(bytes.count) }
         })
@@ -174,6 +152,5 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
             try await response.write(.with { $0.chunk = Data(bytes[offset..<end]) })
             offset = end
         }
-        service.logger.info("document read", metadata: ["document.id": "\(record.id)", "peer.identity": "\(context.caller(service.state).identity)"])
     }
 }

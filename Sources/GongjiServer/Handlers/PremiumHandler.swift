@@ -1,7 +1,6 @@
 import GRPCCore
 import GongjiCore
 import GongjiProto
-import GongjiStore
 
 /// gongji.v1.PremiumService (gateway, acting for the end user; VerifyReceipt for every role).
 struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
@@ -10,8 +9,10 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
 
     func quotePremium(request: ServerRequest<Gongji_V1_QuotePremiumRequest>,
                       context: ServerContext) async throws -> ServerResponse<Gongji_V1_QuotePremiumResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
-        let quote = try await service.quote(bindingID: request.message.bindingID, years: request.message.years.map(Int.init), endUser: user)
+        let time = service.now()
+        let user = try endUser(request.metadata, today: time.today)
+        let quote = try await service.quote(bindingID: request.message.bindingID, years: request.message.years.map(Int.init), endUser: user,
+                                            at: time)
         return ServerResponse(message: .with {
             $0.lines = quote.lines.map(Gongji_V1_PremiumLine.init)
             $0.totalFen = quote.total.fen
@@ -29,7 +30,8 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
 
     func payPremium(request: ServerRequest<Gongji_V1_PayPremiumRequest>,
                     context: ServerContext) async throws -> ServerResponse<Gongji_V1_PayPremiumResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let time = service.now()
+        let user = try endUser(request.metadata, today: time.today)
         let message = request.message
         let key = try idempotencyKey(message, requestID: message.requestID, method: "PayPremium", caller: context.caller(service.state),
                                      endUser: user)
@@ -41,8 +43,9 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
                         "must be 0…\(Money.max.fen)", zh: "金额无效")
             external = ExternalPayment(amount: Money(fen: message.external.amountFen), reference: message.external.reference)
         }
-        let record = try await service.pay(bindingID: message.bindingID, years: message.years.map(Int.init),
-                                           expectedTotal: Money(fen: message.expectedTotalFen), external: external, endUser: user, key: key)
+        let order = PaymentOrder(bindingID: message.bindingID, years: message.years.map(Int.init),
+                                 expectedTotal: Money(fen: message.expectedTotalFen), external: external)
+        let record = try await service.pay(order, endUser: user, key: key, at: time)
         metrics.recordPayment(fen: record.total.fen)
         return ServerResponse(message: .with {
             $0.payment = Gongji_V1_Payment(record)
@@ -52,38 +55,34 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
 
     func getPayment(request: ServerRequest<Gongji_V1_GetPaymentRequest>,
                     context: ServerContext) async throws -> ServerResponse<Gongji_V1_GetPaymentResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let user = try endUser(request.metadata, today: service.now().today)
         let record = try await service.payment(id: request.message.paymentID, for: user)
         return ServerResponse(message: .with { $0.payment = Gongji_V1_Payment(record) })
     }
 
     func listAccountDeductions(request: ServerRequest<Gongji_V1_ListAccountDeductionsRequest>,
                                context: ServerContext) async throws -> ServerResponse<Gongji_V1_ListAccountDeductionsResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let user = try endUser(request.metadata, today: service.now().today)
         let (payments, next) = try await page(of: user, as: .authorizer, size: request.message.pageSize, token: request.message.pageToken)
         return ServerResponse(message: .with { $0.payments = payments; $0.nextPageToken = next })
     }
 
     func listMemberPayments(request: ServerRequest<Gongji_V1_ListMemberPaymentsRequest>,
                             context: ServerContext) async throws -> ServerResponse<Gongji_V1_ListMemberPaymentsResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let user = try endUser(request.metadata, today: service.now().today)
         let (payments, next) = try await page(of: user, as: .member, size: request.message.pageSize, token: request.message.pageToken)
         return ServerResponse(message: .with { $0.payments = payments; $0.nextPageToken = next })
     }
 
     private func page(of user: ResidentID, as perspective: BindingPerspective, size: Int32,
                       token: String) async throws -> ([Gongji_V1_Payment], String) {
-        let scope = "payments-\(perspective)-\(user.value)"
-        let page = try PageRequest(size: size, token: token, scope: scope)
-        let records = try await service.store.payments(of: user, as: perspective, before: page.after, limit: page.size + 1)
-        let shown = records.prefix(page.size)
-        return (shown.map(Gongji_V1_Payment.init),
-                PageRequest.nextToken(scope: scope, cursor: shown.last?.seq, hasMore: records.count > page.size))
+        let page = try await service.payments(of: user, as: perspective, page: PageRequest(size: size, token: token))
+        return (page.items.map(Gongji_V1_Payment.init), page.nextToken)
     }
 
     func getReceipt(request: ServerRequest<Gongji_V1_GetReceiptRequest>,
                     context: ServerContext) async throws -> ServerResponse<Gongji_V1_GetReceiptResponse> {
-        let user = try endUser(request.metadata, today: service.clock.today())
+        let user = try endUser(request.metadata, today: service.now().today)
         let record = try await service.receipt(number: request.message.receiptNumber, for: user)
         return ServerResponse(message: .with { $0.receipt = Gongji_V1_Receipt(record) })
     }

@@ -1,7 +1,6 @@
 import Foundation
 import GongjiCore
 import GongjiProto
-import GongjiStore
 import SwiftProtobuf
 
 extension InsuranceType {
@@ -52,22 +51,6 @@ extension Gongji_V1_Person {
         regionCode = record.person.region.description
         specialCategory = record.person.specialCategory ?? ""
         paidPremiumYears = record.paidYears.map(Int32.init)
-    }
-
-    /// Validates the message as a registry row (the same rules as an import line).
-    func registryRow(today: CivilDate) throws -> RegistryRow {
-        var fields: [String: Any] = ["kind": "person", "id_number": idNumber, "name": name, "region_code": regionCode]
-        if let type = InsuranceType(insuranceType) { fields["insurance_type"] = type.rawValue }
-        if let status = InsuranceStatus(status) { fields["status"] = status.rawValue }
-        if !specialCategory.isEmpty { fields["special_category"] = specialCategory }
-        fields["paid_premium_years"] = paidPremiumYears.map(Int.init)
-        let json = try JSONSerialization.data(withJSONObject: fields)
-        do {
-            return try RegistryImport.parse(Substring(String(decoding: json, as: UTF8.self)), format: .jsonLines, line: 1, today: today)
-        } catch {
-            throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "person.\(error.field): \(error.problem)",
-                               zh: "人员信息无效", field: "person.\(error.field)")
-        }
     }
 }
 

@@ -11,8 +11,13 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
     func upsertPerson(request: Gongji_V1_UpsertPersonRequest, context: ServerContext) async throws -> Gongji_V1_UpsertPersonResponse {
         let key = try idempotencyKey(request, requestID: request.requestID, method: "UpsertPerson", caller: context.caller(service.state))
         try require(request.hasPerson, field: "person", "is required", zh: "缺少人员信息")
-        let row = try request.person.registryRow(today: service.clock.today())
-        let (record, created) = try await service.upsertPerson(row, key: key)
+        let time = service.now()
+        let person = request.person
+        let (validated, years) = try RegistryImport.person(
+            idNumber: person.idNumber, name: person.name, insuranceType: InsuranceType(person.insuranceType),
+            status: InsuranceStatus(person.status), regionCode: person.regionCode, specialCategory: person.specialCategory,
+            paidYears: person.paidPremiumYears.map(Int.init), today: time.today)
+        let (record, created) = try await service.upsertPerson(validated, paidYears: years, key: key, at: time)
         return .with {
             $0.person = Gongji_V1_Person(record)
             $0.created = created
@@ -20,7 +25,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
     }
 
     func getPerson(request: Gongji_V1_GetPersonRequest, context: ServerContext) async throws -> Gongji_V1_GetPersonResponse {
-        let record = try await service.person(idNumber: request.idNumber)
+        let record = try await service.person(idNumber: request.idNumber, at: service.now())
         return .with {
             $0.person = Gongji_V1_Person(record)
             if let account = record.account { $0.account = Gongji_V1_Account(account) }
@@ -30,7 +35,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
     func creditAccount(request: Gongji_V1_CreditAccountRequest, context: ServerContext) async throws -> Gongji_V1_CreditAccountResponse {
         let key = try idempotencyKey(request, requestID: request.requestID, method: "CreditAccount", caller: context.caller(service.state))
         let (account, applied) = try await service.credit(idNumber: request.idNumber, amount: Money(fen: request.amountFen),
-                                                         reference: request.reference, key: key)
+                                                         reference: request.reference, key: key, at: service.now())
         return .with {
             $0.account = Gongji_V1_Account(account)
             $0.applied = applied
@@ -52,7 +57,8 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
             throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "header.format must be JSON_LINES or CSV",
                                zh: "导入文件格式无效", field: "header.format")
         }
-        var accumulator = ImportAccumulator(format: format, today: service.clock.today(), bytesMax: importBytesMax)
+        let time = service.now()
+        var accumulator = ImportAccumulator(format: format, today: time.today, bytesMax: importBytesMax)
         while let message = try await iterator.next() {
             guard case .chunk(let bytes)? = message.payload else {
                 throw requestError(.invalidArgument, reason: "IMPORT_HEADER_REPEATED", message: "only the first message may carry a header",
@@ -80,7 +86,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
                     }),
                 ]))
         }
-        let summary = try await service.importRows(accumulator.rows)
+        let summary = try await service.importRows(accumulator.rows, at: time)
         return .with {
             $0.lines = Int64(accumulator.dataLines)
             $0.personsUpserted = Int64(summary.personsUpserted)
@@ -91,7 +97,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
 
     func rollOverYear(request: Gongji_V1_RollOverYearRequest, context: ServerContext) async throws -> Gongji_V1_RollOverYearResponse {
         let key = try idempotencyKey(request, requestID: request.requestID, method: "RollOverYear", caller: context.caller(service.state))
-        let count = try await service.rollOver(into: Int(request.year), key: key)
+        let count = try await service.rollOver(into: Int(request.year), key: key, at: service.now())
         return .with { $0.accountsRolled = Int64(count) }
     }
 }
@@ -101,14 +107,10 @@ struct OperationsHandler: Gongji_V1_OperationsService.SimpleServiceProtocol {
     let service: GongjiService
 
     func listRegions(request: Gongji_V1_ListRegionsRequest, context: ServerContext) async throws -> Gongji_V1_ListRegionsResponse {
-        let page = try PageRequest(size: request.pageSize, token: request.pageToken, scope: "regions")
-        let all = service.state.policies.policies.values.sorted { $0.region < $1.region }
-            .filter { page.after == nil || Int64($0.region.value) > page.after! }
-        let slice = all.prefix(page.size)
+        let page = try await service.regions(PageRequest(size: request.pageSize, token: request.pageToken))
         return .with {
-            $0.regions = slice.map(Gongji_V1_Region.init)
-            $0.nextPageToken = PageRequest.nextToken(scope: "regions", cursor: slice.last.map { Int64($0.region.value) },
-                                                     hasMore: all.count > slice.count)
+            $0.regions = page.items.map(Gongji_V1_Region.init)
+            $0.nextPageToken = page.nextToken
         }
     }
 
@@ -124,7 +126,8 @@ struct OperationsHandler: Gongji_V1_OperationsService.SimpleServiceProtocol {
                                context: ServerContext) async throws -> Gongji_V1_SetRegionAvailabilityResponse {
         let key = try idempotencyKey(request, requestID: request.requestID, method: "SetRegionAvailability",
                                      caller: context.caller(service.state))
-        let policy = try await service.setAvailability(regionCode: request.regionCode, suspended: request.suspended, key: key)
+        let policy = try await service.setAvailability(regionCode: request.regionCode, suspended: request.suspended, key: key,
+                                                       at: service.now())
         return .with { $0.region = Gongji_V1_Region(policy) }
     }
 }

@@ -1,16 +1,12 @@
 import Crypto
 import Foundation
 import GRPCCore
+import GongjiClient
 import GongjiCore
-import GongjiStore
 import SwiftProtobuf
 
 /// The longest request_id accepted.
 let requestIDLengthMax = 64
-/// The default and the largest page size of list calls.
-let pageSizeDefault = 20
-let pageSizeMax = 100
-
 /// Builds the idempotency key of a mutation: scoped to the method and the calling system, with a
 /// fingerprint of the request's content (the message with its request_id cleared).
 func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, method: String, caller: Caller,
@@ -37,29 +33,6 @@ func endUser(_ metadata: Metadata, today: CivilDate) throws -> ResidentID {
     } catch {
         throw requestError(.unauthenticated, reason: "END_USER_INVALID",
                            message: "the \(endUserHeader) header is not a valid ID number (\(error.reason))", zh: "办理人身份信息无效")
-    }
-}
-
-/// A page request: the size (1…100, default 20) and the cursor decoded from the token.
-struct PageRequest {
-    var size: Int
-    /// Items strictly after this cursor (exclusive), or nil for the first page.
-    var after: Int64?
-
-    init(size: Int32, token: String, scope: String) throws {
-        self.size = size <= 0 ? pageSizeDefault : min(Int(size), pageSizeMax)
-        guard !token.isEmpty else { after = nil; return }
-        guard let cursor = PageToken.cursor(of: token, scope: scope) else {
-            throw requestError(.invalidArgument, reason: "PAGE_TOKEN_INVALID", message: "page_token was not issued for this list",
-                               zh: "分页标记无效", field: "page_token")
-        }
-        after = cursor
-    }
-
-    /// The token for the page after one whose last item has `cursor`, or empty at the end.
-    static func nextToken(scope: String, cursor: Int64?, hasMore: Bool) -> String {
-        guard hasMore, let cursor else { return "" }
-        return PageToken.make(scope: scope, cursor: cursor)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRPCCore
+import GongjiClient
 import GRPCNIOTransportHTTP2
 import GongjiCore
 import Logging
@@ -123,6 +124,3 @@ extension AccessInterceptor {
 extension Duration {
     var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
 }
-
-/// The metadata header in which the gateway names the end user it acts for.
-public let endUserHeader = "x-gongji-end-user"

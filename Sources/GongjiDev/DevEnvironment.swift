@@ -1,5 +1,6 @@
 import Foundation
 import GongjiCore
+import GongjiServer
 import GongjiStore
 
 /// Dev mode: a throwaway directory with a CA, server and per-role client certificates, a master

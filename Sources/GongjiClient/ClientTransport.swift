@@ -2,6 +2,9 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import NIOSSL
 
+/// The metadata header in which the gateway names the end user it acts for.
+public let endUserHeader = "x-gongji-end-user"
+
 /// Where a client's credentials come from: PEM files or PEM bytes.
 public enum PEMSource: Sendable {
     /// A PEM file.

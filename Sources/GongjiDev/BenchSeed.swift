@@ -1,5 +1,6 @@
 import Foundation
 import GongjiCore
+import GongjiServer
 import GongjiStore
 import Logging
 
@@ -69,14 +70,14 @@ public enum BenchSeed {
         let config = try GongjiConfig.load(path: env.configPath)
         let daemon = try await GongjiDaemon.build(config: config, logger: logger)
         let service = daemon.service
-        defer { try? service.store.close() }
+        defer { try? daemon.store.close() }
         let year = today.year + 1
         let population = Population(families: families, sharedAccounts: sharedAccounts, today: today)
 
         // Balances arrive last year and roll over, as on a real account in a new year.
         let lastYear = CivilDate(year: today.year - 1, month: 12, day: 31)!
-        _ = try await service.store.importRows(population.rows, today: lastYear, now: SystemClock().nowUnix())
-        _ = try await service.store.rollOver(into: today.year, today: today, now: SystemClock().nowUnix())
+        _ = try await daemon.store.importRows(population.rows, today: lastYear, now: SystemClock().nowUnix())
+        _ = try await daemon.store.rollOver(into: today.year, key: nil, today: today, now: SystemClock().nowUnix())
 
         let distinct = try await concurrently(population.hohhot) { index, family in
             try await bindHohhotFamily(family, index: index, service: service, year: year, today: today)
@@ -138,20 +139,17 @@ public enum BenchSeed {
                                  today: CivilDate) async throws -> BenchManifest.Payable {
         var documents: [String] = []
         for side in [DocumentSide.front, .back] {
-            let upload = try service.documents.beginUpload()
+            let upload = try service.beginUpload(side: side, uploader: family.authorizer)
             defer { upload.abort() }
-            _ = try upload.append(benchJPEG(size: 2048, seed: UInt64(index) << 1 | (side == .front ? 0 : 1)))
-            let (id, _) = try upload.finish()
-            _ = try await service.store.recordDocument(id: id, side: side, mediaType: "image/jpeg", size: upload.size,
-                                                       uploadedBy: family.authorizer, now: service.clock.nowUnix())
-            documents.append(id)
+            try upload.append(Data(benchJPEG(size: 2048, seed: UInt64(index) << 1 | (side == .front ? 0 : 1))))
+            documents.append(try await upload.finish(at: service.now()).record.id)
         }
         let member = family.members[0]
         let request = BindingRequest(
             memberIDNumber: member.id.value, memberName: member.name, relationship: .child, startDate: today,
-            commitment: CommitmentAcceptance(version: "hohhot-2024-09", acceptedAtUnix: service.clock.nowUnix()),
+            commitment: CommitmentAcceptance(version: "hohhot-2024-09", acceptedAtUnix: service.now().now),
             frontDocument: documents[0], backDocument: documents[1])
-        let binding = try await service.createBinding(request, endUser: family.authorizer, key: nil, actor: seeder)
+        let binding = try await service.createBinding(request, endUser: family.authorizer, key: nil, actor: seeder, at: service.now())
         return try await payable(binding.binding.id, endUser: family.authorizer, year: year, service: service)
     }
 
@@ -161,15 +159,15 @@ public enum BenchSeed {
         var result: [BenchManifest.Payable] = []
         for member in family.members {
             let request = BindingRequest(memberIDNumber: member.id.value, memberName: member.name, relationship: .child, startDate: today)
-            let pending = try await service.createBinding(request, endUser: family.authorizer, key: nil, actor: seeder)
-            _ = try await service.reviewBinding(id: pending.binding.id, decision: .approve, key: nil, actor: seeder)
+            let pending = try await service.createBinding(request, endUser: family.authorizer, key: nil, actor: seeder, at: service.now())
+            _ = try await service.reviewBinding(id: pending.binding.id, decision: .approve, key: nil, actor: seeder, at: service.now())
             result.append(try await payable(pending.binding.id, endUser: family.authorizer, year: year, service: service))
         }
         return result
     }
 
     static func payable(_ binding: String, endUser: ResidentID, year: Int, service: GongjiService) async throws -> BenchManifest.Payable {
-        let quote = try await service.quote(bindingID: binding, years: [year], endUser: endUser)
+        let quote = try await service.quote(bindingID: binding, years: [year], endUser: endUser, at: service.now())
         return BenchManifest.Payable(binding: binding, endUser: endUser.value, year: year, totalFen: quote.total.fen)
     }
 

@@ -1,21 +1,21 @@
 import Foundation
 import GongjiCore
+import GongjiServer
 import GongjiStore
-import Logging
 
 /// Seeds a dev database with the demo people: balances start as carry-over from last year
 /// (Ma'anshan pays from carry-over only), then a current-year credit for the Inner Mongolia families.
 public enum DevSeed {
     /// Seeds the database named in `config`.
-    public static func seed(config: GongjiConfig, today: CivilDate, logger: Logger) async throws {
-        let store = try Store(path: config.database.path, logger: logger)
+    public static func seed(config: GongjiConfig, today: CivilDate) async throws {
+        let store = try Store(path: config.database.path)
         let now = Int64(Date().timeIntervalSince1970)
         let lastYear = CivilDate(year: today.year - 1, month: 12, day: 31)!
         _ = try await store.importRows(DevEnvironment.demoRows(today: today), today: lastYear, now: now)
-        _ = try await store.rollOver(into: today.year, today: today, now: now)
+        _ = try await store.rollOver(into: today.year, key: nil, today: today, now: now)
         for row in DevEnvironment.demoRows(today: today) {
             if case .credit(let id, _, _) = row, !id.value.hasPrefix("34") {
-                _ = try await store.credit(id, amount: .yuan(300), reference: "DEMO-\(id.value)-current", now: now)
+                _ = try await store.credit(id, amount: Money.yuan(300), reference: "DEMO-\(id.value)-current", key: nil, now: now)
             }
         }
         try store.close()

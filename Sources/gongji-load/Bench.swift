@@ -4,13 +4,16 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import GongjiProto
-import GongjiServer
+import GongjiClient
+import GongjiDev
 import Synchronization
 
-/// `gongji bench`: the load generator of `bench/run`. Keeps N streams busy over mutual TLS as the
+/// `gongji-load`: the load generator of `bench/run`. Keeps N streams busy over mutual TLS as the
 /// gateway (h2load cannot present a client certificate) and reports each scenario as JSON.
+@main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "gongji-load",
         abstract: "Drive a benchmark daemon prepared by `gongjid bench-setup` (used by bench/run).",
         discussion: """
             Scenarios: health (grpc.health.v1 Check, the transport ceiling), quote (QuotePremium), pay \

@@ -1,0 +1,103 @@
+/// The store's contract: the use-case operations every backend (SQLite now, PostgreSQL next)
+/// implements, and that `Tests/GongjiStoreTests` checks against each of them.
+///
+/// A mutating operation gathers the facts it needs inside one transaction, hands them to the
+/// domain core (which decides every rule and returns a complete plan), and applies the plan —
+/// all or nothing. A store adds only what only it can (sequence numbers, row order) and checks
+/// invariants; it never decides a rule. Operations with an `IdempotencyKey` return the stored
+/// result of an earlier request with the same key, and refuse the key reused for other content
+/// (R-PAY-9). Times are inputs (`now`, Unix seconds; `today`, China time): a store reads no clock.
+public protocol FamilyAccountStore: Sendable {
+    // MARK: Registry
+
+    /// Creates or replaces a person (and opens the account an employee gets). Returns the person
+    /// as stored and whether it was new.
+    func upsertPerson(_ person: Person, paidYears: [Int], key: IdempotencyKey?, today: CivilDate,
+                      now: Int64) async throws -> (record: PersonRecord, created: Bool)
+    /// A registered person, or nil.
+    func person(_ id: ResidentID) async throws -> PersonRecord?
+    /// Credits an account (`CreditRules.plan`); a reference applies at most once.
+    func credit(_ id: ResidentID, amount: Money, reference: String, key: IdempotencyKey?,
+                now: Int64) async throws -> (account: PersonalAccount, applied: Bool)
+    /// Applies validated import rows in one transaction: all or nothing.
+    func importRows(_ rows: [RegistryRow], today: CivilDate, now: Int64) async throws -> ImportSummary
+    /// The year-end rollover into `year` (R-ACCT-2). Returns how many accounts moved.
+    func rollOver(into year: Int, key: IdempotencyKey?, today: CivilDate, now: Int64) async throws -> Int
+    /// The operators' availability switches by region (R-SUSP-1).
+    func availabilityOverrides() async throws -> [RegionCode: Bool]
+    /// Records an operator's availability switch for a region.
+    func setAvailability(_ region: RegionCode, suspended: Bool, key: IdempotencyKey?, now: Int64) async throws
+
+    // MARK: Bindings
+
+    /// Binds a member for the authorizer `endUser` (`BindingRules.create` with the policies and
+    /// day given), and records the change.
+    func createBinding(_ request: BindingRequest, endUser: ResidentID, id: String, key: IdempotencyKey?, actor: ChangeActor,
+                       policies: PolicyBook, today: CivilDate, now: Int64) async throws -> BindingRecord
+    /// Changes a binding (`BindingRules.apply`) and records the change.
+    func changeBinding(id: String, _ change: BindingRules.Change, key: IdempotencyKey?, actor: ChangeActor,
+                       now: Int64) async throws -> BindingRecord
+    /// A binding, or nil.
+    func binding(id: String) async throws -> BindingRecord?
+    /// A person's bindings, newest first, strictly before the cursor.
+    func bindings(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [BindingRecord]
+    /// Pending bindings, oldest first, optionally of one region, strictly after the cursor.
+    func pendingBindings(region: RegionCode?, after: Int64?, limit: Int) async throws -> [BindingRecord]
+    /// The recorded changes of a binding, oldest first.
+    func bindingEvents(id: String) async throws -> [BindingEvent]
+
+    // MARK: Documents
+
+    /// Records an uploaded document whose file is durable (`UploadRules.checkSide`).
+    func recordDocument(id: String, side: DocumentSide, mediaType: String, size: Int, uploadedBy: ResidentID,
+                        now: Int64) async throws -> DocumentRecord
+    /// A document's metadata, or nil.
+    func document(id: String) async throws -> DocumentRecord?
+    /// Removes the records of uploads past their retention that no binding uses (R-DOC-4) and
+    /// returns their ids, so that their files can be removed.
+    func removeExpiredDocuments(now: Int64, retentionSeconds: Int64) async throws -> [String]
+    /// Ids of all recorded documents.
+    func documentIDs() async throws -> Set<String>
+
+    // MARK: Premiums
+
+    /// The facts of a quote or payment through `bindingID` for `endUser`, in one snapshot.
+    func premiumFacts(bindingID: String, endUser: ResidentID, policies: PolicyBook, today: CivilDate) async throws -> PremiumFacts
+    /// Pays (`PremiumRules.pay`) and applies the plan: balances, ledger, years, enrollment,
+    /// payment and receipt number — exactly once per key.
+    func pay(_ order: PaymentOrder, endUser: ResidentID, paymentID: String, key: IdempotencyKey?, policies: PolicyBook,
+             today: CivilDate, now: Int64) async throws -> PaymentRecord
+    /// A payment by id, or nil.
+    func payment(id: String) async throws -> PaymentRecord?
+    /// A payment by receipt number, or nil.
+    func payment(receiptNumber: String) async throws -> PaymentRecord?
+    /// Payments made by (`.authorizer`) or for (`.member`) a person, newest first, strictly before the cursor.
+    func payments(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [PaymentRecord]
+
+    // MARK: Ledger
+
+    /// The sum of every ledger entry (zero while every movement balances).
+    func ledgerSum() async throws -> Money
+    /// The balance of one ledger account.
+    func ledgerBalance(of account: String) async throws -> Money
+}
+
+extension PremiumFacts {
+    /// The facts of a payment through `binding`, with the governing policy taken from `policies`.
+    public init(binding: Binding, actor: ResidentID, authorizer: PersonRecord, member: PersonRecord, paidYears: Set<Int>,
+                policies: PolicyBook, today: CivilDate) {
+        self.init(binding: binding, actor: actor, authorizer: authorizer.person, authorizerAccount: authorizer.account,
+                  member: member.person, memberAccount: member.account, paidYears: paidYears.union(member.paidYears),
+                  policy: policies.policy(of: binding.region), today: today)
+    }
+}
+
+extension BindingFacts {
+    /// The facts of a binding request by `actor`, with the policy governing the authorizer's region.
+    public init(actor: ResidentID, authorizer: PersonRecord?, member: PersonRecord?, authorizerBindings: [Binding],
+                documents: [String: DocumentSide], policies: PolicyBook, today: CivilDate) {
+        self.init(actor: actor, authorizer: authorizer?.person, authorizerAccount: authorizer?.account, member: member?.person,
+                  authorizerBindings: authorizerBindings, documents: documents,
+                  policy: authorizer.flatMap { policies.policy(forAuthorizerIn: $0.person.region) }, today: today)
+    }
+}

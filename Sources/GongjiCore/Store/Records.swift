@@ -1,0 +1,220 @@
+import Foundation
+
+/// A registered person with the premium years paid elsewhere and, for the employee-insured, the
+/// personal account.
+public struct PersonRecord: Hashable, Sendable {
+    /// The person.
+    public var person: Person
+    /// Resident premium years paid outside Gongji.
+    public var paidYears: [Int]
+    /// The personal account, if any.
+    public var account: PersonalAccount?
+
+    /// Creates a record.
+    public init(person: Person, paidYears: [Int], account: PersonalAccount?) {
+        self.person = person
+        self.paidYears = paidYears
+        self.account = account
+    }
+}
+
+/// What an import did.
+public struct ImportSummary: Hashable, Sendable {
+    /// Persons created or replaced.
+    public var personsUpserted = 0
+    /// Credits applied.
+    public var creditsApplied = 0
+    /// Credits skipped because their reference was applied before.
+    public var creditsSkipped = 0
+
+    /// An empty summary.
+    public init() {}
+}
+
+/// A stored binding with its times and its position in lists.
+public struct BindingRecord: Hashable, Sendable {
+    /// The binding.
+    public var binding: Binding
+    /// Creation time, Unix seconds.
+    public var createdAt: Int64
+    /// Last state change, Unix seconds.
+    public var updatedAt: Int64
+    /// Insertion order (the list cursor).
+    public var seq: Int64
+
+    /// Creates a record.
+    public init(binding: Binding, createdAt: Int64, updatedAt: Int64, seq: Int64) {
+        self.binding = binding
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.seq = seq
+    }
+}
+
+/// One recorded change of a binding.
+public struct BindingEvent: Hashable, Sendable {
+    /// The status it changed to.
+    public var status: String
+    /// The calling system's certificate identity.
+    public var identity: String
+    /// The end user it acted for, if any.
+    public var endUser: String?
+    /// The client's request id.
+    public var requestID: String?
+    /// When, Unix seconds.
+    public var at: Int64
+
+    /// Creates an event.
+    public init(status: String, identity: String, endUser: String?, requestID: String?, at: Int64) {
+        self.status = status
+        self.identity = identity
+        self.endUser = endUser
+        self.requestID = requestID
+        self.at = at
+    }
+}
+
+/// Who changed something: the calling system's certificate identity, the end user it acted for,
+/// and the client's request id.
+public struct ChangeActor: Hashable, Sendable {
+    /// Certificate identity.
+    public var certificateIdentity: String
+    /// The end user (ID number), if the call named one.
+    public var endUser: ResidentID?
+    /// The request id.
+    public var requestID: String?
+
+    /// Creates an actor.
+    public init(certificateIdentity: String, endUser: ResidentID?, requestID: String?) {
+        self.certificateIdentity = certificateIdentity
+        self.endUser = endUser
+        self.requestID = requestID
+    }
+}
+
+/// Which side of a binding a list is from.
+public enum BindingPerspective: String, Sendable {
+    /// The person is the authorizer.
+    case authorizer
+    /// The person is the member.
+    case member
+}
+
+/// A stored document's metadata.
+public struct DocumentRecord: Hashable, Sendable {
+    /// SHA-256 hex.
+    public var id: String
+    /// Which side.
+    public var side: DocumentSide
+    /// Detected media type.
+    public var mediaType: String
+    /// Size in bytes.
+    public var size: Int
+    /// Upload time, Unix seconds.
+    public var uploadedAt: Int64
+
+    /// Creates a record.
+    public init(id: String, side: DocumentSide, mediaType: String, size: Int, uploadedAt: Int64) {
+        self.id = id
+        self.side = side
+        self.mediaType = mediaType
+        self.size = size
+        self.uploadedAt = uploadedAt
+    }
+}
+
+/// A stored premium payment with its receipt fields.
+public struct PaymentRecord: Hashable, Sendable {
+    /// Opaque id.
+    public var id: String
+    /// The binding paid through.
+    public var bindingID: String
+    /// The payer.
+    public var authorizer: ResidentID
+    /// The payer's registered name.
+    public var authorizerName: String
+    /// The member paid for.
+    public var member: ResidentID
+    /// The member's name.
+    public var memberName: String
+    /// The governing region.
+    public var region: RegionCode
+    /// Years and amounts.
+    public var lines: [PremiumLine]
+    /// The whole amount.
+    public var total: Money
+    /// Debits from the payer's account parts.
+    public var postings: [Posting]
+    /// The part paid through another channel.
+    public var external: ExternalPayment?
+    /// The receipt number (电子回单号).
+    public var receiptNumber: String
+    /// The receipt's verification code: computed from `receiptText` under the daemon's receipt
+    /// key when the payment is read (the store does not hold it), empty until then.
+    public var verificationCode: String
+    /// Payment time, Unix seconds.
+    public var createdAt: Int64
+    /// List cursor.
+    public var seq: Int64
+
+    /// Creates a record.
+    public init(id: String, bindingID: String, authorizer: ResidentID, authorizerName: String, member: ResidentID,
+                memberName: String, region: RegionCode, lines: [PremiumLine], total: Money, postings: [Posting],
+                external: ExternalPayment?, receiptNumber: String, verificationCode: String = "", createdAt: Int64, seq: Int64) {
+        self.id = id
+        self.bindingID = bindingID
+        self.authorizer = authorizer
+        self.authorizerName = authorizerName
+        self.member = member
+        self.memberName = memberName
+        self.region = region
+        self.lines = lines
+        self.total = total
+        self.postings = postings
+        self.external = external
+        self.receiptNumber = receiptNumber
+        self.verificationCode = verificationCode
+        self.createdAt = createdAt
+        self.seq = seq
+    }
+
+    /// The part paid from the account.
+    public var accountPart: Money { Money.sum(postings.map(\.amount)) ?? .zero }
+
+    /// The text a receipt's verification code signs: every field a holder can read on it.
+    public var receiptText: String {
+        [receiptNumber, id, authorizer.value, member.value, lines.map { String($0.year) }.joined(separator: ","), String(total.fen),
+         String((external?.amount ?? .zero).fen), region.description, String(createdAt)].joined(separator: "|")
+    }
+}
+
+/// A retried mutation: who asked (`scope`, e.g. method and caller), the client's request id, and
+/// a fingerprint of the request's content.
+public struct IdempotencyKey: Hashable, Sendable {
+    /// Method and caller identity.
+    public var scope: String
+    /// The client's request id.
+    public var requestID: String
+    /// Digest of the request content, excluding the request id.
+    public var fingerprint: Data
+
+    /// Creates a key.
+    public init(scope: String, requestID: String, fingerprint: Data) {
+        self.scope = scope
+        self.requestID = requestID
+        self.fingerprint = fingerprint
+    }
+}
+
+/// R-PAY-9 and every other retried mutation: a request id names one request.
+public enum Idempotency {
+    /// An earlier request with the same key stored `fingerprint`: the same content is a retry
+    /// (its stored result is returned); other content under the same request id is refused.
+    public static func checkRetry(of key: IdempotencyKey, storedFingerprint: Data) throws(DomainError) {
+        guard storedFingerprint == key.fingerprint else {
+            throw DomainError(reason: "REQUEST_ID_REUSED", category: .alreadyExists,
+                              message: "request_id \(key.requestID) was used before for a different request",
+                              messageZH: "请求编号已被其他请求使用", details: ["request_id": key.requestID])
+        }
+    }
+}
