@@ -6,7 +6,7 @@ import GongjiProto
 import GongjiStore
 import Logging
 import ServiceLifecycle
-import Synchronization
+import UnixSignals
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -88,9 +88,9 @@ public final class GongjiDaemon: Sendable {
         let transport = MessageLimitedTransport(base: GongjiServerTransport(listenerFactory: listener, config: transportConfig),
                                                 messageBytesMax: config.messageBytesMax)
         let gongjiServices = [
-            "gongji.v1.BindingService", "gongji.v1.DocumentService", "gongji.v1.ReviewService", "gongji.v1.PremiumService",
-            "gongji.v1.RegistryService", "gongji.v1.OperationsService",
-        ]
+            Gongji_V1_BindingService.descriptor, Gongji_V1_DocumentService.descriptor, Gongji_V1_ReviewService.descriptor,
+            Gongji_V1_PremiumService.descriptor, Gongji_V1_RegistryService.descriptor, Gongji_V1_OperationsService.descriptor,
+        ].map(\.fullyQualifiedService)
         let services: [any RegistrableRPCService] = [
             BindingHandler(service: service),
             DocumentHandler(service: service, metrics: metrics),
@@ -239,12 +239,9 @@ struct StorageWatch: Service {
     }
 }
 
-/// SIGHUPs received so far; the handler only increments it (async-signal-safe).
-let hangupCount = Atomic<Int>(0)
-
 /// Reloads on SIGHUP (`ExecReload=`); a bad new file is refused with a log line naming it and the
-/// running configuration stays. The signal handler only counts; this service polls the count, so
-/// no signal is lost however quickly they come.
+/// running configuration stays. Signals arrive through swift-service-lifecycle's
+/// `UnixSignalsSequence`, which buffers them: none is lost while a reload runs.
 struct ReloadService: Service {
     let daemon: GongjiDaemon
     let configPath: String
@@ -252,16 +249,9 @@ struct ReloadService: Service {
     let logger: Logger
 
     func run() async throws {
-        signal(SIGHUP) { _ in hangupCount.add(1, ordering: .relaxed) }
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         try? await cancelWhenGracefulShutdown {
-            var handled = hangupCount.load(ordering: .relaxed)
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(100))
-                let seen = hangupCount.load(ordering: .relaxed)
-                guard seen != handled else { continue }
-                handled = seen
-                await reload()
-            }
+            for await _ in hangups { await reload() }
         }
     }
 

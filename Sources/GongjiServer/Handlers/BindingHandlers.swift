@@ -13,7 +13,7 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
         let time = service.now()
         let user = try endUser(request.metadata, today: time.today)
         let caller = context.caller(service.state)
-        let key = try idempotencyKey(request.message, requestID: request.message.requestID, method: "CreateBinding", caller: caller, endUser: user)
+        let key = try idempotencyKey(request.message, requestID: request.message.requestID, method: context.descriptor, caller: caller, endUser: user)
         let record = try await service.createBinding(try request.message.domainRequest(), endUser: user, key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: user,
                                                                         requestID: request.message.requestID), at: time)
@@ -51,7 +51,7 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
         let time = service.now()
         let user = try endUser(request.metadata, today: time.today)
         let caller = context.caller(service.state)
-        let key = try idempotencyKey(request.message, requestID: request.message.requestID, method: "RevokeBinding", caller: caller, endUser: user)
+        let key = try idempotencyKey(request.message, requestID: request.message.requestID, method: context.descriptor, caller: caller, endUser: user)
         let record = try await service.revokeBinding(id: request.message.bindingID, endUser: user, key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: user,
                                                                         requestID: request.message.requestID), at: time)
@@ -124,7 +124,7 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
 
     func approveBinding(request: Gongji_V1_ApproveBindingRequest, context: ServerContext) async throws -> Gongji_V1_ApproveBindingResponse {
         let caller = context.caller(service.state)
-        let key = try idempotencyKey(request, requestID: request.requestID, method: "ApproveBinding", caller: caller)
+        let key = try idempotencyKey(request, requestID: request.requestID, method: context.descriptor, caller: caller)
         let record = try await service.reviewBinding(id: request.bindingID, decision: .approve, key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: nil, requestID: request.requestID),
                                                      at: service.now())
@@ -133,7 +133,7 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
 
     func rejectBinding(request: Gongji_V1_RejectBindingRequest, context: ServerContext) async throws -> Gongji_V1_RejectBindingResponse {
         let caller = context.caller(service.state)
-        let key = try idempotencyKey(request, requestID: request.requestID, method: "RejectBinding", caller: caller)
+        let key = try idempotencyKey(request, requestID: request.requestID, method: context.descriptor, caller: caller)
         let record = try await service.reviewBinding(id: request.bindingID, decision: .reject(reason: request.reason), key: key,
                                                      actor: ChangeActor(certificateIdentity: caller.identity, endUser: nil, requestID: request.requestID),
                                                      at: service.now())

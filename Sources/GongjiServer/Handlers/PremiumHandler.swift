@@ -33,7 +33,7 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
         let time = service.now()
         let user = try endUser(request.metadata, today: time.today)
         let message = request.message
-        let key = try idempotencyKey(message, requestID: message.requestID, method: "PayPremium", caller: context.caller(service.state),
+        let key = try idempotencyKey(message, requestID: message.requestID, method: context.descriptor, caller: context.caller(service.state),
                                      endUser: user)
         try require(message.expectedTotalFen >= 0 && Money(fen: message.expectedTotalFen).isValidAmount, field: "expected_total_fen",
                     "must be 0…\(Money.max.fen)", zh: "金额无效")

@@ -9,7 +9,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
     let importBytesMax: Int
 
     func upsertPerson(request: Gongji_V1_UpsertPersonRequest, context: ServerContext) async throws -> Gongji_V1_UpsertPersonResponse {
-        let key = try idempotencyKey(request, requestID: request.requestID, method: "UpsertPerson", caller: context.caller(service.state))
+        let key = try idempotencyKey(request, requestID: request.requestID, method: context.descriptor, caller: context.caller(service.state))
         try require(request.hasPerson, field: "person", "is required", zh: "缺少人员信息")
         let time = service.now()
         let person = request.person
@@ -33,7 +33,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
     }
 
     func creditAccount(request: Gongji_V1_CreditAccountRequest, context: ServerContext) async throws -> Gongji_V1_CreditAccountResponse {
-        let key = try idempotencyKey(request, requestID: request.requestID, method: "CreditAccount", caller: context.caller(service.state))
+        let key = try idempotencyKey(request, requestID: request.requestID, method: context.descriptor, caller: context.caller(service.state))
         let (account, applied) = try await service.credit(idNumber: request.idNumber, amount: Money(fen: request.amountFen),
                                                          reference: request.reference, key: key, at: service.now())
         return .with {
@@ -96,7 +96,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
     }
 
     func rollOverYear(request: Gongji_V1_RollOverYearRequest, context: ServerContext) async throws -> Gongji_V1_RollOverYearResponse {
-        let key = try idempotencyKey(request, requestID: request.requestID, method: "RollOverYear", caller: context.caller(service.state))
+        let key = try idempotencyKey(request, requestID: request.requestID, method: context.descriptor, caller: context.caller(service.state))
         let count = try await service.rollOver(into: Int(request.year), key: key, at: service.now())
         return .with { $0.accountsRolled = Int64(count) }
     }
@@ -124,7 +124,7 @@ struct OperationsHandler: Gongji_V1_OperationsService.SimpleServiceProtocol {
 
     func setRegionAvailability(request: Gongji_V1_SetRegionAvailabilityRequest,
                                context: ServerContext) async throws -> Gongji_V1_SetRegionAvailabilityResponse {
-        let key = try idempotencyKey(request, requestID: request.requestID, method: "SetRegionAvailability",
+        let key = try idempotencyKey(request, requestID: request.requestID, method: context.descriptor,
                                      caller: context.caller(service.state))
         let policy = try await service.setAvailability(regionCode: request.regionCode, suspended: request.suspended, key: key,
                                                        at: service.now())

@@ -9,7 +9,7 @@ import SwiftProtobuf
 let requestIDLengthMax = 64
 /// Builds the idempotency key of a mutation: scoped to the method and the calling system, with a
 /// fingerprint of the request's content (the message with its request_id cleared).
-func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, method: String, caller: Caller,
+func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, method: MethodDescriptor, caller: Caller,
                                               endUser: ResidentID? = nil) throws -> IdempotencyKey {
     guard (1...requestIDLengthMax).contains(requestID.count) else {
         throw requestError(.invalidArgument, reason: "REQUEST_ID_REQUIRED", message: "request_id must be 1…\(requestIDLengthMax) characters",
@@ -19,7 +19,7 @@ func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, m
     options.useDeterministicOrdering = true
     var content = Data(try message.serializedBytes(options: options) as [UInt8])
     content.append(contentsOf: Array((endUser?.value ?? "").utf8))
-    return IdempotencyKey(scope: "\(method):\(caller.identity)", requestID: requestID, fingerprint: Data(SHA256.hash(data: content)))
+    return IdempotencyKey(scope: "\(method.method):\(caller.identity)", requestID: requestID, fingerprint: Data(SHA256.hash(data: content)))
 }
 
 /// The end user a gateway call acts for, from the `x-gongji-end-user` header.

@@ -3,24 +3,30 @@ import GRPCCore
 import GongjiClient
 import GRPCNIOTransportHTTP2
 import GongjiCore
+import GongjiProto
 import Logging
 
-/// Which roles may call which methods. Health and reflection are open to any verified client.
+/// Which roles may call which methods, by the generated descriptors. Health and reflection are
+/// open to any verified client; a method of no known service is open to no one.
 public enum AccessPolicy {
-    /// The roles allowed for a method, or nil when any verified client may call it.
-    public static func allowedRoles(service: String, method: String) -> Set<Role>? {
-        switch (service, method) {
-        case ("grpc.health.v1.Health", _), ("grpc.reflection.v1.ServerReflection", _):
-            return nil
-        case ("gongji.v1.PremiumService", "VerifyReceipt"):
+    /// The roles allowed for `method`, or nil when any verified client may call it.
+    public static func allowedRoles(for method: MethodDescriptor) -> Set<Role>? {
+        switch method {
+        case Gongji_V1_PremiumService.Method.VerifyReceipt.descriptor:
             return Set(Role.allCases)
-        case ("gongji.v1.BindingService", _), ("gongji.v1.DocumentService", _), ("gongji.v1.PremiumService", _):
-            return [.gateway]
-        case ("gongji.v1.ReviewService", _):
-            return [.reviewer]
-        case ("gongji.v1.OperationsService", "ListRegions"), ("gongji.v1.OperationsService", "GetRegionPolicy"):
+        case Gongji_V1_OperationsService.Method.ListRegions.descriptor, Gongji_V1_OperationsService.Method.GetRegionPolicy.descriptor:
             return [.operator, .gateway]
-        case ("gongji.v1.RegistryService", _), ("gongji.v1.OperationsService", _):
+        default:
+            break
+        }
+        switch method.service {
+        case Grpc_Health_V1_Health.descriptor, Grpc_Reflection_V1_ServerReflection.descriptor:
+            return nil
+        case Gongji_V1_BindingService.descriptor, Gongji_V1_DocumentService.descriptor, Gongji_V1_PremiumService.descriptor:
+            return [.gateway]
+        case Gongji_V1_ReviewService.descriptor:
+            return [.reviewer]
+        case Gongji_V1_RegistryService.descriptor, Gongji_V1_OperationsService.descriptor:
             return [.operator]
         default:
             return []
@@ -66,7 +72,7 @@ struct AccessInterceptor: ServerInterceptor {
             throw requestError(.unauthenticated, reason: "CLIENT_CERTIFICATE_REQUIRED",
                                message: "a verified client certificate is required", zh: "需要客户端证书")
         }
-        if let allowed = AccessPolicy.allowedRoles(service: service, method: method), allowed.isDisjoint(with: caller.roles) {
+        if let allowed = AccessPolicy.allowedRoles(for: context.descriptor), allowed.isDisjoint(with: caller.roles) {
             logger.notice("call refused: role", metadata: ["rpc.status": "PERMISSION_DENIED"])
             throw requestError(.permissionDenied, reason: "ROLE_NOT_ALLOWED",
                                message: "\(caller.identity) (roles: \(caller.roles.map(\.rawValue).sorted().joined(separator: ","))) may not call \(method); allowed: \(allowed.map(\.rawValue).sorted().joined(separator: ","))",
