@@ -1,0 +1,100 @@
+import Foundation
+import GongjiCore
+import GongjiStore
+import Testing
+
+/// A store backend under the contract suite. Every test of `Store…Tests` runs against each one:
+/// SQLite now; PostgreSQL joins by adding a backend here.
+struct Backend: CustomTestStringConvertible, Sendable {
+    let name: String
+    let make: @Sendable () throws -> any FamilyAccountStore
+
+    var testDescription: String { name }
+
+    static let all: [Backend] = [sqlite]
+
+    /// A fresh SQLite database in a directory of its own.
+    static let sqlite = Backend(name: "SQLite") {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-contract-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("gongji.sqlite").path
+        try Store.create(path: path)
+        return try Store(path: path)
+    }
+}
+
+/// The world the contract tests act in: a fixed day inside the 2025 collection windows, the
+/// shipped Hohhot policy without its materials (so bindings need no uploads) and Ma'anshan
+/// (reviewed bindings, carry-over only), and helpers that register people.
+struct World {
+    static let today = CivilDate(year: 2024, month: 10, day: 15)!
+    static let now: Int64 = 1_728_972_000  // 2024-10-15 14:00 China time
+    static let policiesDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("deploy/policies")
+
+    let store: any FamilyAccountStore
+    let policies: PolicyBook
+    let actor = ChangeActor(certificateIdentity: "contract-test", endUser: nil, requestID: nil)
+    var today: CivilDate { Self.today }
+    var now: Int64 { Self.now }
+
+    init(_ backend: Backend) throws {
+        store = try backend.make()
+        var hohhot = try Self.policy("hohhot")
+        hohhot.materials.commitmentVersions = []
+        hohhot.materials.idImages = false
+        var maanshan = try Self.policy("maanshan")
+        maanshan.premiums[0].amount = .yuan(380)
+        policies = try PolicyBook([hohhot, maanshan])
+    }
+
+    static func policy(_ name: String) throws -> RegionPolicy {
+        let url = policiesDirectory.appendingPathComponent("\(name).json5")
+        return try RegionPolicy.decode(json5: try Data(contentsOf: url), source: url.lastPathComponent)
+    }
+
+    /// A valid ID number registered in `area`, born on `born`.
+    static func id(_ sequence: Int, area: String = "150102", born: String = "1980-03-15") -> ResidentID {
+        try! ResidentID.parse(ResidentID.compose(area: area, born: CivilDate(iso: born)!, sequence: sequence), today: today)
+    }
+
+    /// Registers an employee-insured authorizer with `balance` as current-year credit.
+    @discardableResult
+    func employee(_ id: ResidentID, name: String = "王建国", region: RegionCode = .hohhot, balance: Money = .yuan(1000)) async throws -> ResidentID {
+        _ = try await store.upsertPerson(Person(id: id, name: name, insuranceType: .employee, status: .normal, region: region),
+                                         paidYears: [], key: nil, today: today, now: now)
+        if balance > .zero { _ = try await store.credit(id, amount: balance, reference: "CREDIT-\(id.value)", key: nil, now: now) }
+        return id
+    }
+
+    /// Registers a resident-insured member.
+    @discardableResult
+    func resident(_ id: ResidentID, name: String, region: RegionCode = .hohhot, type: InsuranceType = .resident) async throws -> ResidentID {
+        _ = try await store.upsertPerson(Person(id: id, name: name, insuranceType: type, status: type == .none ? .normal : .normal, region: region),
+                                         paidYears: [], key: nil, today: today, now: now)
+        return id
+    }
+
+    /// Binds `member` (a child) for `authorizer`; reviewed bindings are approved.
+    func bind(_ authorizer: ResidentID, _ member: ResidentID, name: String, id: String) async throws -> BindingRecord {
+        let request = BindingRequest(memberIDNumber: member.value, memberName: name, relationship: .child, startDate: today)
+        let record = try await store.createBinding(request, endUser: authorizer, id: id, key: nil, actor: actor, policies: policies,
+                                                   today: today, now: now)
+        guard record.binding.status == .pending else { return record }
+        return try await store.changeBinding(id: id, .review(.approve), key: nil, actor: actor, now: now)
+    }
+
+    func order(_ binding: String, years: [Int] = [2025], total: Money, external: ExternalPayment? = nil) -> PaymentOrder {
+        PaymentOrder(bindingID: binding, years: years, expectedTotal: total, external: external)
+    }
+
+    func key(_ requestID: String, scope: String = "test", content: String = "") -> IdempotencyKey {
+        IdempotencyKey(scope: scope, requestID: requestID, fingerprint: Data(content.utf8))
+    }
+}
+
+/// The reason of the domain error `body` throws, or nil when it succeeds.
+func refusal<T>(_ body: () async throws -> T) async -> String? {
+    do { _ = try await body(); return nil } catch let error as DomainError { return error.reason } catch { return "\(error)" }
+}

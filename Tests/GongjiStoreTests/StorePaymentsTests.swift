@@ -1,0 +1,132 @@
+import Foundation
+import GongjiCore
+import Testing
+
+/// The payment part of the store contract (Store+Payments.swift).
+@Suite("store contract: premium payments")
+struct StorePaymentsTests {
+    @Test("a payment applies the core's plan: balances, years, ledger, receipt number; it reads back whole by id, receipt and list",
+          arguments: Backend.all)
+    func pay(backend: Backend) async throws {
+        let world = try World(backend)
+        let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
+        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
+        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
+        let facts = try await world.store.premiumFacts(bindingID: "b1", endUser: authorizer, policies: world.policies, today: world.today)
+        #expect(facts.authorizerAccount?.currentYear == .yuan(1000) && facts.paidYears.isEmpty && facts.policy?.region == .hohhot)
+        let payment = try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-1",
+                                                key: world.key("p1"), policies: world.policies, today: world.today, now: world.now)
+        #expect(payment.id == "pay-1" && payment.total == .yuan(405) && payment.lines.map(\.year) == [2025])
+        #expect(payment.receiptNumber == ReceiptNumber.make(issuedOn: world.today, sequence: payment.seq))
+        #expect(payment.authorizerName == "王建国" && payment.memberName == "王小明" && payment.verificationCode.isEmpty)
+        #expect(try await world.store.person(authorizer)?.account?.total == .yuan(595))
+        #expect(try await world.store.payment(id: "pay-1") == payment)
+        #expect(try await world.store.payment(receiptNumber: payment.receiptNumber) == payment)
+        #expect(try await world.store.payments(of: authorizer, as: .authorizer, before: nil, limit: 10) == [payment])
+        #expect(try await world.store.payments(of: child, as: .member, before: nil, limit: 10) == [payment])
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.premiumCollection(.hohhot)) == .yuan(405))
+        #expect(try await world.store.ledgerSum() == .zero)
+        let after = try await world.store.premiumFacts(bindingID: "b1", endUser: authorizer, policies: world.policies, today: world.today)
+        #expect(after.paidYears == [2025], "R-PAY-8 the paid year is a fact of the next decision")
+    }
+
+    @Test("R-PAY-9 a retry returns the original payment; the request id reused for another payment is refused; refusals move nothing",
+          arguments: Backend.all)
+    func retriesAndRefusals(backend: Backend) async throws {
+        let world = try World(backend)
+        let authorizer = try await world.employee(World.id(1), balance: .yuan(400))
+        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
+        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
+        #expect(await refusal { try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "x",
+                                                          key: nil, policies: world.policies, today: world.today, now: world.now) }
+                == "BALANCE_INSUFFICIENT")
+        #expect(await refusal { try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: World.id(9), paymentID: "x",
+                                                          key: nil, policies: world.policies, today: world.today, now: world.now) }
+                == "NOT_PARTY")
+        #expect(await refusal { try await world.store.pay(world.order("nope", total: .yuan(405)), endUser: authorizer, paymentID: "x",
+                                                          key: nil, policies: world.policies, today: world.today, now: world.now) }
+                == "NOT_PARTY")
+        #expect(try await world.store.payments(of: authorizer, as: .authorizer, before: nil, limit: 10).isEmpty)
+        #expect(try await world.store.person(authorizer)?.account?.total == .yuan(400))
+        _ = try await world.store.credit(authorizer, amount: .yuan(5), reference: "TOPUP", key: nil, now: world.now)
+        let paid = try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-a",
+                                             key: world.key("k", content: "a"), policies: world.policies, today: world.today, now: world.now)
+        let retried = try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-b",
+                                                key: world.key("k", content: "a"), policies: world.policies, today: world.today, now: world.now)
+        #expect(retried == paid)
+        #expect(await refusal { try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-c",
+                                                          key: world.key("k", content: "b"), policies: world.policies, today: world.today,
+                                                          now: world.now) } == "REQUEST_ID_REUSED")
+        #expect(await refusal { try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-d",
+                                                          key: nil, policies: world.policies, today: world.today, now: world.now) }
+                == "PREMIUM_ALREADY_PAID")
+        #expect(try await world.store.person(authorizer)?.account?.total == .zero)
+    }
+
+    @Test("concurrent payments on one account: exactly those the balance covers succeed, and the ledger stays exact",
+          arguments: Backend.all)
+    func concurrentPayments(backend: Backend) async throws {
+        let world = try World(backend)
+        let authorizer = try await world.employee(World.id(1), balance: .yuan(405 * 3))
+        var bindings: [String] = []
+        for index in 0..<6 {
+            let child = try await world.resident(World.id(10 + index, born: "2010-06-01"), name: "孩子\(index)")
+            bindings.append(try await world.bind(authorizer, child, name: "孩子\(index)", id: "b\(index)").binding.id)
+        }
+        let outcomes = await withTaskGroup(of: String?.self) { group in
+            for (index, binding) in bindings.enumerated() {
+                group.addTask {
+                    await refusal { try await world.store.pay(world.order(binding, total: .yuan(405)), endUser: authorizer, paymentID: "p\(index)",
+                                                              key: nil, policies: world.policies, today: world.today, now: world.now) }
+                }
+            }
+            return await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0 == nil }.count == 3)
+        #expect(outcomes.filter { $0 == "BALANCE_INSUFFICIENT" }.count == 3)
+        let receipts = try await world.store.payments(of: authorizer, as: .authorizer, before: nil, limit: 10).map(\.receiptNumber)
+        #expect(Set(receipts).count == 3, "receipt numbers are unique")
+        #expect(try await world.store.person(authorizer)?.account?.total == .zero)
+        #expect(try await world.store.ledgerSum() == .zero)
+    }
+
+    @Test("R-BIND-8 paying for a newborn enrolls the member; R-PAY-5 an external part is recorded apart", arguments: Backend.all)
+    func enrollmentAndExternal(backend: Backend) async throws {
+        let world = try World(backend)
+        var ulanqab = try World.policy("ulanqab")
+        ulanqab.availability.suspended = false
+        ulanqab.materials.commitmentVersions = []
+        ulanqab.materials.idImages = false
+        var maanshan = try World.policy("maanshan")
+        maanshan.premiums[0].amount = .yuan(380)
+        let policies = try PolicyBook([ulanqab, maanshan])
+        let parent = try await world.employee(World.id(1, area: "150902"), region: .ulanqab, balance: .yuan(500))
+        let baby = try await world.resident(World.id(2, area: "150902", born: "2024-10-01"), name: "李宝宝", region: .ulanqab, type: .none)
+        let request = BindingRequest(memberIDNumber: baby.value, memberName: "李宝宝", relationship: .child, startDate: world.today)
+        let binding = try await world.store.createBinding(request, endUser: parent, id: "nb", key: nil, actor: world.actor, policies: policies,
+                                                          today: world.today, now: world.now)
+        #expect(binding.binding.isNewborn)
+        let total = try await world.store.premiumFacts(bindingID: "nb", endUser: parent, policies: policies, today: world.today)
+            .policy!.premiumYear(2025)!.amount!
+        _ = try await world.store.pay(world.order("nb", total: total), endUser: parent, paymentID: "nb-pay", key: nil, policies: policies,
+                                      today: world.today, now: world.now)
+        let enrolled = try #require(try await world.store.person(baby))
+        #expect(enrolled.person.insuranceType == .resident && enrolled.person.status == .normal && enrolled.person.region == .ulanqab)
+
+        // Ma'anshan pays from carry-over only: 300.00 rolled over, the rest of 380.00 paid in cash.
+        let payer = try await world.employee(World.id(3, area: "340503"), region: .maanshan, balance: .yuan(300))
+        let newYear = CivilDate(year: 2025, month: 1, day: 1)!
+        _ = try await world.store.rollOver(into: 2025, key: nil, today: newYear, now: world.now)
+        let child = try await world.resident(World.id(4, area: "340503", born: "2010-06-01"), name: "张一", region: .maanshan)
+        let pending = try await world.store.createBinding(
+            BindingRequest(memberIDNumber: child.value, memberName: "张一", relationship: .child, startDate: newYear),
+            endUser: payer, id: "mb", key: nil, actor: world.actor, policies: policies, today: newYear, now: world.now)
+        _ = try await world.store.changeBinding(id: pending.binding.id, .review(.approve), key: nil, actor: world.actor, now: world.now)
+        let external = ExternalPayment(amount: .yuan(80), reference: "CASH-1")
+        let payment = try await world.store.pay(world.order("mb", total: .yuan(380), external: external), endUser: payer, paymentID: "mp",
+                                                key: nil, policies: policies, today: newYear, now: world.now)
+        #expect(payment.external == external && payment.accountPart == .yuan(300) && payment.postings.map(\.part) == [.carryOver])
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.external(.maanshan)) == .yuan(-80))
+        #expect(try await world.store.ledgerSum() == .zero)
+    }
+}
