@@ -81,23 +81,23 @@ public enum BindingRules {
         try checkAuthorizer(authorizer, account: facts.authorizerAccount, policy: policy)
         guard let member = facts.member, member.id == memberID else { throw .personNotFound(role: "member", id: memberID) }
         guard member.name == name else {
-            throw .member("NAME_MISMATCH", "the name does not match the registered name of this ID number", "姓名与身份证号码不一致",
+            throw .member(.nameMismatch, "the name does not match the registered name of this ID number", "姓名与身份证号码不一致",
                           ["id_number": memberID.masked], category: .invalidArgument)
         }
         guard member.id != authorizer.id else {
-            throw .member("SELF_BINDING_NOT_ALLOWED", "an authorizer cannot bind himself or herself", "不能绑定本人",
+            throw .member(.selfBindingNotAllowed, "an authorizer cannot bind himself or herself", "不能绑定本人",
                           category: .invalidArgument)
         }
         try checkRelationship(request.relationship, authorizer: authorizer, member: member, policy: policy)
         let isNewborn = try checkMemberInsurance(member, relationship: request.relationship, policy: policy, today: facts.today)
         let open = facts.authorizerBindings.filter { $0.status.isOpen }
         if let existing = open.first(where: { $0.member == member.id }) {
-            throw .member("BINDING_ALREADY_EXISTS", "this member is already bound (\(existing.status.rawValue))", "该家庭成员已绑定或正在审核",
+            throw .member(.bindingAlreadyExists, "this member is already bound (\(existing.status.rawValue))", "该家庭成员已绑定或正在审核",
                           ["binding_id": existing.id], category: .alreadyExists)
         }
         if let limit = policy.member.limit, open.count >= limit { throw .memberLimitReached(limit: limit) }
         guard request.startDate >= facts.today else {
-            throw .member("START_DATE_IN_PAST", "the authorization start date \(request.startDate) is before today \(facts.today)",
+            throw .member(.startDateInPast, "the authorization start date \(request.startDate) is before today \(facts.today)",
                           "授权开始日期不能早于今天", ["start_date": request.startDate.description, "today": facts.today.description],
                           category: .invalidArgument)
         }
@@ -115,16 +115,16 @@ public enum BindingRules {
     static func checkAuthorizer(_ authorizer: Person, account: PersonalAccount?, policy: RegionPolicy) throws(DomainError) {
         guard authorizer.insuranceType == .employee else { throw .authorizerNotEmployeeInsured() }
         guard authorizer.status == .normal else {
-            throw .authorizer("AUTHORIZER_STATUS_NOT_NORMAL", "the authorizer's insurance status is \(authorizer.status.rawValue)",
+            throw .authorizer(.authorizerStatusNotNormal, "the authorizer's insurance status is \(authorizer.status.rawValue)",
                               "授权人参保状态不正常", ["status": authorizer.status.rawValue])
         }
         guard policy.covers(authorizerRegion: authorizer.region) else {
-            throw .authorizer("AUTHORIZER_REGION_NOT_ALLOWED", "the authorizer must be registered in \(policy.name)",
+            throw .authorizer(.authorizerRegionNotAllowed, "the authorizer must be registered in \(policy.name)",
                               "授权人须在\(policy.name)参保", ["authorizer_region": authorizer.region.description,
                                                           "scope": policy.authorizer.scope.rawValue])
         }
         if policy.authorizer.requirePositiveBalance, (account?.total ?? .zero) <= .zero {
-            throw .authorizer("AUTHORIZER_BALANCE_NOT_POSITIVE", "the authorizer's personal account has no balance",
+            throw .authorizer(.authorizerBalanceNotPositive, "the authorizer's personal account has no balance",
                               "授权人个人账户无余额")
         }
     }
@@ -133,7 +133,7 @@ public enum BindingRules {
     static func checkRelationship(_ relationship: Relationship, authorizer: Person, member: Person,
                                   policy: RegionPolicy) throws(DomainError) {
         guard policy.member.relationships.contains(relationship) else {
-            throw .member("RELATIONSHIP_NOT_ALLOWED", "\(relationship.rawValue) cannot be bound in \(policy.name)",
+            throw .member(.relationshipNotAllowed, "\(relationship.rawValue) cannot be bound in \(policy.name)",
                           "该关系不在可绑定范围内", ["relationship": relationship.rawValue], category: .invalidArgument)
         }
         let plausible = switch relationship {
@@ -142,7 +142,7 @@ public enum BindingRules {
         case .parent: member.birthDate < authorizer.birthDate
         }
         guard plausible else {
-            throw .member("RELATIONSHIP_IMPLAUSIBLE",
+            throw .member(.relationshipImplausible,
                           "a \(relationship.rawValue) must be born \(relationship == .child ? "after" : "before") the authorizer",
                           relationship == .child ? "子女的出生日期应晚于授权人" : "父母的出生日期应早于授权人",
                           ["relationship": relationship.rawValue], category: .invalidArgument)
@@ -157,26 +157,26 @@ public enum BindingRules {
             let age = member.birthDate.days(until: today)
             if let days = policy.member.newbornDays, relationship == .child {
                 guard age <= days else {
-                    throw .member("NEWBORN_WINDOW_PASSED",
+                    throw .member(.newbornWindowPassed,
                                   "a child not yet insured can be bound within \(days) days of birth; this child is \(age) days old",
                                   "新生儿出生超过\(days)天，请先为其参保", ["newborn_days": String(days), "age_days": String(age)])
                 }
                 return true
             }
-            throw .member("MEMBER_NOT_INSURED", "the member is not enrolled in basic medical insurance",
+            throw .member(.memberNotInsured, "the member is not enrolled in basic medical insurance",
                           "被共济人未参加基本医疗保险", policy.member.newbornDays.map { ["newborn_days": String($0), "age_days": String(age)] } ?? [:])
         }
         guard policy.member.insuranceTypes.contains(member.insuranceType) else {
-            throw .member("MEMBER_INSURANCE_TYPE_NOT_ALLOWED",
+            throw .member(.memberInsuranceTypeNotAllowed,
                           "a member insured under the \(member.insuranceType.rawValue) scheme cannot be bound in \(policy.name)",
                           "被共济人参保类型不符合要求", ["insurance_type": member.insuranceType.rawValue])
         }
         guard member.status == .normal else {
-            throw .member("MEMBER_STATUS_NOT_NORMAL", "the member's insurance status is \(member.status.rawValue)",
+            throw .member(.memberStatusNotNormal, "the member's insurance status is \(member.status.rawValue)",
                           "被共济人参保状态不正常", ["status": member.status.rawValue])
         }
         guard member.region.isInSameProvince(as: policy.region) else {
-            throw .member("CROSS_PROVINCE_NOT_ALLOWED", "the member is insured in another province (\(member.region))",
+            throw .member(.crossProvinceNotAllowed, "the member is insured in another province (\(member.region))",
                           "被共济人须在本省参保，不支持跨省共济",
                           ["member_region": member.region.description, "province": policy.region.province.description])
         }
@@ -188,32 +188,32 @@ public enum BindingRules {
                                today: CivilDate) throws(DomainError) {
         if policy.materials.requiresCommitment {
             guard let commitment = request.commitment else {
-                throw .member("COMMITMENT_REQUIRED", "the signed personal commitment is required in \(policy.name)",
+                throw .member(.commitmentRequired, "the signed personal commitment is required in \(policy.name)",
                               "请先阅读并签署个人承诺书", ["accepted_versions": policy.materials.commitmentVersions.joined(separator: ",")],
                               category: .invalidArgument)
             }
             guard policy.materials.commitmentVersions.contains(commitment.version) else {
-                throw .member("COMMITMENT_VERSION_UNKNOWN", "commitment text version '\(commitment.version)' is not accepted",
+                throw .member(.commitmentVersionUnknown, "commitment text version '\(commitment.version)' is not accepted",
                               "个人承诺书版本无效", ["accepted_versions": policy.materials.commitmentVersions.joined(separator: ",")],
                               category: .invalidArgument)
             }
             guard CivilDate.inChina(unixSeconds: commitment.acceptedAtUnix) <= today else {
-                throw .member("COMMITMENT_TIME_INVALID", "the commitment cannot be accepted in the future", "承诺书签署时间无效",
+                throw .member(.commitmentTimeInvalid, "the commitment cannot be accepted in the future", "承诺书签署时间无效",
                               category: .invalidArgument)
             }
         }
         guard policy.materials.idImages else { return }
         for (side, document) in [(DocumentSide.front, request.frontDocument), (.back, request.backDocument)] {
             guard let document, !document.isEmpty else {
-                throw .member("ID_IMAGES_REQUIRED", "the \(side.rawValue) image of the member's ID card is required",
+                throw .member(.idImagesRequired, "the \(side.rawValue) image of the member's ID card is required",
                               "请上传被共济人身份证正反面照片", ["missing_side": side.rawValue], category: .invalidArgument)
             }
             guard let found = documents[document] else {
-                throw .member("DOCUMENT_NOT_FOUND", "document \(document) was not uploaded (or has expired)", "身份证照片未上传或已过期",
+                throw .member(.documentNotFound, "document \(document) was not uploaded (or has expired)", "身份证照片未上传或已过期",
                               ["document_id": document], category: .notFound)
             }
             guard found == side else {
-                throw .member("DOCUMENT_SIDE_MISMATCH", "document \(document) shows the \(found.rawValue) side, not the \(side.rawValue)",
+                throw .member(.documentSideMismatch, "document \(document) shows the \(found.rawValue) side, not the \(side.rawValue)",
                               "身份证照片正反面不符", ["document_id": document, "side": found.rawValue], category: .invalidArgument)
             }
         }

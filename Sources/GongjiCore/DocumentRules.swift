@@ -68,11 +68,11 @@ public enum FundUse: Hashable, Sendable {
         case .premium:
             return
         case .providerCost(.other, _):
-            throw .payment("FUND_USE_OUT_OF_SCOPE", "family funds may pay only at designated medical institutions or retail pharmacies",
+            throw .payment(.fundUseOutOfScope, "family funds may pay only at designated medical institutions or retail pharmacies",
                            "共济资金仅可用于定点医药机构的个人负担费用", category: .permissionDenied)
         case .providerCost(_, let holder):
             guard holder == binding.member else {
-                throw .payment("CREDENTIAL_NOT_MEMBERS_OWN", "the member must use his or her own insurance credential",
+                throw .payment(.credentialNotMembersOwn, "the member must use his or her own insurance credential",
                                "须使用被共济人本人的医保凭证", category: .permissionDenied)
             }
         }
@@ -87,7 +87,7 @@ public enum UploadRules {
     /// Refuses a piece larger than `chunkBytesMax`, or one that takes the upload past `uploadBytesMax`.
     public static func checkSize(chunk: Int, total: Int, uploadBytesMax: Int) throws(DomainError) {
         guard chunk <= chunkBytesMax, total <= uploadBytesMax else {
-            throw DomainError(reason: "DOCUMENT_TOO_LARGE", category: .invalidArgument,
+            throw DomainError(reason: .documentTooLarge, category: .invalidArgument,
                               message: "the image is larger than \(uploadBytesMax) bytes", messageZH: "照片过大",
                               details: ["field": "chunk", "upload_bytes_max": String(uploadBytesMax)])
         }
@@ -96,11 +96,11 @@ public enum UploadRules {
     /// The format of a finished upload of `size` bytes: not empty, a complete JPEG or PNG.
     public static func checkComplete(size: Int, format: ImageFormat?) throws(DomainError) -> ImageFormat {
         guard size > 0 else {
-            throw DomainError(reason: "DOCUMENT_EMPTY", category: .invalidArgument, message: "no image bytes were sent",
+            throw DomainError(reason: .documentEmpty, category: .invalidArgument, message: "no image bytes were sent",
                               messageZH: "照片内容为空", details: ["field": "chunk"])
         }
         guard let format else {
-            throw DomainError(reason: "NOT_AN_IMAGE", category: .invalidArgument, message: "the bytes are not a complete JPEG or PNG image",
+            throw DomainError(reason: .notAnImage, category: .invalidArgument, message: "the bytes are not a complete JPEG or PNG image",
                               messageZH: "仅支持JPEG或PNG格式的照片", details: ["field": "chunk"])
         }
         return format
@@ -110,14 +110,14 @@ public enum UploadRules {
     /// for the other side.
     public static func checkSide(_ side: DocumentSide, recordedSide: DocumentSide?, id: String) throws(DomainError) {
         guard let recordedSide, recordedSide != side else { return }
-        throw DomainError(reason: "DOCUMENT_SIDE_CONFLICT", category: .invalidArgument,
+        throw DomainError(reason: .documentSideConflict, category: .invalidArgument,
                           message: "these bytes were uploaded as the \(recordedSide.rawValue) side already",
                           messageZH: "同一照片不能同时作为身份证正反面", details: ["document_id": id])
     }
 
     /// A reviewer asked for a document that is not recorded.
     public static func notFound(_ id: String) -> DomainError {
-        DomainError(reason: "DOCUMENT_NOT_FOUND", category: .notFound, message: "no document \(id)", messageZH: "未找到该照片",
+        DomainError(reason: .documentNotFound, category: .notFound, message: "no document \(id)", messageZH: "未找到该照片",
                     details: ["document_id": id])
     }
 }

@@ -17,45 +17,45 @@ extension DomainError {
     }
 
     static func idNumber(_ defect: IDNumberDefect, text: String, detail: String) -> DomainError {
-        let (reason, en, zh): (String, String, String) = switch defect {
-        case .length: ("ID_NUMBER_LENGTH_INVALID", "the ID number must have 18 characters", "身份证号码应为18位")
-        case .format: ("ID_NUMBER_FORMAT_INVALID", "the ID number may hold only digits and a final X", "身份证号码只能包含数字，末位可为X")
-        case .region: ("ID_NUMBER_REGION_INVALID", "the ID number's administrative code is not valid", "身份证号码的行政区划代码无效")
-        case .birthDate: ("ID_NUMBER_BIRTH_DATE_INVALID", "the ID number's birth date is not a real date", "身份证号码中的出生日期无效")
-        case .birthDateInFuture: ("ID_NUMBER_BIRTH_DATE_IN_FUTURE", "the ID number's birth date is in the future", "身份证号码中的出生日期晚于今天")
-        case .check: ("ID_NUMBER_CHECK_FAILED", "the ID number's check character is wrong", "身份证号码校验位错误")
+        let (reason, en, zh): (Reason, String, String) = switch defect {
+        case .length: (.idNumberLengthInvalid, "the ID number must have 18 characters", "身份证号码应为18位")
+        case .format: (.idNumberFormatInvalid, "the ID number may hold only digits and a final X", "身份证号码只能包含数字，末位可为X")
+        case .region: (.idNumberRegionInvalid, "the ID number's administrative code is not valid", "身份证号码的行政区划代码无效")
+        case .birthDate: (.idNumberBirthDateInvalid, "the ID number's birth date is not a real date", "身份证号码中的出生日期无效")
+        case .birthDateInFuture: (.idNumberBirthDateInFuture, "the ID number's birth date is in the future", "身份证号码中的出生日期晚于今天")
+        case .check: (.idNumberCheckFailed, "the ID number's check character is wrong", "身份证号码校验位错误")
         }
         return DomainError(reason: reason, category: .invalidArgument, message: "\(en): \(detail)", messageZH: zh,
                            details: ["id_number": ResidentID.mask(text), "problem": detail])
     }
 
     static func invalidField(_ field: String, _ problem: String, zh: String) -> DomainError {
-        DomainError(reason: "INVALID_FIELD", category: .invalidArgument, message: "\(field): \(problem)",
+        DomainError(reason: .invalidField, category: .invalidArgument, message: "\(field): \(problem)",
                     messageZH: zh, details: ["field": field, "problem": problem])
     }
 
     static func amountOutOfRange(_ field: String) -> DomainError {
-        DomainError(reason: "AMOUNT_OUT_OF_RANGE", category: .invalidArgument,
+        DomainError(reason: .amountOutOfRange, category: .invalidArgument,
                     message: "\(field) is outside 0…\(Money.max.fen) fen", messageZH: "金额超出允许范围",
                     details: ["field": field, "max_fen": String(Money.max.fen)])
     }
 
     static func rolloverBackwards(accountYear: Int, requested: Int) -> DomainError {
-        DomainError(reason: "ROLLOVER_BACKWARDS", category: .failedPrecondition,
+        DomainError(reason: .rolloverBackwards, category: .failedPrecondition,
                     message: "the account is already in year \(accountYear); cannot roll over into \(requested)",
                     messageZH: "账户已结转至\(accountYear)年，不能结转至更早年度",
                     details: ["account_year": String(accountYear), "requested_year": String(requested)])
     }
 
     static func rolloverYearInvalid(requested: Int, valid: Int) -> DomainError {
-        DomainError(reason: "ROLLOVER_YEAR_INVALID", category: .failedPrecondition,
+        DomainError(reason: .rolloverYearInvalid, category: .failedPrecondition,
                     message: "the year-end rollover runs once per year, in order: the next valid year is \(valid), not \(requested)",
                     messageZH: "年度结转须逐年进行，下一个可结转年度为\(valid)年",
                     details: ["requested_year": String(requested), "valid_year": String(valid)])
     }
 
     static func rolloverYearNotBegun(requested: Int, today: CivilDate) -> DomainError {
-        DomainError(reason: "ROLLOVER_YEAR_NOT_BEGUN", category: .failedPrecondition,
+        DomainError(reason: .rolloverYearNotBegun, category: .failedPrecondition,
                     message: "year \(requested) has not begun (today is \(today), China time); it can be rolled into from 1 January",
                     messageZH: "\(requested)年尚未开始，不能结转",
                     details: ["requested_year": String(requested), "today": "\(today)"])
@@ -63,7 +63,7 @@ extension DomainError {
 
     /// The binding's rules come from the authorizer's region (R-BIND-1); no policy is loaded for it.
     static func authorizerRegionNotSupported(_ region: RegionCode) -> DomainError {
-        DomainError(reason: "AUTHORIZER_REGION_NOT_SUPPORTED", category: .failedPrecondition,
+        DomainError(reason: .authorizerRegionNotSupported, category: .failedPrecondition,
                     message: "no family mutual-aid policy is loaded for the authorizer's region \(region)",
                     messageZH: "授权人所在统筹区暂未开通家庭共济", details: ["region": region.description, "party": "authorizer"])
     }
@@ -77,7 +77,7 @@ extension DomainError {
         let channels = policy.availability.alternativeChannels.joined(separator: "、")
         let hotline = policy.availability.hotline.map { "，咨询电话\($0)" } ?? ""
         return DomainError(
-            reason: "FAMILY_PAYMENT_SUSPENDED", category: .unavailable,
+            reason: .familyPaymentSuspended, category: .unavailable,
             message: "family binding and payment are suspended in \(policy.name) during a platform upgrade; use \(policy.availability.alternativeChannels.joined(separator: ", "))\(policy.availability.hotline.map { " or call \($0)" } ?? "")",
             messageZH: "系统升级期间\(policy.name)家庭共济绑定和缴费暂停，请通过\(channels)办理\(hotline)",
             details: details,
@@ -85,38 +85,38 @@ extension DomainError {
     }
 
     static func personNotFound(role: String, id: ResidentID) -> DomainError {
-        DomainError(reason: role == "authorizer" ? "AUTHORIZER_NOT_FOUND" : "MEMBER_NOT_FOUND", category: .notFound,
+        DomainError(reason: role == "authorizer" ? .authorizerNotFound : .memberNotFound, category: .notFound,
                     message: "the \(role) \(id.masked) is not in the insurance registry",
                     messageZH: role == "authorizer" ? "未找到授权人参保信息" : "未找到被共济人参保信息",
                     details: ["id_number": id.masked])
     }
 
-    static func authorizer(_ reason: String, _ en: String, _ zh: String, _ details: [String: String] = [:]) -> DomainError {
+    static func authorizer(_ reason: Reason, _ en: String, _ zh: String, _ details: [String: String] = [:]) -> DomainError {
         DomainError(reason: reason, category: .failedPrecondition, message: en, messageZH: zh, details: details)
     }
 
-    static func member(_ reason: String, _ en: String, _ zh: String, _ details: [String: String] = [:],
+    static func member(_ reason: Reason, _ en: String, _ zh: String, _ details: [String: String] = [:],
                        category: Category = .failedPrecondition) -> DomainError {
         DomainError(reason: reason, category: category, message: en, messageZH: zh, details: details)
     }
 
     static func memberLimitReached(limit: Int) -> DomainError {
-        DomainError(reason: "MEMBER_LIMIT_REACHED", category: .resourceExhausted,
+        DomainError(reason: .memberLimitReached, category: .resourceExhausted,
                     message: "an authorizer may have at most \(limit) bound members", messageZH: "每位授权人最多可绑定\(limit)名家庭成员",
                     details: ["limit": String(limit)])
     }
 
     static func notAuthorizer() -> DomainError {
-        DomainError(reason: "NOT_AUTHORIZER", category: .permissionDenied,
+        DomainError(reason: .notAuthorizer, category: .permissionDenied,
                     message: "only the authorizer of the binding may do this", messageZH: "仅授权人本人可以办理")
     }
 
     static func bindingState(_ binding: Binding, expected: String) -> DomainError {
-        let reason = switch binding.status {
-        case .pending: "BINDING_PENDING_REVIEW"
-        case .rejected: "BINDING_REJECTED"
-        case .revoked: "BINDING_REVOKED"
-        case .active: "BINDING_ACTIVE"
+        let reason: Reason = switch binding.status {
+        case .pending: .bindingPendingReview
+        case .rejected: .bindingRejected
+        case .revoked: .bindingRevoked
+        case .active: .bindingActive
         }
         return DomainError(reason: reason, category: .failedPrecondition,
                            message: "the binding is \(binding.status.rawValue); it must be \(expected)",
@@ -124,13 +124,13 @@ extension DomainError {
                            details: ["binding_id": binding.id, "status": binding.status.rawValue])
     }
 
-    static func payment(_ reason: String, _ en: String, _ zh: String, _ details: [String: String] = [:],
+    static func payment(_ reason: Reason, _ en: String, _ zh: String, _ details: [String: String] = [:],
                         category: Category = .failedPrecondition) -> DomainError {
         DomainError(reason: reason, category: category, message: en, messageZH: zh, details: details)
     }
 
     static func balanceInsufficient(shortfall: Money, available: Money, total: Money) -> DomainError {
-        DomainError(reason: "BALANCE_INSUFFICIENT", category: .failedPrecondition,
+        DomainError(reason: .balanceInsufficient, category: .failedPrecondition,
                     message: "the account balance that may be used is short by \(shortfall.yuanString) yuan; top up and retry",
                     messageZH: "个人账户可用余额不足，还差\(shortfall.yuanString)元，请充值后重试",
                     details: ["shortfall_fen": String(shortfall.fen), "available_fen": String(available.fen),
@@ -142,14 +142,14 @@ extension DomainError {
     /// The end user is neither the authorizer nor the member of `thing` (a binding, a payment, a
     /// receipt) — or it does not exist: both look the same, so existence does not leak.
     public static func notParty(_ thing: String) -> DomainError {
-        DomainError(reason: "NOT_PARTY", category: .permissionDenied,
+        DomainError(reason: .notParty, category: .permissionDenied,
                     message: "the end user is neither the authorizer nor the member of this \(thing)",
                     messageZH: "无权查看或办理该业务")
     }
 
     /// A person the registry does not hold.
     public static func personNotFound(_ id: ResidentID) -> DomainError {
-        DomainError(reason: "PERSON_NOT_FOUND", category: .notFound, message: "\(id.masked) is not in the registry",
+        DomainError(reason: .personNotFound, category: .notFound, message: "\(id.masked) is not in the registry",
                     messageZH: "未找到该人员参保信息", details: ["id_number": id.masked])
     }
 
@@ -158,7 +158,7 @@ extension DomainError {
 
     /// The authorizer is not (or no longer) insured under the employee scheme (R-BIND-1).
     static func authorizerNotEmployeeInsured() -> DomainError {
-        .authorizer("AUTHORIZER_NOT_EMPLOYEE_INSURED", "the authorizer must be insured under the employee scheme",
+        .authorizer(.authorizerNotEmployeeInsured, "the authorizer must be insured under the employee scheme",
                     "授权人须参加职工基本医疗保险")
     }
 }
@@ -205,7 +205,7 @@ public enum CreditRules {
 
 extension DomainError {
     static func bindingNotFound(_ id: String) -> DomainError {
-        DomainError(reason: "BINDING_NOT_FOUND", category: .notFound, message: "binding \(id) does not exist",
+        DomainError(reason: .bindingNotFound, category: .notFound, message: "binding \(id) does not exist",
                     messageZH: "未找到该共济关系", details: ["binding_id": id])
     }
 }
@@ -225,20 +225,20 @@ extension CreditRules {
                             referenceOwner: ResidentID?) throws(DomainError) -> Plan {
         guard let record else { throw .personNotFound(id) }
         guard record.person.insuranceType == .employee, let account = record.account else {
-            throw DomainError(reason: "NOT_EMPLOYEE_INSURED", category: .failedPrecondition,
+            throw DomainError(reason: .notEmployeeInsured, category: .failedPrecondition,
                               message: "only the employee-insured have a personal account", messageZH: "仅职工医保参保人有个人账户",
                               details: ["id_number": id.masked])
         }
         if let referenceOwner {
             guard referenceOwner == id else {
-                throw DomainError(reason: "CREDIT_REFERENCE_REUSED", category: .alreadyExists,
+                throw DomainError(reason: .creditReferenceReused, category: .alreadyExists,
                                   message: "credit reference \(reference) was applied to another account", messageZH: "入账凭证号已被使用",
                                   details: ["reference": reference])
             }
             return .alreadyApplied
         }
         guard let balance = account.currentYear.adding(amount), balance.isValidAmount else {
-            throw DomainError(reason: "AMOUNT_OUT_OF_RANGE", category: .invalidArgument, message: "the balance would exceed the limit",
+            throw DomainError(reason: .amountOutOfRange, category: .invalidArgument, message: "the balance would exceed the limit",
                               messageZH: "金额超出允许范围", details: ["max_fen": String(Money.max.fen)])
         }
         var credited = account
@@ -263,7 +263,7 @@ extension PolicyBook {
     /// The policy of the region named by `regionCode`, or REGION_NOT_FOUND.
     public func policy(regionCode: String) throws(DomainError) -> RegionPolicy {
         guard let region = RegionCode(regionCode), let policy = policy(of: region) else {
-            throw DomainError(reason: "REGION_NOT_FOUND", category: .notFound, message: "no policy is loaded for region '\(regionCode)'",
+            throw DomainError(reason: .regionNotFound, category: .notFound, message: "no policy is loaded for region '\(regionCode)'",
                               messageZH: "未找到该统筹区", details: ["region_code": regionCode])
         }
         return policy

@@ -25,8 +25,8 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case aborted
     }
 
-    /// Stable machine-readable reason, e.g. `MEMBER_LIMIT_REACHED`.
-    public let reason: String
+    /// Stable machine-readable reason, e.g. `MEMBER_LIMIT_REACHED` (see `Reason`).
+    public let reason: Reason
     /// Which kind of failure this is.
     public let category: Category
     /// English message for operators and developers.
@@ -40,7 +40,7 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Creates an error; prefer the factory functions in `DomainError+Reasons.swift`.
     public init(
-        reason: String,
+        reason: Reason,
         category: Category,
         message: String,
         messageZH: String,

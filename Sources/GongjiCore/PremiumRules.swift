@@ -181,7 +181,7 @@ public enum PremiumRules {
         try checkBinding(facts)
         try checkYears(years, policy: policy)
         if policy.payment.memberBalanceMustBeZero, let account = facts.memberAccount, account.total != .zero {
-            throw .payment("MEMBER_ACCOUNT_NOT_EMPTY", "the member's own personal account still holds \(account.total.yuanString) yuan",
+            throw .payment(.memberAccountNotEmpty, "the member's own personal account still holds \(account.total.yuanString) yuan",
                            "被共济人本人个人账户余额不为零", ["member_balance_fen": String(account.total.fen)])
         }
         var lines: [PremiumLine] = []
@@ -204,22 +204,22 @@ public enum PremiumRules {
         // R-SUSP-1: paying fails while the region is suspended, naming the alternatives.
         if quote.paymentSuspension != nil, let policy = facts.policy { throw .suspended(policy) }
         guard expectedTotal == quote.total else {
-            throw .payment("AMOUNT_MISMATCH", "the premium is \(quote.total.yuanString) yuan, the request expected \(expectedTotal.yuanString)",
+            throw .payment(.amountMismatch, "the premium is \(quote.total.yuanString) yuan, the request expected \(expectedTotal.yuanString)",
                            "缴费金额与应缴金额不一致", ["expected_fen": String(expectedTotal.fen), "actual_fen": String(quote.total.fen)],
                            category: .invalidArgument)
         }
         if let external, external.amount != .zero {
             guard quote.externalShortfallAllowed else {
-                throw .payment("EXTERNAL_PAYMENT_NOT_ALLOWED", "this region does not accept an external part", "本地区不支持其他渠道补足差额",
+                throw .payment(.externalPaymentNotAllowed, "this region does not accept an external part", "本地区不支持其他渠道补足差额",
                                category: .invalidArgument)
             }
             let reference = external.reference.trimmingWhitespace
             guard (1...externalReferenceLengthMax).contains(reference.count) else {
-                throw .payment("EXTERNAL_REFERENCE_REQUIRED", "the external part needs the other channel's reference (1…\(externalReferenceLengthMax) characters)",
+                throw .payment(.externalReferenceRequired, "the external part needs the other channel's reference (1…\(externalReferenceLengthMax) characters)",
                                "请提供其他渠道缴费凭证号", category: .invalidArgument)
             }
             guard external.amount == quote.shortfall else {
-                throw .payment("EXTERNAL_AMOUNT_MISMATCH", "the external part must be exactly the shortfall \(quote.shortfall.yuanString) yuan",
+                throw .payment(.externalAmountMismatch, "the external part must be exactly the shortfall \(quote.shortfall.yuanString) yuan",
                                "其他渠道补足金额应等于差额", ["shortfall_fen": String(quote.shortfall.fen),
                                                       "external_fen": String(external.amount.fen)])
             }
@@ -258,15 +258,15 @@ public enum PremiumRules {
     static func checkBinding(_ facts: PremiumFacts) throws(DomainError) {
         guard facts.binding.status == .active else { throw .bindingState(facts.binding, expected: "active") }
         guard facts.binding.startDate <= facts.today else {
-            throw .payment("BINDING_NOT_STARTED", "the authorization starts on \(facts.binding.startDate)", "授权尚未开始",
+            throw .payment(.bindingNotStarted, "the authorization starts on \(facts.binding.startDate)", "授权尚未开始",
                            ["start_date": facts.binding.startDate.description])
         }
         guard facts.authorizer.insuranceType == .employee, facts.authorizer.status == .normal else {
-            throw .authorizer("AUTHORIZER_STATUS_NOT_NORMAL", "the authorizer is no longer employee-insured with status normal",
+            throw .authorizer(.authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
                               "授权人参保状态不正常", ["status": facts.authorizer.status.rawValue])
         }
         if facts.member.insuranceType == .none, !facts.binding.isNewborn {
-            throw .payment("MEMBER_NOT_INSURED", "the member is not enrolled in basic medical insurance", "被共济人未参加基本医疗保险")
+            throw .payment(.memberNotInsured, "the member is not enrolled in basic medical insurance", "被共济人未参加基本医疗保险")
         }
     }
 
@@ -284,21 +284,21 @@ public enum PremiumRules {
 
     static func line(year: Int, facts: PremiumFacts, policy: RegionPolicy) throws(DomainError) -> PremiumLine {
         guard let entry = policy.premiumYear(year) else {
-            throw .payment("PREMIUM_YEAR_UNKNOWN", "\(policy.name) has no premium data for \(year)", "该年度缴费标准尚未公布",
+            throw .payment(.premiumYearUnknown, "\(policy.name) has no premium data for \(year)", "该年度缴费标准尚未公布",
                            ["year": String(year)])
         }
         guard !facts.paidYears.contains(year) else {
-            throw .payment("PREMIUM_ALREADY_PAID", "the member's premium for \(year) is already paid", "该成员\(year)年度保费已缴纳",
+            throw .payment(.premiumAlreadyPaid, "the member's premium for \(year) is already paid", "该成员\(year)年度保费已缴纳",
                            ["year": String(year)], category: .alreadyExists)
         }
         let category = facts.member.specialCategory.flatMap { entry.categoryAmounts[$0] == nil ? nil : $0 }
         guard let amount = category.flatMap({ entry.categoryAmounts[$0] }) ?? entry.amount else {
-            throw .payment("PREMIUM_NOT_PUBLISHED", "the \(year) premium standard of \(policy.name) is not published yet",
+            throw .payment(.premiumNotPublished, "the \(year) premium standard of \(policy.name) is not published yet",
                            "\(year)年度缴费标准尚未公布", ["year": String(year)])
         }
         let today = facts.today
         guard today >= entry.windowStart else {
-            throw .payment("COLLECTION_NOT_OPEN", "collection for \(year) opens on \(entry.windowStart)", "\(year)年度集中参保期尚未开始",
+            throw .payment(.collectionNotOpen, "collection for \(year) opens on \(entry.windowStart)", "\(year)年度集中参保期尚未开始",
                            ["year": String(year), "window_start": entry.windowStart.description])
         }
         // R-PAY-7: inside the window the whole year is covered; a late payment is accepted and

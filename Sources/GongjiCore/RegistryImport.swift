@@ -112,7 +112,7 @@ public enum RegistryImport {
             guard case .person(let person, let years) = try row(from: raw, line: 1, today: today) else { preconditionFailure("a person row") }
             return (person, years)
         } catch {
-            throw DomainError(reason: "INVALID_FIELD", category: .invalidArgument, message: "person.\(error.field): \(error.problem)",
+            throw DomainError(reason: .invalidField, category: .invalidArgument, message: "person.\(error.field): \(error.problem)",
                               messageZH: "人员信息无效", details: ["field": "person.\(error.field)", "problem": error.problem])
         }
     }

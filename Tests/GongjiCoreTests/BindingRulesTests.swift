@@ -203,7 +203,7 @@ struct BindingRulesTests {
         #expect(binding.isNewborn)
         // One day past the window: its own reason, with the values that explain it.
         let late = failure { try create(request, bindingFacts(policy: ulanqab, authorizer: auth, member: person, on: today.adding(days: 1))) }
-        #expect(late?.reason == "NEWBORN_WINDOW_PASSED")
+        #expect(late?.reason == .newbornWindowPassed)
         #expect(late?.details["newborn_days"] == "90" && late?.details["age_days"] == "91", "\(String(describing: late))")
         #expect(reason { try create(bindingRequest(baby, name: "王宝宝", relationship: .spouse, version: "ulanqab-2024-09"),
                                     bindingFacts(policy: ulanqab, authorizer: auth, member: person)) } == "MEMBER_NOT_INSURED")
@@ -229,7 +229,7 @@ struct BindingRulesTests {
                 try create(bindingRequest(childID, name: "王小明", version: "ulanqab-2024-09"),
                            bindingFacts(policy: policy, authorizer: auth, member: resident(childID, name: "王小明", region: .ulanqab)))
             })
-            #expect(error.reason == "FAMILY_PAYMENT_SUSPENDED")
+            #expect(error.reason == .familyPaymentSuspended)
             #expect(error.category == .unavailable)
             #expect(error.details["hotline"] == "12393")
             #expect(error.alternatives.contains { $0.contains("内蒙古税务社保缴费") })
@@ -244,7 +244,7 @@ struct BindingRulesTests {
         var facts = bindingFacts(policy: hohhot, member: child)
         facts.policy = nil
         let refused = failure { try create(bindingRequest(childID, name: "王小明"), facts) }
-        #expect(refused?.reason == "AUTHORIZER_REGION_NOT_SUPPORTED")
+        #expect(refused?.reason == .authorizerRegionNotSupported)
         #expect(refused?.details["party"] == "authorizer" && refused?.details["region"] != nil)
     }
 }

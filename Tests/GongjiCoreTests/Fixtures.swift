@@ -96,7 +96,7 @@ func premiumFacts(policy: RegionPolicy, binding: Binding? = nil, member: Person?
 
 /// Runs a throwing core call and returns the domain error's reason, or nil on success.
 func reason<T>(_ body: () throws -> T) -> String? {
-    do { _ = try body(); return nil } catch let error as DomainError { return error.reason } catch { return "\(error)" }
+    do { _ = try body(); return nil } catch let error as DomainError { return error.reason.name } catch { return "\(error)" }
 }
 
 /// Runs a throwing core call and returns the domain error, or nil on success.

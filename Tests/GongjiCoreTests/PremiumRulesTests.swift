@@ -15,7 +15,7 @@ struct PremiumRulesTests {
     func shortBalance() throws {
         let facts = ulanqabFacts(current: .yuan(400))
         let error = try #require(failure { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: facts) })
-        #expect(error.reason == "BALANCE_INSUFFICIENT")
+        #expect(error.reason == .balanceInsufficient)
         #expect(error.details["shortfall_fen"] == "500")
         #expect(error.messageZH.contains("5.00"))
     }

@@ -237,7 +237,7 @@ struct YearEndTests {
 
     func reason(_ requested: Int, last: Int?, oldest: Int?, today: CivilDate) -> String? {
         do { try YearEnd.checkRollover(into: requested, lastRolled: last, oldestAccountYear: oldest, today: today); return nil } catch {
-            return error.reason
+            return error.reason.name
         }
     }
 

@@ -94,7 +94,7 @@ struct GroupCommitTests {
                             return try await fixture.store.groupCommit.submit { db -> String in
                                 try Store.recordResult(IdempotencyKey(scope: "test", requestID: "r7", fingerprint: Data([1])),
                                                        result: "r7", now: 0, in: db)
-                                throw DomainError(reason: "TEST_REFUSED", category: .failedPrecondition, message: "refused", messageZH: "拒绝")
+                                throw DomainError.notParty("test")
                             }
                         }
                         let name = try await fixture.record("r\(index)")
@@ -116,7 +116,7 @@ struct GroupCommitTests {
         }
         let refused: (any Error)? = if case .failure(let error)? = outcomes[7] { error } else { nil }
         let reason = (refused as? DomainError)?.reason
-        #expect(reason == "TEST_REFUSED")
+        #expect(reason == .notParty)
         #expect(try fixture.recorded() == Set((0..<20).filter { $0 != 7 }.map { "r\($0)" }))
         #expect(fixture.batchLog.sizes.withLock { $0 } == [1, 19])
     }
@@ -133,7 +133,7 @@ struct GroupCommitTests {
                     if index == 3 {
                         let ok = (try? await fixture.store.groupCommit.submit { db -> String in
                             try db.execute(sql: "ROLLBACK")
-                            throw DomainError(reason: "TEST_BROKE", category: .failedPrecondition, message: "broke", messageZH: "错误")
+                            throw DomainError.notParty("test")
                         }) != nil
                         return (index, ok)
                     }

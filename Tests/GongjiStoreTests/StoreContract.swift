@@ -96,5 +96,5 @@ struct World {
 
 /// The reason of the domain error `body` throws, or nil when it succeeds.
 func refusal<T>(_ body: () async throws -> T) async -> String? {
-    do { _ = try await body(); return nil } catch let error as DomainError { return error.reason } catch { return "\(error)" }
+    do { _ = try await body(); return nil } catch let error as DomainError { return error.reason.name } catch { return "\(error)" }
 }

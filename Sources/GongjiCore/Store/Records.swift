@@ -212,7 +212,7 @@ public enum Idempotency {
     /// (its stored result is returned); other content under the same request id is refused.
     public static func checkRetry(of key: IdempotencyKey, storedFingerprint: Data) throws(DomainError) {
         guard storedFingerprint == key.fingerprint else {
-            throw DomainError(reason: "REQUEST_ID_REUSED", category: .alreadyExists,
+            throw DomainError(reason: .requestIdReused, category: .alreadyExists,
                               message: "request_id \(key.requestID) was used before for a different request",
                               messageZH: "请求编号已被其他请求使用", details: ["request_id": key.requestID])
         }

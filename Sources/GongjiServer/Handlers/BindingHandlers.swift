@@ -35,7 +35,7 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
         case .authorizer: perspective = .authorizer
         case .member: perspective = .member
         default:
-            throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "perspective must be AUTHORIZER or MEMBER",
+            throw requestError(.invalidArgument, reason: .invalidField, message: "perspective must be AUTHORIZER or MEMBER",
                                zh: "请选择查询角度", field: "perspective")
         }
         let page = try await service.bindings(of: user, as: perspective,
@@ -70,11 +70,11 @@ struct DocumentHandler: Gongji_V1_DocumentService.ServiceProtocol {
         let user = try endUser(request.metadata, today: time.today)
         var messages = request.messages.makeAsyncIterator()
         guard let first = try await messages.next(), case .metadata(let metadata)? = first.payload else {
-            throw requestError(.invalidArgument, reason: "UPLOAD_METADATA_REQUIRED", message: "the first message must carry the metadata",
+            throw requestError(.invalidArgument, reason: .uploadMetadataRequired, message: "the first message must carry the metadata",
                                zh: "上传请求缺少照片信息", field: "metadata")
         }
         guard let side = DocumentSide(metadata.side) else {
-            throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "metadata.side must be FRONT or BACK",
+            throw requestError(.invalidArgument, reason: .invalidField, message: "metadata.side must be FRONT or BACK",
                                zh: "请选择身份证正面或反面", field: "metadata.side")
         }
         let upload = try service.beginUpload(side: side, uploader: user)
@@ -82,7 +82,7 @@ struct DocumentHandler: Gongji_V1_DocumentService.ServiceProtocol {
         defer { upload.abort() }
         while let message = try await messages.next() {
             guard case .chunk(let bytes)? = message.payload else {
-                throw requestError(.invalidArgument, reason: "UPLOAD_METADATA_REPEATED", message: "only the first message may carry metadata",
+                throw requestError(.invalidArgument, reason: .uploadMetadataRepeated, message: "only the first message may carry metadata",
                                    zh: "上传请求格式错误", field: "metadata")
             }
             try upload.append(bytes)
@@ -110,7 +110,7 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
         var region: RegionCode? = nil
         if !request.regionCode.isEmpty {
             guard let code = RegionCode(request.regionCode) else {
-                throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "region_code must be a GB/T 2260 code",
+                throw requestError(.invalidArgument, reason: .invalidField, message: "region_code must be a GB/T 2260 code",
                                    zh: "统筹区代码无效", field: "region_code")
             }
             region = code

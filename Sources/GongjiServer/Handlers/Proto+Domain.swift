@@ -155,11 +155,11 @@ extension Gongji_V1_CreateBindingRequest {
     /// The domain request; field-level problems are INVALID_ARGUMENT naming the field.
     func domainRequest() throws -> BindingRequest {
         guard let relationship = Relationship(relationship) else {
-            throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "relationship must be SPOUSE, PARENT or CHILD",
+            throw requestError(.invalidArgument, reason: .invalidField, message: "relationship must be SPOUSE, PARENT or CHILD",
                                zh: "请选择与授权人的关系", field: "relationship")
         }
         guard let start = CivilDate(iso: startDate) else {
-            throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "start_date must be a date YYYY-MM-DD",
+            throw requestError(.invalidArgument, reason: .invalidField, message: "start_date must be a date YYYY-MM-DD",
                                zh: "授权开始日期无效", field: "start_date")
         }
         return BindingRequest(

@@ -46,7 +46,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
                         context: ServerContext) async throws -> Gongji_V1_ImportRegistryResponse {
         var iterator = request.makeAsyncIterator()
         guard let first = try await iterator.next(), case .header(let header)? = first.payload else {
-            throw requestError(.invalidArgument, reason: "IMPORT_HEADER_REQUIRED", message: "the first message must carry the header",
+            throw requestError(.invalidArgument, reason: .importHeaderRequired, message: "the first message must carry the header",
                                zh: "导入请求缺少文件头信息", field: "header")
         }
         let format: RegistryFormat
@@ -54,19 +54,19 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
         case .jsonLines: format = .jsonLines
         case .csv: format = .csv
         default:
-            throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "header.format must be JSON_LINES or CSV",
+            throw requestError(.invalidArgument, reason: .invalidField, message: "header.format must be JSON_LINES or CSV",
                                zh: "导入文件格式无效", field: "header.format")
         }
         let time = service.now()
         var accumulator = ImportAccumulator(format: format, today: time.today, bytesMax: importBytesMax)
         while let message = try await iterator.next() {
             guard case .chunk(let bytes)? = message.payload else {
-                throw requestError(.invalidArgument, reason: "IMPORT_HEADER_REPEATED", message: "only the first message may carry a header",
+                throw requestError(.invalidArgument, reason: .importHeaderRepeated, message: "only the first message may carry a header",
                                    zh: "导入请求格式错误", field: "header")
             }
             accumulator.append(Array(bytes))
             if accumulator.isTooLarge {
-                throw requestError(.invalidArgument, reason: "IMPORT_TOO_LARGE", message: "the file is larger than \(importBytesMax) bytes",
+                throw requestError(.invalidArgument, reason: .importTooLarge, message: "the file is larger than \(importBytesMax) bytes",
                                    zh: "导入文件过大", metadata: ["import_bytes_max": String(importBytesMax)])
             }
         }
@@ -78,7 +78,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
                 code: .invalidArgument,
                 message: "IMPORT_ROW_INVALID: \(name) has bad rows; nothing was imported. First: \(first)",
                 details: [
-                    .errorInfo(reason: "IMPORT_ROW_INVALID", domain: errorDomain,
+                    .errorInfo(reason: DomainError.Reason.importRowInvalid.name, domain: errorDomain,
                                metadata: ["line": String(first.line), "bad_rows_reported": String(accumulator.errors.count)]),
                     .localizedMessage(locale: "zh-CN", message: "导入文件第\(first.line)行有误，未导入任何数据"),
                     .badRequest(violations: accumulator.errors.map {

@@ -12,7 +12,7 @@ let requestIDLengthMax = 64
 func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, method: MethodDescriptor, caller: Caller,
                                               endUser: ResidentID? = nil) throws -> IdempotencyKey {
     guard (1...requestIDLengthMax).contains(requestID.count) else {
-        throw requestError(.invalidArgument, reason: "REQUEST_ID_REQUIRED", message: "request_id must be 1…\(requestIDLengthMax) characters",
+        throw requestError(.invalidArgument, reason: .requestIdRequired, message: "request_id must be 1…\(requestIDLengthMax) characters",
                            zh: "请求编号不能为空", field: "request_id")
     }
     var options = BinaryEncodingOptions()
@@ -25,13 +25,13 @@ func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, m
 /// The end user a gateway call acts for, from the `x-gongji-end-user` header.
 func endUser(_ metadata: Metadata, today: CivilDate) throws -> ResidentID {
     guard let text = metadata[stringValues: endUserHeader].first(where: { _ in true }), !text.isEmpty else {
-        throw requestError(.unauthenticated, reason: "END_USER_REQUIRED",
+        throw requestError(.unauthenticated, reason: .endUserRequired,
                            message: "gateway calls must name the end user in the \(endUserHeader) header", zh: "缺少办理人身份信息")
     }
     do {
         return try ResidentID.parse(text, today: today)
     } catch {
-        throw requestError(.unauthenticated, reason: "END_USER_INVALID",
+        throw requestError(.unauthenticated, reason: .endUserInvalid,
                            message: "the \(endUserHeader) header is not a valid ID number (\(error.reason))", zh: "办理人身份信息无效")
     }
 }
@@ -39,6 +39,6 @@ func endUser(_ metadata: Metadata, today: CivilDate) throws -> ResidentID {
 /// Validates a field-level condition of a request.
 func require(_ condition: Bool, field: String, _ message: String, zh: String) throws {
     guard condition else {
-        throw requestError(.invalidArgument, reason: "INVALID_FIELD", message: "\(field): \(message)", zh: zh, field: field)
+        throw requestError(.invalidArgument, reason: .invalidField, message: "\(field): \(message)", zh: zh, field: field)
     }
 }

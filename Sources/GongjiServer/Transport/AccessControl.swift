@@ -69,12 +69,12 @@ struct AccessInterceptor: ServerInterceptor {
         }
         guard caller.isAuthenticated else {
             logger.notice("call refused: no client certificate", metadata: ["rpc.status": "UNAUTHENTICATED"])
-            throw requestError(.unauthenticated, reason: "CLIENT_CERTIFICATE_REQUIRED",
+            throw requestError(.unauthenticated, reason: .clientCertificateRequired,
                                message: "a verified client certificate is required", zh: "需要客户端证书")
         }
         if let allowed = AccessPolicy.allowedRoles(for: context.descriptor), allowed.isDisjoint(with: caller.roles) {
             logger.notice("call refused: role", metadata: ["rpc.status": "PERMISSION_DENIED"])
-            throw requestError(.permissionDenied, reason: "ROLE_NOT_ALLOWED",
+            throw requestError(.permissionDenied, reason: .roleNotAllowed,
                                message: "\(caller.identity) (roles: \(caller.roles.map(\.rawValue).sorted().joined(separator: ","))) may not call \(method); allowed: \(allowed.map(\.rawValue).sorted().joined(separator: ","))",
                                zh: "调用方无权访问该接口",
                                metadata: ["identity": caller.identity, "method": "\(service)/\(method)"])

@@ -66,7 +66,7 @@ final class CallDeadlines: Sendable {
         do { result = .success(try await body()) } catch { result = .failure(error) }
         let fired = id.map { id in calls.withLock { $0.entries.removeValue(forKey: id)?.fired ?? false } } ?? false
         if fired {
-            throw requestError(.deadlineExceeded, reason: "CALL_TIMEOUT", message: "the call took longer than \(timeout)",
+            throw requestError(.deadlineExceeded, reason: .callTimeout, message: "the call took longer than \(timeout)",
                                zh: "处理超时，请重试")
         }
         return try result.get()

@@ -27,7 +27,7 @@ extension DomainError {
     /// zh-CN, BadRequest for a named field, Help for alternative channels.
     public var rpcStatus: GoogleRPCStatus {
         var details: [ErrorDetails] = [
-            .errorInfo(reason: reason, domain: errorDomain, metadata: self.details),
+            .errorInfo(reason: reason.name, domain: errorDomain, metadata: self.details),
             .localizedMessage(locale: "zh-CN", message: messageZH),
         ]
         if category == .invalidArgument, let field = self.details["field"] {
@@ -56,30 +56,30 @@ func rpcError(_ error: any Error) -> RPCError {
         return RPCError(error.rpcStatus)
     case let error as StoreError where error.code == .documentCorrupted:
         return RPCError(GoogleRPCStatus(code: .dataLoss, message: "DOCUMENT_CORRUPTED: the stored document failed its integrity check",
-                                        details: [.errorInfo(reason: "DOCUMENT_CORRUPTED", domain: errorDomain, metadata: [:]),
+                                        details: [.errorInfo(reason: DomainError.Reason.documentCorrupted.name, domain: errorDomain, metadata: [:]),
                                                   .localizedMessage(locale: "zh-CN", message: "证件照片数据损坏")]))
     case let error as StoreError where error.code == .storageFull:
         return RPCError(GoogleRPCStatus(code: .resourceExhausted, message: "STORAGE_FULL: the daemon's disk is full; nothing was written, retry later",
-                                        details: [.errorInfo(reason: "STORAGE_FULL", domain: errorDomain, metadata: [:]),
+                                        details: [.errorInfo(reason: DomainError.Reason.storageFull.name, domain: errorDomain, metadata: [:]),
                                                   .localizedMessage(locale: "zh-CN", message: "存储空间不足，未写入任何数据，请稍后重试")]))
     case let error as StoreError where error.code == .documentMissing:
         return RPCError(GoogleRPCStatus(code: .dataLoss, message: "DOCUMENT_MISSING: the stored document's file is missing",
-                                        details: [.errorInfo(reason: "DOCUMENT_MISSING", domain: errorDomain, metadata: [:]),
+                                        details: [.errorInfo(reason: DomainError.Reason.documentMissing.name, domain: errorDomain, metadata: [:]),
                                                   .localizedMessage(locale: "zh-CN", message: "证件照片文件缺失")]))
     case is CancellationError:
         return RPCError(code: .cancelled, message: "the call was cancelled")
     default:
         return RPCError(GoogleRPCStatus(code: .internalError, message: "INTERNAL: the daemon could not complete the call; see its log",
-                                        details: [.errorInfo(reason: "INTERNAL", domain: errorDomain, metadata: [:]),
+                                        details: [.errorInfo(reason: DomainError.Reason.internal.name, domain: errorDomain, metadata: [:]),
                                                   .localizedMessage(locale: "zh-CN", message: "系统内部错误，请稍后重试")]))
     }
 }
 
 /// A request-level failure raised by the gRPC layer itself (bad field, missing end user).
-func requestError(_ code: RPCError.Code, reason: String, message: String, zh: String, field: String? = nil,
+func requestError(_ code: RPCError.Code, reason: DomainError.Reason, message: String, zh: String, field: String? = nil,
                   metadata: [String: String] = [:]) -> RPCError {
     var details: [ErrorDetails] = [
-        .errorInfo(reason: reason, domain: errorDomain, metadata: metadata.merging(field.map { ["field": $0] } ?? [:]) { a, _ in a }),
+        .errorInfo(reason: reason.name, domain: errorDomain, metadata: metadata.merging(field.map { ["field": $0] } ?? [:]) { a, _ in a }),
         .localizedMessage(locale: "zh-CN", message: zh),
     ]
     if let field, code == .invalidArgument { details.append(.badRequest(violations: [.init(field: field, description: message)])) }
