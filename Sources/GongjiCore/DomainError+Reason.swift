@@ -144,6 +144,8 @@ extension DomainError {
         public static let pageTokenInvalid = Reason("PAGE_TOKEN_INVALID")
         /// `PERSON_NOT_FOUND`
         public static let personNotFound = Reason("PERSON_NOT_FOUND")
+        /// `POLICY_INVALID`
+        public static let policyInvalid = Reason("POLICY_INVALID")
         /// `PREMIUM_ALREADY_PAID`
         public static let premiumAlreadyPaid = Reason("PREMIUM_ALREADY_PAID")
         /// `PREMIUM_NOT_PUBLISHED`

@@ -13,7 +13,7 @@ public struct ImportAccumulator: Sendable {
     /// The rows parsed so far; empty once any line failed.
     public private(set) var rows: [RegistryRow] = []
     /// The first bad lines.
-    public private(set) var errors: [RegistryRowError] = []
+    public private(set) var errors: [DomainError] = []
     /// Non-blank lines after the CSV header.
     public private(set) var dataLines = 0
     private var pending: [UInt8] = []
@@ -44,7 +44,7 @@ public struct ImportAccumulator: Sendable {
         pending.append(contentsOf: chunk[start...])
         if pending.count > RegistryImport.lineBytesMax * 4 {
             lineNumber += 1
-            record(RegistryRowError(line: lineNumber, field: "", problem: "longer than \(RegistryImport.lineBytesMax) bytes"))
+            record(DomainError.importRowInvalid(line: lineNumber, field: "", problem: "longer than \(RegistryImport.lineBytesMax) bytes"))
             pending.removeAll()
         }
     }
@@ -53,7 +53,7 @@ public struct ImportAccumulator: Sendable {
     public mutating func finish() {
         if !pending.isEmpty { consumeLine() }
         if format == .csv && !sawHeader && errors.isEmpty {
-            record(RegistryRowError(line: 1, field: "", problem: "the CSV header line is missing"))
+            record(DomainError.importRowInvalid(line: 1, field: "", problem: "the CSV header line is missing"))
         }
     }
 
@@ -61,7 +61,7 @@ public struct ImportAccumulator: Sendable {
         lineNumber += 1
         defer { pending.removeAll(keepingCapacity: true) }
         guard let text = String(validating: pending, as: UTF8.self) else {
-            record(RegistryRowError(line: lineNumber, field: "", problem: "not valid UTF-8"))
+            record(DomainError.importRowInvalid(line: lineNumber, field: "", problem: "not valid UTF-8"))
             return
         }
         let line = Substring(text.hasSuffix("\r") ? String(text.dropLast()) : text)
@@ -71,7 +71,7 @@ public struct ImportAccumulator: Sendable {
             let header = line.split(separator: ",", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
             if header != RegistryImport.csvColumns {
-                record(RegistryRowError(line: lineNumber, field: "", problem: "the header must be \(RegistryImport.csvColumns.joined(separator: ","))"))
+                record(DomainError.importRowInvalid(line: lineNumber, field: "", problem: "the header must be \(RegistryImport.csvColumns.joined(separator: ","))"))
             }
             return
         }
@@ -84,7 +84,7 @@ public struct ImportAccumulator: Sendable {
         }
     }
 
-    private mutating func record(_ error: RegistryRowError) {
+    private mutating func record(_ error: DomainError) {
         rows.removeAll()
         if errors.count < Self.errorsReportedMax { errors.append(error) }
     }

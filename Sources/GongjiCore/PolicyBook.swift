@@ -4,11 +4,11 @@ public struct PolicyBook: Hashable, Sendable {
     public private(set) var policies: [RegionCode: RegionPolicy]
 
     /// Creates a book; two policies for one region are refused.
-    public init(_ policies: [RegionPolicy]) throws(PolicyError) {
+    public init(_ policies: [RegionPolicy]) throws(DomainError) {
         var byRegion: [RegionCode: RegionPolicy] = [:]
         for policy in policies {
             guard byRegion.updateValue(policy, forKey: policy.region) == nil else {
-                throw PolicyError(field: "region", problem: "two policies for region \(policy.region)")
+                throw .policyInvalid(field: "region", problem: "two policies for region \(policy.region)")
             }
         }
         self.policies = byRegion

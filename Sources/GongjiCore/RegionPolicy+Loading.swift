@@ -1,52 +1,56 @@
 import Foundation
 
-/// Why a policy file was refused: the field (a dotted path such as `premiums[1].window_end`) and
-/// what is wrong with it. The loader adds the file name.
-public struct PolicyError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The file the policy came from, when known.
-    public var source: String
-    /// The dotted path of the offending field; empty for the whole document.
-    public var field: String
-    /// What is wrong.
-    public var problem: String
-
-    /// Creates a policy error.
-    public init(source: String = "", field: String, problem: String) {
-        self.source = source
-        self.field = field
-        self.problem = problem
+extension DomainError {
+    /// A policy file was refused (POLICY_INVALID): `source` (the file), `field` (a dotted path
+    /// such as `premiums[1].window_end`, empty for the whole document) and what is wrong.
+    public static func policyInvalid(source: String = "", field: String, problem: String) -> DomainError {
+        let location = field.isEmpty ? source : source.isEmpty ? field : "\(source): \(field)"
+        return DomainError(reason: .policyInvalid, category: .invalidArgument, message: location.isEmpty ? problem : "\(location): \(problem)",
+                           messageZH: "统筹区政策文件无效", details: ["source": source, "field": field, "problem": problem])
     }
 
-    public var description: String {
-        let location = field.isEmpty ? source : "\(source): \(field)"
-        return "\(location): \(problem)"
+    /// A registry import line was refused (IMPORT_ROW_INVALID): its 1-based line number, the
+    /// field at fault (or empty) and what is wrong.
+    public static func importRowInvalid(line: Int, field: String, problem: String) -> DomainError {
+        DomainError(reason: .importRowInvalid, category: .invalidArgument,
+                    message: "line \(line): \(field.isEmpty ? "" : "\(field): ")\(problem)", messageZH: "导入文件第\(line)行有误",
+                    details: ["line": String(line), "field": field, "problem": problem])
     }
+
+    /// The file a policy or import error is about (`source` detail), or empty.
+    public var source: String { details["source"] ?? "" }
+    /// The field an error names (`field` detail), or empty.
+    public var field: String { details["field"] ?? "" }
+    /// What is wrong (`problem` detail), or the message.
+    public var problem: String { details["problem"] ?? message }
+    /// The import line an error is about (`line` detail).
+    public var line: Int? { details["line"].flatMap { Int($0) } }
 }
 
 extension RegionPolicy {
     /// Decodes and validates a policy from JSON5 text (JSON with comments and trailing commas).
     ///
     /// Pure: the caller reads the file and passes its bytes and its name.
-    public static func decode(json5 data: Data, source: String) throws(PolicyError) -> RegionPolicy {
+    public static func decode(json5 data: Data, source: String) throws(DomainError) -> RegionPolicy {
         let policy: RegionPolicy
         do {
             policy = try JSON5.decode(RegionPolicy.self, from: data)
         } catch let error as DecodingError {
-            throw PolicyError(source: source, field: error.fieldPath, problem: error.problem)
+            throw .policyInvalid(source: source, field: error.fieldPath, problem: error.problem)
         } catch {
-            throw PolicyError(source: source, field: "", problem: "\(error)")
+            throw .policyInvalid(source: source, field: "", problem: "\(error)")
         }
         do {
             try policy.validate()
         } catch {
-            throw PolicyError(source: source, field: error.field, problem: error.problem)
+            throw .policyInvalid(source: source, field: error.field, problem: error.problem)
         }
         return policy
     }
 
     /// Checks the policy for consistency: ranges, unique years, non-overlapping windows.
-    public func validate() throws(PolicyError) {
-        func fail(_ field: String, _ problem: String) -> PolicyError { PolicyError(field: field, problem: problem) }
+    public func validate() throws(DomainError) {
+        func fail(_ field: String, _ problem: String) -> DomainError { .policyInvalid(field: field, problem: problem) }
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail("name", "must not be empty") }
         guard !member.insuranceTypes.isEmpty else { throw fail("member.insurance_types", "must name at least one type") }
         guard !member.insuranceTypes.contains(.none) else {
@@ -76,35 +80,35 @@ extension RegionPolicy {
         }
     }
 
-    private func validatePremiums() throws(PolicyError) {
+    private func validatePremiums() throws(DomainError) {
         var seen = Set<Int>()
         for (i, entry) in premiums.enumerated() {
             let path = "premiums[\(i)]"
-            guard (2000...2200).contains(entry.year) else { throw PolicyError(field: "\(path).year", problem: "must be 2000…2200, got \(entry.year)") }
+            guard (2000...2200).contains(entry.year) else { throw .policyInvalid(field: "\(path).year", problem: "must be 2000…2200, got \(entry.year)") }
             guard seen.insert(entry.year).inserted else {
-                throw PolicyError(field: "\(path).year", problem: "year \(entry.year) appears twice")
+                throw .policyInvalid(field: "\(path).year", problem: "year \(entry.year) appears twice")
             }
             if let amount = entry.amount, !amount.isValidAmount {
-                throw PolicyError(field: "\(path).amount_fen", problem: "must be 0…\(Money.max.fen), got \(amount.fen)")
+                throw .policyInvalid(field: "\(path).amount_fen", problem: "must be 0…\(Money.max.fen), got \(amount.fen)")
             }
             for (category, amount) in entry.categoryAmounts.sorted(by: { $0.key < $1.key }) {
                 guard !category.isEmpty, category.allSatisfy({ ("a"..."z").contains($0) || $0 == "_" }) else {
-                    throw PolicyError(field: "\(path).category_amounts_fen", problem: "category '\(category)' must be lower_snake_case")
+                    throw .policyInvalid(field: "\(path).category_amounts_fen", problem: "category '\(category)' must be lower_snake_case")
                 }
                 guard amount.isValidAmount else {
-                    throw PolicyError(field: "\(path).category_amounts_fen.\(category)", problem: "must be 0…\(Money.max.fen), got \(amount.fen)")
+                    throw .policyInvalid(field: "\(path).category_amounts_fen.\(category)", problem: "must be 0…\(Money.max.fen), got \(amount.fen)")
                 }
             }
             guard entry.windowStart <= entry.windowEnd else {
-                throw PolicyError(field: "\(path).window_end", problem: "\(entry.windowEnd) is before window_start \(entry.windowStart)")
+                throw .policyInvalid(field: "\(path).window_end", problem: "\(entry.windowEnd) is before window_start \(entry.windowStart)")
             }
             guard entry.windowEnd <= CivilDate.lastOfYear(entry.year) else {
-                throw PolicyError(field: "\(path).window_end", problem: "\(entry.windowEnd) is after the end of premium year \(entry.year)")
+                throw .policyInvalid(field: "\(path).window_end", problem: "\(entry.windowEnd) is after the end of premium year \(entry.year)")
             }
         }
         let sorted = premiums.enumerated().sorted { $0.element.windowStart < $1.element.windowStart }
         for (earlier, later) in zip(sorted, sorted.dropFirst()) where later.element.windowStart <= earlier.element.windowEnd {
-            throw PolicyError(
+            throw .policyInvalid(
                 field: "premiums[\(later.offset)].window_start",
                 problem: "window of \(later.element.year) overlaps the window of \(earlier.element.year) (ends \(earlier.element.windowEnd))")
         }

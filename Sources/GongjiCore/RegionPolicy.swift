@@ -2,7 +2,7 @@
 ///
 /// Policies are loaded from human-editable JSON5 files (comments allowed), one per region; see
 /// README.md for the format. `RegionPolicy.decode(json5:)` refuses a malformed or inconsistent
-/// file with a `PolicyError` naming the field.
+/// file with a POLICY_INVALID `DomainError` naming the field.
 public struct RegionPolicy: Hashable, Sendable, Codable {
     /// The pooling region this policy belongs to.
     public var region: RegionCode

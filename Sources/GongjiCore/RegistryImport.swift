@@ -8,25 +8,6 @@ public enum RegistryRow: Hashable, Sendable {
     case credit(ResidentID, amount: Money, reference: String)
 }
 
-/// A bad row: its line number (1-based, counting every line of the file) and what is wrong.
-public struct RegistryRowError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// 1-based line number in the file.
-    public var line: Int
-    /// The field at fault, or empty.
-    public var field: String
-    /// What is wrong.
-    public var problem: String
-
-    /// Creates an error.
-    public init(line: Int, field: String, problem: String) {
-        self.line = line
-        self.field = field
-        self.problem = problem
-    }
-
-    public var description: String { "line \(line): \(field.isEmpty ? "" : "\(field): ")\(problem)" }
-}
-
 /// The formats of an import file.
 public enum RegistryFormat: String, Sendable {
     /// One JSON object per line.
@@ -119,9 +100,9 @@ public enum RegistryImport {
 
     /// Parses one non-blank line. `line` is the 1-based line number used in errors.
     public static func parse(_ text: Substring, format: RegistryFormat, line: Int,
-                             today: CivilDate) throws(RegistryRowError) -> RegistryRow {
+                             today: CivilDate) throws(DomainError) -> RegistryRow {
         guard text.utf8.count <= lineBytesMax else {
-            throw RegistryRowError(line: line, field: "", problem: "longer than \(lineBytesMax) bytes")
+            throw DomainError.importRowInvalid(line: line, field: "", problem: "longer than \(lineBytesMax) bytes")
         }
         let raw: RawRow
         switch format {
@@ -129,22 +110,22 @@ public enum RegistryImport {
             do {
                 raw = try JSONDecoder().decode(RawRow.self, from: Data(text.utf8))
             } catch {
-                throw RegistryRowError(line: line, field: "", problem: "not a JSON object with the documented fields")
+                throw DomainError.importRowInvalid(line: line, field: "", problem: "not a JSON object with the documented fields")
             }
         case .csv:
             guard let fields = splitCSV(text) else {
-                throw RegistryRowError(line: line, field: "", problem: "unbalanced quotes")
+                throw DomainError.importRowInvalid(line: line, field: "", problem: "unbalanced quotes")
             }
             guard fields.count == csvColumns.count else {
-                throw RegistryRowError(line: line, field: "", problem: "\(fields.count) columns, expected \(csvColumns.count)")
+                throw DomainError.importRowInvalid(line: line, field: "", problem: "\(fields.count) columns, expected \(csvColumns.count)")
             }
             raw = RawRow(csv: fields)
         }
         return try row(from: raw, line: line, today: today)
     }
 
-    static func row(from raw: RawRow, line: Int, today: CivilDate) throws(RegistryRowError) -> RegistryRow {
-        func fail(_ field: String, _ problem: String) -> RegistryRowError { RegistryRowError(line: line, field: field, problem: problem) }
+    static func row(from raw: RawRow, line: Int, today: CivilDate) throws(DomainError) -> RegistryRow {
+        func fail(_ field: String, _ problem: String) -> DomainError { DomainError.importRowInvalid(line: line, field: field, problem: problem) }
         guard let idText = raw.id_number else { throw fail("id_number", "is required") }
         let id: ResidentID
         do { id = try ResidentID.parse(idText, today: today) } catch { throw fail("id_number", "\(error.reason): \(error.details["problem"] ?? "")") }

@@ -31,7 +31,7 @@ struct PolicyTests {
         try! String(contentsOf: ShippedPolicies.directory.appendingPathComponent("\(name).json5"), encoding: .utf8)
     }
 
-    static func refusal(_ text: String) -> PolicyError? {
+    static func refusal(_ text: String) -> DomainError? {
         do { _ = try RegionPolicy.decode(json5: Data(text.utf8), source: "test.json5"); return nil } catch { return error }
     }
 
@@ -84,7 +84,7 @@ struct PolicyTests {
         #expect(book.policy(forAuthorizerIn: .hohhot)?.region == .hohhot)
         #expect(book.policy(forAuthorizerIn: .hefei)?.region == .maanshan, "maanshan's authorizer scope is Anhui")
         #expect(book.policy(forAuthorizerIn: RegionCode(150200)!) == nil, "Baotou: no policy, hohhot is city-scoped")
-        #expect(throws: PolicyError.self) { try PolicyBook([ShippedPolicies.hohhot, ShippedPolicies.hohhot]) }
+        #expect(throws: DomainError.self) { try PolicyBook([ShippedPolicies.hohhot, ShippedPolicies.hohhot]) }
         let resumed = book.settingAvailability(.init(suspended: true, alternativeChannels: ["x"], hotline: nil), for: .hohhot)
         #expect(resumed.policy(of: .hohhot)?.availability.suspended == true)
     }
@@ -101,6 +101,6 @@ struct PolicyTests {
 
     @Test("policy bytes the fuzzer found are an error, not a crash", arguments: fuzzFindings)
     func fuzzFinding(bytes: [UInt8]) {
-        #expect(throws: PolicyError.self) { try RegionPolicy.decode(json5: Data(bytes), source: "found.json5") }
+        #expect(throws: DomainError.self) { try RegionPolicy.decode(json5: Data(bytes), source: "found.json5") }
     }
 }

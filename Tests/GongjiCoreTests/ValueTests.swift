@@ -196,7 +196,7 @@ struct PersonTests {
         #expect(person.birthDate == CivilDate(year: 2010, month: 6, day: 1))
         for (field, bad) in [("insurance_type", "retired"), ("status", "dead"), ("region_code", "999999"), ("special_category", "Disability")] {
             let broken = line.replacingOccurrences(of: field == "region_code" ? "150900" : (field == "status" ? "suspended" : (field == "insurance_type" ? "resident" : "disability")), with: bad)
-            #expect(throws: RegistryRowError.self, "\(field)") { try RegistryImport.parse(Substring(broken), format: .jsonLines, line: 7, today: today) }
+            #expect(throws: DomainError.self, "\(field)") { try RegistryImport.parse(Substring(broken), format: .jsonLines, line: 7, today: today) }
         }
     }
 }

@@ -11,7 +11,7 @@ public enum ConfigCheck {
         _ = try TLSMaterial(certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
         _ = try Secrets(keyFile: config.secrets.keyFile)
         do { _ = try PolicyLoader.load(directory: config.policies.directory) } catch {
-            throw ConfigError(key: "policies.directory", problem: error.description)
+            throw ConfigError(key: "policies.directory", problem: error.message)
         }
         try checkStorage(config, createDocuments: false)
         do { try Store.checkDatabase(path: config.database.path) } catch {

@@ -40,7 +40,7 @@ public final class GongjiDaemon: Sendable {
         let secrets = try Secrets(keyFile: config.secrets.keyFile)
         let book: PolicyBook
         do { book = try PolicyLoader.load(directory: config.policies.directory) } catch {
-            throw ConfigError(key: "policies.directory", problem: error.description)
+            throw ConfigError(key: "policies.directory", problem: error.message)
         }
         try ConfigCheck.checkStorage(config)
         let metrics = DaemonMetrics()
@@ -113,7 +113,7 @@ public final class GongjiDaemon: Sendable {
         let fresh = try GongjiConfig.load(path: configPath)
         let book: PolicyBook
         do { book = try PolicyLoader.load(directory: fresh.policies.directory) } catch {
-            throw ConfigError(key: "policies.directory", problem: error.description)
+            throw ConfigError(key: "policies.directory", problem: error.message)
         }
         let withAvailability = try await service.applyStoredAvailability(to: book)
         try tlsMaterial.reload()

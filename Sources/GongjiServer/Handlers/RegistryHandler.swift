@@ -76,13 +76,13 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
             let first = accumulator.errors[0]
             throw RPCError(GoogleRPCStatus(
                 code: .invalidArgument,
-                message: "IMPORT_ROW_INVALID: \(name) has bad rows; nothing was imported. First: \(first)",
+                message: "IMPORT_ROW_INVALID: \(name) has bad rows; nothing was imported. First: \(first.message)",
                 details: [
                     .errorInfo(reason: DomainError.Reason.importRowInvalid.name, domain: errorDomain,
-                               metadata: ["line": String(first.line), "bad_rows_reported": String(accumulator.errors.count)]),
-                    .localizedMessage(locale: "zh-CN", message: "导入文件第\(first.line)行有误，未导入任何数据"),
+                               metadata: ["line": String(first.line ?? 0), "bad_rows_reported": String(accumulator.errors.count)]),
+                    .localizedMessage(locale: "zh-CN", message: "导入文件第\(first.line ?? 0)行有误，未导入任何数据"),
                     .badRequest(violations: accumulator.errors.map {
-                        .init(field: "line \($0.line)", description: $0.field.isEmpty ? $0.problem : "\($0.field): \($0.problem)")
+                        .init(field: "line \($0.line ?? 0)", description: $0.field.isEmpty ? $0.problem : "\($0.field): \($0.problem)")
                     }),
                 ]))
         }
