@@ -75,7 +75,7 @@ public final class Store: FamilyAccountStore {
     }
 
     /// The value of `PRAGMA synchronous` on the writer connection (2 = FULL).
-    public func synchronousMode() throws -> Int {
+    func synchronousMode() throws -> Int {
         try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 

@@ -6,6 +6,7 @@ import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiProto
 import GongjiServer
+@testable import GongjiStore
 import Testing
 
 /// Import helper: sends `text` in chunks of `chunk` bytes.
