@@ -11,7 +11,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
     /// TLS and client certificates.
     public var tls: TLS
     /// Certificate identities (subject common name or DNS SAN) allowed for each role:
-    /// `gateway`, `reviewer`, `operator`.
+    /// `gateway`, `reviewer`, `operator`, `settlement`.
     public var roles: [String: [String]]
     /// The SQLite database.
     public var database: DatabaseSection
@@ -28,6 +28,19 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
     public var log: Log
     /// Prometheus metrics endpoint.
     public var metrics: Metrics?
+    /// Which institutions each `settlement` identity may act for.
+    public var settlement: Settlement?
+
+    /// `settlement`.
+    public struct Settlement: Sendable, Codable, Hashable {
+        /// Certificate identity → the institution codes it may settle for; `"*"` in the list
+        /// means every institution (the platform's settlement hub).
+        public var institutions: [String: [String]]
+
+        /// Creates the section.
+        public init(institutions: [String: [String]]) { self.institutions = institutions }
+        enum CodingKeys: String, CodingKey, CaseIterable { case institutions }
+    }
 
     /// `listen`.
     public struct Listen: Sendable, Codable, Hashable {
@@ -177,13 +190,14 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, roles, database, documents, secrets, policies, limits, log, metrics
+        case listen, tls, roles, database, documents, secrets, policies, limits, log, metrics, settlement
     }
 
     /// Creates a configuration.
     public init(listen: Listen, tls: TLS, roles: [String: [String]], database: DatabaseSection, documents: Documents,
                 secrets: Secrets, policies: Policies, limits: Limits = .defaults, log: Log = Log(level: nil),
-                metrics: Metrics? = nil) {
+                metrics: Metrics? = nil, settlement: Settlement? = nil) {
+        self.settlement = settlement
         self.listen = listen
         self.tls = tls
         self.roles = roles
@@ -209,6 +223,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         limits = try c.decodeIfPresent(Known<Limits>.self, forKey: .limits)?.value ?? .defaults
         log = try c.decodeIfPresent(Known<Log>.self, forKey: .log)?.value ?? Log(level: nil)
         metrics = try c.decodeIfPresent(Known<Metrics>.self, forKey: .metrics)?.value
+        settlement = try c.decodeIfPresent(Known<Settlement>.self, forKey: .settlement)?.value
     }
 }
 
@@ -226,6 +241,7 @@ extension GongjiConfig.Policies: ConfigSection {}
 extension GongjiConfig.Limits: ConfigSection {}
 extension GongjiConfig.Log: ConfigSection {}
 extension GongjiConfig.Metrics: ConfigSection {}
+extension GongjiConfig.Settlement: ConfigSection {}
 
 /// Decodes a section after refusing any key it does not know: a typo (`limit`,
 /// `message_byte_max`) is an error naming the key, never silently a default.
@@ -283,6 +299,8 @@ public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
     case reviewer
     /// Operators: registry and regions.
     case `operator`
+    /// Settlement engines of designated institutions (or the platform's hub).
+    case settlement
 }
 
 extension GongjiConfig {
@@ -357,7 +375,7 @@ extension GongjiConfig {
         guard (0...65535).contains(listen.port) else { throw ConfigError(key: "listen.port", problem: "must be 0…65535, got \(listen.port)") }
         for (role, identities) in roles {
             guard Role(rawValue: role) != nil else {
-                throw ConfigError(key: "roles.\(role)", problem: "unknown role; use gateway, reviewer or operator")
+                throw ConfigError(key: "roles.\(role)", problem: "unknown role; use gateway, reviewer, operator or settlement")
             }
             for identity in identities where identity.isEmpty {
                 throw ConfigError(key: "roles.\(role)", problem: "an identity must not be empty")
@@ -384,6 +402,16 @@ extension GongjiConfig {
         }
         if let metrics {
             guard (0...65535).contains(metrics.port) else { throw ConfigError(key: "metrics.port", problem: "must be 0…65535") }
+        }
+        for (identity, codes) in settlement?.institutions ?? [:] {
+            let key = "settlement.institutions.\(identity)"
+            guard !identity.isEmpty else { throw ConfigError(key: key, problem: "an identity must not be empty") }
+            guard roles[Role.settlement.rawValue]?.contains(identity) == true else {
+                throw ConfigError(key: key, problem: "\(identity) is not listed under roles.settlement")
+            }
+            for code in codes where code != "*" && (try? InstitutionCode.parse(code)) == nil {
+                throw ConfigError(key: key, problem: "'\(code)' is not an institution code (H or P and 11 digits) or \"*\"")
+            }
         }
     }
 

@@ -72,12 +72,17 @@ public struct Binding: Hashable, Sendable {
     public var backDocument: String?
     /// The reviewer's reason for a rejection.
     public var rejectionReason: String?
+    /// The annual limit on family-fund use at designated institutions (R-SETL-8); nil: no limit
+    /// beyond the balance.
+    public var medicalLimit: Money?
 
     /// Creates a binding.
     public init(id: String, authorizer: ResidentID, member: ResidentID, memberName: String,
                 relationship: Relationship, region: RegionCode, startDate: CivilDate, status: BindingStatus,
                 isNewborn: Bool = false, commitment: CommitmentAcceptance? = nil,
-                frontDocument: String? = nil, backDocument: String? = nil, rejectionReason: String? = nil) {
+                frontDocument: String? = nil, backDocument: String? = nil, rejectionReason: String? = nil,
+                medicalLimit: Money? = nil) {
+        self.medicalLimit = medicalLimit
         self.id = id
         self.authorizer = authorizer
         self.member = member

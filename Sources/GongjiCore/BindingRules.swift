@@ -108,7 +108,8 @@ public enum BindingRules {
             status: policy.review == .reviewer ? .pending : .active, isNewborn: isNewborn,
             commitment: policy.materials.requiresCommitment ? request.commitment : nil,
             frontDocument: policy.materials.idImages ? request.frontDocument : nil,
-            backDocument: policy.materials.idImages ? request.backDocument : nil)
+            backDocument: policy.materials.idImages ? request.backDocument : nil,
+            medicalLimit: policy.settlementTerms.medicalLimitDefault)
     }
 
     /// R-BIND-1: the authorizer is employee-insured, normal, registered where the policy says.
@@ -251,10 +252,17 @@ public enum BindingRules {
         case revoke(by: ResidentID)
         /// A reviewer decides on it (R-BIND-6).
         case review(ReviewDecision)
+        /// The end user, as authorizer, sets (or, nil, clears to the region's default) the annual
+        /// limit on family-fund use at designated institutions (R-SETL-8).
+        case setMedicalLimit(by: ResidentID, limit: Money?, policies: PolicyBook)
 
         /// The reason recorded with the change, if any.
         public var reason: String? {
-            if case .review(.reject(let text)) = self { text } else { nil }
+            switch self {
+            case .review(.reject(let text)): text
+            case .setMedicalLimit(_, let limit, _): "medical limit \(limit.map { "\($0.fen) fen" } ?? "cleared")"
+            default: nil
+            }
         }
     }
 
@@ -268,7 +276,30 @@ public enum BindingRules {
         case .review(let decision):
             guard let current else { throw .bindingNotFound(id) }
             return try review(current, decision: decision)
+        case .setMedicalLimit(let endUser, let limit, let policies):
+            let binding = try PartyRules.visible(current, to: endUser)
+            return try setMedicalLimit(binding, actor: endUser, limit: limit,
+                                       terms: policies.policy(of: binding.region)?.settlementTerms ?? .defaults)
         }
+    }
+
+    /// R-SETL-8: the authorizer sets the annual limit of an open binding; nil restores the
+    /// region's default; above the region's maximum is refused.
+    public static func setMedicalLimit(_ binding: Binding, actor: ResidentID, limit: Money?,
+                                       terms: RegionPolicy.SettlementTerms) throws(DomainError) -> Binding {
+        guard actor == binding.authorizer else { throw .notAuthorizer() }
+        guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
+        if let limit {
+            guard limit >= .zero, limit.isValidAmount else { throw .amountOutOfRange("annual_limit_fen") }
+            if let max = terms.medicalLimitMax, limit > max {
+                throw DomainError(reason: .medicalLimitAboveMaximum, category: .invalidArgument,
+                                  message: "the region allows an annual limit of at most \(max.yuanString) yuan",
+                                  messageZH: "年度限额超过本地区上限", details: ["field": "annual_limit_fen", "maximum_fen": String(max.fen)])
+            }
+        }
+        var result = binding
+        result.medicalLimit = limit ?? terms.medicalLimitDefault
+        return result
     }
 
     /// The authorizer revokes an active or pending binding (R-BIND-7); history stays.

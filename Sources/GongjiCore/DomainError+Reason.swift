@@ -56,6 +56,8 @@ extension DomainError {
         public static let commitmentVersionUnknown = Reason("COMMITMENT_VERSION_UNKNOWN")
         /// `CREDENTIAL_NOT_MEMBERS_OWN`
         public static let credentialNotMembersOwn = Reason("CREDENTIAL_NOT_MEMBERS_OWN")
+        /// `CREDENTIAL_NOT_PATIENTS_OWN`
+        public static let credentialNotPatientsOwn = Reason("CREDENTIAL_NOT_PATIENTS_OWN")
         /// `CREDIT_REFERENCE_REUSED`
         public static let creditReferenceReused = Reason("CREDIT_REFERENCE_REUSED")
         /// `CROSS_PROVINCE_NOT_ALLOWED`
@@ -110,10 +112,18 @@ extension DomainError {
         public static let importRowInvalid = Reason("IMPORT_ROW_INVALID")
         /// `IMPORT_TOO_LARGE`
         public static let importTooLarge = Reason("IMPORT_TOO_LARGE")
+        /// `INSTITUTION_NOT_ALLOWED`
+        public static let institutionNotAllowed = Reason("INSTITUTION_NOT_ALLOWED")
+        /// `INSTITUTION_NOT_FOUND`
+        public static let institutionNotFound = Reason("INSTITUTION_NOT_FOUND")
+        /// `INSTITUTION_NOT_VALID`
+        public static let institutionNotValid = Reason("INSTITUTION_NOT_VALID")
         /// `INTERNAL`
         public static let `internal` = Reason("INTERNAL")
         /// `INVALID_FIELD`
         public static let invalidField = Reason("INVALID_FIELD")
+        /// `MEDICAL_LIMIT_ABOVE_MAXIMUM`
+        public static let medicalLimitAboveMaximum = Reason("MEDICAL_LIMIT_ABOVE_MAXIMUM")
         /// `MEMBER_ACCOUNT_NOT_EMPTY`
         public static let memberAccountNotEmpty = Reason("MEMBER_ACCOUNT_NOT_EMPTY")
         /// `MEMBER_INSURANCE_TYPE_NOT_ALLOWED`
@@ -152,6 +162,10 @@ extension DomainError {
         public static let premiumNotPublished = Reason("PREMIUM_NOT_PUBLISHED")
         /// `PREMIUM_YEAR_UNKNOWN`
         public static let premiumYearUnknown = Reason("PREMIUM_YEAR_UNKNOWN")
+        /// `RECONCILIATION_HEADER_REPEATED`
+        public static let reconciliationHeaderRepeated = Reason("RECONCILIATION_HEADER_REPEATED")
+        /// `RECONCILIATION_HEADER_REQUIRED`
+        public static let reconciliationHeaderRequired = Reason("RECONCILIATION_HEADER_REQUIRED")
         /// `REGION_NOT_FOUND`
         public static let regionNotFound = Reason("REGION_NOT_FOUND")
         /// `RELATIONSHIP_IMPLAUSIBLE`
@@ -159,9 +173,11 @@ extension DomainError {
         /// `RELATIONSHIP_NOT_ALLOWED`
         public static let relationshipNotAllowed = Reason("RELATIONSHIP_NOT_ALLOWED")
         /// `REQUEST_ID_REQUIRED`
-        public static let requestIdRequired = Reason("REQUEST_ID_REQUIRED")
+        public static let requestIDRequired = Reason("REQUEST_ID_REQUIRED")
         /// `REQUEST_ID_REUSED`
-        public static let requestIdReused = Reason("REQUEST_ID_REUSED")
+        public static let requestIDReused = Reason("REQUEST_ID_REUSED")
+        /// `REVERSAL_PERIOD_PASSED`
+        public static let reversalPeriodPassed = Reason("REVERSAL_PERIOD_PASSED")
         /// `ROLE_NOT_ALLOWED`
         public static let roleNotAllowed = Reason("ROLE_NOT_ALLOWED")
         /// `ROLLOVER_BACKWARDS`
@@ -172,6 +188,10 @@ extension DomainError {
         public static let rolloverYearNotBegun = Reason("ROLLOVER_YEAR_NOT_BEGUN")
         /// `SELF_BINDING_NOT_ALLOWED`
         public static let selfBindingNotAllowed = Reason("SELF_BINDING_NOT_ALLOWED")
+        /// `SETTLEMENT_ID_REUSED`
+        public static let settlementIDReused = Reason("SETTLEMENT_ID_REUSED")
+        /// `SETTLEMENT_NOT_FOUND`
+        public static let settlementNotFound = Reason("SETTLEMENT_NOT_FOUND")
         /// `START_DATE_IN_PAST`
         public static let startDateInPast = Reason("START_DATE_IN_PAST")
         /// `STORAGE_FULL`

@@ -97,6 +97,39 @@ public struct PersonalAccount: Hashable, Sendable {
         }
     }
 
+    /// Takes up to `amount` from `parts`, in that order: the debits made and the account after
+    /// them. Premium payments and settlements both spend an account this way.
+    public func debiting(upTo amount: Money, from parts: [BalancePart]) -> (postings: [Posting], account: PersonalAccount) {
+        var account = self
+        var remaining = amount
+        var postings: [Posting] = []
+        for part in parts where remaining > .zero {
+            let take = Money.min(remaining, account.balance(of: part))
+            guard take > .zero else { continue }
+            postings.append(Posting(part: part, amount: take))
+            account = account.debiting(take, from: part)
+            remaining = remaining.subtracting(take)!
+        }
+        return (postings, account)
+    }
+
+    /// The sum of `parts`.
+    public func usable(_ parts: [BalancePart]) -> Money { Money.sum(parts.map(balance(of:))) ?? .zero }
+
+    /// The account after `amount` comes back into `part`.
+    func crediting(_ amount: Money, to part: BalancePart) throws(DomainError) -> PersonalAccount {
+        var result = self
+        switch part {
+        case .currentYear:
+            guard let sum = currentYear.adding(amount), sum.isValidAmount else { throw .amountOutOfRange("current_year") }
+            result.currentYear = sum
+        case .carryOver:
+            guard let sum = carryOver.adding(amount), sum.isValidAmount else { throw .amountOutOfRange("carry_over") }
+            result.carryOver = sum
+        }
+        return result
+    }
+
     /// The account after `amount` (at most the part's balance) leaves `part`.
     func debiting(_ amount: Money, from part: BalancePart) -> PersonalAccount {
         var result = self

@@ -187,7 +187,7 @@ public enum PremiumRules {
         var lines: [PremiumLine] = []
         for year in years.sorted() { lines.append(try line(year: year, facts: facts, policy: policy)) }
         guard let total = Money.sum(lines.map(\.amount)),
-              let available = Money.sum(policy.payment.balanceParts.map { account.balance(of: $0) })
+              case let available = account.usable(policy.payment.balanceParts)
         else { throw .amountOutOfRange("total") }
         let accountPart = Money.min(total, available)
         // R-SUSP-2: a quote moves no money, so it answers while payment is suspended, and says so.
@@ -226,16 +226,8 @@ public enum PremiumRules {
         } else if quote.shortfall > .zero {
             throw .balanceInsufficient(shortfall: quote.shortfall, available: quote.available, total: quote.total)
         }
-        var account = facts.authorizerAccount!
-        var remaining = quote.accountPart
-        var postings: [Posting] = []
-        for part in facts.policy!.payment.balanceParts where remaining > .zero {
-            let take = Money.min(remaining, account.balance(of: part))
-            if take > .zero { postings.append(Posting(part: part, amount: take)) }
-            remaining = remaining.subtracting(take)!
-            account = account.debiting(take, from: part)
-        }
-        precondition(remaining == .zero, "postings must cover the account part")
+        let (postings, account) = facts.authorizerAccount!.debiting(upTo: quote.accountPart, from: facts.policy!.payment.balanceParts)
+        precondition(Money.sum(postings.map(\.amount)) == quote.accountPart, "postings must cover the account part")
         let externalPart = quote.shortfall > .zero ? external.map { ExternalPayment(amount: $0.amount, reference: $0.reference.trimmingWhitespace) } : nil
         let binding = facts.binding
         var entries = postings.map { LedgerEntry(LedgerAccount.person(binding.authorizer, $0.part), Money(fen: -$0.amount.fen)) }

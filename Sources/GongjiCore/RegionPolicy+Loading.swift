@@ -75,6 +75,17 @@ extension RegionPolicy {
             throw fail("payment.years_per_payment_max", "must be 1…10, got \(payment.yearsPerPaymentMax)")
         }
         try validatePremiums()
+        if let terms = settlement {
+            guard (0...3650).contains(terms.reversalDays) else {
+                throw fail("settlement.reversal_days", "must be 0…3650, got \(terms.reversalDays)")
+            }
+            for (key, value) in [("medical_limit_default_fen", terms.medicalLimitDefault), ("medical_limit_max_fen", terms.medicalLimitMax)] {
+                if let value, !(value >= .zero && value.isValidAmount) { throw fail("settlement.\(key)", "must be 0…\(Money.max.fen)") }
+            }
+            if let preset = terms.medicalLimitDefault, let max = terms.medicalLimitMax, preset > max {
+                throw fail("settlement.medical_limit_default_fen", "must not exceed medical_limit_max_fen")
+            }
+        }
         for (i, channel) in availability.alternativeChannels.enumerated() where channel.isEmpty {
             throw fail("availability.alternative_channels[\(i)]", "must not be empty")
         }

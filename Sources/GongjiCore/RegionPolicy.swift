@@ -22,6 +22,38 @@ public struct RegionPolicy: Hashable, Sendable, Codable {
     public var premiums: [PremiumYear]
     /// Whether binding and payment are suspended, and where to go instead (R-SUSP-1).
     public var availability: Availability
+    /// Settlement at designated institutions (R-SETL-5, R-SETL-8); absent: the defaults of
+    /// `SettlementTerms`.
+    public var settlement: SettlementTerms?
+
+    /// R-SETL-5 and R-SETL-8.
+    public struct SettlementTerms: Hashable, Sendable, Codable {
+        /// Days after the day of a settlement on which it may still be reversed.
+        public var reversalDays: Int
+        /// The annual limit a new binding gets for medical use; nil: none.
+        public var medicalLimitDefault: Money?
+        /// The highest annual limit an authorizer may set; nil: any.
+        public var medicalLimitMax: Money?
+
+        /// PLACEHOLDER: no source gives a reversal period; 30 days until one does.
+        public static let defaults = SettlementTerms(reversalDays: 30, medicalLimitDefault: nil, medicalLimitMax: nil)
+
+        /// Creates the terms.
+        public init(reversalDays: Int, medicalLimitDefault: Money?, medicalLimitMax: Money?) {
+            self.reversalDays = reversalDays
+            self.medicalLimitDefault = medicalLimitDefault
+            self.medicalLimitMax = medicalLimitMax
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case reversalDays = "reversal_days"
+            case medicalLimitDefault = "medical_limit_default_fen"
+            case medicalLimitMax = "medical_limit_max_fen"
+        }
+    }
+
+    /// The settlement terms, or their defaults.
+    public var settlementTerms: SettlementTerms { settlement ?? .defaults }
 
     /// Where an authorizer must be registered.
     public enum Scope: String, Hashable, Sendable, Codable {

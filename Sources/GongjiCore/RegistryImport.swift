@@ -6,6 +6,8 @@ public enum RegistryRow: Hashable, Sendable {
     case person(Person, paidYears: [Int])
     /// Credit an employee-insured person's current-year balance; `reference` applies once.
     case credit(ResidentID, amount: Money, reference: String)
+    /// Create or replace a designated institution (R-SETL-1).
+    case institution(Institution)
 }
 
 /// The formats of an import file.
@@ -36,10 +38,15 @@ public enum RegistryImport {
         var paid_premium_years: [Int]?
         var amount_fen: Int64?
         var reference: String?
+        var institution_code: String?
+        var institution_kind: String?
+        var valid_from_date: String?
+        var valid_to_date: String?
 
         enum CodingKeys: String, CodingKey {
             case kind, id_number, name, insurance_type, status, region_code, special_category
             case paid_premium_years, amount_fen, reference
+            case institution_code, institution_kind, valid_from_date, valid_to_date
         }
 
         init(from decoder: any Decoder) throws {
@@ -59,6 +66,10 @@ public enum RegistryImport {
             paid_premium_years = try c.decodeIfPresent([Int].self, forKey: .paid_premium_years)
             amount_fen = try c.decodeIfPresent(Int64.self, forKey: .amount_fen)
             reference = try c.decodeIfPresent(String.self, forKey: .reference)
+            institution_code = try c.decodeIfPresent(String.self, forKey: .institution_code)
+            institution_kind = try c.decodeIfPresent(String.self, forKey: .institution_kind)
+            valid_from_date = try c.decodeIfPresent(String.self, forKey: .valid_from_date)
+            valid_to_date = try c.decodeIfPresent(String.self, forKey: .valid_to_date)
         }
 
         init(csv fields: [String]) {
@@ -120,12 +131,25 @@ public enum RegistryImport {
                 throw DomainError.importRowInvalid(line: line, field: "", problem: "\(fields.count) columns, expected \(csvColumns.count)")
             }
             raw = RawRow(csv: fields)
+            guard raw.kind != "institution" else {
+                throw DomainError.importRowInvalid(line: line, field: "kind", problem: "institution rows are JSON lines only")
+            }
         }
         return try row(from: raw, line: line, today: today)
     }
 
     static func row(from raw: RawRow, line: Int, today: CivilDate) throws(DomainError) -> RegistryRow {
         func fail(_ field: String, _ problem: String) -> DomainError { DomainError.importRowInvalid(line: line, field: field, problem: problem) }
+        if raw.kind == "institution" {
+            // R-SETL-1: a designated institution (JSON lines only: the CSV columns are a person's).
+            do {
+                return .institution(try Institution.validated(
+                    code: raw.institution_code ?? "", name: raw.name ?? "", kind: raw.institution_kind.flatMap(InstitutionKind.init(rawValue:)),
+                    regionCode: raw.region_code ?? "", validFrom: raw.valid_from_date ?? "", validTo: raw.valid_to_date ?? ""))
+            } catch {
+                throw fail(String(error.field.dropFirst("institution.".count)), error.problem)
+            }
+        }
         guard let idText = raw.id_number else { throw fail("id_number", "is required") }
         let id: ResidentID
         do { id = try ResidentID.parse(idText, today: today) } catch { throw fail("id_number", "\(error.reason): \(error.details["problem"] ?? "")") }
@@ -160,7 +184,7 @@ public enum RegistryImport {
                 throw fail(error.details["field"] ?? "", error.details["problem"] ?? error.message)
             }
         default:
-            throw fail("kind", "must be person or credit")
+            throw fail("kind", "must be person, credit or institution (institution rows in JSON lines only)")
         }
     }
 

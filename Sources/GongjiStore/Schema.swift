@@ -10,6 +10,7 @@ enum Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2-year-rollover", migrate: v2YearRollover)
+        migrator.registerMigration("v3-settlement", migrate: v3Settlement)
         return migrator
     }
 
@@ -185,6 +186,83 @@ enum Schema {
               accounts INTEGER NOT NULL CHECK (accounts >= 0),
               at INTEGER NOT NULL
             ) STRICT;
+            """)
+    }
+
+    /// Settlement at designated institutions (R-SETL-*): institutions, settlements with their
+    /// postings, a binding's annual limit for medical use, and one journal of account uses
+    /// (premiums, settlements, reversals) that the deduction lists page through.
+    private static func v3Settlement(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE binding ADD COLUMN medical_limit_fen INTEGER CHECK (medical_limit_fen IS NULL OR medical_limit_fen >= 0);
+
+            CREATE TABLE institution (
+              code TEXT PRIMARY KEY CHECK (length(code) = 12 AND substr(code, 1, 1) IN ('H', 'P')),
+              name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
+              kind TEXT NOT NULL CHECK (kind IN ('hospital', 'pharmacy')),
+              region_code INTEGER NOT NULL CHECK (region_code BETWEEN 100000 AND 999999),
+              valid_from TEXT NOT NULL,
+              valid_to TEXT,
+              updated_at INTEGER NOT NULL,
+              CHECK ((kind = 'hospital') = (substr(code, 1, 1) = 'H'))
+            ) STRICT;
+
+            CREATE TABLE settlement (
+              seq INTEGER PRIMARY KEY,
+              institution_code TEXT NOT NULL REFERENCES institution(code),
+              settlement_id TEXT NOT NULL CHECK (length(settlement_id) BETWEEN 1 AND 64),
+              region_code INTEGER NOT NULL,
+              patient TEXT NOT NULL REFERENCES person(id_number),
+              patient_name TEXT NOT NULL,
+              amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+              acct_pay_fen INTEGER NOT NULL CHECK (acct_pay_fen >= 0),
+              acct_mulaid_pay_fen INTEGER NOT NULL CHECK (acct_mulaid_pay_fen >= 0),
+              cash_fen INTEGER NOT NULL CHECK (cash_fen >= 0),
+              family TEXT NOT NULL,
+              family_zero_note TEXT,
+              status TEXT NOT NULL CHECK (status IN ('settled', 'reversed')),
+              settled_at INTEGER NOT NULL,
+              settled_on TEXT NOT NULL,
+              reversed_at INTEGER,
+              reversed_on TEXT,
+              UNIQUE (institution_code, settlement_id),
+              CHECK (acct_pay_fen + acct_mulaid_pay_fen + cash_fen = amount_fen),
+              CHECK ((status = 'reversed') = (reversed_at IS NOT NULL))
+            ) STRICT;
+            CREATE INDEX settlement_by_day ON settlement(institution_code, settled_on);
+            CREATE INDEX settlement_by_region_day ON settlement(region_code, settled_on);
+            CREATE INDEX settlement_by_reversal_day ON settlement(region_code, reversed_on) WHERE reversed_on IS NOT NULL;
+
+            CREATE TABLE settlement_posting (
+              settlement_seq INTEGER NOT NULL REFERENCES settlement(seq),
+              position INTEGER NOT NULL,
+              owner TEXT NOT NULL REFERENCES person(id_number),
+              part TEXT NOT NULL CHECK (part IN ('current_year', 'carry_over')),
+              amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+              binding_id TEXT REFERENCES binding(id),
+              account_year INTEGER NOT NULL,
+              settled_year INTEGER NOT NULL,
+              PRIMARY KEY (settlement_seq, position)
+            ) STRICT, WITHOUT ROWID;
+            CREATE INDEX settlement_posting_by_binding ON settlement_posting(binding_id, settled_year) WHERE binding_id IS NOT NULL;
+
+            -- Every use of a personal account, newest last: what the deduction lists show.
+            CREATE TABLE account_use (
+              seq INTEGER PRIMARY KEY,
+              kind TEXT NOT NULL CHECK (kind IN ('premium', 'settlement', 'reversal')),
+              account_owner TEXT NOT NULL,
+              member TEXT NOT NULL,
+              member_name TEXT NOT NULL,
+              amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),
+              payment_id TEXT REFERENCES payment(id),
+              settlement_seq INTEGER REFERENCES settlement(seq),
+              at INTEGER NOT NULL,
+              CHECK ((kind = 'premium') = (payment_id IS NOT NULL))
+            ) STRICT;
+            CREATE INDEX account_use_by_owner ON account_use(account_owner, seq);
+            CREATE INDEX account_use_by_member ON account_use(member, seq);
+            INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, at)
+              SELECT 'premium', authorizer, member, member_name, account_fen, id, created_at FROM payment ORDER BY seq;
             """)
     }
 }

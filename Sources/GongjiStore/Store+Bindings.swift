@@ -9,11 +9,7 @@ extension Store {
     /// concurrency.
     public func createBinding(_ request: BindingRequest, endUser: ResidentID, id: String, key: IdempotencyKey?, actor: ChangeActor,
                               policies: PolicyBook, today: CivilDate, now: Int64) async throws -> BindingRecord {
-        try await groupCommit.submit { db in
-            if let previous = try Self.previousResult(key, in: db) {
-                guard let record = try Self.fetchBinding(id: previous, in: db) else { throw StoreError(.database, "idempotent result vanished") }
-                return record
-            }
+        try await once(key, replay: Self.replayBinding, { db in
             var documents: [String: DocumentSide] = [:]
             for document in [request.frontDocument, request.backDocument].compactMap({ $0 }) where !document.isEmpty {
                 if let side = try String.fetchOne(db.cachedStatement(sql: "SELECT side FROM document WHERE id = ? AND uploaded_by = ?"),
@@ -30,35 +26,35 @@ extension Store {
             let binding = try BindingRules.create(request, facts: facts, id: id)
             try db.cachedStatement(sql: """
                 INSERT INTO binding (id, authorizer, member, member_name, relationship, region_code, start_date, status, newborn,
-                  commitment_version, commitment_accepted_at, front_document, back_document, rejection_reason, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)
+                  commitment_version, commitment_accepted_at, front_document, back_document, rejection_reason, medical_limit_fen,
+                  created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
                 """).execute(arguments: [binding.id, binding.authorizer.value, binding.member.value, binding.memberName, binding.relationship.rawValue,
                                  binding.region.value, binding.startDate.description, binding.status.rawValue, binding.isNewborn,
                                  binding.commitment?.version, binding.commitment?.acceptedAtUnix, binding.frontDocument,
-                                 binding.backDocument, now, now])
+                                 binding.backDocument, binding.medicalLimit?.fen, now, now])
             let seq = db.lastInsertedRowID
             try Self.recordEvent(binding, actor: actor, reason: nil, now: now, in: db)
-            try Self.recordResult(key, result: binding.id, now: now, in: db)
-            return BindingRecord(binding: binding, createdAt: now, updatedAt: now, seq: seq)
-        }
+            return (BindingRecord(binding: binding, createdAt: now, updatedAt: now, seq: seq), binding.id)
+        }, now: now)
+    }
+
+    @Sendable static func replayBinding(_ id: String, _ db: Database) throws -> BindingRecord {
+        guard let record = try fetchBinding(id: id, in: db) else { throw StoreError(.database, "idempotent result vanished") }
+        return record
     }
 
     /// Changes a binding's state in one transaction, as `BindingRules.apply` decides.
     public func changeBinding(id: String, _ change: BindingRules.Change, key: IdempotencyKey?, actor: ChangeActor,
                               now: Int64) async throws -> BindingRecord {
-        try await groupCommit.submit { db in
-            if let previous = try Self.previousResult(key, in: db) {
-                guard let record = try Self.fetchBinding(id: previous, in: db) else { throw StoreError(.database, "idempotent result vanished") }
-                return record
-            }
+        try await once(key, replay: Self.replayBinding, { db in
             let current = try Self.fetchBinding(id: id, in: db)
             let changed = try BindingRules.apply(change, to: current?.binding, id: id)
-            try db.cachedStatement(sql: "UPDATE binding SET status = ?, rejection_reason = ?, updated_at = ? WHERE id = ?").execute(
-                           arguments: [changed.status.rawValue, changed.rejectionReason, now, id])
+            try db.cachedStatement(sql: "UPDATE binding SET status = ?, rejection_reason = ?, medical_limit_fen = ?, updated_at = ? WHERE id = ?").execute(
+                           arguments: [changed.status.rawValue, changed.rejectionReason, changed.medicalLimit?.fen, now, id])
             try Self.recordEvent(changed, actor: actor, reason: change.reason, now: now, in: db)
-            try Self.recordResult(key, result: id, now: now, in: db)
-            return BindingRecord(binding: changed, createdAt: current!.createdAt, updatedAt: now, seq: current!.seq)
-        }
+            return (BindingRecord(binding: changed, createdAt: current!.createdAt, updatedAt: now, seq: current!.seq), id)
+        }, now: now)
     }
 
     public func binding(id: String) async throws -> BindingRecord? {
@@ -114,7 +110,8 @@ extension Store {
                 id: row["id"], authorizer: try storedID(row["authorizer"]), member: try storedID(row["member"]),
                 memberName: row["member_name"], relationship: relationship, region: region, startDate: start, status: status,
                 isNewborn: row["newborn"], commitment: version.map { CommitmentAcceptance(version: $0, acceptedAtUnix: row["commitment_accepted_at"]) },
-                frontDocument: row["front_document"], backDocument: row["back_document"], rejectionReason: row["rejection_reason"])
+                frontDocument: row["front_document"], backDocument: row["back_document"], rejectionReason: row["rejection_reason"],
+                medicalLimit: (row["medical_limit_fen"] as Int64?).map(Money.init(fen:)))
             return BindingRecord(binding: binding, createdAt: row["created_at"], updatedAt: row["updated_at"], seq: row["seq"])
         }
     }

@@ -26,19 +26,16 @@ extension Store {
     /// is committed.
     public func pay(_ order: PaymentOrder, endUser: ResidentID, paymentID: String, key: IdempotencyKey?, policies: PolicyBook,
                     today: CivilDate, now: Int64) async throws -> PaymentRecord {
-        try await groupCommit.submit { db in
-            if let previous = try Self.previousResult(key, in: db) {
-                guard let record = try Self.fetchPayments(where: "id = ?", [previous], in: db).first else {
-                    throw StoreError(.database, "idempotent result vanished")
-                }
-                return record
+        try await once(key, replay: { previous, db in
+            guard let record = try Self.fetchPayments(where: "id = ?", [previous], in: db).first else {
+                throw StoreError(.database, "idempotent result vanished")
             }
+            return record
+        }, { db in
             let facts = try Self.premiumFacts(bindingID: order.bindingID, endUser: endUser, policies: policies, today: today, in: db)
             let plan = try PremiumRules.pay(order, paymentID: paymentID, facts: facts)
-            let record = try Self.apply(plan, now: now, in: db)
-            try Self.recordResult(key, result: paymentID, now: now, in: db)
-            return record
-        }
+            return (try Self.apply(plan, now: now, in: db), paymentID)
+        }, now: now)
     }
 
     /// Writes what `plan` says; assigns the payment's sequence number (and so its receipt number).
@@ -70,6 +67,8 @@ extension Store {
                            arguments: [record.id, posting.part.rawValue, posting.amount.fen])
         }
         try post(plan.movement, now: now, in: db)
+        try recordUse(.premium, owner: binding.authorizer, member: binding.member, memberName: binding.memberName,
+                      amount: plan.quote.accountPart, paymentID: record.id, settlementSeq: nil, now: now, in: db)
         if let member = plan.enrolledMember {
             try db.cachedStatement(sql: "UPDATE person SET insurance_type = ?, status = ?, region_code = ?, updated_at = ? WHERE id_number = ?").execute(
                            arguments: [member.insuranceType.rawValue, member.status.rawValue, member.region.value, now, member.id.value])
@@ -89,6 +88,40 @@ extension Store {
         let column = perspective == .authorizer ? "authorizer" : "member"
         return try await read { db in
             try Self.fetchPayments(where: "\(column) = ? AND seq < ? ORDER BY seq DESC LIMIT ?", [person.value, before ?? Int64.max, limit], in: db)
+        }
+    }
+
+    public func payments(ids: [String]) async throws -> [PaymentRecord] {
+        guard !ids.isEmpty else { return [] }
+        return try await read { db in
+            try Self.fetchPayments(where: "id IN (\(databaseQuestionMarks(count: ids.count)))", StatementArguments(ids), in: db)
+        }
+    }
+
+    /// Appends one use of an account to the journal the deduction lists page through.
+    static func recordUse(_ kind: AccountUseRecord.Kind, owner: ResidentID, member: ResidentID, memberName: String, amount: Money,
+                          paymentID: String?, settlementSeq: Int64?, now: Int64, in db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [kind.rawValue, owner.value, member.value, memberName, amount.fen, paymentID, settlementSeq, now])
+    }
+
+    public func accountUses(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [AccountUseRecord] {
+        let condition = perspective == .authorizer ? "u.account_owner = ?1" : "u.member = ?1 AND u.account_owner <> ?1"
+        return try await read { db in
+            try Row.fetchAll(db.cachedStatement(sql: """
+                SELECT u.*, s.settlement_id, i.code, i.name AS institution_name, i.kind AS institution_kind, i.region_code AS institution_region,
+                       i.valid_from, i.valid_to
+                FROM account_use u LEFT JOIN settlement s ON s.seq = u.settlement_seq LEFT JOIN institution i ON i.code = s.institution_code
+                WHERE \(condition) AND u.seq < ?2 ORDER BY u.seq DESC LIMIT ?3
+                """), arguments: [person.value, before ?? Int64.max, limit]).map { row in
+                guard let kind = AccountUseRecord.Kind(rawValue: row["kind"]) else { throw StoreError(.database, "account_use row does not decode") }
+                let institution: Institution? = try (row["code"] as String?).map { _ in try Self.decodeInstitution(row, aliased: true) }
+                return AccountUseRecord(kind: kind, accountOwner: try Self.storedID(row["account_owner"]), member: try Self.storedID(row["member"]),
+                                        memberName: row["member_name"], amount: Money(fen: row["amount_fen"]), at: row["at"],
+                                        paymentID: row["payment_id"], settlementID: row["settlement_id"], institution: institution, seq: row["seq"])
+            }
         }
     }
 

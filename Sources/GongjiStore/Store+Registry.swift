@@ -117,6 +117,9 @@ extension Store {
                     } else {
                         summary.creditsSkipped += 1
                     }
+                case .institution(let institution):
+                    _ = try Self.upsert(institution, now: now, in: db)
+                    summary.institutionsUpserted += 1
                 }
             }
             return summary

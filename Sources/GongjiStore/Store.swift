@@ -147,6 +147,20 @@ extension Store {
         return row["result"]
     }
 
+    /// The one shape of every keyed mutation: in one group-committed transaction (its own
+    /// savepoint), a request seen before gets its stored result back (`replay`); otherwise
+    /// `body` gathers the facts, has the core plan, applies the plan and names its result, which
+    /// is recorded with the key in the same transaction.
+    func once<Result: Sendable>(_ key: IdempotencyKey?, replay: @escaping @Sendable (String, Database) throws -> Result,
+                                _ body: @escaping @Sendable (Database) throws -> (result: Result, id: String), now: Int64) async throws -> Result {
+        try await groupCommit.submit { db in
+            if let previous = try Self.previousResult(key, in: db) { return try replay(previous, db) }
+            let (result, id) = try body(db)
+            try Self.recordResult(key, result: id, now: now, in: db)
+            return result
+        }
+    }
+
     /// Within the same write transaction as the mutation: records the result of a request.
     static func recordResult(_ key: IdempotencyKey?, result: String, now: Int64, in db: Database) throws {
         guard let key else { return }

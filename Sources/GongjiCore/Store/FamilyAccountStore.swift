@@ -74,6 +74,34 @@ public protocol FamilyAccountStore: Sendable {
     /// Payments made by (`.authorizer`) or for (`.member`) a person, newest first, strictly before the cursor.
     func payments(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [PaymentRecord]
 
+    // MARK: Settlement at designated institutions
+
+    /// Creates or replaces a designated institution (R-SETL-1).
+    func upsertInstitution(_ institution: Institution, key: IdempotencyKey?, now: Int64) async throws -> (institution: Institution, created: Bool)
+    /// A designated institution, or nil.
+    func institution(_ code: InstitutionCode) async throws -> Institution?
+    /// The split of an order for a caller acting for `scope` (`SettlementRules.preSettle`), moving nothing.
+    func preSettle(_ order: SettlementOrder, scope: InstitutionScope, policies: PolicyBook, today: CivilDate) async throws -> SettlementSplit
+    /// Settles (`SettlementRules.settle`) and applies the plan, exactly once per key (the
+    /// institution and its settlement id).
+    func settle(_ order: SettlementOrder, scope: InstitutionScope, key: IdempotencyKey, policies: PolicyBook, today: CivilDate,
+                now: Int64) async throws -> SettlementRecord
+    /// Reverses the institution's settlement (`SettlementRules.reverse`); a second reversal
+    /// returns the first.
+    func reverseSettlement(institution: InstitutionCode, settlementID: String, policies: PolicyBook, today: CivilDate,
+                           now: Int64) async throws -> SettlementRecord
+    /// One settlement of an institution, or nil.
+    func settlement(institution: InstitutionCode, settlementID: String) async throws -> SettlementRecord?
+    /// An institution's settlements made on `day` and its reversals made on `day`.
+    func settlements(of institution: InstitutionCode, on day: CivilDate) async throws -> (settled: [SettlementRecord], reversed: [SettlementRecord])
+    /// The totals of a region's institutions on `day`.
+    func settlementTotals(region: RegionCode, on day: CivilDate) async throws -> SettlementTotals
+    /// Uses of a person's account (`.authorizer`: the person's own account paid) or for a person
+    /// by others (`.member`), newest first, strictly before the cursor.
+    func accountUses(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [AccountUseRecord]
+    /// Payments by id (for a page of account uses), in no particular order.
+    func payments(ids: [String]) async throws -> [PaymentRecord]
+
     // MARK: Ledger
 
     /// The sum of every ledger entry (zero while every movement balances).

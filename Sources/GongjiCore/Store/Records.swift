@@ -26,6 +26,8 @@ public struct ImportSummary: Hashable, Sendable {
     public var creditsApplied = 0
     /// Credits skipped because their reference was applied before.
     public var creditsSkipped = 0
+    /// Designated institutions created or replaced.
+    public var institutionsUpserted = 0
 
     /// An empty summary.
     public init() {}
@@ -197,12 +199,23 @@ public struct IdempotencyKey: Hashable, Sendable {
     public var requestID: String
     /// Digest of the request content, excluding the request id.
     public var fingerprint: Data
+    /// What the id is: a client's request id, or an institution's settlement id (R-SETL-4).
+    public var kind: Kind
+
+    /// What kind of id names the request.
+    public enum Kind: Hashable, Sendable {
+        /// A `request_id`.
+        case request
+        /// An institution's `settlement_id`.
+        case settlement
+    }
 
     /// Creates a key.
-    public init(scope: String, requestID: String, fingerprint: Data) {
+    public init(scope: String, requestID: String, fingerprint: Data, kind: Kind = .request) {
         self.scope = scope
         self.requestID = requestID
         self.fingerprint = fingerprint
+        self.kind = kind
     }
 }
 
@@ -212,9 +225,60 @@ public enum Idempotency {
     /// (its stored result is returned); other content under the same request id is refused.
     public static func checkRetry(of key: IdempotencyKey, storedFingerprint: Data) throws(DomainError) {
         guard storedFingerprint == key.fingerprint else {
-            throw DomainError(reason: .requestIdReused, category: .alreadyExists,
+            if key.kind == .settlement { throw .settlementIDReused(key.requestID) }
+            throw DomainError(reason: .requestIDReused, category: .alreadyExists,
                               message: "request_id \(key.requestID) was used before for a different request",
                               messageZH: "请求编号已被其他请求使用", details: ["request_id": key.requestID])
         }
+    }
+}
+
+/// One use of a personal account (R-SETL-9): a premium payment, a settlement at a designated
+/// institution, or its reversal. Never diagnosis or items.
+public struct AccountUseRecord: Hashable, Sendable {
+    /// What it was.
+    public enum Kind: String, Hashable, Sendable {
+        /// A premium payment.
+        case premium
+        /// A settlement at a designated institution.
+        case settlement
+        /// The reversal of a settlement: the money came back.
+        case reversal
+    }
+
+    /// What it was.
+    public var kind: Kind
+    /// Whose account paid (or was credited back).
+    public var accountOwner: ResidentID
+    /// Who it was for.
+    public var member: ResidentID
+    /// That person's name.
+    public var memberName: String
+    /// Amount (positive).
+    public var amount: Money
+    /// When, Unix seconds.
+    public var at: Int64
+    /// The premium payment, for `.premium`.
+    public var paymentID: String?
+    /// The settlement id, for `.settlement` and `.reversal`.
+    public var settlementID: String?
+    /// The institution, for `.settlement` and `.reversal`.
+    public var institution: Institution?
+    /// List cursor.
+    public var seq: Int64
+
+    /// Creates a record.
+    public init(kind: Kind, accountOwner: ResidentID, member: ResidentID, memberName: String, amount: Money, at: Int64,
+                paymentID: String?, settlementID: String?, institution: Institution?, seq: Int64) {
+        self.kind = kind
+        self.accountOwner = accountOwner
+        self.member = member
+        self.memberName = memberName
+        self.amount = amount
+        self.at = at
+        self.paymentID = paymentID
+        self.settlementID = settlementID
+        self.institution = institution
+        self.seq = seq
     }
 }

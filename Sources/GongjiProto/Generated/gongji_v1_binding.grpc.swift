@@ -72,12 +72,26 @@ public enum Gongji_V1_BindingService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SetBindingMedicalLimit" metadata.
+        public enum SetBindingMedicalLimit: Sendable {
+            /// Request type for "SetBindingMedicalLimit".
+            public typealias Input = Gongji_V1_SetBindingMedicalLimitRequest
+            /// Response type for "SetBindingMedicalLimit".
+            public typealias Output = Gongji_V1_SetBindingMedicalLimitResponse
+            /// Descriptor for "SetBindingMedicalLimit".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "gongji.v1.BindingService"),
+                method: "SetBindingMedicalLimit",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "gongji.v1.BindingService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateBinding.descriptor,
             GetBinding.descriptor,
             ListBindings.descriptor,
-            RevokeBinding.descriptor
+            RevokeBinding.descriptor,
+            SetBindingMedicalLimit.descriptor
         ]
     }
 }
@@ -192,6 +206,28 @@ extension Gongji_V1_BindingService {
             request: GRPCCore.StreamingServerRequest<Gongji_V1_RevokeBindingRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_RevokeBindingResponse>
+
+        /// Handle the "SetBindingMedicalLimit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets or clears the binding's annual limit on family-fund use at designated institutions
+        /// > (R-SETL-8): 0 = premiums only; cleared = the region's default (no limit beyond the balance
+        /// > where the region sets none). Premium payments are not counted against it. Only the
+        /// > authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT MEDICAL_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > maximum_fen) where the region sets a maximum. Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Gongji_V1_SetBindingMedicalLimitRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Gongji_V1_SetBindingMedicalLimitResponse` messages.
+        func setBindingMedicalLimit(
+            request: GRPCCore.StreamingServerRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_SetBindingMedicalLimitResponse>
     }
 
     /// Service protocol for the "gongji.v1.BindingService" service.
@@ -290,6 +326,28 @@ extension Gongji_V1_BindingService {
             request: GRPCCore.ServerRequest<Gongji_V1_RevokeBindingRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Gongji_V1_RevokeBindingResponse>
+
+        /// Handle the "SetBindingMedicalLimit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets or clears the binding's annual limit on family-fund use at designated institutions
+        /// > (R-SETL-8): 0 = premiums only; cleared = the region's default (no limit beyond the balance
+        /// > where the region sets none). Premium payments are not counted against it. Only the
+        /// > authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT MEDICAL_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > maximum_fen) where the region sets a maximum. Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_SetBindingMedicalLimitRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Gongji_V1_SetBindingMedicalLimitResponse` message.
+        func setBindingMedicalLimit(
+            request: GRPCCore.ServerRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Gongji_V1_SetBindingMedicalLimitResponse>
     }
 
     /// Simple service protocol for the "gongji.v1.BindingService" service.
@@ -386,6 +444,28 @@ extension Gongji_V1_BindingService {
             request: Gongji_V1_RevokeBindingRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Gongji_V1_RevokeBindingResponse
+
+        /// Handle the "SetBindingMedicalLimit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets or clears the binding's annual limit on family-fund use at designated institutions
+        /// > (R-SETL-8): 0 = premiums only; cleared = the region's default (no limit beyond the balance
+        /// > where the region sets none). Premium payments are not counted against it. Only the
+        /// > authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT MEDICAL_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > maximum_fen) where the region sets a maximum. Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Gongji_V1_SetBindingMedicalLimitRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Gongji_V1_SetBindingMedicalLimitResponse` to respond with.
+        func setBindingMedicalLimit(
+            request: Gongji_V1_SetBindingMedicalLimitRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Gongji_V1_SetBindingMedicalLimitResponse
     }
 }
 
@@ -437,6 +517,17 @@ extension Gongji_V1_BindingService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Gongji_V1_BindingService.Method.SetBindingMedicalLimit.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_SetBindingMedicalLimitRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_SetBindingMedicalLimitResponse>(),
+            handler: { request, context in
+                try await self.setBindingMedicalLimit(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -481,6 +572,17 @@ extension Gongji_V1_BindingService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_RevokeBindingResponse> {
         let response = try await self.revokeBinding(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setBindingMedicalLimit(
+        request: GRPCCore.StreamingServerRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_SetBindingMedicalLimitResponse> {
+        let response = try await self.setBindingMedicalLimit(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -536,6 +638,19 @@ extension Gongji_V1_BindingService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Gongji_V1_RevokeBindingResponse> {
         return GRPCCore.ServerResponse<Gongji_V1_RevokeBindingResponse>(
             message: try await self.revokeBinding(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setBindingMedicalLimit(
+        request: GRPCCore.ServerRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Gongji_V1_SetBindingMedicalLimitResponse> {
+        return GRPCCore.ServerResponse<Gongji_V1_SetBindingMedicalLimitResponse>(
+            message: try await self.setBindingMedicalLimit(
                 request: request.message,
                 context: context
             ),
@@ -660,6 +775,33 @@ extension Gongji_V1_BindingService {
             deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_RevokeBindingResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_RevokeBindingResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetBindingMedicalLimit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets or clears the binding's annual limit on family-fund use at designated institutions
+        /// > (R-SETL-8): 0 = premiums only; cleared = the region's default (no limit beyond the balance
+        /// > where the region sets none). Premium payments are not counted against it. Only the
+        /// > authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT MEDICAL_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > maximum_fen) where the region sets a maximum. Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_SetBindingMedicalLimitRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_SetBindingMedicalLimitRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_SetBindingMedicalLimitResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setBindingMedicalLimit<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_SetBindingMedicalLimitRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_SetBindingMedicalLimitResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetBindingMedicalLimitResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -831,6 +973,44 @@ extension Gongji_V1_BindingService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "SetBindingMedicalLimit" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Sets or clears the binding's annual limit on family-fund use at designated institutions
+        /// > (R-SETL-8): 0 = premiums only; cleared = the region's default (no limit beyond the balance
+        /// > where the region sets none). Premium payments are not counted against it. Only the
+        /// > authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT MEDICAL_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > maximum_fen) where the region sets a maximum. Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_SetBindingMedicalLimitRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_SetBindingMedicalLimitRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_SetBindingMedicalLimitResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setBindingMedicalLimit<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_SetBindingMedicalLimitRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_SetBindingMedicalLimitResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetBindingMedicalLimitResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Gongji_V1_BindingService.Method.SetBindingMedicalLimit.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -959,6 +1139,39 @@ extension Gongji_V1_BindingService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_RevokeBindingRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_RevokeBindingResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetBindingMedicalLimit" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sets or clears the binding's annual limit on family-fund use at designated institutions
+    /// > (R-SETL-8): 0 = premiums only; cleared = the region's default (no limit beyond the balance
+    /// > where the region sets none). Premium payments are not counted against it. Only the
+    /// > authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT MEDICAL_LIMIT_ABOVE_MAXIMUM (metadata:
+    /// > maximum_fen) where the region sets a maximum. Idempotent by request_id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Gongji_V1_SetBindingMedicalLimitRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setBindingMedicalLimit<Result>(
+        request: GRPCCore.ClientRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetBindingMedicalLimitResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setBindingMedicalLimit(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_SetBindingMedicalLimitRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_SetBindingMedicalLimitResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1105,6 +1318,43 @@ extension Gongji_V1_BindingService.ClientProtocol {
             metadata: metadata
         )
         return try await self.revokeBinding(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetBindingMedicalLimit" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Sets or clears the binding's annual limit on family-fund use at designated institutions
+    /// > (R-SETL-8): 0 = premiums only; cleared = the region's default (no limit beyond the balance
+    /// > where the region sets none). Premium payments are not counted against it. Only the
+    /// > authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT MEDICAL_LIMIT_ABOVE_MAXIMUM (metadata:
+    /// > maximum_fen) where the region sets a maximum. Idempotent by request_id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setBindingMedicalLimit<Result>(
+        _ message: Gongji_V1_SetBindingMedicalLimitRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetBindingMedicalLimitResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Gongji_V1_SetBindingMedicalLimitRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setBindingMedicalLimit(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -155,6 +155,17 @@ public nonisolated struct Gongji_V1_Binding: @unchecked Sendable {
   /// Clears the value of `updateTime`. Subsequent reads from it will return its default value.
   public mutating func clearUpdateTime() {_uniqueStorage()._updateTime = nil}
 
+  /// The annual limit on family-fund use at designated institutions, fen (R-SETL-8); unset: no
+  /// limit beyond the balance.
+  public var medicalLimitFen: Int64 {
+    get {_storage._medicalLimitFen ?? 0}
+    set {_uniqueStorage()._medicalLimitFen = newValue}
+  }
+  /// Returns true if `medicalLimitFen` has been explicitly set.
+  public var hasMedicalLimitFen: Bool {_storage._medicalLimitFen != nil}
+  /// Clears the value of `medicalLimitFen`. Subsequent reads from it will return its default value.
+  public mutating func clearMedicalLimitFen() {_uniqueStorage()._medicalLimitFen = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -389,6 +400,58 @@ public nonisolated struct Gongji_V1_RevokeBindingResponse: Sendable {
   fileprivate var _binding: Gongji_V1_Binding? = nil
 }
 
+/// Request of BindingService.SetBindingMedicalLimit.
+public nonisolated struct Gongji_V1_SetBindingMedicalLimitRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Idempotency key, 1-64 characters.
+  public var requestID: String = String()
+
+  /// The binding.
+  public var bindingID: String = String()
+
+  /// The new annual limit, fen (0 = premiums only); unset clears it to the region's default.
+  public var annualLimitFen: Int64 {
+    get {_annualLimitFen ?? 0}
+    set {_annualLimitFen = newValue}
+  }
+  /// Returns true if `annualLimitFen` has been explicitly set.
+  public var hasAnnualLimitFen: Bool {self._annualLimitFen != nil}
+  /// Clears the value of `annualLimitFen`. Subsequent reads from it will return its default value.
+  public mutating func clearAnnualLimitFen() {self._annualLimitFen = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _annualLimitFen: Int64? = nil
+}
+
+/// Response of BindingService.SetBindingMedicalLimit.
+public nonisolated struct Gongji_V1_SetBindingMedicalLimitResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The binding with its limit.
+  public var binding: Gongji_V1_Binding {
+    get {_binding ?? Gongji_V1_Binding()}
+    set {_binding = newValue}
+  }
+  /// Returns true if `binding` has been explicitly set.
+  public var hasBinding: Bool {self._binding != nil}
+  /// Clears the value of `binding`. Subsequent reads from it will return its default value.
+  public mutating func clearBinding() {self._binding = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _binding: Gongji_V1_Binding? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "gongji.v1"
@@ -434,7 +497,7 @@ nonisolated extension Gongji_V1_Commitment: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Binding"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}relationship\0\u{3}region_code\0\u{3}start_date\0\u{1}status\0\u{1}newborn\0\u{1}commitment\0\u{3}front_document_id\0\u{3}back_document_id\0\u{3}rejection_reason\0\u{3}create_time\0\u{3}update_time\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}relationship\0\u{3}region_code\0\u{3}start_date\0\u{1}status\0\u{1}newborn\0\u{1}commitment\0\u{3}front_document_id\0\u{3}back_document_id\0\u{3}rejection_reason\0\u{3}create_time\0\u{3}update_time\0\u{3}medical_limit_fen\0")
 
   fileprivate class _StorageClass {
     var _bindingID: String = String()
@@ -452,6 +515,7 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
     var _rejectionReason: String = String()
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _medicalLimitFen: Int64? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -477,6 +541,7 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
       _rejectionReason = source._rejectionReason
       _createTime = source._createTime
       _updateTime = source._updateTime
+      _medicalLimitFen = source._medicalLimitFen
     }
   }
 
@@ -510,6 +575,7 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
         case 13: try { try decoder.decodeSingularStringField(value: &_storage._rejectionReason) }()
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._updateTime) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._medicalLimitFen) }()
         default: break
         }
       }
@@ -567,6 +633,9 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
       try { if let v = _storage._updateTime {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
       } }()
+      try { if let v = _storage._medicalLimitFen {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 16)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -591,6 +660,7 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._rejectionReason != rhs_storage._rejectionReason {return false}
         if _storage._createTime != rhs_storage._createTime {return false}
         if _storage._updateTime != rhs_storage._updateTime {return false}
+        if _storage._medicalLimitFen != rhs_storage._medicalLimitFen {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -909,6 +979,84 @@ nonisolated extension Gongji_V1_RevokeBindingResponse: SwiftProtobuf.Message, Sw
   }
 
   public static func ==(lhs: Gongji_V1_RevokeBindingResponse, rhs: Gongji_V1_RevokeBindingResponse) -> Bool {
+    if lhs._binding != rhs._binding {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_SetBindingMedicalLimitRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetBindingMedicalLimitRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}binding_id\0\u{3}annual_limit_fen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.bindingID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self._annualLimitFen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    if !self.bindingID.isEmpty {
+      try visitor.visitSingularStringField(value: self.bindingID, fieldNumber: 2)
+    }
+    try { if let v = self._annualLimitFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_SetBindingMedicalLimitRequest, rhs: Gongji_V1_SetBindingMedicalLimitRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.bindingID != rhs.bindingID {return false}
+    if lhs._annualLimitFen != rhs._annualLimitFen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_SetBindingMedicalLimitResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetBindingMedicalLimitResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}binding\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._binding) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._binding {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_SetBindingMedicalLimitResponse, rhs: Gongji_V1_SetBindingMedicalLimitResponse) -> Bool {
     if lhs._binding != rhs._binding {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

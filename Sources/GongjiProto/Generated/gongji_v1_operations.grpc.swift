@@ -59,11 +59,25 @@ public enum Gongji_V1_OperationsService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetSettlementTotals" metadata.
+        public enum GetSettlementTotals: Sendable {
+            /// Request type for "GetSettlementTotals".
+            public typealias Input = Gongji_V1_GetSettlementTotalsRequest
+            /// Response type for "GetSettlementTotals".
+            public typealias Output = Gongji_V1_GetSettlementTotalsResponse
+            /// Descriptor for "GetSettlementTotals".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "gongji.v1.OperationsService"),
+                method: "GetSettlementTotals",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "gongji.v1.OperationsService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ListRegions.descriptor,
             GetRegionPolicy.descriptor,
-            SetRegionAvailability.descriptor
+            SetRegionAvailability.descriptor,
+            GetSettlementTotals.descriptor
         ]
     }
 }
@@ -148,6 +162,24 @@ extension Gongji_V1_OperationsService {
             request: GRPCCore.StreamingServerRequest<Gongji_V1_SetRegionAvailabilityRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_SetRegionAvailabilityResponse>
+
+        /// Handle the "GetSettlementTotals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The settlements and reversals of a region's institutions on one day (China time), R-SETL-7.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Gongji_V1_GetSettlementTotalsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Gongji_V1_GetSettlementTotalsResponse` messages.
+        func getSettlementTotals(
+            request: GRPCCore.StreamingServerRequest<Gongji_V1_GetSettlementTotalsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_GetSettlementTotalsResponse>
     }
 
     /// Service protocol for the "gongji.v1.OperationsService" service.
@@ -216,6 +248,24 @@ extension Gongji_V1_OperationsService {
             request: GRPCCore.ServerRequest<Gongji_V1_SetRegionAvailabilityRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Gongji_V1_SetRegionAvailabilityResponse>
+
+        /// Handle the "GetSettlementTotals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The settlements and reversals of a region's institutions on one day (China time), R-SETL-7.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_GetSettlementTotalsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Gongji_V1_GetSettlementTotalsResponse` message.
+        func getSettlementTotals(
+            request: GRPCCore.ServerRequest<Gongji_V1_GetSettlementTotalsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Gongji_V1_GetSettlementTotalsResponse>
     }
 
     /// Simple service protocol for the "gongji.v1.OperationsService" service.
@@ -282,6 +332,24 @@ extension Gongji_V1_OperationsService {
             request: Gongji_V1_SetRegionAvailabilityRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Gongji_V1_SetRegionAvailabilityResponse
+
+        /// Handle the "GetSettlementTotals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The settlements and reversals of a region's institutions on one day (China time), R-SETL-7.
+        ///
+        /// - Parameters:
+        ///   - request: A `Gongji_V1_GetSettlementTotalsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Gongji_V1_GetSettlementTotalsResponse` to respond with.
+        func getSettlementTotals(
+            request: Gongji_V1_GetSettlementTotalsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Gongji_V1_GetSettlementTotalsResponse
     }
 }
 
@@ -317,6 +385,17 @@ extension Gongji_V1_OperationsService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_SetRegionAvailabilityResponse>(),
             handler: { request, context in
                 try await self.setRegionAvailability(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Gongji_V1_OperationsService.Method.GetSettlementTotals.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_GetSettlementTotalsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_GetSettlementTotalsResponse>(),
+            handler: { request, context in
+                try await self.getSettlementTotals(
                     request: request,
                     context: context
                 )
@@ -360,6 +439,17 @@ extension Gongji_V1_OperationsService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func getSettlementTotals(
+        request: GRPCCore.StreamingServerRequest<Gongji_V1_GetSettlementTotalsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_GetSettlementTotalsResponse> {
+        let response = try await self.getSettlementTotals(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -397,6 +487,19 @@ extension Gongji_V1_OperationsService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Gongji_V1_SetRegionAvailabilityResponse> {
         return GRPCCore.ServerResponse<Gongji_V1_SetRegionAvailabilityResponse>(
             message: try await self.setRegionAvailability(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getSettlementTotals(
+        request: GRPCCore.ServerRequest<Gongji_V1_GetSettlementTotalsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Gongji_V1_GetSettlementTotalsResponse> {
+        return GRPCCore.ServerResponse<Gongji_V1_GetSettlementTotalsResponse>(
+            message: try await self.getSettlementTotals(
                 request: request.message,
                 context: context
             ),
@@ -486,6 +589,29 @@ extension Gongji_V1_OperationsService {
             deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_SetRegionAvailabilityResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetRegionAvailabilityResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetSettlementTotals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The settlements and reversals of a region's institutions on one day (China time), R-SETL-7.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_GetSettlementTotalsRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_GetSettlementTotalsRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_GetSettlementTotalsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getSettlementTotals<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_GetSettlementTotalsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_GetSettlementTotalsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_GetSettlementTotalsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_GetSettlementTotalsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -611,6 +737,40 @@ extension Gongji_V1_OperationsService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "GetSettlementTotals" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The settlements and reversals of a region's institutions on one day (China time), R-SETL-7.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_GetSettlementTotalsRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_GetSettlementTotalsRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_GetSettlementTotalsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getSettlementTotals<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_GetSettlementTotalsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_GetSettlementTotalsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_GetSettlementTotalsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_GetSettlementTotalsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Gongji_V1_OperationsService.Method.GetSettlementTotals.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -700,6 +860,35 @@ extension Gongji_V1_OperationsService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_SetRegionAvailabilityRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_SetRegionAvailabilityResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSettlementTotals" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The settlements and reversals of a region's institutions on one day (China time), R-SETL-7.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Gongji_V1_GetSettlementTotalsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSettlementTotals<Result>(
+        request: GRPCCore.ClientRequest<Gongji_V1_GetSettlementTotalsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_GetSettlementTotalsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getSettlementTotals(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_GetSettlementTotalsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_GetSettlementTotalsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -803,6 +992,39 @@ extension Gongji_V1_OperationsService.ClientProtocol {
             metadata: metadata
         )
         return try await self.setRegionAvailability(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSettlementTotals" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The settlements and reversals of a region's institutions on one day (China time), R-SETL-7.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSettlementTotals<Result>(
+        _ message: Gongji_V1_GetSettlementTotalsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_GetSettlementTotalsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Gongji_V1_GetSettlementTotalsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getSettlementTotals(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -20,6 +20,57 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// Kinds of account use.
+public nonisolated enum Gongji_V1_AccountUseKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set.
+  case unspecified // = 0
+
+  /// A premium payment (代缴).
+  case premium // = 1
+
+  /// A settlement at a designated institution.
+  case settlement // = 2
+
+  /// The reversal of such a settlement: the money came back.
+  case reversal // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .premium
+    case 2: self = .settlement
+    case 3: self = .reversal
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .premium: return 1
+    case .settlement: return 2
+    case .reversal: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Gongji_V1_AccountUseKind] = [
+    .unspecified,
+    .premium,
+    .settlement,
+    .reversal,
+  ]
+
+}
+
 /// The premium of one year.
 public nonisolated struct Gongji_V1_PremiumLine: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -392,15 +443,72 @@ public nonisolated struct Gongji_V1_ListAccountDeductionsResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Newest first.
+  /// The premium payments among `uses`, newest first.
   public var payments: [Gongji_V1_Payment] = []
 
   /// Empty on the last page.
   public var nextPageToken: String = String()
 
+  /// Everything that moved money out of (or, reversals, back into) the end user's account: premium
+  /// payments and settlements at designated institutions (R-SETL-9), newest first.
+  public var uses: [Gongji_V1_AccountUse] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// One use of a personal account. Never diagnosis or items.
+public nonisolated struct Gongji_V1_AccountUse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What it was.
+  public var kind: Gongji_V1_AccountUseKind = .unspecified
+
+  /// Whose account paid (or was credited back).
+  public var accountIDNumber: String = String()
+
+  /// Who it was for (the member, or the account's owner for his or her own use).
+  public var memberIDNumber: String = String()
+
+  /// That person's name.
+  public var memberName: String = String()
+
+  /// Amount, fen (always positive; REVERSAL means it came back).
+  public var amountFen: Int64 = 0
+
+  /// When.
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {self._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {self._time = nil}
+
+  /// PREMIUM: the payment.
+  public var paymentID: String = String()
+
+  /// SETTLEMENT and REVERSAL: the institution's settlement id.
+  public var settlementID: String = String()
+
+  /// SETTLEMENT and REVERSAL: the institution's code.
+  public var institutionCode: String = String()
+
+  /// Its name.
+  public var institutionName: String = String()
+
+  /// Hospital or pharmacy.
+  public var institutionKind: Gongji_V1_InstitutionKind = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Request of PremiumService.ListMemberPayments.
@@ -426,11 +534,15 @@ public nonisolated struct Gongji_V1_ListMemberPaymentsResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// Newest first.
+  /// The premium payments among `uses`, newest first.
   public var payments: [Gongji_V1_Payment] = []
 
   /// Empty on the last page.
   public var nextPageToken: String = String()
+
+  /// What other people's accounts paid for the end user: premiums and family-fund settlements
+  /// (with their reversals), newest first.
+  public var uses: [Gongji_V1_AccountUse] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -520,6 +632,10 @@ public nonisolated struct Gongji_V1_VerifyReceiptResponse: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "gongji.v1"
+
+nonisolated extension Gongji_V1_AccountUseKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_USE_KIND_UNSPECIFIED\0\u{1}ACCOUNT_USE_KIND_PREMIUM\0\u{1}ACCOUNT_USE_KIND_SETTLEMENT\0\u{1}ACCOUNT_USE_KIND_REVERSAL\0")
+}
 
 nonisolated extension Gongji_V1_PremiumLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PremiumLine"
@@ -1166,7 +1282,7 @@ nonisolated extension Gongji_V1_ListAccountDeductionsRequest: SwiftProtobuf.Mess
 
 nonisolated extension Gongji_V1_ListAccountDeductionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListAccountDeductionsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payments\0\u{3}next_page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payments\0\u{3}next_page_token\0\u{1}uses\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1176,6 +1292,7 @@ nonisolated extension Gongji_V1_ListAccountDeductionsResponse: SwiftProtobuf.Mes
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.payments) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.uses) }()
       default: break
       }
     }
@@ -1188,12 +1305,100 @@ nonisolated extension Gongji_V1_ListAccountDeductionsResponse: SwiftProtobuf.Mes
     if !self.nextPageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
     }
+    if !self.uses.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.uses, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Gongji_V1_ListAccountDeductionsResponse, rhs: Gongji_V1_ListAccountDeductionsResponse) -> Bool {
     if lhs.payments != rhs.payments {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.uses != rhs.uses {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_AccountUse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AccountUse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}account_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{3}amount_fen\0\u{1}time\0\u{3}payment_id\0\u{3}settlement_id\0\u{3}institution_code\0\u{3}institution_name\0\u{3}institution_kind\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountIDNumber) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.memberIDNumber) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.memberName) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.amountFen) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.paymentID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.settlementID) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.institutionCode) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.institutionName) }()
+      case 11: try { try decoder.decodeSingularEnumField(value: &self.institutionKind) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.accountIDNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountIDNumber, fieldNumber: 2)
+    }
+    if !self.memberIDNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberIDNumber, fieldNumber: 3)
+    }
+    if !self.memberName.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberName, fieldNumber: 4)
+    }
+    if self.amountFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.amountFen, fieldNumber: 5)
+    }
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.paymentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.paymentID, fieldNumber: 7)
+    }
+    if !self.settlementID.isEmpty {
+      try visitor.visitSingularStringField(value: self.settlementID, fieldNumber: 8)
+    }
+    if !self.institutionCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.institutionCode, fieldNumber: 9)
+    }
+    if !self.institutionName.isEmpty {
+      try visitor.visitSingularStringField(value: self.institutionName, fieldNumber: 10)
+    }
+    if self.institutionKind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.institutionKind, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_AccountUse, rhs: Gongji_V1_AccountUse) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.accountIDNumber != rhs.accountIDNumber {return false}
+    if lhs.memberIDNumber != rhs.memberIDNumber {return false}
+    if lhs.memberName != rhs.memberName {return false}
+    if lhs.amountFen != rhs.amountFen {return false}
+    if lhs._time != rhs._time {return false}
+    if lhs.paymentID != rhs.paymentID {return false}
+    if lhs.settlementID != rhs.settlementID {return false}
+    if lhs.institutionCode != rhs.institutionCode {return false}
+    if lhs.institutionName != rhs.institutionName {return false}
+    if lhs.institutionKind != rhs.institutionKind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1236,7 +1441,7 @@ nonisolated extension Gongji_V1_ListMemberPaymentsRequest: SwiftProtobuf.Message
 
 nonisolated extension Gongji_V1_ListMemberPaymentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListMemberPaymentsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payments\0\u{3}next_page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payments\0\u{3}next_page_token\0\u{1}uses\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1246,6 +1451,7 @@ nonisolated extension Gongji_V1_ListMemberPaymentsResponse: SwiftProtobuf.Messag
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.payments) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.nextPageToken) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.uses) }()
       default: break
       }
     }
@@ -1258,12 +1464,16 @@ nonisolated extension Gongji_V1_ListMemberPaymentsResponse: SwiftProtobuf.Messag
     if !self.nextPageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.nextPageToken, fieldNumber: 2)
     }
+    if !self.uses.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.uses, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Gongji_V1_ListMemberPaymentsResponse, rhs: Gongji_V1_ListMemberPaymentsResponse) -> Bool {
     if lhs.payments != rhs.payments {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.uses != rhs.uses {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

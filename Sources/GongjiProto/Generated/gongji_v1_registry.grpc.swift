@@ -85,13 +85,41 @@ public enum Gongji_V1_RegistryService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "UpsertInstitution" metadata.
+        public enum UpsertInstitution: Sendable {
+            /// Request type for "UpsertInstitution".
+            public typealias Input = Gongji_V1_UpsertInstitutionRequest
+            /// Response type for "UpsertInstitution".
+            public typealias Output = Gongji_V1_UpsertInstitutionResponse
+            /// Descriptor for "UpsertInstitution".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "gongji.v1.RegistryService"),
+                method: "UpsertInstitution",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetInstitution" metadata.
+        public enum GetInstitution: Sendable {
+            /// Request type for "GetInstitution".
+            public typealias Input = Gongji_V1_GetInstitutionRequest
+            /// Response type for "GetInstitution".
+            public typealias Output = Gongji_V1_GetInstitutionResponse
+            /// Descriptor for "GetInstitution".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "gongji.v1.RegistryService"),
+                method: "GetInstitution",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "gongji.v1.RegistryService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             UpsertPerson.descriptor,
             GetPerson.descriptor,
             CreditAccount.descriptor,
             ImportRegistry.descriptor,
-            RollOverYear.descriptor
+            RollOverYear.descriptor,
+            UpsertInstitution.descriptor,
+            GetInstitution.descriptor
         ]
     }
 }
@@ -225,6 +253,44 @@ extension Gongji_V1_RegistryService {
             request: GRPCCore.StreamingServerRequest<Gongji_V1_RollOverYearRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_RollOverYearResponse>
+
+        /// Handle the "UpsertInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces one designated institution (R-SETL-1). Idempotent by request_id.
+        /// > Errors: INVALID_ARGUMENT (INVALID_FIELD: a code that is not `H`/`P` and 11 digits, a kind
+        /// > that does not match the code's letter, dates out of order).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Gongji_V1_UpsertInstitutionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Gongji_V1_UpsertInstitutionResponse` messages.
+        func upsertInstitution(
+            request: GRPCCore.StreamingServerRequest<Gongji_V1_UpsertInstitutionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_UpsertInstitutionResponse>
+
+        /// Handle the "GetInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads one designated institution. NOT_FOUND (INSTITUTION_NOT_FOUND).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Gongji_V1_GetInstitutionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Gongji_V1_GetInstitutionResponse` messages.
+        func getInstitution(
+            request: GRPCCore.StreamingServerRequest<Gongji_V1_GetInstitutionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_GetInstitutionResponse>
     }
 
     /// Service protocol for the "gongji.v1.RegistryService" service.
@@ -342,6 +408,44 @@ extension Gongji_V1_RegistryService {
             request: GRPCCore.ServerRequest<Gongji_V1_RollOverYearRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Gongji_V1_RollOverYearResponse>
+
+        /// Handle the "UpsertInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces one designated institution (R-SETL-1). Idempotent by request_id.
+        /// > Errors: INVALID_ARGUMENT (INVALID_FIELD: a code that is not `H`/`P` and 11 digits, a kind
+        /// > that does not match the code's letter, dates out of order).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_UpsertInstitutionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Gongji_V1_UpsertInstitutionResponse` message.
+        func upsertInstitution(
+            request: GRPCCore.ServerRequest<Gongji_V1_UpsertInstitutionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Gongji_V1_UpsertInstitutionResponse>
+
+        /// Handle the "GetInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads one designated institution. NOT_FOUND (INSTITUTION_NOT_FOUND).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_GetInstitutionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Gongji_V1_GetInstitutionResponse` message.
+        func getInstitution(
+            request: GRPCCore.ServerRequest<Gongji_V1_GetInstitutionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Gongji_V1_GetInstitutionResponse>
     }
 
     /// Simple service protocol for the "gongji.v1.RegistryService" service.
@@ -457,6 +561,44 @@ extension Gongji_V1_RegistryService {
             request: Gongji_V1_RollOverYearRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Gongji_V1_RollOverYearResponse
+
+        /// Handle the "UpsertInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces one designated institution (R-SETL-1). Idempotent by request_id.
+        /// > Errors: INVALID_ARGUMENT (INVALID_FIELD: a code that is not `H`/`P` and 11 digits, a kind
+        /// > that does not match the code's letter, dates out of order).
+        ///
+        /// - Parameters:
+        ///   - request: A `Gongji_V1_UpsertInstitutionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Gongji_V1_UpsertInstitutionResponse` to respond with.
+        func upsertInstitution(
+            request: Gongji_V1_UpsertInstitutionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Gongji_V1_UpsertInstitutionResponse
+
+        /// Handle the "GetInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads one designated institution. NOT_FOUND (INSTITUTION_NOT_FOUND).
+        ///
+        /// - Parameters:
+        ///   - request: A `Gongji_V1_GetInstitutionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Gongji_V1_GetInstitutionResponse` to respond with.
+        func getInstitution(
+            request: Gongji_V1_GetInstitutionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Gongji_V1_GetInstitutionResponse
     }
 }
 
@@ -519,6 +661,28 @@ extension Gongji_V1_RegistryService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Gongji_V1_RegistryService.Method.UpsertInstitution.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_UpsertInstitutionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_UpsertInstitutionResponse>(),
+            handler: { request, context in
+                try await self.upsertInstitution(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Gongji_V1_RegistryService.Method.GetInstitution.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_GetInstitutionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_GetInstitutionResponse>(),
+            handler: { request, context in
+                try await self.getInstitution(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -574,6 +738,28 @@ extension Gongji_V1_RegistryService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_RollOverYearResponse> {
         let response = try await self.rollOverYear(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func upsertInstitution(
+        request: GRPCCore.StreamingServerRequest<Gongji_V1_UpsertInstitutionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_UpsertInstitutionResponse> {
+        let response = try await self.upsertInstitution(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getInstitution(
+        request: GRPCCore.StreamingServerRequest<Gongji_V1_GetInstitutionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_GetInstitutionResponse> {
+        let response = try await self.getInstitution(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -642,6 +828,32 @@ extension Gongji_V1_RegistryService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Gongji_V1_RollOverYearResponse> {
         return GRPCCore.ServerResponse<Gongji_V1_RollOverYearResponse>(
             message: try await self.rollOverYear(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func upsertInstitution(
+        request: GRPCCore.ServerRequest<Gongji_V1_UpsertInstitutionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Gongji_V1_UpsertInstitutionResponse> {
+        return GRPCCore.ServerResponse<Gongji_V1_UpsertInstitutionResponse>(
+            message: try await self.upsertInstitution(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getInstitution(
+        request: GRPCCore.ServerRequest<Gongji_V1_GetInstitutionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Gongji_V1_GetInstitutionResponse> {
+        return GRPCCore.ServerResponse<Gongji_V1_GetInstitutionResponse>(
+            message: try await self.getInstitution(
                 request: request.message,
                 context: context
             ),
@@ -790,6 +1002,54 @@ extension Gongji_V1_RegistryService {
             deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_RollOverYearResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_RollOverYearResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "UpsertInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces one designated institution (R-SETL-1). Idempotent by request_id.
+        /// > Errors: INVALID_ARGUMENT (INVALID_FIELD: a code that is not `H`/`P` and 11 digits, a kind
+        /// > that does not match the code's letter, dates out of order).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_UpsertInstitutionRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_UpsertInstitutionRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_UpsertInstitutionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func upsertInstitution<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_UpsertInstitutionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_UpsertInstitutionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_UpsertInstitutionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_UpsertInstitutionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads one designated institution. NOT_FOUND (INSTITUTION_NOT_FOUND).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_GetInstitutionRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_GetInstitutionRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_GetInstitutionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getInstitution<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_GetInstitutionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_GetInstitutionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_GetInstitutionResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_GetInstitutionResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -996,6 +1256,76 @@ extension Gongji_V1_RegistryService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "UpsertInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates or replaces one designated institution (R-SETL-1). Idempotent by request_id.
+        /// > Errors: INVALID_ARGUMENT (INVALID_FIELD: a code that is not `H`/`P` and 11 digits, a kind
+        /// > that does not match the code's letter, dates out of order).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_UpsertInstitutionRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_UpsertInstitutionRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_UpsertInstitutionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func upsertInstitution<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_UpsertInstitutionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_UpsertInstitutionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_UpsertInstitutionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_UpsertInstitutionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Gongji_V1_RegistryService.Method.UpsertInstitution.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetInstitution" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Reads one designated institution. NOT_FOUND (INSTITUTION_NOT_FOUND).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_GetInstitutionRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_GetInstitutionRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_GetInstitutionResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getInstitution<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_GetInstitutionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_GetInstitutionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_GetInstitutionResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_GetInstitutionResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Gongji_V1_RegistryService.Method.GetInstitution.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1156,6 +1486,66 @@ extension Gongji_V1_RegistryService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_RollOverYearRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_RollOverYearResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpsertInstitution" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates or replaces one designated institution (R-SETL-1). Idempotent by request_id.
+    /// > Errors: INVALID_ARGUMENT (INVALID_FIELD: a code that is not `H`/`P` and 11 digits, a kind
+    /// > that does not match the code's letter, dates out of order).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Gongji_V1_UpsertInstitutionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func upsertInstitution<Result>(
+        request: GRPCCore.ClientRequest<Gongji_V1_UpsertInstitutionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_UpsertInstitutionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.upsertInstitution(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_UpsertInstitutionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_UpsertInstitutionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetInstitution" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads one designated institution. NOT_FOUND (INSTITUTION_NOT_FOUND).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Gongji_V1_GetInstitutionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getInstitution<Result>(
+        request: GRPCCore.ClientRequest<Gongji_V1_GetInstitutionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_GetInstitutionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getInstitution(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_GetInstitutionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_GetInstitutionResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1339,6 +1729,74 @@ extension Gongji_V1_RegistryService.ClientProtocol {
             metadata: metadata
         )
         return try await self.rollOverYear(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "UpsertInstitution" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates or replaces one designated institution (R-SETL-1). Idempotent by request_id.
+    /// > Errors: INVALID_ARGUMENT (INVALID_FIELD: a code that is not `H`/`P` and 11 digits, a kind
+    /// > that does not match the code's letter, dates out of order).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func upsertInstitution<Result>(
+        _ message: Gongji_V1_UpsertInstitutionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_UpsertInstitutionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Gongji_V1_UpsertInstitutionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.upsertInstitution(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetInstitution" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Reads one designated institution. NOT_FOUND (INSTITUTION_NOT_FOUND).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getInstitution<Result>(
+        _ message: Gongji_V1_GetInstitutionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_GetInstitutionResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Gongji_V1_GetInstitutionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getInstitution(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -352,9 +352,101 @@ public nonisolated struct Gongji_V1_ImportRegistryResponse: Sendable {
   /// Credits skipped because their reference was already applied.
   public var creditsSkipped: Int64 = 0
 
+  /// Designated institutions created or replaced (JSON lines rows of kind "institution").
+  public var institutionsUpserted: Int64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// Request of RegistryService.UpsertInstitution.
+public nonisolated struct Gongji_V1_UpsertInstitutionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Idempotency key, 1-64 characters.
+  public var requestID: String = String()
+
+  /// The institution.
+  public var institution: Gongji_V1_Institution {
+    get {_institution ?? Gongji_V1_Institution()}
+    set {_institution = newValue}
+  }
+  /// Returns true if `institution` has been explicitly set.
+  public var hasInstitution: Bool {self._institution != nil}
+  /// Clears the value of `institution`. Subsequent reads from it will return its default value.
+  public mutating func clearInstitution() {self._institution = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _institution: Gongji_V1_Institution? = nil
+}
+
+/// Response of RegistryService.UpsertInstitution.
+public nonisolated struct Gongji_V1_UpsertInstitutionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The institution as stored.
+  public var institution: Gongji_V1_Institution {
+    get {_institution ?? Gongji_V1_Institution()}
+    set {_institution = newValue}
+  }
+  /// Returns true if `institution` has been explicitly set.
+  public var hasInstitution: Bool {self._institution != nil}
+  /// Clears the value of `institution`. Subsequent reads from it will return its default value.
+  public mutating func clearInstitution() {self._institution = nil}
+
+  /// True when it was new.
+  public var created: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _institution: Gongji_V1_Institution? = nil
+}
+
+/// Request of RegistryService.GetInstitution.
+public nonisolated struct Gongji_V1_GetInstitutionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The national code.
+  public var institutionCode: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Response of RegistryService.GetInstitution.
+public nonisolated struct Gongji_V1_GetInstitutionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The institution.
+  public var institution: Gongji_V1_Institution {
+    get {_institution ?? Gongji_V1_Institution()}
+    set {_institution = newValue}
+  }
+  /// Returns true if `institution` has been explicitly set.
+  public var hasInstitution: Bool {self._institution != nil}
+  /// Clears the value of `institution`. Subsequent reads from it will return its default value.
+  public mutating func clearInstitution() {self._institution = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _institution: Gongji_V1_Institution? = nil
 }
 
 /// Request of RegistryService.RollOverYear.
@@ -831,7 +923,7 @@ nonisolated extension Gongji_V1_ImportRegistryRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Gongji_V1_ImportRegistryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ImportRegistryResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{3}persons_upserted\0\u{3}credits_applied\0\u{3}credits_skipped\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lines\0\u{3}persons_upserted\0\u{3}credits_applied\0\u{3}credits_skipped\0\u{3}institutions_upserted\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -843,6 +935,7 @@ nonisolated extension Gongji_V1_ImportRegistryResponse: SwiftProtobuf.Message, S
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.personsUpserted) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.creditsApplied) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.creditsSkipped) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.institutionsUpserted) }()
       default: break
       }
     }
@@ -861,6 +954,9 @@ nonisolated extension Gongji_V1_ImportRegistryResponse: SwiftProtobuf.Message, S
     if self.creditsSkipped != 0 {
       try visitor.visitSingularInt64Field(value: self.creditsSkipped, fieldNumber: 4)
     }
+    if self.institutionsUpserted != 0 {
+      try visitor.visitSingularInt64Field(value: self.institutionsUpserted, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -869,6 +965,149 @@ nonisolated extension Gongji_V1_ImportRegistryResponse: SwiftProtobuf.Message, S
     if lhs.personsUpserted != rhs.personsUpserted {return false}
     if lhs.creditsApplied != rhs.creditsApplied {return false}
     if lhs.creditsSkipped != rhs.creditsSkipped {return false}
+    if lhs.institutionsUpserted != rhs.institutionsUpserted {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_UpsertInstitutionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertInstitutionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}institution\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._institution) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    try { if let v = self._institution {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_UpsertInstitutionRequest, rhs: Gongji_V1_UpsertInstitutionRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs._institution != rhs._institution {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_UpsertInstitutionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertInstitutionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}institution\0\u{1}created\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._institution) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.created) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._institution {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.created != false {
+      try visitor.visitSingularBoolField(value: self.created, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_UpsertInstitutionResponse, rhs: Gongji_V1_UpsertInstitutionResponse) -> Bool {
+    if lhs._institution != rhs._institution {return false}
+    if lhs.created != rhs.created {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_GetInstitutionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetInstitutionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}institution_code\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.institutionCode) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.institutionCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.institutionCode, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_GetInstitutionRequest, rhs: Gongji_V1_GetInstitutionRequest) -> Bool {
+    if lhs.institutionCode != rhs.institutionCode {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_GetInstitutionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetInstitutionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}institution\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._institution) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._institution {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_GetInstitutionResponse, rhs: Gongji_V1_GetInstitutionResponse) -> Bool {
+    if lhs._institution != rhs._institution {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -5,15 +5,24 @@ import X509
 /// Which certificate identities hold which roles (`roles` in the configuration).
 public struct RoleBook: Sendable, Hashable {
     let rolesByIdentity: [String: Set<Role>]
+    let institutionsByIdentity: [String: InstitutionScope]
 
-    /// Builds the book from the configuration's role → identities map.
-    public init(_ roles: [String: [String]]) {
+    /// Builds the book from the configuration's role → identities map and, for `settlement`
+    /// identities, identity → institution codes (`"*"`: all).
+    public init(_ roles: [String: [String]], institutions: [String: [String]] = [:]) {
         var byIdentity: [String: Set<Role>] = [:]
         for (name, identities) in roles {
             guard let role = Role(rawValue: name) else { continue }
             for identity in identities { byIdentity[identity, default: []].insert(role) }
         }
         rolesByIdentity = byIdentity
+        institutionsByIdentity = institutions.mapValues { $0.contains("*") ? .all : .only(Set($0)) }
+    }
+
+    /// The book of a configuration's `roles` and `settlement.institutions`.
+    public init(_ config: GongjiConfig) {
+        let institutions: [String: [String]] = if let settlement = config.settlement { settlement.institutions } else { [:] }
+        self.init(config.roles, institutions: institutions)
     }
 
     /// The identity of a verified client certificate (its subject common name, else its first
@@ -26,8 +35,16 @@ public struct RoleBook: Sendable, Hashable {
     public func resolve(_ identity: IdentityNames?) -> Caller {
         guard let identity else { return Caller(identity: "anonymous", roles: [], isAuthenticated: false) }
         var roles: Set<Role> = []
-        for name in identity.names { roles.formUnion(rolesByIdentity[name] ?? []) }
-        return Caller(identity: identity.names.first ?? "unnamed", roles: roles, isAuthenticated: true)
+        var institutions = InstitutionScope.only([])
+        for name in identity.names {
+            roles.formUnion(rolesByIdentity[name] ?? [])
+            switch (institutions, institutionsByIdentity[name]) {
+            case (_, .all?): institutions = .all
+            case (.only(let held), .only(let more)?): institutions = .only(held.union(more))
+            default: break
+            }
+        }
+        return Caller(identity: identity.names.first ?? "unnamed", roles: roles, isAuthenticated: true, institutions: institutions)
     }
 }
 
@@ -39,6 +56,8 @@ public struct Caller: Sendable, Hashable {
     public var roles: Set<Role>
     /// Whether a verified client certificate was presented.
     public var isAuthenticated: Bool
+    /// The institutions a `settlement` caller may act for.
+    public var institutions: InstitutionScope = .only([])
 }
 
 /// State that operators change at run time (reload, availability) and every call reads.

@@ -54,7 +54,7 @@ public final class GongjiDaemon: Sendable {
         }
         let documents = try DocumentStore(directory: config.documents.directory, key: secrets.documentKey,
                                           uploadBytesMax: config.uploadBytesMax, storage: storage)
-        let state = RuntimeState(policies: book, roles: RoleBook(config.roles))
+        let state = RuntimeState(policies: book, roles: RoleBook(config))
         let service = GongjiService(store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
                                     state: state, clock: clock, logger: logger)
         state.setPolicies(try await service.applyStoredAvailability(to: book))
@@ -90,6 +90,7 @@ public final class GongjiDaemon: Sendable {
         let gongjiServices = [
             Gongji_V1_BindingService.descriptor, Gongji_V1_DocumentService.descriptor, Gongji_V1_ReviewService.descriptor,
             Gongji_V1_PremiumService.descriptor, Gongji_V1_RegistryService.descriptor, Gongji_V1_OperationsService.descriptor,
+            Gongji_V1_SettlementService.descriptor,
         ].map(\.fullyQualifiedService)
         let services: [any RegistrableRPCService] = [
             BindingHandler(service: service),
@@ -98,6 +99,7 @@ public final class GongjiDaemon: Sendable {
             PremiumHandler(service: service, metrics: metrics),
             RegistryHandler(service: service, importBytesMax: config.importBytesMax),
             OperationsHandler(service: service),
+            SettlementHandler(service: service, metrics: metrics),
             HealthHandler(state: health, services: Set(gongjiServices)),
             ReflectionHandler(index: DescriptorIndex(base64: gongjiFileDescriptorSetBase64)),
         ]
@@ -117,7 +119,7 @@ public final class GongjiDaemon: Sendable {
         }
         let withAvailability = try await service.applyStoredAvailability(to: book)
         try tlsMaterial.reload()
-        service.state.setRoles(RoleBook(fresh.roles))
+        service.state.setRoles(RoleBook(fresh))
         service.state.setPolicies(withAvailability)
         setJSONLogLevel(fresh.log.level)
         for (key, changed) in [("listen", fresh.listen != config.listen), ("database", fresh.database != config.database),

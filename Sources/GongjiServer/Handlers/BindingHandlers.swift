@@ -59,6 +59,21 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
     }
 }
 
+extension BindingHandler {
+    func setBindingMedicalLimit(request: ServerRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
+                                context: ServerContext) async throws -> ServerResponse<Gongji_V1_SetBindingMedicalLimitResponse> {
+        let time = service.now()
+        let user = try endUser(request.metadata, today: time.today)
+        let caller = context.caller(service.state)
+        let message = request.message
+        let key = try idempotencyKey(message, requestID: message.requestID, method: context.descriptor, caller: caller, endUser: user)
+        let record = try await service.setMedicalLimit(
+            bindingID: message.bindingID, limit: message.hasAnnualLimitFen ? Money(fen: message.annualLimitFen) : nil, endUser: user, key: key,
+            actor: ChangeActor(certificateIdentity: caller.identity, endUser: user, requestID: message.requestID), at: time)
+        return ServerResponse(message: .with { $0.binding = Gongji_V1_Binding(record) })
+    }
+}
+
 /// gongji.v1.DocumentService (gateway).
 struct DocumentHandler: Gongji_V1_DocumentService.ServiceProtocol {
     let service: GongjiService

@@ -63,21 +63,25 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
     func listAccountDeductions(request: ServerRequest<Gongji_V1_ListAccountDeductionsRequest>,
                                context: ServerContext) async throws -> ServerResponse<Gongji_V1_ListAccountDeductionsResponse> {
         let user = try endUser(request.metadata, today: service.now().today)
-        let (payments, next) = try await page(of: user, as: .authorizer, size: request.message.pageSize, token: request.message.pageToken)
-        return ServerResponse(message: .with { $0.payments = payments; $0.nextPageToken = next })
+        let (uses, payments) = try await service.accountUses(of: user, as: .authorizer,
+                                                             page: PageRequest(size: request.message.pageSize, token: request.message.pageToken))
+        return ServerResponse(message: .with {
+            $0.uses = uses.items.map(Gongji_V1_AccountUse.init)
+            $0.payments = payments.map(Gongji_V1_Payment.init)
+            $0.nextPageToken = uses.nextToken
+        })
     }
 
     func listMemberPayments(request: ServerRequest<Gongji_V1_ListMemberPaymentsRequest>,
                             context: ServerContext) async throws -> ServerResponse<Gongji_V1_ListMemberPaymentsResponse> {
         let user = try endUser(request.metadata, today: service.now().today)
-        let (payments, next) = try await page(of: user, as: .member, size: request.message.pageSize, token: request.message.pageToken)
-        return ServerResponse(message: .with { $0.payments = payments; $0.nextPageToken = next })
-    }
-
-    private func page(of user: ResidentID, as perspective: BindingPerspective, size: Int32,
-                      token: String) async throws -> ([Gongji_V1_Payment], String) {
-        let page = try await service.payments(of: user, as: perspective, page: PageRequest(size: size, token: token))
-        return (page.items.map(Gongji_V1_Payment.init), page.nextToken)
+        let (uses, payments) = try await service.accountUses(of: user, as: .member,
+                                                             page: PageRequest(size: request.message.pageSize, token: request.message.pageToken))
+        return ServerResponse(message: .with {
+            $0.uses = uses.items.map(Gongji_V1_AccountUse.init)
+            $0.payments = payments.map(Gongji_V1_Payment.init)
+            $0.nextPageToken = uses.nextToken
+        })
     }
 
     func getReceipt(request: ServerRequest<Gongji_V1_GetReceiptRequest>,

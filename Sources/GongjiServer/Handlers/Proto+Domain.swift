@@ -148,6 +148,7 @@ extension Gongji_V1_Binding {
         rejectionReason = b.rejectionReason ?? ""
         createTime = Google_Protobuf_Timestamp(unix: record.createdAt)
         updateTime = Google_Protobuf_Timestamp(unix: record.updatedAt)
+        if let limit = b.medicalLimit { medicalLimitFen = limit.fen }
     }
 }
 

@@ -92,7 +92,24 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
             $0.personsUpserted = Int64(summary.personsUpserted)
             $0.creditsApplied = Int64(summary.creditsApplied)
             $0.creditsSkipped = Int64(summary.creditsSkipped)
+            $0.institutionsUpserted = Int64(summary.institutionsUpserted)
         }
+    }
+
+    func upsertInstitution(request: Gongji_V1_UpsertInstitutionRequest,
+                           context: ServerContext) async throws -> Gongji_V1_UpsertInstitutionResponse {
+        let key = try idempotencyKey(request, requestID: request.requestID, method: context.descriptor, caller: context.caller(service.state))
+        try require(request.hasInstitution, field: "institution", "is required", zh: "缺少机构信息")
+        let (institution, created) = try await service.upsertInstitution(try request.institution.domain(), key: key, at: service.now())
+        return .with {
+            $0.institution = Gongji_V1_Institution(institution)
+            $0.created = created
+        }
+    }
+
+    func getInstitution(request: Gongji_V1_GetInstitutionRequest, context: ServerContext) async throws -> Gongji_V1_GetInstitutionResponse {
+        let institution = try await service.institution(code: request.institutionCode)
+        return .with { $0.institution = Gongji_V1_Institution(institution) }
     }
 
     func rollOverYear(request: Gongji_V1_RollOverYearRequest, context: ServerContext) async throws -> Gongji_V1_RollOverYearResponse {
@@ -129,5 +146,11 @@ struct OperationsHandler: Gongji_V1_OperationsService.SimpleServiceProtocol {
         let policy = try await service.setAvailability(regionCode: request.regionCode, suspended: request.suspended, key: key,
                                                        at: service.now())
         return .with { $0.region = Gongji_V1_Region(policy) }
+    }
+
+    func getSettlementTotals(request: Gongji_V1_GetSettlementTotalsRequest,
+                             context: ServerContext) async throws -> Gongji_V1_GetSettlementTotalsResponse {
+        let totals = try await service.settlementTotals(regionCode: request.regionCode, date: request.date)
+        return .with { $0.totals = Gongji_V1_SettlementTotals(totals) }
     }
 }

@@ -12,7 +12,7 @@ let requestIDLengthMax = 64
 func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, method: MethodDescriptor, caller: Caller,
                                               endUser: ResidentID? = nil) throws -> IdempotencyKey {
     guard (1...requestIDLengthMax).contains(requestID.count) else {
-        throw requestError(.invalidArgument, reason: .requestIdRequired, message: "request_id must be 1…\(requestIDLengthMax) characters",
+        throw requestError(.invalidArgument, reason: .requestIDRequired, message: "request_id must be 1…\(requestIDLengthMax) characters",
                            zh: "请求编号不能为空", field: "request_id")
     }
     var options = BinaryEncodingOptions()

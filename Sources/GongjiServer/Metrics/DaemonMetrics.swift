@@ -72,6 +72,16 @@ public final class DaemonMetrics: Sendable {
         paymentFen.increment(by: fen)
     }
 
+    /// A settlement or reversal by the institution's region and result (`settled`, `reversed`,
+    /// `refused`), and the amounts moved by part (`acct_pay`, `acct_mulaid_pay`).
+    func recordSettlement(region: String, result: String, acctPay: Int64 = 0, acctMulaidPay: Int64 = 0) {
+        CoreMetrics.Counter(label: "gongji_settlements_total", dimensions: [("region", region), ("result", result)], factory: factory).increment()
+        for (part, fen) in [("acct_pay", acctPay), ("acct_mulaid_pay", acctMulaidPay)] where fen > 0 {
+            CoreMetrics.Counter(label: "gongji_settlement_amount_fen_total", dimensions: [("region", region), ("result", result), ("part", part)],
+                                factory: factory).increment(by: fen)
+        }
+    }
+
     /// A connection closed at accept because `limits.connections_max` were open.
     func recordRefusedConnection() { refusedConnections.increment() }
 

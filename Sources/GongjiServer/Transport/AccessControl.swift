@@ -28,6 +28,8 @@ public enum AccessPolicy {
             return [.reviewer]
         case Gongji_V1_RegistryService.descriptor, Gongji_V1_OperationsService.descriptor:
             return [.operator]
+        case Gongji_V1_SettlementService.descriptor:
+            return [.settlement]
         default:
             return []
         }

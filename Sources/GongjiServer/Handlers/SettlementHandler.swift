@@ -1,0 +1,95 @@
+import Crypto
+import Foundation
+import GRPCCore
+import GongjiCore
+import GongjiProto
+import SwiftProtobuf
+
+/// gongji.v1.SettlementService (settlement role): thin translation to `GongjiService`.
+struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
+    let service: GongjiService
+    let metrics: DaemonMetrics
+    /// The most entries one reconciliation may send.
+    static let reconciliationEntriesMax = 200_000
+
+    func preSettle(request: Gongji_V1_PreSettleRequest, context: ServerContext) async throws -> Gongji_V1_PreSettleResponse {
+        let order = SettlementOrder(institutionCode: request.institutionCode, settlementID: "", patientIDNumber: request.patientIDNumber,
+                                    credential: Credential(request.credential), amount: Money(fen: request.amountFen))
+        let split = try await service.preSettle(order, caller: context.caller(service.state), at: service.now())
+        return .with { $0.split = Gongji_V1_SettlementSplit(split) }
+    }
+
+    func settle(request: Gongji_V1_SettleRequest, context: ServerContext) async throws -> Gongji_V1_SettleResponse {
+        let order = SettlementOrder(institutionCode: request.institutionCode, settlementID: request.settlementID,
+                                    patientIDNumber: request.patientIDNumber, credential: Credential(request.credential),
+                                    amount: Money(fen: request.amountFen))
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        let fingerprint = Data(SHA256.hash(data: try request.serializedBytes(options: options) as [UInt8]))
+        let region = try? await service.institution(code: request.institutionCode).region.description
+        do {
+            let record = try await service.settle(order, fingerprint: fingerprint, caller: context.caller(service.state), at: service.now())
+            metrics.recordSettlement(region: record.institution.region.description, result: "settled", acctPay: record.split.acctPay.fen,
+                                     acctMulaidPay: record.split.acctMulaidPay.fen)
+            return .with { $0.settlement = Gongji_V1_Settlement(record) }
+        } catch {
+            metrics.recordSettlement(region: region ?? "unknown", result: "refused")
+            throw error
+        }
+    }
+
+    func reverseSettlement(request: Gongji_V1_ReverseSettlementRequest,
+                           context: ServerContext) async throws -> Gongji_V1_ReverseSettlementResponse {
+        let record = try await service.reverseSettlement(institutionCode: request.institutionCode, settlementID: request.settlementID,
+                                                         caller: context.caller(service.state), at: service.now())
+        metrics.recordSettlement(region: record.institution.region.description, result: "reversed", acctPay: record.split.acctPay.fen,
+                                 acctMulaidPay: record.split.acctMulaidPay.fen)
+        return .with { $0.settlement = Gongji_V1_Settlement(record) }
+    }
+
+    func getSettlement(request: Gongji_V1_GetSettlementRequest, context: ServerContext) async throws -> Gongji_V1_GetSettlementResponse {
+        let record = try await service.settlement(institutionCode: request.institutionCode, settlementID: request.settlementID,
+                                                  caller: context.caller(service.state))
+        return .with { $0.settlement = Gongji_V1_Settlement(record) }
+    }
+
+    func reconcileSettlements(request: RPCAsyncSequence<Gongji_V1_ReconcileSettlementsRequest, any Error>,
+                              context: ServerContext) async throws -> Gongji_V1_ReconcileSettlementsResponse {
+        var messages = request.makeAsyncIterator()
+        guard let first = try await messages.next(), case .header(let header)? = first.payload else {
+            throw requestError(.invalidArgument, reason: .reconciliationHeaderRequired, message: "the first message must carry the header",
+                               zh: "对账请求缺少汇总信息", field: "header")
+        }
+        var entries: [ReconciliationEntry] = []
+        while let message = try await messages.next() {
+            guard case .entries(let batch)? = message.payload else {
+                throw requestError(.invalidArgument, reason: .reconciliationHeaderRepeated, message: "only the first message may carry the header",
+                                   zh: "对账请求格式错误", field: "header")
+            }
+            entries += batch.entries.map(ReconciliationEntry.init)
+            try require(entries.count <= Self.reconciliationEntriesMax, field: "entries",
+                        "at most \(Self.reconciliationEntriesMax) entries per day", zh: "对账明细过多")
+        }
+        let claim = ReconciliationClaim(count: header.count, acctPaySum: Money(fen: header.acctPaySum),
+                                        acctMulaidPaySum: Money(fen: header.acctMulaidPaySum), entries: entries)
+        let report = try await service.reconcile(institutionCode: header.institutionCode, date: header.date, claim: claim,
+                                                 caller: context.caller(service.state))
+        return .with {
+            $0.totals = Gongji_V1_SettlementTotals(report.totals)
+            $0.headerMatches = report.headerMatches
+            $0.differences = report.differences.map { difference in
+                .with {
+                    $0.settlementID = difference.settlementID
+                    $0.kind = switch difference.kind {
+                    case .onlyInstitution: .onlyInstitution
+                    case .onlyGongji: .onlyGongji
+                    case .different: .different
+                    }
+                    if let entry = difference.institution { $0.institution = entry.proto }
+                    if let entry = difference.gongji { $0.gongji = entry.proto }
+                }
+            }
+            $0.truncated = report.truncated
+        }
+    }
+}
