@@ -13,8 +13,14 @@ public struct DevEnvironment: Sendable {
 
     /// The identities of the dev client certificates, by role.
     public static let identities: [Role: String] = [
-        .gateway: "gongji-gateway", .reviewer: "gongji-reviewer", .operator: "gongji-operator",
+        .gateway: "gongji-gateway", .reviewer: "gongji-reviewer", .operator: "gongji-operator", .settlement: "gongji-settlement",
     ]
+
+    /// The demo designated institutions: a hospital in Hohhot and a pharmacy in Ma'anshan.
+    public static let hospital = Institution(code: try! InstitutionCode.parse("H15010000001"), name: "呼和浩特市第一医院（演示）", kind: .hospital,
+                                             region: .hohhot, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
+    public static let pharmacy = Institution(code: try! InstitutionCode.parse("P34050000002"), name: "马鞍山大药房（演示）", kind: .pharmacy,
+                                             region: .maanshan, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
 
     /// Creates (wiping any previous content) the dev directory. `policySource` holds the shipped
     /// `*.json5` policies.
@@ -53,6 +59,8 @@ public struct DevEnvironment: Sendable {
               documents: { directory: "documents", upload_bytes_max: 10485760, retention_seconds: 86400 },
               secrets: { key_file: "master.key" },
               policies: { directory: "policies" },
+              // The settlement identity acts for every institution (a platform hub).
+              settlement: { institutions: { "gongji-settlement": ["*"] } },
               log: { level: "info" },
             }
 
@@ -113,6 +121,8 @@ public struct DevEnvironment: Sendable {
             rows.append(.person(Person(id: id(code, babyBorn, 11), name: "\(surname)宝宝", insuranceType: .none, status: .normal, region: region), paidYears: []))
             rows.append(.credit(authorizer, amount: Money(fen: balance), reference: "DEMO-\(region)-1"))
         }
+        rows.append(.institution(hospital))
+        rows.append(.institution(pharmacy))
         return rows
     }
 }

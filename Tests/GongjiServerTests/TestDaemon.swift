@@ -27,7 +27,7 @@ struct TestPKI {
     let strangerCA: DevPKI
 
     static let identities = ["gateway": "test-gateway", "reviewer": "test-reviewer", "operator": "test-operator",
-                             "nobody": "test-nobody"]
+                             "nobody": "test-nobody", "settlement": "test-settlement", "clinic": "test-clinic"]
 
     init(directory: URL) throws {
         self.directory = directory
@@ -80,12 +80,15 @@ final class TestDaemon: Sendable {
                        privateKey: dir.appendingPathComponent("server-key.pem").path,
                        clientCA: dir.appendingPathComponent("ca.pem").path),
             roles: ["gateway": [TestPKI.identities["gateway"]!], "reviewer": [TestPKI.identities["reviewer"]!],
-                    "operator": [TestPKI.identities["operator"]!]],
+                    "operator": [TestPKI.identities["operator"]!],
+                    "settlement": [TestPKI.identities["settlement"]!, TestPKI.identities["clinic"]!]],
             database: .init(path: dir.appendingPathComponent("gongji.sqlite").path),
             documents: .init(directory: dir.appendingPathComponent("documents").path),
             secrets: .init(keyFile: keyFile.path),
             policies: .init(directory: policyDir.path),
-            limits: limits, metrics: metrics)
+            limits: limits, metrics: metrics,
+            // The hub settles for every institution; the clinic only for the demo hospital.
+            settlement: .init(institutions: [TestPKI.identities["settlement"]!: ["*"], TestPKI.identities["clinic"]!: ["H15010000001"]]))
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let daemon = try await GongjiDaemon.build(config: config, clock: clock, logger: logger)
