@@ -25,6 +25,35 @@ public struct BenchManifest: Codable, Sendable {
     public var shared: [[Payable]]
     /// Authorizers that may upload identity documents.
     public var uploaders: [String]
+    /// The designated hospital the settlement scenarios settle at.
+    public var institution: String = DevEnvironment.hospital.code.value
+    /// Patients each bound by one authorizer (the Hohhot children): settlements on distinct accounts.
+    public var settlePatients: [String] = []
+    /// Patients bound by two authorizers, the older binding nearly empty: each settlement takes
+    /// from both family funds.
+    public var settleTwoPatients: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case distinct, shared, uploaders, institution, settlePatients, settleTwoPatients
+    }
+
+    init(distinct: [Payable], shared: [[Payable]], uploaders: [String], settlePatients: [String], settleTwoPatients: [String]) {
+        self.distinct = distinct
+        self.shared = shared
+        self.uploaders = uploaders
+        self.settlePatients = settlePatients
+        self.settleTwoPatients = settleTwoPatients
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        distinct = try c.decode([Payable].self, forKey: .distinct)
+        shared = try c.decode([[Payable]].self, forKey: .shared)
+        uploaders = try c.decode([String].self, forKey: .uploaders)
+        institution = try c.decodeIfPresent(String.self, forKey: .institution) ?? DevEnvironment.hospital.code.value
+        settlePatients = try c.decodeIfPresent([String].self, forKey: .settlePatients) ?? []
+        settleTwoPatients = try c.decodeIfPresent([String].self, forKey: .settleTwoPatients) ?? []
+    }
 
     /// The file name inside the benchmark directory.
     public static let fileName = "bench-manifest.json"
@@ -85,7 +114,13 @@ public enum BenchSeed {
         let shared = try await concurrently(population.maanshan) { _, family in
             try await bindMaanshanFamily(family, service: service, year: year, today: today)
         }
-        let manifest = BenchManifest(distinct: distinct, shared: shared, uploaders: population.hohhot.map(\.authorizer.value))
+        // Children bound by both parents (employee-insured in Hohhot): the father's account nearly
+        // empty, so that each settlement takes from both bindings.
+        let twoParents = try await concurrently(population.twoParents) { index, family in
+            try await bindTwoParents(family, index: index, service: service, today: today)
+        }
+        let manifest = BenchManifest(distinct: distinct, shared: shared, uploaders: population.hohhot.map(\.authorizer.value),
+                                     settlePatients: population.hohhot.map { $0.members[0].id.value }, settleTwoPatients: twoParents)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try encoder.encode(manifest).write(to: directory.appendingPathComponent(BenchManifest.fileName))
@@ -101,7 +136,9 @@ public enum BenchSeed {
 
         var hohhot: [Family] = []
         var maanshan: [Family] = []
-        var rows: [RegistryRow] = []
+        /// A child and both parents: (father, mother, child).
+        var twoParents: [(father: ResidentID, mother: ResidentID, child: (id: ResidentID, name: String))] = []
+        var rows: [RegistryRow] = [.institution(DevEnvironment.hospital)]
 
         init(families: Int, sharedAccounts: Int, today: CivilDate) {
             let parentsBorn = CivilDate(year: 1975, month: 1, day: 1)!, childrenBorn = CivilDate(year: 2005, month: 1, day: 1)!
@@ -129,6 +166,16 @@ public enum BenchSeed {
                 rows.append(.credit(authorizer, amount: .yuan(10_000), reference: "BENCH-\(authorizer.value)"))
                 maanshan.append(Family(authorizer: authorizer, members: members))
             }
+            for index in 0..<max(1, families / 10) {
+                let father = id("150104", parentsBorn, index), mother = id("150105", parentsBorn, index)
+                let child = id("150104", childrenBorn, index), name = "孙子\(index)"
+                rows.append(.person(Person(id: father, name: "孙父\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
+                rows.append(.person(Person(id: mother, name: "孙母\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
+                rows.append(.person(Person(id: child, name: name, insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []))
+                rows.append(.credit(father, amount: .yuan(5), reference: "BENCH-\(father.value)"))
+                rows.append(.credit(mother, amount: .yuan(100_000), reference: "BENCH-\(mother.value)"))
+                twoParents.append((father, mother, (child, name)))
+            }
         }
     }
 
@@ -151,6 +198,26 @@ public enum BenchSeed {
             frontDocument: documents[0], backDocument: documents[1])
         let binding = try await service.createBinding(request, endUser: family.authorizer, key: nil, actor: seeder, at: service.now())
         return try await payable(binding.binding.id, endUser: family.authorizer, year: year, service: service)
+    }
+
+    /// Both parents bind their child (Hohhot: images and commitment); returns the child.
+    static func bindTwoParents(_ family: (father: ResidentID, mother: ResidentID, child: (id: ResidentID, name: String)), index: Int,
+                               service: GongjiService, today: CivilDate) async throws -> String {
+        for (offset, parent) in [family.father, family.mother].enumerated() {
+            var documents: [String] = []
+            for side in [DocumentSide.front, .back] {
+                let upload = try service.beginUpload(side: side, uploader: parent)
+                defer { upload.abort() }
+                try upload.append(Data(benchJPEG(size: 2048, seed: UInt64(1 << 40 | index << 2 | offset << 1) | (side == .front ? 0 : 1))))
+                documents.append(try await upload.finish(at: service.now()).record.id)
+            }
+            let request = BindingRequest(
+                memberIDNumber: family.child.id.value, memberName: family.child.name, relationship: .child, startDate: today,
+                commitment: CommitmentAcceptance(version: "hohhot-2024-09", acceptedAtUnix: service.now().now),
+                frontDocument: documents[0], backDocument: documents[1])
+            _ = try await service.createBinding(request, endUser: parent, key: nil, actor: seeder, at: service.now())
+        }
+        return family.child.id.value
     }
 
     /// Ma'anshan: no materials, submitted and approved by a reviewer.

@@ -17,7 +17,9 @@ struct Bench: AsyncParsableCommand {
         abstract: "Drive a benchmark daemon prepared by `gongjid bench-setup` (used by bench/run).",
         discussion: """
             Scenarios: health (grpc.health.v1 Check, the transport ceiling), quote (QuotePremium), pay \
-            (PayPremium, every payment on its own account), pay-shared (PayPremium, \(BenchSeed.sharedMembers) \
+            (PayPremium, every payment on its own account), settle (Settle at a designated hospital, every patient bound by \
+            one authorizer of its own), settle-two (Settle, every patient bound by two authorizers and paid from both), \
+            pay-shared (PayPremium, \(BenchSeed.sharedMembers) \
             concurrent payments on each account), upload (UploadIdentityDocument of --upload-bytes in \
             --chunk-bytes messages, distinct content each time). Each reports requests/s, latency \
             percentiles, and the server's CPU and peak RSS when --server-pid is given. Prints one JSON object.
@@ -30,7 +32,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "The daemon's process id, to sample its CPU time and RSS.")
     var serverPID: Int32?
     @Option(help: "Comma-separated scenarios.")
-    var scenarios: String = "health,quote,pay,pay-shared,upload"
+    var scenarios: String = "health,quote,pay,pay-shared,settle,settle-two,upload"
     @Option(help: "Concurrent streams (in-flight calls) per scenario.")
     var concurrency: Int = 64
     @Option(help: "HTTP/2 connections the streams are spread over (a gateway pools a few).")
@@ -65,17 +67,23 @@ struct Bench: AsyncParsableCommand {
             throw ValidationError("address must be host:port")
         }
         let pki = directory.appendingPathComponent("pki")
-        let clients = try (0..<connections).map { _ in
-            GRPCClient(transport: try makeClientTransport(
-                host: String(address[..<colon]), port: port, ca: .file(pki.appendingPathComponent("ca.pem").path),
-                certificate: .file(pki.appendingPathComponent("gateway.pem").path),
-                key: .file(pki.appendingPathComponent("gateway-key.pem").path)))
+        func connect(as role: String) throws -> [GRPCClient<HTTP2ClientTransport.Posix>] {
+            try (0..<connections).map { _ in
+                GRPCClient(transport: try makeClientTransport(
+                    host: String(address[..<colon]), port: port, ca: .file(pki.appendingPathComponent("ca.pem").path),
+                    certificate: .file(pki.appendingPathComponent("\(role).pem").path),
+                    key: .file(pki.appendingPathComponent("\(role)-key.pem").path)))
+            }
         }
+        let gatewayClients = try connect(as: "gateway")
+        let settlementClients = scenarios.contains("settle") ? try connect(as: "settlement") : []
+        let clients = gatewayClients + settlementClients
         let results = try await withThrowingTaskGroup(of: [ScenarioResult]?.self) { group in
             for client in clients { group.addTask { try await client.runConnections(); return nil } }
             group.addTask {
                 defer { clients.forEach { $0.beginGracefulShutdown() } }
-                let driver = try LoadDriver(clients: clients, manifest: manifest, serverPID: serverPID, options: self)
+                let driver = try LoadDriver(clients: gatewayClients, settlementClients: settlementClients, manifest: manifest,
+                                            serverPID: serverPID, options: self)
                 return try await driver.runAll()
             }
             var results: [ScenarioResult] = []
@@ -123,6 +131,8 @@ struct ScenarioResult: Encodable {
 /// Runs the scenarios against a set of connected clients.
 struct LoadDriver: Sendable {
     let clients: [GRPCClient<HTTP2ClientTransport.Posix>]
+    /// Connections with the settlement role's certificate.
+    let settlementClients: [GRPCClient<HTTP2ClientTransport.Posix>]
     let manifest: BenchManifest
     let serverPID: Int32?
     let concurrency: Int, uploadConcurrency: Int, duration: Duration, warmup: Duration, chunkBytes: Int
@@ -132,8 +142,10 @@ struct LoadDriver: Sendable {
     let skipPayments: Int
     let rounds: Int
 
-    init(clients: [GRPCClient<HTTP2ClientTransport.Posix>], manifest: BenchManifest, serverPID: Int32?, options: Bench) throws {
+    init(clients: [GRPCClient<HTTP2ClientTransport.Posix>], settlementClients: [GRPCClient<HTTP2ClientTransport.Posix>],
+         manifest: BenchManifest, serverPID: Int32?, options: Bench) throws {
         self.clients = clients
+        self.settlementClients = settlementClients
         self.manifest = manifest
         self.serverPID = serverPID
         concurrency = options.concurrency
@@ -152,7 +164,7 @@ struct LoadDriver: Sendable {
         scenarios = options.scenarios.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    static let known = ["health", "quote", "pay", "pay-shared", "upload"]
+    static let known = ["health", "quote", "pay", "pay-shared", "settle", "settle-two", "upload"]
 
     func runAll() async throws -> [ScenarioResult] {
         if let unknown = scenarios.first(where: { !Self.known.contains($0) }) {
@@ -162,7 +174,7 @@ struct LoadDriver: Sendable {
         var samples: [String: Sample] = [:]
         for round in 1...rounds {
             for name in scenarios {
-                FileHandle.standardError.write(Data("gongji bench: round \(round)/\(rounds) \(name)…\n".utf8))
+                FileHandle.standardError.write(Data("gongji-load: round \(round)/\(rounds) \(name)…\n".utf8))
                 let sample = try await run(name, from: skipPayments + (samples[name]?.consumed ?? 0))
                 samples[name, default: Sample()].merge(sample)
             }
@@ -199,6 +211,13 @@ struct LoadDriver: Sendable {
             return try await measure(streams: concurrency, limit: duration, count: payables.count) { client, index in
                 try await pay(payables[index], client: client)
             }
+        case "settle", "settle-two":
+            let patients = name == "settle" ? manifest.settlePatients : manifest.settleTwoPatients
+            guard !patients.isEmpty else { throw ValidationError("the manifest has no patients for \(name): run gongjid bench-setup again") }
+            let stamp = UInt64(Date().timeIntervalSince1970 * 1000)
+            return try await measure(streams: concurrency, limit: duration, count: nil, on: settlementClients) { client, index in
+                try await settle(id: "bench-\(stamp)-\(index)", patient: patients[index % patients.count], client: client)
+            }
         default:
             let uploaders = manifest.uploaders
             let stamp = UInt64(Date().timeIntervalSince1970 * 1000) << 20
@@ -232,6 +251,18 @@ struct LoadDriver: Sendable {
         }
     }
 
+    /// 30.00 at the hospital: the family funds pay it (both bindings while the older one lasts).
+    func settle(id: String, patient: String, client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
+        let response = try await Gongji_V1_SettlementService.Client(wrapping: client).settle(.with {
+            $0.institutionCode = manifest.institution
+            $0.settlementID = id
+            $0.patientIDNumber = patient
+            $0.credential = .with { $0.type = .electronicVoucher; $0.holderIDNumber = patient }
+            $0.amountFen = 3000
+        })
+        guard response.settlement.split.amountFen == 3000 else { throw BenchFailure("settle: unexpected response for \(patient)") }
+    }
+
     func upload(_ bytes: [UInt8], as user: String, client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
         let chunkBytes = self.chunkBytes
         let response = try await Gongji_V1_DocumentService.Client(wrapping: client).uploadIdentityDocument(metadata: endUser(user)) { writer in
@@ -248,14 +279,14 @@ struct LoadDriver: Sendable {
 
     /// Keeps `streams` calls in flight until `limit` passes or `count` calls were started; each
     /// call gets the next index.
-    func measure(streams: Int, limit: Duration, count: Int?,
+    func measure(streams: Int, limit: Duration, count: Int?, on connections: [GRPCClient<HTTP2ClientTransport.Posix>]? = nil,
                  call: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Int) async throws -> Void) async throws -> Sample {
         let next = Counter()
         let sampler = ProcessSampler(pid: serverPID)
         let clientCPUStart = ProcessSampler.ownCPUSeconds()
         let started = ContinuousClock.now
         let deadline = started + limit
-        let clients = self.clients
+        let clients = connections ?? self.clients
         let outcomes = try await withThrowingTaskGroup(of: WorkerOutcome.self) { group in
             group.addTask { await sampler.run(until: deadline); return WorkerOutcome() }
             for worker in 0..<streams {
