@@ -28,6 +28,9 @@ public enum DevInstructions {
     public static func text(directory: URL, port: Int, today: CivilDate) -> String {
         let pki = directory.appendingPathComponent("pki").path
         let rows = DevEnvironment.demoRows(today: today)
+        let patient = rows.compactMap { row -> String? in
+            if case .person(let p, _) = row, p.name.hasSuffix("小明") { p.id.value } else { nil }
+        }.first ?? ""
         let people = rows.compactMap { row -> String? in
             guard case .person(let p, _) = row else { return nil }
             return "  \(p.id.value)  \(p.name)  \(p.insuranceType.rawValue)  region \(p.region)\(p.specialCategory.map { "  \($0)" } ?? "")"
@@ -57,6 +60,14 @@ public enum DevInstructions {
 
             Demo people (ID number, name, insurance, region):
             \(people)
+
+            Settle as the platform's settlement hub at the demo hospital \(DevEnvironment.hospital.code) or pharmacy
+            \(DevEnvironment.pharmacy.code) (the patient needs an active binding for family funds to pay; see docs/api.md):
+              buf curl --protocol grpc --cacert \(pki)/ca.pem \\
+                --cert \(pki)/settlement.pem --key \(pki)/settlement-key.pem \\
+                -d '{"institution_code":"\(DevEnvironment.hospital.code)","patient_id_number":"\(patient)",
+                     "credential":{"type":"CREDENTIAL_TYPE_ELECTRONIC_VOUCHER","holder_id_number":"\(patient)"},"amount_fen":"10000"}' \\
+                https://127.0.0.1:\(port)/gongji.v1.SettlementService/PreSettle
 
             Stop with Ctrl-C.
             """

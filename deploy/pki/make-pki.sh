@@ -4,14 +4,14 @@
 #   server.pem / server-key.pem    the daemon's certificate for the given host names
 #   <role>.pem / <role>-key.pem    one client certificate per role; its CN is the identity to
 #                                  list under `roles` in gongjid.json5
-# Usage: make-pki.sh OUT_DIR SERVER_HOST[,MORE_HOSTS] [gateway=ID] [reviewer=ID] [operator=ID]
+# Usage: make-pki.sh OUT_DIR SERVER_HOST[,MORE_HOSTS] [gateway=ID] [reviewer=ID] [operator=ID] [settlement=ID]
 # Re-running with an existing OUT_DIR keeps the CA and issues new leaf certificates (rotation).
 set -euo pipefail
 out=${1:?usage: make-pki.sh OUT_DIR SERVER_HOSTS [role=identity ...]}
 hosts=${2:?server host names, comma-separated}
 shift 2
 roles=("$@")
-[ ${#roles[@]} -gt 0 ] || roles=(gateway=gongji-gateway reviewer=gongji-reviewer operator=gongji-operator)
+[ ${#roles[@]} -gt 0 ] || roles=(gateway=gongji-gateway reviewer=gongji-reviewer operator=gongji-operator settlement=gongji-settlement-hub)
 days=${DAYS:-397}
 mkdir -p "$out"
 umask 077
