@@ -45,6 +45,16 @@ public struct CommitmentAcceptance: Hashable, Sendable, Codable {
 }
 
 /// A family mutual-aid authorization authorizer → member (共济授权).
+/// Who ended a binding.
+public enum BindingEndParty: String, Hashable, Sendable {
+    /// The authorizer revoked it (R-BIND-7).
+    case authorizer
+    /// The member withdrew from it (R-BIND-10).
+    case member
+    /// A registry change ended it (R-BIND-11).
+    case registry
+}
+
 public struct Binding: Hashable, Sendable {
     /// Opaque identifier assigned at creation.
     public var id: String
@@ -75,6 +85,10 @@ public struct Binding: Hashable, Sendable {
     /// The annual limit on family-fund use at designated institutions (R-SETL-8); nil: no limit
     /// beyond the balance.
     public var medicalLimit: Money?
+    /// Who ended the binding (R-BIND-7, R-BIND-10, R-BIND-11); nil while it has not ended.
+    public var endedBy: BindingEndParty?
+    /// Why the registry ended it (a reason such as `AUTHORIZER_NOT_EMPLOYEE_INSURED`).
+    public var endReason: String?
 
     /// Creates a binding.
     public init(id: String, authorizer: ResidentID, member: ResidentID, memberName: String,

@@ -137,15 +137,16 @@ public enum BindingRules {
             throw .member(.relationshipNotAllowed, "\(relationship.rawValue) cannot be bound in \(policy.name)",
                           "该关系不在可绑定范围内", ["relationship": relationship.rawValue], category: .invalidArgument)
         }
-        let plausible = switch relationship {
-        case .spouse: true
-        case .child: member.birthDate > authorizer.birthDate
-        case .parent: member.birthDate < authorizer.birthDate
+        let plausible = switch relationship.birthOrder {
+        case nil: true
+        case .later?: member.birthDate > authorizer.birthDate
+        case .earlier?: member.birthDate < authorizer.birthDate
         }
         guard plausible else {
+            let later = relationship.birthOrder == .later
             throw .member(.relationshipImplausible,
-                          "a \(relationship.rawValue) must be born \(relationship == .child ? "after" : "before") the authorizer",
-                          relationship == .child ? "子女的出生日期应晚于授权人" : "父母的出生日期应早于授权人",
+                          "a \(relationship.rawValue) must be born \(later ? "after" : "before") the authorizer",
+                          "\(relationship.chinese)的出生日期应\(later ? "晚于" : "早于")授权人",
                           ["relationship": relationship.rawValue], category: .invalidArgument)
         }
     }
@@ -302,14 +303,36 @@ public enum BindingRules {
         return result
     }
 
-    /// The authorizer revokes an active or pending binding (R-BIND-7); history stays.
+    /// Either party ends an active or pending binding: the authorizer revokes it (R-BIND-7), the
+    /// member withdraws from it (R-BIND-10); history stays and the record says who ended it.
     public static func revoke(_ binding: Binding, actor: ResidentID) throws(DomainError) -> Binding {
-        guard actor == binding.authorizer else { throw .notAuthorizer() }
+        guard actor == binding.authorizer || actor == binding.member else { throw .notParty("binding") }
         guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
         var result = binding
         result.status = .revoked
+        result.endedBy = actor == binding.authorizer ? .authorizer : .member
         return result
     }
+
+    /// R-BIND-11: the open bindings a registry change of `person` ends, ended, with the reason:
+    /// an authorizer no longer employee-insured with status normal, or a member terminated.
+    public static func endedByRegistry(_ person: Person, open bindings: [Binding]) -> [Binding] {
+        let authorizerReason: Reason? = person.insuranceType != .employee ? .authorizerNotEmployeeInsured
+            : person.status != .normal ? .authorizerStatusNotNormal : nil
+        let memberReason: Reason? = person.status == .terminated ? .memberTerminated : nil
+        return bindings.compactMap { binding in
+            guard binding.status.isOpen else { return nil }
+            let reason = binding.authorizer == person.id ? authorizerReason : binding.member == person.id ? memberReason : nil
+            guard let reason else { return nil }
+            var ended = binding
+            ended.status = .revoked
+            ended.endedBy = .registry
+            ended.endReason = reason.name
+            return ended
+        }
+    }
+
+    typealias Reason = DomainError.Reason
 }
 
 extension String {

@@ -134,6 +134,10 @@ extension DomainError {
         public static let memberNotFound = Reason("MEMBER_NOT_FOUND")
         /// `MEMBER_NOT_INSURED`
         public static let memberNotInsured = Reason("MEMBER_NOT_INSURED")
+        /// `MEMBER_TERMINATED`
+        public static let memberTerminated = Reason("MEMBER_TERMINATED")
+        /// `MEMBER_REGION_NOT_SUPPORTED`
+        public static let memberRegionNotSupported = Reason("MEMBER_REGION_NOT_SUPPORTED")
         /// `MEMBER_STATUS_NOT_NORMAL`
         public static let memberStatusNotNormal = Reason("MEMBER_STATUS_NOT_NORMAL")
         /// `MESSAGE_TOO_LARGE`

@@ -68,6 +68,13 @@ extension DomainError {
                     messageZH: "授权人所在统筹区暂未开通家庭共济", details: ["region": region.description, "party": "authorizer"])
     }
 
+    /// R-PAY-2a: the member is insured in a region whose policy (premium standard) is not loaded.
+    static func memberRegionNotSupported(_ region: RegionCode) -> DomainError {
+        DomainError(reason: .memberRegionNotSupported, category: .failedPrecondition,
+                    message: "no policy is loaded for the member's insured region \(region): its premium standard is unknown",
+                    messageZH: "被共济人参保地暂未开通家庭共济缴费", details: ["region": region.description, "party": "member"])
+    }
+
     static func suspended(_ policy: RegionPolicy) -> DomainError {
         var details = ["region": policy.region.description]
         if let hotline = policy.availability.hotline { details["hotline"] = hotline }
@@ -118,10 +125,12 @@ extension DomainError {
         case .revoked: .bindingRevoked
         case .active: .bindingActive
         }
+        var details = ["binding_id": binding.id, "status": binding.status.rawValue]
+        if let party = binding.endedBy { details["ended_by"] = party.rawValue }
+        if let why = binding.endReason { details["end_reason"] = why }
         return DomainError(reason: reason, category: .failedPrecondition,
-                           message: "the binding is \(binding.status.rawValue); it must be \(expected)",
-                           messageZH: "共济关系状态为\(binding.status.chinese)，无法办理",
-                           details: ["binding_id": binding.id, "status": binding.status.rawValue])
+                           message: "the binding is \(binding.status.rawValue)\(binding.endReason.map { " (\($0))" } ?? ""); it must be \(expected)",
+                           messageZH: "共济关系状态为\(binding.status.chinese)，无法办理", details: details)
     }
 
     static func payment(_ reason: Reason, _ en: String, _ zh: String, _ details: [String: String] = [:],

@@ -26,6 +26,42 @@ public enum Relationship: String, Hashable, Sendable, Codable, CaseIterable {
     case parent
     /// 子女: the member is a child of the authorizer.
     case child
+    /// 祖父母/外祖父母: the member is a grandparent of the authorizer (R-BIND-2a).
+    case grandparent
+    /// 孙子女/外孙子女: the member is a grandchild of the authorizer (R-BIND-2a).
+    case grandchild
+    /// 兄弟姐妹: the member is a sibling of the authorizer (R-BIND-2a).
+    case sibling
+
+    /// R-BIND-3: whether the member must be born after (`.later`) or before (`.earlier`) the
+    /// authorizer; nil for no order (spouse, sibling).
+    public var birthOrder: BirthOrder? {
+        switch self {
+        case .spouse, .sibling: nil
+        case .child, .grandchild: .later
+        case .parent, .grandparent: .earlier
+        }
+    }
+
+    /// The order of birth dates a relationship implies.
+    public enum BirthOrder: Sendable {
+        /// The member is born after the authorizer.
+        case later
+        /// The member is born before the authorizer.
+        case earlier
+    }
+
+    /// Its name in Chinese.
+    public var chinese: String {
+        switch self {
+        case .spouse: "配偶"
+        case .parent: "父母"
+        case .child: "子女"
+        case .grandparent: "祖父母/外祖父母"
+        case .grandchild: "孙子女/外孙子女"
+        case .sibling: "兄弟姐妹"
+        }
+    }
 }
 
 /// An insured person as registered by the insurance platform (R-PERSON-1).

@@ -14,14 +14,18 @@ public struct PremiumFacts: Sendable {
     public var memberAccount: PersonalAccount?
     /// Premium years already paid for the member, by anyone (R-PAY-8).
     public var paidYears: Set<Int>
-    /// The governing policy with its current availability; nil if the region has none.
+    /// The binding's governing policy (the authorizer's region) with its current availability;
+    /// nil if the region has none: who may pay, from which parts (R-PAY-2a).
     public var policy: RegionPolicy?
+    /// The policy of the region where the member is insured (or registered, for a newborn): the
+    /// premium standard, window and waiting period come from it (R-PAY-2a); nil if none is loaded.
+    public var memberPolicy: RegionPolicy?
     /// Today in China time.
     public var today: CivilDate
 
     /// Creates the facts.
     public init(binding: Binding, actor: ResidentID, authorizer: Person, authorizerAccount: PersonalAccount?,
-                member: Person, memberAccount: PersonalAccount?, paidYears: Set<Int>, policy: RegionPolicy?,
+                member: Person, memberAccount: PersonalAccount?, paidYears: Set<Int>, policy: RegionPolicy?, memberPolicy: RegionPolicy?,
                 today: CivilDate) {
         self.binding = binding
         self.actor = actor
@@ -31,6 +35,7 @@ public struct PremiumFacts: Sendable {
         self.memberAccount = memberAccount
         self.paidYears = paidYears
         self.policy = policy
+        self.memberPolicy = memberPolicy
         self.today = today
     }
 }
@@ -48,6 +53,9 @@ public struct PremiumLine: Hashable, Sendable {
     /// The first day of benefits for this year; nil when a late payment for a past year leaves no
     /// benefit period in it (the payment then records the enrollment only).
     public var benefitStart: CivilDate?
+
+    /// R-PAY-7a: the year's benefit period is over; paying enrolls the member for continuity only.
+    public var isEnrollmentOnly: Bool { benefitStart == nil }
 
     /// Creates a line.
     public init(year: Int, amount: Money, category: String?, isLate: Bool, benefitStart: CivilDate?) {
@@ -180,12 +188,14 @@ public enum PremiumRules {
         guard facts.actor == facts.binding.authorizer else { throw .notAuthorizer() }
         try checkBinding(facts)
         try checkYears(years, policy: policy)
+        // R-PAY-2a: the standard is the member's region's.
+        guard let standard = facts.memberPolicy else { throw .memberRegionNotSupported(facts.member.region) }
         if policy.payment.memberBalanceMustBeZero, let account = facts.memberAccount, account.total != .zero {
             throw .payment(.memberAccountNotEmpty, "the member's own personal account still holds \(account.total.yuanString) yuan",
                            "被共济人本人个人账户余额不为零", ["member_balance_fen": String(account.total.fen)])
         }
         var lines: [PremiumLine] = []
-        for year in years.sorted() { lines.append(try line(year: year, facts: facts, policy: policy)) }
+        for year in years.sorted() { lines.append(try line(year: year, facts: facts, policy: standard)) }
         guard let total = Money.sum(lines.map(\.amount)),
               case let available = account.usable(policy.payment.balanceParts)
         else { throw .amountOutOfRange("total") }
@@ -232,14 +242,16 @@ public enum PremiumRules {
         let binding = facts.binding
         var entries = postings.map { LedgerEntry(LedgerAccount.person(binding.authorizer, $0.part), Money(fen: -$0.amount.fen)) }
         if let externalPart { entries.append(LedgerEntry(LedgerAccount.external(binding.region), Money(fen: -externalPart.amount.fen))) }
-        entries.append(LedgerEntry(LedgerAccount.premiumCollection(binding.region), quote.total))
+        // R-PAY-2a: the premium goes to the collection of the member's region.
+        let premiumRegion = facts.memberPolicy?.region ?? binding.region
+        entries.append(LedgerEntry(LedgerAccount.premiumCollection(premiumRegion), quote.total))
         // R-BIND-8: paying for a newborn enrolls the member as resident-insured in the binding's region.
         var enrolled: Person? = nil
         if facts.member.insuranceType == .none {
             var member = facts.member
             member.insuranceType = .resident
             member.status = .normal
-            member.region = binding.region
+            member.region = premiumRegion
             enrolled = member
         }
         return PaymentPlan(paymentID: paymentID, binding: binding, authorizerName: facts.authorizer.name, quote: quote,

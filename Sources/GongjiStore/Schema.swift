@@ -11,6 +11,7 @@ enum Schema {
         migrator.registerMigration("v1", migrate: v1)
         migrator.registerMigration("v2-year-rollover", migrate: v2YearRollover)
         migrator.registerMigration("v3-settlement", migrate: v3Settlement)
+        migrator.registerMigration("v4-binding-end-and-uploaders", migrate: v4BindingEndAndUploaders)
         return migrator
     }
 
@@ -263,6 +264,25 @@ enum Schema {
             CREATE INDEX account_use_by_member ON account_use(member, seq);
             INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, at)
               SELECT 'premium', authorizer, member, member_name, account_fen, id, created_at FROM payment ORDER BY seq;
+            """)
+    }
+
+    /// R-BIND-10/11: who ended a binding and why; R-DOC-5: every uploader of the same bytes, each
+    /// with the time of his or her upload (retention counts per uploader).
+    private static func v4BindingEndAndUploaders(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE binding ADD COLUMN ended_by TEXT CHECK (ended_by IS NULL OR ended_by IN ('authorizer', 'member', 'registry'));
+            ALTER TABLE binding ADD COLUMN end_reason TEXT;
+            UPDATE binding SET ended_by = 'authorizer' WHERE status = 'revoked';
+
+            CREATE TABLE document_uploader (
+              document_id TEXT NOT NULL REFERENCES document(id) ON DELETE CASCADE,
+              uploader TEXT NOT NULL,
+              uploaded_at INTEGER NOT NULL,
+              PRIMARY KEY (document_id, uploader)
+            ) STRICT, WITHOUT ROWID;
+            CREATE INDEX document_uploader_by_time ON document_uploader(uploaded_at);
+            INSERT INTO document_uploader (document_id, uploader, uploaded_at) SELECT id, uploaded_by, uploaded_at FROM document;
             """)
     }
 }

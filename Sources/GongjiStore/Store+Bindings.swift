@@ -12,7 +12,9 @@ extension Store {
         try await once(key, replay: Self.replayBinding, { db in
             var documents: [String: DocumentSide] = [:]
             for document in [request.frontDocument, request.backDocument].compactMap({ $0 }) where !document.isEmpty {
-                if let side = try String.fetchOne(db.cachedStatement(sql: "SELECT side FROM document WHERE id = ? AND uploaded_by = ?"),
+                if let side = try String.fetchOne(db.cachedStatement(sql: """
+                    SELECT d.side FROM document d JOIN document_uploader u ON u.document_id = d.id WHERE d.id = ? AND u.uploader = ?
+                    """),
                                                   arguments: [document, endUser.value]).flatMap(DocumentSide.init(rawValue:)) {
                     documents[document] = side
                 }
@@ -39,6 +41,14 @@ extension Store {
         }, now: now)
     }
 
+    /// Writes a changed binding's state.
+    static func update(_ binding: Binding, now: Int64, in db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE binding SET status = ?, rejection_reason = ?, medical_limit_fen = ?, ended_by = ?, end_reason = ?, updated_at = ? WHERE id = ?
+            """).execute(arguments: [binding.status.rawValue, binding.rejectionReason, binding.medicalLimit?.fen, binding.endedBy?.rawValue,
+                             binding.endReason, now, binding.id])
+    }
+
     @Sendable static func replayBinding(_ id: String, _ db: Database) throws -> BindingRecord {
         guard let record = try fetchBinding(id: id, in: db) else { throw StoreError(.database, "idempotent result vanished") }
         return record
@@ -50,8 +60,7 @@ extension Store {
         try await once(key, replay: Self.replayBinding, { db in
             let current = try Self.fetchBinding(id: id, in: db)
             let changed = try BindingRules.apply(change, to: current?.binding, id: id)
-            try db.cachedStatement(sql: "UPDATE binding SET status = ?, rejection_reason = ?, medical_limit_fen = ?, updated_at = ? WHERE id = ?").execute(
-                           arguments: [changed.status.rawValue, changed.rejectionReason, changed.medicalLimit?.fen, now, id])
+            try Self.update(changed, now: now, in: db)
             try Self.recordEvent(changed, actor: actor, reason: change.reason, now: now, in: db)
             return (BindingRecord(binding: changed, createdAt: current!.createdAt, updatedAt: now, seq: current!.seq), id)
         }, now: now)
@@ -106,12 +115,14 @@ extension Store {
                   let region = RegionCode(row["region_code"] as Int), let start = CivilDate(iso: row["start_date"])
             else { throw StoreError(.database, "binding row does not decode") }
             let version: String? = row["commitment_version"]
-            let binding = Binding(
+            var binding = Binding(
                 id: row["id"], authorizer: try storedID(row["authorizer"]), member: try storedID(row["member"]),
                 memberName: row["member_name"], relationship: relationship, region: region, startDate: start, status: status,
                 isNewborn: row["newborn"], commitment: version.map { CommitmentAcceptance(version: $0, acceptedAtUnix: row["commitment_accepted_at"]) },
                 frontDocument: row["front_document"], backDocument: row["back_document"], rejectionReason: row["rejection_reason"],
                 medicalLimit: (row["medical_limit_fen"] as Int64?).map(Money.init(fen:)))
+            binding.endedBy = (row["ended_by"] as String?).flatMap(BindingEndParty.init(rawValue:))
+            binding.endReason = row["end_reason"]
             return BindingRecord(binding: binding, createdAt: row["created_at"], updatedAt: row["updated_at"], seq: row["seq"])
         }
     }
@@ -126,12 +137,16 @@ extension Store {
             let recorded = try String.fetchOne(db.cachedStatement(sql: "SELECT side FROM document WHERE id = ?"), arguments: [id])
             if let recorded {
                 try UploadRules.checkSide(side, recordedSide: DocumentSide(rawValue: recorded), id: id)
-                // A new upload of the same bytes restarts the retention clock; the uploader may cite it.
-                try db.cachedStatement(sql: "UPDATE document SET uploaded_at = ?, uploaded_by = ? WHERE id = ?").execute(arguments: [now, uploadedBy.value, id])
             } else {
                 try db.cachedStatement(sql: "INSERT INTO document (id, side, media_type, size_bytes, uploaded_by, uploaded_at) VALUES (?, ?, ?, ?, ?, ?)").execute(
                                arguments: [id, side.rawValue, mediaType, size, uploadedBy.value, now])
             }
+            // R-DOC-5: every uploader of the same bytes may cite them; a new upload restarts only
+            // this uploader's retention.
+            try db.cachedStatement(sql: """
+                INSERT INTO document_uploader (document_id, uploader, uploaded_at) VALUES (?, ?, ?)
+                ON CONFLICT (document_id, uploader) DO UPDATE SET uploaded_at = excluded.uploaded_at
+                """).execute(arguments: [id, uploadedBy.value, now])
             return DocumentRecord(id: id, side: side, mediaType: mediaType, size: size, uploadedAt: now)
         }
     }
@@ -149,17 +164,25 @@ extension Store {
     /// (R-DOC-4); returns their ids so that the files can be removed.
     public func removeExpiredDocuments(now nowUnix: Int64, retentionSeconds: Int64) async throws -> [String] {
         try await write { db in
-            let candidates = try Row.fetchAll(db, sql: """
-                SELECT d.id, d.uploaded_at, EXISTS (SELECT 1 FROM binding b WHERE b.front_document = d.id OR b.back_document = d.id) AS used
-                FROM document d WHERE d.uploaded_at <= ?
+            // Each uploader's hold expires on its own (R-DOC-5), unless a binding of that uploader cites the document.
+            let holds = try Row.fetchAll(db, sql: """
+                SELECT u.document_id, u.uploader, u.uploaded_at,
+                  EXISTS (SELECT 1 FROM binding b WHERE b.authorizer = u.uploader AND (b.front_document = u.document_id OR b.back_document = u.document_id)) AS used
+                FROM document_uploader u WHERE u.uploaded_at <= ?
                 """, arguments: [nowUnix - retentionSeconds])
-            var removed: [String] = []
-            for row in candidates where DocumentRetention.isExpired(uploadedAtUnix: row["uploaded_at"], isReferenced: row["used"],
-                                                                     nowUnix: nowUnix, retentionSeconds: retentionSeconds) {
-                try db.cachedStatement(sql: "DELETE FROM document WHERE id = ?").execute(arguments: [row["id"] as String])
-                removed.append(row["id"])
+            for row in holds where DocumentRetention.isExpired(uploadedAtUnix: row["uploaded_at"], isReferenced: row["used"],
+                                                               nowUnix: nowUnix, retentionSeconds: retentionSeconds) {
+                try db.cachedStatement(sql: "DELETE FROM document_uploader WHERE document_id = ? AND uploader = ?").execute(
+                    arguments: [row["document_id"] as String, row["uploader"] as String])
             }
-            return removed
+            // The bytes go when no uploader and no binding holds them.
+            let orphans = try String.fetchAll(db, sql: """
+                SELECT d.id FROM document d
+                WHERE NOT EXISTS (SELECT 1 FROM document_uploader u WHERE u.document_id = d.id)
+                  AND NOT EXISTS (SELECT 1 FROM binding b WHERE b.front_document = d.id OR b.back_document = d.id)
+                """)
+            for id in orphans { try db.cachedStatement(sql: "DELETE FROM document WHERE id = ?").execute(arguments: [id]) }
+            return orphans
         }
     }
 

@@ -38,6 +38,13 @@ extension Store {
                 ON CONFLICT (id_number) DO NOTHING
                 """).execute(arguments: [account.owner.value, account.year, account.currentYear.fen, account.carryOver.fen])
         }
+        // R-BIND-11: the registry change ends the person's open bindings it no longer allows.
+        let open = try fetchBindings(where: "(authorizer = ?1 OR member = ?1) AND status IN ('pending', 'active')", [person.id.value], in: db)
+        for ended in BindingRules.endedByRegistry(person, open: open.map(\.binding)) {
+            try update(ended, now: now, in: db)
+            try recordEvent(ended, actor: ChangeActor(certificateIdentity: "registry", endUser: nil, requestID: nil),
+                            reason: ended.endReason, now: now, in: db)
+        }
         return !existed
     }
 

@@ -181,15 +181,58 @@ struct BindingRulesTests {
         #expect(reason { try create(bindingRequest(childID, name: "王小明"), bindingFacts(policy: hohhot, member: nil)) } == "MEMBER_NOT_FOUND")
     }
 
-    @Test("R-BIND-7 the authorizer can revoke; others cannot; history stays")
+    @Test("R-BIND-7 the authorizer can revoke; R-BIND-10 the member can withdraw; others cannot; the record says who")
     func revoke() throws {
         let binding = activeBinding()
-        #expect(reason { try BindingRules.revoke(binding, actor: childID) } == "NOT_AUTHORIZER")
+        #expect(reason { try BindingRules.revoke(binding, actor: spouseID) } == "NOT_PARTY")
         let revoked = try BindingRules.revoke(binding, actor: authorizerID)
-        #expect(revoked.status == .revoked)
+        #expect(revoked.status == .revoked && revoked.endedBy == .authorizer)
         #expect(revoked.id == binding.id && revoked.member == binding.member)
         #expect(reason { try BindingRules.revoke(revoked, actor: authorizerID) } == "BINDING_REVOKED")
         #expect(try BindingRules.revoke(activeBinding(status: .pending), actor: authorizerID).status == .revoked)
+        let withdrawn = try BindingRules.revoke(binding, actor: childID)
+        #expect(withdrawn.status == .revoked && withdrawn.endedBy == .member)
+        #expect(reason { try BindingRules.revoke(withdrawn, actor: childID) } == "BINDING_REVOKED")
+    }
+
+    @Test("R-BIND-11 a registry change ends the open bindings it no longer allows, with the reason")
+    func registryEnds() {
+        let open = [activeBinding(id: "a"), activeBinding(status: .pending, id: "p"), activeBinding(status: .revoked, id: "r")]
+        let nowResident = Person(id: authorizerID, name: "王建国", insuranceType: .resident, status: .normal, region: .hohhot)
+        let ended = BindingRules.endedByRegistry(nowResident, open: open)
+        #expect(ended.map(\.id) == ["a", "p"])
+        #expect(ended.allSatisfy { $0.status == .revoked && $0.endedBy == .registry && $0.endReason == "AUTHORIZER_NOT_EMPLOYEE_INSURED" })
+        let suspended = Person(id: authorizerID, name: "王建国", insuranceType: .employee, status: .suspended, region: .hohhot)
+        #expect(BindingRules.endedByRegistry(suspended, open: open).map(\.endReason) == ["AUTHORIZER_STATUS_NOT_NORMAL", "AUTHORIZER_STATUS_NOT_NORMAL"])
+        #expect(BindingRules.endedByRegistry(employee(authorizerID), open: open).isEmpty, "still employee-insured and normal")
+        let terminated = resident(childID, name: "王小明", status: .terminated)
+        #expect(BindingRules.endedByRegistry(terminated, open: open).map(\.endReason) == ["MEMBER_TERMINATED", "MEMBER_TERMINATED"])
+        #expect(BindingRules.endedByRegistry(resident(childID, name: "王小明", status: .suspended), open: open).isEmpty,
+                "a suspended member keeps the binding")
+        let payment = reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil,
+                                                    facts: premiumFacts(policy: ShippedPolicies.hohhot,
+                                                                        binding: BindingRules.endedByRegistry(nowResident, open: [open[0]])[0],
+                                                                        current: .yuan(1000))) }
+        #expect(payment == "BINDING_REVOKED")
+    }
+
+    @Test("R-BIND-2a close relatives: grandparents, grandchildren and siblings where the policy lists them; R-BIND-3 plausibility")
+    func closeRelatives() {
+        var extended = hohhot
+        extended.member.relationships = Relationship.allCases
+        let grandchild = resident(rid("150102", born: "20150101", sequence: 555), name: "王孙")
+        let grandparent = resident(rid("150102", born: "19300101", sequence: 556), name: "王祖")
+        let sibling = resident(rid("150102", born: "19850101", sequence: 557), name: "王弟")
+        func bind(_ person: Person, _ relationship: Relationship, _ policy: RegionPolicy) -> String? {
+            reason { try create(bindingRequest(person.id, name: person.name, relationship: relationship), bindingFacts(policy: policy, member: person)) }
+        }
+        #expect(bind(grandchild, .grandchild, hohhot) == "RELATIONSHIP_NOT_ALLOWED", "the shipped regions keep spouse, parent, child")
+        #expect(bind(grandchild, .grandchild, extended) == nil)
+        #expect(bind(grandparent, .grandparent, extended) == nil)
+        #expect(bind(sibling, .sibling, extended) == nil)
+        #expect(bind(grandparent, .grandchild, extended) == "RELATIONSHIP_IMPLAUSIBLE")
+        #expect(bind(grandchild, .grandparent, extended) == "RELATIONSHIP_IMPLAUSIBLE")
+        #expect(bind(grandparent, .sibling, extended) == nil, "siblings have no order of birth")
     }
 
     @Test("R-BIND-8 ulanqab: a not-yet-enrolled child on the 90th day is bound, on the 91st is not")

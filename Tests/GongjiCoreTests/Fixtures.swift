@@ -91,7 +91,7 @@ func premiumFacts(policy: RegionPolicy, binding: Binding? = nil, member: Person?
         binding: binding, actor: actor, authorizer: employee(authorizerID, region: policy.region),
         authorizerAccount: PersonalAccount(owner: authorizerID, year: 2024, currentYear: current, carryOver: carryOver),
         member: member ?? resident(binding.member, name: "王小明", region: policy.region),
-        memberAccount: memberAccount, paidYears: paid, policy: policy, today: date)
+        memberAccount: memberAccount, paidYears: paid, policy: policy, memberPolicy: policy, today: date)
 }
 
 /// Runs a throwing core call and returns the domain error's reason, or nil on success.

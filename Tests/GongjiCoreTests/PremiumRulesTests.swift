@@ -179,6 +179,36 @@ struct PremiumRulesTests {
         #expect(past.isLate && past.benefitStart == nil)
     }
 
+    @Test("R-PAY-7a a late year whose benefit period is over is enrollment only, said in the quote and the plan; a year with days left is not")
+    func enrollmentOnly() throws {
+        let past = try PremiumRules.quote(years: [2024], facts: ulanqabFacts(current: .yuan(1000))).lines[0]
+        #expect(past.isEnrollmentOnly)
+        let plan = try PremiumRules.pay(years: [2024], expectedTotal: past.amount, external: nil, facts: ulanqabFacts(current: .yuan(1000)))
+        #expect(plan.quote.lines[0].isEnrollmentOnly)
+        let current = try PremiumRules.quote(years: [2025], facts: ulanqabFacts(current: .yuan(1000))).lines[0]
+        #expect(!current.isEnrollmentOnly)
+    }
+
+    @Test("R-PAY-2a the standard and window are the member's region's, the parts the authorizer's; an unknown member region is named")
+    func memberRegionStandard() throws {
+        var hefei = ShippedPolicies.maanshanPublished
+        hefei.region = RegionCode("340100")!
+        hefei.name = "合肥市"
+        hefei.premiums[0].amount = .yuan(400)
+        let child = resident(childID, name: "王小明", region: hefei.region)
+        var facts = premiumFacts(policy: ShippedPolicies.maanshanPublished, binding: activeBinding(region: .maanshan), member: child,
+                                 current: .yuan(1000), carryOver: .yuan(500))
+        facts.memberPolicy = hefei
+        let quote = try PremiumRules.quote(years: [2025], facts: facts)
+        #expect(quote.total == .yuan(400), "Hefei's standard")
+        #expect(quote.available == .yuan(500), "Ma'anshan's parts: carry-over only")
+        let plan = try PremiumRules.pay(years: [2025], expectedTotal: .yuan(400), external: nil, facts: facts)
+        #expect(plan.movement.entries.contains { $0.account == "region:340100:premium_collection" && $0.amount == .yuan(400) })
+        facts.memberPolicy = nil
+        let unknown = failure { try PremiumRules.quote(years: [2025], facts: facts) }
+        #expect(unknown?.reason == .memberRegionNotSupported && unknown?.details["region"] == "340100" && unknown?.details["party"] == "member")
+    }
+
     @Test("R-PAY-8 a member-year already paid cannot be paid again")
     func alreadyPaid() {
         #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: ulanqabFacts(current: .yuan(1000), paid: [2025])) }

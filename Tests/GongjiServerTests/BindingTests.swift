@@ -294,7 +294,7 @@ struct BindingTests {
         #expect(events.last?.identity == TestPKI.identities["reviewer"])
     }
 
-    @Test("R-BIND-7 only the authorizer revokes; parties read, others get PERMISSION_DENIED; lists page newest first")
+    @Test("R-BIND-7 the authorizer revokes, R-BIND-10 the member withdraws; parties read, others get PERMISSION_DENIED; lists page newest first")
     func revokeAndRead() async throws {
         let daemon = try await TestDaemon.start()
         defer { Task { await daemon.stop() } }
@@ -337,13 +337,17 @@ struct BindingTests {
             #expect(stranger?.code == .permissionDenied && stranger?.reason == "NOT_PARTY")
             let nonexistent = await rpcFailure { try await bindings.getBinding(.with { $0.bindingID = "nope" }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast) }
             #expect(nonexistent?.code == .permissionDenied, "permission before existence")
-            let byMember = await rpcFailure {
-                try await bindings.revokeBinding(.with { $0.requestID = "r0"; $0.bindingID = id }, metadata: endUser(Demo.maanshanChild), options: failFast)
+            let byStranger = await rpcFailure {
+                try await bindings.revokeBinding(.with { $0.requestID = "r0"; $0.bindingID = id }, metadata: endUser(Demo.hohhotChild), options: failFast)
             }
-            #expect(byMember?.code == .permissionDenied && byMember?.reason == "NOT_AUTHORIZER")
+            #expect(byStranger?.code == .permissionDenied && byStranger?.reason == "NOT_PARTY")
+            // R-BIND-10: the member withdraws from another binding; the record says so.
+            let withdrawn = try await bindings.revokeBinding(.with { $0.requestID = "w1"; $0.bindingID = created[1].bindingID },
+                                                             metadata: endUser(Demo.maanshanSpouse), options: failFast).binding
+            #expect(withdrawn.status == .revoked && withdrawn.endedBy == .member)
             let revoked = try await bindings.revokeBinding(.with { $0.requestID = "r1"; $0.bindingID = id }, metadata: endUser(Demo.maanshanAuthorizer),
                                                            options: failFast)
-            #expect(revoked.binding.status == .revoked)
+            #expect(revoked.binding.status == .revoked && revoked.binding.endedBy == .authorizer)
             let twice = await rpcFailure {
                 try await bindings.revokeBinding(.with { $0.requestID = "r2"; $0.bindingID = id }, metadata: endUser(Demo.maanshanAuthorizer), options: failFast)
             }

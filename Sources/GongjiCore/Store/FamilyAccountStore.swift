@@ -116,7 +116,7 @@ extension PremiumFacts {
                 policies: PolicyBook, today: CivilDate) {
         self.init(binding: binding, actor: actor, authorizer: authorizer.person, authorizerAccount: authorizer.account,
                   member: member.person, memberAccount: member.account, paidYears: paidYears.union(member.paidYears),
-                  policy: policies.policy(of: binding.region), today: today)
+                  policy: policies.policy(of: binding.region), memberPolicy: policies.policy(of: member.person.region), today: today)
     }
 }
 

@@ -191,9 +191,9 @@ extension Gongji_V1_BindingService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes an ACTIVE or PENDING binding. Only its authorizer may (PERMISSION_DENIED,
-        /// > NOT_AUTHORIZER); FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by
-        /// > request_id.
+        /// > Ends an ACTIVE or PENDING binding: its authorizer revokes it, or its member withdraws from it
+        /// > (R-BIND-10; `ended_by` says which). Anyone else: PERMISSION_DENIED NOT_PARTY;
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_RevokeBindingRequest` messages.
@@ -311,9 +311,9 @@ extension Gongji_V1_BindingService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes an ACTIVE or PENDING binding. Only its authorizer may (PERMISSION_DENIED,
-        /// > NOT_AUTHORIZER); FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by
-        /// > request_id.
+        /// > Ends an ACTIVE or PENDING binding: its authorizer revokes it, or its member withdraws from it
+        /// > (R-BIND-10; `ended_by` says which). Anyone else: PERMISSION_DENIED NOT_PARTY;
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_RevokeBindingRequest` message.
@@ -429,9 +429,9 @@ extension Gongji_V1_BindingService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes an ACTIVE or PENDING binding. Only its authorizer may (PERMISSION_DENIED,
-        /// > NOT_AUTHORIZER); FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by
-        /// > request_id.
+        /// > Ends an ACTIVE or PENDING binding: its authorizer revokes it, or its member withdraws from it
+        /// > (R-BIND-10; `ended_by` says which). Anyone else: PERMISSION_DENIED NOT_PARTY;
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A `Gongji_V1_RevokeBindingRequest` message.
@@ -756,9 +756,9 @@ extension Gongji_V1_BindingService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes an ACTIVE or PENDING binding. Only its authorizer may (PERMISSION_DENIED,
-        /// > NOT_AUTHORIZER); FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by
-        /// > request_id.
+        /// > Ends an ACTIVE or PENDING binding: its authorizer revokes it, or its member withdraws from it
+        /// > (R-BIND-10; `ended_by` says which). Anyone else: PERMISSION_DENIED NOT_PARTY;
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_RevokeBindingRequest` message.
@@ -942,9 +942,9 @@ extension Gongji_V1_BindingService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Revokes an ACTIVE or PENDING binding. Only its authorizer may (PERMISSION_DENIED,
-        /// > NOT_AUTHORIZER); FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by
-        /// > request_id.
+        /// > Ends an ACTIVE or PENDING binding: its authorizer revokes it, or its member withdraws from it
+        /// > (R-BIND-10; `ended_by` says which). Anyone else: PERMISSION_DENIED NOT_PARTY;
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by request_id.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Gongji_V1_RevokeBindingRequest` message.
@@ -1117,9 +1117,9 @@ extension Gongji_V1_BindingService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Revokes an ACTIVE or PENDING binding. Only its authorizer may (PERMISSION_DENIED,
-    /// > NOT_AUTHORIZER); FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by
-    /// > request_id.
+    /// > Ends an ACTIVE or PENDING binding: its authorizer revokes it, or its member withdraws from it
+    /// > (R-BIND-10; `ended_by` says which). Anyone else: PERMISSION_DENIED NOT_PARTY;
+    /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by request_id.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Gongji_V1_RevokeBindingRequest` message.
@@ -1293,9 +1293,9 @@ extension Gongji_V1_BindingService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Revokes an ACTIVE or PENDING binding. Only its authorizer may (PERMISSION_DENIED,
-    /// > NOT_AUTHORIZER); FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by
-    /// > request_id.
+    /// > Ends an ACTIVE or PENDING binding: its authorizer revokes it, or its member withdraws from it
+    /// > (R-BIND-10; `ended_by` says which). Anyone else: PERMISSION_DENIED NOT_PARTY;
+    /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Idempotent by request_id.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -20,6 +20,57 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// Who ended a binding.
+public nonisolated enum Gongji_V1_BindingEndParty: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not ended.
+  case unspecified // = 0
+
+  /// The authorizer revoked it (R-BIND-7).
+  case authorizer // = 1
+
+  /// The member withdrew from it (R-BIND-10).
+  case member // = 2
+
+  /// A registry change ended it (R-BIND-11).
+  case registry // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .authorizer
+    case 2: self = .member
+    case 3: self = .registry
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .authorizer: return 1
+    case .member: return 2
+    case .registry: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Gongji_V1_BindingEndParty] = [
+    .unspecified,
+    .authorizer,
+    .member,
+    .registry,
+  ]
+
+}
+
 /// The signed personal commitment letter (个人承诺书).
 public nonisolated struct Gongji_V1_Commitment: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -165,6 +216,19 @@ public nonisolated struct Gongji_V1_Binding: @unchecked Sendable {
   public var hasMedicalLimitFen: Bool {_storage._medicalLimitFen != nil}
   /// Clears the value of `medicalLimitFen`. Subsequent reads from it will return its default value.
   public mutating func clearMedicalLimitFen() {_uniqueStorage()._medicalLimitFen = nil}
+
+  /// Who ended the binding (REVOKED only); `update_time` says when.
+  public var endedBy: Gongji_V1_BindingEndParty {
+    get {_storage._endedBy}
+    set {_uniqueStorage()._endedBy = newValue}
+  }
+
+  /// When the registry ended it (R-BIND-11): why, e.g. AUTHORIZER_NOT_EMPLOYEE_INSURED,
+  /// AUTHORIZER_STATUS_NOT_NORMAL, MEMBER_TERMINATED.
+  public var endReason: String {
+    get {_storage._endReason}
+    set {_uniqueStorage()._endReason = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -456,6 +520,10 @@ public nonisolated struct Gongji_V1_SetBindingMedicalLimitResponse: Sendable {
 
 fileprivate nonisolated let _protobuf_package = "gongji.v1"
 
+nonisolated extension Gongji_V1_BindingEndParty: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BINDING_END_PARTY_UNSPECIFIED\0\u{1}BINDING_END_PARTY_AUTHORIZER\0\u{1}BINDING_END_PARTY_MEMBER\0\u{1}BINDING_END_PARTY_REGISTRY\0")
+}
+
 nonisolated extension Gongji_V1_Commitment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Commitment"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}accept_time\0")
@@ -497,7 +565,7 @@ nonisolated extension Gongji_V1_Commitment: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Binding"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}relationship\0\u{3}region_code\0\u{3}start_date\0\u{1}status\0\u{1}newborn\0\u{1}commitment\0\u{3}front_document_id\0\u{3}back_document_id\0\u{3}rejection_reason\0\u{3}create_time\0\u{3}update_time\0\u{3}medical_limit_fen\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}relationship\0\u{3}region_code\0\u{3}start_date\0\u{1}status\0\u{1}newborn\0\u{1}commitment\0\u{3}front_document_id\0\u{3}back_document_id\0\u{3}rejection_reason\0\u{3}create_time\0\u{3}update_time\0\u{3}medical_limit_fen\0\u{3}ended_by\0\u{3}end_reason\0")
 
   fileprivate class _StorageClass {
     var _bindingID: String = String()
@@ -516,6 +584,8 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
     var _createTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _updateTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _medicalLimitFen: Int64? = nil
+    var _endedBy: Gongji_V1_BindingEndParty = .unspecified
+    var _endReason: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -542,6 +612,8 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
       _createTime = source._createTime
       _updateTime = source._updateTime
       _medicalLimitFen = source._medicalLimitFen
+      _endedBy = source._endedBy
+      _endReason = source._endReason
     }
   }
 
@@ -576,6 +648,8 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._createTime) }()
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._updateTime) }()
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._medicalLimitFen) }()
+        case 17: try { try decoder.decodeSingularEnumField(value: &_storage._endedBy) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._endReason) }()
         default: break
         }
       }
@@ -636,6 +710,12 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
       try { if let v = _storage._medicalLimitFen {
         try visitor.visitSingularInt64Field(value: v, fieldNumber: 16)
       } }()
+      if _storage._endedBy != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._endedBy, fieldNumber: 17)
+      }
+      if !_storage._endReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._endReason, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -661,6 +741,8 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._createTime != rhs_storage._createTime {return false}
         if _storage._updateTime != rhs_storage._updateTime {return false}
         if _storage._medicalLimitFen != rhs_storage._medicalLimitFen {return false}
+        if _storage._endedBy != rhs_storage._endedBy {return false}
+        if _storage._endReason != rhs_storage._endReason {return false}
         return true
       }
       if !storagesAreEqual {return false}

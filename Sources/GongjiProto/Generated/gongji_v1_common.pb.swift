@@ -35,6 +35,16 @@ public nonisolated enum Gongji_V1_Relationship: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// Child (子女): must be born after the authorizer.
   case child // = 3
+
+  /// Grandparent (祖父母/外祖父母): must be born before the authorizer. Close relatives (R-BIND-2a):
+  /// bindable only where the region's policy lists them.
+  case grandparent // = 4
+
+  /// Grandchild (孙子女/外孙子女): must be born after the authorizer.
+  case grandchild // = 5
+
+  /// Sibling (兄弟姐妹): no order of birth.
+  case sibling // = 6
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -47,6 +57,9 @@ public nonisolated enum Gongji_V1_Relationship: SwiftProtobuf.Enum, Swift.CaseIt
     case 1: self = .spouse
     case 2: self = .parent
     case 3: self = .child
+    case 4: self = .grandparent
+    case 5: self = .grandchild
+    case 6: self = .sibling
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -57,6 +70,9 @@ public nonisolated enum Gongji_V1_Relationship: SwiftProtobuf.Enum, Swift.CaseIt
     case .spouse: return 1
     case .parent: return 2
     case .child: return 3
+    case .grandparent: return 4
+    case .grandchild: return 5
+    case .sibling: return 6
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -67,6 +83,9 @@ public nonisolated enum Gongji_V1_Relationship: SwiftProtobuf.Enum, Swift.CaseIt
     .spouse,
     .parent,
     .child,
+    .grandparent,
+    .grandchild,
+    .sibling,
   ]
 
 }
@@ -323,7 +342,7 @@ public nonisolated enum Gongji_V1_BalancePart: SwiftProtobuf.Enum, Swift.CaseIte
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 nonisolated extension Gongji_V1_Relationship: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RELATIONSHIP_UNSPECIFIED\0\u{1}RELATIONSHIP_SPOUSE\0\u{1}RELATIONSHIP_PARENT\0\u{1}RELATIONSHIP_CHILD\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RELATIONSHIP_UNSPECIFIED\0\u{1}RELATIONSHIP_SPOUSE\0\u{1}RELATIONSHIP_PARENT\0\u{1}RELATIONSHIP_CHILD\0\u{1}RELATIONSHIP_GRANDPARENT\0\u{1}RELATIONSHIP_GRANDCHILD\0\u{1}RELATIONSHIP_SIBLING\0")
 }
 
 nonisolated extension Gongji_V1_InsuranceType: SwiftProtobuf._ProtoNameProviding {

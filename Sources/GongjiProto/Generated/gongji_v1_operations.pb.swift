@@ -110,14 +110,300 @@ public nonisolated struct Gongji_V1_GetRegionPolicyResponse: Sendable {
   /// Clears the value of `region`. Subsequent reads from it will return its default value.
   public mutating func clearRegion() {self._region = nil}
 
-  /// The policy in canonical JSON (the JSON5 file's content without comments).
+  /// The policy in canonical JSON (the JSON5 file's content without comments). Deprecated: read
+  /// `policy`.
+  ///
+  /// NOTE: This field was marked as deprecated in the .proto file.
   public var policyJson: String = String()
+
+  /// The policy as loaded, typed.
+  public var policy: Gongji_V1_RegionPolicy {
+    get {_policy ?? Gongji_V1_RegionPolicy()}
+    set {_policy = newValue}
+  }
+  /// Returns true if `policy` has been explicitly set.
+  public var hasPolicy: Bool {self._policy != nil}
+  /// Clears the value of `policy`. Subsequent reads from it will return its default value.
+  public mutating func clearPolicy() {self._policy = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _region: Gongji_V1_Region? = nil
+  fileprivate var _policy: Gongji_V1_RegionPolicy? = nil
+}
+
+/// A region's policy (see README.md "Region policies" for each field's meaning).
+public nonisolated struct Gongji_V1_RegionPolicy: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// GB/T 2260 code.
+  public var regionCode: String {
+    get {_storage._regionCode}
+    set {_uniqueStorage()._regionCode = newValue}
+  }
+
+  /// Name.
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  /// R-BIND-1.
+  public var authorizer: Gongji_V1_RegionPolicy.AuthorizerRules {
+    get {_storage._authorizer ?? Gongji_V1_RegionPolicy.AuthorizerRules()}
+    set {_uniqueStorage()._authorizer = newValue}
+  }
+  /// Returns true if `authorizer` has been explicitly set.
+  public var hasAuthorizer: Bool {_storage._authorizer != nil}
+  /// Clears the value of `authorizer`. Subsequent reads from it will return its default value.
+  public mutating func clearAuthorizer() {_uniqueStorage()._authorizer = nil}
+
+  /// R-BIND-2, R-BIND-2a, R-BIND-4, R-BIND-8.
+  public var member: Gongji_V1_RegionPolicy.MemberRules {
+    get {_storage._member ?? Gongji_V1_RegionPolicy.MemberRules()}
+    set {_uniqueStorage()._member = newValue}
+  }
+  /// Returns true if `member` has been explicitly set.
+  public var hasMember: Bool {_storage._member != nil}
+  /// Clears the value of `member`. Subsequent reads from it will return its default value.
+  public mutating func clearMember() {_uniqueStorage()._member = nil}
+
+  /// R-BIND-5.
+  public var materials: Gongji_V1_RegionPolicy.Materials {
+    get {_storage._materials ?? Gongji_V1_RegionPolicy.Materials()}
+    set {_uniqueStorage()._materials = newValue}
+  }
+  /// Returns true if `materials` has been explicitly set.
+  public var hasMaterials: Bool {_storage._materials != nil}
+  /// Clears the value of `materials`. Subsequent reads from it will return its default value.
+  public mutating func clearMaterials() {_uniqueStorage()._materials = nil}
+
+  /// R-BIND-6: whether bindings wait for a reviewer.
+  public var reviewed: Bool {
+    get {_storage._reviewed}
+    set {_uniqueStorage()._reviewed = newValue}
+  }
+
+  /// R-PAY-4 … R-PAY-7.
+  public var payment: Gongji_V1_RegionPolicy.PaymentRules {
+    get {_storage._payment ?? Gongji_V1_RegionPolicy.PaymentRules()}
+    set {_uniqueStorage()._payment = newValue}
+  }
+  /// Returns true if `payment` has been explicitly set.
+  public var hasPayment: Bool {_storage._payment != nil}
+  /// Clears the value of `payment`. Subsequent reads from it will return its default value.
+  public mutating func clearPayment() {_uniqueStorage()._payment = nil}
+
+  /// Premium standards and windows by year.
+  public var premiums: [Gongji_V1_RegionPolicy.PremiumYear] {
+    get {_storage._premiums}
+    set {_uniqueStorage()._premiums = newValue}
+  }
+
+  /// R-SUSP-1.
+  public var availability: Gongji_V1_Region {
+    get {_storage._availability ?? Gongji_V1_Region()}
+    set {_uniqueStorage()._availability = newValue}
+  }
+  /// Returns true if `availability` has been explicitly set.
+  public var hasAvailability: Bool {_storage._availability != nil}
+  /// Clears the value of `availability`. Subsequent reads from it will return its default value.
+  public mutating func clearAvailability() {_uniqueStorage()._availability = nil}
+
+  /// R-SETL-5, R-SETL-8.
+  public var settlement: Gongji_V1_RegionPolicy.SettlementTerms {
+    get {_storage._settlement ?? Gongji_V1_RegionPolicy.SettlementTerms()}
+    set {_uniqueStorage()._settlement = newValue}
+  }
+  /// Returns true if `settlement` has been explicitly set.
+  public var hasSettlement: Bool {_storage._settlement != nil}
+  /// Clears the value of `settlement`. Subsequent reads from it will return its default value.
+  public mutating func clearSettlement() {_uniqueStorage()._settlement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// R-BIND-1.
+  public nonisolated struct AuthorizerRules: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// "city" or "province".
+    public var scope: String = String()
+
+    /// The authorizer's balance must be positive to bind.
+    public var requirePositiveBalance: Bool = false
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  /// R-BIND-2, R-BIND-2a, R-BIND-4, R-BIND-8.
+  public nonisolated struct MemberRules: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// Insurance types a member may have.
+    public var insuranceTypes: [Gongji_V1_InsuranceType] = []
+
+    /// Relationships that may be bound.
+    public var relationships: [Gongji_V1_Relationship] = []
+
+    /// Most open bindings per authorizer; unset: no limit.
+    public var limit: Int32 {
+      get {_limit ?? 0}
+      set {_limit = newValue}
+    }
+    /// Returns true if `limit` has been explicitly set.
+    public var hasLimit: Bool {self._limit != nil}
+    /// Clears the value of `limit`. Subsequent reads from it will return its default value.
+    public mutating func clearLimit() {self._limit = nil}
+
+    /// A not-yet-enrolled child this many days old may be bound; unset: never.
+    public var newbornDays: Int32 {
+      get {_newbornDays ?? 0}
+      set {_newbornDays = newValue}
+    }
+    /// Returns true if `newbornDays` has been explicitly set.
+    public var hasNewbornDays: Bool {self._newbornDays != nil}
+    /// Clears the value of `newbornDays`. Subsequent reads from it will return its default value.
+    public mutating func clearNewbornDays() {self._newbornDays = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _limit: Int32? = nil
+    fileprivate var _newbornDays: Int32? = nil
+  }
+
+  /// R-BIND-5.
+  public nonisolated struct Materials: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// Accepted commitment-letter versions; empty: none required.
+    public var commitmentVersions: [String] = []
+
+    /// Both ID images are required.
+    public var idImages: Bool = false
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  /// R-PAY-4 … R-PAY-7.
+  public nonisolated struct PaymentRules: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// Parts that may pay for family members, in the order drawn on.
+    public var balanceParts: [Gongji_V1_BalancePart] = []
+
+    /// A shortfall may be paid through another channel.
+    public var externalShortfall: Bool = false
+
+    /// The member's own account must be empty.
+    public var memberBalanceMustBeZero: Bool = false
+
+    /// Days after a late payment before benefits start.
+    public var waitingPeriodDays: Int32 = 0
+
+    /// Premium years one payment may cover.
+    public var yearsPerPaymentMax: Int32 = 0
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  /// One premium year.
+  public nonisolated struct PremiumYear: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// The year.
+    public var year: Int32 = 0
+
+    /// The general standard, fen; unset while unpublished.
+    public var amountFen: Int64 {
+      get {_amountFen ?? 0}
+      set {_amountFen = newValue}
+    }
+    /// Returns true if `amountFen` has been explicitly set.
+    public var hasAmountFen: Bool {self._amountFen != nil}
+    /// Clears the value of `amountFen`. Subsequent reads from it will return its default value.
+    public mutating func clearAmountFen() {self._amountFen = nil}
+
+    /// Amounts of special categories, fen.
+    public var categoryAmountsFen: Dictionary<String,Int64> = [:]
+
+    /// Collection window, YYYY-MM-DD, China time, inclusive.
+    public var windowStartDate: String = String()
+
+    /// Last day of the window.
+    public var windowEndDate: String = String()
+
+    /// Where the values come from.
+    public var note: String = String()
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _amountFen: Int64? = nil
+  }
+
+  /// R-SETL-5, R-SETL-8.
+  public nonisolated struct SettlementTerms: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// Days after a settlement's day on which it may be reversed.
+    public var reversalDays: Int32 = 0
+
+    /// Annual limit a new binding gets, fen; unset: none.
+    public var medicalLimitDefaultFen: Int64 {
+      get {_medicalLimitDefaultFen ?? 0}
+      set {_medicalLimitDefaultFen = newValue}
+    }
+    /// Returns true if `medicalLimitDefaultFen` has been explicitly set.
+    public var hasMedicalLimitDefaultFen: Bool {self._medicalLimitDefaultFen != nil}
+    /// Clears the value of `medicalLimitDefaultFen`. Subsequent reads from it will return its default value.
+    public mutating func clearMedicalLimitDefaultFen() {self._medicalLimitDefaultFen = nil}
+
+    /// Highest limit an authorizer may set, fen; unset: any.
+    public var medicalLimitMaxFen: Int64 {
+      get {_medicalLimitMaxFen ?? 0}
+      set {_medicalLimitMaxFen = newValue}
+    }
+    /// Returns true if `medicalLimitMaxFen` has been explicitly set.
+    public var hasMedicalLimitMaxFen: Bool {self._medicalLimitMaxFen != nil}
+    /// Clears the value of `medicalLimitMaxFen`. Subsequent reads from it will return its default value.
+    public mutating func clearMedicalLimitMaxFen() {self._medicalLimitMaxFen = nil}
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _medicalLimitDefaultFen: Int64? = nil
+    fileprivate var _medicalLimitMaxFen: Int64? = nil
+  }
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// Request of OperationsService.SetRegionAvailability.
@@ -359,7 +645,7 @@ nonisolated extension Gongji_V1_GetRegionPolicyRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Gongji_V1_GetRegionPolicyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetRegionPolicyResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}region\0\u{3}policy_json\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}region\0\u{3}policy_json\0\u{1}policy\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -369,6 +655,7 @@ nonisolated extension Gongji_V1_GetRegionPolicyResponse: SwiftProtobuf.Message, 
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._region) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.policyJson) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._policy) }()
       default: break
       }
     }
@@ -385,12 +672,421 @@ nonisolated extension Gongji_V1_GetRegionPolicyResponse: SwiftProtobuf.Message, 
     if !self.policyJson.isEmpty {
       try visitor.visitSingularStringField(value: self.policyJson, fieldNumber: 2)
     }
+    try { if let v = self._policy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Gongji_V1_GetRegionPolicyResponse, rhs: Gongji_V1_GetRegionPolicyResponse) -> Bool {
     if lhs._region != rhs._region {return false}
     if lhs.policyJson != rhs.policyJson {return false}
+    if lhs._policy != rhs._policy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RegionPolicy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}region_code\0\u{1}name\0\u{1}authorizer\0\u{1}member\0\u{1}materials\0\u{1}reviewed\0\u{1}payment\0\u{1}premiums\0\u{1}availability\0\u{1}settlement\0")
+
+  fileprivate class _StorageClass {
+    var _regionCode: String = String()
+    var _name: String = String()
+    var _authorizer: Gongji_V1_RegionPolicy.AuthorizerRules? = nil
+    var _member: Gongji_V1_RegionPolicy.MemberRules? = nil
+    var _materials: Gongji_V1_RegionPolicy.Materials? = nil
+    var _reviewed: Bool = false
+    var _payment: Gongji_V1_RegionPolicy.PaymentRules? = nil
+    var _premiums: [Gongji_V1_RegionPolicy.PremiumYear] = []
+    var _availability: Gongji_V1_Region? = nil
+    var _settlement: Gongji_V1_RegionPolicy.SettlementTerms? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _regionCode = source._regionCode
+      _name = source._name
+      _authorizer = source._authorizer
+      _member = source._member
+      _materials = source._materials
+      _reviewed = source._reviewed
+      _payment = source._payment
+      _premiums = source._premiums
+      _availability = source._availability
+      _settlement = source._settlement
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._regionCode) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._authorizer) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._member) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._materials) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._reviewed) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._payment) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._premiums) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._availability) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._settlement) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._regionCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._regionCode, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      try { if let v = _storage._authorizer {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._member {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      try { if let v = _storage._materials {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if _storage._reviewed != false {
+        try visitor.visitSingularBoolField(value: _storage._reviewed, fieldNumber: 6)
+      }
+      try { if let v = _storage._payment {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._premiums.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._premiums, fieldNumber: 8)
+      }
+      try { if let v = _storage._availability {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._settlement {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_RegionPolicy, rhs: Gongji_V1_RegionPolicy) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._regionCode != rhs_storage._regionCode {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._authorizer != rhs_storage._authorizer {return false}
+        if _storage._member != rhs_storage._member {return false}
+        if _storage._materials != rhs_storage._materials {return false}
+        if _storage._reviewed != rhs_storage._reviewed {return false}
+        if _storage._payment != rhs_storage._payment {return false}
+        if _storage._premiums != rhs_storage._premiums {return false}
+        if _storage._availability != rhs_storage._availability {return false}
+        if _storage._settlement != rhs_storage._settlement {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_RegionPolicy.AuthorizerRules: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Gongji_V1_RegionPolicy.protoMessageName + ".AuthorizerRules"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}scope\0\u{3}require_positive_balance\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.scope) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.requirePositiveBalance) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.scope.isEmpty {
+      try visitor.visitSingularStringField(value: self.scope, fieldNumber: 1)
+    }
+    if self.requirePositiveBalance != false {
+      try visitor.visitSingularBoolField(value: self.requirePositiveBalance, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_RegionPolicy.AuthorizerRules, rhs: Gongji_V1_RegionPolicy.AuthorizerRules) -> Bool {
+    if lhs.scope != rhs.scope {return false}
+    if lhs.requirePositiveBalance != rhs.requirePositiveBalance {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_RegionPolicy.MemberRules: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Gongji_V1_RegionPolicy.protoMessageName + ".MemberRules"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}insurance_types\0\u{1}relationships\0\u{1}limit\0\u{3}newborn_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedEnumField(value: &self.insuranceTypes) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.relationships) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self._limit) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self._newbornDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.insuranceTypes.isEmpty {
+      try visitor.visitPackedEnumField(value: self.insuranceTypes, fieldNumber: 1)
+    }
+    if !self.relationships.isEmpty {
+      try visitor.visitPackedEnumField(value: self.relationships, fieldNumber: 2)
+    }
+    try { if let v = self._limit {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._newbornDays {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_RegionPolicy.MemberRules, rhs: Gongji_V1_RegionPolicy.MemberRules) -> Bool {
+    if lhs.insuranceTypes != rhs.insuranceTypes {return false}
+    if lhs.relationships != rhs.relationships {return false}
+    if lhs._limit != rhs._limit {return false}
+    if lhs._newbornDays != rhs._newbornDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_RegionPolicy.Materials: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Gongji_V1_RegionPolicy.protoMessageName + ".Materials"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}commitment_versions\0\u{3}id_images\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.commitmentVersions) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.idImages) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.commitmentVersions.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.commitmentVersions, fieldNumber: 1)
+    }
+    if self.idImages != false {
+      try visitor.visitSingularBoolField(value: self.idImages, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_RegionPolicy.Materials, rhs: Gongji_V1_RegionPolicy.Materials) -> Bool {
+    if lhs.commitmentVersions != rhs.commitmentVersions {return false}
+    if lhs.idImages != rhs.idImages {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_RegionPolicy.PaymentRules: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Gongji_V1_RegionPolicy.protoMessageName + ".PaymentRules"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}balance_parts\0\u{3}external_shortfall\0\u{3}member_balance_must_be_zero\0\u{3}waiting_period_days\0\u{3}years_per_payment_max\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedEnumField(value: &self.balanceParts) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.externalShortfall) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.memberBalanceMustBeZero) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.waitingPeriodDays) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.yearsPerPaymentMax) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.balanceParts.isEmpty {
+      try visitor.visitPackedEnumField(value: self.balanceParts, fieldNumber: 1)
+    }
+    if self.externalShortfall != false {
+      try visitor.visitSingularBoolField(value: self.externalShortfall, fieldNumber: 2)
+    }
+    if self.memberBalanceMustBeZero != false {
+      try visitor.visitSingularBoolField(value: self.memberBalanceMustBeZero, fieldNumber: 3)
+    }
+    if self.waitingPeriodDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.waitingPeriodDays, fieldNumber: 4)
+    }
+    if self.yearsPerPaymentMax != 0 {
+      try visitor.visitSingularInt32Field(value: self.yearsPerPaymentMax, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_RegionPolicy.PaymentRules, rhs: Gongji_V1_RegionPolicy.PaymentRules) -> Bool {
+    if lhs.balanceParts != rhs.balanceParts {return false}
+    if lhs.externalShortfall != rhs.externalShortfall {return false}
+    if lhs.memberBalanceMustBeZero != rhs.memberBalanceMustBeZero {return false}
+    if lhs.waitingPeriodDays != rhs.waitingPeriodDays {return false}
+    if lhs.yearsPerPaymentMax != rhs.yearsPerPaymentMax {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_RegionPolicy.PremiumYear: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Gongji_V1_RegionPolicy.protoMessageName + ".PremiumYear"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}year\0\u{3}amount_fen\0\u{3}category_amounts_fen\0\u{3}window_start_date\0\u{3}window_end_date\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.year) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._amountFen) }()
+      case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &self.categoryAmountsFen) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.windowStartDate) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.windowEndDate) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.year != 0 {
+      try visitor.visitSingularInt32Field(value: self.year, fieldNumber: 1)
+    }
+    try { if let v = self._amountFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    if !self.categoryAmountsFen.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: self.categoryAmountsFen, fieldNumber: 3)
+    }
+    if !self.windowStartDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.windowStartDate, fieldNumber: 4)
+    }
+    if !self.windowEndDate.isEmpty {
+      try visitor.visitSingularStringField(value: self.windowEndDate, fieldNumber: 5)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_RegionPolicy.PremiumYear, rhs: Gongji_V1_RegionPolicy.PremiumYear) -> Bool {
+    if lhs.year != rhs.year {return false}
+    if lhs._amountFen != rhs._amountFen {return false}
+    if lhs.categoryAmountsFen != rhs.categoryAmountsFen {return false}
+    if lhs.windowStartDate != rhs.windowStartDate {return false}
+    if lhs.windowEndDate != rhs.windowEndDate {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_RegionPolicy.SettlementTerms: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Gongji_V1_RegionPolicy.protoMessageName + ".SettlementTerms"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reversal_days\0\u{3}medical_limit_default_fen\0\u{3}medical_limit_max_fen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.reversalDays) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self._medicalLimitDefaultFen) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self._medicalLimitMaxFen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.reversalDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.reversalDays, fieldNumber: 1)
+    }
+    try { if let v = self._medicalLimitDefaultFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._medicalLimitMaxFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_RegionPolicy.SettlementTerms, rhs: Gongji_V1_RegionPolicy.SettlementTerms) -> Bool {
+    if lhs.reversalDays != rhs.reversalDays {return false}
+    if lhs._medicalLimitDefaultFen != rhs._medicalLimitDefaultFen {return false}
+    if lhs._medicalLimitMaxFen != rhs._medicalLimitMaxFen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

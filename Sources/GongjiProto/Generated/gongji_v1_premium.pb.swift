@@ -93,6 +93,10 @@ public nonisolated struct Gongji_V1_PremiumLine: Sendable {
   /// benefit period (the payment then records the enrollment only).
   public var benefitStartDate: String = String()
 
+  /// R-PAY-7a: true when the year's benefit period is over, so the payment enrolls the member for
+  /// continuity only and buys no benefits; tell the payer before paying.
+  public var enrollmentOnly: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -639,7 +643,7 @@ nonisolated extension Gongji_V1_AccountUseKind: SwiftProtobuf._ProtoNameProvidin
 
 nonisolated extension Gongji_V1_PremiumLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PremiumLine"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}year\0\u{3}amount_fen\0\u{1}category\0\u{1}late\0\u{3}benefit_start_date\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}year\0\u{3}amount_fen\0\u{1}category\0\u{1}late\0\u{3}benefit_start_date\0\u{3}enrollment_only\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -652,6 +656,7 @@ nonisolated extension Gongji_V1_PremiumLine: SwiftProtobuf.Message, SwiftProtobu
       case 3: try { try decoder.decodeSingularStringField(value: &self.category) }()
       case 4: try { try decoder.decodeSingularBoolField(value: &self.late) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.benefitStartDate) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.enrollmentOnly) }()
       default: break
       }
     }
@@ -673,6 +678,9 @@ nonisolated extension Gongji_V1_PremiumLine: SwiftProtobuf.Message, SwiftProtobu
     if !self.benefitStartDate.isEmpty {
       try visitor.visitSingularStringField(value: self.benefitStartDate, fieldNumber: 5)
     }
+    if self.enrollmentOnly != false {
+      try visitor.visitSingularBoolField(value: self.enrollmentOnly, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -682,6 +690,7 @@ nonisolated extension Gongji_V1_PremiumLine: SwiftProtobuf.Message, SwiftProtobu
     if lhs.category != rhs.category {return false}
     if lhs.late != rhs.late {return false}
     if lhs.benefitStartDate != rhs.benefitStartDate {return false}
+    if lhs.enrollmentOnly != rhs.enrollmentOnly {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

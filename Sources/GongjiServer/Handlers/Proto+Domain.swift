@@ -81,6 +81,9 @@ extension Relationship {
         case .spouse: self = .spouse
         case .parent: self = .parent
         case .child: self = .child
+        case .grandparent: self = .grandparent
+        case .grandchild: self = .grandchild
+        case .sibling: self = .sibling
         default: return nil
         }
     }
@@ -90,6 +93,9 @@ extension Relationship {
         case .spouse: .spouse
         case .parent: .parent
         case .child: .child
+        case .grandparent: .grandparent
+        case .grandchild: .grandchild
+        case .sibling: .sibling
         }
     }
 }
@@ -149,6 +155,13 @@ extension Gongji_V1_Binding {
         createTime = Google_Protobuf_Timestamp(unix: record.createdAt)
         updateTime = Google_Protobuf_Timestamp(unix: record.updatedAt)
         if let limit = b.medicalLimit { medicalLimitFen = limit.fen }
+        endedBy = switch b.endedBy {
+        case .authorizer?: .authorizer
+        case .member?: .member
+        case .registry?: .registry
+        case nil: .unspecified
+        }
+        endReason = b.endReason ?? ""
     }
 }
 
@@ -179,6 +192,7 @@ extension Gongji_V1_PremiumLine {
         category = line.category ?? ""
         late = line.isLate
         benefitStartDate = line.benefitStart?.description ?? ""
+        enrollmentOnly = line.isEnrollmentOnly
     }
 }
 
@@ -223,5 +237,52 @@ extension Gongji_V1_Receipt {
         regionCode = record.region.description
         issueTime = Google_Protobuf_Timestamp(unix: record.createdAt)
         verificationCode = record.verificationCode
+    }
+}
+
+extension Gongji_V1_RegionPolicy {
+    init(_ policy: RegionPolicy) {
+        self.init()
+        regionCode = policy.region.description
+        name = policy.name
+        authorizer = .with {
+            $0.scope = policy.authorizer.scope.rawValue
+            $0.requirePositiveBalance = policy.authorizer.requirePositiveBalance
+        }
+        member = .with {
+            $0.insuranceTypes = policy.member.insuranceTypes.map(\.proto)
+            $0.relationships = policy.member.relationships.map(\.proto)
+            if let limit = policy.member.limit { $0.limit = Int32(limit) }
+            if let days = policy.member.newbornDays { $0.newbornDays = Int32(days) }
+        }
+        materials = .with {
+            $0.commitmentVersions = policy.materials.commitmentVersions
+            $0.idImages = policy.materials.idImages
+        }
+        reviewed = policy.review == .reviewer
+        payment = .with {
+            $0.balanceParts = policy.payment.balanceParts.map(\.proto)
+            $0.externalShortfall = policy.payment.externalShortfall
+            $0.memberBalanceMustBeZero = policy.payment.memberBalanceMustBeZero
+            $0.waitingPeriodDays = Int32(policy.payment.waitingPeriodDays)
+            $0.yearsPerPaymentMax = Int32(policy.payment.yearsPerPaymentMax)
+        }
+        premiums = policy.premiums.map { year in
+            .with {
+                $0.year = Int32(year.year)
+                if let amount = year.amount { $0.amountFen = amount.fen }
+                $0.categoryAmountsFen = year.categoryAmounts.mapValues(\.fen)
+                $0.windowStartDate = year.windowStart.description
+                $0.windowEndDate = year.windowEnd.description
+                $0.note = year.note ?? ""
+            }
+        }
+        availability = Gongji_V1_Region(policy)
+        let terms = policy.settlementTerms
+        settlement = .with {
+            $0.reversalDays = Int32(terms.reversalDays)
+            if let preset = terms.medicalLimitDefault { $0.medicalLimitDefaultFen = preset.fen }
+            if let max = terms.medicalLimitMax { $0.medicalLimitMaxFen = max.fen }
+        }
     }
 }

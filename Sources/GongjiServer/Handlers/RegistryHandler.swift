@@ -136,6 +136,7 @@ struct OperationsHandler: Gongji_V1_OperationsService.SimpleServiceProtocol {
         return .with {
             $0.region = Gongji_V1_Region(policy)
             $0.policyJson = String(decoding: policy.canonicalJSON(), as: UTF8.self)
+            $0.policy = Gongji_V1_RegionPolicy(policy)
         }
     }
 
