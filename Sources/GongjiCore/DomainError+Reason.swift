@@ -62,6 +62,8 @@ extension DomainError {
         public static let creditReferenceReused = Reason("CREDIT_REFERENCE_REUSED")
         /// `CROSS_PROVINCE_NOT_ALLOWED`
         public static let crossProvinceNotAllowed = Reason("CROSS_PROVINCE_NOT_ALLOWED")
+        /// `DATABASE_UNAVAILABLE`
+        public static let databaseUnavailable = Reason("DATABASE_UNAVAILABLE")
         /// `DOCUMENT_CORRUPTED`
         public static let documentCorrupted = Reason("DOCUMENT_CORRUPTED")
         /// `DOCUMENT_EMPTY`

@@ -18,6 +18,8 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let storageFull = Code(name: "STORAGE_FULL")
         /// A document the database records has no file.
         public static let documentMissing = Code(name: "DOCUMENT_MISSING")
+        /// The database server cannot be reached (PostgreSQL): retry later.
+        public static let unavailable = Code(name: "DATABASE_UNAVAILABLE")
         public var description: String { name }
     }
 

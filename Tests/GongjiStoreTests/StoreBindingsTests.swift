@@ -8,7 +8,7 @@ struct StoreBindingsTests {
     @Test("a binding is created as the core decides, recorded with its event, listed; a retry returns it; refusals write nothing",
           arguments: Backend.all)
     func create(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1))
         let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
         let request = BindingRequest(memberIDNumber: child.value, memberName: "王小明", relationship: .child, startDate: world.today)
@@ -41,7 +41,7 @@ struct StoreBindingsTests {
 
     @Test("R-BIND-4 concurrent requests cannot pass the member limit together", arguments: Backend.all)
     func concurrentLimit(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1))
         var children: [ResidentID] = []
         for index in 0..<10 { children.append(try await world.resident(World.id(10 + index, born: "2010-06-01"), name: "孩子\(index)")) }
@@ -60,7 +60,7 @@ struct StoreBindingsTests {
     @Test("changes: a reviewer approves or rejects a pending binding; the authorizer revokes; others are refused",
           arguments: Backend.all)
     func changes(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1, area: "340503"), region: .maanshan)
         let first = try await world.resident(World.id(2, area: "340503", born: "2010-06-01"), name: "张一", region: .maanshan)
         let second = try await world.resident(World.id(3, area: "340503", born: "2011-06-01"), name: "张二", region: .maanshan)
@@ -94,7 +94,7 @@ struct StoreBindingsTests {
 
     @Test("lists page by cursor: newest first for a person, oldest first for review", arguments: Backend.all)
     func paging(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1))
         for index in 0..<3 {
             let child = try await world.resident(World.id(10 + index, born: "2010-06-01"), name: "孩子\(index)")

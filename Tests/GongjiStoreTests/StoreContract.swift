@@ -1,17 +1,45 @@
 import Foundation
 import GongjiCore
+import GongjiPostgres
 import GongjiStore
+import Logging
+import PostgresNIO
 import Testing
 
 /// A store backend under the contract suite. Every test of `Store…Tests` runs against each one:
 /// SQLite now; PostgreSQL joins by adding a backend here.
 struct Backend: CustomTestStringConvertible, Sendable {
     let name: String
-    let make: @Sendable () throws -> any FamilyAccountStore
+    let make: @Sendable () async throws -> any FamilyAccountStore
 
     var testDescription: String { name }
 
-    static let all: [Backend] = [sqlite]
+    /// SQLite always; PostgreSQL when `GONGJI_TEST_POSTGRES_URL` names a server (scripts/test starts one).
+    static let all: [Backend] = postgresURL == nil ? [sqlite] : [sqlite, postgresql]
+
+    static let postgresURL = ProcessInfo.processInfo.environment["GONGJI_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    /// A fresh schema of the test server's database per test: the store migrates it.
+    static let postgresql = Backend(name: "PostgreSQL") {
+        let url = postgresURL!
+        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await createSchema(schema, url: url)
+        var logger = Logger(label: "contract")
+        logger.logLevel = .critical
+        return try await PostgresStore(configuration: try PostgresStore.configuration(url: url + "?search_path=" + schema, poolSize: 8),
+                                       logger: logger)
+    }
+
+    static func createSchema(_ schema: String, url: String) async throws {
+        var logger = Logger(label: "contract")
+        logger.logLevel = .critical
+        let client = PostgresClient(configuration: try PostgresStore.configuration(url: url, poolSize: 1), backgroundLogger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await client.run() }
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
+            group.cancelAll()
+        }
+    }
 
     /// A fresh SQLite database in a directory of its own.
     static let sqlite = Backend(name: "SQLite") {
@@ -39,8 +67,8 @@ struct World {
     var today: CivilDate { Self.today }
     var now: Int64 { Self.now }
 
-    init(_ backend: Backend) throws {
-        store = try backend.make()
+    init(_ backend: Backend) async throws {
+        store = try await backend.make()
         var hohhot = try Self.policy("hohhot")
         hohhot.materials.commitmentVersions = []
         hohhot.materials.idImages = false

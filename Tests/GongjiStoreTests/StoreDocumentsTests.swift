@@ -7,7 +7,7 @@ import Testing
 struct StoreDocumentsTests {
     @Test("R-DOC-1 the same bytes are recorded once, for one side; R-DOC-4 unused uploads expire, used ones stay", arguments: Backend.all)
     func documents(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let uploader = try await world.employee(World.id(1))
         let front = String(repeating: "a", count: 64), back = String(repeating: "b", count: 64)
         let recorded = try await world.store.recordDocument(id: front, side: .front, mediaType: "image/jpeg", size: 10, uploadedBy: uploader,
@@ -29,7 +29,7 @@ struct StoreDocumentsTests {
 
     @Test("a binding finds only the uploader's own documents, and a document a binding uses does not expire", arguments: Backend.all)
     func usedDocuments(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1))
         let stranger = try await world.employee(World.id(2))
         let child = try await world.resident(World.id(3, born: "2010-06-01"), name: "王小明")

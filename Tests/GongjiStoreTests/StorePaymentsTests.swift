@@ -8,7 +8,7 @@ struct StorePaymentsTests {
     @Test("a payment applies the core's plan: balances, years, ledger, receipt number; it reads back whole by id, receipt and list",
           arguments: Backend.all)
     func pay(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
         let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
         _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
@@ -33,7 +33,7 @@ struct StorePaymentsTests {
     @Test("R-PAY-9 a retry returns the original payment; the request id reused for another payment is refused; refusals move nothing",
           arguments: Backend.all)
     func retriesAndRefusals(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(400))
         let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
         _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
@@ -66,7 +66,7 @@ struct StorePaymentsTests {
     @Test("concurrent payments on one account: exactly those the balance covers succeed, and the ledger stays exact",
           arguments: Backend.all)
     func concurrentPayments(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(405 * 3))
         var bindings: [String] = []
         for index in 0..<6 {
@@ -92,7 +92,7 @@ struct StorePaymentsTests {
 
     @Test("R-BIND-8 paying for a newborn enrolls the member; R-PAY-5 an external part is recorded apart", arguments: Backend.all)
     func enrollmentAndExternal(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         var ulanqab = try World.policy("ulanqab")
         ulanqab.availability.suspended = false
         ulanqab.materials.commitmentVersions = []

@@ -8,7 +8,7 @@ struct StoreRegistryTests {
     @Test("upsert creates, then replaces; an employee gets an empty account in the current year; a retry returns the first answer",
           arguments: Backend.all)
     func upsert(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let id = World.id(1)
         let person = Person(id: id, name: "王建国", insuranceType: .employee, status: .normal, region: .hohhot)
         let first = try await world.store.upsertPerson(person, paidYears: [2023], key: world.key("u1"), today: world.today, now: world.now)
@@ -28,7 +28,7 @@ struct StoreRegistryTests {
     @Test("credits go to the current-year part once per reference, with a balanced ledger movement; every refusal changes nothing",
           arguments: Backend.all)
     func credits(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let rich = try await world.employee(World.id(1), balance: .zero)
         let other = try await world.employee(World.id(2), balance: .zero)
         let child = try await world.resident(World.id(3, born: "2010-06-01"), name: "王小明")
@@ -54,7 +54,7 @@ struct StoreRegistryTests {
 
     @Test("an import is all or nothing: a bad credit in the last row leaves no person of the file", arguments: Backend.all)
     func importAllOrNothing(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let a = World.id(1), b = World.id(2, born: "2010-06-01")
         let rows: [RegistryRow] = [
             .person(Person(id: a, name: "甲", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []),
@@ -72,7 +72,7 @@ struct StoreRegistryTests {
     @Test("R-ACCT-2 the rollover moves current-year money to carry-over once per year, in order, with ledger movements",
           arguments: Backend.all)
     func rollover(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let id = try await world.employee(World.id(1), balance: .yuan(300))
         let newYear = CivilDate(year: 2025, month: 1, day: 1)!
         #expect(await refusal { try await world.store.rollOver(into: 2025, key: nil, today: world.today, now: world.now) }
@@ -93,7 +93,7 @@ struct StoreRegistryTests {
 
     @Test("R-SUSP-1 availability switches are stored per region; a retry changes nothing", arguments: Backend.all)
     func availability(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         #expect(try await world.store.availabilityOverrides().isEmpty)
         try await world.store.setAvailability(.hohhot, suspended: true, key: world.key("s1"), now: world.now)
         try await world.store.setAvailability(.maanshan, suspended: false, key: nil, now: world.now)

@@ -24,7 +24,7 @@ extension World {
 struct StoreSettlementsTests {
     @Test("institutions are upserted and read; an import carries them too", arguments: Backend.all)
     func institutions(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         let first = try await world.store.upsertInstitution(World.hospital, key: world.key("i1"), now: world.now)
         #expect(first.created && first.institution == World.hospital)
         var renamed = World.hospital
@@ -41,7 +41,7 @@ struct StoreSettlementsTests {
     @Test("a settlement moves money once: balances, ledger, account uses; a retry returns it; the id with other content is refused",
           arguments: Backend.all)
     func settle(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
         let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
@@ -65,7 +65,7 @@ struct StoreSettlementsTests {
 
     @Test("R-SETL-5 a reversal twice moves money once; R-SETL-7 the day's settlements and totals", arguments: Backend.all)
     func reverse(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
         let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
@@ -93,7 +93,7 @@ struct StoreSettlementsTests {
 
     @Test("R-SETL-4 concurrent settlements and premium payments on one account never overspend it", arguments: Backend.all)
     func concurrent(backend: Backend) async throws {
-        let world = try World(backend)
+        let world = try await World(backend)
         _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
         var children: [ResidentID] = []

@@ -66,6 +66,10 @@ func rpcError(_ error: any Error) -> RPCError {
         return RPCError(GoogleRPCStatus(code: .dataLoss, message: "DOCUMENT_MISSING: the stored document's file is missing",
                                         details: [.errorInfo(reason: DomainError.Reason.documentMissing.name, domain: errorDomain, metadata: [:]),
                                                   .localizedMessage(locale: "zh-CN", message: "证件照片文件缺失")]))
+    case let error as StoreError where error.code == .unavailable:
+        return RPCError(GoogleRPCStatus(code: .unavailable, message: "DATABASE_UNAVAILABLE: the daemon cannot reach its database; nothing was written, retry",
+                                        details: [.errorInfo(reason: DomainError.Reason.databaseUnavailable.name, domain: errorDomain, metadata: [:]),
+                                                  .localizedMessage(locale: "zh-CN", message: "数据库暂时不可用，未写入任何数据，请稍后重试")]))
     case is CancellationError:
         return RPCError(code: .cancelled, message: "the call was cancelled")
     default:

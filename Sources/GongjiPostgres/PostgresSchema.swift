@@ -1,0 +1,217 @@
+/// The PostgreSQL schema, as versioned migrations applied once under an advisory lock (several
+/// daemons may start together). The same tables and constraints as the SQLite schema
+/// (`GongjiStore/Schema.swift`): CHECKs, UNIQUE(member, year), an append-only ledger.
+enum PostgresSchema {
+    /// The advisory lock migrations and single-runner jobs take ("GJDB").
+    static let migrationLock: Int64 = 0x474A_4442
+
+    static let migrations: [(name: String, sql: String)] = [("v1", v1)]
+
+    static let v1 = """
+        CREATE TABLE person (
+          id_number TEXT PRIMARY KEY CHECK (length(id_number) = 18),
+          name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+          insurance_type TEXT NOT NULL CHECK (insurance_type IN ('employee', 'resident', 'none')),
+          status TEXT NOT NULL CHECK (status IN ('normal', 'suspended', 'terminated')),
+          region_code BIGINT NOT NULL CHECK (region_code BETWEEN 100000 AND 999999),
+          special_category TEXT CHECK (special_category IS NULL OR length(special_category) BETWEEN 1 AND 64),
+          updated_at BIGINT NOT NULL
+        );
+        CREATE TABLE person_paid_year (
+          id_number TEXT NOT NULL REFERENCES person(id_number) ON DELETE CASCADE,
+          year BIGINT NOT NULL CHECK (year BETWEEN 2000 AND 2200),
+          PRIMARY KEY (id_number, year)
+        );
+        CREATE TABLE account (
+          id_number TEXT PRIMARY KEY REFERENCES person(id_number),
+          year BIGINT NOT NULL CHECK (year BETWEEN 2000 AND 2200),
+          current_year_fen BIGINT NOT NULL CHECK (current_year_fen >= 0),
+          carry_over_fen BIGINT NOT NULL CHECK (carry_over_fen >= 0)
+        );
+        CREATE TABLE account_credit (
+          reference TEXT PRIMARY KEY CHECK (length(reference) BETWEEN 1 AND 64),
+          id_number TEXT NOT NULL REFERENCES person(id_number),
+          amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+          created_at BIGINT NOT NULL
+        );
+        CREATE TABLE document (
+          id TEXT PRIMARY KEY CHECK (length(id) = 64),
+          side TEXT NOT NULL CHECK (side IN ('front', 'back')),
+          media_type TEXT NOT NULL CHECK (media_type IN ('image/jpeg', 'image/png')),
+          size_bytes BIGINT NOT NULL CHECK (size_bytes > 0),
+          uploaded_at BIGINT NOT NULL
+        );
+        CREATE TABLE document_uploader (
+          document_id TEXT NOT NULL REFERENCES document(id) ON DELETE CASCADE,
+          uploader TEXT NOT NULL,
+          uploaded_at BIGINT NOT NULL,
+          PRIMARY KEY (document_id, uploader)
+        );
+        CREATE INDEX document_uploader_by_time ON document_uploader(uploaded_at);
+        CREATE TABLE binding (
+          seq BIGSERIAL PRIMARY KEY,
+          id TEXT NOT NULL UNIQUE,
+          authorizer TEXT NOT NULL REFERENCES person(id_number),
+          member TEXT NOT NULL REFERENCES person(id_number),
+          member_name TEXT NOT NULL,
+          relationship TEXT NOT NULL,
+          region_code BIGINT NOT NULL,
+          start_date TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'rejected', 'revoked')),
+          newborn BOOLEAN NOT NULL,
+          commitment_version TEXT,
+          commitment_accepted_at BIGINT,
+          front_document TEXT,
+          back_document TEXT,
+          rejection_reason TEXT,
+          medical_limit_fen BIGINT CHECK (medical_limit_fen IS NULL OR medical_limit_fen >= 0),
+          ended_by TEXT CHECK (ended_by IS NULL OR ended_by IN ('authorizer', 'member', 'registry')),
+          end_reason TEXT,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX binding_by_authorizer ON binding(authorizer, seq);
+        CREATE INDEX binding_by_member ON binding(member, seq);
+        CREATE INDEX binding_pending ON binding(seq) WHERE status = 'pending';
+        -- One open binding per pair, also across daemons.
+        CREATE UNIQUE INDEX binding_one_open_per_pair ON binding(authorizer, member) WHERE status IN ('pending', 'active');
+        CREATE TABLE binding_event (
+          seq BIGSERIAL PRIMARY KEY,
+          binding_id TEXT NOT NULL REFERENCES binding(id),
+          status TEXT NOT NULL,
+          certificate_identity TEXT NOT NULL,
+          end_user TEXT,
+          request_id TEXT,
+          reason TEXT,
+          at BIGINT NOT NULL
+        );
+        CREATE INDEX binding_event_by_binding ON binding_event(binding_id, seq);
+        CREATE TABLE payment (
+          seq BIGSERIAL PRIMARY KEY,
+          id TEXT NOT NULL UNIQUE,
+          binding_id TEXT NOT NULL REFERENCES binding(id),
+          authorizer TEXT NOT NULL REFERENCES person(id_number),
+          member TEXT NOT NULL REFERENCES person(id_number),
+          member_name TEXT NOT NULL,
+          authorizer_name TEXT NOT NULL,
+          region_code BIGINT NOT NULL,
+          total_fen BIGINT NOT NULL CHECK (total_fen >= 0),
+          account_fen BIGINT NOT NULL CHECK (account_fen >= 0),
+          external_fen BIGINT NOT NULL CHECK (external_fen >= 0),
+          external_reference TEXT,
+          receipt_number TEXT NOT NULL UNIQUE,
+          enrolled_member BOOLEAN NOT NULL,
+          created_at BIGINT NOT NULL,
+          CHECK (account_fen + external_fen = total_fen),
+          CHECK (external_fen = 0 OR external_reference IS NOT NULL)
+        );
+        CREATE TABLE payment_year (
+          payment_id TEXT NOT NULL REFERENCES payment(id),
+          member TEXT NOT NULL,
+          year BIGINT NOT NULL,
+          amount_fen BIGINT NOT NULL CHECK (amount_fen >= 0),
+          category TEXT,
+          late BOOLEAN NOT NULL,
+          benefit_start TEXT,
+          PRIMARY KEY (payment_id, year),
+          UNIQUE (member, year)
+        );
+        CREATE TABLE payment_posting (
+          payment_id TEXT NOT NULL REFERENCES payment(id),
+          part TEXT NOT NULL CHECK (part IN ('current_year', 'carry_over')),
+          amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+          PRIMARY KEY (payment_id, part)
+        );
+        CREATE TABLE ledger_entry (
+          seq BIGSERIAL PRIMARY KEY,
+          movement TEXT NOT NULL,
+          account TEXT NOT NULL,
+          amount_fen BIGINT NOT NULL CHECK (amount_fen <> 0),
+          at BIGINT NOT NULL
+        );
+        CREATE INDEX ledger_by_movement ON ledger_entry(movement);
+        CREATE INDEX ledger_by_account ON ledger_entry(account);
+        CREATE FUNCTION ledger_entry_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'ledger entries are immutable'; END $$;
+        CREATE TRIGGER ledger_entry_immutable BEFORE UPDATE OR DELETE ON ledger_entry
+          FOR EACH ROW EXECUTE FUNCTION ledger_entry_immutable();
+        CREATE TABLE idempotency (
+          scope TEXT NOT NULL,
+          request_id TEXT NOT NULL,
+          fingerprint BYTEA NOT NULL,
+          result TEXT NOT NULL,
+          created_at BIGINT NOT NULL,
+          PRIMARY KEY (scope, request_id)
+        );
+        CREATE TABLE region_availability (
+          region_code BIGINT PRIMARY KEY,
+          suspended BOOLEAN NOT NULL,
+          updated_at BIGINT NOT NULL
+        );
+        CREATE TABLE year_rollover (
+          year BIGINT PRIMARY KEY CHECK (year BETWEEN 2000 AND 2200),
+          accounts BIGINT NOT NULL CHECK (accounts >= 0),
+          at BIGINT NOT NULL
+        );
+        CREATE TABLE institution (
+          code TEXT PRIMARY KEY CHECK (length(code) = 12 AND substr(code, 1, 1) IN ('H', 'P')),
+          name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
+          kind TEXT NOT NULL CHECK (kind IN ('hospital', 'pharmacy')),
+          region_code BIGINT NOT NULL CHECK (region_code BETWEEN 100000 AND 999999),
+          valid_from TEXT NOT NULL,
+          valid_to TEXT,
+          updated_at BIGINT NOT NULL,
+          CHECK ((kind = 'hospital') = (substr(code, 1, 1) = 'H'))
+        );
+        CREATE TABLE settlement (
+          seq BIGSERIAL PRIMARY KEY,
+          institution_code TEXT NOT NULL REFERENCES institution(code),
+          settlement_id TEXT NOT NULL CHECK (length(settlement_id) BETWEEN 1 AND 64),
+          region_code BIGINT NOT NULL,
+          patient TEXT NOT NULL REFERENCES person(id_number),
+          patient_name TEXT NOT NULL,
+          amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+          acct_pay_fen BIGINT NOT NULL CHECK (acct_pay_fen >= 0),
+          acct_mulaid_pay_fen BIGINT NOT NULL CHECK (acct_mulaid_pay_fen >= 0),
+          cash_fen BIGINT NOT NULL CHECK (cash_fen >= 0),
+          family TEXT NOT NULL,
+          family_zero_note TEXT,
+          status TEXT NOT NULL CHECK (status IN ('settled', 'reversed')),
+          settled_at BIGINT NOT NULL,
+          settled_on TEXT NOT NULL,
+          reversed_at BIGINT,
+          reversed_on TEXT,
+          UNIQUE (institution_code, settlement_id),
+          CHECK (acct_pay_fen + acct_mulaid_pay_fen + cash_fen = amount_fen),
+          CHECK ((status = 'reversed') = (reversed_at IS NOT NULL))
+        );
+        CREATE INDEX settlement_by_day ON settlement(institution_code, settled_on);
+        CREATE INDEX settlement_by_region_day ON settlement(region_code, settled_on);
+        CREATE TABLE settlement_posting (
+          settlement_seq BIGINT NOT NULL REFERENCES settlement(seq),
+          position BIGINT NOT NULL,
+          owner TEXT NOT NULL REFERENCES person(id_number),
+          part TEXT NOT NULL CHECK (part IN ('current_year', 'carry_over')),
+          amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+          binding_id TEXT REFERENCES binding(id),
+          account_year BIGINT NOT NULL,
+          settled_year BIGINT NOT NULL,
+          PRIMARY KEY (settlement_seq, position)
+        );
+        CREATE INDEX settlement_posting_by_binding ON settlement_posting(binding_id, settled_year) WHERE binding_id IS NOT NULL;
+        CREATE TABLE account_use (
+          seq BIGSERIAL PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('premium', 'settlement', 'reversal')),
+          account_owner TEXT NOT NULL,
+          member TEXT NOT NULL,
+          member_name TEXT NOT NULL,
+          amount_fen BIGINT NOT NULL CHECK (amount_fen >= 0),
+          payment_id TEXT REFERENCES payment(id),
+          settlement_seq BIGINT REFERENCES settlement(seq),
+          at BIGINT NOT NULL,
+          CHECK ((kind = 'premium') = (payment_id IS NOT NULL))
+        );
+        CREATE INDEX account_use_by_owner ON account_use(account_owner, seq);
+        CREATE INDEX account_use_by_member ON account_use(member, seq);
+        """
+}

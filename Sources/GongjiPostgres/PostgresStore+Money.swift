@@ -1,0 +1,436 @@
+import Foundation
+import GongjiCore
+import GongjiStore
+import Logging
+import PostgresNIO
+
+// The two money paths, premium payment and settlement, of one shape: gather, plan, apply, once.
+
+extension PostgresStore {
+    // MARK: Premium payments
+
+    static func premiumFacts(bindingID: String, endUser: ResidentID, policies: PolicyBook, today: CivilDate, on c: PostgresConnection,
+                             logger: Logger) async throws -> PremiumFacts {
+        let binding = try PartyRules.visible(try await fetchBindings(where: "id = $1", [bindingID], on: c, logger: logger).first?.binding, to: endUser)
+        guard let authorizer = try await fetchPerson(binding.authorizer, on: c, logger: logger),
+              let member = try await fetchPerson(binding.member, on: c, logger: logger)
+        else { throw StoreError(.database, "a bound person is missing from the registry") }
+        var paid = Set<Int>()
+        for try await year in try await c.query("SELECT year FROM payment_year WHERE member = \(binding.member.value)", logger: logger)
+            .decode(Int64.self) { paid.insert(Int(year)) }
+        return PremiumFacts(binding: binding, actor: endUser, authorizer: authorizer, member: member, paidYears: paid, policies: policies, today: today)
+    }
+
+    public func premiumFacts(bindingID: String, endUser: ResidentID, policies: PolicyBook, today: CivilDate) async throws -> PremiumFacts {
+        let logger = self.logger
+        return try await read { c in
+            try await Self.premiumFacts(bindingID: bindingID, endUser: endUser, policies: policies, today: today, on: c, logger: logger)
+        }
+    }
+
+    public func pay(_ order: PaymentOrder, endUser: ResidentID, paymentID: String, key: IdempotencyKey?, policies: PolicyBook,
+                    today: CivilDate, now: Int64) async throws -> PaymentRecord {
+        let logger = self.logger
+        return try await once(key, now: now, replay: { previous, c in
+            guard let record = try await Self.fetchPayments(where: "id = ANY($1)", [previous], on: c, logger: logger).first else {
+                throw StoreError(.database, "idempotent result vanished")
+            }
+            return record
+        }, { c in
+            let facts = try await Self.premiumFacts(bindingID: order.bindingID, endUser: endUser, policies: policies, today: today, on: c, logger: logger)
+            let plan = try PremiumRules.pay(order, paymentID: paymentID, facts: facts)
+            return (try await Self.apply(plan, now: now, on: c, logger: logger), paymentID)
+        })
+    }
+
+    static func apply(_ plan: PaymentPlan, now: Int64, on c: PostgresConnection, logger: Logger) async throws -> PaymentRecord {
+        let binding = plan.binding
+        try await updateAccount(plan.authorizerAccount, on: c, logger: logger)
+        guard let seq = try await c.row("SELECT nextval(pg_get_serial_sequence('payment', 'seq')) AS seq", logger: logger)?.int("seq") else {
+            throw StoreError(.database, "no payment sequence")
+        }
+        let record = PaymentRecord(
+            id: plan.paymentID, bindingID: binding.id, authorizer: binding.authorizer, authorizerName: plan.authorizerName,
+            member: binding.member, memberName: binding.memberName, region: binding.region, lines: plan.quote.lines,
+            total: plan.quote.total, postings: plan.postings, external: plan.external,
+            receiptNumber: plan.receiptNumber(sequence: seq), createdAt: now, seq: seq)
+        try await c.run("""
+            INSERT INTO payment (seq, id, binding_id, authorizer, member, member_name, authorizer_name, region_code, total_fen, account_fen,
+              external_fen, external_reference, receipt_number, enrolled_member, created_at)
+            VALUES (\(seq), \(record.id), \(binding.id), \(binding.authorizer.value), \(binding.member.value), \(binding.memberName),
+              \(plan.authorizerName), \(Int64(binding.region.value)), \(plan.quote.total.fen), \(plan.quote.accountPart.fen),
+              \(plan.external?.amount.fen ?? 0), \(plan.external?.reference), \(record.receiptNumber), \(plan.enrollsMember), \(now))
+            """, logger: logger)
+        for line in plan.quote.lines {
+            try await c.run("""
+                INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start)
+                VALUES (\(record.id), \(binding.member.value), \(Int64(line.year)), \(line.amount.fen), \(line.category), \(line.isLate),
+                        \(line.benefitStart?.description))
+                """, logger: logger)
+        }
+        for posting in plan.postings {
+            try await c.run("""
+                INSERT INTO payment_posting (payment_id, part, amount_fen) VALUES (\(record.id), \(posting.part.rawValue), \(posting.amount.fen))
+                """, logger: logger)
+        }
+        try await post(plan.movement, now: now, on: c, logger: logger)
+        try await recordUse(.premium, owner: binding.authorizer, member: binding.member, memberName: binding.memberName,
+                            amount: plan.quote.accountPart, paymentID: record.id, settlementSeq: nil, now: now, on: c, logger: logger)
+        if let member = plan.enrolledMember {
+            try await c.run("""
+                UPDATE person SET insurance_type = \(member.insuranceType.rawValue), status = \(member.status.rawValue),
+                  region_code = \(Int64(member.region.value)), updated_at = \(now) WHERE id_number = \(member.id.value)
+                """, logger: logger)
+        }
+        return record
+    }
+
+    static func recordUse(_ kind: AccountUseRecord.Kind, owner: ResidentID, member: ResidentID, memberName: String, amount: Money,
+                          paymentID: String?, settlementSeq: Int64?, now: Int64, on c: PostgresConnection, logger: Logger) async throws {
+        try await c.run("""
+            INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at)
+            VALUES (\(kind.rawValue), \(owner.value), \(member.value), \(memberName), \(amount.fen), \(paymentID), \(settlementSeq), \(now))
+            """, logger: logger)
+    }
+
+    /// Payments matching `condition` (`$1` binds `arguments`, a text array), with their years and
+    /// postings: three queries for any number of payments.
+    static func fetchPayments(where condition: String, _ arguments: [String], order: String = "seq", limit: Int? = nil,
+                              on c: PostgresConnection, logger: Logger) async throws -> [PaymentRecord] {
+        var binds = PostgresBindings()
+        binds.append(arguments)
+        let rows = try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM payment WHERE \(condition) ORDER BY \(order)\(limit.map { " LIMIT \($0)" } ?? "")",
+                                                  binds: binds), logger: logger)
+        guard !rows.isEmpty else { return [] }
+        let ids = try rows.map { try $0.string("id") }
+        var lines: [String: [PremiumLine]] = [:]
+        for row in try await c.rows("SELECT * FROM payment_year WHERE payment_id = ANY(\(ids)) ORDER BY year", logger: logger) {
+            lines[try row.string("payment_id"), default: []].append(PremiumLine(
+                year: Int(try row.int("year")), amount: try row.money("amount_fen"), category: try row.optionalString("category"),
+                isLate: try row.bool("late"), benefitStart: try row.optionalString("benefit_start").flatMap(CivilDate.init(iso:))))
+        }
+        var postings: [String: [Posting]] = [:]
+        for row in try await c.rows("SELECT * FROM payment_posting WHERE payment_id = ANY(\(ids)) ORDER BY part DESC", logger: logger) {
+            postings[try row.string("payment_id"), default: []].append(
+                Posting(part: BalancePart(rawValue: try row.string("part")) ?? .currentYear, amount: try row.money("amount_fen")))
+        }
+        return try rows.map { row in
+            let id = try row.string("id")
+            let externalFen = try row.int("external_fen")
+            guard let region = RegionCode(Int(try row.int("region_code"))) else { throw StoreError(.database, "payment row does not decode") }
+            return PaymentRecord(
+                id: id, bindingID: try row.string("binding_id"), authorizer: try row.id("authorizer"), authorizerName: try row.string("authorizer_name"),
+                member: try row.id("member"), memberName: try row.string("member_name"), region: region, lines: lines[id] ?? [],
+                total: try row.money("total_fen"), postings: postings[id] ?? [],
+                external: externalFen > 0 ? ExternalPayment(amount: Money(fen: externalFen), reference: try row.optionalString("external_reference") ?? "") : nil,
+                receiptNumber: try row.string("receipt_number"), createdAt: try row.int("created_at"), seq: try row.int("seq"))
+        }
+    }
+
+    public func payment(id: String) async throws -> PaymentRecord? {
+        let logger = self.logger
+        return try await read { c in try await Self.fetchPayments(where: "id = ANY($1)", [id], on: c, logger: logger).first }
+    }
+
+    public func payment(receiptNumber: String) async throws -> PaymentRecord? {
+        let logger = self.logger
+        return try await read { c in try await Self.fetchPayments(where: "receipt_number = ANY($1)", [receiptNumber], on: c, logger: logger).first }
+    }
+
+    public func payments(ids: [String]) async throws -> [PaymentRecord] {
+        guard !ids.isEmpty else { return [] }
+        let logger = self.logger
+        return try await read { c in try await Self.fetchPayments(where: "id = ANY($1)", ids, on: c, logger: logger) }
+    }
+
+    public func payments(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [PaymentRecord] {
+        let logger = self.logger
+        let column = perspective == .authorizer ? "authorizer" : "member"
+        return try await read { c in
+            try await Self.fetchPayments(where: "\(column) = ($1)[1] AND seq < ($1)[2]::bigint", [person.value, String(before ?? Int64.max)],
+                                         order: "seq DESC", limit: limit, on: c, logger: logger)
+        }
+    }
+
+    public func accountUses(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [AccountUseRecord] {
+        let logger = self.logger
+        let condition = perspective == .authorizer ? "u.account_owner = $1" : "u.member = $1 AND u.account_owner <> $1"
+        var binds = PostgresBindings()
+        binds.append(person.value)
+        binds.append(before ?? Int64.max)
+        binds.append(Int64(limit))
+        let query = PostgresQuery(unsafeSQL: """
+            SELECT u.*, s.settlement_id, i.code, i.name AS institution_name, i.kind AS institution_kind, i.region_code AS institution_region,
+                   i.valid_from, i.valid_to
+            FROM account_use u LEFT JOIN settlement s ON s.seq = u.settlement_seq LEFT JOIN institution i ON i.code = s.institution_code
+            WHERE \(condition) AND u.seq < $2 ORDER BY u.seq DESC LIMIT $3
+            """, binds: binds)
+        return try await read { c in
+            try await c.rows(query, logger: logger).map { row in
+                guard let kind = AccountUseRecord.Kind(rawValue: try row.string("kind")) else { throw StoreError(.database, "account_use row does not decode") }
+                let institution = try row.optionalString("code") == nil ? nil : try Self.decodeInstitution(row, aliased: true)
+                return AccountUseRecord(kind: kind, accountOwner: try row.id("account_owner"), member: try row.id("member"),
+                                        memberName: try row.string("member_name"), amount: try row.money("amount_fen"), at: try row.int("at"),
+                                        paymentID: try row.optionalString("payment_id"), settlementID: try row.optionalString("settlement_id"),
+                                        institution: institution, seq: try row.int("seq"))
+            }
+        }
+    }
+
+    // MARK: Institutions and settlements
+
+    static func upsert(_ institution: Institution, now: Int64, on c: PostgresConnection, logger: Logger) async throws -> Bool {
+        let existed = try await c.row("SELECT 1 AS one FROM institution WHERE code = \(institution.code.value)", logger: logger) != nil
+        try await c.run("""
+            INSERT INTO institution (code, name, kind, region_code, valid_from, valid_to, updated_at)
+            VALUES (\(institution.code.value), \(institution.name), \(institution.kind.rawValue), \(Int64(institution.region.value)),
+                    \(institution.validFrom.description), \(institution.validTo?.description), \(now))
+            ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, region_code = excluded.region_code,
+              valid_from = excluded.valid_from, valid_to = excluded.valid_to, updated_at = excluded.updated_at
+            """, logger: logger)
+        return !existed
+    }
+
+    static func decodeInstitution(_ row: PostgresRandomAccessRow, aliased: Bool) throws -> Institution {
+        let (name, kind, region) = aliased ? ("institution_name", "institution_kind", "institution_region") : ("name", "kind", "region_code")
+        guard let code = try? InstitutionCode.parse(try row.string("code")), let kind = InstitutionKind(rawValue: try row.string(kind)),
+              let region = RegionCode(Int(try row.int(region))), let from = CivilDate(iso: try row.string("valid_from"))
+        else { throw StoreError(.database, "institution row does not decode") }
+        return Institution(code: code, name: try row.string(name), kind: kind, region: region, validFrom: from,
+                           validTo: try row.optionalString("valid_to").flatMap(CivilDate.init(iso:)))
+    }
+
+    static func fetchInstitution(_ code: InstitutionCode, on c: PostgresConnection, logger: Logger) async throws -> Institution? {
+        try await c.row("SELECT * FROM institution WHERE code = \(code.value)", logger: logger).map { try decodeInstitution($0, aliased: false) }
+    }
+
+    public func upsertInstitution(_ institution: Institution, key: IdempotencyKey?, now: Int64) async throws -> (institution: Institution, created: Bool) {
+        let logger = self.logger
+        return try await once(key, now: now, replay: { previous, c in
+            guard let stored = try await Self.fetchInstitution(institution.code, on: c, logger: logger) else {
+                throw StoreError(.database, "idempotent result vanished")
+            }
+            return (stored, previous == "created")
+        }, { c in
+            let created = try await Self.upsert(institution, now: now, on: c, logger: logger)
+            return ((institution, created), created ? "created" : "replaced")
+        })
+    }
+
+    public func institution(_ code: InstitutionCode) async throws -> Institution? {
+        let logger = self.logger
+        return try await read { c in try await Self.fetchInstitution(code, on: c, logger: logger) }
+    }
+
+    static func settlementFacts(_ order: SettlementOrder, scope: InstitutionScope, policies: PolicyBook, today: CivilDate,
+                                on c: PostgresConnection, logger: Logger) async throws -> SettlementFacts {
+        var institution: Institution? = nil
+        if let code = try? InstitutionCode.parse(order.institutionCode) { institution = try await fetchInstitution(code, on: c, logger: logger) }
+        let patientID = try? ResidentID.parse(order.patientIDNumber, today: today)
+        var patient: PersonRecord? = nil
+        var bindings: [FamilyBinding] = []
+        if let patientID {
+            patient = try await fetchPerson(patientID, on: c, logger: logger)
+            for record in try await fetchBindings(where: "member = $1 ORDER BY seq", [patientID.value], on: c, logger: logger) {
+                let binding = record.binding
+                let used = try await c.row("""
+                    SELECT COALESCE(SUM(p.amount_fen), 0)::bigint AS used FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
+                    WHERE p.binding_id = \(binding.id) AND p.settled_year = \(Int64(today.year)) AND s.status = 'settled'
+                    """, logger: logger)?.int("used") ?? 0
+                bindings.append(FamilyBinding(binding: binding, authorizerAccount: try await fetchAccount(binding.authorizer, on: c, logger: logger),
+                                              policy: policies.policy(of: binding.region), usedThisYear: Money(fen: used)))
+            }
+        }
+        return SettlementFacts(scope: scope, institution: institution, patient: patient,
+                               patientPolicy: patient.flatMap { policies.policy(of: $0.person.region) }, bindings: bindings, today: today)
+    }
+
+    public func preSettle(_ order: SettlementOrder, scope: InstitutionScope, policies: PolicyBook, today: CivilDate) async throws -> SettlementSplit {
+        let logger = self.logger
+        return try await read { c in
+            try SettlementRules.preSettle(order, facts: try await Self.settlementFacts(order, scope: scope, policies: policies, today: today,
+                                                                                        on: c, logger: logger))
+        }
+    }
+
+    public func settle(_ order: SettlementOrder, scope: InstitutionScope, key: IdempotencyKey, policies: PolicyBook, today: CivilDate,
+                       now: Int64) async throws -> SettlementRecord {
+        let logger = self.logger
+        return try await once(key, now: now, replay: { previous, c in
+            guard let record = try await Self.fetchSettlements(where: "s.seq = ($1)[1]::bigint", [previous], on: c, logger: logger).first else {
+                throw StoreError(.database, "idempotent result vanished")
+            }
+            return record
+        }, { c in
+            let facts = try await Self.settlementFacts(order, scope: scope, policies: policies, today: today, on: c, logger: logger)
+            let record = try await Self.apply(try SettlementRules.settle(order, facts: facts), today: today, now: now, on: c, logger: logger)
+            return (record, String(record.seq))
+        })
+    }
+
+    static func apply(_ plan: SettlementPlan, today: CivilDate, now: Int64, on c: PostgresConnection, logger: Logger) async throws -> SettlementRecord {
+        for account in plan.accounts { try await updateAccount(account, on: c, logger: logger) }
+        let split = plan.split
+        let family = String(decoding: try JSONEncoder().encode(split.family.map(PostgresFamilyUse.init)), as: UTF8.self)
+        guard let seq = try await c.row("""
+            INSERT INTO settlement (institution_code, settlement_id, region_code, patient, patient_name, amount_fen, acct_pay_fen,
+              acct_mulaid_pay_fen, cash_fen, family, family_zero_note, status, settled_at, settled_on)
+            VALUES (\(plan.institution.code.value), \(plan.settlementID), \(Int64(plan.institution.region.value)), \(plan.patient.id.value),
+              \(plan.patient.name), \(split.amount.fen), \(split.acctPay.fen), \(split.acctMulaidPay.fen), \(split.cashPay.fen), \(family),
+              \(split.familyZeroNote?.rawValue), 'settled', \(now), \(today.description))
+            RETURNING seq
+            """, logger: logger)?.int("seq") else { throw StoreError(.database, "settlement insert returned nothing") }
+        for (position, posting) in split.postings.enumerated() {
+            try await c.run("""
+                INSERT INTO settlement_posting (settlement_seq, position, owner, part, amount_fen, binding_id, account_year, settled_year)
+                VALUES (\(seq), \(Int64(position)), \(posting.owner.value), \(posting.part.rawValue), \(posting.amount.fen), \(posting.bindingID),
+                        \(Int64(posting.accountYear)), \(Int64(today.year)))
+                """, logger: logger)
+        }
+        try await post(plan.movement, now: now, on: c, logger: logger)
+        try await recordUses(.settlement, postings: split.postings, patient: plan.patient, settlementSeq: seq, now: now, on: c, logger: logger)
+        return SettlementRecord(settlementID: plan.settlementID, institution: plan.institution, patient: plan.patient.id,
+                                patientName: plan.patient.name, split: split, status: .settled, settledAt: now, reversedAt: nil, seq: seq)
+    }
+
+    static func recordUses(_ kind: AccountUseRecord.Kind, postings: [SettlementPosting], patient: Person, settlementSeq: Int64, now: Int64,
+                           on c: PostgresConnection, logger: Logger) async throws {
+        var amounts: [(ResidentID, Money)] = []
+        for posting in postings {
+            if let index = amounts.firstIndex(where: { $0.0 == posting.owner }) {
+                amounts[index].1 = amounts[index].1.adding(posting.amount)!
+            } else {
+                amounts.append((posting.owner, posting.amount))
+            }
+        }
+        for (owner, amount) in amounts {
+            try await recordUse(kind, owner: owner, member: patient.id, memberName: patient.name, amount: amount, paymentID: nil,
+                                settlementSeq: settlementSeq, now: now, on: c, logger: logger)
+        }
+    }
+
+    public func reverseSettlement(institution: InstitutionCode, settlementID: String, policies: PolicyBook, today: CivilDate,
+                                  now: Int64) async throws -> SettlementRecord {
+        let logger = self.logger
+        return try await transaction { c in
+            guard let record = try await Self.fetchSettlements(where: "s.institution_code = ($1)[1] AND s.settlement_id = ($1)[2]",
+                                                               [institution.value, settlementID], on: c, logger: logger).first
+            else { throw SettlementRules.notFound(institution.value, settlementID) }
+            var accounts: [PersonalAccount] = []
+            for owner in Set(record.split.postings.map(\.owner)) {
+                guard let account = try await Self.fetchAccount(owner, on: c, logger: logger) else { throw StoreError(.database, "a debited account is missing") }
+                accounts.append(account)
+            }
+            let terms = policies.policy(of: record.institution.region)?.settlementTerms ?? .defaults
+            guard let plan = try SettlementRules.reverse(record, accounts: accounts, terms: terms, today: today) else { return record }
+            for account in plan.accounts { try await Self.updateAccount(account, on: c, logger: logger) }
+            try await c.run("""
+                UPDATE settlement SET status = 'reversed', reversed_at = \(now), reversed_on = \(today.description) WHERE seq = \(record.seq)
+                """, logger: logger)
+            try await Self.post(plan.movement, now: now, on: c, logger: logger)
+            let patient = Person(id: record.patient, name: record.patientName, insuranceType: .none, status: .normal, region: record.institution.region)
+            try await Self.recordUses(.reversal, postings: plan.credits, patient: patient, settlementSeq: record.seq, now: now, on: c, logger: logger)
+            var reversed = record
+            reversed.status = .reversed
+            reversed.reversedAt = now
+            return reversed
+        }
+    }
+
+    public func settlement(institution: InstitutionCode, settlementID: String) async throws -> SettlementRecord? {
+        let logger = self.logger
+        return try await read { c in
+            try await Self.fetchSettlements(where: "s.institution_code = ($1)[1] AND s.settlement_id = ($1)[2]", [institution.value, settlementID],
+                                            on: c, logger: logger).first
+        }
+    }
+
+    public func settlements(of institution: InstitutionCode, on day: CivilDate) async throws -> (settled: [SettlementRecord], reversed: [SettlementRecord]) {
+        let logger = self.logger
+        return try await read { c in
+            (try await Self.fetchSettlements(where: "s.institution_code = ($1)[1] AND s.settled_on = ($1)[2]", [institution.value, day.description],
+                                             on: c, logger: logger),
+             try await Self.fetchSettlements(where: "s.institution_code = ($1)[1] AND s.reversed_on = ($1)[2]", [institution.value, day.description],
+                                             on: c, logger: logger))
+        }
+    }
+
+    public func settlementTotals(region: RegionCode, on day: CivilDate) async throws -> SettlementTotals {
+        let logger = self.logger
+        return try await read { c in
+            var totals = SettlementTotals()
+            let region = Int64(region.value)
+            if let row = try await c.row("""
+                SELECT COUNT(*)::bigint AS n, COALESCE(SUM(acct_pay_fen), 0)::bigint AS own, COALESCE(SUM(acct_mulaid_pay_fen), 0)::bigint AS family
+                FROM settlement WHERE region_code = \(region) AND settled_on = \(day.description)
+                """, logger: logger) {
+                totals.settledCount = try row.int("n")
+                totals.settledAcctPay = try row.money("own")
+                totals.settledAcctMulaidPay = try row.money("family")
+            }
+            if let row = try await c.row("""
+                SELECT COUNT(*)::bigint AS n, COALESCE(SUM(acct_pay_fen), 0)::bigint AS own, COALESCE(SUM(acct_mulaid_pay_fen), 0)::bigint AS family
+                FROM settlement WHERE region_code = \(region) AND reversed_on = \(day.description)
+                """, logger: logger) {
+                totals.reversedCount = try row.int("n")
+                totals.reversedAcctPay = try row.money("own")
+                totals.reversedAcctMulaidPay = try row.money("family")
+            }
+            return totals
+        }
+    }
+
+    /// Settlements matching `condition` (on `s`; `$1` binds `arguments`, a text array), with their
+    /// institutions and postings: two queries.
+    static func fetchSettlements(where condition: String, _ arguments: [String], on c: PostgresConnection, logger: Logger) async throws -> [SettlementRecord] {
+        var binds = PostgresBindings()
+        binds.append(arguments)
+        let rows = try await c.rows(PostgresQuery(unsafeSQL: """
+            SELECT s.*, i.code, i.name AS institution_name, i.kind AS institution_kind, i.region_code AS institution_region,
+                   i.valid_from, i.valid_to
+            FROM settlement s JOIN institution i ON i.code = s.institution_code WHERE \(condition) ORDER BY s.seq
+            """, binds: binds), logger: logger)
+        guard !rows.isEmpty else { return [] }
+        let seqs = try rows.map { try $0.int("seq") }
+        var postings: [Int64: [SettlementPosting]] = [:]
+        for row in try await c.rows("SELECT * FROM settlement_posting WHERE settlement_seq = ANY(\(seqs)) ORDER BY settlement_seq, position",
+                                    logger: logger) {
+            guard let part = BalancePart(rawValue: try row.string("part")) else { throw StoreError(.database, "settlement posting does not decode") }
+            postings[try row.int("settlement_seq"), default: []].append(SettlementPosting(
+                owner: try row.id("owner"), part: part, amount: try row.money("amount_fen"), bindingID: try row.optionalString("binding_id"),
+                accountYear: Int(try row.int("account_year"))))
+        }
+        return try rows.map { row in
+            let seq = try row.int("seq")
+            let family = try JSONDecoder().decode([PostgresFamilyUse].self, from: Data(try row.string("family").utf8)).map { try $0.use() }
+            let split = SettlementSplit(
+                amount: try row.money("amount_fen"), acctPay: try row.money("acct_pay_fen"), acctMulaidPay: try row.money("acct_mulaid_pay_fen"),
+                cashPay: try row.money("cash_fen"), postings: postings[seq] ?? [], family: family,
+                familyZeroNote: try row.optionalString("family_zero_note").flatMap(FamilyFundNote.init(rawValue:)))
+            guard let status = SettlementStatus(rawValue: try row.string("status")) else { throw StoreError(.database, "settlement row does not decode") }
+            return SettlementRecord(settlementID: try row.string("settlement_id"), institution: try decodeInstitution(row, aliased: true),
+                                    patient: try row.id("patient"), patientName: try row.string("patient_name"), split: split, status: status,
+                                    settledAt: try row.int("settled_at"), reversedAt: try row.optionalInt("reversed_at"), seq: seq)
+        }
+    }
+}
+
+/// How a settlement's per-binding uses are kept (JSON in `settlement.family`, as in SQLite).
+struct PostgresFamilyUse: Codable {
+    var binding: String
+    var authorizer: String
+    var fen: Int64
+    var note: String?
+
+    init(_ use: FamilyFundUse) {
+        binding = use.bindingID
+        authorizer = use.authorizer.value
+        fen = use.amount.fen
+        note = use.note?.rawValue
+    }
+
+    func use() throws -> FamilyFundUse {
+        FamilyFundUse(bindingID: binding, authorizer: try PostgresStore.storedID(authorizer), amount: Money(fen: fen),
+                      note: note.flatMap(FamilyFundNote.init(rawValue:)))
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import GongjiCore
+import GongjiStore
+import Logging
+import PostgresNIO
+
+/// The store in one PostgreSQL database, shared by any number of gongjid processes.
+///
+/// Every mutation runs in a SERIALIZABLE transaction: the facts are read, the core plans, the plan
+/// is written — and if another daemon (or another request of this one) changed what was read,
+/// PostgreSQL aborts one of them with a serialization failure and it is run again from the start
+/// (at most `attemptsMax` times). So two daemons paying on one account at the same moment never
+/// overspend it, and a retried request that lands on the other daemon finds the first one's
+/// idempotency record. Times are inputs, as in the SQLite store.
+public final class PostgresStore: FamilyAccountStore {
+    let client: PostgresClient
+    let logger: Logger
+    let runner: Task<Void, Never>
+    /// How often a transaction is tried before its serialization failure is reported.
+    static let attemptsMax = 40
+
+    /// The connection settings of a `postgres://user[:password]@host[:port]/database` URL.
+    public static func configuration(url: String, tls: PostgresClient.Configuration.TLS = .disable,
+                                     poolSize: Int = 20) throws(StoreError) -> PostgresClient.Configuration {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+              let host = components.host, !host.isEmpty, let user = components.user
+        else { throw StoreError(.configuration, "'\(url)' is not a postgres://user@host[:port]/database URL") }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        var configuration = PostgresClient.Configuration(host: host, port: components.port ?? 5432, username: user,
+                                                         password: components.password, database: database.isEmpty ? nil : database, tls: tls)
+        configuration.options.maximumConnections = poolSize
+        configuration.options.connectTimeout = .seconds(5)
+        for item in components.queryItems ?? [] where item.name == "search_path" {
+            configuration.options.additionalStartupParameters.append(("search_path", item.value ?? "public"))
+        }
+        return configuration
+    }
+
+    /// Connects (the pool runs until `close()`) and applies the migrations this database lacks,
+    /// under an advisory lock so that daemons starting together migrate once.
+    public init(configuration: PostgresClient.Configuration, logger: Logger) async throws {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+        do {
+            try await migrate()
+        } catch {
+            runner.cancel()
+            throw error
+        }
+    }
+
+    /// Stops the pool.
+    public func close() {
+        runner.cancel()
+    }
+
+    /// Applies missing migrations, once, whichever daemon gets the lock first.
+    func migrate() async throws {
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
+            do {
+                try await connection.query("CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                                           logger: logger)
+                var applied = Set<String>()
+                for try await name in try await connection.query("SELECT name FROM gongji_migration", logger: logger).decode(String.self) {
+                    applied.insert(name)
+                }
+                for (name, sql) in PostgresSchema.migrations where !applied.contains(name) {
+                    try await connection.query("BEGIN", logger: logger)
+                    do {
+                        // One statement per query (the extended protocol takes one); statements end with ";\n".
+                        for statement in sql.components(separatedBy: ";\n") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        }
+                        try await connection.query("INSERT INTO gongji_migration (name, applied_at) VALUES (\(name), \(Int64(Date().timeIntervalSince1970)))",
+                                                   logger: logger)
+                        try await connection.query("COMMIT", logger: logger)
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+                throw Self.mapped(error)
+            }
+            try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+        }
+    }
+
+    /// Runs `body` in a SERIALIZABLE transaction, again from the start after a serialization
+    /// failure, a deadlock or a unique violation by a concurrent transaction (whose effect the
+    /// next attempt then reads). Domain errors pass; everything else becomes a `StoreError`.
+    func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await client.withConnection { connection in
+                    try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger)
+                    do {
+                        let result = try await body(connection)
+                        try await connection.query("COMMIT", logger: logger)
+                        return result
+                    } catch {
+                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        throw error
+                    }
+                }
+            } catch let error as PSQLError where Self.isRetryable(error) && attempt < Self.attemptsMax {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(2 * attempt + 3))))
+                continue
+            } catch {
+                throw Self.mapped(error)
+            }
+        }
+    }
+
+    /// Runs `body` on a connection outside an explicit transaction (one statement is atomic).
+    func read<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    throw error
+                }
+            }
+        } catch {
+            throw Self.mapped(error)
+        }
+    }
+
+    static func isRetryable(_ error: PSQLError) -> Bool {
+        guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
+        return state == "40001" || state == "40P01" || state == "23505"
+    }
+
+    /// Domain and store errors pass; an unreachable database is `.unavailable`; the rest `.database`.
+    static func mapped(_ error: any Error) -> any Error {
+        switch error {
+        case let error as DomainError: return error
+        case let error as StoreError: return error
+        case let error as PSQLError where error.code != .server:
+            return StoreError(.unavailable, "the PostgreSQL database is unreachable", cause: error)
+        case let error as PSQLError:
+            if error.serverInfo?[.sqlState] == "53100" { return StoreError(.storageFull, "the PostgreSQL server's disk is full", cause: error) }
+            return StoreError(.database, "PostgreSQL: \(error.serverInfo?[.message] ?? "\(error.code)")", cause: error)
+        default:
+            return StoreError(.database, "PostgreSQL failed", cause: error)
+        }
+    }
+}
+
+// MARK: Rows
+
+extension PostgresConnection {
+    /// Runs `query` and collects its rows.
+    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRandomAccessRow] {
+        var result: [PostgresRandomAccessRow] = []
+        for try await row in try await self.query(query, logger: logger) { result.append(row.makeRandomAccess()) }
+        return result
+    }
+
+    /// Runs `query` and returns its first row, if any.
+    func row(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRandomAccessRow? {
+        try await rows(query, logger: logger).first
+    }
+
+    /// Runs a statement.
+    func run(_ query: PostgresQuery, logger: Logger) async throws {
+        try await self.query(query, logger: logger)
+    }
+}
+
+extension PostgresRandomAccessRow {
+    func string(_ column: String) throws -> String { try self[column].decode(String.self) }
+    func optionalString(_ column: String) throws -> String? { try self[column].decode(String?.self) }
+    func int(_ column: String) throws -> Int64 { try self[column].decode(Int64.self) }
+    func optionalInt(_ column: String) throws -> Int64? { try self[column].decode(Int64?.self) }
+    func bool(_ column: String) throws -> Bool { try self[column].decode(Bool.self) }
+    func money(_ column: String) throws -> Money { Money(fen: try int(column)) }
+    func id(_ column: String) throws -> ResidentID { try PostgresStore.storedID(try string(column)) }
+}
+
+extension PostgresStore {
+    /// Decodes an ID number read back from the database (validated when it was written).
+    static func storedID(_ text: String) throws -> ResidentID {
+        do { return try ResidentID.parse(text, today: CivilDate.lastOfYear(9999)) } catch {
+            throw StoreError(.database, "a stored ID number does not decode (\(error.reason))")
+        }
+    }
+}
