@@ -99,7 +99,8 @@ let package = Package(
         .target(
             name: "GongjiServer",
             dependencies: [
-                "GongjiCore", "GongjiConfiguration", "GongjiStore", "GongjiProto", "GongjiClient",
+                "GongjiCore", "GongjiConfiguration", "GongjiStore", "GongjiProto", "GongjiClient", "GongjiPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -13,7 +13,8 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
     /// Certificate identities (subject common name or DNS SAN) allowed for each role:
     /// `gateway`, `reviewer`, `operator`, `settlement`.
     public var roles: [String: [String]]
-    /// The SQLite database.
+    /// The database: one SQLite file (`path`, the default) or a PostgreSQL server shared by
+    /// several daemons (`postgresql`).
     public var database: DatabaseSection
     /// The identity-document store.
     public var documents: Documents
@@ -78,12 +79,55 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
     /// `database`.
     public struct DatabaseSection: Sendable, Codable, Hashable {
-        /// Path of the SQLite file.
+        /// Path of the SQLite file; empty with `postgresql`.
         public var path: String
+        /// A PostgreSQL server instead (several daemons on one database).
+        public var postgresql: PostgreSQL?
+
+        /// `database.postgresql`.
+        public struct PostgreSQL: Sendable, Codable, Hashable {
+            /// `postgres://user[:password]@host[:port]/database`.
+            public var url: String
+            /// Connections per daemon (default 20).
+            public var poolSize: Int?
+            /// `"disable"` (default), `"prefer"` or `"require"` (verified against `ca_file`, else the system's roots).
+            public var tls: String?
+            /// PEM bundle of the CAs that sign the server's certificate.
+            public var caFile: String?
+
+            /// Creates the section.
+            public init(url: String, poolSize: Int? = nil, tls: String? = nil, caFile: String? = nil) {
+                self.url = url; self.poolSize = poolSize; self.tls = tls; self.caFile = caFile
+            }
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case url
+                case poolSize = "pool_size"
+                case tls
+                case caFile = "ca_file"
+            }
+        }
 
         /// Creates the section.
-        public init(path: String) { self.path = path }
-        enum CodingKeys: String, CodingKey, CaseIterable { case path }
+        public init(path: String) { self.path = path; self.postgresql = nil }
+        /// A PostgreSQL section.
+        public init(postgresql: PostgreSQL) { self.path = ""; self.postgresql = postgresql }
+        enum CodingKeys: String, CodingKey, CaseIterable { case path, postgresql }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            path = try c.decodeIfPresent(String.self, forKey: .path) ?? ""
+            postgresql = try c.decodeIfPresent(Known<PostgreSQL>.self, forKey: .postgresql)?.value
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            if !path.isEmpty { try c.encode(path, forKey: .path) }
+            try c.encodeIfPresent(postgresql, forKey: .postgresql)
+        }
+
+        /// Whether the daemon keeps its data in PostgreSQL.
+        public var isPostgreSQL: Bool { postgresql != nil }
     }
 
     /// `documents`.
@@ -242,6 +286,7 @@ extension GongjiConfig.Limits: ConfigSection {}
 extension GongjiConfig.Log: ConfigSection {}
 extension GongjiConfig.Metrics: ConfigSection {}
 extension GongjiConfig.Settlement: ConfigSection {}
+extension GongjiConfig.DatabaseSection.PostgreSQL: ConfigSection {}
 
 /// Decodes a section after refusing any key it does not know: a typo (`limit`,
 /// `message_byte_max`) is an error naming the key, never silently a default.
@@ -364,6 +409,7 @@ extension GongjiConfig {
         resolve(&tls.privateKey)
         resolve(&tls.clientCA)
         resolve(&database.path)
+        if database.postgresql?.caFile != nil { resolve(&database.postgresql!.caFile!) }
         resolve(&documents.directory)
         resolve(&secrets.keyFile)
         resolve(&policies.directory)
@@ -402,6 +448,21 @@ extension GongjiConfig {
         }
         if let metrics {
             guard (0...65535).contains(metrics.port) else { throw ConfigError(key: "metrics.port", problem: "must be 0…65535") }
+        }
+        switch (database.path.isEmpty, database.postgresql) {
+        case (true, nil): throw ConfigError(key: "database", problem: "give path (SQLite) or postgresql")
+        case (false, _?): throw ConfigError(key: "database", problem: "give path (SQLite) or postgresql, not both")
+        case (_, let postgresql?):
+            guard postgresql.url.hasPrefix("postgres://") || postgresql.url.hasPrefix("postgresql://") else {
+                throw ConfigError(key: "database.postgresql.url", problem: "must be postgres://user@host[:port]/database")
+            }
+            if let size = postgresql.poolSize, !(1...500).contains(size) {
+                throw ConfigError(key: "database.postgresql.pool_size", problem: "must be 1…500, got \(size)")
+            }
+            if let tls = postgresql.tls, !["disable", "prefer", "require"].contains(tls) {
+                throw ConfigError(key: "database.postgresql.tls", problem: "must be disable, prefer or require")
+            }
+        default: break
         }
         for (identity, codes) in settlement?.institutions ?? [:] {
             let key = "settlement.institutions.\(identity)"

@@ -99,7 +99,7 @@ public enum BenchSeed {
         let config = try GongjiConfig.load(path: env.configPath)
         let daemon = try await GongjiDaemon.build(config: config, logger: logger)
         let service = daemon.service
-        defer { try? daemon.store.close() }
+        defer { try? daemon.closeStore() }
         let year = today.year + 1
         let population = Population(families: families, sharedAccounts: sharedAccounts, today: today)
 

@@ -4,8 +4,10 @@
 enum PostgresSchema {
     /// The advisory lock migrations and single-runner jobs take ("GJDB").
     static let migrationLock: Int64 = 0x474A_4442
+    /// The advisory lock of the retention clean-up ("GJCL"): one daemon at a time runs it.
+    static let cleanupLock: Int64 = 0x474A_434C
 
-    static let migrations: [(name: String, sql: String)] = [("v1", v1)]
+    static let migrations: [(name: String, sql: String)] = [("v1", v1), ("v2-document-blobs", v2DocumentBlobs)]
 
     static let v1 = """
         CREATE TABLE person (
@@ -213,5 +215,17 @@ enum PostgresSchema {
         );
         CREATE INDEX account_use_by_owner ON account_use(account_owner, seq);
         CREATE INDEX account_use_by_member ON account_use(member, seq);
+        """
+}
+
+extension PostgresSchema {
+    /// Sealed identity documents (the same AES-GCM segments as the files of the SQLite mode), so
+    /// that every daemon can serve every document.
+    static let v2DocumentBlobs = """
+        CREATE TABLE document_blob (
+          id TEXT PRIMARY KEY CHECK (length(id) = 64),
+          sealed BYTEA NOT NULL,
+          created_at BIGINT NOT NULL
+        )
         """
 }

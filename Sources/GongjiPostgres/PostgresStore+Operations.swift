@@ -372,6 +372,9 @@ extension PostgresStore {
     public func removeExpiredDocuments(now: Int64, retentionSeconds: Int64) async throws -> [String] {
         let logger = self.logger
         return try await transaction { c in
+            // One daemon at a time does the clean-up; the others find the lock taken and skip.
+            guard try await c.row("SELECT pg_try_advisory_xact_lock(\(PostgresSchema.cleanupLock)) AS locked", logger: logger)?.bool("locked") == true
+            else { return [] }
             let holds = try await c.rows("""
                 SELECT u.document_id, u.uploader, u.uploaded_at,
                   EXISTS (SELECT 1 FROM binding b WHERE b.authorizer = u.uploader AND (b.front_document = u.document_id OR b.back_document = u.document_id)) AS used

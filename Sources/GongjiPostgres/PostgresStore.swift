@@ -16,6 +16,8 @@ public final class PostgresStore: FamilyAccountStore {
     let client: PostgresClient
     let logger: Logger
     let runner: Task<Void, Never>
+    /// Whether the server is reachable (and has space): health follows it.
+    public let storage: StorageStatus
     /// How often a transaction is tried before its serialization failure is reported.
     static let attemptsMax = 40
 
@@ -38,10 +40,11 @@ public final class PostgresStore: FamilyAccountStore {
 
     /// Connects (the pool runs until `close()`) and applies the migrations this database lacks,
     /// under an advisory lock so that daemons starting together migrate once.
-    public init(configuration: PostgresClient.Configuration, logger: Logger) async throws {
+    public init(configuration: PostgresClient.Configuration, logger: Logger, storage: StorageStatus = StorageStatus()) async throws {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        self.storage = storage
         runner = Task { await client.run() }
         do {
             try await migrate()
@@ -98,7 +101,7 @@ public final class PostgresStore: FamilyAccountStore {
         while true {
             attempt += 1
             do {
-                return try await client.withConnection { connection in
+                let result = try await client.withConnection { connection in
                     try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger)
                     do {
                         let result = try await body(connection)
@@ -109,11 +112,16 @@ public final class PostgresStore: FamilyAccountStore {
                         throw error
                     }
                 }
+                storage.recordWritten()
+                return result
             } catch let error as PSQLError where Self.isRetryable(error) && attempt < Self.attemptsMax {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(2 * attempt + 3))))
                 continue
             } catch {
-                throw Self.mapped(error)
+                let mapped = Self.mapped(error)
+                storage.record(mapped)
+                if !(mapped is DomainError) { storage.recordReachableIfAnswered(mapped) }
+                throw mapped
             }
         }
     }
@@ -121,7 +129,7 @@ public final class PostgresStore: FamilyAccountStore {
     /// Runs `body` on a connection outside an explicit transaction (one statement is atomic).
     func read<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in
+            let result = try await client.withConnection { connection in
                 try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 do {
                     let result = try await body(connection)
@@ -132,8 +140,24 @@ public final class PostgresStore: FamilyAccountStore {
                     throw error
                 }
             }
+            storage.recordReachable()
+            return result
         } catch {
-            throw Self.mapped(error)
+            let mapped = Self.mapped(error)
+            storage.record(mapped)
+            throw mapped
+        }
+    }
+
+    /// Asks the server whether it is there (health probes while it was not).
+    public func ping() async -> Bool {
+        do {
+            try await client.withConnection { connection in try await connection.query("SELECT 1", logger: logger) }
+            storage.recordReachable()
+            return true
+        } catch {
+            storage.record(Self.mapped(error))
+            return false
         }
     }
 

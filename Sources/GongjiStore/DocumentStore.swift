@@ -16,8 +16,10 @@ public final class DocumentStore: Sendable {
     static let magic = Array("GJD1".utf8)
     static let segmentBytes = 64 * 1024
 
-    /// Where the files are.
+    /// Where the files are (with PostgreSQL: only the temporary files of uploads in progress).
     public let directory: URL
+    /// Where sealed documents live when not in `directory` (PostgreSQL: every daemon reads them).
+    let blobs: (any DocumentBlobs)?
     let key: SymmetricKey
     /// Largest accepted upload.
     public let uploadBytesMax: Int
@@ -25,8 +27,10 @@ public final class DocumentStore: Sendable {
     let storage: StorageStatus
 
     /// Opens (creating if needed) the document directory.
-    public init(directory: String, key: SymmetricKey, uploadBytesMax: Int, storage: StorageStatus = StorageStatus()) throws(StoreError) {
+    public init(directory: String, key: SymmetricKey, uploadBytesMax: Int, storage: StorageStatus = StorageStatus(),
+                blobs: (any DocumentBlobs)? = nil) throws(StoreError) {
         self.storage = storage
+        self.blobs = blobs
         self.directory = URL(fileURLWithPath: directory)
         self.key = key
         self.uploadBytesMax = uploadBytesMax
@@ -51,12 +55,21 @@ public final class DocumentStore: Sendable {
         try DocumentUpload(store: self)
     }
 
-    /// Reads, decrypts and verifies a document; a file that fails is reported, never returned.
-    public func read(_ id: String) throws(StoreError) -> [UInt8] {
-        guard id.count == 64, id.allSatisfy(\.isHexDigit), let data = FileManager.default.contents(atPath: path(of: id).path) else {
+    /// Reads, decrypts and verifies a document; one that fails is reported, never returned.
+    public func read(_ id: String) async throws -> [UInt8] {
+        guard id.count == 64, id.allSatisfy(\.isHexDigit) else { throw StoreError(.documentMissing, "the document file is missing") }
+        if let blobs {
+            guard let sealed = try await blobs.get(id: id) else { throw StoreError(.documentMissing, "the document is missing") }
+            return try open([UInt8](sealed), id: id)
+        }
+        guard let data = FileManager.default.contents(atPath: path(of: id).path) else {
             throw StoreError(.documentMissing, "the document file is missing")
         }
-        let bytes = [UInt8](data)
+        return try open([UInt8](data), id: id)
+    }
+
+    /// Decrypts and verifies sealed bytes (the file format above).
+    func open(_ bytes: [UInt8], id: String) throws(StoreError) -> [UInt8] {
         guard bytes.count >= 12, Array(bytes[0..<4]) == Self.magic else { throw StoreError(.documentCorrupted, "bad header") }
         let prefix = Array(bytes[4..<12])
         var offset = 12
@@ -86,8 +99,9 @@ public final class DocumentStore: Sendable {
         return plain
     }
 
-    /// Removes a document file (the database row is removed by the caller first).
-    public func remove(_ id: String) {
+    /// Removes a document (the database row is removed by the caller first).
+    public func remove(_ id: String) async {
+        if let blobs { try? await blobs.delete(id: id); return }
         try? FileManager.default.removeItem(at: path(of: id))
     }
 
@@ -187,11 +201,43 @@ public final class DocumentUpload: @unchecked Sendable {
     /// `finish()` off the caller's thread: its fsyncs block for milliseconds, which would hold one
     /// of Swift concurrency's few cooperative threads (one per core) from every other call.
     public func finishDurably() async throws -> (id: String, deduplicated: Bool) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global(qos: .userInitiated).async {
-                continuation.resume(with: Result { () throws(StoreError) in try self.finish() })
+        guard let blobs = store.blobs else {
+            return try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global(qos: .userInitiated).async {
+                    continuation.resume(with: Result { () throws(StoreError) in try self.finish() })
+                }
             }
         }
+        // Shared storage: seal the file locally, then hand its bytes to the blob store (one row).
+        let id = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                continuation.resume(with: Result { () throws(StoreError) in try self.seal() })
+            }
+        }
+        defer { try? FileManager.default.removeItem(at: tempURL) }
+        do {
+            let sealed = try Data(contentsOf: tempURL)
+            let deduplicated = try await blobs.put(id: id, sealed: sealed)
+            store.storage.recordWritten()
+            return (id, deduplicated)
+        } catch {
+            store.storage.record(error)
+            throw error
+        }
+    }
+
+    /// Seals the last segment and closes the temporary file; returns the hash (hex).
+    func seal() throws(StoreError) -> String {
+        precondition(!done, "an upload finishes once")
+        try seal(buffer[...], last: true)
+        buffer.removeAll()
+        done = true
+        do {
+            try handle.close()
+        } catch {
+            throw failed("cannot store the upload", error)
+        }
+        return hasher.finalize().hexString
     }
 
     /// Seals the last segment, makes the file durable under its hash and returns the hash (hex)
@@ -234,6 +280,16 @@ public final class DocumentUpload: @unchecked Sendable {
         try? handle.close()
         try? FileManager.default.removeItem(at: tempURL)
     }
+}
+
+/// Where sealed documents live when every daemon must read them (PostgreSQL), instead of files.
+public protocol DocumentBlobs: Sendable {
+    /// Stores the sealed bytes of document `id` once; returns whether they were stored already.
+    func put(id: String, sealed: Data) async throws -> Bool
+    /// The sealed bytes of a document, or nil.
+    func get(id: String) async throws -> Data?
+    /// Removes a document's bytes.
+    func delete(id: String) async throws
 }
 
 /// fsyncs a directory so that a rename in it is durable.

@@ -7,6 +7,7 @@ import Synchronization
 /// sends writes elsewhere instead of into errors.
 public final class StorageStatus: Sendable {
     private let full = Atomic<Bool>(false)
+    private let unreachable = Atomic<Bool>(false)
 
     /// Writable until a write says otherwise.
     public init() {}
@@ -14,14 +15,29 @@ public final class StorageStatus: Sendable {
     /// Whether the last write outcome was a full file system.
     public var isFull: Bool { full.load(ordering: .relaxed) }
 
-    /// Notes a failed write: only a lack of space counts.
-    func record(_ error: any Error) {
+    /// Whether the database server (PostgreSQL) could not be reached by the last attempt.
+    public var isUnreachable: Bool { unreachable.load(ordering: .relaxed) }
+
+    /// Notes a failed write: a lack of space, or a database server out of reach.
+    public func record(_ error: any Error) {
         if StoreError.isOutOfSpace(error) { full.store(true, ordering: .relaxed) }
+        if (error as? StoreError)?.code == .unavailable { unreachable.store(true, ordering: .relaxed) }
     }
 
-    /// Notes a write that reached the disk.
-    func recordWritten() {
+    /// Notes a write that reached the disk (and so the database).
+    public func recordWritten() {
         if full.load(ordering: .relaxed) { full.store(false, ordering: .relaxed) }
+        recordReachable()
+    }
+
+    /// Notes that a failure came from a server that answered (anything but `.unavailable`).
+    public func recordReachableIfAnswered(_ error: any Error) {
+        if (error as? StoreError)?.code != .unavailable { recordReachable() }
+    }
+
+    /// Notes that the database server answered.
+    public func recordReachable() {
+        if unreachable.load(ordering: .relaxed) { unreachable.store(false, ordering: .relaxed) }
     }
 
     /// Writes, syncs and removes `bytes` bytes in each directory; clears the flag when all succeed.

@@ -54,7 +54,7 @@ func runDaemon(config: GongjiConfig, configPath: String?, portFile: String?, log
         notifier.send("READY=1\nSTATUS=serving on \(config.listen.host):\(port)")
         try await afterStart(port)
     }
-    try daemon.store.close()
+    try daemon.closeStore()
     logger.notice("stopped")
 }
 
@@ -116,6 +116,10 @@ struct Init: AsyncParsableCommand {
     func run() async throws {
         ownerOnlyFiles()
         let config = try loadConfig(self.config)
+        guard !config.database.isPostgreSQL else {
+            print("database.postgresql: nothing to create here; gongjid run migrates the PostgreSQL database on start (once, under an advisory lock)")
+            return
+        }
         do {
             try ConfigCheck.checkStorage(config)
             try Store.create(path: config.database.path)
@@ -141,6 +145,14 @@ struct Verify: AsyncParsableCommand {
 
     func run() async throws {
         let config = try loadConfig(self.config)
+        guard !config.database.isPostgreSQL else {
+            FileHandle.standardError.write(Data("""
+                gongjid verify checks a SQLite database. PostgreSQL enforces the same constraints itself (CHECKs, \
+                UNIQUE, the append-only ledger trigger); check its health with PostgreSQL's tools (amcheck).
+
+                """.utf8))
+            throw ExitCode(64)
+        }
         let report: VerificationReport
         do {
             let store = try Store(path: config.database.path)
@@ -202,6 +214,15 @@ struct Backup: AsyncParsableCommand {
     func run() async throws {
         ownerOnlyFiles()
         let config = try loadConfig(self.config)
+        guard !config.database.isPostgreSQL else {
+            FileHandle.standardError.write(Data("""
+                gongjid backup copies the SQLite file and the document files. With database.postgresql everything, \
+                documents included, is in PostgreSQL: back it up with PostgreSQL's tools (pg_dump, or base backups \
+                with WAL archiving for point-in-time recovery).
+
+                """.utf8))
+            throw ExitCode(64)
+        }
         let fm = FileManager.default
         guard !fm.fileExists(atPath: destination) else { throw ValidationError("\(destination) exists already") }
         let documents = URL(fileURLWithPath: destination).appendingPathComponent("documents")

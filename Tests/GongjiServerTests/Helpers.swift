@@ -34,7 +34,7 @@ extension GongjiService {
     }
 }
 
-extension Store {
+extension FamilyAccountStore {
     func rollOver(into year: Int, today: CivilDate, now: Int64) async throws -> Int {
         try await rollOver(into: year, key: nil, today: today, now: now)
     }

@@ -193,7 +193,7 @@ struct RegistryTests {
     func synchronousFull() async throws {
         let daemon = try await TestDaemon.start()
         defer { Task { await daemon.stop() } }
-        #expect(try daemon.daemon.store.synchronousMode() == 2)
+        #expect(try daemon.daemon.sqlite!.synchronousMode() == 2)
     }
 }
 

@@ -60,7 +60,7 @@ final class TestDaemon: Sendable {
     /// Starts a daemon. `directory` lets a test restart on the same files.
     static func start(directory: URL? = nil, pki: TestPKI? = nil, clock: TestClock = TestClock(),
                       limits: GongjiConfig.Limits = .defaults, policies: URL? = nil,
-                      metrics: GongjiConfig.Metrics? = nil) async throws -> TestDaemon {
+                      metrics: GongjiConfig.Metrics? = nil, postgresql: String? = nil) async throws -> TestDaemon {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gongji-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let pki = try pki ?? TestPKI(directory: dir)
@@ -73,7 +73,7 @@ final class TestDaemon: Sendable {
         let keyFile = dir.appendingPathComponent("master.key")
         if !FileManager.default.fileExists(atPath: keyFile.path) { try Secrets.generateKeyFile(at: keyFile.path) }
         let databasePath = dir.appendingPathComponent("gongji.sqlite").path
-        if !FileManager.default.fileExists(atPath: databasePath) { try Store.create(path: databasePath) }
+        if postgresql == nil, !FileManager.default.fileExists(atPath: databasePath) { try Store.create(path: databasePath) }
         let config = GongjiConfig(
             listen: .init(host: "127.0.0.1", port: 0),
             tls: .init(certificate: dir.appendingPathComponent("server.pem").path,
@@ -82,7 +82,7 @@ final class TestDaemon: Sendable {
             roles: ["gateway": [TestPKI.identities["gateway"]!], "reviewer": [TestPKI.identities["reviewer"]!],
                     "operator": [TestPKI.identities["operator"]!],
                     "settlement": [TestPKI.identities["settlement"]!, TestPKI.identities["clinic"]!]],
-            database: .init(path: dir.appendingPathComponent("gongji.sqlite").path),
+            database: postgresql.map { .init(postgresql: .init(url: $0, poolSize: 8)) } ?? .init(path: databasePath),
             documents: .init(directory: dir.appendingPathComponent("documents").path),
             secrets: .init(keyFile: keyFile.path),
             policies: .init(directory: policyDir.path),
@@ -119,7 +119,7 @@ final class TestDaemon: Sendable {
         daemon.server.beginGracefulShutdown()
         if daemon.metricsServer != nil { task.cancel() }
         _ = try? await task.value
-        try? daemon.store.close()
+        try? daemon.closeStore()
     }
 
     /// Runs `body` with a client that presents the certificate of `role` ("gateway", "reviewer",

@@ -48,7 +48,7 @@ extension GongjiService {
     /// A document's metadata and bytes, verified in full before anything is served (R-DOC-3).
     public func readDocument(id: String, reader: String) async throws -> (record: DocumentRecord, bytes: [UInt8]) {
         guard let record = try await store.document(id: id) else { throw UploadRules.notFound(id) }
-        let bytes = try documents.read(record.id)
+        let bytes = try await documents.read(record.id)
         logger.info("document read", metadata: ["document.id": "\(record.id)", "peer.identity": "\(reader)"])
         return (record, bytes)
     }
@@ -56,7 +56,7 @@ extension GongjiService {
     /// Removes uploads no binding uses after the retention time (R-DOC-4), and their files.
     public func removeExpiredDocuments() async throws -> Int {
         let removed = try await store.removeExpiredDocuments(now: clock.nowUnix(), retentionSeconds: Int64(retentionSeconds))
-        for id in removed { documents.remove(id) }
+        for id in removed { await documents.remove(id) }
         if !removed.isEmpty { logger.info("expired uploads removed", metadata: ["documents.removed": "\(removed.count)"]) }
         return removed.count
     }

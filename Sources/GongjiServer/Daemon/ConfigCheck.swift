@@ -14,6 +14,7 @@ public enum ConfigCheck {
             throw ConfigError(key: "policies.directory", problem: error.message)
         }
         try checkStorage(config, createDocuments: false)
+        guard !config.database.isPostgreSQL else { return }
         do { try Store.checkDatabase(path: config.database.path) } catch {
             throw ConfigError(key: "database.path", problem: error.message)
         }
@@ -24,8 +25,10 @@ public enum ConfigCheck {
     /// bits alone do not tell (root, read-only mounts, full disks). With `createDocuments` false
     /// (check-config) a missing documents directory is not made: its parent must take a write.
     public static func checkStorage(_ config: GongjiConfig, createDocuments: Bool = true) throws(ConfigError) {
-        let databaseDirectory = (config.database.path as NSString).deletingLastPathComponent
-        try probeWritable(directory: databaseDirectory.isEmpty ? "." : databaseDirectory, key: "database.path")
+        if !config.database.isPostgreSQL {
+            let databaseDirectory = (config.database.path as NSString).deletingLastPathComponent
+            try probeWritable(directory: databaseDirectory.isEmpty ? "." : databaseDirectory, key: "database.path")
+        }
         let documents = config.documents.directory
         if !FileManager.default.fileExists(atPath: documents) {
             guard createDocuments else {

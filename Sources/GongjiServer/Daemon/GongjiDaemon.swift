@@ -3,7 +3,10 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiProto
+import GongjiPostgres
 import GongjiStore
+import NIOSSL
+import PostgresNIO
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -18,8 +21,14 @@ public final class GongjiDaemon: Sendable {
     public let server: GRPCServer<MessageLimitedTransport>
     /// The use cases.
     public let service: GongjiService
-    /// The SQLite store behind the service (health, checkpoints, backup and close need it as such).
-    public let store: Store
+    /// The store behind the service.
+    public let store: any FamilyAccountStore
+    /// The SQLite store, in the embedded mode (checkpoints, backup and close need it as such).
+    public let sqlite: Store?
+    /// The PostgreSQL store, when several daemons share one database.
+    public let postgres: PostgresStore?
+    /// Whether writes fail for lack of space or the database is out of reach.
+    let storage: StorageStatus
     /// The configuration it was built from.
     public let config: GongjiConfig
     let health: HealthState
@@ -45,32 +54,71 @@ public final class GongjiDaemon: Sendable {
         try ConfigCheck.checkStorage(config)
         let metrics = DaemonMetrics()
         let storage = StorageStatus()
-        let store: Store
-        do {
-            store = try Store(path: config.database.path, observeTransaction: { metrics.recordTransaction($0) },
-                              observeBatchSize: { metrics.recordBatchSize($0) }, storage: storage)
-        } catch where error.code == .configuration {
-            throw ConfigError(key: "database.path", problem: error.message)
-        }
+        let opened = try await openStore(config, metrics: metrics, storage: storage, logger: logger)
+        let store: any FamilyAccountStore = opened.postgres.map { $0 as any FamilyAccountStore } ?? opened.sqlite!
+        let sqlite = opened.sqlite, postgres = opened.postgres
+        let blobs: (any DocumentBlobs)? = postgres.map { PostgresDocumentBlobs(store: $0) }
         let documents = try DocumentStore(directory: config.documents.directory, key: secrets.documentKey,
-                                          uploadBytesMax: config.uploadBytesMax, storage: storage)
+                                          uploadBytesMax: config.uploadBytesMax, storage: storage, blobs: blobs)
         let state = RuntimeState(policies: book, roles: RoleBook(config))
         let service = GongjiService(store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
                                     state: state, clock: clock, logger: logger)
         state.setPolicies(try await service.applyStoredAvailability(to: book))
         let material = try TLSMaterial(certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
-        return GongjiDaemon(config: config, service: service, store: store, tlsMaterial: material, metrics: metrics, logger: logger)
+        return GongjiDaemon(config: config, service: service, store: store, sqlite: sqlite, postgres: postgres, storage: storage,
+                            tlsMaterial: material, metrics: metrics, logger: logger)
     }
 
-    private init(config: GongjiConfig, service: GongjiService, store: Store, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, logger: Logger) {
+    /// Closes the database (the SQLite file, or the PostgreSQL pool).
+    public func closeStore() throws {
+        postgres?.close()
+        try sqlite?.close()
+    }
+
+    /// The configured store: SQLite (`database.path`) or PostgreSQL (`database.postgresql`).
+    static func openStore(_ config: GongjiConfig, metrics: DaemonMetrics, storage: StorageStatus,
+                          logger: Logger) async throws -> (sqlite: Store?, postgres: PostgresStore?) {
+        if let settings = config.database.postgresql { return (nil, try await openPostgres(settings, storage: storage, logger: logger)) }
+        return (try openSQLite(config.database.path, metrics: metrics, storage: storage), nil)
+    }
+
+    static func openSQLite(_ path: String, metrics: DaemonMetrics, storage: StorageStatus) throws -> Store {
+        do {
+            return try Store(path: path, observeTransaction: { metrics.recordTransaction($0) },
+                             observeBatchSize: { metrics.recordBatchSize($0) }, storage: storage)
+        } catch where error.code == .configuration {
+            throw ConfigError(key: "database.path", problem: error.message)
+        }
+    }
+
+    static func openPostgres(_ settings: GongjiConfig.DatabaseSection.PostgreSQL, storage: StorageStatus,
+                             logger: Logger) async throws -> PostgresStore {
+        let configuration: PostgresClient.Configuration
+        do {
+            configuration = try PostgresStore.configuration(url: settings.url, tls: try postgresTLS(settings), poolSize: settings.poolSize ?? 20)
+        } catch {
+            throw ConfigError(key: "database.postgresql", problem: "\(error)")
+        }
+        do {
+            return try await PostgresStore(configuration: configuration, logger: logger, storage: storage)
+        } catch {
+            throw ConfigError(key: "database.postgresql.url", problem: "cannot open the database: \(error)")
+        }
+    }
+
+    private init(config: GongjiConfig, service: GongjiService, store: any FamilyAccountStore, sqlite: Store?, postgres: PostgresStore?,
+                 storage: StorageStatus, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, logger: Logger) {
         self.store = store
+        self.sqlite = sqlite
+        self.postgres = postgres
+        self.storage = storage
         self.metrics = metrics
         self.metricsServer = config.metrics.map { MetricsServer(host: $0.host, port: $0.port, metrics: metrics) }
         self.config = config
         self.service = service
         self.logger = logger
         self.tlsMaterial = tlsMaterial
-        self.health = HealthState(storage: store.storage)
+        self.health = HealthState(storage: storage)
         var transportConfig = GongjiServerTransport.Config.defaults
         transportConfig.rpc.maxRequestPayloadSize = MessageLimitedTransport.transportCeiling(for: config.messageBytesMax)
         transportConfig.http2.maxConcurrentStreams = config.concurrentStreamsMax
@@ -144,8 +192,11 @@ public final class GongjiDaemon: Sendable {
     /// The long-lived parts, in start order, for a `ServiceGroup`.
     public func services(notifier: SystemdNotifier = SystemdNotifier(environment: [:]), configPath: String? = nil) -> [any Service] {
         // The checkpointer starts first so that it stops last, after the in-flight calls.
-        var services: [any Service] = [CheckpointService(store: store, logger: logger), DocumentJanitor(service: service, logger: logger),
-                                       MemoryTrimService(), StorageWatch(config: config, storage: store.storage, logger: logger)]
+        var services: [any Service] = [DocumentJanitor(service: service, logger: logger), MemoryTrimService()]
+        if let sqlite {
+            services += [CheckpointService(store: sqlite, logger: logger), StorageWatch(config: config, storage: storage, logger: logger)]
+        }
+        if let postgres { services.append(DatabaseWatch(store: postgres, logger: logger)) }
         if let metricsServer { services.append(metricsServer) }
         if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
         if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }
@@ -267,5 +318,42 @@ struct ReloadService: Service {
             logger.error("reload refused; the running configuration stays", metadata: ["error": "\(error)"])
             notifier.send("READY=1\nSTATUS=serving (reload refused: \(error))")
         }
+    }
+}
+
+/// While PostgreSQL is out of reach, asks it every second whether it is back, so that health
+/// turns SERVING again without waiting for a call; the pool reconnects by itself.
+struct DatabaseWatch: Service {
+    let store: PostgresStore
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            var wasDown = false
+            while !Task.isCancelled {
+                var down = false
+                if store.storage.isUnreachable { down = !(await store.ping()) }
+                if down && !wasDown {
+                    logger.critical("the PostgreSQL database is out of reach; health is NOT_SERVING until it answers")
+                } else if wasDown && !down {
+                    logger.notice("the PostgreSQL database answers again; health is SERVING")
+                }
+                wasDown = down
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
+
+/// The TLS mode of the connection to PostgreSQL.
+func postgresTLS(_ settings: GongjiConfig.DatabaseSection.PostgreSQL) throws -> PostgresClient.Configuration.TLS {
+    var tls = TLSConfiguration.makeClientConfiguration()
+    if let caFile = settings.caFile {
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+    }
+    switch settings.tls ?? "disable" {
+    case "require": return .require(tls)
+    case "prefer": return .prefer(tls)
+    default: return .disable
     }
 }

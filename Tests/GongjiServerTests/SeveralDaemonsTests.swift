@@ -1,0 +1,133 @@
+import GongjiClient
+import GongjiDev
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GongjiCore
+import GongjiPostgres
+import GongjiProto
+import GongjiServer
+import GongjiStore
+import Logging
+import PostgresNIO
+import Testing
+
+/// The test server scripts/test starts (`GONGJI_TEST_POSTGRES_URL`); these tests skip without one.
+let testPostgresURL = ProcessInfo.processInfo.environment["GONGJI_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+/// A fresh schema of the test server's database, as a URL the daemons connect with.
+func freshPostgresSchema() async throws -> String {
+    let url = testPostgresURL!
+    let schema = "d_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    let client = PostgresClient(configuration: try PostgresStore.configuration(url: url, poolSize: 1), backgroundLogger: logger)
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await client.run() }
+        try await client.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
+        group.cancelAll()
+    }
+    return url + "?search_path=" + schema
+}
+
+@Suite("Several daemons on one PostgreSQL database", .serialized, .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL (scripts/test starts a server)"))
+struct SeveralDaemonsTests {
+    /// Two daemons on one database, the same files (master key, policies, PKI), the demo people.
+    func pair() async throws -> (TestDaemon, TestDaemon) {
+        let url = try await freshPostgresSchema()
+        let clock = TestClock(inWindow2025)
+        let policies = try policiesWithMaanshanAmount()
+        let first = try await TestDaemon.start(clock: clock, policies: policies, postgresql: url)
+        let second = try await TestDaemon.start(directory: first.directory, pki: first.pki, clock: clock, postgresql: url)
+        try await Demo.load(first)
+        return (first, second)
+    }
+
+    @Test("payments racing across two daemons on one account: exactly what the balance covers succeeds; a retry on the other daemon returns the original")
+    func racingPayments() async throws {
+        let (a, b) = try await pair()
+        defer { Task { await a.stop(); await b.stop() } }
+        let children = try await Demo.addHohhotChildren(a, count: 5)
+        // Bind through one daemon, with images uploaded to the other: documents live in the database.
+        var bindings: [String] = []
+        for (index, child) in children.enumerated() {
+            let front = try await a.withClient("gateway") { try await upload($0, fakeJPEG(size: 4000, seed: UInt8(index + 1)), side: .front, as: Demo.hohhotAuthorizer) }
+            let back = try await a.withClient("gateway") { try await upload($0, fakePNG(size: 3000 + index), side: .back, as: Demo.hohhotAuthorizer) }
+            let binding = try await b.withClient("gateway") { client in
+                try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
+                    createRequest("b\(index)", member: child, name: "孩子\(index)", start: b.clock.today(), front: front.documentID, back: back.documentID),
+                    metadata: endUser(Demo.hohhotAuthorizer), options: failFast).binding
+            }
+            bindings.append(binding.bindingID)
+        }
+        // The reviewer reads, through the second daemon, an image the first one stored.
+        let image = try await b.withClient("reviewer") { client in
+            try await Gongji_V1_ReviewService.Client(wrapping: client).readIdentityDocument(.with { $0.documentID = sha256Hex(fakeJPEG(size: 4000, seed: 1)) },
+                                                                                         options: failFast) { response in
+                var bytes = 0
+                for try await message in response.messages { if case .chunk(let chunk)? = message.payload { bytes += chunk.count } }
+                return bytes
+            }
+        }
+        #expect(image == 4000)
+        // 1000.00 covers two premiums of 405.00: five payments race, alternately on each daemon.
+        let outcomes = try await a.withClient("gateway") { clientA in
+            try await b.withClient("gateway") { clientB in
+                await withTaskGroup(of: Bool.self) { group in
+                    for (index, binding) in bindings.enumerated() {
+                        group.addTask {
+                            (try? await PaymentTests().pay(index % 2 == 0 ? clientA : clientB, "race-\(index)", binding: binding, years: [2025],
+                                                           total: 40500, as: Demo.hohhotAuthorizer)) != nil
+                        }
+                    }
+                    return await group.reduce(into: [Bool]()) { $0.append($1) }
+                }
+            }
+        }
+        #expect(outcomes.filter { $0 }.count == 2)
+        let left = try await a.daemon.service.person(idNumber: Demo.hohhotAuthorizer).account!
+        #expect(left.total == .yuan(1000 - 810))
+        #expect(try await a.daemon.store.ledgerSum() == .zero)
+        // A retry that lands on the other daemon finds the first one's result.
+        let paidIndex = try #require(outcomes.firstIndex(of: true))
+        let first = try await (paidIndex % 2 == 0 ? a : b).withClient("gateway") { client in
+            try await Gongji_V1_PremiumService.Client(wrapping: client).listAccountDeductions(.init(), metadata: endUser(Demo.hohhotAuthorizer),
+                                                                                            options: failFast)
+        }
+        let retried = try await (paidIndex % 2 == 0 ? b : a).withClient("gateway") { client in
+            try await PaymentTests().pay(client, "race-\(paidIndex)", binding: bindings[paidIndex], years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+        }
+        #expect(first.payments.contains { $0.paymentID == retried.payment.paymentID })
+        #expect(try await b.daemon.service.person(idNumber: Demo.hohhotAuthorizer).account!.total == .yuan(190), "the retry moved nothing")
+    }
+
+    @Test("settlements racing across two daemons never overspend; the same settlement id on the other daemon returns the original")
+    func racingSettlements() async throws {
+        let (a, b) = try await pair()
+        defer { Task { await a.stop(); await b.stop() } }
+        _ = try await a.withClient("gateway") { client in
+            try await PaymentTests().bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明",
+                                          version: "hohhot-2024-09", start: a.clock.today())
+        }
+        let family = try await a.withClient("settlement") { clientA in
+            try await b.withClient("settlement") { clientB in
+                await withTaskGroup(of: Int64.self) { group in
+                    for index in 0..<24 {
+                        group.addTask {
+                            let settled = try? await Settler(client: index % 2 == 0 ? clientA : clientB).settle("S-\(index)", patient: Demo.hohhotChild,
+                                                                                                           amount: 9000)
+                            return settled?.split.acctMulaidPay ?? 0
+                        }
+                    }
+                    return await group.reduce(0, +)
+                }
+            }
+        }
+        let left = try await a.daemon.service.person(idNumber: Demo.hohhotAuthorizer).account!
+        #expect(family + left.total.fen == 100_000 && left.total >= .zero)
+        let original = try await a.withClient("settlement") { try await Settler(client: $0).settle("S-0", patient: Demo.hohhotChild, amount: 9000) }
+        let again = try await b.withClient("settlement") { try await Settler(client: $0).settle("S-0", patient: Demo.hohhotChild, amount: 9000) }
+        #expect(original == again)
+        #expect(try await b.daemon.store.ledgerSum() == .zero)
+    }
+}
