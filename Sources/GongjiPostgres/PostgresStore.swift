@@ -3,6 +3,7 @@ import GongjiCore
 import GongjiStore
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The store in one PostgreSQL database, shared by any number of gongjid processes.
 ///
@@ -96,12 +97,13 @@ public final class PostgresStore: FamilyAccountStore {
     /// Runs `body` in a SERIALIZABLE transaction, again from the start after a serialization
     /// failure, a deadlock or a unique violation by a concurrent transaction (whose effect the
     /// next attempt then reads). Domain errors pass; everything else becomes a `StoreError`.
-    func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
         var attempt = 0
         while true {
             attempt += 1
             do {
-                let result = try await client.withConnection { connection in
+                let result = try await leased { connection in
                     try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger)
                     do {
                         let result = try await body(connection)
@@ -127,9 +129,10 @@ public final class PostgresStore: FamilyAccountStore {
     }
 
     /// Runs `body` on a connection outside an explicit transaction (one statement is atomic).
-    func read<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let logger = self.logger
         do {
-            let result = try await client.withConnection { connection in
+            let result = try await leased { connection in
                 try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 do {
                     let result = try await body(connection)
@@ -149,10 +152,44 @@ public final class PostgresStore: FamilyAccountStore {
         }
     }
 
+    /// How long a request waits for a connection before it is answered DATABASE_UNAVAILABLE (the
+    /// pool keeps reconnecting meanwhile; a call should not hang until its deadline).
+    static let leaseTimeout: Duration = .seconds(3)
+
+    /// Runs `body` on a pooled connection, or fails `.unavailable` when none comes within
+    /// `leaseTimeout` (the server is down or every connection is busy for that long).
+    func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let started = LeaseFlag()
+        let client = self.client
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    started.value.withLock { $0 = true }
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: Self.leaseTimeout)
+                guard started.value.withLock({ $0 }) else {
+                    throw StoreError(.unavailable, "no connection to the PostgreSQL database within \(Self.leaseTimeout)")
+                }
+                return nil
+            }
+            while let next = try await group.next() {
+                if let result = next {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw StoreError(.database, "the connection task ended without a result")
+        }
+    }
+
     /// Asks the server whether it is there (health probes while it was not).
     public func ping() async -> Bool {
         do {
-            try await client.withConnection { connection in try await connection.query("SELECT 1", logger: logger) }
+            let logger = self.logger
+            _ = try await leased { connection in try await connection.query("SELECT 1", logger: logger); return true }
             storage.recordReachable()
             return true
         } catch {
@@ -220,4 +257,9 @@ extension PostgresStore {
             throw StoreError(.database, "a stored ID number does not decode (\(error.reason))")
         }
     }
+}
+
+/// Whether a lease reached its connection.
+final class LeaseFlag: Sendable {
+    let value = Mutex(false)
 }

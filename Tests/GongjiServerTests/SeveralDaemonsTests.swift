@@ -73,14 +73,16 @@ struct SeveralDaemonsTests {
         // 1000.00 covers two premiums of 405.00: five payments race, alternately on each daemon.
         let outcomes = try await a.withClient("gateway") { clientA in
             try await b.withClient("gateway") { clientB in
-                await withTaskGroup(of: Bool.self) { group in
+                await withTaskGroup(of: (Int, Bool).self) { group in
                     for (index, binding) in bindings.enumerated() {
                         group.addTask {
-                            (try? await PaymentTests().pay(index % 2 == 0 ? clientA : clientB, "race-\(index)", binding: binding, years: [2025],
-                                                           total: 40500, as: Demo.hohhotAuthorizer)) != nil
+                            (index, (try? await PaymentTests().pay(index % 2 == 0 ? clientA : clientB, "race-\(index)", binding: binding, years: [2025],
+                                                                   total: 40500, as: Demo.hohhotAuthorizer)) != nil)
                         }
                     }
-                    return await group.reduce(into: [Bool]()) { $0.append($1) }
+                    var results = [Bool](repeating: false, count: bindings.count)
+                    for await (index, paid) in group { results[index] = paid }
+                    return results
                 }
             }
         }
@@ -129,5 +131,59 @@ struct SeveralDaemonsTests {
         let again = try await b.withClient("settlement") { try await Settler(client: $0).settle("S-0", patient: Demo.hohhotChild, amount: 9000) }
         #expect(original == again)
         #expect(try await b.daemon.store.ledgerSum() == .zero)
+    }
+}
+
+/// Runs scripts/postgres (`start` prints the URL) with system(3): it waits for the script itself,
+/// while the server the script starts lives on.
+@discardableResult
+func postgresScript(_ action: String, _ directory: URL) throws -> String {
+    let file = FileManager.default.temporaryDirectory.appendingPathComponent("postgres-\(UUID().uuidString).out")
+    defer { try? FileManager.default.removeItem(at: file) }
+    let script = TestDaemon.repositoryRoot.appendingPathComponent("scripts/postgres").path
+    let status = system("'\(script)' \(action) '\(directory.path)' > '\(file.path)' < /dev/null")
+    guard status == 0 else { throw CancellationError() }
+    return ((try? String(contentsOf: file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+@Suite("PostgreSQL goes away and comes back", .serialized, .timeLimit(.minutes(3)),
+       .enabled(if: testPostgresURL != nil, "needs PostgreSQL (scripts/test installs it)"))
+struct DatabaseOutageTests {
+    @Test("while the database is down calls fail UNAVAILABLE and health is NOT_SERVING; after it returns the retried settlement moves once")
+    func restart() async throws {
+        let cluster = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-pg-outage-\(UUID().uuidString)")
+        let url = try postgresScript("start", cluster)
+        defer { _ = try? postgresScript("stop", cluster); try? FileManager.default.removeItem(at: cluster) }
+        let daemon = try await TestDaemon.start(clock: TestClock(inWindow2025), policies: try policiesWithMaanshanAmount(), postgresql: url)
+        defer { Task { await daemon.stop() } }
+        try await Demo.load(daemon)
+        _ = try await daemon.withClient("gateway") { client in
+            try await PaymentTests().bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明",
+                                          version: "hohhot-2024-09", start: daemon.clock.today())
+        }
+        func health() async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
+            try await daemon.withClient("settlement") { try await Grpc_Health_V1_Health.Client(wrapping: $0).check(.init(), options: failFast).status }
+        }
+        try await daemon.withClient("settlement") { client in
+            _ = try await Settler(client: client).settle("OUT-1", patient: Demo.hohhotChild, amount: 10000)
+        }
+        try postgresScript("stop", cluster)
+        let refused = try await daemon.withClient("settlement") { client in
+            await rpcFailure { try await Settler(client: client).settle("OUT-2", patient: Demo.hohhotChild, amount: 10000) }
+        }
+        #expect(refused?.code == .unavailable && refused?.reason == "DATABASE_UNAVAILABLE", "\(String(describing: refused))")
+        #expect(try await health() == .notServing)
+        try postgresScript("resume", cluster)
+        var settled: Gongji_V1_Settlement? = nil
+        let deadline = ContinuousClock.now + .seconds(30)
+        while settled == nil, ContinuousClock.now < deadline {
+            settled = try? await daemon.withClient("settlement") { try await Settler(client: $0).settle("OUT-2", patient: Demo.hohhotChild, amount: 10000) }
+            if settled == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(settled?.split.acctMulaidPay == 10000)
+        #expect(try await health() == .serving)
+        // Retried after the outage, the settlement moved once.
+        #expect(try await daemon.daemon.service.person(idNumber: Demo.hohhotAuthorizer).account!.total == .yuan(800))
+        #expect(try await daemon.daemon.store.ledgerSum() == .zero)
     }
 }

@@ -26,13 +26,14 @@ struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
         var options = BinaryEncodingOptions()
         options.useDeterministicOrdering = true
         let fingerprint = Data(SHA256.hash(data: try request.serializedBytes(options: options) as [UInt8]))
-        let region = try? await service.institution(code: request.institutionCode).region.description
         do {
             let record = try await service.settle(order, fingerprint: fingerprint, caller: context.caller(service.state), at: service.now())
             metrics.recordSettlement(region: record.institution.region.description, result: "settled", acctPay: record.split.acctPay.fen,
                                      acctMulaidPay: record.split.acctMulaidPay.fen)
             return .with { $0.settlement = Gongji_V1_Settlement(record) }
-        } catch {
+        } catch let error as DomainError {
+            // A refusal, counted under the institution's region when the institution is known.
+            let region = try? await service.institution(code: request.institutionCode).region.description
             metrics.recordSettlement(region: region ?? "unknown", result: "refused")
             throw error
         }
