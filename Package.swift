@@ -137,7 +137,7 @@ let package = Package(
         .executableTarget(
             name: "gongjid",
             dependencies: [
-                "GongjiServer", "GongjiStore", "GongjiDev",
+                "GongjiServer", "GongjiStore", "GongjiDev", "GongjiPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GongjiCore
 import GongjiDev
+import GongjiPostgres
 import GongjiServer
 import GongjiStore
 import Logging
@@ -12,7 +13,7 @@ struct Gongjid: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gongjid",
         abstract: "The Gongji family mutual-aid account daemon (gRPC over mutual TLS).",
-        subcommands: [Run.self, Init.self, Dev.self, CheckConfig.self, Verify.self, Backup.self, BenchSetup.self],
+        subcommands: [Run.self, Init.self, Dev.self, CheckConfig.self, Verify.self, Backup.self, Migrate.self, BenchSetup.self],
         defaultSubcommand: Run.self)
 }
 
@@ -273,5 +274,45 @@ struct BenchSetup: AsyncParsableCommand {
                                                   sharedAccounts: sharedAccounts, logger: logger)
         print("seeded \(directory): \(manifest.distinct.count) families, \(manifest.shared.count) shared accounts "
               + "in \(ContinuousClock.now - started)")
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy a SQLite deployment into the (empty) PostgreSQL database the configuration names.",
+        discussion: """
+            Stop the daemon first. Copies every table and the document files in one PostgreSQL transaction, then \
+            checks that every table's row count and the ledger's sum and number of entries are equal on both sides; \
+            on any difference nothing is kept. The SQLite file and the files are left as they were.
+            """)
+
+    @Option(name: .long, help: "The configuration file (its database.postgresql is the destination).")
+    var config: String = "/etc/gongji/gongjid.json5"
+
+    @Option(name: .customLong("from-sqlite"), help: "The SQLite database to copy.")
+    var fromSQLite: String
+
+    @Option(name: .long, help: "The document files of the SQLite deployment (default: documents.directory of the configuration).")
+    var documents: String?
+
+    func run() async throws {
+        let config = try loadConfig(self.config)
+        guard let settings = config.database.postgresql else {
+            throw ValidationError("the configuration's database is not postgresql: nothing to migrate into")
+        }
+        var logger = Logger(label: "gongjid-migrate")
+        logger.logLevel = .warning
+        let sqlite = try Store(path: fromSQLite)
+        defer { try? sqlite.close() }
+        let postgres = try await GongjiDaemon.openPostgres(settings, storage: StorageStatus(), logger: logger)
+        defer { postgres.close() }
+        do {
+            let report = try await postgres.migrate(from: sqlite, documentsDirectory: documents ?? config.documents.directory)
+            for (table, count) in report.rows { print("\(table): \(count) rows") }
+            print("documents: \(report.documents); ledger sum \(report.ledgerSum) fen on both sides. OK")
+        } catch {
+            FileHandle.standardError.write(Data("gongjid migrate: \(error)\nnothing was copied\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

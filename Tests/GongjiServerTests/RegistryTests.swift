@@ -231,11 +231,27 @@ struct ConfigTests {
          "limits.message_byte_max"),
         ("port: 8443", "port: 8443, hots: \"x\"", "listen.hots"),
         ("key_file: \"master.key\"", "key_file: \"master.key\", keyfile: \"x\"", "secrets.keyfile"),
+        // Exactly one database: SQLite's path or PostgreSQL.
+        ("database: { path: \"db.sqlite\" },", "database: { path: \"db.sqlite\", postgresql: { url: \"postgres://g@h/d\" } },", "database"),
+        ("database: { path: \"db.sqlite\" },", "database: { postgresql: { url: \"mysql://g@h/d\" } },", "database.postgresql.url"),
+        ("database: { path: \"db.sqlite\" },", "database: { postgresql: { url: \"postgres://g@h/d\", pool: 3 } },", "database.postgresql.pool"),
+        ("roles: { gateway: [\"gw\"] },", "roles: { gateway: [\"gw\"] }, settlement: { institutions: { hub: [\"*\"] } },",
+         "settlement.institutions.hub"),
     ])
     func namesKey(original: String, replacement: String, key: String) throws {
         let path = try write(Self.valid.replacingOccurrences(of: original, with: replacement))
         #expect(throws: ConfigError.self) { try GongjiConfig.load(path: path, environment: [:]) }
         do { _ = try GongjiConfig.load(path: path, environment: [:]) } catch { #expect(error.key == key, "\(error)") }
+    }
+
+    @Test("the shipped example configurations parse: SQLite, and several daemons on PostgreSQL")
+    func examples() throws {
+        for (name, postgresql) in [("gongjid.example.json5", false), ("gongjid.postgresql.example.json5", true)] {
+            let data = try Data(contentsOf: TestDaemon.repositoryRoot.appendingPathComponent("deploy/\(name)"))
+            let config = try GongjiConfig.parse(json5: data, source: name, environment: [:], base: URL(fileURLWithPath: "/etc/gongji"))
+            #expect(config.database.isPostgreSQL == postgresql, "\(name)")
+            #expect(config.roles["settlement"] != nil && config.settlement?.institutions.isEmpty == false, "\(name)")
+        }
     }
 
     @Test("configuration bytes the fuzzer found are an error, not a crash",

@@ -187,3 +187,68 @@ struct DatabaseOutageTests {
         #expect(try await daemon.daemon.store.ledgerSum() == .zero)
     }
 }
+
+@Suite("gongjid migrate: a SQLite deployment into PostgreSQL", .serialized, .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL"))
+struct MigrateTests {
+    @Test("every table and document is copied, checked, and served by a PostgreSQL daemon; a second migration is refused")
+    func migrate() async throws {
+        let sqlite = try await PaymentTests.start()
+        let (binding, paid, documentID) = try await sqlite.withClient("gateway") { client in
+            let front = try await upload(client, fakeJPEG(size: 5000, seed: 42), side: .front, as: Demo.hohhotAuthorizer)
+            let back = try await upload(client, fakePNG(size: 3100), side: .back, as: Demo.hohhotAuthorizer)
+            let binding = try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
+                createRequest("m", member: Demo.hohhotChild, name: "王小明", start: sqlite.clock.today(), front: front.documentID, back: back.documentID),
+                metadata: endUser(Demo.hohhotAuthorizer), options: failFast).binding
+            let paid = try await PaymentTests().pay(client, "m-pay", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+            return (binding.bindingID, paid, front.documentID)
+        }
+        _ = try await sqlite.withClient("settlement") { try await Settler(client: $0).settle("M-1", patient: Demo.hohhotChild, amount: 5000) }
+        let directory = sqlite.directory
+        await sqlite.stop()
+
+        let url = try await freshPostgresSchema()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let source = try Store(path: directory.appendingPathComponent("gongji.sqlite").path)
+        let destination = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 4), logger: logger)
+        let report = try await destination.migrate(from: source, documentsDirectory: directory.appendingPathComponent("documents").path)
+        #expect(report.rows.first { $0.table == "payment" }?.count == 1 && report.rows.first { $0.table == "settlement" }?.count == 1)
+        #expect(report.documents == 2 && report.ledgerSum == 0)
+        let again = await { () async -> String? in
+            do { _ = try await destination.migrate(from: source, documentsDirectory: directory.appendingPathComponent("documents").path); return nil }
+            catch { return "\(error)" }
+        }()
+        #expect(again?.contains("migrate into an empty database") == true, "\(String(describing: again))")
+        try source.close()
+        destination.close()
+
+        // The same files (master key, PKI), now on PostgreSQL: the payment, its receipt, the document.
+        let postgres = try await TestDaemon.start(directory: directory, pki: sqlite.pki, clock: TestClock(inWindow2025), postgresql: url)
+        defer { Task { await postgres.stop() } }
+        try await postgres.withClient("gateway") { client in
+            let premiums = Gongji_V1_PremiumService.Client(wrapping: client)
+            let payment = try await premiums.getPayment(.with { $0.paymentID = paid.payment.paymentID }, metadata: endUser(Demo.hohhotAuthorizer),
+                                                        options: failFast).payment
+            #expect(payment == paid.payment)
+            let verified = try await premiums.verifyReceipt(.with {
+                $0.receiptNumber = paid.receipt.receiptNumber; $0.verificationCode = paid.receipt.verificationCode
+            }, options: failFast)
+            #expect(verified.genuine)
+            let uses = try await premiums.listAccountDeductions(.init(), metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            #expect(uses.uses.map(\.kind) == [.settlement, .premium])
+            // New records continue the sequences.
+            let binding2 = try await Gongji_V1_BindingService.Client(wrapping: client).getBinding(.with { $0.bindingID = binding },
+                                                                                                metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            #expect(binding2.binding.status == .active)
+        }
+        let bytes = try await postgres.withClient("reviewer") { client in
+            try await Gongji_V1_ReviewService.Client(wrapping: client).readIdentityDocument(.with { $0.documentID = documentID }, options: failFast) { response in
+                var count = 0
+                for try await message in response.messages { if case .chunk(let chunk)? = message.payload { count += chunk.count } }
+                return count
+            }
+        }
+        #expect(bytes == 5000)
+        #expect(try await postgres.daemon.store.ledgerSum() == .zero)
+    }
+}

@@ -91,7 +91,7 @@ public final class GongjiDaemon: Sendable {
         }
     }
 
-    static func openPostgres(_ settings: GongjiConfig.DatabaseSection.PostgreSQL, storage: StorageStatus,
+    public static func openPostgres(_ settings: GongjiConfig.DatabaseSection.PostgreSQL, storage: StorageStatus,
                              logger: Logger) async throws -> PostgresStore {
         let configuration: PostgresClient.Configuration
         do {
