@@ -252,3 +252,116 @@ struct MigrateTests {
         #expect(try await postgres.daemon.store.ledgerSum() == .zero)
     }
 }
+
+@Suite("SIGKILL of one daemon of two on PostgreSQL", .serialized, .timeLimit(.minutes(3)),
+       .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL"))
+struct SeveralDaemonsCrashTests {
+    @Test("one daemon killed in a stream of settlements on both: every acknowledged settlement is there, none half-written, the other goes on")
+    func killOne() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary.path), "build gongjid first (swift build)")
+        let url = try await freshPostgresSchema()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-kill-pg-\(UUID().uuidString)")
+        let today = SystemClock().today()
+        let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
+                                            host: "127.0.0.1", port: 0, today: today)
+        let text = try String(contentsOfFile: env.configPath, encoding: .utf8)
+            .replacingOccurrences(of: #"database: { path: "gongji.sqlite" },"#, with: #"database: { postgresql: { url: "\#(url)", pool_size: 8 } },"#)
+        try text.write(toFile: env.configPath, atomically: true, encoding: .utf8)
+        let config = try GongjiConfig.load(path: env.configPath, environment: [:])
+        #expect(config.database.isPostgreSQL)
+        // Thirty patients, each bound by one authorizer with 1000.00 (Hohhot without materials).
+        let count = 30
+        var patients: [String] = []
+        var authorizers: [ResidentID] = []
+        do {
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let store = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 4), logger: logger)
+            var hohhot = try PolicyLoader.load(directory: config.policies.directory).policy(of: .hohhot)!
+            hohhot.materials.commitmentVersions = []
+            hohhot.materials.idImages = false
+            let policies = try PolicyBook([hohhot])
+            let now = Int64(Date().timeIntervalSince1970)
+            var rows: [RegistryRow] = [.institution(DevEnvironment.hospital)]
+            for i in 0..<count {
+                let authorizer = try ResidentID.parse(makeID("150102", "1970\(String(format: "%02d", i % 12 + 1))15", 100 + i), today: today)
+                let child = try ResidentID.parse(makeID("150102", "2005\(String(format: "%02d", i % 12 + 1))15", 300 + i), today: today)
+                rows += [.person(Person(id: authorizer, name: "甲\(i)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []),
+                         .person(Person(id: child, name: "乙\(i)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []),
+                         .credit(authorizer, amount: .yuan(1000), reference: "KILL-\(i)")]
+                authorizers.append(authorizer)
+                patients.append(child.value)
+            }
+            _ = try await store.importRows(rows, today: today, now: now)
+            for i in 0..<count {
+                _ = try await store.createBinding(BindingRequest(memberIDNumber: patients[i], memberName: "乙\(i)", relationship: .child, startDate: today),
+                                                  endUser: authorizers[i], id: "kill-\(i)", key: nil,
+                                                  actor: ChangeActor(certificateIdentity: "test", endUser: nil, requestID: nil),
+                                                  policies: policies, today: today, now: now)
+            }
+            store.close()
+        }
+        let pki = dir.appendingPathComponent("pki").path
+        func client(_ port: Int) throws -> HTTP2ClientTransport.Posix {
+            try makeClientTransport(host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
+                                    certificate: .file("\(pki)/settlement.pem"), key: .file("\(pki)/settlement-key.pem"))
+        }
+        let patientIDs = patients
+        let victim = try DaemonProcess(config: env.configPath, directory: dir)
+        let survivor = try DaemonProcess(config: env.configPath, directory: dir)
+        let victimPort = try await victim.port(), survivorPort = try await survivor.port()
+        // Even patients through the victim, odd ones through the survivor; the victim dies mid-stream.
+        let acknowledged = try await withGRPCClient(transport: try client(victimPort)) { toVictim in
+            try await withGRPCClient(transport: try client(survivorPort)) { toSurvivor in
+                await withTaskGroup(of: Int?.self) { group in
+                    group.addTask {
+                        var done: [Int] = []
+                        for i in stride(from: 0, to: count, by: 2) {
+                            if i == 12 { Task.detached { try? await Task.sleep(for: .milliseconds(2)); victim.kill(SIGKILL) } }
+                            guard (try? await Settler(client: toVictim).settle("kill-\(i)", patient: patientIDs[i], amount: 30000)) != nil else { break }
+                            done.append(i)
+                        }
+                        return done.count
+                    }
+                    group.addTask {
+                        for i in stride(from: 1, to: count, by: 2) {
+                            guard (try? await Settler(client: toSurvivor).settle("kill-\(i)", patient: patientIDs[i], amount: 30000)) != nil else { return nil }
+                        }
+                        return -1
+                    }
+                    var results: [Int?] = []
+                    for await result in group { results.append(result) }
+                    return results
+                }
+            }
+        }
+        _ = await victim.waitForExit()
+        #expect(acknowledged.contains(-1), "the survivor settled every odd patient while the other daemon died")
+        let fromVictim = acknowledged.compactMap { $0 }.first { $0 >= 0 } ?? 0
+        #expect(fromVictim >= 6 && fromVictim < count / 2, "the victim acknowledged some and died before the end")
+        // Read back through the survivor: every acknowledged settlement is there, whole.
+        var present: Set<Int> = []
+        try await withGRPCClient(transport: try client(survivorPort)) { client in
+            let service = Gongji_V1_SettlementService.Client(wrapping: client)
+            for i in 0..<count {
+                guard let found = try? await service.getSettlement(.with { $0.institutionCode = Settler.hospital; $0.settlementID = "kill-\(i)" },
+                                                                   options: failFast) else { continue }
+                present.insert(i)
+                #expect(found.settlement.split.postings.map(\.amountFen).reduce(0, +) == 30000)
+            }
+        }
+        #expect(Set(stride(from: 1, to: count, by: 2)).isSubset(of: present))
+        #expect(Set(stride(from: 0, to: fromVictim * 2, by: 2)).isSubset(of: present), "every acknowledged settlement survived")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let store = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 2), logger: logger)
+        #expect(try await store.ledgerSum() == .zero)
+        for i in 0..<count {
+            let total = try await store.person(authorizers[i])!.account!.total
+            #expect(total == (present.contains(i) ? .yuan(700) : .yuan(1000)), "authorizer \(i)")
+        }
+        store.close()
+        survivor.kill(SIGTERM)
+        #expect(await survivor.waitForExit() == 0)
+    }
+}
