@@ -92,10 +92,11 @@ public enum BenchSeed {
     /// Creates the benchmark directory (a dev environment: throwaway CA, keys, policies with a
     /// premium year open today) and seeds `families` Hohhot families and `sharedAccounts`
     /// Ma'anshan accounts of `sharedMembers` members.
-    public static func create(at directory: URL, policySource: URL, families: Int, sharedAccounts: Int,
+    public static func create(at directory: URL, policySource: URL, families: Int, sharedAccounts: Int, postgresql: String? = nil,
                               logger: Logger) async throws -> BenchManifest {
         let today = SystemClock().today()
         let env = try DevEnvironment.create(at: directory, policySource: policySource, host: "127.0.0.1", port: 0, today: today)
+        if let postgresql { try env.usePostgreSQL(url: postgresql) }
         let config = try GongjiConfig.load(path: env.configPath)
         let daemon = try await GongjiDaemon.build(config: config, logger: logger)
         let service = daemon.service

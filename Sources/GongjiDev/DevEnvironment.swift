@@ -70,6 +70,16 @@ public struct DevEnvironment: Sendable {
         return DevEnvironment(directory: directory)
     }
 
+    /// Points the configuration at a PostgreSQL database instead of the SQLite file (several
+    /// daemons on one database; bench/run --postgresql).
+    public func usePostgreSQL(url: String) throws {
+        let text = try String(contentsOfFile: configPath, encoding: .utf8)
+        let replaced = text.replacingOccurrences(of: #"database: { path: "gongji.sqlite" },"#,
+                                                 with: #"database: { postgresql: { url: "\#(url)", pool_size: 20 } },"#)
+        guard replaced != text else { throw ConfigError(key: "database", problem: "the dev configuration has no SQLite database line") }
+        try Self.write(replaced, to: URL(fileURLWithPath: configPath))
+    }
+
     static func write(_ text: String, to url: URL, secret: Bool = false) throws {
         guard FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8),
                                              attributes: [.posixPermissions: secret ? 0o600 : 0o644]) else {

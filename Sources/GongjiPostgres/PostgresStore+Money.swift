@@ -37,6 +37,10 @@ extension PostgresStore {
             }
             return record
         }, { c in
+            // The binding (its state) and the authorizer's account (its balance) stay as read until commit.
+            if let row = try await c.row("SELECT authorizer FROM binding WHERE id = \(order.bindingID) FOR UPDATE", logger: logger) {
+                try await Self.lockAccounts([try row.id("authorizer")], on: c, logger: logger)
+            }
             let facts = try await Self.premiumFacts(bindingID: order.bindingID, endUser: endUser, policies: policies, today: today, on: c, logger: logger)
             let plan = try PremiumRules.pay(order, paymentID: paymentID, facts: facts)
             return (try await Self.apply(plan, now: now, on: c, logger: logger), paymentID)
@@ -262,6 +266,15 @@ extension PostgresStore {
             }
             return record
         }, { c in
+            // Every account the split may debit (the patient's and each authorizer's), so that the
+            // balances and this year's use of each binding stay as read until commit.
+            if let patient = try? ResidentID.parse(order.patientIDNumber, today: today) {
+                var owners = [patient]
+                for row in try await c.rows("SELECT authorizer FROM binding WHERE member = \(patient.value)", logger: logger) {
+                    owners.append(try row.id("authorizer"))
+                }
+                try await Self.lockAccounts(owners, on: c, logger: logger)
+            }
             let facts = try await Self.settlementFacts(order, scope: scope, policies: policies, today: today, on: c, logger: logger)
             let record = try await Self.apply(try SettlementRules.settle(order, facts: facts), today: today, now: now, on: c, logger: logger)
             return (record, String(record.seq))
@@ -313,9 +326,13 @@ extension PostgresStore {
                                   now: Int64) async throws -> SettlementRecord {
         let logger = self.logger
         return try await transaction { c in
+            try await c.run("""
+                SELECT seq FROM settlement WHERE institution_code = \(institution.value) AND settlement_id = \(settlementID) FOR UPDATE
+                """, logger: logger)
             guard let record = try await Self.fetchSettlements(where: "s.institution_code = ($1)[1] AND s.settlement_id = ($1)[2]",
                                                                [institution.value, settlementID], on: c, logger: logger).first
             else { throw SettlementRules.notFound(institution.value, settlementID) }
+            try await Self.lockAccounts(record.split.postings.map(\.owner), on: c, logger: logger)
             var accounts: [PersonalAccount] = []
             for owner in Set(record.split.postings.map(\.owner)) {
                 guard let account = try await Self.fetchAccount(owner, on: c, logger: logger) else { throw StoreError(.database, "a debited account is missing") }

@@ -137,6 +137,7 @@ extension PostgresStore {
             guard let account = try await Self.fetchAccount(id, on: c, logger: logger) else { throw StoreError(.database, "account vanished") }
             return (account, previous == "applied")
         }, { c in
+            try await Self.lockAccounts([id], on: c, logger: logger)
             let applied = try await Self.applyCredit(id, amount: amount, reference: reference, now: now, on: c, logger: logger)
             guard let account = try await Self.fetchAccount(id, on: c, logger: logger) else { throw StoreError(.database, "account vanished") }
             return ((account, applied), applied ? "applied" : "skipped")
@@ -153,6 +154,7 @@ extension PostgresStore {
                     _ = try await Self.upsert(person, paidYears: years, today: today, now: now, on: c, logger: logger)
                     summary.personsUpserted += 1
                 case .credit(let id, let amount, let reference):
+                    try await Self.lockAccounts([id], on: c, logger: logger)
                     if try await Self.applyCredit(id, amount: amount, reference: reference, now: now, on: c, logger: logger) {
                         summary.creditsApplied += 1
                     } else {
@@ -170,10 +172,12 @@ extension PostgresStore {
     public func rollOver(into year: Int, key: IdempotencyKey?, today: CivilDate, now: Int64) async throws -> Int {
         let logger = self.logger
         return try await once(key, now: now, replay: { previous, _ in Int(previous) ?? 0 }, { c in
+            // One rollover at a time; each account row is locked as it is updated.
+            try await c.run("LOCK TABLE year_rollover IN EXCLUSIVE MODE", logger: logger)
             let lastRolled = try await c.row("SELECT MAX(year) AS y FROM year_rollover", logger: logger)?.optionalInt("y").map(Int.init)
             let oldest = try await c.row("SELECT MIN(year) AS y FROM account", logger: logger)?.optionalInt("y").map(Int.init)
             try YearEnd.checkRollover(into: year, lastRolled: lastRolled, oldestAccountYear: oldest, today: today)
-            let rows = try await c.rows("SELECT * FROM account WHERE year < \(Int64(year)) ORDER BY id_number", logger: logger)
+            let rows = try await c.rows("SELECT * FROM account WHERE year < \(Int64(year)) ORDER BY id_number FOR UPDATE", logger: logger)
             for row in rows {
                 let account = PersonalAccount(owner: try row.id("id_number"), year: Int(try row.int("year")),
                                               currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"))
@@ -259,6 +263,8 @@ extension PostgresStore {
                               policies: PolicyBook, today: CivilDate, now: Int64) async throws -> BindingRecord {
         let logger = self.logger
         return try await once(key, now: now, replay: { previous, c in try await Self.replayBinding(previous, c, logger: logger) }, { c in
+            // The authorizer's bindings (their count, R-BIND-4) stay as read until commit.
+            try await c.run("SELECT id_number FROM person WHERE id_number = \(endUser.value) FOR UPDATE", logger: logger)
             var documents: [String: DocumentSide] = [:]
             for document in [request.frontDocument, request.backDocument].compactMap({ $0 }) where !document.isEmpty {
                 if let row = try await c.row("""
@@ -294,7 +300,7 @@ extension PostgresStore {
                               now: Int64) async throws -> BindingRecord {
         let logger = self.logger
         return try await once(key, now: now, replay: { previous, c in try await Self.replayBinding(previous, c, logger: logger) }, { c in
-            let current = try await Self.fetchBindings(where: "id = $1", [id], on: c, logger: logger).first
+            let current = try await Self.fetchBindings(where: "id = $1 FOR UPDATE", [id], on: c, logger: logger).first
             let changed = try BindingRules.apply(change, to: current?.binding, id: id)
             try await Self.update(changed, now: now, on: c, logger: logger)
             try await Self.recordEvent(changed, actor: actor, reason: change.reason, now: now, on: c, logger: logger)

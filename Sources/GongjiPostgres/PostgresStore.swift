@@ -7,12 +7,17 @@ import Synchronization
 
 /// The store in one PostgreSQL database, shared by any number of gongjid processes.
 ///
-/// Every mutation runs in a SERIALIZABLE transaction: the facts are read, the core plans, the plan
-/// is written — and if another daemon (or another request of this one) changed what was read,
-/// PostgreSQL aborts one of them with a serialization failure and it is run again from the start
-/// (at most `attemptsMax` times). So two daemons paying on one account at the same moment never
-/// overspend it, and a retried request that lands on the other daemon finds the first one's
-/// idempotency record. Times are inputs, as in the SQLite store.
+/// Every mutation runs in one transaction that first locks the rows its decision depends on (the
+/// accounts it may debit, the binding it changes, the authorizer whose bindings it counts — in a
+/// fixed order), then reads the facts, lets the core plan and writes the plan. So two daemons
+/// paying on one account at the same moment are serialised on that account's row and never
+/// overspend it, while payments on different accounts run in parallel. Uniqueness (a request id,
+/// a paid member-year, an open binding per pair) is enforced by the schema: a concurrent
+/// duplicate fails with a unique violation and its transaction is run again from the start, when
+/// it finds the first one's result (at most `attemptsMax` times; deadlocks likewise). Measured
+/// against SERIALIZABLE with retries (bench/notes.md): SSI's predicate locks on the shared
+/// indexes (ledger, payments, account uses) failed most concurrent transactions on *different*
+/// accounts and the retries multiplied the work. Times are inputs, as in the SQLite store.
 public final class PostgresStore: FamilyAccountStore {
     let client: PostgresClient
     let logger: Logger
@@ -94,9 +99,10 @@ public final class PostgresStore: FamilyAccountStore {
         }
     }
 
-    /// Runs `body` in a SERIALIZABLE transaction, again from the start after a serialization
-    /// failure, a deadlock or a unique violation by a concurrent transaction (whose effect the
-    /// next attempt then reads). Domain errors pass; everything else becomes a `StoreError`.
+    /// Runs `body` in a READ COMMITTED transaction (each statement sees what committed before it;
+    /// `body` takes row locks before reading what it decides on), again from the start after a
+    /// deadlock, a serialization failure or a unique violation by a concurrent transaction
+    /// (whose effect the next attempt then reads). Domain errors pass; the rest becomes a `StoreError`.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = self.logger
         var attempt = 0
@@ -104,7 +110,7 @@ public final class PostgresStore: FamilyAccountStore {
             attempt += 1
             do {
                 let result = try await leased { connection in
-                    try await connection.query("BEGIN ISOLATION LEVEL SERIALIZABLE", logger: logger)
+                    try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
                     do {
                         let result = try await body(connection)
                         try await connection.query("COMMIT", logger: logger)
@@ -196,6 +202,14 @@ public final class PostgresStore: FamilyAccountStore {
             storage.record(Self.mapped(error))
             return false
         }
+    }
+
+    /// Locks the accounts of `owners` (those that exist), in ID order so that transactions
+    /// locking several never deadlock each other.
+    static func lockAccounts(_ owners: [ResidentID], on c: PostgresConnection, logger: Logger) async throws {
+        let ids = Array(Set(owners.map(\.value))).sorted()
+        guard !ids.isEmpty else { return }
+        try await c.run("SELECT id_number FROM account WHERE id_number = ANY(\(ids)) ORDER BY id_number FOR UPDATE", logger: logger)
     }
 
     static func isRetryable(_ error: PSQLError) -> Bool {

@@ -27,10 +27,10 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "The directory `gongjid bench-setup` prepared (certificates and bench-manifest.json).")
     var directory: String = ".bench/run"
-    @Option(help: "host:port of the daemon.")
+    @Option(help: "host:port of the daemon; several, comma-separated, for daemons sharing one database (connections are spread over them).")
     var address: String
-    @Option(help: "The daemon's process id, to sample its CPU time and RSS.")
-    var serverPID: Int32?
+    @Option(help: "The daemon's process id (several, comma-separated), to sample CPU time and RSS.")
+    var serverPID: String?
     @Option(help: "Comma-separated scenarios.")
     var scenarios: String = "health,quote,pay,pay-shared,settle,settle-two,upload"
     @Option(help: "Concurrent streams (in-flight calls) per scenario.")
@@ -63,14 +63,19 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         let directory = URL(fileURLWithPath: self.directory)
         let manifest = try BenchManifest.load(directory: directory)
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-            throw ValidationError("address must be host:port")
+        var endpoints: [(host: String, port: Int)] = []
+        for part in address.split(separator: ",") {
+            guard let colon = part.lastIndex(of: ":"), let port = Int(part[part.index(after: colon)...]) else {
+                throw ValidationError("address must be host:port[,host:port…]")
+            }
+            endpoints.append((String(part[..<colon]), port))
         }
         let pki = directory.appendingPathComponent("pki")
         func connect(as role: String) throws -> [GRPCClient<HTTP2ClientTransport.Posix>] {
-            try (0..<connections).map { _ in
-                GRPCClient(transport: try makeClientTransport(
-                    host: String(address[..<colon]), port: port, ca: .file(pki.appendingPathComponent("ca.pem").path),
+            try (0..<connections).map { index in
+                let endpoint = endpoints[index % endpoints.count]
+                return GRPCClient(transport: try makeClientTransport(
+                    host: endpoint.host, port: endpoint.port, ca: .file(pki.appendingPathComponent("ca.pem").path),
                     certificate: .file(pki.appendingPathComponent("\(role).pem").path),
                     key: .file(pki.appendingPathComponent("\(role)-key.pem").path)))
             }
@@ -83,7 +88,7 @@ struct Bench: AsyncParsableCommand {
             group.addTask {
                 defer { clients.forEach { $0.beginGracefulShutdown() } }
                 let driver = try LoadDriver(clients: gatewayClients, settlementClients: settlementClients, manifest: manifest,
-                                            serverPID: serverPID, options: self)
+                                            serverPIDs: (serverPID ?? "").split(separator: ",").compactMap { Int32($0) }, options: self)
                 return try await driver.runAll()
             }
             var results: [ScenarioResult] = []
@@ -134,7 +139,7 @@ struct LoadDriver: Sendable {
     /// Connections with the settlement role's certificate.
     let settlementClients: [GRPCClient<HTTP2ClientTransport.Posix>]
     let manifest: BenchManifest
-    let serverPID: Int32?
+    let serverPIDs: [Int32]
     let concurrency: Int, uploadConcurrency: Int, duration: Duration, warmup: Duration, chunkBytes: Int
     /// The image uploaded (varied per upload).
     let image: [UInt8]
@@ -143,11 +148,11 @@ struct LoadDriver: Sendable {
     let rounds: Int
 
     init(clients: [GRPCClient<HTTP2ClientTransport.Posix>], settlementClients: [GRPCClient<HTTP2ClientTransport.Posix>],
-         manifest: BenchManifest, serverPID: Int32?, options: Bench) throws {
+         manifest: BenchManifest, serverPIDs: [Int32], options: Bench) throws {
         self.clients = clients
         self.settlementClients = settlementClients
         self.manifest = manifest
-        self.serverPID = serverPID
+        self.serverPIDs = serverPIDs
         concurrency = options.concurrency
         uploadConcurrency = options.uploadConcurrency
         rounds = options.rounds
@@ -282,7 +287,7 @@ struct LoadDriver: Sendable {
     func measure(streams: Int, limit: Duration, count: Int?, on connections: [GRPCClient<HTTP2ClientTransport.Posix>]? = nil,
                  call: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Int) async throws -> Void) async throws -> Sample {
         let next = Counter()
-        let sampler = ProcessSampler(pid: serverPID)
+        let sampler = ProcessSampler(pids: serverPIDs)
         let clientCPUStart = ProcessSampler.ownCPUSeconds()
         let started = ContinuousClock.now
         let deadline = started + limit
@@ -381,23 +386,33 @@ struct BenchFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Samples another process's CPU time and resident set from /proc.
+/// Samples other processes' CPU time and resident set from /proc (the daemons: CPU summed, the
+/// largest resident set).
 final class ProcessSampler: Sendable {
-    let pid: Int32?
-    /// The process's CPU time when sampling began.
+    let pids: [Int32]
+    /// The processes' CPU time when sampling began.
     let cpuStart: Double?
     private let peakRSSKiB = Mutex(0)
 
-    init(pid: Int32?) {
-        self.pid = pid
-        cpuStart = pid.flatMap(Self.cpuSeconds(pid:))
+    init(pids: [Int32]) {
+        self.pids = pids
+        cpuStart = pids.isEmpty ? nil : Self.cpuSeconds(pids)
     }
 
-    /// Samples the resident set every 20 ms until `deadline`.
+    static func cpuSeconds(_ pids: [Int32]) -> Double? {
+        var total = 0.0
+        for pid in pids {
+            guard let seconds = cpuSeconds(pid: pid) else { return nil }
+            total += seconds
+        }
+        return total
+    }
+
+    /// Samples the resident sets every 20 ms until `deadline`.
     func run(until deadline: ContinuousClock.Instant) async {
-        guard let pid else { return }
+        guard !pids.isEmpty else { return }
         while ContinuousClock.now < deadline {
-            let rss = Self.residentKiB(pid: pid) ?? 0
+            let rss = pids.compactMap(Self.residentKiB(pid:)).max() ?? 0
             peakRSSKiB.withLock { $0 = max($0, rss) }
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -406,8 +421,8 @@ final class ProcessSampler: Sendable {
     /// CPU time since sampling began (to the end of the last call, which may come after the
     /// sampler's deadline when a payment run ends early) and the peak resident set.
     func summary() -> (cpuSeconds: Double, peakRSSMiB: Double)? {
-        guard let pid, let cpuStart, let cpuEnd = Self.cpuSeconds(pid: pid) else { return nil }
-        let rss = Self.residentKiB(pid: pid) ?? 0
+        guard let cpuStart, let cpuEnd = Self.cpuSeconds(pids) else { return nil }
+        let rss = pids.compactMap(Self.residentKiB(pid:)).max() ?? 0
         return (cpuEnd - cpuStart, Double(max(peakRSSKiB.withLock { $0 }, rss)) / 1024)
     }
 

@@ -247,7 +247,7 @@ struct BenchSetup: AsyncParsableCommand {
         discussion: """
             Seeds through the real use cases: Hohhot families of one child (uploads, commitment, active binding) \
             whose payments touch distinct accounts, and Ma'anshan accounts of \(BenchSeed.sharedMembers) children \
-            (reviewed bindings) whose payments contend. Writes bench-manifest.json for `gongji bench`.
+            (reviewed bindings) whose payments contend. Writes bench-manifest.json for `gongji-load`.
             """)
 
     @Option(name: .long, help: "Directory to create (wiped first).")
@@ -262,6 +262,9 @@ struct BenchSetup: AsyncParsableCommand {
     @Option(name: .long, help: "Ma'anshan accounts with \(BenchSeed.sharedMembers) members each.")
     var sharedAccounts: Int = 1_000
 
+    @Option(name: .long, help: "A postgres:// URL: seed that (empty) database instead of a SQLite file.")
+    var postgresql: String?
+
     func run() async throws {
         guard families > 0, sharedAccounts > 0, families <= 500_000, sharedAccounts <= 50_000 else {
             throw ValidationError("--families must be 1…500000 and --shared-accounts 1…50000")
@@ -271,7 +274,7 @@ struct BenchSetup: AsyncParsableCommand {
         let started = ContinuousClock.now
         let manifest = try await BenchSeed.create(at: URL(fileURLWithPath: directory).standardizedFileURL,
                                                   policySource: URL(fileURLWithPath: policies), families: families,
-                                                  sharedAccounts: sharedAccounts, logger: logger)
+                                                  sharedAccounts: sharedAccounts, postgresql: postgresql, logger: logger)
         print("seeded \(directory): \(manifest.distinct.count) families, \(manifest.shared.count) shared accounts "
               + "in \(ContinuousClock.now - started)")
     }
