@@ -16,7 +16,7 @@ extension PostgresStore {
               let member = try await fetchPerson(binding.member, on: c, logger: logger)
         else { throw StoreError(.database, "a bound person is missing from the registry") }
         var paid = Set<Int>()
-        for try await year in try await c.query("SELECT year FROM payment_year WHERE member = \(binding.member.value)", logger: logger)
+        for try await year in try await c.checkedQuery("SELECT year FROM payment_year WHERE member = \(binding.member.value)", logger: logger)
             .decode(Int64.self) { paid.insert(Int(year)) }
         return PremiumFacts(binding: binding, actor: endUser, authorizer: authorizer, member: member, paidYears: paid, policies: policies, today: today)
     }

@@ -5,7 +5,7 @@ import Logging
 import PostgresNIO
 
 // The use-case operations of `FamilyAccountStore`, in the same shape as the SQLite store's: gather
-// the facts, let the core plan, apply the plan — in one SERIALIZABLE transaction.
+// the facts, let the core plan, apply the plan — in one READ COMMITTED transaction that locks the rows it decides on first.
 
 extension PostgresStore {
     /// Every keyed mutation: a request seen before gets its stored result back (`replay`),
@@ -57,7 +57,7 @@ extension PostgresStore {
         let person = Person(id: id, name: try row.string("name"), insuranceType: type, status: status, region: region,
                             specialCategory: try row.optionalString("special_category"))
         var years: [Int] = []
-        for try await year in try await c.query("SELECT year FROM person_paid_year WHERE id_number = \(id.value) ORDER BY year", logger: logger)
+        for try await year in try await c.checkedQuery("SELECT year FROM person_paid_year WHERE id_number = \(id.value) ORDER BY year", logger: logger)
             .decode(Int64.self) { years.append(Int(year)) }
         return PersonRecord(person: person, paidYears: years, account: try await fetchAccount(id, on: c, logger: logger))
     }

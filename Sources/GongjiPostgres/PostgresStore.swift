@@ -68,34 +68,36 @@ public final class PostgresStore: FamilyAccountStore {
     /// Applies missing migrations, once, whichever daemon gets the lock first.
     func migrate() async throws {
         try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
+            try await connection.checkedQuery("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
             do {
-                try await connection.query("CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                try await connection.checkedQuery("CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
                                            logger: logger)
                 var applied = Set<String>()
-                for try await name in try await connection.query("SELECT name FROM gongji_migration", logger: logger).decode(String.self) {
+                for try await name in try await connection.checkedQuery("SELECT name FROM gongji_migration", logger: logger).decode(String.self) {
                     applied.insert(name)
                 }
                 for (name, sql) in PostgresSchema.migrations where !applied.contains(name) {
-                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.checkedQuery("BEGIN", logger: logger)
                     do {
                         // One statement per query (the extended protocol takes one); statements end with ";\n".
                         for statement in sql.components(separatedBy: ";\n") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                            try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
                         }
-                        try await connection.query("INSERT INTO gongji_migration (name, applied_at) VALUES (\(name), \(Int64(Date().timeIntervalSince1970)))",
+                        try await connection.checkedQuery("INSERT INTO gongji_migration (name, applied_at) VALUES (\(name), \(Int64(Date().timeIntervalSince1970)))",
                                                    logger: logger)
-                        try await connection.query("COMMIT", logger: logger)
+                        try await connection.checkedQuery("COMMIT", logger: logger)
                     } catch {
-                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        if !Self.connectionLost(error) { _ = try? await connection.checkedQuery("ROLLBACK", logger: logger) }
                         throw error
                     }
                 }
             } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+                if !Self.connectionLost(error) {
+                    _ = try? await connection.checkedQuery("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+                }
                 throw Self.mapped(error)
             }
-            try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+            try await connection.checkedQuery("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
         }
     }
 
@@ -110,13 +112,13 @@ public final class PostgresStore: FamilyAccountStore {
             attempt += 1
             do {
                 let result = try await leased { connection in
-                    try await connection.query("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
+                    try await connection.checkedQuery("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
                     do {
                         let result = try await body(connection)
-                        try await connection.query("COMMIT", logger: logger)
+                        try await connection.checkedQuery("COMMIT", logger: logger)
                         return result
                     } catch {
-                        _ = try? await connection.query("ROLLBACK", logger: logger)
+                        if !Self.connectionLost(error) { _ = try? await connection.checkedQuery("ROLLBACK", logger: logger) }
                         throw error
                     }
                 }
@@ -139,13 +141,13 @@ public final class PostgresStore: FamilyAccountStore {
         let logger = self.logger
         do {
             let result = try await leased { connection in
-                try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+                try await connection.checkedQuery("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 do {
                     let result = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
+                    try await connection.checkedQuery("COMMIT", logger: logger)
                     return result
                 } catch {
-                    _ = try? await connection.query("ROLLBACK", logger: logger)
+                    if !Self.connectionLost(error) { _ = try? await connection.checkedQuery("ROLLBACK", logger: logger) }
                     throw error
                 }
             }
@@ -195,7 +197,7 @@ public final class PostgresStore: FamilyAccountStore {
     public func ping() async -> Bool {
         do {
             let logger = self.logger
-            _ = try await leased { connection in try await connection.query("SELECT 1", logger: logger); return true }
+            _ = try await leased { connection in try await connection.checkedQuery("SELECT 1", logger: logger); return true }
             storage.recordReachable()
             return true
         } catch {
@@ -217,6 +219,23 @@ public final class PostgresStore: FamilyAccountStore {
         return state == "40001" || state == "40P01" || state == "23505"
     }
 
+    /// Whether a server error says the server is going away or not taking work: class 08
+    /// (connection exception), 57P01–57P03 (shut down by an administrator or a crash, starting up),
+    /// 53300 (too many connections). A transaction it ended did not commit, or its COMMIT's answer
+    /// was lost: either way the client retries with the same key or id, which returns the original.
+    static func isUnavailable(sqlState: String) -> Bool {
+        sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(sqlState)
+    }
+
+    /// Whether `error` means the connection is gone (closed, or ended by the server): the server
+    /// has rolled its transaction back, and a ROLLBACK sent on it would wait for an answer that
+    /// never comes.
+    static func connectionLost(_ error: any Error) -> Bool {
+        if let error = error as? StoreError { return error.code == .unavailable }
+        guard let error = error as? PSQLError else { return false }
+        return error.code != .server || isUnavailable(sqlState: error.serverInfo?[.sqlState] ?? "")
+    }
+
     /// Domain and store errors pass; an unreachable database is `.unavailable`; the rest `.database`.
     static func mapped(_ error: any Error) -> any Error {
         switch error {
@@ -224,6 +243,9 @@ public final class PostgresStore: FamilyAccountStore {
         case let error as StoreError: return error
         case let error as PSQLError where error.code != .server:
             return StoreError(.unavailable, "the PostgreSQL database is unreachable", cause: error)
+        case let error as PSQLError where isUnavailable(sqlState: error.serverInfo?[.sqlState] ?? ""):
+            return StoreError(.unavailable, "the PostgreSQL server is shutting down or not accepting connections: "
+                              + (error.serverInfo?[.message] ?? "\(error.code)"), cause: error)
         case let error as PSQLError:
             if error.serverInfo?[.sqlState] == "53100" { return StoreError(.storageFull, "the PostgreSQL server's disk is full", cause: error) }
             return StoreError(.database, "PostgreSQL: \(error.serverInfo?[.message] ?? "\(error.code)")", cause: error)
@@ -236,10 +258,20 @@ public final class PostgresStore: FamilyAccountStore {
 // MARK: Rows
 
 extension PostgresConnection {
+    /// Runs `query`, refusing at once on a connection the server has closed. (postgres-nio 1.33
+    /// writes a query to its channel without a promise: once the channel is closed and its
+    /// handlers are gone, the write fails where nobody hears it and the query waits forever.
+    /// Every query of this module goes through here.)
+    @discardableResult
+    func checkedQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        guard !isClosed else { throw StoreError(.unavailable, "the connection to the PostgreSQL server was closed") }
+        return try await self.query(query, logger: logger)
+    }
+
     /// Runs `query` and collects its rows.
     func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRandomAccessRow] {
         var result: [PostgresRandomAccessRow] = []
-        for try await row in try await self.query(query, logger: logger) { result.append(row.makeRandomAccess()) }
+        for try await row in try await checkedQuery(query, logger: logger) { result.append(row.makeRandomAccess()) }
         return result
     }
 
@@ -250,7 +282,7 @@ extension PostgresConnection {
 
     /// Runs a statement.
     func run(_ query: PostgresQuery, logger: Logger) async throws {
-        try await self.query(query, logger: logger)
+        _ = try await checkedQuery(query, logger: logger)
     }
 }
 

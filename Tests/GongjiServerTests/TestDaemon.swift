@@ -90,7 +90,7 @@ final class TestDaemon: Sendable {
             // The hub settles for every institution; the clinic only for the demo hospital.
             settlement: .init(institutions: [TestPKI.identities["settlement"]!: ["*"], TestPKI.identities["clinic"]!: ["H15010000001"]]))
         var logger = Logger(label: "test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["GONGJI_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let daemon = try await GongjiDaemon.build(config: config, clock: clock, logger: logger)
         let task = Task {
             try await withThrowingDiscardingTaskGroup { group in

@@ -67,9 +67,10 @@ func rpcError(_ error: any Error) -> RPCError {
                                         details: [.errorInfo(reason: DomainError.Reason.documentMissing.name, domain: errorDomain, metadata: [:]),
                                                   .localizedMessage(locale: "zh-CN", message: "证件照片文件缺失")]))
     case let error as StoreError where error.code == .unavailable:
-        return RPCError(GoogleRPCStatus(code: .unavailable, message: "DATABASE_UNAVAILABLE: the daemon cannot reach its database; nothing was written, retry",
+        return RPCError(GoogleRPCStatus(code: .unavailable, message: "DATABASE_UNAVAILABLE: the daemon cannot reach its database; retry with the same idempotency key "
+                                        + "or settlement id (a change written before the connection broke is returned, not made twice)",
                                         details: [.errorInfo(reason: DomainError.Reason.databaseUnavailable.name, domain: errorDomain, metadata: [:]),
-                                                  .localizedMessage(locale: "zh-CN", message: "数据库暂时不可用，未写入任何数据，请稍后重试")]))
+                                                  .localizedMessage(locale: "zh-CN", message: "数据库暂时不可用，请以相同的幂等键或结算流水号稍后重试（已写入的变更将返回原结果，不会重复）")]))
     case is CancellationError:
         return RPCError(code: .cancelled, message: "the call was cancelled")
     default:
