@@ -78,6 +78,11 @@ public struct DevEnvironment: Sendable {
                                                  with: #"database: { postgresql: { url: "\#(url)", pool_size: 20 } },"#)
         guard replaced != text else { throw ConfigError(key: "database", problem: "the dev configuration has no SQLite database line") }
         try Self.write(replaced, to: URL(fileURLWithPath: configPath))
+        // The empty SQLite database the environment was created with is not used: leave none behind
+        // to be mistaken for the data.
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent("gongji.sqlite" + suffix))
+        }
     }
 
     static func write(_ text: String, to url: URL, secret: Bool = false) throws {

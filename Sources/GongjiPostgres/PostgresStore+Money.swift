@@ -12,8 +12,8 @@ extension PostgresStore {
     static func premiumFacts(bindingID: String, endUser: ResidentID, policies: PolicyBook, today: CivilDate, on c: PostgresConnection,
                              logger: Logger) async throws -> PremiumFacts {
         let binding = try PartyRules.visible(try await fetchBindings(where: "id = $1", [bindingID], on: c, logger: logger).first?.binding, to: endUser)
-        guard let authorizer = try await fetchPerson(binding.authorizer, on: c, logger: logger),
-              let member = try await fetchPerson(binding.member, on: c, logger: logger)
+        let people = try await fetchPersons([binding.authorizer, binding.member], on: c, logger: logger)
+        guard let authorizer = people[binding.authorizer], let member = people[binding.member]
         else { throw StoreError(.database, "a bound person is missing from the registry") }
         var paid = Set<Int>()
         for try await year in try await c.checkedQuery("SELECT year FROM payment_year WHERE member = \(binding.member.value)", logger: logger)

@@ -32,12 +32,16 @@ extension PostgresStore {
         }
     }
 
+    /// Posts a movement's entries in one statement (one round trip, whatever their number).
     static func post(_ movement: LedgerMovement, now: Int64, on c: PostgresConnection, logger: Logger) async throws {
-        for entry in movement.entries {
-            try await c.run("""
-                INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES (\(movement.name), \(entry.account), \(entry.amount.fen), \(now))
-                """, logger: logger)
-        }
+        guard !movement.entries.isEmpty else { return }
+        let accounts = movement.entries.map(\.account), amounts = movement.entries.map(\.amount.fen)
+        try await c.run("""
+            INSERT INTO ledger_entry (movement, account, amount_fen, at)
+            SELECT \(movement.name), entry.account, entry.amount_fen, \(now)
+            FROM UNNEST(\(accounts)::text[], \(amounts)::bigint[]) WITH ORDINALITY AS entry(account, amount_fen, position)
+            ORDER BY entry.position
+            """, logger: logger)
     }
 
     static func updateAccount(_ account: PersonalAccount, on c: PostgresConnection, logger: Logger) async throws {
@@ -49,17 +53,35 @@ extension PostgresStore {
 
     // MARK: Registry
 
+    /// A person with paid years and account, in one round trip.
     static func fetchPerson(_ id: ResidentID, on c: PostgresConnection, logger: Logger) async throws -> PersonRecord? {
-        guard let row = try await c.row("SELECT * FROM person WHERE id_number = \(id.value)", logger: logger) else { return nil }
-        guard let type = InsuranceType(rawValue: try row.string("insurance_type")), let status = InsuranceStatus(rawValue: try row.string("status")),
-              let region = RegionCode(Int(try row.int("region_code")))
-        else { throw StoreError(.database, "person row \(id.masked) does not decode") }
-        let person = Person(id: id, name: try row.string("name"), insuranceType: type, status: status, region: region,
-                            specialCategory: try row.optionalString("special_category"))
-        var years: [Int] = []
-        for try await year in try await c.checkedQuery("SELECT year FROM person_paid_year WHERE id_number = \(id.value) ORDER BY year", logger: logger)
-            .decode(Int64.self) { years.append(Int(year)) }
-        return PersonRecord(person: person, paidYears: years, account: try await fetchAccount(id, on: c, logger: logger))
+        try await fetchPersons([id], on: c, logger: logger)[id]
+    }
+
+    /// People with their paid years and accounts, in one round trip; those not registered are absent.
+    static func fetchPersons(_ ids: [ResidentID], on c: PostgresConnection, logger: Logger) async throws -> [ResidentID: PersonRecord] {
+        let wanted = Dictionary(ids.map { ($0.value, $0) }, uniquingKeysWith: { first, _ in first })
+        var found: [ResidentID: PersonRecord] = [:]
+        for row in try await c.rows("""
+            SELECT p.id_number, p.name, p.insurance_type, p.status, p.region_code, p.special_category,
+                   ARRAY(SELECT y.year FROM person_paid_year y WHERE y.id_number = p.id_number ORDER BY y.year) AS paid_years,
+                   a.year AS account_year, a.current_year_fen, a.carry_over_fen
+            FROM person p LEFT JOIN account a ON a.id_number = p.id_number
+            WHERE p.id_number = ANY(\(Array(wanted.keys)))
+            """, logger: logger) {
+            guard let id = wanted[try row.string("id_number")] else { continue }
+            guard let type = InsuranceType(rawValue: try row.string("insurance_type")), let status = InsuranceStatus(rawValue: try row.string("status")),
+                  let region = RegionCode(Int(try row.int("region_code")))
+            else { throw StoreError(.database, "person row \(id.masked) does not decode") }
+            let person = Person(id: id, name: try row.string("name"), insuranceType: type, status: status, region: region,
+                                specialCategory: try row.optionalString("special_category"))
+            let years = try row["paid_years"].decode([Int64].self).map { Int($0) }
+            let account = try row["account_year"].decode(Int64?.self).map { year in
+                PersonalAccount(owner: id, year: Int(year), currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"))
+            }
+            found[id] = PersonRecord(person: person, paidYears: years, account: account)
+        }
+        return found
     }
 
     static func fetchAccount(_ id: ResidentID, on c: PostgresConnection, logger: Logger) async throws -> PersonalAccount? {

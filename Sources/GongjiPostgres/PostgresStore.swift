@@ -51,7 +51,9 @@ public final class PostgresStore: FamilyAccountStore {
         self.client = client
         self.logger = logger
         self.storage = storage
-        runner = Task { await client.run() }
+        // Started at once (not whenever the executor gets to it), so that the pool runs before
+        // the migrations lease a connection (postgres-nio warns of a lease before `run()`).
+        runner = Task.immediate { await client.run() }
         do {
             try await migrate()
         } catch {
