@@ -75,7 +75,7 @@ final class NotifySocket: @unchecked Sendable {
 func presentedSerial(port: Int, pki: DevEnvironment, role: String = "operator") async throws -> String {
     var tls = TLSConfiguration.makeClientConfiguration()
     tls.trustRoots = .file(pki.directory.appendingPathComponent("pki/ca.pem").path)
-    tls.certificateChain = [.certificate(try NIOSSLCertificate(file: pki.directory.appendingPathComponent("pki/\(role).pem").path, format: .pem))]
+    tls.certificateChain = try NIOSSLCertificate.fromPEMFile(pki.directory.appendingPathComponent("pki/\(role).pem").path).map { .certificate($0) }
     tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: pki.directory.appendingPathComponent("pki/\(role)-key.pem").path, format: .pem))
     tls.applicationProtocols = ["h2"]
     let context = try NIOSSLContext(configuration: tls)

@@ -20,9 +20,8 @@ struct CapturingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-             function: String, line: UInt) {
-        captured.lines.withLock { $0.append((message.description, metadata ?? [:])) }
+    func log(event: LogEvent) {
+        captured.lines.withLock { $0.append((event.message.description, event.metadata ?? [:])) }
     }
 }
 

@@ -51,7 +51,7 @@ final class TestDaemon: Sendable {
     let daemon: GongjiDaemon
     let port: Int
     let clock: TestClock
-    nonisolated(unsafe) let pki: TestPKI
+    let pki: TestPKI
     private let task: Task<Void, any Error>
 
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

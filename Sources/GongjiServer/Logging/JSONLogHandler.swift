@@ -28,16 +28,16 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         // Hand-written JSON: this runs for every call the daemon serves, and JSONSerialization
         // (locale-aware key sorting, boxing) cost a fifth of the server's CPU under load.
         var out = JSONLine()
         out.field("time", Self.timestamp())
-        out.field("level", level.rawValue)
+        out.field("level", event.level.rawValue)
         out.field("logger", label)
-        out.field("message", message.description)
-        let merged = explicit.map { metadata.merging($0, uniquingKeysWith: { _, new in new }) } ?? metadata
+        out.field("message", event.message.description)
+        var merged = event.metadata.map { metadata.merging($0, uniquingKeysWith: { _, new in new }) } ?? metadata
+        if let error = event.error, merged["error"] == nil { merged["error"] = "\(error)" }
         for key in merged.keys.sorted() {
             out.key(key)
             out.value(merged[key]!)

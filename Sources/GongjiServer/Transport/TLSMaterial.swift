@@ -103,7 +103,7 @@ public final class TLSMaterial: CertificateReloader, Sendable {
             guard let leaf = certificates.first.flatMap({ try? Certificate(derEncoded: $0.toDERBytes()) }),
                   Self.isClientCertificate(leaf) else { return .failed }
             let intermediates = certificates.dropFirst().compactMap { try? Certificate(derEncoded: $0.toDERBytes()) }
-            var verifier = Verifier(rootCertificates: CertificateStore(roots)) { RFC5280Policy(validationTime: Date()) }
+            var verifier = Verifier(rootCertificates: CertificateStore(roots)) { RFC5280Policy() }
             let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates))
             guard case .validCertificate(let chain) = result else { return .failed }
             let validated = chain.compactMap { certificate -> NIOSSLCertificate? in
