@@ -62,6 +62,48 @@ public final class PostgresStore: FamilyAccountStore {
         }
     }
 
+    /// Refuses a database a newer gongjid migrated: this build would not know its tables.
+    static func refuseNewer(_ applied: Set<String>) throws(StoreError) {
+        let unknown = applied.subtracting(PostgresSchema.migrations.map { $0.name })
+        guard unknown.isEmpty else {
+            throw StoreError(.configuration, "the PostgreSQL database was migrated by a newer gongjid (migrations "
+                             + unknown.sorted().joined(separator: ", ") + "): run that version or a later one")
+        }
+    }
+
+    /// What `gongjid check-config` reports of the database, changing nothing: reachable within
+    /// `timeout`, the migrations applied and those this build would apply on start; a database
+    /// migrated by a newer gongjid is refused as `run` would refuse it.
+    public static func probe(configuration: PostgresClient.Configuration, logger: Logger,
+                             timeout: Duration = .seconds(5)) async throws -> (applied: Int, pending: Int) {
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let runner = Task.immediate { await client.run() }
+        defer { runner.cancel() }
+        let applied: Set<String>? = try await withThrowingTaskGroup(of: Set<String>?.self) { group in
+            group.addTask {
+                try await client.withConnection { c in
+                    guard try await c.row("SELECT to_regclass('gongji_migration') IS NOT NULL AS present", logger: logger)?.bool("present") == true
+                    else { return [] }
+                    var names = Set<String>()
+                    for try await name in try await c.checkedQuery("SELECT name FROM gongji_migration", logger: logger).decode(String.self) {
+                        names.insert(name)
+                    }
+                    return names
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let applied else { throw StoreError(.unavailable, "no connection to the PostgreSQL database within \(timeout)") }
+        try refuseNewer(applied)
+        return (applied.count, PostgresSchema.migrations.filter { !applied.contains($0.name) }.count)
+    }
+
     /// Stops the pool.
     public func close() {
         runner.cancel()
@@ -78,6 +120,7 @@ public final class PostgresStore: FamilyAccountStore {
                 for try await name in try await connection.checkedQuery("SELECT name FROM gongji_migration", logger: logger).decode(String.self) {
                     applied.insert(name)
                 }
+                try Self.refuseNewer(applied)
                 for (name, sql) in PostgresSchema.migrations where !applied.contains(name) {
                     try await connection.checkedQuery("BEGIN", logger: logger)
                     do {

@@ -93,7 +93,11 @@ struct CheckConfig: AsyncParsableCommand {
         do {
             let config = try GongjiConfig.load(path: file)
             try ConfigCheck.run(config)
-            print("\(file): OK")
+            if let database = try await ConfigCheck.probePostgreSQL(config) {
+                print("\(file): OK (\(database))")
+            } else {
+                print("\(file): OK")
+            }
         } catch {
             FileHandle.standardError.write(Data("\(file): \(error)\n".utf8))
             throw ExitCode(78)

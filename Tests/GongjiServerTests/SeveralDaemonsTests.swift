@@ -16,18 +16,23 @@ import Testing
 /// The test server scripts/test starts (`GONGJI_TEST_POSTGRES_URL`); these tests skip without one.
 let testPostgresURL = ProcessInfo.processInfo.environment["GONGJI_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
-/// A fresh schema of the test server's database, as a URL the daemons connect with.
-func freshPostgresSchema() async throws -> String {
-    let url = testPostgresURL!
-    let schema = "d_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+/// Runs one statement on the database `url` names.
+func postgresExecute(url: String, _ sql: String) async throws {
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let client = PostgresClient(configuration: try PostgresStore.configuration(url: url, poolSize: 1), backgroundLogger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await client.run() }
-        try await client.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA \(schema)"), logger: logger)
+        try await client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
         group.cancelAll()
     }
+}
+
+/// A fresh schema of the test server's database, as a URL the daemons connect with.
+func freshPostgresSchema() async throws -> String {
+    let url = testPostgresURL!
+    let schema = "d_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    try await postgresExecute(url: url, "CREATE SCHEMA \(schema)")
     return url + "?search_path=" + schema
 }
 
@@ -425,5 +430,41 @@ struct SeveralDaemonsCrashTests {
         store.close()
         survivor.kill(SIGTERM)
         #expect(await survivor.waitForExit() == 0)
+    }
+}
+
+@Suite("check-config and start-up against a PostgreSQL database", .serialized, .timeLimit(.minutes(2)),
+       .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL"))
+struct PostgresStartupChecksTests {
+    @Test("check-config connects and reports the migrations; a server that does not answer, or a database a newer gongjid migrated, is refused naming database.postgresql.url — by run too")
+    func checkConfig() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary.path), "build gongjid first (swift build)")
+        let url = try await freshPostgresSchema()
+        let (env, _) = try makeDevEnvironment("gongji-pg-check")
+        try env.usePostgreSQL(url: url)
+        let fresh = try runGongjid(["check-config", env.configPath])
+        #expect(fresh.status == 0 && fresh.output.contains("PostgreSQL reachable; 0 migrations applied, 2 to apply when gongjid run starts"), "\(fresh.output)")
+        // Migrated (as run does on start): up to date.
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let store = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 1), logger: logger)
+        let migrated = try runGongjid(["check-config", env.configPath])
+        #expect(migrated.status == 0 && migrated.output.contains("2 migrations applied, up to date"), "\(migrated.output)")
+        // A newer gongjid's migration: refused by check-config and by run, the database untouched.
+        store.close()
+        try await postgresExecute(url: url, "INSERT INTO gongji_migration (name, applied_at) VALUES ('v9-from-the-future', 0)")
+        let newer = try runGongjid(["check-config", env.configPath])
+        #expect(newer.status == 78 && newer.output.contains("database.postgresql.url") && newer.output.contains("newer gongjid")
+                && newer.output.contains("v9-from-the-future"), "\(newer.output)")
+        let run = try runGongjid(["run", "--config", env.configPath])
+        #expect(run.status != 0 && run.output.contains("newer gongjid"), "\(run.output)")
+        // Nobody listening at the URL's address (port 1: refused at once, again and again).
+        let text = try String(contentsOfFile: env.configPath, encoding: .utf8)
+            .replacingOccurrences(of: url, with: "postgres://gongji@127.0.0.1:1/gongji")
+        try text.write(toFile: env.configPath, atomically: true, encoding: .utf8)
+        let started = ContinuousClock.now
+        let away = try runGongjid(["check-config", env.configPath])
+        #expect(away.status == 78 && away.output.contains("database.postgresql.url") && away.output.contains("no connection"), "\(away.output)")
+        #expect(ContinuousClock.now - started < .seconds(30))
     }
 }

@@ -1,6 +1,9 @@
 import Foundation
 import GongjiCore
+import GongjiPostgres
 import GongjiStore
+import Logging
+import PostgresNIO
 
 /// `gongjid check-config`: everything `run` would fail on, found without starting: certificates
 /// and keys parse and belong together, the master key is valid and private, policies load, the
@@ -17,6 +20,28 @@ public enum ConfigCheck {
         guard !config.database.isPostgreSQL else { return }
         do { try Store.checkDatabase(path: config.database.path) } catch {
             throw ConfigError(key: "database.path", problem: error.message)
+        }
+    }
+
+    /// With `database.postgresql`: connects (TLS as configured), reads which migrations are
+    /// applied, changes nothing. Returns what `check-config` prints; throws naming the key when the
+    /// server cannot be reached or was migrated by a newer gongjid. Nil in SQLite mode.
+    public static func probePostgreSQL(_ config: GongjiConfig) async throws -> String? {
+        guard let settings = config.database.postgresql else { return nil }
+        var logger = Logger(label: "gongjid-check-config")
+        logger.logLevel = .critical
+        let configuration: PostgresClient.Configuration
+        do {
+            configuration = try PostgresStore.configuration(url: settings.url, tls: try postgresTLS(settings), poolSize: 1)
+        } catch {
+            throw ConfigError(key: "database.postgresql", problem: "\(error)")
+        }
+        do {
+            let (applied, pending) = try await PostgresStore.probe(configuration: configuration, logger: logger)
+            return "PostgreSQL reachable; \(applied) migration\(applied == 1 ? "" : "s") applied"
+                + (pending > 0 ? ", \(pending) to apply when gongjid run starts" : ", up to date")
+        } catch {
+            throw ConfigError(key: "database.postgresql.url", problem: "\(error)")
         }
     }
 
