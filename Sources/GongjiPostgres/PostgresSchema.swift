@@ -7,7 +7,8 @@ enum PostgresSchema {
     /// The advisory lock of the retention clean-up ("GJCL"): one daemon at a time runs it.
     static let cleanupLock: Int64 = 0x474A_434C
 
-    static let migrations: [(name: String, sql: String)] = [("v1", v1), ("v2-document-blobs", v2DocumentBlobs)]
+    static let migrations: [(name: String, sql: String)] = [("v1", v1), ("v2-document-blobs", v2DocumentBlobs),
+                                                            ("v3-document-segments", v3DocumentSegments)]
 
     static let v1 = """
         CREATE TABLE person (
@@ -227,5 +228,21 @@ extension PostgresSchema {
           sealed BYTEA NOT NULL,
           created_at BIGINT NOT NULL
         )
+        """
+
+    /// A document's sealed bytes in segments of at most `PostgresDocumentBlobs.segmentBytes` (262144)
+    /// (rows of `document_blob_segment`; `document_blob` keeps one row per document). One big
+    /// `bytea` made every pooled connection that carried it keep a buffer of its size for good.
+    static let v3DocumentSegments = """
+        CREATE TABLE document_blob_segment (
+          id TEXT NOT NULL REFERENCES document_blob (id) ON DELETE CASCADE,
+          position INTEGER NOT NULL CHECK (position >= 0),
+          bytes BYTEA NOT NULL,
+          PRIMARY KEY (id, position)
+        );
+        INSERT INTO document_blob_segment (id, position, bytes)
+          SELECT id, part.position, substring(sealed FROM part.position * 262144 + 1 FOR 262144)
+          FROM document_blob, LATERAL generate_series(0, GREATEST((length(sealed) - 1) / 262144, 0)) AS part(position);
+        ALTER TABLE document_blob DROP COLUMN sealed
         """
 }

@@ -69,9 +69,7 @@ extension PostgresStore {
                 guard let sealed = FileManager.default.contents(atPath: url.path) else {
                     throw StoreError(.documentMissing, "document \(id) has no file in \(documentsDirectory)")
                 }
-                try await c.run("""
-                    INSERT INTO document_blob (id, sealed, created_at) VALUES (\(id), \(sealed), \(Int64(Date().timeIntervalSince1970)))
-                    """, logger: logger)
+                _ = try await PostgresDocumentBlobs.insert(id: id, sealed: sealed, now: Int64(Date().timeIntervalSince1970), on: c, logger: logger)
                 report.documents += 1
             }
             guard let ledger = try await c.row("SELECT COALESCE(SUM(amount_fen), 0)::bigint AS s, COUNT(*)::bigint AS n FROM ledger_entry", logger: logger),

@@ -443,13 +443,13 @@ struct PostgresStartupChecksTests {
         let (env, _) = try makeDevEnvironment("gongji-pg-check")
         try env.usePostgreSQL(url: url)
         let fresh = try runGongjid(["check-config", env.configPath])
-        #expect(fresh.status == 0 && fresh.output.contains("PostgreSQL reachable; 0 migrations applied, 2 to apply when gongjid run starts"), "\(fresh.output)")
+        #expect(fresh.status == 0 && fresh.output.contains("PostgreSQL reachable; 0 migrations applied, ") && fresh.output.contains(" to apply when gongjid run starts"), "\(fresh.output)")
         // Migrated (as run does on start): up to date.
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let store = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 1), logger: logger)
         let migrated = try runGongjid(["check-config", env.configPath])
-        #expect(migrated.status == 0 && migrated.output.contains("2 migrations applied, up to date"), "\(migrated.output)")
+        #expect(migrated.status == 0 && migrated.output.contains(" migrations applied, up to date"), "\(migrated.output)")
         // A newer gongjid's migration: refused by check-config and by run, the database untouched.
         store.close()
         try await postgresExecute(url: url, "INSERT INTO gongji_migration (name, applied_at) VALUES ('v9-from-the-future', 0)")
