@@ -94,11 +94,14 @@ public enum BenchSeed {
     /// Ma'anshan accounts of `sharedMembers` members.
     public static func create(at directory: URL, policySource: URL, families: Int, sharedAccounts: Int, postgresql: String? = nil,
                               logger: Logger) async throws -> BenchManifest {
-        let today = SystemClock().today()
+        // One reading of the clock for the whole seed: a seed crossing midnight in China would
+        // otherwise bind with yesterday's start date against the daemon's today.
+        let clock = FixedClock(nowUnix: SystemClock().nowUnix())
+        let today = clock.today()
         let env = try DevEnvironment.create(at: directory, policySource: policySource, host: "127.0.0.1", port: 0, today: today)
         if let postgresql { try env.usePostgreSQL(url: postgresql) }
         let config = try GongjiConfig.load(path: env.configPath)
-        let daemon = try await GongjiDaemon.build(config: config, logger: logger)
+        let daemon = try await GongjiDaemon.build(config: config, clock: clock, logger: logger)
         let service = daemon.service
         defer { try? daemon.closeStore() }
         let year = today.year + 1
@@ -106,8 +109,8 @@ public enum BenchSeed {
 
         // Balances arrive last year and roll over, as on a real account in a new year.
         let lastYear = CivilDate(year: today.year - 1, month: 12, day: 31)!
-        _ = try await daemon.store.importRows(population.rows, today: lastYear, now: SystemClock().nowUnix())
-        _ = try await daemon.store.rollOver(into: today.year, key: nil, today: today, now: SystemClock().nowUnix())
+        _ = try await daemon.store.importRows(population.rows, today: lastYear, now: clock.nowUnix())
+        _ = try await daemon.store.rollOver(into: today.year, key: nil, today: today, now: clock.nowUnix())
 
         let distinct = try await concurrently(population.hohhot) { index, family in
             try await bindHohhotFamily(family, index: index, service: service, year: year, today: today)

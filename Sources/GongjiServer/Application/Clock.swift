@@ -35,3 +35,13 @@ public struct SystemClock: GongjiClock {
     public init() {}
     public func nowUnix() -> Int64 { Int64(Date().timeIntervalSince1970) }
 }
+
+/// A clock stopped at one instant: a seeding tool reads the time once, so that everything it
+/// writes has the same day even when seeding runs across midnight in China.
+public struct FixedClock: GongjiClock {
+    /// Seconds since the Unix epoch at which the clock stands.
+    public let now: Int64
+    /// Creates a clock standing at `now`.
+    public init(nowUnix now: Int64) { self.now = now }
+    public func nowUnix() -> Int64 { now }
+}
