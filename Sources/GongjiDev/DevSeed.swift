@@ -2,30 +2,39 @@ import Foundation
 import GongjiCore
 import GongjiServer
 import GongjiStore
+import Logging
 
 /// Seeds a dev database with the demo people: balances start as carry-over from last year
 /// (Ma'anshan pays from carry-over only), then a current-year credit for the Inner Mongolia families.
 public enum DevSeed {
-    /// Seeds the database named in `config`.
-    public static func seed(config: GongjiConfig, today: CivilDate) async throws {
-        let store = try Store(path: config.database.path)
-        let now = Int64(Date().timeIntervalSince1970)
+    /// Seeds the database named in `config` (the dev SQLite file, or an empty PostgreSQL database)
+    /// through the store the daemon would open, as of one reading of the clock.
+    public static func seed(config: GongjiConfig, at reading: ClockReading, logger: Logger) async throws {
+        let daemon = try await GongjiDaemon.build(config: config, clock: FixedClock(nowUnix: reading.now), logger: logger)
+        defer { try? daemon.closeStore() }
+        let store = daemon.store
+        let now = reading.now, today = reading.today
+        let rows = DevEnvironment.demoRows(today: today)
+        if case .person(let first, _) = rows.first, try await store.person(first.id) != nil {
+            throw ConfigError(key: "database", problem: "the database holds the demo people already: gongjid dev seeds an empty "
+                              + "database (for PostgreSQL: drop it and create it again, or name another)")
+        }
         let lastYear = CivilDate(year: today.year - 1, month: 12, day: 31)!
-        _ = try await store.importRows(DevEnvironment.demoRows(today: today), today: lastYear, now: now)
+        _ = try await store.importRows(rows, today: lastYear, now: now)
         _ = try await store.rollOver(into: today.year, key: nil, today: today, now: now)
-        for row in DevEnvironment.demoRows(today: today) {
+        for row in rows {
             if case .credit(let id, _, _) = row, !id.value.hasPrefix("34") {
                 _ = try await store.credit(id, amount: Money.yuan(300), reference: "DEMO-\(id.value)-current", key: nil, now: now)
             }
         }
-        try store.close()
     }
 }
 
 /// What dev mode prints once it listens.
 public enum DevInstructions {
-    /// The text, with paths and the demo people.
-    public static func text(directory: URL, port: Int, today: CivilDate) -> String {
+    /// The text, with paths and the demo people; with `postgresql`, how to start a second daemon
+    /// on the same database.
+    public static func text(directory: URL, port: Int, today: CivilDate, postgresql: Bool = false) -> String {
         let pki = directory.appendingPathComponent("pki").path
         let rows = DevEnvironment.demoRows(today: today)
         let patient = rows.compactMap { row -> String? in
@@ -35,11 +44,13 @@ public enum DevInstructions {
             guard case .person(let p, _) = row else { return nil }
             return "  \(p.id.value)  \(p.name)  \(p.insuranceType.rawValue)  region \(p.region)\(p.specialCategory.map { "  \($0)" } ?? "")"
         }.joined(separator: "\n")
+        let second = postgresql ? "\n\nThe data is in the PostgreSQL database of gongjid.json5; a second daemon on it "
+            + "(same keys and certificates):\n  GONGJI_LISTEN_PORT=\(port + 1) gongjid run --config \(directory.path)/gongjid.json5" : ""
         return """
 
             gongjid dev is listening on 127.0.0.1:\(port) (mutual TLS). Files: \(directory.path)
             Demo data: policies in \(directory.path)/policies carry a demo premium year \(today.year + 1) whose
-            collection window contains today; Ulanqab (150900) starts suspended as its source describes.
+            collection window contains today; Ulanqab (150900) starts suspended as its source describes.\(second)
 
             Operators' CLI (in another terminal):
               export GONGJI_ADDRESS=127.0.0.1:\(port) GONGJI_CA=\(pki)/ca.pem \\

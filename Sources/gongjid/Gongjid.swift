@@ -175,7 +175,12 @@ struct Verify: AsyncParsableCommand {
 
 struct Dev: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a throwaway daemon: new CA and certificates, demo people, 127.0.0.1.")
+        abstract: "Run a throwaway daemon: new CA and certificates, demo people, 127.0.0.1.",
+        discussion: """
+            With --postgresql the demo people go into that (empty) PostgreSQL database instead of a SQLite file \
+            in the directory, and a second daemon can share it: `GONGJI_LISTEN_PORT=8444 gongjid run --config \
+            DIRECTORY/gongjid.json5` (same keys and certificates).
+            """)
 
     @Option(name: .long, help: "Directory for the throwaway CA, keys, database and config (wiped first).")
     var directory: String = "gongji-dev"
@@ -186,17 +191,22 @@ struct Dev: AsyncParsableCommand {
     @Option(name: .long, help: "Directory of the shipped region policies.")
     var policies: String = "deploy/policies"
 
+    @Option(name: .long, help: "A postgres:// URL: keep the demo data in that (empty) database instead of a SQLite file.")
+    var postgresql: String?
+
     func run() async throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL
-        let today = SystemClock().today()
+        let reading = SystemClock().read()
+        let today = reading.today
         let env = try DevEnvironment.create(at: dir, policySource: URL(fileURLWithPath: policies), host: "127.0.0.1",
                                             port: port, today: today)
+        if let postgresql { try env.usePostgreSQL(url: postgresql) }
         let config = try GongjiConfig.load(path: env.configPath)
         bootstrapJSONLogging(level: "notice")
         let logger = Logger(label: "gongjid")
-        try await DevSeed.seed(config: config, today: today)
+        try await DevSeed.seed(config: config, at: reading, logger: logger)
         try await runDaemon(config: config, configPath: env.configPath, portFile: nil, logger: logger) { port in
-            FileHandle.standardOutput.write(Data((DevInstructions.text(directory: dir, port: port, today: today) + "\n").utf8))
+            FileHandle.standardOutput.write(Data((DevInstructions.text(directory: dir, port: port, today: today, postgresql: postgresql != nil) + "\n").utf8))
         }
     }
 }

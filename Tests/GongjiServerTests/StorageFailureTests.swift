@@ -58,8 +58,8 @@ struct StorageFailureTests {
     @Test("disk full: uploads get RESOURCE_EXHAUSTED / STORAGE_FULL, health is NOT_SERVING, then SERVING once space is back",
           .enabled(if: SmallFileSystem.canMount, "needs root to mount a small tmpfs"))
     func diskFull() async throws {
-        let today = SystemClock().today()
-        let (env, loaded) = try makeDevEnvironment("gongji-full", today: today)
+        let reading = SystemClock().read()
+        let (env, loaded) = try makeDevEnvironment("gongji-full", today: reading.today)
         var config = loaded
         let dir = env.directory
         let small = SmallFileSystem(path: dir.appendingPathComponent("small").path)
@@ -68,7 +68,7 @@ struct StorageFailureTests {
         config.database.path = small.path + "/gongji.sqlite"
         config.documents.directory = small.path + "/documents"
         try Store.create(path: config.database.path)
-        try await DevSeed.seed(config: config, today: today)
+        try await DevSeed.seed(config: config, at: reading, logger: Logger(label: "test"))
         let daemon = try DaemonProcess(config: env.configPath, directory: dir, environment: [
             "GONGJI_DATABASE_PATH": config.database.path, "GONGJI_DOCUMENTS_DIRECTORY": config.documents.directory,
         ])

@@ -1,5 +1,7 @@
 """Contract tests: a Python gRPC client generated from proto/ at test time, against the real
-gongjid (dev mode: throwaway PKI, demo people, 127.0.0.1, a port the daemon picks)."""
+gongjid (dev mode: throwaway PKI, demo people, 127.0.0.1, a port the daemon picks). With
+GONGJI_CONTRACT_POSTGRESQL set to the URL of an empty PostgreSQL database, the daemon keeps its data
+there (`gongjid dev --postgresql`) instead of in a SQLite file."""
 import datetime
 import json
 import os
@@ -57,10 +59,11 @@ def make_id(code, born, sequence):
 
 
 class Daemon:
-    def __init__(self, directory, port, process):
+    def __init__(self, directory, port, process, postgresql=None):
         self.directory = directory
         self.port = port
         self.process = process
+        self.postgresql = postgresql
         self.today = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).date()
         self.demo_year = self.today.year + 1
 
@@ -80,8 +83,10 @@ def daemon():
     binary = os.environ.get("GONGJID", os.path.join(ROOT, ".build", "debug", "gongjid"))
     assert os.access(binary, os.X_OK), f"{binary} is missing: run swift build first"
     directory = tempfile.mkdtemp(prefix="gongji-contract-")
+    postgresql = os.environ.get("GONGJI_CONTRACT_POSTGRESQL")
     process = subprocess.Popen(
-        [binary, "dev", "--directory", directory, "--port", "0", "--policies", os.path.join(ROOT, "deploy", "policies")],
+        [binary, "dev", "--directory", directory, "--port", "0", "--policies", os.path.join(ROOT, "deploy", "policies")]
+        + (["--postgresql", postgresql] if postgresql else []),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     port = None
     for line in process.stdout:
@@ -94,7 +99,7 @@ def daemon():
     # Keep draining its output so the daemon never blocks on a full pipe.
     import threading
     threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
-    yield Daemon(directory, port, process)
+    yield Daemon(directory, port, process, postgresql)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0, "gongjid must stop cleanly on SIGTERM"
 

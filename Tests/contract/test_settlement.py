@@ -147,3 +147,42 @@ def test_role_boundaries(daemon, pb, family):
     expect_error(lambda: premiums.ListAccountDeductions(pb["premium"].ListAccountDeductionsRequest(), metadata=user(AUTHORIZER)),
                  grpc.StatusCode.PERMISSION_DENIED, "ROLE_NOT_ALLOWED")
     channel.close()
+
+
+def test_second_daemon_on_the_same_database(daemon, pb, family, settlement):
+    """`gongjid dev --postgresql` prints how to start a second daemon on its database: started so,
+    it answers a retried settlement with the original (one movement), and stops cleanly."""
+    if not daemon.postgresql:
+        pytest.skip("the dev daemon keeps its data in SQLite (set GONGJI_CONTRACT_POSTGRESQL)")
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import Daemon
+
+    s = pb["settlement"]
+    binary = daemon.process.args[0]
+    port_file = os.path.join(daemon.directory, "port-second")
+    second = subprocess.Popen([binary, "run", "--config", os.path.join(daemon.directory, "gongjid.json5"), "--port-file", port_file],
+                              env={**os.environ, "GONGJI_LISTEN_PORT": "0"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (os.path.exists(port_file) and open(port_file).read().strip()):
+            assert second.poll() is None, "the second daemon exited"
+            assert time.monotonic() < deadline, "the second daemon did not report its port"
+            time.sleep(0.1)
+        other = Daemon(daemon.directory, int(open(port_file).read()), second)
+        channel = other.channel("settlement")
+        on_second = pb["settlement_grpc"].SettlementServiceStub(channel)
+        before = account(daemon, pb)
+        first = settlement.Settle(settle_request(pb, "PY-2D", 700)).settlement
+        retried = on_second.Settle(settle_request(pb, "PY-2D", 700)).settlement
+        assert retried == first, "the second daemon answers the original"
+        assert on_second.GetSettlement(s.GetSettlementRequest(institution_code=HOSPITAL, settlement_id="PY-2D")).settlement == first
+        after = account(other, pb)
+        assert after.current_year_fen + after.carry_over_fen == before.current_year_fen + before.carry_over_fen - 700, "moved once"
+        channel.close()
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0, "the second daemon must stop cleanly on SIGTERM"
