@@ -99,12 +99,11 @@ extension PostgresStore {
 
     /// Payments matching `condition` (`$1` binds `arguments`, a text array), with their years and
     /// postings: three queries for any number of payments.
-    static func fetchPayments(where condition: String, _ arguments: [String], order: String = "seq", limit: Int? = nil,
-                              on c: PostgresConnection, logger: Logger) async throws -> [PaymentRecord] {
+    static func fetchPayments(where condition: String, _ arguments: [String], on c: PostgresConnection,
+                              logger: Logger) async throws -> [PaymentRecord] {
         var binds = PostgresBindings()
         binds.append(arguments)
-        let rows = try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM payment WHERE \(condition) ORDER BY \(order)\(limit.map { " LIMIT \($0)" } ?? "")",
-                                                  binds: binds), logger: logger)
+        let rows = try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM payment WHERE \(condition) ORDER BY seq", binds: binds), logger: logger)
         guard !rows.isEmpty else { return [] }
         let ids = try rows.map { try $0.string("id") }
         var lines: [String: [PremiumLine]] = [:]
@@ -145,15 +144,6 @@ extension PostgresStore {
         guard !ids.isEmpty else { return [] }
         let logger = self.logger
         return try await read { c in try await Self.fetchPayments(where: "id = ANY($1)", ids, on: c, logger: logger) }
-    }
-
-    public func payments(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [PaymentRecord] {
-        let logger = self.logger
-        let column = perspective == .authorizer ? "authorizer" : "member"
-        return try await read { c in
-            try await Self.fetchPayments(where: "\(column) = ($1)[1] AND seq < ($1)[2]::bigint", [person.value, String(before ?? Int64.max)],
-                                         order: "seq DESC", limit: limit, on: c, logger: logger)
-        }
     }
 
     public func accountUses(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [AccountUseRecord] {

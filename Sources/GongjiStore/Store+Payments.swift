@@ -84,13 +84,6 @@ extension Store {
         try await read { db in try Self.fetchPayments(where: "receipt_number = ?", [receiptNumber], in: db).first }
     }
 
-    public func payments(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [PaymentRecord] {
-        let column = perspective == .authorizer ? "authorizer" : "member"
-        return try await read { db in
-            try Self.fetchPayments(where: "\(column) = ? AND seq < ? ORDER BY seq DESC LIMIT ?", [person.value, before ?? Int64.max, limit], in: db)
-        }
-    }
-
     public func payments(ids: [String]) async throws -> [PaymentRecord] {
         guard !ids.isEmpty else { return [] }
         return try await read { db in

@@ -120,7 +120,7 @@ struct PaymentTests {
             #expect(quote.lines.first?.late == false && quote.lines.first?.benefitStartDate == "2025-01-01")
         }
         #expect(try await account(daemon, poor).total == .yuan(400), "nothing changes")
-        #expect(try await daemon.daemon.store.payments(of: try ResidentID.parse(poor, today: today), as: .authorizer, before: nil, limit: 10).isEmpty)
+        #expect(try await daemon.daemon.store.accountUses(of: try ResidentID.parse(poor, today: today), as: .authorizer, before: nil, limit: 10).isEmpty)
         #expect(try await daemon.daemon.store.ledgerSum() == .zero)
     }
 
@@ -255,7 +255,7 @@ struct PaymentTests {
         let debited = try await store.ledgerBalance(of: "person:\(authorizer.value):current_year")
             .adding(try await store.ledgerBalance(of: "person:\(authorizer.value):carry_over"))!
         #expect(debited == after.total, "the ledger's view of the account equals the balance")
-        let payments = try await store.payments(of: authorizer, as: .authorizer, before: nil, limit: 100)
+        let payments = try await store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 100).filter { $0.kind == .premium }
         #expect(payments.count == 2)
         // The worked example: two payments for two children on a balance that covers one.
         _ = try await store.credit(authorizer, amount: .yuan(405), reference: "RACE-TOPUP", now: daemon.clock.nowUnix())

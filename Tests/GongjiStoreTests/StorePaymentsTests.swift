@@ -22,8 +22,9 @@ struct StorePaymentsTests {
         #expect(try await world.store.person(authorizer)?.account?.total == .yuan(595))
         #expect(try await world.store.payment(id: "pay-1") == payment)
         #expect(try await world.store.payment(receiptNumber: payment.receiptNumber) == payment)
-        #expect(try await world.store.payments(of: authorizer, as: .authorizer, before: nil, limit: 10) == [payment])
-        #expect(try await world.store.payments(of: child, as: .member, before: nil, limit: 10) == [payment])
+        #expect(try await world.store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 10).map(\.paymentID) == ["pay-1"])
+        #expect(try await world.store.accountUses(of: child, as: .member, before: nil, limit: 10).map(\.paymentID) == ["pay-1"])
+        #expect(try await world.store.payments(ids: ["pay-1"]) == [payment])
         #expect(try await world.store.ledgerBalance(of: LedgerAccount.premiumCollection(.hohhot)) == .yuan(405))
         #expect(try await world.store.ledgerSum() == .zero)
         let after = try await world.store.premiumFacts(bindingID: "b1", endUser: authorizer, policies: world.policies, today: world.today)
@@ -46,7 +47,7 @@ struct StorePaymentsTests {
         #expect(await refusal { try await world.store.pay(world.order("nope", total: .yuan(405)), endUser: authorizer, paymentID: "x",
                                                           key: nil, policies: world.policies, today: world.today, now: world.now) }
                 == "NOT_PARTY")
-        #expect(try await world.store.payments(of: authorizer, as: .authorizer, before: nil, limit: 10).isEmpty)
+        #expect(try await world.store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 10).isEmpty)
         #expect(try await world.store.person(authorizer)?.account?.total == .yuan(400))
         _ = try await world.store.credit(authorizer, amount: .yuan(5), reference: "TOPUP", key: nil, now: world.now)
         let paid = try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-a",
@@ -84,7 +85,9 @@ struct StorePaymentsTests {
         }
         #expect(outcomes.filter { $0 == nil }.count == 3)
         #expect(outcomes.filter { $0 == "BALANCE_INSUFFICIENT" }.count == 3)
-        let receipts = try await world.store.payments(of: authorizer, as: .authorizer, before: nil, limit: 10).map(\.receiptNumber)
+        let paid = try await world.store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 10).compactMap(\.paymentID)
+        let receipts = try await world.store.payments(ids: paid).map(\.receiptNumber)
+        #expect(receipts.count == 3)
         #expect(Set(receipts).count == 3, "receipt numbers are unique")
         #expect(try await world.store.person(authorizer)?.account?.total == .zero)
         #expect(try await world.store.ledgerSum() == .zero)

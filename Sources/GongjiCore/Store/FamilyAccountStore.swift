@@ -71,8 +71,6 @@ public protocol FamilyAccountStore: Sendable {
     func payment(id: String) async throws -> PaymentRecord?
     /// A payment by receipt number, or nil.
     func payment(receiptNumber: String) async throws -> PaymentRecord?
-    /// Payments made by (`.authorizer`) or for (`.member`) a person, newest first, strictly before the cursor.
-    func payments(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [PaymentRecord]
 
     // MARK: Settlement at designated institutions
 

@@ -34,15 +34,6 @@ extension GongjiService {
         signed(try PartyRules.visible(try await store.payment(id: id), to: endUser))
     }
 
-    /// Payments the end user made (`.authorizer`) or that were made for the end user (`.member`), newest first.
-    public func payments(of endUser: ResidentID, as perspective: BindingPerspective, page: PageRequest) async throws -> Page<PaymentRecord> {
-        var result = try await pageTokens.page(page, list: "payments-\(perspective.rawValue)-\(endUser.value)", cursorOf: \.seq) { cursor, limit in
-            try await store.payments(of: endUser, as: perspective, before: cursor, limit: limit)
-        }
-        result.items = result.items.map(signed)
-        return result
-    }
-
     /// A receipt the end user may read.
     public func receipt(number: String, for endUser: ResidentID) async throws -> PaymentRecord {
         signed(try PartyRules.visible(try await store.payment(receiptNumber: number), as: "receipt", to: endUser))
