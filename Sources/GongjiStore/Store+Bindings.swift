@@ -67,7 +67,7 @@ extension Store {
     }
 
     public func binding(id: String) async throws -> BindingRecord? {
-        try await read { db in try Self.fetchBinding(id: id, in: db) }
+        try readNow { db in try Self.fetchBinding(id: id, in: db) }
     }
 
     public func bindings(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [BindingRecord] {
@@ -90,7 +90,7 @@ extension Store {
     }
 
     public func bindingEvents(id: String) async throws -> [BindingEvent] {
-        try await read { db in
+        try readNow { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM binding_event WHERE binding_id = ? ORDER BY seq"), arguments: [id]).map {
                 BindingEvent(status: $0["status"], identity: $0["certificate_identity"], endUser: $0["end_user"], requestID: $0["request_id"], at: $0["at"])
             }
@@ -153,7 +153,7 @@ extension Store {
 
     /// A document's metadata.
     public func document(id: String) async throws -> DocumentRecord? {
-        try await read { db in
+        try readNow { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM document WHERE id = ?"), arguments: [id]),
                   let side = DocumentSide(rawValue: row["side"]) else { return nil }
             return DocumentRecord(id: id, side: side, mediaType: row["media_type"], size: row["size_bytes"], uploadedAt: row["uploaded_at"])

@@ -17,7 +17,7 @@ extension Store {
     }
 
     public func premiumFacts(bindingID: String, endUser: ResidentID, policies: PolicyBook, today: CivilDate) async throws -> PremiumFacts {
-        try await read { db in try Self.premiumFacts(bindingID: bindingID, endUser: endUser, policies: policies, today: today, in: db) }
+        try readNow { db in try Self.premiumFacts(bindingID: bindingID, endUser: endUser, policies: policies, today: today, in: db) }
     }
 
     /// Pays atomically: gathers the facts, has the core plan the payment, and applies the plan —
@@ -77,11 +77,11 @@ extension Store {
     }
 
     public func payment(id: String) async throws -> PaymentRecord? {
-        try await read { db in try Self.fetchPayments(where: "id = ?", [id], in: db).first }
+        try readNow { db in try Self.fetchPayments(where: "id = ?", [id], in: db).first }
     }
 
     public func payment(receiptNumber: String) async throws -> PaymentRecord? {
-        try await read { db in try Self.fetchPayments(where: "receipt_number = ?", [receiptNumber], in: db).first }
+        try readNow { db in try Self.fetchPayments(where: "receipt_number = ?", [receiptNumber], in: db).first }
     }
 
     public func payments(ids: [String]) async throws -> [PaymentRecord] {

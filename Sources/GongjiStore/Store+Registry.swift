@@ -49,7 +49,7 @@ extension Store {
     }
 
     public func person(_ id: ResidentID) async throws -> PersonRecord? {
-        try await read { db in try Self.fetchPerson(id, in: db) }
+        try readNow { db in try Self.fetchPerson(id, in: db) }
     }
 
     static func fetchPerson(_ id: ResidentID, in db: Database) throws -> PersonRecord? {

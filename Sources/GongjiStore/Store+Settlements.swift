@@ -28,7 +28,7 @@ extension Store {
     }
 
     public func institution(_ code: InstitutionCode) async throws -> Institution? {
-        try await read { db in try Self.fetchInstitution(code, in: db) }
+        try readNow { db in try Self.fetchInstitution(code, in: db) }
     }
 
     static func fetchInstitution(_ code: InstitutionCode, in db: Database) throws -> Institution? {
@@ -71,7 +71,7 @@ extension Store {
     }
 
     public func preSettle(_ order: SettlementOrder, scope: InstitutionScope, policies: PolicyBook, today: CivilDate) async throws -> SettlementSplit {
-        try await read { db in
+        try readNow { db in
             try SettlementRules.preSettle(order, facts: try Self.settlementFacts(order, scope: scope, policies: policies, today: today, in: db))
         }
     }
@@ -160,7 +160,7 @@ extension Store {
     }
 
     public func settlement(institution: InstitutionCode, settlementID: String) async throws -> SettlementRecord? {
-        try await read { db in
+        try readNow { db in
             try Self.fetchSettlements(where: "s.institution_code = ? AND s.settlement_id = ?", [institution.value, settlementID], in: db).first
         }
     }

@@ -123,15 +123,32 @@ public final class Store: FamilyAccountStore {
         }
     }
 
-    /// Runs `body` in a read transaction (a consistent snapshot).
+    /// Runs `body` in a read transaction (a consistent snapshot), on one of GRDB's reader queues.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
-        } catch let error as DomainError {
-            throw error
         } catch {
-            throw StoreError(.database, "read failed", cause: error)
+            throw Self.mapReadError(error)
         }
+    }
+
+    /// Runs `body` in a read transaction (a consistent snapshot) on the calling thread, for the
+    /// point reads of a request (a few rows by key, microseconds from the page cache). GRDB's
+    /// asynchronous read hops to a semaphore queue, then to a reader's queue, then back: three
+    /// thread switches that cost a quote more CPU than its queries (measured in bench/notes.md).
+    /// Readers are never exhausted by this: a thread holds one only while it runs `body`, and
+    /// there are more readers than threads running tasks. Not for scans (they would hold a
+    /// thread of the cooperative pool): those use `read`.
+    func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch {
+            throw Self.mapReadError(error)
+        }
+    }
+
+    static func mapReadError(_ error: any Error) -> any Error {
+        error is DomainError ? error : StoreError(.database, "read failed", cause: error)
     }
 }
 

@@ -113,6 +113,16 @@ struct World {
         return try await store.changeBinding(id: id, .review(.approve), key: nil, actor: actor, now: now)
     }
 
+    /// Six children (the most one authorizer may bind), each bound for `authorizer`; their binding ids.
+    func bindSixChildren(of authorizer: ResidentID) async throws -> [String] {
+        var bindings: [String] = []
+        for index in 0..<6 {
+            let child = try await resident(World.id(10 + index, born: "2010-06-01"), name: "孩子\(index)")
+            bindings.append(try await bind(authorizer, child, name: "孩子\(index)", id: "b\(index)").binding.id)
+        }
+        return bindings
+    }
+
     func order(_ binding: String, years: [Int] = [2025], total: Money, external: ExternalPayment? = nil) -> PaymentOrder {
         PaymentOrder(bindingID: binding, years: years, expectedTotal: total, external: external)
     }

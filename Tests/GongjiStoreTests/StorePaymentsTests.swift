@@ -31,6 +31,40 @@ struct StorePaymentsTests {
         #expect(after.paidYears == [2025], "R-PAY-8 the paid year is a fact of the next decision")
     }
 
+    @Test("point reads from many more tasks than the store has readers complete while payments commit, and see whole payments",
+          .timeLimit(.minutes(1)), arguments: Backend.all)
+    func pointReadsUnderLoad(backend: Backend) async throws {
+        let world = try await World(backend)
+        let authorizer = try await world.employee(World.id(1), balance: .yuan(405 * 6))
+        let bound = try await world.bindSixChildren(of: authorizer)
+        let seen = try await withThrowingTaskGroup(of: Int.self) { group in
+            for (index, binding) in bound.enumerated() {
+                group.addTask {
+                    _ = try await world.store.pay(world.order(binding, total: .yuan(405)), endUser: authorizer, paymentID: "p\(index)",
+                                                  key: nil, policies: world.policies, today: world.today, now: world.now)
+                    return 0
+                }
+            }
+            for reader in 0..<400 {
+                group.addTask {
+                    let binding = bound[reader % bound.count]
+                    let facts = try await world.store.premiumFacts(bindingID: binding, endUser: authorizer, policies: world.policies,
+                                                                   today: world.today)
+                    let person = try await world.store.person(authorizer), record = try await world.store.binding(id: binding)
+                    #expect(person != nil && record != nil)
+                    // A payment is seen whole or not at all: its year and its record together.
+                    let payment = try await world.store.payment(id: "p\(reader % bound.count)")
+                    #expect(payment == nil || payment!.lines.map(\.year) == [2025])
+                    return facts.paidYears.count
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(seen >= 0)
+        #expect(try await world.store.person(authorizer)?.account?.total == .zero, "every payment committed")
+        #expect(try await world.store.ledgerSum() == .zero)
+    }
+
     @Test("R-PAY-9 a retry returns the original payment; the request id reused for another payment is refused; refusals move nothing",
           arguments: Backend.all)
     func retriesAndRefusals(backend: Backend) async throws {
@@ -69,11 +103,7 @@ struct StorePaymentsTests {
     func concurrentPayments(backend: Backend) async throws {
         let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(405 * 3))
-        var bindings: [String] = []
-        for index in 0..<6 {
-            let child = try await world.resident(World.id(10 + index, born: "2010-06-01"), name: "孩子\(index)")
-            bindings.append(try await world.bind(authorizer, child, name: "孩子\(index)", id: "b\(index)").binding.id)
-        }
+        let bindings = try await world.bindSixChildren(of: authorizer)
         let outcomes = await withTaskGroup(of: String?.self) { group in
             for (index, binding) in bindings.enumerated() {
                 group.addTask {
