@@ -47,9 +47,10 @@ extension PostgresStore {
         })
     }
 
+    /// Writes what `plan` says: the payment's sequence number (and so its receipt number), then
+    /// every row of the payment in one statement.
     static func apply(_ plan: PaymentPlan, now: Int64, on c: PostgresConnection, logger: Logger) async throws -> PaymentRecord {
         let binding = plan.binding
-        try await updateAccount(plan.authorizerAccount, on: c, logger: logger)
         guard let seq = try await c.row("SELECT nextval(pg_get_serial_sequence('payment', 'seq')) AS seq", logger: logger)?.int("seq") else {
             throw StoreError(.database, "no payment sequence")
         }
@@ -58,43 +59,49 @@ extension PostgresStore {
             member: binding.member, memberName: binding.memberName, region: binding.region, lines: plan.quote.lines,
             total: plan.quote.total, postings: plan.postings, external: plan.external,
             receiptNumber: plan.receiptNumber(sequence: seq), createdAt: now, seq: seq)
-        try await c.run("""
+        var writes = PostgresWrites()
+        writes.updateAccount(plan.authorizerAccount)
+        writes.add { b in
+            """
             INSERT INTO payment (seq, id, binding_id, authorizer, member, member_name, authorizer_name, region_code, total_fen, account_fen,
               external_fen, external_reference, receipt_number, enrolled_member, created_at)
-            VALUES (\(seq), \(record.id), \(binding.id), \(binding.authorizer.value), \(binding.member.value), \(binding.memberName),
-              \(plan.authorizerName), \(Int64(binding.region.value)), \(plan.quote.total.fen), \(plan.quote.accountPart.fen),
-              \(plan.external?.amount.fen ?? 0), \(plan.external?.reference), \(record.receiptNumber), \(plan.enrollsMember), \(now))
-            """, logger: logger)
-        for line in plan.quote.lines {
-            try await c.run("""
-                INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start)
-                VALUES (\(record.id), \(binding.member.value), \(Int64(line.year)), \(line.amount.fen), \(line.category), \(line.isLate),
-                        \(line.benefitStart?.description))
-                """, logger: logger)
+            VALUES (\(b.placeholder(seq)), \(b.placeholder(record.id)), \(b.placeholder(binding.id)), \(b.placeholder(binding.authorizer.value)),
+              \(b.placeholder(binding.member.value)), \(b.placeholder(binding.memberName)), \(b.placeholder(plan.authorizerName)),
+              \(b.placeholder(Int64(binding.region.value))), \(b.placeholder(plan.quote.total.fen)), \(b.placeholder(plan.quote.accountPart.fen)),
+              \(b.placeholder(plan.external?.amount.fen ?? 0)), \(b.placeholder(plan.external?.reference)), \(b.placeholder(record.receiptNumber)),
+              \(b.placeholder(plan.enrollsMember)), \(b.placeholder(now)))
+            """
         }
-        for posting in plan.postings {
-            try await c.run("""
-                INSERT INTO payment_posting (payment_id, part, amount_fen) VALUES (\(record.id), \(posting.part.rawValue), \(posting.amount.fen))
-                """, logger: logger)
+        if !plan.quote.lines.isEmpty {
+            writes.add { b in
+                "INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start) VALUES " + plan.quote.lines.map { line in
+                    "(\(b.placeholder(record.id)), \(b.placeholder(binding.member.value)), \(b.placeholder(Int64(line.year))), "
+                        + "\(b.placeholder(line.amount.fen)), \(b.placeholder(line.category)), \(b.placeholder(line.isLate)), "
+                        + "\(b.placeholder(line.benefitStart?.description)))"
+                }.joined(separator: ", ")
+            }
         }
-        try await post(plan.movement, now: now, on: c, logger: logger)
-        try await recordUse(.premium, owner: binding.authorizer, member: binding.member, memberName: binding.memberName,
-                            amount: plan.quote.accountPart, paymentID: record.id, settlementSeq: nil, now: now, on: c, logger: logger)
+        if !plan.postings.isEmpty {
+            writes.add { b in
+                "INSERT INTO payment_posting (payment_id, part, amount_fen) VALUES " + plan.postings.map { posting in
+                    "(\(b.placeholder(record.id)), \(b.placeholder(posting.part.rawValue)), \(b.placeholder(posting.amount.fen)))"
+                }.joined(separator: ", ")
+            }
+        }
+        writes.post(plan.movement, now: now)
+        writes.recordUses(.premium, [(binding.authorizer, plan.quote.accountPart)], member: binding.member, memberName: binding.memberName,
+                          paymentID: record.id, settlementSeq: nil, now: now)
         if let member = plan.enrolledMember {
-            try await c.run("""
-                UPDATE person SET insurance_type = \(member.insuranceType.rawValue), status = \(member.status.rawValue),
-                  region_code = \(Int64(member.region.value)), updated_at = \(now) WHERE id_number = \(member.id.value)
-                """, logger: logger)
+            writes.add { b in
+                """
+                UPDATE person SET insurance_type = \(b.placeholder(member.insuranceType.rawValue)), status = \(b.placeholder(member.status.rawValue)),
+                  region_code = \(b.placeholder(Int64(member.region.value))), updated_at = \(b.placeholder(now))
+                WHERE id_number = \(b.placeholder(member.id.value))
+                """
+            }
         }
+        _ = try await writes.run(on: c, logger: logger)
         return record
-    }
-
-    static func recordUse(_ kind: AccountUseRecord.Kind, owner: ResidentID, member: ResidentID, memberName: String, amount: Money,
-                          paymentID: String?, settlementSeq: Int64?, now: Int64, on c: PostgresConnection, logger: Logger) async throws {
-        try await c.run("""
-            INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at)
-            VALUES (\(kind.rawValue), \(owner.value), \(member.value), \(memberName), \(amount.fen), \(paymentID), \(settlementSeq), \(now))
-            """, logger: logger)
     }
 
     /// Payments matching `condition` (`$1` binds `arguments`, a text array), with their years and
@@ -271,45 +278,57 @@ extension PostgresStore {
         })
     }
 
+    /// Writes what `plan` says in one statement: the settlement (which numbers it), its postings,
+    /// the debited accounts, the ledger and the deduction lists.
     static func apply(_ plan: SettlementPlan, today: CivilDate, now: Int64, on c: PostgresConnection, logger: Logger) async throws -> SettlementRecord {
-        for account in plan.accounts { try await updateAccount(account, on: c, logger: logger) }
         let split = plan.split
         let family = String(decoding: try JSONEncoder().encode(split.family.map(PostgresFamilyUse.init)), as: UTF8.self)
-        guard let seq = try await c.row("""
+        var writes = PostgresWrites()
+        writes.addReturning { b in
+            """
             INSERT INTO settlement (institution_code, settlement_id, region_code, patient, patient_name, amount_fen, acct_pay_fen,
               acct_mulaid_pay_fen, cash_fen, family, family_zero_note, status, settled_at, settled_on)
-            VALUES (\(plan.institution.code.value), \(plan.settlementID), \(Int64(plan.institution.region.value)), \(plan.patient.id.value),
-              \(plan.patient.name), \(split.amount.fen), \(split.acctPay.fen), \(split.acctMulaidPay.fen), \(split.cashPay.fen), \(family),
-              \(split.familyZeroNote?.rawValue), 'settled', \(now), \(today.description))
+            VALUES (\(b.placeholder(plan.institution.code.value)), \(b.placeholder(plan.settlementID)),
+              \(b.placeholder(Int64(plan.institution.region.value))), \(b.placeholder(plan.patient.id.value)), \(b.placeholder(plan.patient.name)),
+              \(b.placeholder(split.amount.fen)), \(b.placeholder(split.acctPay.fen)), \(b.placeholder(split.acctMulaidPay.fen)),
+              \(b.placeholder(split.cashPay.fen)), \(b.placeholder(family)), \(b.placeholder(split.familyZeroNote?.rawValue)), 'settled',
+              \(b.placeholder(now)), \(b.placeholder(today.description)))
             RETURNING seq
-            """, logger: logger)?.int("seq") else { throw StoreError(.database, "settlement insert returned nothing") }
-        for (position, posting) in split.postings.enumerated() {
-            try await c.run("""
-                INSERT INTO settlement_posting (settlement_seq, position, owner, part, amount_fen, binding_id, account_year, settled_year)
-                VALUES (\(seq), \(Int64(position)), \(posting.owner.value), \(posting.part.rawValue), \(posting.amount.fen), \(posting.bindingID),
-                        \(Int64(posting.accountYear)), \(Int64(today.year)))
-                """, logger: logger)
+            """
         }
-        try await post(plan.movement, now: now, on: c, logger: logger)
-        try await recordUses(.settlement, postings: split.postings, patient: plan.patient, settlementSeq: seq, now: now, on: c, logger: logger)
+        let seqSQL = "(SELECT seq FROM first)"
+        for account in plan.accounts { writes.updateAccount(account) }
+        if !split.postings.isEmpty {
+            writes.add { b in
+                "INSERT INTO settlement_posting (settlement_seq, position, owner, part, amount_fen, binding_id, account_year, settled_year) VALUES "
+                    + split.postings.enumerated().map { position, posting in
+                        "(\(seqSQL), \(b.placeholder(Int64(position))), \(b.placeholder(posting.owner.value)), \(b.placeholder(posting.part.rawValue)), "
+                            + "\(b.placeholder(posting.amount.fen)), \(b.placeholder(posting.bindingID)), \(b.placeholder(Int64(posting.accountYear))), "
+                            + "\(b.placeholder(Int64(today.year))))"
+                    }.joined(separator: ", ")
+            }
+        }
+        writes.post(plan.movement, now: now)
+        writes.recordUses(.settlement, usesByOwner(split.postings), member: plan.patient.id, memberName: plan.patient.name, paymentID: nil,
+                          settlementSeq: seqSQL, now: now)
+        guard let seq = try await writes.run(on: c, logger: logger).first?.int("seq") else {
+            throw StoreError(.database, "settlement insert returned nothing")
+        }
         return SettlementRecord(settlementID: plan.settlementID, institution: plan.institution, patient: plan.patient.id,
                                 patientName: plan.patient.name, split: split, status: .settled, settledAt: now, reversedAt: nil, seq: seq)
     }
 
-    static func recordUses(_ kind: AccountUseRecord.Kind, postings: [SettlementPosting], patient: Person, settlementSeq: Int64, now: Int64,
-                           on c: PostgresConnection, logger: Logger) async throws {
-        var amounts: [(ResidentID, Money)] = []
+    /// What each owner's account gave (or got back), in the order of the postings.
+    static func usesByOwner(_ postings: [SettlementPosting]) -> [(owner: ResidentID, amount: Money)] {
+        var amounts: [(owner: ResidentID, amount: Money)] = []
         for posting in postings {
-            if let index = amounts.firstIndex(where: { $0.0 == posting.owner }) {
-                amounts[index].1 = amounts[index].1.adding(posting.amount)!
+            if let index = amounts.firstIndex(where: { $0.owner == posting.owner }) {
+                amounts[index].amount = amounts[index].amount.adding(posting.amount)!
             } else {
                 amounts.append((posting.owner, posting.amount))
             }
         }
-        for (owner, amount) in amounts {
-            try await recordUse(kind, owner: owner, member: patient.id, memberName: patient.name, amount: amount, paymentID: nil,
-                                settlementSeq: settlementSeq, now: now, on: c, logger: logger)
-        }
+        return amounts
     }
 
     public func reverseSettlement(institution: InstitutionCode, settlementID: String, policies: PolicyBook, today: CivilDate,
@@ -330,13 +349,18 @@ extension PostgresStore {
             }
             let terms = policies.policy(of: record.institution.region)?.settlementTerms ?? .defaults
             guard let plan = try SettlementRules.reverse(record, accounts: accounts, terms: terms, today: today) else { return record }
-            for account in plan.accounts { try await Self.updateAccount(account, on: c, logger: logger) }
-            try await c.run("""
-                UPDATE settlement SET status = 'reversed', reversed_at = \(now), reversed_on = \(today.description) WHERE seq = \(record.seq)
-                """, logger: logger)
-            try await Self.post(plan.movement, now: now, on: c, logger: logger)
-            let patient = Person(id: record.patient, name: record.patientName, insuranceType: .none, status: .normal, region: record.institution.region)
-            try await Self.recordUses(.reversal, postings: plan.credits, patient: patient, settlementSeq: record.seq, now: now, on: c, logger: logger)
+            var writes = PostgresWrites()
+            for account in plan.accounts { writes.updateAccount(account) }
+            writes.add { b in
+                """
+                UPDATE settlement SET status = 'reversed', reversed_at = \(b.placeholder(now)), reversed_on = \(b.placeholder(today.description))
+                WHERE seq = \(b.placeholder(record.seq))
+                """
+            }
+            writes.post(plan.movement, now: now)
+            writes.recordUses(.reversal, Self.usesByOwner(plan.credits), member: record.patient, memberName: record.patientName, paymentID: nil,
+                              settlementSeq: "\(record.seq)::bigint", now: now)
+            _ = try await writes.run(on: c, logger: logger)
             var reversed = record
             reversed.status = .reversed
             reversed.reversedAt = now

@@ -32,23 +32,12 @@ extension PostgresStore {
         }
     }
 
-    /// Posts a movement's entries in one statement (one round trip, whatever their number).
-    static func post(_ movement: LedgerMovement, now: Int64, on c: PostgresConnection, logger: Logger) async throws {
-        guard !movement.entries.isEmpty else { return }
-        let accounts = movement.entries.map(\.account), amounts = movement.entries.map(\.amount.fen)
-        try await c.run("""
-            INSERT INTO ledger_entry (movement, account, amount_fen, at)
-            SELECT \(movement.name), entry.account, entry.amount_fen, \(now)
-            FROM UNNEST(\(accounts)::text[], \(amounts)::bigint[]) WITH ORDINALITY AS entry(account, amount_fen, position)
-            ORDER BY entry.position
-            """, logger: logger)
-    }
-
-    static func updateAccount(_ account: PersonalAccount, on c: PostgresConnection, logger: Logger) async throws {
-        try await c.run("""
-            UPDATE account SET year = \(Int64(account.year)), current_year_fen = \(account.currentYear.fen), carry_over_fen = \(account.carryOver.fen)
-            WHERE id_number = \(account.owner.value)
-            """, logger: logger)
+    /// An account's new balances and the movement that explains them, in one statement.
+    static func apply(_ account: PersonalAccount, _ movement: LedgerMovement, now: Int64, on c: PostgresConnection, logger: Logger) async throws {
+        var writes = PostgresWrites()
+        writes.updateAccount(account)
+        writes.post(movement, now: now)
+        _ = try await writes.run(on: c, logger: logger)
     }
 
     // MARK: Registry
@@ -144,11 +133,16 @@ extension PostgresStore {
         let plan = try CreditRules.plan(credit: id, record: try await fetchPerson(id, on: c, logger: logger), amount: amount, reference: reference,
                                         referenceOwner: try owner.map { try $0.id("id_number") })
         guard case .apply(let account, let movement) = plan else { return false }
-        try await c.run("""
-            INSERT INTO account_credit (reference, id_number, amount_fen, created_at) VALUES (\(reference), \(id.value), \(amount.fen), \(now))
-            """, logger: logger)
-        try await updateAccount(account, on: c, logger: logger)
-        try await post(movement, now: now, on: c, logger: logger)
+        var writes = PostgresWrites()
+        writes.add { b in
+            """
+            INSERT INTO account_credit (reference, id_number, amount_fen, created_at)
+            VALUES (\(b.placeholder(reference)), \(b.placeholder(id.value)), \(b.placeholder(amount.fen)), \(b.placeholder(now)))
+            """
+        }
+        writes.updateAccount(account)
+        writes.post(movement, now: now)
+        _ = try await writes.run(on: c, logger: logger)
         return true
     }
 
@@ -204,8 +198,7 @@ extension PostgresStore {
                 let account = PersonalAccount(owner: try row.id("id_number"), year: Int(try row.int("year")),
                                               currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"))
                 let (rolled, movement) = try YearEnd.rollOver(account, into: year)
-                try await Self.updateAccount(rolled, on: c, logger: logger)
-                try await Self.post(movement, now: now, on: c, logger: logger)
+                try await Self.apply(rolled, movement, now: now, on: c, logger: logger)
             }
             try await c.run("INSERT INTO year_rollover (year, accounts, at) VALUES (\(Int64(year)), \(Int64(rows.count)), \(now))", logger: logger)
             return (rows.count, String(rows.count))

@@ -1,0 +1,98 @@
+import GongjiCore
+import Logging
+import PostgresNIO
+
+extension PostgresBindings {
+    /// Binds `value` and returns its placeholder (`$n`), for SQL written in parts.
+    mutating func placeholder<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
+        append(value)
+        return "$\(count)"
+    }
+
+    /// Binds `value` (NULL when nil) and returns its placeholder.
+    mutating func placeholder<Value: PostgresDynamicTypeEncodable>(_ value: Value?) -> String {
+        append(value)
+        return "$\(count)"
+    }
+}
+
+/// The writes of one plan sent as one statement: each write is a data-modifying `WITH` query of
+/// one `SELECT`, so that applying a payment or a settlement costs one round trip to the server
+/// instead of one per row (each round trip costs the daemon more CPU than the server's work).
+/// The parts run with one snapshot, so they must not write the same row twice (a plan never
+/// does); constraints are checked and foreign keys resolved at the end of the statement, so a
+/// part may refer to a row another part inserts, and any violation fails the whole statement.
+struct PostgresWrites {
+    private var parts: [String] = []
+    private var binds = PostgresBindings()
+    private var returning: String?
+
+    init() {}
+
+    /// Adds a write; `sql` binds its values through the bindings it is given.
+    mutating func add(_ sql: (inout PostgresBindings) -> String) {
+        parts.append(sql(&binds))
+    }
+
+    /// Adds an `INSERT … RETURNING` that later parts read as `first` (e.g. `(SELECT seq FROM
+    /// first)`); the statement returns its rows. Must be added before any other part.
+    mutating func addReturning(_ sql: (inout PostgresBindings) -> String) {
+        precondition(parts.isEmpty, "the returning part comes first")
+        returning = "first"
+        parts.append(sql(&binds))
+    }
+
+    /// Runs the writes (nothing when there are none) and returns the rows of the returning part.
+    func run(on c: PostgresConnection, logger: Logger) async throws -> [PostgresRandomAccessRow] {
+        guard !parts.isEmpty else { return [] }
+        if parts.count == 1 { return try await c.rows(PostgresQuery(unsafeSQL: parts[0], binds: binds), logger: logger) }
+        let named = parts.enumerated().map { index, sql in "\(index == 0 && returning != nil ? "first" : "w\(index)") AS (\(sql))" }
+        let sql = "WITH " + named.joined(separator: ",\n") + "\nSELECT " + (returning.map { "* FROM \($0)" } ?? "1")
+        return try await c.rows(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
+    }
+
+    /// Runs one write on its own.
+    static func run(on c: PostgresConnection, logger: Logger, _ sql: (inout PostgresBindings) -> String) async throws {
+        var writes = PostgresWrites()
+        writes.add(sql)
+        _ = try await writes.run(on: c, logger: logger)
+    }
+}
+
+/// The rows every money path writes.
+extension PostgresWrites {
+    /// An account's year and balances as the core planned them.
+    mutating func updateAccount(_ account: PersonalAccount) {
+        add { b in
+            """
+            UPDATE account SET year = \(b.placeholder(Int64(account.year))), current_year_fen = \(b.placeholder(account.currentYear.fen)),
+              carry_over_fen = \(b.placeholder(account.carryOver.fen)) WHERE id_number = \(b.placeholder(account.owner.value))
+            """
+        }
+    }
+
+    /// A movement's ledger entries, in order (the core made them sum to zero).
+    mutating func post(_ movement: LedgerMovement, now: Int64) {
+        guard !movement.entries.isEmpty else { return }
+        add { b in
+            "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES " + movement.entries.map { entry in
+                "(\(b.placeholder(movement.name)), \(b.placeholder(entry.account)), \(b.placeholder(entry.amount.fen)), \(b.placeholder(now)))"
+            }.joined(separator: ", ")
+        }
+    }
+
+    /// Uses of accounts for the deduction lists, in order, all of one kind and member.
+    /// `settlementSeq` is SQL (a placeholder or a subquery), or nil.
+    mutating func recordUses(_ kind: AccountUseRecord.Kind, _ uses: [(owner: ResidentID, amount: Money)], member: ResidentID,
+                             memberName: String, paymentID: String?, settlementSeq: String?, now: Int64) {
+        guard !uses.isEmpty else { return }
+        add { b in
+            "INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at) VALUES "
+                + uses.map { use in
+                    "(\(b.placeholder(kind.rawValue)), \(b.placeholder(use.owner.value)), \(b.placeholder(member.value)), "
+                        + "\(b.placeholder(memberName)), \(b.placeholder(use.amount.fen)), \(b.placeholder(paymentID)), "
+                        + "\(settlementSeq ?? "NULL::bigint"), \(b.placeholder(now)))"
+                }.joined(separator: ", ")
+        }
+    }
+}
