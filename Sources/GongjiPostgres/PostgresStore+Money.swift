@@ -9,21 +9,31 @@ import PostgresNIO
 extension PostgresStore {
     // MARK: Premium payments
 
+    /// The facts of a payment in one query (one snapshot): the binding, both people with their
+    /// paid years and accounts, and the years paid for the member through Gongji.
     static func premiumFacts(bindingID: String, endUser: ResidentID, policies: PolicyBook, today: CivilDate, on c: PostgresConnection,
                              logger: Logger) async throws -> PremiumFacts {
-        let binding = try PartyRules.visible(try await fetchBindings(where: "id = $1", [bindingID], on: c, logger: logger).first?.binding, to: endUser)
-        let people = try await fetchPersons([binding.authorizer, binding.member], on: c, logger: logger)
-        guard let authorizer = people[binding.authorizer], let member = people[binding.member]
+        var binds = PostgresBindings()
+        binds.append(bindingID)
+        let row = try await c.row(PostgresQuery(unsafeSQL: """
+            SELECT b.*, ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member) AS member_payment_years,
+                   \(personColumns(person: "pa", account: "aa", prefix: "a_")), \(personColumns(person: "pm", account: "am", prefix: "m_"))
+            FROM binding b
+              LEFT JOIN person pa ON pa.id_number = b.authorizer LEFT JOIN account aa ON aa.id_number = b.authorizer
+              LEFT JOIN person pm ON pm.id_number = b.member LEFT JOIN account am ON am.id_number = b.member
+            WHERE b.id = $1
+            """, binds: binds), logger: logger)
+        let binding = try PartyRules.visible(try row.map(decodeBinding)?.binding, to: endUser)
+        guard let row, let authorizer = try decodePerson(row, prefix: "a_", id: binding.authorizer),
+              let member = try decodePerson(row, prefix: "m_", id: binding.member)
         else { throw StoreError(.database, "a bound person is missing from the registry") }
-        var paid = Set<Int>()
-        for try await year in try await c.checkedQuery("SELECT year FROM payment_year WHERE member = \(binding.member.value)", logger: logger)
-            .decode(Int64.self) { paid.insert(Int(year)) }
+        let paid = Set(try row["member_payment_years"].decode([Int64].self).map { Int($0) })
         return PremiumFacts(binding: binding, actor: endUser, authorizer: authorizer, member: member, paidYears: paid, policies: policies, today: today)
     }
 
     public func premiumFacts(bindingID: String, endUser: ResidentID, policies: PolicyBook, today: CivilDate) async throws -> PremiumFacts {
         let logger = self.logger
-        return try await read { c in
+        return try await read(snapshot: false) { c in
             try await Self.premiumFacts(bindingID: bindingID, endUser: endUser, policies: policies, today: today, on: c, logger: logger)
         }
     }
@@ -166,7 +176,7 @@ extension PostgresStore {
             FROM account_use u LEFT JOIN settlement s ON s.seq = u.settlement_seq LEFT JOIN institution i ON i.code = s.institution_code
             WHERE \(condition) AND u.seq < $2 ORDER BY u.seq DESC LIMIT $3
             """, binds: binds)
-        return try await read { c in
+        return try await read(snapshot: false) { c in
             try await c.rows(query, logger: logger).map { row in
                 guard let kind = AccountUseRecord.Kind(rawValue: try row.string("kind")) else { throw StoreError(.database, "account_use row does not decode") }
                 let institution = try row.optionalString("code") == nil ? nil : try Self.decodeInstitution(row, aliased: true)
@@ -220,7 +230,7 @@ extension PostgresStore {
 
     public func institution(_ code: InstitutionCode) async throws -> Institution? {
         let logger = self.logger
-        return try await read { c in try await Self.fetchInstitution(code, on: c, logger: logger) }
+        return try await read(snapshot: false) { c in try await Self.fetchInstitution(code, on: c, logger: logger) }
     }
 
     static func settlementFacts(_ order: SettlementOrder, scope: InstitutionScope, policies: PolicyBook, today: CivilDate,

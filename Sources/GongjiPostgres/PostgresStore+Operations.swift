@@ -51,26 +51,42 @@ extension PostgresStore {
     static func fetchPersons(_ ids: [ResidentID], on c: PostgresConnection, logger: Logger) async throws -> [ResidentID: PersonRecord] {
         let wanted = Dictionary(ids.map { ($0.value, $0) }, uniquingKeysWith: { first, _ in first })
         var found: [ResidentID: PersonRecord] = [:]
-        for row in try await c.rows("""
-            SELECT p.id_number, p.name, p.insurance_type, p.status, p.region_code, p.special_category,
-                   ARRAY(SELECT y.year FROM person_paid_year y WHERE y.id_number = p.id_number ORDER BY y.year) AS paid_years,
-                   a.year AS account_year, a.current_year_fen, a.carry_over_fen
-            FROM person p LEFT JOIN account a ON a.id_number = p.id_number
-            WHERE p.id_number = ANY(\(Array(wanted.keys)))
-            """, logger: logger) {
-            guard let id = wanted[try row.string("id_number")] else { continue }
-            guard let type = InsuranceType(rawValue: try row.string("insurance_type")), let status = InsuranceStatus(rawValue: try row.string("status")),
-                  let region = RegionCode(Int(try row.int("region_code")))
-            else { throw StoreError(.database, "person row \(id.masked) does not decode") }
-            let person = Person(id: id, name: try row.string("name"), insuranceType: type, status: status, region: region,
-                                specialCategory: try row.optionalString("special_category"))
-            let years = try row["paid_years"].decode([Int64].self).map { Int($0) }
-            let account = try row["account_year"].decode(Int64?.self).map { year in
-                PersonalAccount(owner: id, year: Int(year), currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"))
-            }
-            found[id] = PersonRecord(person: person, paidYears: years, account: account)
+        for row in try await c.rows(PostgresQuery(unsafeSQL: """
+            SELECT \(personColumns(person: "p", account: "a", prefix: "")) FROM person p LEFT JOIN account a ON a.id_number = p.id_number
+            WHERE p.id_number = ANY($1)
+            """, binds: { var b = PostgresBindings(); b.append(Array(wanted.keys)); return b }()), logger: logger) {
+            guard let id = wanted[try row.string("id_number")], let record = try decodePerson(row, prefix: "", id: id) else { continue }
+            found[id] = record
         }
         return found
+    }
+
+    /// The columns `decodePerson` reads, each named with `prefix`: a person (table alias `person`),
+    /// its paid years and its account (alias `account`, joined on the ID number, maybe absent).
+    static func personColumns(person p: String, account a: String, prefix: String) -> String {
+        """
+        \(p).id_number AS \(prefix)id_number, \(p).name AS \(prefix)name, \(p).insurance_type AS \(prefix)insurance_type,
+        \(p).status AS \(prefix)status, \(p).region_code AS \(prefix)region_code, \(p).special_category AS \(prefix)special_category,
+        ARRAY(SELECT y.year FROM person_paid_year y WHERE y.id_number = \(p).id_number ORDER BY y.year) AS \(prefix)paid_years,
+        \(a).year AS \(prefix)account_year, \(a).current_year_fen AS \(prefix)current_year_fen, \(a).carry_over_fen AS \(prefix)carry_over_fen
+        """
+    }
+
+    /// The person of `personColumns(…, prefix:)` in `row`, or nil when the join found none.
+    static func decodePerson(_ row: PostgresRandomAccessRow, prefix: String, id: ResidentID) throws -> PersonRecord? {
+        guard try row.optionalString(prefix + "id_number") != nil else { return nil }
+        guard let type = InsuranceType(rawValue: try row.string(prefix + "insurance_type")),
+              let status = InsuranceStatus(rawValue: try row.string(prefix + "status")),
+              let region = RegionCode(Int(try row.int(prefix + "region_code")))
+        else { throw StoreError(.database, "person row \(id.masked) does not decode") }
+        let person = Person(id: id, name: try row.string(prefix + "name"), insuranceType: type, status: status, region: region,
+                            specialCategory: try row.optionalString(prefix + "special_category"))
+        let years = try row[prefix + "paid_years"].decode([Int64].self).map { Int($0) }
+        let account = try row[prefix + "account_year"].decode(Int64?.self).map { year in
+            PersonalAccount(owner: id, year: Int(year), currentYear: try row.money(prefix + "current_year_fen"),
+                            carryOver: try row.money(prefix + "carry_over_fen"))
+        }
+        return PersonRecord(person: person, paidYears: years, account: account)
     }
 
     static func fetchAccount(_ id: ResidentID, on c: PostgresConnection, logger: Logger) async throws -> PersonalAccount? {
@@ -81,7 +97,7 @@ extension PostgresStore {
 
     public func person(_ id: ResidentID) async throws -> PersonRecord? {
         let logger = self.logger
-        return try await read { c in try await Self.fetchPerson(id, on: c, logger: logger) }
+        return try await read(snapshot: false) { c in try await Self.fetchPerson(id, on: c, logger: logger) }
     }
 
     static func upsert(_ person: Person, paidYears: [Int], today: CivilDate, now: Int64, on c: PostgresConnection, logger: Logger) async throws -> Bool {
@@ -325,7 +341,7 @@ extension PostgresStore {
 
     public func binding(id: String) async throws -> BindingRecord? {
         let logger = self.logger
-        return try await read { c in try await Self.fetchBindings(where: "id = $1", [id], on: c, logger: logger).first }
+        return try await read(snapshot: false) { c in try await Self.fetchBindings(where: "id = $1", [id], on: c, logger: logger).first }
     }
 
     public func bindings(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [BindingRecord] {

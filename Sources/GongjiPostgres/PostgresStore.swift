@@ -181,11 +181,14 @@ public final class PostgresStore: FamilyAccountStore {
         }
     }
 
-    /// Runs `body` on a connection outside an explicit transaction (one statement is atomic).
-    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// Runs `body` in a read-only REPEATABLE READ transaction, so that all its queries see one
+    /// snapshot. A body of one statement passes `snapshot: false`: a statement sees one snapshot
+    /// of its own, and the BEGIN and COMMIT would be two more round trips.
+    func read<T: Sendable>(snapshot: Bool = true, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = self.logger
         do {
             let result = try await leased { connection in
+                guard snapshot else { return try await body(connection) }
                 try await connection.checkedQuery("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
                 do {
                     let result = try await body(connection)
