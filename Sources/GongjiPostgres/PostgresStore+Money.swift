@@ -233,23 +233,40 @@ extension PostgresStore {
         return try await read(snapshot: false) { c in try await Self.fetchInstitution(code, on: c, logger: logger) }
     }
 
+    /// The facts of a settlement in two queries: the institution with the patient (and his or
+    /// her account), then the patient's bindings, each with its authorizer's account and this
+    /// year's medical use.
     static func settlementFacts(_ order: SettlementOrder, scope: InstitutionScope, policies: PolicyBook, today: CivilDate,
                                 on c: PostgresConnection, logger: Logger) async throws -> SettlementFacts {
-        var institution: Institution? = nil
-        if let code = try? InstitutionCode.parse(order.institutionCode) { institution = try await fetchInstitution(code, on: c, logger: logger) }
+        let code = try? InstitutionCode.parse(order.institutionCode)
         let patientID = try? ResidentID.parse(order.patientIDNumber, today: today)
-        var patient: PersonRecord? = nil
+        var binds = PostgresBindings()
+        binds.append(code?.value ?? "")
+        binds.append(patientID?.value ?? "")
+        let row = try await c.row(PostgresQuery(unsafeSQL: """
+            SELECT i.code, i.name AS institution_name, i.kind AS institution_kind, i.region_code AS institution_region, i.valid_from, i.valid_to,
+                   \(personColumns(person: "p", account: "a", prefix: "patient_"))
+            FROM (SELECT 1) AS one
+              LEFT JOIN institution i ON i.code = $1
+              LEFT JOIN person p ON p.id_number = $2 LEFT JOIN account a ON a.id_number = $2
+            """, binds: binds), logger: logger)
+        let institution = try row.flatMap { try $0.optionalString("code") == nil ? nil : try decodeInstitution($0, aliased: true) }
+        let patient = try patientID.flatMap { id in try row.flatMap { try decodePerson($0, prefix: "patient_", id: id) } }
         var bindings: [FamilyBinding] = []
         if let patientID {
-            patient = try await fetchPerson(patientID, on: c, logger: logger)
-            for record in try await fetchBindings(where: "member = $1 ORDER BY seq", [patientID.value], on: c, logger: logger) {
-                let binding = record.binding
-                let used = try await c.row("""
-                    SELECT COALESCE(SUM(p.amount_fen), 0)::bigint AS used FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
-                    WHERE p.binding_id = \(binding.id) AND p.settled_year = \(Int64(today.year)) AND s.status = 'settled'
-                    """, logger: logger)?.int("used") ?? 0
-                bindings.append(FamilyBinding(binding: binding, authorizerAccount: try await fetchAccount(binding.authorizer, on: c, logger: logger),
-                                              policy: policies.policy(of: binding.region), usedThisYear: Money(fen: used)))
+            var binds = PostgresBindings()
+            binds.append(patientID.value)
+            binds.append(Int64(today.year))
+            for row in try await c.rows(PostgresQuery(unsafeSQL: """
+                SELECT b.*, a.year AS account_year, a.current_year_fen, a.carry_over_fen,
+                       (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
+                        WHERE p.binding_id = b.id AND p.settled_year = $2 AND s.status = 'settled')::bigint AS used_this_year
+                FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer
+                WHERE b.member = $1 ORDER BY b.seq
+                """, binds: binds), logger: logger) {
+                let binding = try decodeBinding(row).binding
+                bindings.append(FamilyBinding(binding: binding, authorizerAccount: try decodeAccount(row, prefix: "", owner: binding.authorizer),
+                                              policy: policies.policy(of: binding.region), usedThisYear: try row.money("used_this_year")))
             }
         }
         return SettlementFacts(scope: scope, institution: institution, patient: patient,
@@ -275,12 +292,13 @@ extension PostgresStore {
         }, { c in
             // Every account the split may debit (the patient's and each authorizer's), so that the
             // balances and this year's use of each binding stay as read until commit.
+            // In ID order, so that transactions locking several never deadlock each other.
             if let patient = try? ResidentID.parse(order.patientIDNumber, today: today) {
-                var owners = [patient]
-                for row in try await c.rows("SELECT authorizer FROM binding WHERE member = \(patient.value)", logger: logger) {
-                    owners.append(try row.id("authorizer"))
-                }
-                try await Self.lockAccounts(owners, on: c, logger: logger)
+                try await c.run("""
+                    SELECT id_number FROM account
+                    WHERE id_number = \(patient.value) OR id_number IN (SELECT authorizer FROM binding WHERE member = \(patient.value))
+                    ORDER BY id_number FOR UPDATE
+                    """, logger: logger)
             }
             let facts = try await Self.settlementFacts(order, scope: scope, policies: policies, today: today, on: c, logger: logger)
             let record = try await Self.apply(try SettlementRules.settle(order, facts: facts), today: today, now: now, on: c, logger: logger)

@@ -82,11 +82,16 @@ extension PostgresStore {
         let person = Person(id: id, name: try row.string(prefix + "name"), insuranceType: type, status: status, region: region,
                             specialCategory: try row.optionalString(prefix + "special_category"))
         let years = try row[prefix + "paid_years"].decode([Int64].self).map { Int($0) }
-        let account = try row[prefix + "account_year"].decode(Int64?.self).map { year in
-            PersonalAccount(owner: id, year: Int(year), currentYear: try row.money(prefix + "current_year_fen"),
+        return PersonRecord(person: person, paidYears: years, account: try decodeAccount(row, prefix: prefix, owner: id))
+    }
+
+    /// The account of `owner` read as `account_year`, `current_year_fen` and `carry_over_fen`
+    /// (each named with `prefix`), or nil when a join found none.
+    static func decodeAccount(_ row: PostgresRandomAccessRow, prefix: String, owner: ResidentID) throws -> PersonalAccount? {
+        try row[prefix + "account_year"].decode(Int64?.self).map { year in
+            PersonalAccount(owner: owner, year: Int(year), currentYear: try row.money(prefix + "current_year_fen"),
                             carryOver: try row.money(prefix + "carry_over_fen"))
         }
-        return PersonRecord(person: person, paidYears: years, account: account)
     }
 
     static func fetchAccount(_ id: ResidentID, on c: PostgresConnection, logger: Logger) async throws -> PersonalAccount? {
