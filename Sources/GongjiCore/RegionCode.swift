@@ -22,6 +22,12 @@ public struct RegionCode: Hashable, Comparable, Sendable, CustomStringConvertibl
         self.init(value)
     }
 
+    /// Parses a code a caller sent in `field`, or INVALID_FIELD naming the field.
+    public static func parse(_ text: String, field: String = "region_code") throws(DomainError) -> RegionCode {
+        guard let code = RegionCode(text) else { throw .invalidField(field, "must be a six-digit GB/T 2260 code", zh: "统筹区代码无效") }
+        return code
+    }
+
     /// The province this region belongs to: the first two digits followed by 0000.
     public var province: RegionCode { RegionCode(unchecked: value / 10_000 * 10_000) }
 

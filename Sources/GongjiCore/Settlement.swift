@@ -71,9 +71,7 @@ public struct Institution: Hashable, Sendable {
         guard let kind, kind == code.kind else {
             throw .invalidField("\(prefix).kind", "must be \(code.kind.rawValue) for a code starting with \(code.kind.letter)", zh: "机构类型与编码不符")
         }
-        guard let region = RegionCode(regionCode) else {
-            throw .invalidField("\(prefix).region_code", "must be a six-digit GB/T 2260 code", zh: "统筹区代码无效")
-        }
+        let region = try RegionCode.parse(regionCode, field: "\(prefix).region_code")
         guard let from = CivilDate(iso: validFrom) else {
             throw .invalidField("\(prefix).valid_from_date", "must be a date YYYY-MM-DD", zh: "有效期开始日期无效")
         }

@@ -165,6 +165,17 @@ struct CivilDateAndRegionTests {
         #expect(RegionCode("15010") == nil)
         #expect(RegionCode("150100") == .hohhot)
     }
+
+    @Test("a region code a caller sent parses, or is INVALID_FIELD naming the field", arguments: ["", "15010", "990100", "15O100"])
+    func regionFromCaller(text: String) throws {
+        #expect(try RegionCode.parse("340500") == .maanshan)
+        do {
+            _ = try RegionCode.parse(text, field: "institution.region_code")
+            Issue.record("\(text) parsed")
+        } catch {
+            #expect(error.reason == .invalidField && error.details["field"] == "institution.region_code")
+        }
+    }
 }
 
 @Suite("R-ACCT-1 personal accounts")

@@ -20,11 +20,7 @@ extension GongjiService {
 
     /// R-SETL-7: the totals of a region's institutions on a day.
     public func settlementTotals(regionCode: String, date: String) async throws -> SettlementTotals {
-        guard let region = RegionCode(regionCode) else {
-            throw DomainError(reason: .invalidField, category: .invalidArgument, message: "region_code must be a GB/T 2260 code",
-                              messageZH: "统筹区代码无效", details: ["field": "region_code", "problem": "must be a GB/T 2260 code"])
-        }
-        return try await store.settlementTotals(region: region, on: try SettlementRules.day(date))
+        try await store.settlementTotals(region: try RegionCode.parse(regionCode), on: try SettlementRules.day(date))
     }
 
     // MARK: Settlement (the settlement role)

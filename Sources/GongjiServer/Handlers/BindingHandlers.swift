@@ -122,14 +122,7 @@ struct ReviewHandler: Gongji_V1_ReviewService.SimpleServiceProtocol {
 
     func listPendingBindings(request: Gongji_V1_ListPendingBindingsRequest,
                              context: ServerContext) async throws -> Gongji_V1_ListPendingBindingsResponse {
-        var region: RegionCode? = nil
-        if !request.regionCode.isEmpty {
-            guard let code = RegionCode(request.regionCode) else {
-                throw requestError(.invalidArgument, reason: .invalidField, message: "region_code must be a GB/T 2260 code",
-                                   zh: "统筹区代码无效", field: "region_code")
-            }
-            region = code
-        }
+        let region = request.regionCode.isEmpty ? nil : try RegionCode.parse(request.regionCode)
         let page = try await service.pendingBindings(region: region, page: PageRequest(size: request.pageSize, token: request.pageToken))
         return .with {
             $0.bindings = page.items.map(Gongji_V1_Binding.init)
