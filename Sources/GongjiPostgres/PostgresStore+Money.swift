@@ -13,16 +13,15 @@ extension PostgresStore {
     /// paid years and accounts, and the years paid for the member through Gongji.
     static func premiumFacts(bindingID: String, endUser: ResidentID, policies: PolicyBook, today: CivilDate, on c: PostgresConnection,
                              logger: Logger) async throws -> PremiumFacts {
-        var binds = PostgresBindings()
-        binds.append(bindingID)
-        let row = try await c.row(PostgresQuery(unsafeSQL: """
+        let row = try await c.row("""
             SELECT b.*, ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member) AS member_payment_years,
-                   \(personColumns(person: "pa", account: "aa", prefix: "a_")), \(personColumns(person: "pm", account: "am", prefix: "m_"))
+                   \(unescaped: personColumns(person: "pa", account: "aa", prefix: "a_")),
+                   \(unescaped: personColumns(person: "pm", account: "am", prefix: "m_"))
             FROM binding b
               LEFT JOIN person pa ON pa.id_number = b.authorizer LEFT JOIN account aa ON aa.id_number = b.authorizer
               LEFT JOIN person pm ON pm.id_number = b.member LEFT JOIN account am ON am.id_number = b.member
-            WHERE b.id = $1
-            """, binds: binds), logger: logger)
+            WHERE b.id = \(bindingID)
+            """, logger: logger)
         let binding = try PartyRules.visible(try row.map(decodeBinding)?.binding, to: endUser)
         guard let row, let authorizer = try decodePerson(row, prefix: "a_", id: binding.authorizer),
               let member = try decodePerson(row, prefix: "m_", id: binding.member)
@@ -240,30 +239,25 @@ extension PostgresStore {
                                 on c: PostgresConnection, logger: Logger) async throws -> SettlementFacts {
         let code = try? InstitutionCode.parse(order.institutionCode)
         let patientID = try? ResidentID.parse(order.patientIDNumber, today: today)
-        var binds = PostgresBindings()
-        binds.append(code?.value ?? "")
-        binds.append(patientID?.value ?? "")
-        let row = try await c.row(PostgresQuery(unsafeSQL: """
+        let patientNumber = patientID?.value ?? ""
+        let row = try await c.row("""
             SELECT i.code, i.name AS institution_name, i.kind AS institution_kind, i.region_code AS institution_region, i.valid_from, i.valid_to,
-                   \(personColumns(person: "p", account: "a", prefix: "patient_"))
+                   \(unescaped: personColumns(person: "p", account: "a", prefix: "patient_"))
             FROM (SELECT 1) AS one
-              LEFT JOIN institution i ON i.code = $1
-              LEFT JOIN person p ON p.id_number = $2 LEFT JOIN account a ON a.id_number = $2
-            """, binds: binds), logger: logger)
+              LEFT JOIN institution i ON i.code = \(code?.value ?? "")
+              LEFT JOIN person p ON p.id_number = \(patientNumber) LEFT JOIN account a ON a.id_number = \(patientNumber)
+            """, logger: logger)
         let institution = try row.flatMap { try $0.optionalString("code") == nil ? nil : try decodeInstitution($0, aliased: true) }
         let patient = try patientID.flatMap { id in try row.flatMap { try decodePerson($0, prefix: "patient_", id: id) } }
         var bindings: [FamilyBinding] = []
         if let patientID {
-            var binds = PostgresBindings()
-            binds.append(patientID.value)
-            binds.append(Int64(today.year))
-            for row in try await c.rows(PostgresQuery(unsafeSQL: """
+            for row in try await c.rows("""
                 SELECT b.*, a.year AS account_year, a.current_year_fen, a.carry_over_fen,
                        (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
-                        WHERE p.binding_id = b.id AND p.settled_year = $2 AND s.status = 'settled')::bigint AS used_this_year
+                        WHERE p.binding_id = b.id AND p.settled_year = \(Int64(today.year)) AND s.status = 'settled')::bigint AS used_this_year
                 FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer
-                WHERE b.member = $1 ORDER BY b.seq
-                """, binds: binds), logger: logger) {
+                WHERE b.member = \(patientID.value) ORDER BY b.seq
+                """, logger: logger) {
                 let binding = try decodeBinding(row).binding
                 bindings.append(FamilyBinding(binding: binding, authorizerAccount: try decodeAccount(row, prefix: "", owner: binding.authorizer),
                                               policy: policies.policy(of: binding.region), usedThisYear: try row.money("used_this_year")))

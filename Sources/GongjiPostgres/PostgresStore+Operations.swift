@@ -51,10 +51,10 @@ extension PostgresStore {
     static func fetchPersons(_ ids: [ResidentID], on c: PostgresConnection, logger: Logger) async throws -> [ResidentID: PersonRecord] {
         let wanted = Dictionary(ids.map { ($0.value, $0) }, uniquingKeysWith: { first, _ in first })
         var found: [ResidentID: PersonRecord] = [:]
-        for row in try await c.rows(PostgresQuery(unsafeSQL: """
-            SELECT \(personColumns(person: "p", account: "a", prefix: "")) FROM person p LEFT JOIN account a ON a.id_number = p.id_number
-            WHERE p.id_number = ANY($1)
-            """, binds: { var b = PostgresBindings(); b.append(Array(wanted.keys)); return b }()), logger: logger) {
+        for row in try await c.rows("""
+            SELECT \(unescaped: personColumns(person: "p", account: "a", prefix: "")) FROM person p LEFT JOIN account a ON a.id_number = p.id_number
+            WHERE p.id_number = ANY(\(Array(wanted.keys)))
+            """, logger: logger) {
             guard let id = wanted[try row.string("id_number")], let record = try decodePerson(row, prefix: "", id: id) else { continue }
             found[id] = record
         }

@@ -62,6 +62,15 @@ public final class PostgresStore: FamilyAccountStore {
         }
     }
 
+    /// The names of the migrations applied to the database (its `gongji_migration` table exists).
+    static func appliedMigrations(on c: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        var names = Set<String>()
+        for try await name in try await c.checkedQuery("SELECT name FROM gongji_migration", logger: logger).decode(String.self) {
+            names.insert(name)
+        }
+        return names
+    }
+
     /// Refuses a database a newer gongjid migrated: this build would not know its tables.
     static func refuseNewer(_ applied: Set<String>) throws(StoreError) {
         let unknown = applied.subtracting(PostgresSchema.migrations.map { $0.name })
@@ -84,11 +93,7 @@ public final class PostgresStore: FamilyAccountStore {
                 try await client.withConnection { c in
                     guard try await c.row("SELECT to_regclass('gongji_migration') IS NOT NULL AS present", logger: logger)?.bool("present") == true
                     else { return [] }
-                    var names = Set<String>()
-                    for try await name in try await c.checkedQuery("SELECT name FROM gongji_migration", logger: logger).decode(String.self) {
-                        names.insert(name)
-                    }
-                    return names
+                    return try await appliedMigrations(on: c, logger: logger)
                 }
             }
             group.addTask {
@@ -116,24 +121,16 @@ public final class PostgresStore: FamilyAccountStore {
             do {
                 try await connection.checkedQuery("CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
                                            logger: logger)
-                var applied = Set<String>()
-                for try await name in try await connection.checkedQuery("SELECT name FROM gongji_migration", logger: logger).decode(String.self) {
-                    applied.insert(name)
-                }
+                let applied = try await Self.appliedMigrations(on: connection, logger: logger)
                 try Self.refuseNewer(applied)
                 for (name, sql) in PostgresSchema.migrations where !applied.contains(name) {
-                    try await connection.checkedQuery("BEGIN", logger: logger)
-                    do {
+                    try await connection.inTransaction("BEGIN", logger: logger) {
                         // One statement per query (the extended protocol takes one); statements end with ";\n".
                         for statement in sql.components(separatedBy: ";\n") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                             try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
                         }
                         try await connection.checkedQuery("INSERT INTO gongji_migration (name, applied_at) VALUES (\(name), \(Int64(Date().timeIntervalSince1970)))",
                                                    logger: logger)
-                        try await connection.checkedQuery("COMMIT", logger: logger)
-                    } catch {
-                        if !Self.connectionLost(error) { _ = try? await connection.checkedQuery("ROLLBACK", logger: logger) }
-                        throw error
                     }
                 }
             } catch {
@@ -157,15 +154,7 @@ public final class PostgresStore: FamilyAccountStore {
             attempt += 1
             do {
                 let result = try await leased { connection in
-                    try await connection.checkedQuery("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger)
-                    do {
-                        let result = try await body(connection)
-                        try await connection.checkedQuery("COMMIT", logger: logger)
-                        return result
-                    } catch {
-                        if !Self.connectionLost(error) { _ = try? await connection.checkedQuery("ROLLBACK", logger: logger) }
-                        throw error
-                    }
+                    try await connection.inTransaction("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger) { try await body(connection) }
                 }
                 storage.recordWritten()
                 return result
@@ -189,14 +178,8 @@ public final class PostgresStore: FamilyAccountStore {
         do {
             let result = try await leased { connection in
                 guard snapshot else { return try await body(connection) }
-                try await connection.checkedQuery("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
-                do {
-                    let result = try await body(connection)
-                    try await connection.checkedQuery("COMMIT", logger: logger)
-                    return result
-                } catch {
-                    if !Self.connectionLost(error) { _ = try? await connection.checkedQuery("ROLLBACK", logger: logger) }
-                    throw error
+                return try await connection.inTransaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger) {
+                    try await body(connection)
                 }
             }
             storage.recordReachable()
@@ -314,6 +297,20 @@ extension PostgresConnection {
     func checkedQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
         guard !isClosed else { throw StoreError(.unavailable, "the connection to the PostgreSQL server was closed") }
         return try await self.query(query, logger: logger)
+    }
+
+    /// Runs `body` between `begin` and COMMIT; on an error, rolls back — unless the connection is
+    /// gone, when the server has rolled back already and a ROLLBACK would wait for no answer.
+    func inTransaction<T>(_ begin: PostgresQuery, logger: Logger, _ body: () async throws -> T) async throws -> T {
+        try await checkedQuery(begin, logger: logger)
+        do {
+            let result = try await body()
+            try await checkedQuery("COMMIT", logger: logger)
+            return result
+        } catch {
+            if !PostgresStore.connectionLost(error) { _ = try? await checkedQuery("ROLLBACK", logger: logger) }
+            throw error
+        }
     }
 
     /// Runs `query` and collects its rows.

@@ -25,7 +25,7 @@ extension PostgresBindings {
 struct PostgresWrites {
     private var parts: [String] = []
     private var binds = PostgresBindings()
-    private var returning: String?
+    private var returnsFirst = false
 
     init() {}
 
@@ -38,7 +38,7 @@ struct PostgresWrites {
     /// first)`); the statement returns its rows. Must be added before any other part.
     mutating func addReturning(_ sql: (inout PostgresBindings) -> String) {
         precondition(parts.isEmpty, "the returning part comes first")
-        returning = "first"
+        returnsFirst = true
         parts.append(sql(&binds))
     }
 
@@ -46,16 +46,9 @@ struct PostgresWrites {
     func run(on c: PostgresConnection, logger: Logger) async throws -> [PostgresRandomAccessRow] {
         guard !parts.isEmpty else { return [] }
         if parts.count == 1 { return try await c.rows(PostgresQuery(unsafeSQL: parts[0], binds: binds), logger: logger) }
-        let named = parts.enumerated().map { index, sql in "\(index == 0 && returning != nil ? "first" : "w\(index)") AS (\(sql))" }
-        let sql = "WITH " + named.joined(separator: ",\n") + "\nSELECT " + (returning.map { "* FROM \($0)" } ?? "1")
+        let named = parts.enumerated().map { index, sql in "\(index == 0 ? "first" : "w\(index)") AS (\(sql))" }
+        let sql = "WITH " + named.joined(separator: ",\n") + "\nSELECT " + (returnsFirst ? "* FROM first" : "1")
         return try await c.rows(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-    }
-
-    /// Runs one write on its own.
-    static func run(on c: PostgresConnection, logger: Logger, _ sql: (inout PostgresBindings) -> String) async throws {
-        var writes = PostgresWrites()
-        writes.add(sql)
-        _ = try await writes.run(on: c, logger: logger)
     }
 }
 
