@@ -98,8 +98,8 @@ public enum BenchSeed {
         // otherwise bind with yesterday's start date against the daemon's today.
         let clock = FixedClock(nowUnix: SystemClock().nowUnix())
         let today = clock.today()
-        let env = try DevEnvironment.create(at: directory, policySource: policySource, host: "127.0.0.1", port: 0, today: today)
-        if let postgresql { try env.usePostgreSQL(url: postgresql) }
+        let env = try DevEnvironment.create(at: directory, policySource: policySource, host: "127.0.0.1", port: 0, today: today,
+                                            database: postgresql.map { .postgresql(url: $0) } ?? .sqlite)
         let config = try GongjiConfig.load(path: env.configPath)
         let daemon = try await GongjiDaemon.build(config: config, clock: clock, logger: logger)
         let service = daemon.service

@@ -22,10 +22,18 @@ public struct DevEnvironment: Sendable {
     public static let pharmacy = Institution(code: try! InstitutionCode.parse("P34050000002"), name: "马鞍山大药房（演示）", kind: .pharmacy,
                                              region: .maanshan, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
 
+    /// Where a dev environment keeps its data.
+    public enum Database: Sendable {
+        /// A new SQLite file in the directory.
+        case sqlite
+        /// An (empty) PostgreSQL database that several daemons can share.
+        case postgresql(url: String, poolSize: Int = 20)
+    }
+
     /// Creates (wiping any previous content) the dev directory. `policySource` holds the shipped
     /// `*.json5` policies.
     public static func create(at directory: URL, policySource: URL, host: String, port: Int,
-                              today: CivilDate) throws -> DevEnvironment {
+                              today: CivilDate, database: Database = .sqlite) throws -> DevEnvironment {
         let fm = FileManager.default
         try? fm.removeItem(at: directory)
         let pki = directory.appendingPathComponent("pki")
@@ -45,6 +53,10 @@ public struct DevEnvironment: Sendable {
         }
         try Secrets.generateKeyFile(at: directory.appendingPathComponent("master.key").path)
         try writeDemoPolicies(from: policySource, to: policies, today: today)
+        let databaseLine = switch database {
+        case .sqlite: #"database: { path: "gongji.sqlite" }"#
+        case .postgresql(let url, let poolSize): #"database: { postgresql: { url: "\#(url)", pool_size: \#(poolSize) } }"#
+        }
         let roles = identities.map { "    \($0.key.rawValue): [\"\($0.value)\"]," }.sorted().joined(separator: "\n")
         let config = """
             // gongjid configuration written by `gongjid dev` (DEMO: throwaway keys and data).
@@ -55,7 +67,7 @@ public struct DevEnvironment: Sendable {
               roles: {
             \(roles)
               },
-              database: { path: "gongji.sqlite" },
+              \(databaseLine),
               documents: { directory: "documents", upload_bytes_max: 10485760, retention_seconds: 86400 },
               secrets: { key_file: "master.key" },
               policies: { directory: "policies" },
@@ -66,23 +78,8 @@ public struct DevEnvironment: Sendable {
 
             """
         try write(config, to: directory.appendingPathComponent("gongjid.json5"))
-        try Store.create(path: directory.appendingPathComponent("gongji.sqlite").path)
+        if case .sqlite = database { try Store.create(path: directory.appendingPathComponent("gongji.sqlite").path) }
         return DevEnvironment(directory: directory)
-    }
-
-    /// Points the configuration at a PostgreSQL database instead of the SQLite file (several
-    /// daemons on one database; bench/run --postgresql).
-    public func usePostgreSQL(url: String) throws {
-        let text = try String(contentsOfFile: configPath, encoding: .utf8)
-        let replaced = text.replacingOccurrences(of: #"database: { path: "gongji.sqlite" },"#,
-                                                 with: #"database: { postgresql: { url: "\#(url)", pool_size: 20 } },"#)
-        guard replaced != text else { throw ConfigError(key: "database", problem: "the dev configuration has no SQLite database line") }
-        try Self.write(replaced, to: URL(fileURLWithPath: configPath))
-        // The empty SQLite database the environment was created with is not used: leave none behind
-        // to be mistaken for the data.
-        for suffix in ["", "-wal", "-shm"] {
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent("gongji.sqlite" + suffix))
-        }
     }
 
     static func write(_ text: String, to url: URL, secret: Bool = false) throws {

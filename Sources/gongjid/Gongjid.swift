@@ -199,8 +199,7 @@ struct Dev: AsyncParsableCommand {
         let reading = SystemClock().read()
         let today = reading.today
         let env = try DevEnvironment.create(at: dir, policySource: URL(fileURLWithPath: policies), host: "127.0.0.1",
-                                            port: port, today: today)
-        if let postgresql { try env.usePostgreSQL(url: postgresql) }
+                                            port: port, today: today, database: postgresql.map { .postgresql(url: $0) } ?? .sqlite)
         let config = try GongjiConfig.load(path: env.configPath)
         bootstrapJSONLogging(level: "notice")
         let logger = Logger(label: "gongjid")

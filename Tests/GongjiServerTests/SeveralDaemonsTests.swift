@@ -353,14 +353,9 @@ struct SeveralDaemonsCrashTests {
     func killOne() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary.path), "build gongjid first (swift build)")
         let url = try await freshPostgresSchema()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-kill-pg-\(UUID().uuidString)")
         let today = SystemClock().today()
-        let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
-                                            host: "127.0.0.1", port: 0, today: today)
-        let text = try String(contentsOfFile: env.configPath, encoding: .utf8)
-            .replacingOccurrences(of: #"database: { path: "gongji.sqlite" },"#, with: #"database: { postgresql: { url: "\#(url)", pool_size: 8 } },"#)
-        try text.write(toFile: env.configPath, atomically: true, encoding: .utf8)
-        let config = try GongjiConfig.load(path: env.configPath, environment: [:])
+        let (env, config) = try makeDevEnvironment("gongji-kill-pg", today: today, database: .postgresql(url: url, poolSize: 8))
+        let dir = env.directory
         #expect(config.database.isPostgreSQL)
         // Thirty patients, each bound by one authorizer with 1000.00 (Hohhot without materials).
         let count = 30
@@ -436,12 +431,33 @@ struct SeveralDaemonsCrashTests {
 @Suite("check-config and start-up against a PostgreSQL database", .serialized, .timeLimit(.minutes(2)),
        .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL"))
 struct PostgresStartupChecksTests {
+    @Test("gongjid dev seeds the demo people into an empty PostgreSQL database, and refuses one that holds them already")
+    func devSeedOnce() async throws {
+        let url = try await freshPostgresSchema()
+        let reading = SystemClock().read()
+        let (env, config) = try makeDevEnvironment("gongji-pg-dev", today: reading.today, database: .postgresql(url: url, poolSize: 2))
+        #expect(!FileManager.default.fileExists(atPath: env.directory.appendingPathComponent("gongji.sqlite").path), "no SQLite file to mistake for the data")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        try await DevSeed.seed(config: config, at: reading, logger: logger)
+        let store = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 1), logger: logger)
+        defer { store.close() }
+        guard case .person(let first, _)? = DevEnvironment.demoRows(today: reading.today).first else { Issue.record("no demo person"); return }
+        #expect(try await store.person(first.id)?.account != nil)
+        do {
+            try await DevSeed.seed(config: config, at: reading, logger: logger)
+            Issue.record("seeded twice")
+        } catch let error as ConfigError {
+            #expect(error.key == "database" && error.problem.contains("holds the demo people already"), "\(error)")
+        }
+        #expect(try await store.ledgerSum() == .zero)
+    }
+
     @Test("check-config connects and reports the migrations; a server that does not answer, or a database a newer gongjid migrated, is refused naming database.postgresql.url — by run too")
     func checkConfig() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary.path), "build gongjid first (swift build)")
         let url = try await freshPostgresSchema()
-        let (env, _) = try makeDevEnvironment("gongji-pg-check")
-        try env.usePostgreSQL(url: url)
+        let (env, _) = try makeDevEnvironment("gongji-pg-check", database: .postgresql(url: url))
         let fresh = try runGongjid(["check-config", env.configPath])
         #expect(fresh.status == 0 && fresh.output.contains("PostgreSQL reachable; 0 migrations applied, ") && fresh.output.contains(" to apply when gongjid run starts"), "\(fresh.output)")
         // Migrated (as run does on start): up to date.

@@ -160,9 +160,10 @@ func rpcFailure<T>(_ body: () async throws -> T) async -> RPCError? {
 
 /// A `gongjid dev` environment (throwaway PKI, configuration, an empty database) in a new
 /// temporary directory named with `prefix`, and its configuration.
-func makeDevEnvironment(_ prefix: String, today: CivilDate = SystemClock().today()) throws -> (DevEnvironment, GongjiConfig) {
+func makeDevEnvironment(_ prefix: String, today: CivilDate = SystemClock().today(),
+                        database: DevEnvironment.Database = .sqlite) throws -> (DevEnvironment, GongjiConfig) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
     let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
-                                        host: "127.0.0.1", port: 0, today: today)
+                                        host: "127.0.0.1", port: 0, today: today, database: database)
     return (env, try GongjiConfig.load(path: env.configPath, environment: [:]))
 }
