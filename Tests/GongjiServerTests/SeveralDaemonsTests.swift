@@ -29,6 +29,11 @@ func postgresExecute(url: String, _ sql: String) async throws {
 }
 
 /// A fresh schema of the test server's database, as a URL the daemons connect with.
+extension Trait where Self == ConditionTrait {
+    /// Runs only where a PostgreSQL server is given (`scripts/test` starts one).
+    static var needsPostgreSQL: Self { .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL (scripts/test starts a server)") }
+}
+
 func freshPostgresSchema() async throws -> String {
     let url = testPostgresURL!
     let schema = "d_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
@@ -36,7 +41,7 @@ func freshPostgresSchema() async throws -> String {
     return url + "?search_path=" + schema
 }
 
-@Suite("Several daemons on one PostgreSQL database", .serialized, .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL (scripts/test starts a server)"))
+@Suite("Several daemons on one PostgreSQL database", .serialized, .needsPostgreSQL)
 struct SeveralDaemonsTests {
     /// Two daemons on one database, the same files (master key, policies, PKI), the demo people.
     func pair() async throws -> (TestDaemon, TestDaemon) {
@@ -198,7 +203,7 @@ final class LoadTally: Sendable {
 }
 
 @Suite("PostgreSQL goes away and comes back", .serialized, .timeLimit(.minutes(3)),
-       .enabled(if: testPostgresURL != nil, "needs PostgreSQL (scripts/test installs it)"))
+       .needsPostgreSQL)
 struct DatabaseOutageTests {
     @Test("PostgreSQL restarted under a stream of settlements: calls fail UNAVAILABLE (DATABASE_UNAVAILABLE) and health is NOT_SERVING while it is down, the pool reconnects, and every settlement retried with its id moves exactly once")
     func restartUnderLoad() async throws {
@@ -281,7 +286,7 @@ struct DatabaseOutageTests {
     }
 }
 
-@Suite("gongjid migrate: a SQLite deployment into PostgreSQL", .serialized, .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL"))
+@Suite("gongjid migrate: a SQLite deployment into PostgreSQL", .serialized, .needsPostgreSQL)
 struct MigrateTests {
     @Test("every table and document is copied, checked, and served by a PostgreSQL daemon; a second migration is refused")
     func migrate() async throws {
@@ -347,7 +352,7 @@ struct MigrateTests {
 }
 
 @Suite("SIGKILL of one daemon of two on PostgreSQL", .serialized, .timeLimit(.minutes(3)),
-       .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL"))
+       .needsPostgreSQL)
 struct SeveralDaemonsCrashTests {
     @Test("one daemon killed in a stream of settlements on both: every acknowledged settlement is there, none half-written, the other goes on")
     func killOne() async throws {
@@ -429,7 +434,7 @@ struct SeveralDaemonsCrashTests {
 }
 
 @Suite("check-config and start-up against a PostgreSQL database", .serialized, .timeLimit(.minutes(2)),
-       .enabled(if: testPostgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL"))
+       .needsPostgreSQL)
 struct PostgresStartupChecksTests {
     @Test("gongjid dev seeds the demo people into an empty PostgreSQL database, and refuses one that holds them already")
     func devSeedOnce() async throws {
