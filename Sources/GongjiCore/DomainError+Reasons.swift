@@ -210,6 +210,15 @@ public enum CreditRules {
         }
         return trimmed
     }
+
+    /// The part a credit adds to (R-ACCT-3), or INVALID_FIELD `part` when the request named one
+    /// this version does not know (nil).
+    public static func validate(part: BalancePart?) throws(DomainError) -> BalancePart {
+        guard let part else {
+            throw .invalidField("part", "must be BALANCE_PART_CURRENT_YEAR or BALANCE_PART_CARRY_OVER", zh: "余额部分无效")
+        }
+        return part
+    }
 }
 
 extension DomainError {
@@ -228,9 +237,10 @@ extension CreditRules {
         case apply(account: PersonalAccount, movement: LedgerMovement)
     }
 
-    /// Plans crediting `amount` under `reference` (validated by `validate`) to the person `id`,
-    /// found as `record`; `referenceOwner` is whose account the reference was applied to before.
-    public static func plan(credit id: ResidentID, record: PersonRecord?, amount: Money, reference: String,
+    /// Plans crediting `amount` to `part` of the balance (R-ACCT-3) under `reference` (validated by
+    /// `validate`) of the person `id`, found as `record`; `referenceOwner` is whose account the
+    /// reference was applied to before.
+    public static func plan(credit id: ResidentID, record: PersonRecord?, amount: Money, part: BalancePart, reference: String,
                             referenceOwner: ResidentID?) throws(DomainError) -> Plan {
         guard let record else { throw .personNotFound(id) }
         guard record.person.insuranceType == .employee, let account = record.account else {
@@ -246,14 +256,17 @@ extension CreditRules {
             }
             return .alreadyApplied
         }
-        guard let balance = account.currentYear.adding(amount), balance.isValidAmount else {
+        guard let balance = account.balance(of: part).adding(amount), balance.isValidAmount else {
             throw DomainError(reason: .amountOutOfRange, category: .invalidArgument, message: "the balance would exceed the limit",
                               messageZH: "金额超出允许范围", details: ["max_fen": String(Money.max.fen)])
         }
         var credited = account
-        credited.currentYear = balance
+        switch part {
+        case .currentYear: credited.currentYear = balance
+        case .carryOver: credited.carryOver = balance
+        }
         return .apply(account: credited, movement: LedgerMovement("credit:\(reference)", [
-            LedgerEntry(LedgerAccount.person(id, .currentYear), amount),
+            LedgerEntry(LedgerAccount.person(id, part), amount),
             LedgerEntry(LedgerAccount.platformFunding, Money(fen: -amount.fen)),
         ]))
     }

@@ -20,6 +20,8 @@ public struct ImportAccumulator: Sendable {
     private var lineNumber = 0
     private var bytesSeen = 0
     private var sawHeader = false
+    /// The columns the CSV header named (`RegistryImport.csvColumns` or the older 10).
+    private var csvColumnCount = RegistryImport.csvColumns.count
 
     /// An empty file of `format`, at most `bytesMax` bytes; rows are judged as of `today`.
     public init(format: RegistryFormat, today: CivilDate, bytesMax: Int) {
@@ -70,14 +72,16 @@ public struct ImportAccumulator: Sendable {
             sawHeader = true
             let header = line.split(separator: ",", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
-            if header != RegistryImport.csvColumns {
+            if header == RegistryImport.csvColumnsBeforeBalancePart {
+                csvColumnCount = header.count
+            } else if header != RegistryImport.csvColumns {
                 record(DomainError.importRowInvalid(line: lineNumber, field: "", problem: "the header must be \(RegistryImport.csvColumns.joined(separator: ","))"))
             }
             return
         }
         dataLines += 1
         do {
-            let row = try RegistryImport.parse(line, format: format, line: lineNumber, today: today)
+            let row = try RegistryImport.parse(line, format: format, line: lineNumber, today: today, csvColumnCount: csvColumnCount)
             if errors.isEmpty { rows.append(row) }
         } catch {
             record(error)

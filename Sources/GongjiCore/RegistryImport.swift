@@ -4,8 +4,9 @@ import Foundation
 public enum RegistryRow: Hashable, Sendable {
     /// Create or replace a person, with the premium years paid outside Gongji.
     case person(Person, paidYears: [Int])
-    /// Credit an employee-insured person's current-year balance; `reference` applies once.
-    case credit(ResidentID, amount: Money, reference: String)
+    /// Credit one part of an employee-insured person's balance (R-ACCT-3: the current year's, or
+    /// the carry-over 历年结余 a new deployment starts with); `reference` applies once.
+    case credit(ResidentID, amount: Money, part: BalancePart, reference: String)
     /// Create or replace a designated institution (R-SETL-1).
     case institution(Institution)
 }
@@ -20,9 +21,13 @@ public enum RegistryFormat: String, Sendable {
 
 /// Parses and validates registry import rows (pure: the caller supplies the lines and today).
 public enum RegistryImport {
-    /// The CSV header line, in this column order.
-    public static let csvColumns = ["kind", "id_number", "name", "insurance_type", "status", "region_code",
-                                    "special_category", "paid_premium_years", "amount_fen", "reference"]
+    /// The CSV header line, in this column order. Files written before R-ACCT-3 have no
+    /// `balance_part` column (`csvColumnsBeforeBalancePart`): their credits go to the current year.
+    public static let csvColumns = csvColumnsBeforeBalancePart + ["balance_part"]
+
+    /// The CSV header of files written before credits named their part.
+    public static let csvColumnsBeforeBalancePart = ["kind", "id_number", "name", "insurance_type", "status", "region_code",
+                                                     "special_category", "paid_premium_years", "amount_fen", "reference"]
 
     /// The longest line accepted, in bytes.
     public static let lineBytesMax = 4096
@@ -38,6 +43,7 @@ public enum RegistryImport {
         var paid_premium_years: [Int]?
         var amount_fen: Int64?
         var reference: String?
+        var balance_part: String?
         var institution_code: String?
         var institution_kind: String?
         var valid_from_date: String?
@@ -45,7 +51,7 @@ public enum RegistryImport {
 
         enum CodingKeys: String, CodingKey {
             case kind, id_number, name, insurance_type, status, region_code, special_category
-            case paid_premium_years, amount_fen, reference
+            case paid_premium_years, amount_fen, reference, balance_part
             case institution_code, institution_kind, valid_from_date, valid_to_date
         }
 
@@ -66,6 +72,7 @@ public enum RegistryImport {
             paid_premium_years = try c.decodeIfPresent([Int].self, forKey: .paid_premium_years)
             amount_fen = try c.decodeIfPresent(Int64.self, forKey: .amount_fen)
             reference = try c.decodeIfPresent(String.self, forKey: .reference)
+            balance_part = try c.decodeIfPresent(String.self, forKey: .balance_part)
             institution_code = try c.decodeIfPresent(String.self, forKey: .institution_code)
             institution_kind = try c.decodeIfPresent(String.self, forKey: .institution_kind)
             valid_from_date = try c.decodeIfPresent(String.self, forKey: .valid_from_date)
@@ -83,6 +90,7 @@ public enum RegistryImport {
             paid_premium_years = field(7).map { $0.split(separator: ";").map { Int(String($0).trimmingWhitespace) ?? -1 } }
             amount_fen = field(8).map { Int64($0) ?? -1 }
             reference = field(9)
+            balance_part = field(10)
         }
     }
 
@@ -109,9 +117,10 @@ public enum RegistryImport {
         }
     }
 
-    /// Parses one non-blank line. `line` is the 1-based line number used in errors.
-    public static func parse(_ text: Substring, format: RegistryFormat, line: Int,
-                             today: CivilDate) throws(DomainError) -> RegistryRow {
+    /// Parses one non-blank line. `line` is the 1-based line number used in errors; a CSV line has
+    /// `csvColumnCount` fields (its header's: `csvColumns`, or the older file's 10).
+    public static func parse(_ text: Substring, format: RegistryFormat, line: Int, today: CivilDate,
+                             csvColumnCount: Int = csvColumns.count) throws(DomainError) -> RegistryRow {
         guard text.utf8.count <= lineBytesMax else {
             throw DomainError.importRowInvalid(line: line, field: "", problem: "longer than \(lineBytesMax) bytes")
         }
@@ -127,8 +136,8 @@ public enum RegistryImport {
             guard let fields = splitCSV(text) else {
                 throw DomainError.importRowInvalid(line: line, field: "", problem: "unbalanced quotes")
             }
-            guard fields.count == csvColumns.count else {
-                throw DomainError.importRowInvalid(line: line, field: "", problem: "\(fields.count) columns, expected \(csvColumns.count)")
+            guard fields.count == csvColumnCount else {
+                throw DomainError.importRowInvalid(line: line, field: "", problem: "\(fields.count) columns, expected \(csvColumnCount)")
             }
             raw = RawRow(csv: fields)
             guard raw.kind != "institution" else {
@@ -177,9 +186,13 @@ public enum RegistryImport {
             return .person(person, paidYears: years.sorted())
         case "credit":
             guard let fen = raw.amount_fen else { throw fail("amount_fen", "must be a whole number of fen, 1…\(Money.max.fen)") }
+            // R-ACCT-3: absent means the current year, as in files written before the column.
+            guard let part = raw.balance_part.map(BalancePart.init(rawValue:)) ?? .currentYear else {
+                throw fail("balance_part", "must be current_year or carry_over")
+            }
             do {
                 let reference = try CreditRules.validate(amount: Money(fen: fen), reference: raw.reference ?? "")
-                return .credit(id, amount: Money(fen: fen), reference: reference)
+                return .credit(id, amount: Money(fen: fen), part: part, reference: reference)
             } catch {
                 throw fail(error.details["field"] ?? "", error.details["problem"] ?? error.message)
             }

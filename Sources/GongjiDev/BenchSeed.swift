@@ -154,7 +154,7 @@ public enum BenchSeed {
                 let authorizer = id("150102", parentsBorn, index), child = id("150103", childrenBorn, index)
                 rows.append(.person(Person(id: authorizer, name: "赵父\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
                 rows.append(.person(Person(id: child, name: "赵子\(index)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []))
-                rows.append(.credit(authorizer, amount: .yuan(2_000), reference: "BENCH-\(authorizer.value)"))
+                rows.append(.credit(authorizer, amount: .yuan(2_000), part: .currentYear, reference: "BENCH-\(authorizer.value)"))
                 hohhot.append(Family(authorizer: authorizer, members: [(child, "赵子\(index)")]))
             }
             for index in 0..<sharedAccounts {
@@ -167,7 +167,7 @@ public enum BenchSeed {
                     members.append((child, name))
                 }
                 rows.append(.person(Person(id: authorizer, name: "钱父\(index)", insuranceType: .employee, status: .normal, region: .maanshan), paidYears: []))
-                rows.append(.credit(authorizer, amount: .yuan(10_000), reference: "BENCH-\(authorizer.value)"))
+                rows.append(.credit(authorizer, amount: .yuan(10_000), part: .currentYear, reference: "BENCH-\(authorizer.value)"))
                 maanshan.append(Family(authorizer: authorizer, members: members))
             }
             for index in 0..<max(1, families / 10) {
@@ -176,8 +176,8 @@ public enum BenchSeed {
                 rows.append(.person(Person(id: father, name: "孙父\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
                 rows.append(.person(Person(id: mother, name: "孙母\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
                 rows.append(.person(Person(id: child, name: name, insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []))
-                rows.append(.credit(father, amount: .yuan(5), reference: "BENCH-\(father.value)"))
-                rows.append(.credit(mother, amount: .yuan(100_000), reference: "BENCH-\(mother.value)"))
+                rows.append(.credit(father, amount: .yuan(5), part: .currentYear, reference: "BENCH-\(father.value)"))
+                rows.append(.credit(mother, amount: .yuan(100_000), part: .currentYear, reference: "BENCH-\(mother.value)"))
                 twoParents.append((father, mother, (child, name)))
             }
         }

@@ -131,7 +131,7 @@ public struct DevEnvironment: Sendable {
                                        specialCategory: "subsistence_allowance"), paidYears: []))
             rows.append(.person(Person(id: id(code, "19550101", 311), name: "\(surname)老汉", insuranceType: .resident, status: .normal, region: region), paidYears: []))
             rows.append(.person(Person(id: id(code, babyBorn, 11), name: "\(surname)宝宝", insuranceType: .none, status: .normal, region: region), paidYears: []))
-            rows.append(.credit(authorizer, amount: Money(fen: balance), reference: "DEMO-\(region)-1"))
+            rows.append(.credit(authorizer, amount: Money(fen: balance), part: .currentYear, reference: "DEMO-\(region)-1"))
         }
         rows.append(.institution(hospital))
         rows.append(.institution(pharmacy))

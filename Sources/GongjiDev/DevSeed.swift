@@ -19,12 +19,16 @@ public enum DevSeed {
             throw ConfigError(key: "database", problem: "the database holds the demo people already: gongjid dev seeds an empty "
                               + "database (for PostgreSQL: drop it and create it again, or name another)")
         }
-        let lastYear = CivilDate(year: today.year - 1, month: 12, day: 31)!
-        _ = try await store.importRows(rows, today: lastYear, now: now)
-        _ = try await store.rollOver(into: today.year, key: nil, today: today, now: now)
+        // R-ACCT-3: the demo balances are loaded as what they are, carry-over from last year
+        // (Ma'anshan pays from carry-over only); the Inner Mongolia families also get a current-year credit.
+        let loaded = rows.map { row -> RegistryRow in
+            guard case .credit(let id, let amount, _, let reference) = row else { return row }
+            return .credit(id, amount: amount, part: .carryOver, reference: reference)
+        }
+        _ = try await store.importRows(loaded, today: today, now: now)
         for row in rows {
-            if case .credit(let id, _, _) = row, !id.value.hasPrefix("34") {
-                _ = try await store.credit(id, amount: Money.yuan(300), reference: "DEMO-\(id.value)-current", key: nil, now: now)
+            if case .credit(let id, _, _, _) = row, !id.value.hasPrefix("34") {
+                _ = try await store.credit(id, amount: Money.yuan(300), part: .currentYear, reference: "DEMO-\(id.value)-current", key: nil, now: now)
             }
         }
     }

@@ -8,7 +8,8 @@ enum PostgresSchema {
     static let cleanupLock: Int64 = 0x474A_434C
 
     static let migrations: [(name: String, sql: String)] = [("v1", v1), ("v2-document-blobs", v2DocumentBlobs),
-                                                            ("v3-document-segments", v3DocumentSegments)]
+                                                            ("v3-document-segments", v3DocumentSegments),
+                                                            ("v4-binding-relationship-vocabulary", v4BindingRelationshipVocabulary)]
 
     static let v1 = """
         CREATE TABLE person (
@@ -244,5 +245,12 @@ extension PostgresSchema {
           SELECT id, part.position, substring(sealed FROM part.position * 262144 + 1 FOR 262144)
           FROM document_blob, LATERAL generate_series(0, GREATEST((length(sealed) - 1) / 262144, 0)) AS part(position);
         ALTER TABLE document_blob DROP COLUMN sealed
+        """
+
+    /// A binding's relationship is one the vocabulary knows (R-BIND-2a: which of them a region
+    /// allows is policy, decided in the core), as the SQLite schema checks since its v6.
+    static let v4BindingRelationshipVocabulary = """
+        ALTER TABLE binding ADD CONSTRAINT binding_relationship_known
+          CHECK (relationship IN ('spouse', 'parent', 'child', 'grandparent', 'grandchild', 'sibling'))
         """
 }

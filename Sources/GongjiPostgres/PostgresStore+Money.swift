@@ -47,7 +47,7 @@ extension PostgresStore {
             return record
         }, { c in
             // The binding (its state) and the authorizer's account (its balance) stay as read until commit.
-            if let row = try await c.row("SELECT authorizer FROM binding WHERE id = \(order.bindingID) FOR UPDATE", logger: logger) {
+            if let row = try await c.row("SELECT authorizer FROM binding WHERE id = \(order.bindingID) FOR NO KEY UPDATE", logger: logger) {
                 try await Self.lockAccounts([try row.id("authorizer")], on: c, logger: logger)
             }
             let facts = try await Self.premiumFacts(bindingID: order.bindingID, endUser: endUser, policies: policies, today: today, on: c, logger: logger)
@@ -291,7 +291,7 @@ extension PostgresStore {
                 try await c.run("""
                     SELECT id_number FROM account
                     WHERE id_number = \(patient.value) OR id_number IN (SELECT authorizer FROM binding WHERE member = \(patient.value))
-                    ORDER BY id_number FOR UPDATE
+                    ORDER BY id_number FOR NO KEY UPDATE
                     """, logger: logger)
             }
             let facts = try await Self.settlementFacts(order, scope: scope, policies: policies, today: today, on: c, logger: logger)
@@ -358,7 +358,7 @@ extension PostgresStore {
         let logger = self.logger
         return try await transaction { c in
             try await c.run("""
-                SELECT seq FROM settlement WHERE institution_code = \(institution.value) AND settlement_id = \(settlementID) FOR UPDATE
+                SELECT seq FROM settlement WHERE institution_code = \(institution.value) AND settlement_id = \(settlementID) FOR NO KEY UPDATE
                 """, logger: logger)
             guard let record = try await Self.fetchSettlements(where: "s.institution_code = ($1)[1] AND s.settlement_id = ($1)[2]",
                                                                [institution.value, settlementID], on: c, logger: logger).first

@@ -149,9 +149,11 @@ extension PostgresStore {
         })
     }
 
-    static func applyCredit(_ id: ResidentID, amount: Money, reference: String, now: Int64, on c: PostgresConnection, logger: Logger) async throws -> Bool {
+    static func applyCredit(_ id: ResidentID, amount: Money, part: BalancePart, reference: String, now: Int64,
+                            on c: PostgresConnection, logger: Logger) async throws -> Bool {
         let owner = try await c.row("SELECT id_number FROM account_credit WHERE reference = \(reference)", logger: logger)
-        let plan = try CreditRules.plan(credit: id, record: try await fetchPerson(id, on: c, logger: logger), amount: amount, reference: reference,
+        let plan = try CreditRules.plan(credit: id, record: try await fetchPerson(id, on: c, logger: logger), amount: amount, part: part,
+                                        reference: reference,
                                         referenceOwner: try owner.map { try $0.id("id_number") })
         guard case .apply(let account, let movement) = plan else { return false }
         var writes = PostgresWrites()
@@ -167,7 +169,7 @@ extension PostgresStore {
         return true
     }
 
-    public func credit(_ id: ResidentID, amount: Money, reference: String, key: IdempotencyKey?,
+    public func credit(_ id: ResidentID, amount: Money, part: BalancePart, reference: String, key: IdempotencyKey?,
                        now: Int64) async throws -> (account: PersonalAccount, applied: Bool) {
         let logger = self.logger
         return try await once(key, now: now, replay: { previous, c in
@@ -175,7 +177,7 @@ extension PostgresStore {
             return (account, previous == "applied")
         }, { c in
             try await Self.lockAccounts([id], on: c, logger: logger)
-            let applied = try await Self.applyCredit(id, amount: amount, reference: reference, now: now, on: c, logger: logger)
+            let applied = try await Self.applyCredit(id, amount: amount, part: part, reference: reference, now: now, on: c, logger: logger)
             guard let account = try await Self.fetchAccount(id, on: c, logger: logger) else { throw StoreError(.database, "account vanished") }
             return ((account, applied), applied ? "applied" : "skipped")
         })
@@ -190,9 +192,9 @@ extension PostgresStore {
                 case .person(let person, let years):
                     _ = try await Self.upsert(person, paidYears: years, today: today, now: now, on: c, logger: logger)
                     summary.personsUpserted += 1
-                case .credit(let id, let amount, let reference):
+                case .credit(let id, let amount, let part, let reference):
                     try await Self.lockAccounts([id], on: c, logger: logger)
-                    if try await Self.applyCredit(id, amount: amount, reference: reference, now: now, on: c, logger: logger) {
+                    if try await Self.applyCredit(id, amount: amount, part: part, reference: reference, now: now, on: c, logger: logger) {
                         summary.creditsApplied += 1
                     } else {
                         summary.creditsSkipped += 1
@@ -214,7 +216,7 @@ extension PostgresStore {
             let lastRolled = try await c.row("SELECT MAX(year) AS y FROM year_rollover", logger: logger)?.optionalInt("y").map(Int.init)
             let oldest = try await c.row("SELECT MIN(year) AS y FROM account", logger: logger)?.optionalInt("y").map(Int.init)
             try YearEnd.checkRollover(into: year, lastRolled: lastRolled, oldestAccountYear: oldest, today: today)
-            let rows = try await c.rows("SELECT * FROM account WHERE year < \(Int64(year)) ORDER BY id_number FOR UPDATE", logger: logger)
+            let rows = try await c.rows("SELECT * FROM account WHERE year < \(Int64(year)) ORDER BY id_number FOR NO KEY UPDATE", logger: logger)
             for row in rows {
                 let account = PersonalAccount(owner: try row.id("id_number"), year: Int(try row.int("year")),
                                               currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"))
@@ -300,7 +302,7 @@ extension PostgresStore {
         let logger = self.logger
         return try await once(key, now: now, replay: { previous, c in try await Self.replayBinding(previous, c, logger: logger) }, { c in
             // The authorizer's bindings (their count, R-BIND-4) stay as read until commit.
-            try await c.run("SELECT id_number FROM person WHERE id_number = \(endUser.value) FOR UPDATE", logger: logger)
+            try await c.run("SELECT id_number FROM person WHERE id_number = \(endUser.value) FOR NO KEY UPDATE", logger: logger)
             var documents: [String: DocumentSide] = [:]
             for document in [request.frontDocument, request.backDocument].compactMap({ $0 }) where !document.isEmpty {
                 if let row = try await c.row("""
@@ -336,7 +338,7 @@ extension PostgresStore {
                               now: Int64) async throws -> BindingRecord {
         let logger = self.logger
         return try await once(key, now: now, replay: { previous, c in try await Self.replayBinding(previous, c, logger: logger) }, { c in
-            let current = try await Self.fetchBindings(where: "id = $1 FOR UPDATE", [id], on: c, logger: logger).first
+            let current = try await Self.fetchBindings(where: "id = $1 FOR NO KEY UPDATE", [id], on: c, logger: logger).first
             let changed = try BindingRules.apply(change, to: current?.binding, id: id)
             try await Self.update(changed, now: now, on: c, logger: logger)
             try await Self.recordEvent(changed, actor: actor, reason: change.reason, now: now, on: c, logger: logger)

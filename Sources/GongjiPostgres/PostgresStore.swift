@@ -18,6 +18,15 @@ import Synchronization
 /// against SERIALIZABLE with retries (bench/notes.md): SSI's predicate locks on the shared
 /// indexes (ledger, payments, account uses) failed most concurrent transactions on *different*
 /// accounts and the retries multiplied the work. Times are inputs, as in the SQLite store.
+///
+/// Lock order (R-MULTI-2), in every transaction that locks more than one kind of row: the
+/// settlement row (a reversal), then the binding, then the person, then the accounts in ID-number
+/// order (`lockAccounts`). Explicit locks are `FOR NO KEY UPDATE`: the `KEY SHARE` lock a foreign
+/// key takes (a settlement posting naming its binding, a payment naming its binding) does not
+/// wait for them, so a settlement holding accounts and a payment holding the binding do not wait
+/// on each other. A deadlock or serialization failure the server still reports restarts the whole
+/// transaction (bounded, with jitter); every statement's rows are read to the end so that such an
+/// error is never lost (`PostgresConnection.run`).
 public final class PostgresStore: FamilyAccountStore {
     let client: PostgresClient
     let logger: Logger
@@ -117,9 +126,9 @@ public final class PostgresStore: FamilyAccountStore {
     /// Applies missing migrations, once, whichever daemon gets the lock first.
     func migrate() async throws {
         try await client.withConnection { connection in
-            try await connection.checkedQuery("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
+            try await connection.run("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
             do {
-                try await connection.checkedQuery("CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                try await connection.run("CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
                                            logger: logger)
                 let applied = try await Self.appliedMigrations(on: connection, logger: logger)
                 try Self.refuseNewer(applied)
@@ -127,19 +136,19 @@ public final class PostgresStore: FamilyAccountStore {
                     try await connection.inTransaction("BEGIN", logger: logger) {
                         // One statement per query (the extended protocol takes one); statements end with ";\n".
                         for statement in sql.components(separatedBy: ";\n") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                            try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
+                            try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                         }
-                        try await connection.checkedQuery("INSERT INTO gongji_migration (name, applied_at) VALUES (\(name), \(Int64(Date().timeIntervalSince1970)))",
+                        try await connection.run("INSERT INTO gongji_migration (name, applied_at) VALUES (\(name), \(Int64(Date().timeIntervalSince1970)))",
                                                    logger: logger)
                     }
                 }
             } catch {
                 if !Self.connectionLost(error) {
-                    _ = try? await connection.checkedQuery("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+                    try? await connection.run("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
                 }
                 throw Self.mapped(error)
             }
-            try await connection.checkedQuery("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+            try await connection.run("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
         }
     }
 
@@ -228,7 +237,7 @@ public final class PostgresStore: FamilyAccountStore {
     public func ping() async -> Bool {
         do {
             let logger = self.logger
-            _ = try await leased { connection in try await connection.checkedQuery("SELECT 1", logger: logger); return true }
+            _ = try await leased { connection in try await connection.run("SELECT 1", logger: logger); return true }
             storage.recordReachable()
             return true
         } catch {
@@ -242,7 +251,7 @@ public final class PostgresStore: FamilyAccountStore {
     static func lockAccounts(_ owners: [ResidentID], on c: PostgresConnection, logger: Logger) async throws {
         let ids = Array(Set(owners.map(\.value))).sorted()
         guard !ids.isEmpty else { return }
-        try await c.run("SELECT id_number FROM account WHERE id_number = ANY(\(ids)) ORDER BY id_number FOR UPDATE", logger: logger)
+        try await c.run("SELECT id_number FROM account WHERE id_number = ANY(\(ids)) ORDER BY id_number FOR NO KEY UPDATE", logger: logger)
     }
 
     static func isRetryable(_ error: PSQLError) -> Bool {
@@ -268,21 +277,36 @@ public final class PostgresStore: FamilyAccountStore {
     }
 
     /// Domain and store errors pass; an unreachable database is `.unavailable`; the rest `.database`.
+    /// A server error's message names its SQLSTATE and the statement that failed (its SQL text,
+    /// which carries placeholders, never values), so that an operator can tell contention from a
+    /// fault; postgres-nio's own description of a `PSQLError` says nothing, on purpose.
     static func mapped(_ error: any Error) -> any Error {
         switch error {
         case let error as DomainError: return error
         case let error as StoreError: return error
         case let error as PSQLError where error.code != .server:
-            return StoreError(.unavailable, "the PostgreSQL database is unreachable", cause: error)
+            return StoreError(.unavailable, "the PostgreSQL database is unreachable (\(error.code))\(statementName(error))")
         case let error as PSQLError where isUnavailable(sqlState: error.serverInfo?[.sqlState] ?? ""):
-            return StoreError(.unavailable, "the PostgreSQL server is shutting down or not accepting connections: "
-                              + (error.serverInfo?[.message] ?? "\(error.code)"), cause: error)
+            return StoreError(.unavailable, "the PostgreSQL server is shutting down or not accepting connections: " + serverText(error))
         case let error as PSQLError:
-            if error.serverInfo?[.sqlState] == "53100" { return StoreError(.storageFull, "the PostgreSQL server's disk is full", cause: error) }
-            return StoreError(.database, "PostgreSQL: \(error.serverInfo?[.message] ?? "\(error.code)")", cause: error)
+            if error.serverInfo?[.sqlState] == "53100" { return StoreError(.storageFull, "the PostgreSQL server's disk is full: " + serverText(error)) }
+            return StoreError(.database, "PostgreSQL: " + serverText(error))
         default:
             return StoreError(.database, "PostgreSQL failed", cause: error)
         }
+    }
+
+    /// `SQLSTATE 40P01 deadlock detected, in 'SELECT …'`: the server's code and message (never its
+    /// detail, which may quote the values of a row) and the statement.
+    static func serverText(_ error: PSQLError) -> String {
+        "SQLSTATE \(error.serverInfo?[.sqlState] ?? "?") \(error.serverInfo?[.message] ?? "\(error.code)")\(statementName(error))"
+    }
+
+    /// `, in 'SELECT id_number FROM account WHERE …'`: the start of the failing statement's SQL.
+    static func statementName(_ error: PSQLError) -> String {
+        guard let sql = error.query?.sql else { return "" }
+        let words = sql.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).joined(separator: " ")
+        return ", in '\(words.count > 96 ? words.prefix(95) + "…" : words)'"
     }
 }
 
@@ -293,7 +317,6 @@ extension PostgresConnection {
     /// writes a query to its channel without a promise: once the channel is closed and its
     /// handlers are gone, the write fails where nobody hears it and the query waits forever.
     /// Every query of this module goes through here.)
-    @discardableResult
     func checkedQuery(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
         guard !isClosed else { throw StoreError(.unavailable, "the connection to the PostgreSQL server was closed") }
         return try await self.query(query, logger: logger)
@@ -302,13 +325,13 @@ extension PostgresConnection {
     /// Runs `body` between `begin` and COMMIT; on an error, rolls back — unless the connection is
     /// gone, when the server has rolled back already and a ROLLBACK would wait for no answer.
     func inTransaction<T>(_ begin: PostgresQuery, logger: Logger, _ body: () async throws -> T) async throws -> T {
-        try await checkedQuery(begin, logger: logger)
+        try await run(begin, logger: logger)
         do {
             let result = try await body()
-            try await checkedQuery("COMMIT", logger: logger)
+            try await run("COMMIT", logger: logger)
             return result
         } catch {
-            if !PostgresStore.connectionLost(error) { _ = try? await checkedQuery("ROLLBACK", logger: logger) }
+            if !PostgresStore.connectionLost(error) { try? await run("ROLLBACK", logger: logger) }
             throw error
         }
     }
@@ -325,9 +348,14 @@ extension PostgresConnection {
         try await rows(query, logger: logger).first
     }
 
-    /// Runs a statement.
+    /// Runs a statement to its end. The rows are read (and dropped), never left unread:
+    /// postgres-nio answers a query once its first rows arrive, and an error the server reports
+    /// after them — a deadlock detected while `SELECT … FOR NO KEY UPDATE` waits for its second
+    /// row, say — surfaces only to whoever reads on. Left unread, it was lost, the transaction was
+    /// aborted without anyone knowing, and the next statement failed with 25P02 ("current
+    /// transaction is aborted"), which is no reason to retry: contention answered INTERNAL.
     func run(_ query: PostgresQuery, logger: Logger) async throws {
-        _ = try await checkedQuery(query, logger: logger)
+        for try await _ in try await checkedQuery(query, logger: logger) {}
     }
 }
 

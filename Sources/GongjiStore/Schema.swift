@@ -13,6 +13,7 @@ enum Schema {
         migrator.registerMigration("v3-settlement", migrate: v3Settlement)
         migrator.registerMigration("v4-binding-end-and-uploaders", migrate: v4BindingEndAndUploaders)
         migrator.registerMigration("v5-no-payment-list-indexes", migrate: v5NoPaymentListIndexes)
+        migrator.registerMigration("v6-binding-relationship-vocabulary", migrate: v6BindingRelationshipVocabulary)
         return migrator
     }
 
@@ -295,6 +296,53 @@ enum Schema {
         try db.execute(sql: """
             DROP INDEX payment_by_authorizer;
             DROP INDEX payment_by_member;
+            """)
+    }
+
+    /// R-BIND-2a: which relationships a region allows is policy, so the schema only checks that a
+    /// binding's relationship is one the vocabulary knows (v1 allowed spouse, parent and child
+    /// alone, and a sibling allowed by policy failed its CHECK). SQLite cannot change a CHECK: the
+    /// table is made anew and its rows copied (GRDB runs a migration with foreign keys off and
+    /// checks them before it commits), then its indexes are made again.
+    private static func v6BindingRelationshipVocabulary(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE binding_v6 (
+              seq INTEGER PRIMARY KEY,
+              id TEXT NOT NULL UNIQUE,
+              authorizer TEXT NOT NULL REFERENCES person(id_number),
+              member TEXT NOT NULL REFERENCES person(id_number),
+              member_name TEXT NOT NULL,
+              relationship TEXT NOT NULL CHECK (relationship IN ('spouse', 'parent', 'child', 'grandparent', 'grandchild', 'sibling')),
+              region_code INTEGER NOT NULL,
+              start_date TEXT NOT NULL CHECK (length(start_date) = 10),
+              status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'rejected', 'revoked')),
+              newborn INTEGER NOT NULL CHECK (newborn IN (0, 1)),
+              commitment_version TEXT,
+              commitment_accepted_at INTEGER,
+              front_document TEXT REFERENCES document(id),
+              back_document TEXT REFERENCES document(id),
+              rejection_reason TEXT,
+              created_at INTEGER NOT NULL,
+              updated_at INTEGER NOT NULL,
+              medical_limit_fen INTEGER CHECK (medical_limit_fen IS NULL OR medical_limit_fen >= 0),
+              ended_by TEXT CHECK (ended_by IS NULL OR ended_by IN ('authorizer', 'member', 'registry')),
+              end_reason TEXT,
+              CHECK (authorizer <> member),
+              CHECK (status <> 'rejected' OR rejection_reason IS NOT NULL)
+            ) STRICT;
+            INSERT INTO binding_v6 (seq, id, authorizer, member, member_name, relationship, region_code, start_date, status, newborn,
+              commitment_version, commitment_accepted_at, front_document, back_document, rejection_reason, created_at, updated_at,
+              medical_limit_fen, ended_by, end_reason)
+            SELECT seq, id, authorizer, member, member_name, relationship, region_code, start_date, status, newborn,
+              commitment_version, commitment_accepted_at, front_document, back_document, rejection_reason, created_at, updated_at,
+              medical_limit_fen, ended_by, end_reason
+            FROM binding;
+            DROP TABLE binding;
+            ALTER TABLE binding_v6 RENAME TO binding;
+            CREATE UNIQUE INDEX binding_open_pair ON binding(authorizer, member) WHERE status IN ('pending', 'active');
+            CREATE INDEX binding_by_authorizer ON binding(authorizer, seq);
+            CREATE INDEX binding_by_member ON binding(member, seq);
+            CREATE INDEX binding_pending ON binding(status, region_code, seq);
             """)
     }
 }

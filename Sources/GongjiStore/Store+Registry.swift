@@ -82,14 +82,14 @@ extension Store {
     }
 
     /// Credits an employee-insured person's current-year part; a reference applies at most once.
-    public func credit(_ id: ResidentID, amount: Money, reference: String, key: IdempotencyKey?,
+    public func credit(_ id: ResidentID, amount: Money, part: BalancePart, reference: String, key: IdempotencyKey?,
                        now: Int64) async throws -> (account: PersonalAccount, applied: Bool) {
         try await groupCommit.submit { db in
             let applied: Bool
             if let previous = try Self.previousResult(key, in: db) {
                 applied = previous == "applied"
             } else {
-                applied = try Self.applyCredit(id, amount: amount, reference: reference, now: now, in: db)
+                applied = try Self.applyCredit(id, amount: amount, part: part, reference: reference, now: now, in: db)
                 try Self.recordResult(key, result: applied ? "applied" : "skipped", now: now, in: db)
             }
             guard let account = try Self.fetchAccount(id, in: db) else { throw StoreError(.database, "the credited account vanished") }
@@ -97,9 +97,9 @@ extension Store {
         }
     }
 
-    static func applyCredit(_ id: ResidentID, amount: Money, reference: String, now: Int64, in db: Database) throws -> Bool {
+    static func applyCredit(_ id: ResidentID, amount: Money, part: BalancePart, reference: String, now: Int64, in db: Database) throws -> Bool {
         let owner = try String.fetchOne(db.cachedStatement(sql: "SELECT id_number FROM account_credit WHERE reference = ?"), arguments: [reference])
-        let plan = try CreditRules.plan(credit: id, record: try fetchPerson(id, in: db), amount: amount, reference: reference,
+        let plan = try CreditRules.plan(credit: id, record: try fetchPerson(id, in: db), amount: amount, part: part, reference: reference,
                                         referenceOwner: try owner.map(storedID))
         guard case .apply(let account, let movement) = plan else { return false }
         try db.cachedStatement(sql: "INSERT INTO account_credit (reference, id_number, amount_fen, created_at) VALUES (?, ?, ?, ?)").execute(
@@ -118,8 +118,8 @@ extension Store {
                 case .person(let person, let years):
                     _ = try Self.upsert(person, paidYears: years, today: today, now: now, in: db)
                     summary.personsUpserted += 1
-                case .credit(let id, let amount, let reference):
-                    if try Self.applyCredit(id, amount: amount, reference: reference, now: now, in: db) {
+                case .credit(let id, let amount, let part, let reference):
+                    if try Self.applyCredit(id, amount: amount, part: part, reference: reference, now: now, in: db) {
                         summary.creditsApplied += 1
                     } else {
                         summary.creditsSkipped += 1

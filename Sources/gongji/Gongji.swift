@@ -219,13 +219,22 @@ struct PersonCommand: AsyncParsableCommand {
         @Argument(help: "ID number.") var idNumber: String
         @Argument(help: "Amount in fen.") var amountFen: Int64
         @Option(help: "The platform's reference of the credit (applied once).") var reference: String
+        @Option(help: "The part of the balance it adds to: current-year, or carry-over (历年结余, as loaded from the platform).")
+        var part: Part = .currentYear
+
+        enum Part: String, ExpressibleByArgument {
+            case currentYear = "current-year", carryOver = "carry-over"
+        }
+
         func run() async throws {
             let r = try await connection.run { client in
                 try await Gongji_V1_RegistryService.Client(wrapping: client).creditAccount(.with {
                     $0.requestID = newRequestID(); $0.idNumber = idNumber; $0.amountFen = amountFen; $0.reference = reference
+                    $0.part = part == .carryOver ? .carryOver : .currentYear
                 }, options: callOptions)
             }
-            try connection.output(r, text: "\(r.applied ? "credited" : "already applied"): current \(yuan(r.account.currentYearFen)) yuan")
+            try connection.output(r, text: "\(r.applied ? "credited" : "already applied"): current \(yuan(r.account.currentYearFen)), "
+                                  + "carry-over \(yuan(r.account.carryOverFen)) yuan")
         }
     }
 }

@@ -212,6 +212,52 @@ struct PersonTests {
     }
 }
 
+@Suite("R-ACCT-3 loading both parts of a balance")
+struct BalanceLoadingTests {
+    @Test("R-ACCT-3 a credit row names its part: carry_over or current_year, absent is the current year, anything else is refused naming balance_part")
+    func creditRowNamesItsPart() throws {
+        func part(_ line: String, csvColumnCount: Int = RegistryImport.csvColumns.count, format: RegistryFormat = .jsonLines) throws -> BalancePart? {
+            guard case .credit(_, _, let part, _) = try RegistryImport.parse(Substring(line), format: format, line: 1, today: today,
+                                                                             csvColumnCount: csvColumnCount) else { return nil }
+            return part
+        }
+        let base = #"{"kind":"credit","id_number":"\#(authorizerID.value)","amount_fen":100,"reference":"R1""#
+        #expect(try part(base + #","balance_part":"carry_over"}"#) == .carryOver)
+        #expect(try part(base + #","balance_part":"current_year"}"#) == .currentYear)
+        #expect(try part(base + "}") == .currentYear)
+        #expect(try part("credit,\(authorizerID.value),,,,,,,100,R1,carry_over", format: .csv) == .carryOver)
+        #expect(try part("credit,\(authorizerID.value),,,,,,,100,R1,", format: .csv) == .currentYear)
+        #expect(try part("credit,\(authorizerID.value),,,,,,,100,R1", csvColumnCount: 10, format: .csv) == .currentYear)
+        do {
+            _ = try part(base + #","balance_part":"carryover"}"#)
+            Issue.record("an unknown part was accepted")
+        } catch let error as DomainError {
+            #expect(error.reason == .importRowInvalid && error.message.contains("balance_part"))
+        }
+        #expect(throws: DomainError.self, "11 columns where the header named 10") {
+            try part("credit,\(authorizerID.value),,,,,,,100,R1,carry_over", csvColumnCount: 10, format: .csv)
+        }
+    }
+
+    @Test("R-ACCT-3 a credit plan adds to the part it names, with the ledger entry on that part")
+    func creditPlanAddsToItsPart() throws {
+        let person = Person(id: authorizerID, name: "王建国", insuranceType: .employee, status: .normal, region: .maanshan)
+        let account = PersonalAccount(owner: authorizerID, year: 2025, currentYear: .yuan(5), carryOver: .yuan(7))
+        let record = PersonRecord(person: person, paidYears: [], account: account)
+        for part in BalancePart.allCases {
+            guard case .apply(let credited, let movement) = try CreditRules.plan(credit: authorizerID, record: record, amount: .yuan(100), part: part,
+                                                                                 reference: "R", referenceOwner: nil) else {
+                Issue.record("nothing applied"); continue
+            }
+            #expect(credited.balance(of: part) == account.balance(of: part).adding(.yuan(100)))
+            #expect(credited.total == account.total.adding(.yuan(100)))
+            #expect(movement.entries.first == LedgerEntry(LedgerAccount.person(authorizerID, part), .yuan(100)))
+        }
+        #expect(try CreditRules.validate(part: .carryOver) == .carryOver)
+        #expect(throws: DomainError.self) { try CreditRules.validate(part: nil) }
+    }
+}
+
 @Suite("Hexadecimal")
 struct HexTests {
     @Test("Bytes become two digits each, lower-case unless upper-case is asked for")

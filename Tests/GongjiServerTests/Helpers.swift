@@ -38,7 +38,7 @@ extension FamilyAccountStore {
     func rollOver(into year: Int, today: CivilDate, now: Int64) async throws -> Int {
         try await rollOver(into: year, key: nil, today: today, now: now)
     }
-    func credit(_ id: ResidentID, amount: Money, reference: String, now: Int64) async throws -> (account: PersonalAccount, applied: Bool) {
-        try await credit(id, amount: amount, reference: reference, key: nil, now: now)
+    func credit(_ id: ResidentID, amount: Money, part: BalancePart, reference: String, now: Int64) async throws -> (account: PersonalAccount, applied: Bool) {
+        try await credit(id, amount: amount, part: part, reference: reference, key: nil, now: now)
     }
 }

@@ -105,7 +105,7 @@ struct PaymentTests {
         _ = try await daemon.daemon.service.importRows([
             .person(Person(id: try ResidentID.parse(poor, today: today), name: "赵一", insuranceType: .employee, status: .normal, region: .ulanqab), paidYears: []),
             .person(Person(id: try ResidentID.parse(poorChild, today: today), name: "赵二", insuranceType: .resident, status: .normal, region: .ulanqab), paidYears: []),
-            .credit(try ResidentID.parse(poor, today: today), amount: .yuan(400), reference: "POOR-1"),
+            .credit(try ResidentID.parse(poor, today: today), amount: .yuan(400), part: .currentYear, reference: "POOR-1"),
         ])
         try await daemon.withClient("gateway") { client in
             let binding = try await bind(client, authorizer: poor, member: poorChild, name: "赵二", version: "ulanqab-2024-09", start: today)
@@ -163,7 +163,7 @@ struct PaymentTests {
         // The rollover of 1 January next year (R-ACCT-2 refuses it before then).
         _ = try await daemon.daemon.store.rollOver(into: today.year + 1, today: CivilDate(year: today.year + 1, month: 1, day: 1)!,
                                                            now: daemon.clock.nowUnix())
-        _ = try await daemon.daemon.store.credit(authorizer, amount: .yuan(1000), reference: "MAS-CUR", now: daemon.clock.nowUnix())
+        _ = try await daemon.daemon.store.credit(authorizer, amount: .yuan(1000), part: .currentYear, reference: "MAS-CUR", now: daemon.clock.nowUnix())
         let binding = try await daemon.withClient("gateway") { client in
             try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
                 createRequest("mb", member: Demo.maanshanChild, name: "张小明", start: today, version: ""),
@@ -192,6 +192,57 @@ struct PaymentTests {
         #expect(after.carryOver == .zero && after.currentYear == .yuan(1000))
         #expect(try await daemon.daemon.store.ledgerSum() == .zero)
         #expect(try await daemon.daemon.store.ledgerBalance(of: "region:340500:premium_collection") == .yuan(380))
+    }
+
+    @Test("R-ACCT-3 a freshly loaded deployment: carry-over imported (JSON lines and CSV) and credited names its part, and a Ma'anshan family payment takes it before any rollover")
+    func maanshanPaysFromLoadedCarryOver() async throws {
+        let daemon = try await TestDaemon.start(clock: TestClock(inWindow2025), policies: try policiesWithMaanshanAmount())
+        defer { Task { await daemon.stop() } }
+        let today = daemon.clock.today()
+        let authorizer = Demo.maanshanAuthorizer, child = Demo.maanshanChild
+        try await daemon.withClient("operator") { client in
+            let json = """
+                {"kind":"person","id_number":"\(authorizer)","name":"张建国","insurance_type":"employee","status":"normal","region_code":"340500"}
+                {"kind":"person","id_number":"\(child)","name":"张小明","insurance_type":"resident","status":"normal","region_code":"340500"}
+                {"kind":"credit","id_number":"\(authorizer)","amount_fen":20000,"reference":"MAS-CO-1","balance_part":"carry_over"}
+                {"kind":"credit","id_number":"\(authorizer)","amount_fen":100000,"reference":"MAS-CUR-1"}
+                """
+            let first = try await importFile(client, json, format: .jsonLines)
+            #expect(first.creditsApplied == 2)
+            let csv = RegistryImport.csvColumns.joined(separator: ",") + "\ncredit,\(authorizer),,,,,,,10000,MAS-CO-2,carry_over\n"
+            #expect(try await importFile(client, csv, format: .csv).creditsApplied == 1)
+            let older = RegistryImport.csvColumnsBeforeBalancePart.joined(separator: ",") + "\ncredit,\(authorizer),,,,,,,500,MAS-CUR-2\n"
+            #expect(try await importFile(client, older, format: .csv).creditsApplied == 1, "a file without balance_part credits the current year")
+            let bad = await rpcFailure { try await importFile(client, json.replacingOccurrences(of: "carry_over", with: "carryover"), format: .jsonLines) }
+            #expect(bad?.reason == "IMPORT_ROW_INVALID", "an unknown balance_part refuses the file")
+            let registry = Gongji_V1_RegistryService.Client(wrapping: client)
+            let credited = try await registry.creditAccount(.with {
+                $0.requestID = "co-3"; $0.idNumber = authorizer; $0.amountFen = 8000; $0.reference = "MAS-CO-3"; $0.part = .carryOver
+            }, options: failFast)
+            #expect(credited.applied && credited.account.carryOverFen == 38000 && credited.account.currentYearFen == 100500)
+            let unknown = await rpcFailure {
+                _ = try await registry.creditAccount(.with {
+                    $0.requestID = "co-4"; $0.idNumber = authorizer; $0.amountFen = 1; $0.reference = "MAS-CO-4"; $0.part = .UNRECOGNIZED(7)
+                }, options: failFast)
+            }
+            #expect(unknown?.reason == "INVALID_FIELD")
+        }
+        let binding = try await daemon.withClient("gateway") { client in
+            try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
+                createRequest("mb", member: child, name: "张小明", start: today, version: ""),
+                metadata: endUser(authorizer), options: failFast).binding
+        }
+        _ = try await daemon.withClient("reviewer") { client in
+            try await Gongji_V1_ReviewService.Client(wrapping: client).approveBinding(.with { $0.requestID = "a"; $0.bindingID = binding.bindingID }, options: failFast)
+        }
+        try await daemon.withClient("gateway") { client in
+            let paid = try await pay(client, "z", binding: binding.bindingID, years: [2025], total: 38000, as: authorizer)
+            #expect(paid.payment.postings.map(\.amountFen) == [38000] && paid.payment.postings.first?.part == .carryOver)
+        }
+        let after = try await account(daemon, authorizer)
+        #expect(after.carryOver == .zero && after.currentYear == Money(fen: 100500), "the current year is untouched (Ma'anshan pays from carry-over only)")
+        #expect(try await daemon.daemon.store.ledgerSum() == .zero)
+        #expect(try await daemon.daemon.store.ledgerBalance(of: LedgerAccount.person(try ResidentID.parse(authorizer, today: today), .carryOver)) == .zero)
     }
 
     @Test("R-PAY-9 a retried payment returns the original result, also after a restart; key reuse with other content is refused")
@@ -258,7 +309,7 @@ struct PaymentTests {
         let payments = try await store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 100).filter { $0.kind == .premium }
         #expect(payments.count == 2)
         // The worked example: two payments for two children on a balance that covers one.
-        _ = try await store.credit(authorizer, amount: .yuan(405), reference: "RACE-TOPUP", now: daemon.clock.nowUnix())
+        _ = try await store.credit(authorizer, amount: .yuan(405), part: .currentYear, reference: "RACE-TOPUP", now: daemon.clock.nowUnix())
         let unpaid = Array(bindings.enumerated().filter { !outcomes[$0.offset] }.map(\.element).prefix(2))
         let pair = try await daemon.withClient("gateway") { client in
             try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -301,7 +352,7 @@ struct PaymentTests {
             let member = try ResidentID.parse(Demo.hohhotChild, today: today)
             _ = try await daemon.daemon.service.importRows([
                 .person(Person(id: member, name: "王小明", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []),
-                .credit(member, amount: Money(fen: 1), reference: "CHILD-1"),
+                .credit(member, amount: Money(fen: 1), part: .currentYear, reference: "CHILD-1"),
             ])
             #expect(await quote(now.bindingID)?.reason == "MEMBER_ACCOUNT_NOT_EMPTY")
         }

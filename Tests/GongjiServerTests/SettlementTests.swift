@@ -288,7 +288,7 @@ struct SettlementCrashTests {
                 _ = try await store.importRows([
                     .person(Person(id: authorizer, name: "甲\(i)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []),
                     .person(Person(id: child, name: "乙\(i)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []),
-                    .credit(authorizer, amount: .yuan(1000), reference: "KILL-\(i)"),
+                    .credit(authorizer, amount: .yuan(1000), part: .currentYear, reference: "KILL-\(i)"),
                 ], today: today, now: now)
                 _ = try await store.createBinding(BindingRequest(memberIDNumber: child.value, memberName: "乙\(i)", relationship: .child, startDate: today),
                                                   endUser: authorizer, id: "kill-\(i)", key: nil,

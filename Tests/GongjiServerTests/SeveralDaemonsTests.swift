@@ -145,6 +145,131 @@ struct SeveralDaemonsTests {
     }
 }
 
+extension SeveralDaemonsTests {
+    /// What a call answered: OK, or its gRPC code and reason.
+    static func outcome(_ body: () async throws -> Void) async -> String {
+        do { try await body(); return "OK" } catch let error as RPCError { return "\(error.code) \(error.reason ?? "-")" } catch { return "\(error)" }
+    }
+
+    @Test("R-MULTI-2: 25 settlements and 5 premium payments at once on one account, alternately on two daemons: every call OK (a deadlock is retried, never INTERNAL), and the account moved by exactly what was answered")
+    func contentionIsRetried() async throws {
+        let (a, b) = try await pair()
+        defer { Task { await a.stop(); await b.stop() } }
+        let authorizer = Demo.hohhotAuthorizer
+        _ = try await a.daemon.service.credit(idNumber: authorizer, amount: .yuan(3000), part: .currentYear, reference: "CONTENTION", key: nil, at: a.clock.read())
+        let children = try await Demo.addHohhotChildren(a, count: 5)
+        let bindings = try await a.withClient("gateway") { client in
+            _ = try await PaymentTests().bind(client, authorizer: authorizer, member: Demo.hohhotChild, name: "王小明",
+                                              version: "hohhot-2024-09", start: a.clock.today())
+            var ids: [String] = []
+            for (index, child) in children.enumerated() {
+                ids.append(try await PaymentTests().bind(client, authorizer: authorizer, member: child, name: "孩子\(index)",
+                                                         version: "hohhot-2024-09", start: a.clock.today()).bindingID)
+            }
+            return ids
+        }
+        let before = try await a.daemon.service.person(idNumber: authorizer).account!.total
+        let answers = try await a.withClient("gateway") { gatewayA in
+            try await b.withClient("gateway") { gatewayB in
+                try await a.withClient("settlement") { settleA in
+                    try await b.withClient("settlement") { settleB in
+                        await withTaskGroup(of: (String, Int64).self) { group in
+                            for index in 0..<30 {
+                                group.addTask {
+                                    var moved: Int64 = 0
+                                    let outcome = await Self.outcome {
+                                        if index % 6 == 5 {
+                                            let paid = try await PaymentTests().pay(index % 2 == 0 ? gatewayA : gatewayB, "contend-\(index)",
+                                                                                    binding: bindings[index / 6], years: [2025], total: 40500, as: authorizer)
+                                            moved = paid.receipt.accountFen
+                                        } else {
+                                            let settled = try await Settler(client: index % 2 == 0 ? settleA : settleB).settle(
+                                                "C-\(index)", patient: children[index % 5], amount: 5000)
+                                            moved = settled.split.acctMulaidPay
+                                        }
+                                    }
+                                    return (outcome, moved)
+                                }
+                            }
+                            var all: [(String, Int64)] = []
+                            for await answer in group { all.append(answer) }
+                            return all
+                        }
+                    }
+                }
+            }
+        }
+        var outcomes: [String: Int] = [:]
+        for (outcome, _) in answers { outcomes[outcome, default: 0] += 1 }
+        #expect(outcomes == ["OK": 30], "\(outcomes)")
+        let moved = answers.reduce(Int64(0)) { $0 + $1.1 }
+        #expect(moved == 5 * 40500 + 25 * 5000)
+        let after = try await b.daemon.service.person(idNumber: authorizer).account!.total
+        #expect(before.fen - after.fen == moved, "the account moved by what was answered")
+        #expect(try await b.daemon.store.ledgerSum() == .zero)
+    }
+}
+
+extension SeveralDaemonsTests {
+    /// Asks `daemon` for Hohhot's policy until it says `suspended`, at most 2 s (the bound the
+    /// README states); returns how long it took.
+    func waitForHohhot(suspended: Bool, on daemon: TestDaemon) async throws -> Duration {
+        let started = ContinuousClock.now
+        while true {
+            let region = try await daemon.withClient("gateway") { client in
+                try await Gongji_V1_OperationsService.Client(wrapping: client).getRegionPolicy(.with { $0.regionCode = "150100" }, options: failFast).region
+            }
+            let took = ContinuousClock.now - started
+            if region.suspended == suspended || took > .seconds(2) { return took }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    @Test("R-MULTI-1: Hohhot suspended through daemon A is suspended on daemon B within 2 s (R-SUSP-1, R-SUSP-2, R-SETL-6: binding and payment refused, the quote says so, settlements pay no family part), and resumed through B is resumed on A")
+    func suspensionReachesEveryDaemon() async throws {
+        let (a, b) = try await pair()
+        defer { Task { await a.stop(); await b.stop() } }
+        let binding = try await a.withClient("gateway") { client in
+            try await PaymentTests().bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明",
+                                          version: "hohhot-2024-09", start: a.clock.today())
+        }
+        let suspended = try await a.withClient("operator") { client in
+            try await Gongji_V1_OperationsService.Client(wrapping: client).setRegionAvailability(
+                .with { $0.requestID = "suspend"; $0.regionCode = "150100"; $0.suspended = true }, options: failFast)
+        }
+        #expect(suspended.region.suspended)
+        let took = try await waitForHohhot(suspended: true, on: b)
+        #expect(took <= .seconds(2), "B saw the suspension after \(took)")
+        try await b.withClient("gateway") { client in
+            let quote = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
+                .with { $0.bindingID = binding.bindingID; $0.years = [2025] }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            #expect(quote.paymentSuspended)
+            let paid = await rpcFailure {
+                try await PaymentTests().pay(client, "while-suspended", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+            }
+            #expect(paid?.code == .unavailable && paid?.reason == "FAMILY_PAYMENT_SUSPENDED", "\(String(describing: paid))")
+            let bound = await rpcFailure {
+                try await PaymentTests().bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild2, name: "王小红",
+                                              version: "hohhot-2024-09", start: b.clock.today())
+            }
+            #expect(bound?.code == .unavailable && bound?.reason == "FAMILY_PAYMENT_SUSPENDED", "\(String(describing: bound))")
+        }
+        let settled = try await b.withClient("settlement") { try await Settler(client: $0).settle("SUSP-1", patient: Demo.hohhotChild, amount: 5000) }
+        #expect(settled.split.acctMulaidPay == 0 && settled.split.psnCashPay == 5000 && settled.split.familyZeroNote == .regionSuspended)
+        // Resumed through B: A follows.
+        _ = try await b.withClient("operator") { client in
+            try await Gongji_V1_OperationsService.Client(wrapping: client).setRegionAvailability(
+                .with { $0.requestID = "resume"; $0.regionCode = "150100"; $0.suspended = false }, options: failFast)
+        }
+        let back = try await waitForHohhot(suspended: false, on: a)
+        #expect(back <= .seconds(2), "A saw the resumption after \(back)")
+        let paid = try await a.withClient("gateway") { client in
+            try await PaymentTests().pay(client, "after-resume", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+        }
+        #expect(paid.receipt.accountFen == 40500)
+    }
+}
+
 /// `count` Hohhot patients (residents born 2005), each bound as a child by an employee-insured
 /// authorizer of its own holding 1000.00, and the dev hospital; Hohhot's materials are waived so
 /// that the bindings need no documents.
@@ -162,7 +287,7 @@ func seedSettlementPatients(_ store: any FamilyAccountStore, count: Int, policyD
         let child = try ResidentID.parse(makeID("150102", "2005\(String(format: "%02d", i % 12 + 1))15", 300 + i), today: today)
         rows += [.person(Person(id: authorizer, name: "甲\(i)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []),
                  .person(Person(id: child, name: "乙\(i)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []),
-                 .credit(authorizer, amount: .yuan(1000), reference: "SEED-\(i)")]
+                 .credit(authorizer, amount: .yuan(1000), part: .currentYear, reference: "SEED-\(i)")]
         authorizers.append(authorizer)
         patients.append(child.value)
     }

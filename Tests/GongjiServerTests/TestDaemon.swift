@@ -92,9 +92,12 @@ final class TestDaemon: Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["GONGJI_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let daemon = try await GongjiDaemon.build(config: config, clock: clock, logger: logger)
+        // R-MULTI-1: on PostgreSQL the daemon re-reads the region switches as gongjid does.
+        let availability = daemon.postgres == nil ? nil : AvailabilityWatch(service: daemon.service, logger: logger)
         let task = Task {
             try await withThrowingDiscardingTaskGroup { group in
                 if let metricsServer = daemon.metricsServer { group.addTask { try await metricsServer.run() } }
+                if let availability { group.addTask { try await availability.run() } }
                 try await daemon.server.serve()
                 throw CancellationError()
             }

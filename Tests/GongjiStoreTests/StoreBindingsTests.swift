@@ -39,6 +39,27 @@ struct StoreBindingsTests {
         #expect(try await world.store.bindings(of: child, as: .authorizer, before: nil, limit: 10).isEmpty)
     }
 
+    @Test("R-BIND-2a every relationship the vocabulary knows is stored when the region's policy allows it (the schema checks vocabulary, not policy)",
+          arguments: Backend.all)
+    func everyRelationship(backend: Backend) async throws {
+        var world = try await World(backend)
+        var hohhot = try #require(world.policies.policy(of: .hohhot))
+        hohhot.member.relationships = Relationship.allCases
+        hohhot.member.limit = nil
+        world = world.withPolicies(try PolicyBook([hohhot]))
+        let authorizer = try await world.employee(World.id(1, born: "1980-03-15"))
+        let born: [Relationship: String] = [.spouse: "1981-01-01", .parent: "1955-01-01", .child: "2010-06-01",
+                                            .grandparent: "1930-01-01", .grandchild: "2020-06-01", .sibling: "1983-01-01"]
+        for (index, relationship) in Relationship.allCases.enumerated() {
+            let member = try await world.resident(World.id(20 + index, born: born[relationship]!), name: "亲属\(index)")
+            let request = BindingRequest(memberIDNumber: member.value, memberName: "亲属\(index)", relationship: relationship, startDate: world.today)
+            let created = try await world.store.createBinding(request, endUser: authorizer, id: "rel-\(relationship)", key: nil, actor: world.actor,
+                                                              policies: world.policies, today: world.today, now: world.now)
+            #expect(created.binding.relationship == relationship)
+            #expect(try await world.store.binding(id: "rel-\(relationship)")?.binding.relationship == relationship)
+        }
+    }
+
     @Test("R-BIND-4 concurrent requests cannot pass the member limit together", arguments: Backend.all)
     func concurrentLimit(backend: Backend) async throws {
         let world = try await World(backend)

@@ -77,6 +77,14 @@ struct World {
         policies = try PolicyBook([hohhot, maanshan])
     }
 
+    private init(store: any FamilyAccountStore, policies: PolicyBook) {
+        self.store = store
+        self.policies = policies
+    }
+
+    /// The same store with other policies.
+    func withPolicies(_ policies: PolicyBook) -> World { World(store: store, policies: policies) }
+
     static func policy(_ name: String) throws -> RegionPolicy {
         let url = policiesDirectory.appendingPathComponent("\(name).json5")
         return try RegionPolicy.decode(json5: try Data(contentsOf: url), source: url.lastPathComponent)
@@ -92,7 +100,7 @@ struct World {
     func employee(_ id: ResidentID, name: String = "王建国", region: RegionCode = .hohhot, balance: Money = .yuan(1000)) async throws -> ResidentID {
         _ = try await store.upsertPerson(Person(id: id, name: name, insuranceType: .employee, status: .normal, region: region),
                                          paidYears: [], key: nil, today: today, now: now)
-        if balance > .zero { _ = try await store.credit(id, amount: balance, reference: "CREDIT-\(id.value)", key: nil, now: now) }
+        if balance > .zero { _ = try await store.credit(id, amount: balance, part: .currentYear, reference: "CREDIT-\(id.value)", key: nil, now: now) }
         return id
     }
 

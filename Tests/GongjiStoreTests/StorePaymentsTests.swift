@@ -82,7 +82,7 @@ struct StorePaymentsTests {
                 == "NOT_PARTY")
         #expect(try await world.store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 10).isEmpty)
         #expect(try await world.store.person(authorizer)?.account?.total == .yuan(400))
-        _ = try await world.store.credit(authorizer, amount: .yuan(5), reference: "TOPUP", key: nil, now: world.now)
+        _ = try await world.store.credit(authorizer, amount: .yuan(5), part: .currentYear, reference: "TOPUP", key: nil, now: world.now)
         let paid = try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-a",
                                              key: world.key("k", content: "a"), policies: world.policies, today: world.today, now: world.now)
         let retried = try await world.store.pay(world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-b",

@@ -32,23 +32,37 @@ struct StoreRegistryTests {
         let rich = try await world.employee(World.id(1), balance: .zero)
         let other = try await world.employee(World.id(2), balance: .zero)
         let child = try await world.resident(World.id(3, born: "2010-06-01"), name: "王小明")
-        let applied = try await world.store.credit(rich, amount: .yuan(100), reference: "R1", key: world.key("c1"), now: world.now)
+        let applied = try await world.store.credit(rich, amount: .yuan(100), part: .currentYear, reference: "R1", key: world.key("c1"), now: world.now)
         #expect(applied.applied && applied.account.currentYear == .yuan(100))
-        let again = try await world.store.credit(rich, amount: .yuan(100), reference: "R1", key: nil, now: world.now)
+        let again = try await world.store.credit(rich, amount: .yuan(100), part: .currentYear, reference: "R1", key: nil, now: world.now)
         #expect(!again.applied && again.account.currentYear == .yuan(100), "a reference applies once")
-        let retried = try await world.store.credit(rich, amount: .yuan(100), reference: "R1", key: world.key("c1"), now: world.now)
+        let retried = try await world.store.credit(rich, amount: .yuan(100), part: .currentYear, reference: "R1", key: world.key("c1"), now: world.now)
         #expect(retried.applied, "a retry returns the first answer")
-        #expect(await refusal { try await world.store.credit(other, amount: .yuan(1), reference: "R1", key: nil, now: world.now) }
+        #expect(await refusal { try await world.store.credit(other, amount: .yuan(1), part: .currentYear, reference: "R1", key: nil, now: world.now) }
                 == "CREDIT_REFERENCE_REUSED")
-        #expect(await refusal { try await world.store.credit(child, amount: .yuan(1), reference: "R2", key: nil, now: world.now) }
+        #expect(await refusal { try await world.store.credit(child, amount: .yuan(1), part: .currentYear, reference: "R2", key: nil, now: world.now) }
                 == "NOT_EMPLOYEE_INSURED")
-        #expect(await refusal { try await world.store.credit(World.id(9), amount: .yuan(1), reference: "R3", key: nil, now: world.now) }
+        #expect(await refusal { try await world.store.credit(World.id(9), amount: .yuan(1), part: .currentYear, reference: "R3", key: nil, now: world.now) }
                 == "PERSON_NOT_FOUND")
-        #expect(await refusal { try await world.store.credit(rich, amount: Money.max, reference: "R4", key: nil, now: world.now) }
+        #expect(await refusal { try await world.store.credit(rich, amount: Money.max, part: .currentYear, reference: "R4", key: nil, now: world.now) }
                 == "AMOUNT_OUT_OF_RANGE")
         #expect(try await world.store.person(rich)?.account?.currentYear == .yuan(100))
         #expect(try await world.store.ledgerBalance(of: LedgerAccount.person(rich, .currentYear)) == .yuan(100))
         #expect(try await world.store.ledgerBalance(of: LedgerAccount.platformFunding) == .yuan(-100))
+        #expect(try await world.store.ledgerSum() == .zero)
+    }
+
+    @Test("R-ACCT-3 a credit adds to the part it names, on every backend, and a fresh account's carry-over is usable before any rollover",
+          arguments: Backend.all)
+    func creditsNameTheirPart(backend: Backend) async throws {
+        let world = try await World(backend)
+        let id = try await world.employee(World.id(1), balance: .zero)
+        _ = try await world.store.importRows([.credit(id, amount: .yuan(120), part: .carryOver, reference: "CO-1")], today: world.today, now: world.now)
+        let credited = try await world.store.credit(id, amount: .yuan(30), part: .currentYear, reference: "CUR-1", key: nil, now: world.now)
+        #expect(credited.account.carryOver == .yuan(120) && credited.account.currentYear == .yuan(30))
+        #expect(credited.account.year == world.today.year, "no rollover happened")
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.person(id, .carryOver)) == .yuan(120))
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.person(id, .currentYear)) == .yuan(30))
         #expect(try await world.store.ledgerSum() == .zero)
     }
 
@@ -58,13 +72,13 @@ struct StoreRegistryTests {
         let a = World.id(1), b = World.id(2, born: "2010-06-01")
         let rows: [RegistryRow] = [
             .person(Person(id: a, name: "甲", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []),
-            .credit(a, amount: .yuan(10), reference: "I1"),
+            .credit(a, amount: .yuan(10), part: .currentYear, reference: "I1"),
             .person(Person(id: b, name: "乙", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []),
-            .credit(b, amount: .yuan(10), reference: "I2"),
+            .credit(b, amount: .yuan(10), part: .currentYear, reference: "I2"),
         ]
         #expect(await refusal { try await world.store.importRows(rows, today: world.today, now: world.now) } == "NOT_EMPLOYEE_INSURED")
         #expect(try await world.store.person(a) == nil)
-        let summary = try await world.store.importRows(Array(rows.prefix(3)) + [.credit(a, amount: .yuan(10), reference: "I1")],
+        let summary = try await world.store.importRows(Array(rows.prefix(3)) + [.credit(a, amount: .yuan(10), part: .currentYear, reference: "I1")],
                                                        today: world.today, now: world.now)
         #expect(summary.personsUpserted == 2 && summary.creditsApplied == 1 && summary.creditsSkipped == 1)
     }

@@ -193,7 +193,8 @@ def test_registry_import_all_or_nothing(stubs, pb):
 
 
 def test_rollover_runs_once_per_year_in_order(stubs, pb, daemon):
-    """R-ACCT-2: dev mode rolled into the current year; again is refused naming the valid year,
+    """R-ACCT-2: dev mode opened the accounts in the current year (its carry-over loaded, R-ACCT-3);
+    a rollover into that year is refused naming the valid year,
     and that year has not begun."""
     reg = pb["registry"]
     metadata = expect_error(lambda: stubs.registry.RollOverYear(reg.RollOverYearRequest(request_id=request_id(), year=daemon.today.year)),

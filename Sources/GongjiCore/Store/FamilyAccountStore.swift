@@ -16,8 +16,8 @@ public protocol FamilyAccountStore: Sendable {
                       now: Int64) async throws -> (record: PersonRecord, created: Bool)
     /// A registered person, or nil.
     func person(_ id: ResidentID) async throws -> PersonRecord?
-    /// Credits an account (`CreditRules.plan`); a reference applies at most once.
-    func credit(_ id: ResidentID, amount: Money, reference: String, key: IdempotencyKey?,
+    /// Credits one part of an account (`CreditRules.plan`); a reference applies at most once.
+    func credit(_ id: ResidentID, amount: Money, part: BalancePart, reference: String, key: IdempotencyKey?,
                 now: Int64) async throws -> (account: PersonalAccount, applied: Bool)
     /// Applies validated import rows in one transaction: all or nothing.
     func importRows(_ rows: [RegistryRow], today: CivilDate, now: Int64) async throws -> ImportSummary

@@ -245,6 +245,11 @@ public nonisolated struct Gongji_V1_CreditAccountRequest: Sendable {
   /// The platform's reference for this credit, 1-64 characters, applied at most once.
   public var reference: String = String()
 
+  /// Which part of the balance the credit adds to (R-ACCT-3): the current year's, or the
+  /// carry-over (历年结余) a new deployment loads from the platform. Unspecified means the current
+  /// year, as before this field existed.
+  public var part: Gongji_V1_BalancePart = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -742,7 +747,7 @@ nonisolated extension Gongji_V1_GetPersonResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Gongji_V1_CreditAccountRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreditAccountRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}id_number\0\u{3}amount_fen\0\u{1}reference\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}id_number\0\u{3}amount_fen\0\u{1}reference\0\u{1}part\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -754,6 +759,7 @@ nonisolated extension Gongji_V1_CreditAccountRequest: SwiftProtobuf.Message, Swi
       case 2: try { try decoder.decodeSingularStringField(value: &self.idNumber) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.amountFen) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.part) }()
       default: break
       }
     }
@@ -772,6 +778,9 @@ nonisolated extension Gongji_V1_CreditAccountRequest: SwiftProtobuf.Message, Swi
     if !self.reference.isEmpty {
       try visitor.visitSingularStringField(value: self.reference, fieldNumber: 4)
     }
+    if self.part != .unspecified {
+      try visitor.visitSingularEnumField(value: self.part, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -780,6 +789,7 @@ nonisolated extension Gongji_V1_CreditAccountRequest: SwiftProtobuf.Message, Swi
     if lhs.idNumber != rhs.idNumber {return false}
     if lhs.amountFen != rhs.amountFen {return false}
     if lhs.reference != rhs.reference {return false}
+    if lhs.part != rhs.part {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

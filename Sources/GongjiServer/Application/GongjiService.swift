@@ -43,9 +43,32 @@ public final class GongjiService: Sendable {
 
     /// Applies the operators' stored availability switches to freshly loaded policies.
     public func applyStoredAvailability(to book: PolicyBook) async throws -> PolicyBook {
+        Self.applying(try await store.availabilityOverrides(), to: book)
+    }
+
+    /// Reads the stored availability switches again and applies them to the running policies
+    /// (R-MULTI-1: a region suspended through another daemon on the same database is suspended
+    /// here too). A switch made through this daemon while the read was under way wins over what
+    /// the read saw. Returns whether the running policies changed.
+    @discardableResult
+    public func refreshAvailability() async throws -> Bool {
+        let generation = state.generation
+        let overrides = try await store.availabilityOverrides()
+        let current = state.policies
+        let refreshed = Self.applying(overrides, to: current)
+        guard refreshed != current else { return false }
+        guard state.updatePolicies(ifGeneration: generation, { Self.applying(overrides, to: $0) }) else { return false }
+        for (region, suspended) in overrides where current.policy(of: region)?.availability.suspended != suspended
+            && refreshed.policy(of: region) != nil {
+            logger.notice("region availability changed by another daemon", metadata: ["region": "\(region)", "suspended": "\(suspended)"])
+        }
+        return true
+    }
+
+    static func applying(_ overrides: [RegionCode: Bool], to book: PolicyBook) -> PolicyBook {
         var result = book
-        for (region, suspended) in try await store.availabilityOverrides() {
-            guard var availability = result.policy(of: region)?.availability else { continue }
+        for (region, suspended) in overrides {
+            guard var availability = result.policy(of: region)?.availability, availability.suspended != suspended else { continue }
             availability.suspended = suspended
             result = result.settingAvailability(availability, for: region)
         }
@@ -69,13 +92,15 @@ public final class GongjiService: Sendable {
         return record
     }
 
-    /// Credits an account.
-    public func credit(idNumber: String, amount: Money, reference: String, key: IdempotencyKey?,
+    /// Credits one part of an account (R-ACCT-3); a nil part is one the request named but this
+    /// version does not know.
+    public func credit(idNumber: String, amount: Money, part requested: BalancePart?, reference: String, key: IdempotencyKey?,
                        at time: ClockReading) async throws -> (account: PersonalAccount, applied: Bool) {
         let id = try ResidentID.parse(idNumber, today: time.today)
         let trimmed = try CreditRules.validate(amount: amount, reference: reference)
-        let result = try await store.credit(id, amount: amount, reference: trimmed, key: key, now: time.now)
-        logger.info("account credited", metadata: ["person.id": "\(id.masked)", "amount_fen": "\(amount.fen)", "applied": "\(result.applied)"])
+        let part = try CreditRules.validate(part: requested)
+        let result = try await store.credit(id, amount: amount, part: part, reference: trimmed, key: key, now: time.now)
+        logger.info("account credited", metadata: ["person.id": "\(id.masked)", "amount_fen": "\(amount.fen)", "balance_part": "\(part.rawValue)", "applied": "\(result.applied)"])
         return result
     }
 

@@ -65,6 +65,9 @@ public final class RuntimeState: Sendable {
     private struct Values: Sendable {
         var policies: PolicyBook
         var roles: RoleBook
+        /// Counts the policy changes made here, so that a re-read of the stored switches that
+        /// began before one of them never overwrites it with what it read.
+        var generation = 0
     }
 
     private let values: Mutex<Values>
@@ -81,10 +84,34 @@ public final class RuntimeState: Sendable {
     /// The role book.
     public var roles: RoleBook { values.withLock { $0.roles } }
 
+    /// How many policy changes were made here: `updatePolicies(ifGeneration:)` applies a change
+    /// only if none came in between.
+    public var generation: Int { values.withLock { $0.generation } }
+
     /// Replaces the policies (on reload or an availability switch).
-    public func setPolicies(_ policies: PolicyBook) { values.withLock { $0.policies = policies } }
+    public func setPolicies(_ policies: PolicyBook) {
+        values.withLock {
+            $0.policies = policies
+            $0.generation += 1
+        }
+    }
     /// Replaces the role book (on reload).
     public func setRoles(_ roles: RoleBook) { values.withLock { $0.roles = roles } }
     /// Changes the policy book atomically.
-    public func updatePolicies(_ change: (PolicyBook) -> PolicyBook) { values.withLock { $0.policies = change($0.policies) } }
+    public func updatePolicies(_ change: (PolicyBook) -> PolicyBook) {
+        values.withLock {
+            $0.policies = change($0.policies)
+            $0.generation += 1
+        }
+    }
+    /// Changes the policy book unless another change was made since `generation` was read;
+    /// returns whether it did.
+    @discardableResult
+    public func updatePolicies(ifGeneration generation: Int, _ change: (PolicyBook) -> PolicyBook) -> Bool {
+        values.withLock {
+            guard $0.generation == generation else { return false }
+            $0.policies = change($0.policies)
+            return true
+        }
+    }
 }

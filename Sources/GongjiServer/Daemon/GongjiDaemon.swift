@@ -196,7 +196,9 @@ public final class GongjiDaemon: Sendable {
         if let sqlite {
             services += [CheckpointService(store: sqlite, logger: logger), StorageWatch(config: config, storage: storage, logger: logger)]
         }
-        if let postgres { services.append(DatabaseWatch(store: postgres, logger: logger)) }
+        if let postgres {
+            services += [DatabaseWatch(store: postgres, logger: logger), AvailabilityWatch(service: service, logger: logger)]
+        }
         if let metricsServer { services.append(metricsServer) }
         if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
         if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }
@@ -340,6 +342,33 @@ struct DatabaseWatch: Service {
                 }
                 wasDown = down
                 try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+}
+
+/// With several daemons on one PostgreSQL database, re-reads the operators' availability switches
+/// every `interval`, so that a region suspended or resumed through any daemon is so on this one
+/// within that interval and one query (R-MULTI-1; README: "Several daemons"). Everything else an
+/// operator or authorizer changes at run time (institutions, a binding's limits and state) is read
+/// from the database inside the call that uses it.
+public struct AvailabilityWatch: Service {
+    /// How often the switches are read.
+    public static let interval: Duration = .milliseconds(500)
+    let service: GongjiService
+    let logger: Logger
+
+    /// A watch over `service`'s store.
+    public init(service: GongjiService, logger: Logger) {
+        self.service = service
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await repeatUntilShutdown(every: Self.interval) {
+            // While the database is out of reach, DatabaseWatch says so; the switches stay as last read.
+            do { try await service.refreshAvailability() } catch {
+                logger.debug("re-reading the availability switches failed", metadata: ["error": "\(error)"])
             }
         }
     }

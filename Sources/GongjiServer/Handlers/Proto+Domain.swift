@@ -198,6 +198,16 @@ extension Gongji_V1_PremiumLine {
 
 extension BalancePart {
     var proto: Gongji_V1_BalancePart { self == .currentYear ? .currentYear : .carryOver }
+
+    /// A request's part; unspecified is the current year (R-ACCT-3: requests written before the
+    /// field existed meant it), nil for a value this version does not know.
+    init?(_ proto: Gongji_V1_BalancePart) {
+        switch proto {
+        case .unspecified, .currentYear: self = .currentYear
+        case .carryOver: self = .carryOver
+        case .UNRECOGNIZED: return nil
+        }
+    }
 }
 
 extension Gongji_V1_Payment {

@@ -35,7 +35,8 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
     func creditAccount(request: Gongji_V1_CreditAccountRequest, context: ServerContext) async throws -> Gongji_V1_CreditAccountResponse {
         let key = try idempotencyKey(request, requestID: request.requestID, method: context.descriptor, caller: context.caller(service.state))
         let (account, applied) = try await service.credit(idNumber: request.idNumber, amount: Money(fen: request.amountFen),
-                                                         reference: request.reference, key: key, at: service.now())
+                                                         part: BalancePart(request.part), reference: request.reference,
+                                                         key: key, at: service.now())
         return .with {
             $0.account = Gongji_V1_Account(account)
             $0.applied = applied
