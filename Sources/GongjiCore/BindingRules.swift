@@ -62,9 +62,9 @@ public struct BindingFacts: Sendable {
 }
 
 /// The longest name accepted, in characters.
-public let personNameLengthMax = 64
+public let personNameLengthMax = TextLimits.personName.codePointsMax
 /// The longest rejection reason accepted, in characters.
-public let rejectionReasonLengthMax = 500
+public let rejectionReasonLengthMax = TextLimits.rejectionReason.codePointsMax
 
 /// Pure decisions on bindings (R-BIND-*, R-ID-*).
 public enum BindingRules {
@@ -75,7 +75,7 @@ public enum BindingRules {
         guard !policy.availability.suspended else { throw .suspended(policy) }
         let memberID = try ResidentID.parse(request.memberIDNumber, today: facts.today)
         let name = request.memberName.trimmingWhitespace
-        guard (1...personNameLengthMax).contains(name.count) else {
+        guard TextLimits.personName.admits(name) else {
             throw .invalidField("member_name", "must be 1…\(personNameLengthMax) characters", zh: "姓名不能为空且不超过\(personNameLengthMax)个字")
         }
         try checkAuthorizer(authorizer, account: facts.authorizerAccount, policy: policy)
@@ -195,7 +195,7 @@ public enum BindingRules {
                               category: .invalidArgument)
             }
             guard policy.materials.commitmentVersions.contains(commitment.version) else {
-                throw .member(.commitmentVersionUnknown, "commitment text version '\(commitment.version)' is not accepted",
+                throw .member(.commitmentVersionUnknown, "commitment text version '\(TextLimits.echo(commitment.version))' is not accepted",
                               "个人承诺书版本无效", ["accepted_versions": policy.materials.commitmentVersions.joined(separator: ",")],
                               category: .invalidArgument)
             }
@@ -238,7 +238,7 @@ public enum BindingRules {
             result.status = .active
         case .reject(let reason):
             let trimmed = reason.trimmingWhitespace
-            guard (1...rejectionReasonLengthMax).contains(trimmed.count) else {
+            guard TextLimits.rejectionReason.admits(trimmed) else {
                 throw .invalidField("reason", "a rejection needs a reason of 1…\(rejectionReasonLengthMax) characters", zh: "驳回须填写原因")
             }
             result.status = .rejected

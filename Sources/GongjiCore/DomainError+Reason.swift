@@ -170,6 +170,8 @@ extension DomainError {
         public static let premiumYearUnknown = Reason("PREMIUM_YEAR_UNKNOWN")
         /// `RECONCILIATION_HEADER_REPEATED`
         public static let reconciliationHeaderRepeated = Reason("RECONCILIATION_HEADER_REPEATED")
+        /// `RECONCILIATION_BUSY`
+        public static let reconciliationBusy = Reason("RECONCILIATION_BUSY")
         /// `RECONCILIATION_HEADER_REQUIRED`
         public static let reconciliationHeaderRequired = Reason("RECONCILIATION_HEADER_REQUIRED")
         /// `REGION_NOT_FOUND`

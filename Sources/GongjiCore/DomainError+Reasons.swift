@@ -199,14 +199,14 @@ public enum PartyRules {
 /// Validation of a credit to a personal account, shared by the import and the single call.
 public enum CreditRules {
     /// The longest credit reference.
-    public static let referenceLengthMax = 64
+    public static let referenceLengthMax = TextLimits.creditReference.codePointsMax
 
     /// The trimmed reference, or INVALID_FIELD / AMOUNT_OUT_OF_RANGE naming the field.
     public static func validate(amount: Money, reference: String) throws(DomainError) -> String {
         guard amount > .zero, amount.isValidAmount else { throw .amountOutOfRange("amount_fen") }
         let trimmed = reference.trimmingWhitespace
-        guard (1...referenceLengthMax).contains(trimmed.count) else {
-            throw .invalidField("reference", "is required, 1…\(referenceLengthMax) characters", zh: "入账凭证号不能为空")
+        guard TextLimits.creditReference.admits(trimmed) else {
+            throw .invalidField("reference", "is required, \(TextLimits.creditReference)", zh: "入账凭证号不能为空")
         }
         return trimmed
     }
@@ -223,7 +223,7 @@ public enum CreditRules {
 
 extension DomainError {
     static func bindingNotFound(_ id: String) -> DomainError {
-        DomainError(reason: .bindingNotFound, category: .notFound, message: "binding \(id) does not exist",
+        DomainError(reason: .bindingNotFound, category: .notFound, message: "binding \(TextLimits.echo(id)) does not exist",
                     messageZH: "未找到该共济关系", details: ["binding_id": id])
     }
 }

@@ -49,11 +49,29 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
     ) {
         self.reason = reason
         self.category = category
-        self.message = message
+        self.message = Self.bounded(message, bytesMax: Self.messageBytesMax)
         self.messageZH = messageZH
-        self.details = details
+        self.details = details.mapValues { Self.bounded($0, bytesMax: Self.detailBytesMax) }
         self.alternatives = alternatives
     }
 
     public var description: String { "\(reason): \(message)" }
+
+    /// The longest message, in UTF-8 bytes: a safety net under `TextLimits.echo`, so that no
+    /// caller input, however long, is sent back in trailers or written into a log line whole.
+    public static let messageBytesMax = 1024
+    /// The longest value of `details`, in UTF-8 bytes.
+    public static let detailBytesMax = 512
+
+    static func bounded(_ text: String, bytesMax: Int) -> String {
+        guard text.utf8.count > bytesMax else { return text }
+        var kept = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            bytes += String(scalar).utf8.count
+            if bytes > bytesMax - 3 { break }
+            kept.append(scalar)
+        }
+        return String(kept) + "…"
+    }
 }

@@ -6,7 +6,7 @@ import Foundation
 /// service computes (an HMAC under a key of its own) and checks.
 public enum PageToken {
     /// The longest token accepted, in characters.
-    public static let lengthMax = 256
+    public static let lengthMax = TextLimits.pageToken.codePointsMax
 
     /// The token for the page after the item with `cursor`, tagged with `tag`.
     public static func make(cursor: Int64, tag: [UInt8]) -> String {
@@ -17,7 +17,7 @@ public enum PageToken {
 
     /// The cursor and tag of a token made by `make`, or nil when `token` cannot be one.
     public static func parse(_ token: String) -> (cursor: Int64, tag: [UInt8])? {
-        guard token.utf8.count <= lengthMax, let data = data(base64URL: token), data.count > 8 else { return nil }
+        guard TextLimits.pageToken.admits(token), let data = data(base64URL: token), data.count > 8 else { return nil }
         let bytes = [UInt8](data)
         let cursor = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         return (Int64(bitPattern: cursor), Array(bytes[8...]))

@@ -177,7 +177,7 @@ public enum ReceiptNumber {
 }
 
 /// The most characters of an external payment reference.
-public let externalReferenceLengthMax = 64
+public let externalReferenceLengthMax = TextLimits.externalReference.codePointsMax
 
 /// Pure decisions on premium quotes and payments (R-PAY-*).
 public enum PremiumRules {
@@ -224,7 +224,7 @@ public enum PremiumRules {
                                category: .invalidArgument)
             }
             let reference = external.reference.trimmingWhitespace
-            guard (1...externalReferenceLengthMax).contains(reference.count) else {
+            guard TextLimits.externalReference.admits(reference) else {
                 throw .payment(.externalReferenceRequired, "the external part needs the other channel's reference (1…\(externalReferenceLengthMax) characters)",
                                "请提供其他渠道缴费凭证号", category: .invalidArgument)
             }

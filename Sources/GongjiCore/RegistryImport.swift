@@ -164,7 +164,7 @@ public enum RegistryImport {
         do { id = try ResidentID.parse(idText, today: today) } catch { throw fail("id_number", "\(error.reason): \(error.details["problem"] ?? "")") }
         switch raw.kind {
         case "person":
-            guard let name = raw.name?.trimmingWhitespace, (1...personNameLengthMax).contains(name.count) else {
+            guard let name = raw.name?.trimmingWhitespace, TextLimits.personName.admits(name) else {
                 throw fail("name", "is required, 1…\(personNameLengthMax) characters")
             }
             guard let type = raw.insurance_type.flatMap(InsuranceType.init(rawValue:)) else {
@@ -203,7 +203,7 @@ public enum RegistryImport {
 
     /// Whether a special-category name is lower_snake_case and at most 64 characters.
     public static func isCategoryName(_ name: String) -> Bool {
-        (1...64).contains(name.count) && name.allSatisfy { ("a"..."z").contains($0) || $0 == "_" }
+        TextLimits.specialCategory.admits(name) && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || $0 == "_" }
     }
 
     /// Splits one CSV line (RFC 4180 quoting, no embedded newlines); nil when quotes do not balance.

@@ -65,8 +65,8 @@ public struct Institution: Hashable, Sendable {
                                  validTo: String, field prefix: String = "institution") throws(DomainError) -> Institution {
         let code = try InstitutionCode.parse(code, field: "\(prefix).institution_code")
         let name = name.trimmingWhitespace
-        guard (1...institutionNameLengthMax).contains(name.count) else {
-            throw .invalidField("\(prefix).name", "must be 1…\(institutionNameLengthMax) characters", zh: "机构名称无效")
+        guard TextLimits.institutionName.admits(name) else {
+            throw .invalidField("\(prefix).name", "must be \(TextLimits.institutionName)", zh: "机构名称无效")
         }
         guard let kind, kind == code.kind else {
             throw .invalidField("\(prefix).kind", "must be \(code.kind.rawValue) for a code starting with \(code.kind.letter)", zh: "机构类型与编码不符")
@@ -90,7 +90,7 @@ public struct Institution: Hashable, Sendable {
 }
 
 /// The longest institution name accepted, in characters.
-public let institutionNameLengthMax = 128
+public let institutionNameLengthMax = TextLimits.institutionName.codePointsMax
 
 /// Which institutions a `settlement` caller may act for (configuration: `settlement.institutions`).
 public enum InstitutionScope: Hashable, Sendable {

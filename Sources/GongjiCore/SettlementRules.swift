@@ -1,7 +1,18 @@
 /// Pure decisions on settlements at designated institutions (R-SETL-*).
 public enum SettlementRules {
     /// The longest settlement id accepted.
-    public static let settlementIDLengthMax = 64
+    public static let settlementIDLengthMax = TextLimits.settlementID.codePointsMax
+    /// The most entries one reconciliation may send (a large hospital's day, with room).
+    public static let reconciliationEntriesMax = 200_000
+    /// The most bytes of entries one reconciliation may send: each entry counts its settlement
+    /// id's UTF-8 bytes and `reconciliationEntryBytes` for its amounts. 200,000 entries of
+    /// 32-byte ids are 12.8 MB.
+    public static let reconciliationBytesMax = 16 << 20
+    /// What each entry counts besides its id (two amounts, the flag and their framing).
+    public static let reconciliationEntryBytes = 32
+    /// At most this many reconciliations are read and compared at once by one daemon; more are
+    /// refused RESOURCE_EXHAUSTED `RECONCILIATION_BUSY`, to retry later.
+    public static let reconciliationsConcurrentMax = 4
     /// The most differences a reconciliation lists.
     public static let differencesMax = 1000
 
@@ -31,10 +42,7 @@ public enum SettlementRules {
 
     /// R-SETL-4: everything a settlement writes.
     public static func settle(_ order: SettlementOrder, facts: SettlementFacts) throws(DomainError) -> SettlementPlan {
-        let id = order.settlementID.trimmingWhitespace
-        guard (1...settlementIDLengthMax).contains(id.count), id == order.settlementID else {
-            throw .invalidField("settlement_id", "must be 1…\(settlementIDLengthMax) characters without surrounding spaces", zh: "结算编号无效")
-        }
+        let id = try settlementID(order.settlementID)
         let (institution, patient) = try check(order, facts: facts)
         let (split, accounts) = split(order.amount, institution: institution, patient: patient, facts: facts)
         let entries = split.postings.map { LedgerEntry(LedgerAccount.person($0.owner, $0.part), Money(fen: -$0.amount.fen)) }
@@ -173,12 +181,56 @@ public enum SettlementRules {
 
     /// The refusal of a settlement id unknown for the institution.
     public static func notFound(_ code: String, _ id: String) -> DomainError {
-        DomainError(reason: .settlementNotFound, category: .notFound, message: "institution \(code) has no settlement \(id)",
-                    messageZH: "未找到该结算记录", details: ["institution_code": code, "settlement_id": id])
+        let echoed = TextLimits.echo(id)
+        return DomainError(reason: .settlementNotFound, category: .notFound, message: "institution \(code) has no settlement \(echoed)",
+                           messageZH: "未找到该结算记录", details: ["institution_code": code, "settlement_id": echoed])
+    }
+
+    /// A settlement id as sent (Settle, GetSettlement, ReverseSettlement, a reconciliation entry):
+    /// within `TextLimits.settlementID`, without surrounding spaces; else INVALID_FIELD, echoing
+    /// none of it.
+    public static func settlementID(_ id: String, field: String = "settlement_id") throws(DomainError) -> String {
+        guard TextLimits.settlementID.admits(id), id.trimmingWhitespace == id else {
+            throw .invalidField(field, "must be \(TextLimits.settlementID) without surrounding spaces", zh: "结算编号无效")
+        }
+        return id
+    }
+}
+
+/// Collects a reconciliation's entries as they arrive, refusing the first that breaks a limit
+/// before it is held: an id over `TextLimits.settlementID`, more than `reconciliationEntriesMax`
+/// entries or more than `reconciliationBytesMax` bytes of them.
+public struct ReconciliationAccumulator: Sendable {
+    /// The entries so far.
+    public private(set) var entries: [ReconciliationEntry] = []
+    /// The bytes counted so far.
+    public private(set) var bytes = 0
+
+    /// An empty reconciliation.
+    public init() {}
+
+    /// Adds the next entry.
+    public mutating func append(_ entry: ReconciliationEntry) throws(DomainError) {
+        _ = try SettlementRules.settlementID(entry.settlementID, field: "entries[\(entries.count)].settlement_id")
+        guard entries.count < SettlementRules.reconciliationEntriesMax else {
+            throw .invalidField("entries", "at most \(SettlementRules.reconciliationEntriesMax) entries per day", zh: "对账明细过多")
+        }
+        bytes += entry.settlementID.utf8.count + SettlementRules.reconciliationEntryBytes
+        guard bytes <= SettlementRules.reconciliationBytesMax else {
+            throw .invalidField("entries", "at most \(SettlementRules.reconciliationBytesMax) bytes of entries per day", zh: "对账明细过多")
+        }
+        entries.append(entry)
     }
 }
 
 extension DomainError {
+    /// Too many reconciliations at once on this daemon.
+    public static func reconciliationBusy() -> DomainError {
+        DomainError(reason: .reconciliationBusy, category: .resourceExhausted,
+                    message: "\(SettlementRules.reconciliationsConcurrentMax) reconciliations are running on this daemon; retry in a few seconds",
+                    messageZH: "对账请求过多，请稍后重试", details: ["concurrent_max": String(SettlementRules.reconciliationsConcurrentMax)])
+    }
+
     /// The caller may not act for this institution.
     public static func institutionNotAllowed(_ code: InstitutionCode) -> DomainError {
         DomainError(reason: .institutionNotAllowed, category: .permissionDenied,

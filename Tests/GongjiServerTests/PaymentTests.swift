@@ -256,6 +256,11 @@ struct PaymentTests {
             #expect(again.payment.paymentID == first.payment.paymentID && again.receipt.receiptNumber == first.receipt.receiptNumber)
             let other = await rpcFailure { try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40000, as: Demo.hohhotAuthorizer) }
             #expect(other?.code == .alreadyExists && other?.reason == "REQUEST_ID_REUSED")
+            // The same request for another end user (the fingerprint holds the end user) never
+            // replays the authorizer's payment.
+            let stranger = await rpcFailure { try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotSpouse) }
+            #expect(stranger != nil, "refused")
+            #expect(!(stranger?.message ?? "").contains(first.payment.paymentID) && !(stranger?.message ?? "").contains(Demo.hohhotAuthorizer))
             return (first, binding.bindingID)
         }
         #expect(try await account(daemon, Demo.hohhotAuthorizer).total == .yuan(1000 - 405), "one deduction")

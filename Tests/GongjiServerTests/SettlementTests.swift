@@ -162,6 +162,26 @@ struct SettlementTests {
             #expect(another?.reason == "INSTITUTION_NOT_ALLOWED", "an institution cannot reverse another's settlement")
             let unknown = await rpcFailure { try await settler.reverse("P-1") }
             #expect(unknown?.code == .notFound && unknown?.reason == "SETTLEMENT_NOT_FOUND")
+            // Permission comes before replay: the hub's exact request for the pharmacy, replayed by
+            // the clinic, is refused with nothing of the original in the answer; other content under
+            // the same id is refused the same way (no probing which ids the pharmacy used).
+            let replayed = await rpcFailure { try await settler.settle("P-1", patient: Demo.hohhotChild, amount: 100, institution: Settler.pharmacy) }
+            #expect(replayed?.code == .permissionDenied && replayed?.reason == "INSTITUTION_NOT_ALLOWED")
+            #expect(!(replayed?.message ?? "").contains(Demo.hohhotChild) && !(replayed?.message ?? "").contains(Demo.hohhotAuthorizer))
+            #expect(!(replayed?.reasonMetadata.values.contains { $0.contains(Demo.hohhotChild) || $0.contains(Demo.hohhotAuthorizer) } ?? true))
+            let probed = await rpcFailure { try await settler.settle("P-1", patient: Demo.hohhotChild, amount: 999, institution: Settler.pharmacy) }
+            #expect(probed?.code == .permissionDenied && probed?.reason == "INSTITUTION_NOT_ALLOWED", "not SETTLEMENT_ID_REUSED")
+            let read = await rpcFailure {
+                try await settler.service.getSettlement(.with { $0.institutionCode = Settler.pharmacy; $0.settlementID = "P-1" }, options: failFast)
+            }
+            #expect(read?.code == .permissionDenied && read?.reason == "INSTITUTION_NOT_ALLOWED")
+            let split = await rpcFailure {
+                try await settler.service.preSettle(.with {
+                    $0.institutionCode = Settler.pharmacy; $0.patientIDNumber = Demo.hohhotChild
+                    $0.credential = .with { $0.type = .idCard; $0.holderIDNumber = Demo.hohhotChild }; $0.amountFen = 100
+                }, options: failFast)
+            }
+            #expect(split?.reason == "INSTITUTION_NOT_ALLOWED")
         }
     }
 

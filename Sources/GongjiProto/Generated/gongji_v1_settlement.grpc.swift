@@ -222,7 +222,11 @@ extension Gongji_V1_SettlementService {
         /// > Daily reconciliation (对账, 3201): a first message with the `header` (the institution's day,
         /// > count and sums), then its settlement ids with their amounts in `entries` messages. Answers
         /// > with Gongji's own count and sums of that institution's settlements and reversals of the day
-        /// > (China time) and every id found on one side only or with different amounts.
+        /// > (China time) and every id found on one side only or with different amounts. Limits: each
+        /// > settlement_id 1-64 characters, at most 200,000 entries and 16 MiB of them (ids in UTF-8 plus
+        /// > 32 bytes an entry): INVALID_ARGUMENT INVALID_FIELD naming the entry, as soon as it arrives.
+        /// > At most 4 reconciliations run at once on a daemon: RESOURCE_EXHAUSTED RECONCILIATION_BUSY,
+        /// > retry a few seconds later. PERMISSION_DENIED INSTITUTION_NOT_ALLOWED before any entry is read.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_ReconcileSettlementsRequest` messages.
@@ -349,7 +353,11 @@ extension Gongji_V1_SettlementService {
         /// > Daily reconciliation (对账, 3201): a first message with the `header` (the institution's day,
         /// > count and sums), then its settlement ids with their amounts in `entries` messages. Answers
         /// > with Gongji's own count and sums of that institution's settlements and reversals of the day
-        /// > (China time) and every id found on one side only or with different amounts.
+        /// > (China time) and every id found on one side only or with different amounts. Limits: each
+        /// > settlement_id 1-64 characters, at most 200,000 entries and 16 MiB of them (ids in UTF-8 plus
+        /// > 32 bytes an entry): INVALID_ARGUMENT INVALID_FIELD naming the entry, as soon as it arrives.
+        /// > At most 4 reconciliations run at once on a daemon: RESOURCE_EXHAUSTED RECONCILIATION_BUSY,
+        /// > retry a few seconds later. PERMISSION_DENIED INSTITUTION_NOT_ALLOWED before any entry is read.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Gongji_V1_ReconcileSettlementsRequest` messages.
@@ -474,7 +482,11 @@ extension Gongji_V1_SettlementService {
         /// > Daily reconciliation (对账, 3201): a first message with the `header` (the institution's day,
         /// > count and sums), then its settlement ids with their amounts in `entries` messages. Answers
         /// > with Gongji's own count and sums of that institution's settlements and reversals of the day
-        /// > (China time) and every id found on one side only or with different amounts.
+        /// > (China time) and every id found on one side only or with different amounts. Limits: each
+        /// > settlement_id 1-64 characters, at most 200,000 entries and 16 MiB of them (ids in UTF-8 plus
+        /// > 32 bytes an entry): INVALID_ARGUMENT INVALID_FIELD naming the entry, as soon as it arrives.
+        /// > At most 4 reconciliations run at once on a daemon: RESOURCE_EXHAUSTED RECONCILIATION_BUSY,
+        /// > retry a few seconds later. PERMISSION_DENIED INSTITUTION_NOT_ALLOWED before any entry is read.
         ///
         /// - Parameters:
         ///   - request: A stream of `Gongji_V1_ReconcileSettlementsRequest` messages.
@@ -813,7 +825,11 @@ extension Gongji_V1_SettlementService {
         /// > Daily reconciliation (对账, 3201): a first message with the `header` (the institution's day,
         /// > count and sums), then its settlement ids with their amounts in `entries` messages. Answers
         /// > with Gongji's own count and sums of that institution's settlements and reversals of the day
-        /// > (China time) and every id found on one side only or with different amounts.
+        /// > (China time) and every id found on one side only or with different amounts. Limits: each
+        /// > settlement_id 1-64 characters, at most 200,000 entries and 16 MiB of them (ids in UTF-8 plus
+        /// > 32 bytes an entry): INVALID_ARGUMENT INVALID_FIELD naming the entry, as soon as it arrives.
+        /// > At most 4 reconciliations run at once on a daemon: RESOURCE_EXHAUSTED RECONCILIATION_BUSY,
+        /// > retry a few seconds later. PERMISSION_DENIED INSTITUTION_NOT_ALLOWED before any entry is read.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Gongji_V1_ReconcileSettlementsRequest` messages.
@@ -1017,7 +1033,11 @@ extension Gongji_V1_SettlementService {
         /// > Daily reconciliation (对账, 3201): a first message with the `header` (the institution's day,
         /// > count and sums), then its settlement ids with their amounts in `entries` messages. Answers
         /// > with Gongji's own count and sums of that institution's settlements and reversals of the day
-        /// > (China time) and every id found on one side only or with different amounts.
+        /// > (China time) and every id found on one side only or with different amounts. Limits: each
+        /// > settlement_id 1-64 characters, at most 200,000 entries and 16 MiB of them (ids in UTF-8 plus
+        /// > 32 bytes an entry): INVALID_ARGUMENT INVALID_FIELD naming the entry, as soon as it arrives.
+        /// > At most 4 reconciliations run at once on a daemon: RESOURCE_EXHAUSTED RECONCILIATION_BUSY,
+        /// > retry a few seconds later. PERMISSION_DENIED INSTITUTION_NOT_ALLOWED before any entry is read.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Gongji_V1_ReconcileSettlementsRequest` messages.
@@ -1180,7 +1200,11 @@ extension Gongji_V1_SettlementService.ClientProtocol {
     /// > Daily reconciliation (对账, 3201): a first message with the `header` (the institution's day,
     /// > count and sums), then its settlement ids with their amounts in `entries` messages. Answers
     /// > with Gongji's own count and sums of that institution's settlements and reversals of the day
-    /// > (China time) and every id found on one side only or with different amounts.
+    /// > (China time) and every id found on one side only or with different amounts. Limits: each
+    /// > settlement_id 1-64 characters, at most 200,000 entries and 16 MiB of them (ids in UTF-8 plus
+    /// > 32 bytes an entry): INVALID_ARGUMENT INVALID_FIELD naming the entry, as soon as it arrives.
+    /// > At most 4 reconciliations run at once on a daemon: RESOURCE_EXHAUSTED RECONCILIATION_BUSY,
+    /// > retry a few seconds later. PERMISSION_DENIED INSTITUTION_NOT_ALLOWED before any entry is read.
     ///
     /// - Parameters:
     ///   - request: A streaming request producing `Gongji_V1_ReconcileSettlementsRequest` messages.
@@ -1353,7 +1377,11 @@ extension Gongji_V1_SettlementService.ClientProtocol {
     /// > Daily reconciliation (对账, 3201): a first message with the `header` (the institution's day,
     /// > count and sums), then its settlement ids with their amounts in `entries` messages. Answers
     /// > with Gongji's own count and sums of that institution's settlements and reversals of the day
-    /// > (China time) and every id found on one side only or with different amounts.
+    /// > (China time) and every id found on one side only or with different amounts. Limits: each
+    /// > settlement_id 1-64 characters, at most 200,000 entries and 16 MiB of them (ids in UTF-8 plus
+    /// > 32 bytes an entry): INVALID_ARGUMENT INVALID_FIELD naming the entry, as soon as it arrives.
+    /// > At most 4 reconciliations run at once on a daemon: RESOURCE_EXHAUSTED RECONCILIATION_BUSY,
+    /// > retry a few seconds later. PERMISSION_DENIED INSTITUTION_NOT_ALLOWED before any entry is read.
     ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.

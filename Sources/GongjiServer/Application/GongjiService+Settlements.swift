@@ -27,7 +27,8 @@ extension GongjiService {
 
     /// R-SETL-3: the split of an amount, moving nothing.
     public func preSettle(_ order: SettlementOrder, caller: Caller, at time: ClockReading) async throws -> SettlementSplit {
-        try await logRefusal(order, caller: caller) {
+        _ = try SettlementRules.access(caller.institutions, institutionCode: order.institutionCode)
+        return try await logRefusal(order, caller: caller) {
             try await store.preSettle(order, scope: caller.institutions, policies: state.policies, today: time.today)
         }
     }
@@ -35,6 +36,9 @@ extension GongjiService {
     /// R-SETL-4: settles exactly once per (institution, settlement id); `fingerprint` is the
     /// digest of the request's content.
     public func settle(_ order: SettlementOrder, fingerprint: Data, caller: Caller, at time: ClockReading) async throws -> SettlementRecord {
+        // Permission before replay: the settlement id's record is scoped to the institution, not
+        // to the caller, so a caller that does not act for it must not reach the replay.
+        _ = try SettlementRules.access(caller.institutions, institutionCode: order.institutionCode)
         let key = IdempotencyKey(scope: "Settle:\(order.institutionCode)", requestID: order.settlementID, fingerprint: fingerprint, kind: .settlement)
         let record = try await logRefusal(order, caller: caller) {
             try await store.settle(order, scope: caller.institutions, key: key, policies: state.policies, today: time.today, now: time.now)
@@ -64,6 +68,7 @@ extension GongjiService {
     /// R-SETL-5: reverses a settlement of an institution the caller acts for.
     public func reverseSettlement(institutionCode: String, settlementID: String, caller: Caller, at time: ClockReading) async throws -> SettlementRecord {
         let code = try SettlementRules.access(caller.institutions, institutionCode: institutionCode)
+        let settlementID = try SettlementRules.settlementID(settlementID)
         let record = try await store.reverseSettlement(institution: code, settlementID: settlementID, policies: state.policies,
                                                        today: time.today, now: time.now)
         logger.info("settlement reversed", metadata: ["institution.code": "\(code)", "settlement.id": "\(settlementID)",
@@ -74,10 +79,26 @@ extension GongjiService {
     /// One settlement of an institution the caller acts for.
     public func settlement(institutionCode: String, settlementID: String, caller: Caller) async throws -> SettlementRecord {
         let code = try SettlementRules.access(caller.institutions, institutionCode: institutionCode)
+        let settlementID = try SettlementRules.settlementID(settlementID)
         guard let record = try await store.settlement(institution: code, settlementID: settlementID) else {
             throw SettlementRules.notFound(code.value, settlementID)
         }
         return record
+    }
+
+    /// Runs one reconciliation of an institution the caller acts for (checked first, before any
+    /// entry is read): at most `SettlementRules.reconciliationsConcurrentMax` at once, else
+    /// RECONCILIATION_BUSY.
+    public func reconciling<T>(institutionCode: String, caller: Caller, _ body: () async throws -> T) async throws -> T {
+        _ = try SettlementRules.access(caller.institutions, institutionCode: institutionCode)
+        let admitted = reconciliationsRunning.withLock { running in
+            guard running < SettlementRules.reconciliationsConcurrentMax else { return false }
+            running += 1
+            return true
+        }
+        guard admitted else { throw DomainError.reconciliationBusy() }
+        defer { reconciliationsRunning.withLock { $0 -= 1 } }
+        return try await body()
     }
 
     /// R-SETL-7: compares an institution's day with Gongji's.

@@ -2,6 +2,7 @@ import Foundation
 import GongjiCore
 import GongjiStore
 import Logging
+import Synchronization
 
 /// The use cases of Gongji. Each reads the clock once (the handler passes that reading in), asks
 /// the store to gather facts and apply the core's plan, and logs what happened. The gRPC handlers
@@ -23,6 +24,8 @@ public final class GongjiService: Sendable {
     let makeID: @Sendable () -> String
     let pageTokens: PageTokens
     let logger: Logger
+    /// Reconciliations being read and compared now (`reconciling`).
+    let reconciliationsRunning = Mutex(0)
 
     /// Creates the service.
     public init(store: any FamilyAccountStore, documents: DocumentStore, secrets: Secrets, retentionSeconds: Int, state: RuntimeState,

@@ -73,7 +73,7 @@ struct RegistryHandler: Gongji_V1_RegistryService.SimpleServiceProtocol {
         }
         accumulator.finish()
         guard accumulator.errors.isEmpty else {
-            let name = header.fileName.isEmpty ? "the file" : header.fileName
+            let name = header.fileName.isEmpty ? "the file" : TextLimits.echo(header.fileName)
             let first = accumulator.errors[0]
             throw RPCError(GoogleRPCStatus(
                 code: .invalidArgument,

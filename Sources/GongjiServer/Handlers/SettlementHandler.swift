@@ -9,8 +9,6 @@ import SwiftProtobuf
 struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
     let service: GongjiService
     let metrics: DaemonMetrics
-    /// The most entries one reconciliation may send.
-    static let reconciliationEntriesMax = 200_000
 
     func preSettle(request: Gongji_V1_PreSettleRequest, context: ServerContext) async throws -> Gongji_V1_PreSettleResponse {
         let order = SettlementOrder(institutionCode: request.institutionCode, settlementID: "", patientIDNumber: request.patientIDNumber,
@@ -61,20 +59,20 @@ struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
             throw requestError(.invalidArgument, reason: .reconciliationHeaderRequired, message: "the first message must carry the header",
                                zh: "对账请求缺少汇总信息", field: "header")
         }
-        var entries: [ReconciliationEntry] = []
-        while let message = try await messages.next() {
-            guard case .entries(let batch)? = message.payload else {
-                throw requestError(.invalidArgument, reason: .reconciliationHeaderRepeated, message: "only the first message may carry the header",
-                                   zh: "对账请求格式错误", field: "header")
+        let caller = try context.caller(service.state)
+        let report = try await service.reconciling(institutionCode: header.institutionCode, caller: caller) {
+            var entries = ReconciliationAccumulator()
+            while let message = try await messages.next() {
+                guard case .entries(let batch)? = message.payload else {
+                    throw requestError(.invalidArgument, reason: .reconciliationHeaderRepeated, message: "only the first message may carry the header",
+                                       zh: "对账请求格式错误", field: "header")
+                }
+                for entry in batch.entries { try entries.append(ReconciliationEntry(entry)) }
             }
-            entries += batch.entries.map(ReconciliationEntry.init)
-            try require(entries.count <= Self.reconciliationEntriesMax, field: "entries",
-                        "at most \(Self.reconciliationEntriesMax) entries per day", zh: "对账明细过多")
+            let claim = ReconciliationClaim(count: header.count, acctPaySum: Money(fen: header.acctPaySum),
+                                            acctMulaidPaySum: Money(fen: header.acctMulaidPaySum), entries: entries.entries)
+            return try await service.reconcile(institutionCode: header.institutionCode, date: header.date, claim: claim, caller: caller)
         }
-        let claim = ReconciliationClaim(count: header.count, acctPaySum: Money(fen: header.acctPaySum),
-                                        acctMulaidPaySum: Money(fen: header.acctMulaidPaySum), entries: entries)
-        let report = try await service.reconcile(institutionCode: header.institutionCode, date: header.date, claim: claim,
-                                                 caller: context.caller(service.state))
         return .with {
             $0.totals = Gongji_V1_SettlementTotals(report.totals)
             $0.headerMatches = report.headerMatches

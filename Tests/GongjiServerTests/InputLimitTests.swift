@@ -1,0 +1,150 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GongjiCore
+import GongjiProto
+import Testing
+
+/// What a caller's text can still do: lengths are counted in the unit the database counts, an
+/// echo is short, a reconciliation is bounded before it is held.
+@Suite("Input limits through the daemon", .serialized)
+struct InputLimitTests {
+    /// 64 user-perceived characters that are 64 × 101 code points: `e` and 100 combining acutes.
+    static let combining = String(repeating: "e" + String(repeating: "\u{0301}", count: 100), count: 64)
+
+    @Test("TextLimits counts code points and bytes: at the limit admitted, one over refused, for every field of the table")
+    func limitsAtTheEdge() {
+        for limit in TextLimits.all {
+            #expect(limit.admits(String(repeating: "a", count: limit.codePointsMax)), "\(limit.field)")
+            #expect(!limit.admits(String(repeating: "a", count: limit.codePointsMax + 1)), "\(limit.field)")
+            #expect(limit.admits(String(repeating: "结", count: limit.codePointsMax)), "\(limit.field): 3-byte characters")
+            #expect(!limit.admits(String(repeating: "结", count: limit.codePointsMax + 1)), "\(limit.field)")
+            #expect(!limit.admits(String(repeating: "e\u{0301}", count: limit.codePointsMax)), "\(limit.field): grapheme clusters are not the unit")
+        }
+        #expect(Self.combining.count == 64 && !TextLimits.settlementID.admits(Self.combining))
+        #expect(TextLimits.echo(String(repeating: "x", count: 1 << 20)).unicodeScalars.count == TextLimits.echoCodePointsMax + 1)
+        #expect(TextLimits.echo("short") == "short")
+    }
+
+    @Test("64 grapheme clusters of 101 code points: INVALID_FIELD (not INTERNAL) as a settlement id, a credit reference, a person's name")
+    func lengthsInTheDatabaseUnit() async throws {
+        let (daemon, _) = try await SettlementTests().started()
+        defer { Task { await daemon.stop() } }
+        try await daemon.withClient("settlement") { client in
+            let refused = await rpcFailure { try await Settler(client: client).settle(Self.combining, patient: Demo.hohhotChild, amount: 100) }
+            #expect(refused?.code == .invalidArgument && refused?.reason == "INVALID_FIELD", "\(String(describing: refused?.code))")
+            let atLimit = String(repeating: "结", count: 64)
+            let settled = try await Settler(client: client).settle(atLimit, patient: Demo.hohhotChild, amount: 100)
+            #expect(settled.settlementID == atLimit)
+            let over = await rpcFailure { try await Settler(client: client).settle(atLimit + "结", patient: Demo.hohhotChild, amount: 100) }
+            #expect(over?.reason == "INVALID_FIELD")
+        }
+        try await daemon.withClient("operator") { client in
+            let registry = Gongji_V1_RegistryService.Client(wrapping: client)
+            let reference = await rpcFailure {
+                try await registry.creditAccount(.with {
+                    $0.requestID = "c1"; $0.idNumber = Demo.hohhotAuthorizer; $0.amountFen = 1; $0.reference = Self.combining
+                }, options: failFast)
+            }
+            #expect(reference?.code == .invalidArgument && reference?.reason == "INVALID_FIELD")
+            let name = await rpcFailure {
+                try await registry.upsertPerson(.with {
+                    $0.requestID = "p1"
+                    $0.person = .with {
+                        $0.idNumber = Demo.hohhotChild; $0.name = Self.combining; $0.insuranceType = .resident; $0.status = .normal; $0.regionCode = "150100"
+                    }
+                }, options: failFast)
+            }
+            #expect(name?.code == .invalidArgument && name?.reason == "INVALID_FIELD")
+            let requestID = await rpcFailure {
+                try await registry.creditAccount(.with {
+                    $0.requestID = Self.combining; $0.idNumber = Demo.hohhotAuthorizer; $0.amountFen = 1; $0.reference = "R"
+                }, options: failFast)
+            }
+            #expect(requestID?.code == .invalidArgument && requestID?.reason == "REQUEST_ID_REQUIRED")
+        }
+    }
+
+    @Test("a 1 MiB id on GetSettlement and a 10 KB id on ReverseSettlement: INVALID_FIELD with a short message, the id not echoed whole")
+    func longIDsAreNotEchoed() async throws {
+        let (daemon, _) = try await SettlementTests().started()
+        defer { Task { await daemon.stop() } }
+        try await daemon.withClient("settlement") { client in
+            let service = Settler(client: client).service
+            let huge = String(repeating: "A", count: 1 << 20)
+            let read = await rpcFailure {
+                try await service.getSettlement(.with { $0.institutionCode = Settler.hospital; $0.settlementID = huge }, options: failFast)
+            }
+            #expect(read?.code == .invalidArgument && read?.reason == "INVALID_FIELD")
+            #expect((read?.message.utf8.count ?? .max) < 512 && !(read?.message ?? "").contains(String(repeating: "A", count: 100)))
+            let reversed = await rpcFailure { try await Settler(client: client).reverse(String(repeating: "B", count: 10_000)) }
+            #expect(reversed?.code == .invalidArgument && reversed?.reason == "INVALID_FIELD")
+            #expect((reversed?.message.utf8.count ?? .max) < 512)
+            // An unknown id within the limit is echoed, cut short.
+            let unknown = await rpcFailure { try await Settler(client: client).reverse(String(repeating: "C", count: 64)) }
+            #expect(unknown?.reason == "SETTLEMENT_NOT_FOUND")
+            #expect(unknown?.reasonMetadata["settlement_id"] == String(repeating: "C", count: TextLimits.echoCodePointsMax) + "…")
+        }
+    }
+
+    @Test("reconciliation: an entry with a 100 KB id is refused as it arrives; a fifth concurrent reconciliation is RECONCILIATION_BUSY; another institution's is refused before any entry")
+    func reconciliationIsBounded() async throws {
+        let (daemon, _) = try await SettlementTests().started()
+        defer { Task { await daemon.stop() } }
+        let today = daemon.clock.today().description
+        let header = Gongji_V1_ReconcileSettlementsRequest.with { $0.header = .with { $0.institutionCode = Settler.hospital; $0.date = today } }
+        try await daemon.withClient("settlement") { client in
+            let service = Settler(client: client).service
+            let long = await rpcFailure {
+                try await service.reconcileSettlements(options: failFast) { writer in
+                    try await writer.write(header)
+                    for _ in 0..<4 {
+                        try await writer.write(.with { $0.entries = .with { $0.entries = [.with { $0.settlementID = String(repeating: "L", count: 100_000) }] } })
+                    }
+                }
+            }
+            #expect(long?.code == .invalidArgument && long?.reason == "INVALID_FIELD")
+            #expect(long?.violations.first?.0 == "entries[0].settlement_id", "\(String(describing: long?.violations))")
+            #expect((long?.message.utf8.count ?? .max) < 512)
+
+            // Four reconciliations held open take every slot; the fifth is refused; once they end, one runs.
+            let releases = (0..<SettlementRules.reconciliationsConcurrentMax).map { _ in AsyncStream<Void>.makeStream() }
+            let opened = AsyncStream<Void>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for release in releases {
+                    group.addTask {
+                        _ = try await service.reconcileSettlements(options: failFast) { writer in
+                            try await writer.write(header)
+                            try await writer.write(.with { $0.entries = .with { $0.entries = [.with { $0.settlementID = "HELD" }] } })
+                            opened.continuation.yield()
+                            for await _ in release.stream {}
+                        }
+                    }
+                }
+                var count = 0
+                for await _ in opened.stream {
+                    count += 1
+                    if count == SettlementRules.reconciliationsConcurrentMax { break }
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                let busy = await rpcFailure {
+                    try await service.reconcileSettlements(options: failFast) { writer in try await writer.write(header) }
+                }
+                #expect(busy?.code == .resourceExhausted && busy?.reason == "RECONCILIATION_BUSY")
+                for release in releases { release.continuation.finish() }
+                try await group.waitForAll()
+            }
+            let after = try await service.reconcileSettlements(options: failFast) { writer in try await writer.write(header) }
+            #expect(after.totals.settledCount == 0)
+        }
+        try await daemon.withClient("clinic") { client in
+            let refused = await rpcFailure {
+                try await Settler(client: client).service.reconcileSettlements(options: failFast) { writer in
+                    try await writer.write(.with { $0.header = .with { $0.institutionCode = Settler.pharmacy; $0.date = today } })
+                    try await writer.write(.with { $0.entries = .with { $0.entries = [.with { $0.settlementID = String(repeating: "L", count: 100_000) }] } })
+                }
+            }
+            #expect(refused?.code == .permissionDenied && refused?.reason == "INSTITUTION_NOT_ALLOWED")
+        }
+    }
+}
