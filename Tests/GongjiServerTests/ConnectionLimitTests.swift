@@ -10,16 +10,20 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import Synchronization
 import Testing
 
 /// A raw TCP connection to the daemon that sends what the test says and ignores what it gets.
 struct RawConnection {
     let channel: any Channel
 
-    /// Connects; with `tls`, completes a TLS handshake (ALPN h2) before returning.
-    static func open(port: Int, tls: NIOSSLContext? = nil) async throws -> RawConnection {
+    /// Connects (from `source`, an address of the loopback network, when given); with `tls`,
+    /// completes a TLS handshake (ALPN h2) before returning.
+    static func open(port: Int, tls: NIOSSLContext? = nil, from source: String? = nil) async throws -> RawConnection {
         let handshake = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Bool.self)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).channelInitializer { channel in
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        let channel = try await bootstrap.channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
                 if let tls {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: "localhost"))
@@ -96,8 +100,9 @@ struct ConnectionLimitTests {
         let daemon = try await TestDaemon.start(limits: limits)
         defer { Task { await daemon.stop() } }
         var held: [RawConnection] = []
-        for _ in 0..<100 {
-            let connection = try await RawConnection.open(port: daemon.port)
+        // From several addresses (one address may hold 16 unfinished handshakes; more are closed at accept).
+        for index in 0..<100 {
+            let connection = try await RawConnection.open(port: daemon.port, from: "127.0.1.\(1 + index % 10)")
             try await connection.send(partialClientHello)
             held.append(connection)
         }
@@ -111,28 +116,81 @@ struct ConnectionLimitTests {
         #expect(await silent.isClosed(within: .seconds(4)))
     }
 
-    @Test("past limits.connections_max a new connection is closed at once; the others are not")
+    @Test("past limits.connections_max a new connection is closed at once; the verified ones are not")
     func connectionsMax() async throws {
         var limits = GongjiConfig.Limits()
-        limits.connectionsMax = 3
-        // Long enough that the held connections are still open, on a loaded machine, when the extra one arrives.
-        limits.handshakeTimeoutSeconds = 6
+        limits.connectionsMax = 4
+        limits.idleTimeoutSeconds = 3
+        limits.shutdownGraceSeconds = 1
         let daemon = try await TestDaemon.start(limits: limits, metrics: .init(host: "127.0.0.1", port: 0))
         defer { Task { await daemon.stop() } }
         var held: [RawConnection] = []
-        for _ in 0..<3 { held.append(try await RawConnection.open(port: daemon.port)) }
-        // Accepted connections are counted on their own event loops: wait until all three are.
+        for _ in 0..<4 {
+            let connection = try await gatewayConnection(daemon)
+            try await connection.send(http2Preface)
+            held.append(connection)
+        }
+        // Accepted connections are counted on their own event loops: wait until all four are.
         let counted = ContinuousClock.now + .seconds(5)
-        while !daemon.daemon.metrics.render().contains("gongji_open_connections 3"), ContinuousClock.now < counted {
+        while !daemon.daemon.metrics.render().contains("gongji_open_connections 4"), ContinuousClock.now < counted {
             try await Task.sleep(for: .milliseconds(20))
         }
         let extra = try await RawConnection.open(port: daemon.port)
         #expect(await extra.isClosed(within: .seconds(1)))
         for connection in held { #expect(connection.channel.isActive) }
         #expect(daemon.daemon.metrics.render().contains("gongji_refused_connections_total 1"))
-        // Once the held ones time out, calls get through again.
+        // Once the held ones go idle and are closed, calls get through again.
         for connection in held { #expect(await connection.isClosed(within: .seconds(10))) }
         #expect(try await health(daemon) == .serving)
+    }
+
+    @Test("a stranger renewing 1,100 half-handshakes from one address cannot lock out the gateway: its unfinished connections make room, ≥ 99% of health checks succeed")
+    func halfHandshakesDoNotLockOut() async throws {
+        var limits = GongjiConfig.Limits()
+        limits.connectionsMax = 400
+        let daemon = try await TestDaemon.start(limits: limits)
+        defer { Task { await daemon.stop() } }
+        final class Counters: Sendable {
+            let stop = Atomic<Bool>(false)
+            let opened = Atomic<Int>(0)
+        }
+        let counters = Counters()
+        let port = daemon.port
+        let attack = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<1_100 {
+                    group.addTask {
+                        while !counters.stop.load(ordering: .relaxed) {
+                            guard let connection = try? await RawConnection.open(port: port, from: "127.0.0.2") else {
+                                try? await Task.sleep(for: .milliseconds(5))
+                                continue
+                            }
+                            counters.opened.wrappingAdd(1, ordering: .relaxed)
+                            try? await connection.send(partialClientHello)
+                            while connection.channel.isActive, !counters.stop.load(ordering: .relaxed) {
+                                try? await Task.sleep(for: .milliseconds(20))
+                            }
+                            await connection.close()
+                            try? await Task.sleep(for: .milliseconds(5))
+                        }
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .seconds(2))
+        var served = 0
+        let checks = 30
+        let started = ContinuousClock.now
+        for _ in 0..<checks {
+            if (try? await health(daemon)) == .serving { served += 1 }
+        }
+        let checking = ContinuousClock.now - started
+        let attempts = counters.opened.load(ordering: .relaxed)
+        counters.stop.store(true, ordering: .relaxed)
+        await attack.value
+        print("half-handshakes: \(attempts) connections opened by the stranger; \(served)/\(checks) health checks served, each on a new connection, in \(checking)")
+        #expect(served * 100 >= checks * 99, "\(served)/\(checks)")
+        #expect(attempts > 1_100, "the stranger's connections were closed and renewed")
     }
 
     @Test("a connection that never acknowledges the idle GOAWAY's PING is closed after the grace time")

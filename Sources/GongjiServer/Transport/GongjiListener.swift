@@ -11,8 +11,14 @@ import Synchronization
 /// own, so that every accepted connection is bounded before it can cost anything:
 ///
 /// - at most `connectionsMax` connections are open at once; one more is closed at accept;
+/// - connections still in their handshake (TLS and the HTTP/2 preface) are a quarter of that at
+///   most (`handshakingMax`), and `handshakingPerSourceMax` from one address: one more from that
+///   address is closed at accept, one more past the whole budget closes the oldest unfinished
+///   one, so strangers that open half-handshakes and renew them can never crowd out the callers
+///   that finish theirs (`ConnectionBudget`);
 /// - the TLS handshake and the HTTP/2 preface must be complete within `handshakeTimeout`
-///   (a client that sends part of a ClientHello and waits is closed, certificate or not);
+///   (a client that sends part of a ClientHello and waits is closed, certificate or not), within
+///   `pressureHandshakeTimeout` while half the handshake budget is in use;
 /// - once the server has sent GOAWAY (idle, age or shutdown) the connection is closed after
 ///   `graceTime`, whether or not the client acknowledges the PING that follows the GOAWAY;
 /// - TLS 1.2 offers ECDHE with AEAD ciphers only (TLS 1.3 has nothing else);
@@ -30,12 +36,23 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
         public var handshakeTimeout: Duration
         /// Time a connection has after the server's GOAWAY.
         public var graceTime: Duration
+        /// Connections in their handshake at once from one address.
+        public var handshakingPerSourceMax: Int
+        /// The handshake timeout while half the handshake budget is in use.
+        public var pressureHandshakeTimeout: Duration
+
+        /// Connections in their handshake at once: a quarter of `connectionsMax`, at least 16 (or
+        /// `connectionsMax` when it is smaller).
+        public var handshakingMax: Int { min(connectionsMax, max(16, connectionsMax / 4)) }
 
         /// Creates the limits.
-        public init(connectionsMax: Int, handshakeTimeout: Duration, graceTime: Duration) {
+        public init(connectionsMax: Int, handshakeTimeout: Duration, graceTime: Duration, handshakingPerSourceMax: Int = 16,
+                    pressureHandshakeTimeout: Duration = .seconds(1)) {
             self.connectionsMax = connectionsMax
             self.handshakeTimeout = handshakeTimeout
             self.graceTime = graceTime
+            self.handshakingPerSourceMax = handshakingPerSourceMax
+            self.pressureHandshakeTimeout = min(pressureHandshakeTimeout, handshakeTimeout)
         }
     }
 
@@ -88,14 +105,15 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
         connectionConfigurator: HTTP2ServerTransport.ConnectionConfigurator
     ) async throws -> NIOAsyncChannel<HTTP2ServerTransport.ConnectionConfigurator.ConnectionChannel, Never> {
         let context = try NIOSSLContext(configuration: makeTLSConfiguration())
-        let open = ConnectionCount()
+        let budget = ConnectionBudget(limits: limits)
         let (limits, peers, metrics, events, verify) = (limits, peers, metrics, events, material.verify)
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelInitializer { listenerConfigurator.configure(channel: $0) }
             .bind(host: host, port: port) { channel in
-                guard open.enter(max: limits.connectionsMax) else {
+                let source = ConnectionBudget.source(of: channel.remoteAddress)
+                guard let admission = budget.admit(channel, source: source) else {
                     events.log("connection refused: too many open connections", kind: "connections_max",
                                metadata: ["limits.connections_max": "\(limits.connectionsMax)"])
                     metrics.recordRefusedConnection()
@@ -103,7 +121,14 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
                         .flatMapError { _ in channel.eventLoop.makeSucceededVoidFuture() }
                         .flatMapThrowing { throw ChannelError.ioOnClosedChannel }
                 }
-                channel.closeFuture.whenComplete { _ in open.leave() }
+                if let evicted = admission.evicted {
+                    events.log("connection closed: unfinished handshake, to make room", kind: "handshake_evicted",
+                               metadata: ["peer": "\(evicted.remoteAddress.map { "\($0)" } ?? "unknown")"])
+                    metrics.recordRefusedConnection()
+                    evicted.close(promise: nil)
+                }
+                let id = ObjectIdentifier(channel)
+                channel.closeFuture.whenComplete { _ in budget.leave(id) }
                 _ = metrics.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
                     let handler = NIOSSLServerHandler(context: context, customVerificationCallbackWithMetadata: verify)
@@ -112,7 +137,8 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
                     connectionConfigurator.configure(channel: channel, tls: .configured(requireALPN: false))
                 }.flatMapThrowing { configured in
                     let sync = channel.pipeline.syncOperations
-                    let guardHandler = ConnectionGuard(limits: limits, peers: peers, events: events)
+                    let guardHandler = ConnectionGuard(limits: limits, handshakeTimeout: admission.handshakeTimeout, peers: peers, events: events,
+                                                       established: { budget.established(id) })
                     try sync.addHandler(guardHandler, position: .after(try sync.handler(type: NIOHTTP2Handler.self)))
                     return configured
                 }
@@ -120,21 +146,92 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
     }
 }
 
-/// Open connections, bounded.
-final class ConnectionCount: Sendable {
-    private let count = Atomic<Int>(0)
-
-    /// Counts one more connection unless `max` are open already.
-    func enter(max: Int) -> Bool {
-        let after = count.wrappingAdd(1, ordering: .relaxed).newValue
-        guard after <= max else {
-            count.wrappingSubtract(1, ordering: .relaxed)
-            return false
-        }
-        return true
+/// The open connections, bounded: all of them by `connectionsMax`, those still in their
+/// handshake by `handshakingMax` and by `handshakingPerSourceMax` per address. Past the per-address
+/// budget a new connection is refused; past the whole one the oldest unfinished connection makes room: a caller
+/// that completes its handshake in milliseconds is never the oldest for long, a stranger that
+/// holds half-handshakes is.
+final class ConnectionBudget: Sendable {
+    struct Handshaking {
+        let channel: any Channel
+        let source: String
+        let sequence: UInt64
     }
 
-    func leave() { count.wrappingSubtract(1, ordering: .relaxed) }
+    struct State {
+        var open = 0
+        var handshaking: [ObjectIdentifier: Handshaking] = [:]
+        var perSource: [String: Int] = [:]
+        var sequence: UInt64 = 0
+
+        mutating func removeHandshaking(_ id: ObjectIdentifier) {
+            guard let entry = handshaking.removeValue(forKey: id) else { return }
+            perSource[entry.source, default: 1] -= 1
+            if perSource[entry.source] == 0 { perSource[entry.source] = nil }
+        }
+
+        func oldest() -> ObjectIdentifier? {
+            handshaking.min { $0.value.sequence < $1.value.sequence }?.key
+        }
+    }
+
+    /// What an admitted connection gets.
+    struct Admission {
+        /// The unfinished connection to close to make room, if any.
+        let evicted: (any Channel)?
+        /// Its own handshake timeout.
+        let handshakeTimeout: Duration
+    }
+
+    let limits: GongjiListener.Limits
+    private let state = Mutex(State())
+
+    init(limits: GongjiListener.Limits) {
+        self.limits = limits
+    }
+
+    /// The address part of a peer (no port), the unit of the per-source budget.
+    static func source(of address: NIOCore.SocketAddress?) -> String {
+        address?.ipAddress ?? "unknown"
+    }
+
+    /// Admits `channel` from `source` as handshaking, or nil when `connectionsMax` are open or
+    /// `source` has `handshakingPerSourceMax` unfinished.
+    func admit(_ channel: any Channel, source: String) -> Admission? {
+        state.withLock { state in
+            // One address past its budget is refused at accept, the cheapest answer to a renewing
+            // stranger; past the whole budget (strangers at many addresses) the oldest makes room.
+            guard state.perSource[source, default: 0] < limits.handshakingPerSourceMax else { return nil }
+            var evictedID: ObjectIdentifier?
+            if state.handshaking.count >= limits.handshakingMax { evictedID = state.oldest() }
+            var evicted: (any Channel)?
+            if let evictedID {
+                evicted = state.handshaking[evictedID]?.channel
+                state.removeHandshaking(evictedID)
+                // Its slot in `open` is given back when it has closed (`leave`); this one takes a new one.
+            }
+            guard state.open < limits.connectionsMax || evicted != nil else { return nil }
+            state.open += 1
+            state.sequence += 1
+            state.handshaking[ObjectIdentifier(channel)] = Handshaking(channel: channel, source: source, sequence: state.sequence)
+            state.perSource[source, default: 0] += 1
+            let pressure = state.handshaking.count * 2 > limits.handshakingMax
+            return Admission(evicted: evicted, handshakeTimeout: pressure ? limits.pressureHandshakeTimeout : limits.handshakeTimeout)
+        }
+    }
+
+    /// The connection finished its handshake: it no longer counts against the handshake budgets.
+    func established(_ id: ObjectIdentifier) {
+        state.withLock { $0.removeHandshaking(id) }
+    }
+
+    /// The connection closed.
+    func leave(_ id: ObjectIdentifier) {
+        state.withLock { state in
+            state.removeHandshaking(id)
+            state.open -= 1
+        }
+    }
 }
 
 /// Sits after the HTTP/2 handler of a connection. Closes the connection when no HTTP/2 frame has
@@ -148,22 +245,27 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTP2Frame
 
     private let limits: GongjiListener.Limits
+    private let handshakeTimeout: Duration
     private let peers: PeerDirectory
     private let events: RateLimitedLog
+    private let established: @Sendable () -> Void
     private var handshakeDeadline: Scheduled<Void>?
     private var graceDeadline: Scheduled<Void>?
     private var prefaceSeen = false
     private var peerKey: String?
 
-    init(limits: GongjiListener.Limits, peers: PeerDirectory, events: RateLimitedLog) {
+    init(limits: GongjiListener.Limits, handshakeTimeout: Duration, peers: PeerDirectory, events: RateLimitedLog,
+         established: @escaping @Sendable () -> Void) {
         self.limits = limits
+        self.handshakeTimeout = handshakeTimeout
         self.peers = peers
         self.events = events
+        self.established = established
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let (timeout, events) = (limits.handshakeTimeout, events)
+        let (timeout, events) = (handshakeTimeout, events)
         handshakeDeadline = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
             events.log("connection closed: TLS handshake and HTTP/2 preface not complete in time", kind: "handshake_timeout",
                        metadata: ["limits.handshake_timeout_seconds": "\(timeout.components.seconds)",
@@ -181,6 +283,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             prefaceSeen = true
             handshakeDeadline?.cancel()
             handshakeDeadline = nil
+            established()
             recordPeer(context: context)
         }
         context.fireChannelRead(data)
