@@ -47,6 +47,20 @@ let targets: [String: @Sendable ([UInt8]) -> Void] = [
         let parsed = PageToken.parse(PageToken.make(cursor: cursor, tag: tag))
         precondition(parsed?.cursor == cursor && parsed?.tag == tag, "a token returns its cursor and tag")
     },
+    // A reconciliation's entries as they arrive (ids split at 0x00): every held entry is within
+    // the limits, and the budget counted never exceeds its bound.
+    "reconciliation": { bytes in
+        var entries = ReconciliationAccumulator()
+        for (index, id) in bytes.split(separator: 0, omittingEmptySubsequences: false).enumerated() {
+            let entry = ReconciliationEntry(settlementID: String(decoding: id, as: UTF8.self), acctPay: Money(fen: Int64(index)),
+                                            acctMulaidPay: .zero, reversed: index % 2 == 0)
+            do { try entries.append(entry) } catch { break }
+        }
+        precondition(entries.entries.allSatisfy { TextLimits.settlementID.admits($0.settlementID) }, "held ids are within their limit")
+        precondition(entries.bytes <= SettlementRules.reconciliationBytesMax, "the byte budget holds")
+        precondition(entries.entries.count <= SettlementRules.reconciliationEntriesMax, "the entry budget holds")
+        for entry in entries.entries { precondition(TextLimits.echo(entry.settlementID).unicodeScalars.count <= TextLimits.echoCodePointsMax + 1) }
+    },
     // The daemon's configuration file.
     "config": { bytes in
         _ = try? GongjiConfig.parse(json5: Data(bytes), source: "fuzz.json5", environment: [:], base: URL(fileURLWithPath: "/etc/gongji"))
