@@ -45,8 +45,12 @@ extension Store {
     /// which `open` then marks.
     static func recognise(path: String) throws(StoreError) -> Bool {
         let restore = "restore it from a backup (`gongjid backup`), or move it away and run `gongjid init` for a new, empty database"
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw StoreError(.configuration, "there is no database at \(path); `gongjid init` creates a new, empty one")
+        }
+        guard !isDirectory.boolValue else {
+            throw StoreError(.configuration, "\(path) is a directory, not a Gongji database: database.path names the database file")
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw StoreError(.configuration, "cannot read \(path)")

@@ -46,6 +46,17 @@ struct StoreIdentityTests {
         #expect(throws: StoreError.self) { try Store.create(path: path) }
     }
 
+    @Test("a directory where the database should be is called a directory (not an empty database) and left alone")
+    func directoryInPlace() throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        let error = openError()
+        #expect(error?.code == .configuration)
+        #expect(error?.message.contains("is a directory") == true && error?.message.contains("0 bytes") == false, "\(String(describing: error))")
+        #expect(throws: StoreError.self) { try Store.create(path: path) }
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue)
+    }
+
     @Test("another program's SQLite database, and a file that is not SQLite, are refused",
           arguments: ["other-sqlite", "text"])
     func foreign(kind: String) throws {
