@@ -61,10 +61,6 @@ public struct BindingFacts: Sendable {
     }
 }
 
-/// The longest name accepted, in characters.
-public let personNameLengthMax = TextLimits.personName.codePointsMax
-/// The longest rejection reason accepted, in characters.
-public let rejectionReasonLengthMax = TextLimits.rejectionReason.codePointsMax
 
 /// Pure decisions on bindings (R-BIND-*, R-ID-*).
 public enum BindingRules {
@@ -76,7 +72,7 @@ public enum BindingRules {
         let memberID = try ResidentID.parse(request.memberIDNumber, today: facts.today)
         let name = request.memberName.trimmingWhitespace
         guard TextLimits.personName.admits(name) else {
-            throw .invalidField("member_name", "must be 1…\(personNameLengthMax) characters", zh: "姓名不能为空且不超过\(personNameLengthMax)个字")
+            throw .invalidField("member_name", "must be \(TextLimits.personName)", zh: "姓名不能为空且不超过\(TextLimits.personName.codePointsMax)个字")
         }
         try checkAuthorizer(authorizer, account: facts.authorizerAccount, policy: policy)
         guard let member = facts.member, member.id == memberID else { throw .personNotFound(role: "member", id: memberID) }
@@ -239,7 +235,7 @@ public enum BindingRules {
         case .reject(let reason):
             let trimmed = reason.trimmingWhitespace
             guard TextLimits.rejectionReason.admits(trimmed) else {
-                throw .invalidField("reason", "a rejection needs a reason of 1…\(rejectionReasonLengthMax) characters", zh: "驳回须填写原因")
+                throw .invalidField("reason", "a rejection needs a reason of \(TextLimits.rejectionReason)", zh: "驳回须填写原因")
             }
             result.status = .rejected
             result.rejectionReason = trimmed

@@ -198,8 +198,6 @@ public enum PartyRules {
 
 /// Validation of a credit to a personal account, shared by the import and the single call.
 public enum CreditRules {
-    /// The longest credit reference.
-    public static let referenceLengthMax = TextLimits.creditReference.codePointsMax
 
     /// The trimmed reference, or INVALID_FIELD / AMOUNT_OUT_OF_RANGE naming the field.
     public static func validate(amount: Money, reference: String) throws(DomainError) -> String {

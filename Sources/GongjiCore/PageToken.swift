@@ -5,8 +5,6 @@ import Foundation
 /// token: it is base64url of the cursor (8 bytes, big-endian) followed by the tag, which the
 /// service computes (an HMAC under a key of its own) and checks.
 public enum PageToken {
-    /// The longest token accepted, in characters.
-    public static let lengthMax = TextLimits.pageToken.codePointsMax
 
     /// The token for the page after the item with `cursor`, tagged with `tag`.
     public static func make(cursor: Int64, tag: [UInt8]) -> String {

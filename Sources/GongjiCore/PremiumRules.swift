@@ -176,8 +176,6 @@ public enum ReceiptNumber {
     }
 }
 
-/// The most characters of an external payment reference.
-public let externalReferenceLengthMax = TextLimits.externalReference.codePointsMax
 
 /// Pure decisions on premium quotes and payments (R-PAY-*).
 public enum PremiumRules {
@@ -225,7 +223,7 @@ public enum PremiumRules {
             }
             let reference = external.reference.trimmingWhitespace
             guard TextLimits.externalReference.admits(reference) else {
-                throw .payment(.externalReferenceRequired, "the external part needs the other channel's reference (1…\(externalReferenceLengthMax) characters)",
+                throw .payment(.externalReferenceRequired, "the external part needs the other channel's reference (\(TextLimits.externalReference))",
                                "请提供其他渠道缴费凭证号", category: .invalidArgument)
             }
             guard external.amount == quote.shortfall else {

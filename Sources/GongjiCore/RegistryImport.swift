@@ -165,7 +165,7 @@ public enum RegistryImport {
         switch raw.kind {
         case "person":
             guard let name = raw.name?.trimmingWhitespace, TextLimits.personName.admits(name) else {
-                throw fail("name", "is required, 1…\(personNameLengthMax) characters")
+                throw fail("name", "is required, \(TextLimits.personName)")
             }
             guard let type = raw.insurance_type.flatMap(InsuranceType.init(rawValue:)) else {
                 throw fail("insurance_type", "must be one of employee, resident, none")

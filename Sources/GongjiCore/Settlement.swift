@@ -89,8 +89,6 @@ public struct Institution: Hashable, Sendable {
     public func isValid(on day: CivilDate) -> Bool { validFrom <= day && validTo.map { day <= $0 } ?? true }
 }
 
-/// The longest institution name accepted, in characters.
-public let institutionNameLengthMax = TextLimits.institutionName.codePointsMax
 
 /// Which institutions a `settlement` caller may act for (configuration: `settlement.institutions`).
 public enum InstitutionScope: Hashable, Sendable {

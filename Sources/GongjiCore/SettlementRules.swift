@@ -1,7 +1,5 @@
 /// Pure decisions on settlements at designated institutions (R-SETL-*).
 public enum SettlementRules {
-    /// The longest settlement id accepted.
-    public static let settlementIDLengthMax = TextLimits.settlementID.codePointsMax
     /// The most entries one reconciliation may send (a large hospital's day, with room).
     public static let reconciliationEntriesMax = 200_000
     /// The most bytes of entries one reconciliation may send: each entry counts its settlement

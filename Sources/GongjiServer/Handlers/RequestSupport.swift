@@ -5,14 +5,12 @@ import GongjiClient
 import GongjiCore
 import SwiftProtobuf
 
-/// The longest request_id accepted.
-let requestIDLengthMax = TextLimits.requestID.codePointsMax
 /// Builds the idempotency key of a mutation: scoped to the method and the calling system, with a
 /// fingerprint of the request's content (the message with its request_id cleared).
 func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, method: MethodDescriptor, caller: Caller,
                                               endUser: ResidentID? = nil) throws -> IdempotencyKey {
     guard TextLimits.requestID.admits(requestID) else {
-        throw requestError(.invalidArgument, reason: .requestIDRequired, message: "request_id must be 1…\(requestIDLengthMax) characters",
+        throw requestError(.invalidArgument, reason: .requestIDRequired, message: "request_id must be \(TextLimits.requestID)",
                            zh: "请求编号不能为空", field: "request_id")
     }
     var options = BinaryEncodingOptions()
