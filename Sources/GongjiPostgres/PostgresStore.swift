@@ -28,13 +28,33 @@ import Synchronization
 /// transaction (bounded, with jitter); every statement's rows are read to the end so that such an
 /// error is never lost (`PostgresConnection.run`).
 public final class PostgresStore: FamilyAccountStore {
-    let client: PostgresClient
+    /// The primary's pool (with several hosts, it follows the primary: `PrimaryPool`).
+    let pool: PrimaryPool
     let logger: Logger
-    let runner: Task<Void, Never>
     /// Whether the server is reachable (and has space): health follows it.
     public let storage: StorageStatus
     /// How often a transaction is tried before its serialization failure is reported.
     static let attemptsMax = 40
+
+    /// The connection settings of each host of a `postgres://user[:password]@host[:port][,host[:port]…]/database`
+    /// URL: one host, or a primary and its standbys (failover, `PrimaryPool`).
+    public static func configurations(url: String, tls: PostgresClient.Configuration.TLS = .disable,
+                                      poolSize: Int = 20) throws(StoreError) -> [PostgresClient.Configuration] {
+        guard let schemeEnd = url.range(of: "://") else { return [try configuration(url: url, tls: tls, poolSize: poolSize)] }
+        let rest = url[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let at = authority.lastIndex(of: "@")
+        let userInfo = at.map { String(authority[...$0]) } ?? ""
+        let hosts = (at.map { authority[authority.index(after: $0)...] } ?? authority).split(separator: ",", omittingEmptySubsequences: false)
+        guard hosts.count > 1 else { return [try configuration(url: url, tls: tls, poolSize: poolSize)] }
+        var result: [PostgresClient.Configuration] = []
+        for host in hosts {
+            let single = String(url[..<schemeEnd.upperBound]) + userInfo + host + String(rest[authorityEnd...])
+            result.append(try configuration(url: single, tls: tls, poolSize: poolSize))
+        }
+        return result
+    }
 
     /// The connection settings of a `postgres://user[:password]@host[:port]/database` URL.
     public static func configuration(url: String, tls: PostgresClient.Configuration.TLS = .disable,
@@ -55,18 +75,20 @@ public final class PostgresStore: FamilyAccountStore {
 
     /// Connects (the pool runs until `close()`) and applies the migrations this database lacks,
     /// under an advisory lock so that daemons starting together migrate once.
-    public init(configuration: PostgresClient.Configuration, logger: Logger, storage: StorageStatus = StorageStatus()) async throws {
-        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        self.client = client
+    public convenience init(configuration: PostgresClient.Configuration, logger: Logger, storage: StorageStatus = StorageStatus()) async throws {
+        try await self.init(configurations: [configuration], logger: logger, storage: storage)
+    }
+
+    /// Connects to the host of `configurations` that accepts writes (failover: `PrimaryPool`) and
+    /// migrates as `init(configuration:)` does.
+    public init(configurations: [PostgresClient.Configuration], logger: Logger, storage: StorageStatus = StorageStatus()) async throws {
+        pool = try await PrimaryPool(configurations: configurations, logger: logger)
         self.logger = logger
         self.storage = storage
-        // Started at once (not whenever the executor gets to it), so that the pool runs before
-        // the migrations lease a connection (postgres-nio warns of a lease before `run()`).
-        runner = Task.immediate { await client.run() }
         do {
             try await migrate()
         } catch {
-            runner.cancel()
+            pool.close()
             throw error
         }
     }
@@ -92,8 +114,15 @@ public final class PostgresStore: FamilyAccountStore {
     /// What `gongjid check-config` reports of the database, changing nothing: reachable within
     /// `timeout`, the migrations applied and those this build would apply on start; a database
     /// migrated by a newer gongjid is refused as `run` would refuse it.
-    public static func probe(configuration: PostgresClient.Configuration, logger: Logger,
+    public static func probe(configurations: [PostgresClient.Configuration], logger: Logger,
                              timeout: Duration = .seconds(5)) async throws -> (applied: Int, pending: Int) {
+        var configuration = configurations[0]
+        if configurations.count > 1 {
+            guard let host = await PrimaryPool.writableHost(configurations, logger: logger) else {
+                throw StoreError(.unavailable, "none of the \(configurations.count) PostgreSQL hosts accepts writes")
+            }
+            configuration = configurations[host]
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         let runner = Task.immediate { await client.run() }
         defer { runner.cancel() }
@@ -120,12 +149,12 @@ public final class PostgresStore: FamilyAccountStore {
 
     /// Stops the pool.
     public func close() {
-        runner.cancel()
+        pool.close()
     }
 
     /// Applies missing migrations, once, whichever daemon gets the lock first.
     func migrate() async throws {
-        try await client.withConnection { connection in
+        try await pool.withConnection { connection in
             try await connection.run("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
             do {
                 try await connection.run("CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -207,8 +236,23 @@ public final class PostgresStore: FamilyAccountStore {
     /// Runs `body` on a pooled connection, or fails `.unavailable` when none comes within
     /// `leaseTimeout` (the server is down or every connection is busy for that long).
     func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let moves = pool.moves
+        do {
+            return try await leasedOnce(body)
+        } catch {
+            // The primary may have gone (or be a standby now): with several hosts, look for it.
+            if Self.connectionLost(error) || Self.isReadOnly(error) { pool.suspect() }
+            // The pool this call waited on was shut down when the primary moved.
+            if pool.moves != moves, !(error is DomainError) {
+                throw StoreError(.unavailable, "the PostgreSQL primary moved while the call waited for it; retry")
+            }
+            throw error
+        }
+    }
+
+    private func leasedOnce<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let started = LeaseFlag()
-        let client = self.client
+        let client = pool.client
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 try await client.withConnection { connection in
@@ -254,6 +298,12 @@ public final class PostgresStore: FamilyAccountStore {
         try await c.run("SELECT id_number FROM account WHERE id_number = ANY(\(ids)) ORDER BY id_number FOR NO KEY UPDATE", logger: logger)
     }
 
+    /// Whether the server refused a write because it is a standby (SQLSTATE 25006): after a
+    /// failover, a connection to the old primary's address that now serves a standby.
+    static func isReadOnly(_ error: any Error) -> Bool {
+        (error as? PSQLError)?.serverInfo?[.sqlState] == "25006"
+    }
+
     static func isRetryable(_ error: PSQLError) -> Bool {
         guard error.code == .server, let state = error.serverInfo?[.sqlState] else { return false }
         return state == "40001" || state == "40P01" || state == "23505"
@@ -288,6 +338,8 @@ public final class PostgresStore: FamilyAccountStore {
             return StoreError(.unavailable, "the PostgreSQL database is unreachable (\(error.code))\(statementName(error))")
         case let error as PSQLError where isUnavailable(sqlState: error.serverInfo?[.sqlState] ?? ""):
             return StoreError(.unavailable, "the PostgreSQL server is shutting down or not accepting connections: " + serverText(error))
+        case let error as PSQLError where isReadOnly(error):
+            return StoreError(.unavailable, "the PostgreSQL server does not accept writes (a standby): " + serverText(error))
         case let error as PSQLError:
             if error.serverInfo?[.sqlState] == "53100" { return StoreError(.storageFull, "the PostgreSQL server's disk is full: " + serverText(error)) }
             return StoreError(.database, "PostgreSQL: " + serverText(error))

@@ -301,14 +301,15 @@ func seedSettlementPatients(_ store: any FamilyAccountStore, count: Int, policyD
     return (patients, authorizers)
 }
 
-/// Runs scripts/postgres (`start` prints the URL) with system(3): it waits for the script itself,
-/// while the server the script starts lives on.
+/// Runs scripts/postgres (`start` prints the URL, `standby PRIMARY DIR` the port) with system(3):
+/// it waits for the script itself, while the server the script starts lives on.
 @discardableResult
-func postgresScript(_ action: String, _ directory: URL) throws -> String {
+func postgresScript(_ action: String, _ directories: URL...) throws -> String {
     let file = FileManager.default.temporaryDirectory.appendingPathComponent("postgres-\(UUID().uuidString).out")
     defer { try? FileManager.default.removeItem(at: file) }
     let script = TestDaemon.repositoryRoot.appendingPathComponent("scripts/postgres").path
-    let status = system("'\(script)' \(action) '\(directory.path)' > '\(file.path)' < /dev/null")
+    let arguments = directories.map { "'\($0.path)'" }.joined(separator: " ")
+    let status = system("'\(script)' \(action) \(arguments) > '\(file.path)' < /dev/null")
     guard status == 0 else { throw CancellationError() }
     return ((try? String(contentsOf: file, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
 }

@@ -30,14 +30,14 @@ public enum ConfigCheck {
         guard let settings = config.database.postgresql else { return nil }
         var logger = Logger(label: "gongjid-check-config")
         logger.logLevel = .critical
-        let configuration: PostgresClient.Configuration
+        let configurations: [PostgresClient.Configuration]
         do {
-            configuration = try PostgresStore.configuration(url: settings.url, tls: try postgresTLS(settings), poolSize: 1)
+            configurations = try PostgresStore.configurations(url: settings.url, tls: try postgresTLS(settings), poolSize: 1)
         } catch {
             throw ConfigError(key: "database.postgresql", problem: "\(error)")
         }
         do {
-            let (applied, pending) = try await PostgresStore.probe(configuration: configuration, logger: logger)
+            let (applied, pending) = try await PostgresStore.probe(configurations: configurations, logger: logger)
             return "PostgreSQL reachable; \(applied) migration\(applied == 1 ? "" : "s") applied"
                 + (pending > 0 ? ", \(pending) to apply when gongjid run starts" : ", up to date")
         } catch {

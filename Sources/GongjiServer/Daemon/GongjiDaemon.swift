@@ -93,14 +93,14 @@ public final class GongjiDaemon: Sendable {
 
     public static func openPostgres(_ settings: GongjiConfig.DatabaseSection.PostgreSQL, storage: StorageStatus,
                              logger: Logger) async throws -> PostgresStore {
-        let configuration: PostgresClient.Configuration
+        let configurations: [PostgresClient.Configuration]
         do {
-            configuration = try PostgresStore.configuration(url: settings.url, tls: try postgresTLS(settings), poolSize: settings.poolSize ?? 20)
+            configurations = try PostgresStore.configurations(url: settings.url, tls: try postgresTLS(settings), poolSize: settings.poolSize ?? 20)
         } catch {
             throw ConfigError(key: "database.postgresql", problem: "\(error)")
         }
         do {
-            return try await PostgresStore(configuration: configuration, logger: logger, storage: storage)
+            return try await PostgresStore(configurations: configurations, logger: logger, storage: storage)
         } catch {
             throw ConfigError(key: "database.postgresql.url", problem: "cannot open the database: \(error)")
         }
