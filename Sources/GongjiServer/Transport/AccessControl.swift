@@ -82,10 +82,16 @@ struct AccessInterceptor: ServerInterceptor {
                                metadata: ["identity": caller.identity, "method": "\(service)/\(method)"])
         }
         let started = ContinuousClock.now
+        // The connection has a call in progress until the response ends: under pressure only
+        // connections without one are closed to make room (`ConnectionBudget`).
+        let (peers, peer) = (state.peers, context.remotePeer)
+        peers.callStarted(peer)
         do {
             let response = try await deadlines.run(timeout: callTimeout) { try await next(request, context) }
-            return Self.mappingStreamErrors(response, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started)
+            return Self.mappingStreamErrors(response, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started,
+                                            ended: { peers.callEnded(peer) })
         } catch {
+            peers.callEnded(peer)
             throw Self.failed(error, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started)
         }
     }
@@ -95,10 +101,15 @@ extension AccessInterceptor {
     /// Maps errors thrown while the response streams (server-streaming handlers run after
     /// `next` returns) and logs the call when it ends.
     static func mappingStreamErrors<Output>(_ response: StreamingServerResponse<Output>, method: String, metrics: DaemonMetrics,
-                                            logger: Logger, started: ContinuousClock.Instant) -> StreamingServerResponse<Output> {
-        guard case .success(var contents) = response.accepted else { return response }
+                                            logger: Logger, started: ContinuousClock.Instant,
+                                            ended: @escaping @Sendable () -> Void) -> StreamingServerResponse<Output> {
+        guard case .success(var contents) = response.accepted else {
+            ended()
+            return response
+        }
         let producer = contents.producer
         contents.producer = { writer in
+            defer { ended() }
             do {
                 let trailers = try await producer(writer)
                 let duration = ContinuousClock.now - started

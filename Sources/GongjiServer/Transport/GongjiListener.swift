@@ -10,7 +10,9 @@ import Synchronization
 /// The gRPC server transport: grpc-swift-nio-transport's HTTP/2 pipeline behind a listener of our
 /// own, so that every accepted connection is bounded before it can cost anything:
 ///
-/// - at most `connectionsMax` connections are open at once; one more is closed at accept;
+/// - at most `connectionsMax` connections are open at once; one more closes the verified
+///   connection idle longest (no call for 1 s, counted by `PeerDirectory`), or is closed at accept
+///   when every connection has a call in progress;
 /// - connections still in their handshake (TLS and the HTTP/2 preface) are a quarter of that at
 ///   most (`handshakingMax`), and `handshakingPerSourceMax` from one address: one more from that
 ///   address is closed at accept, one more past the whole budget closes the oldest unfinished
@@ -105,7 +107,7 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
         connectionConfigurator: HTTP2ServerTransport.ConnectionConfigurator
     ) async throws -> NIOAsyncChannel<HTTP2ServerTransport.ConnectionConfigurator.ConnectionChannel, Never> {
         let context = try NIOSSLContext(configuration: makeTLSConfiguration())
-        let budget = ConnectionBudget(limits: limits)
+        let budget = ConnectionBudget(limits: limits, peers: peers)
         let (limits, peers, metrics, events, verify) = (limits, peers, metrics, events, material.verify)
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -122,7 +124,8 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
                         .flatMapThrowing { throw ChannelError.ioOnClosedChannel }
                 }
                 if let evicted = admission.evicted {
-                    events.log("connection closed: unfinished handshake, to make room", kind: "handshake_evicted",
+                    events.log(admission.evictedWasVerified ? "connection closed: idle, to make room" : "connection closed: unfinished handshake, to make room",
+                               kind: admission.evictedWasVerified ? "idle_evicted" : "handshake_evicted",
                                metadata: ["peer": "\(evicted.remoteAddress.map { "\($0)" } ?? "unknown")"])
                     metrics.recordRefusedConnection()
                     evicted.close(promise: nil)
@@ -138,7 +141,7 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
                 }.flatMapThrowing { configured in
                     let sync = channel.pipeline.syncOperations
                     let guardHandler = ConnectionGuard(limits: limits, handshakeTimeout: admission.handshakeTimeout, peers: peers, events: events,
-                                                       established: { budget.established(id) })
+                                                       budget: budget, id: id)
                     try sync.addHandler(guardHandler, position: .after(try sync.handler(type: NIOHTTP2Handler.self)))
                     return configured
                 }
@@ -158,9 +161,16 @@ final class ConnectionBudget: Sendable {
         let sequence: UInt64
     }
 
+    struct Established {
+        let channel: any Channel
+        /// Its key in the peer directory, which counts its calls.
+        let peerKey: String
+    }
+
     struct State {
         var open = 0
         var handshaking: [ObjectIdentifier: Handshaking] = [:]
+        var established: [ObjectIdentifier: Established] = [:]
         var perSource: [String: Int] = [:]
         var sequence: UInt64 = 0
 
@@ -173,21 +183,33 @@ final class ConnectionBudget: Sendable {
         func oldest() -> ObjectIdentifier? {
             handshaking.min { $0.value.sequence < $1.value.sequence }?.key
         }
+
+        /// The verified connection idle longest, without a call in progress, idle since `before`.
+        func idlest(before: NIODeadline, peers: PeerDirectory) -> ObjectIdentifier? {
+            established.compactMap { id, entry -> (ObjectIdentifier, NIODeadline)? in
+                guard peers.isIdle(entry.peerKey, since: before), let last = peers.lastActive(entry.peerKey) else { return nil }
+                return (id, last)
+            }.min { $0.1 < $1.1 }?.0
+        }
     }
 
     /// What an admitted connection gets.
     struct Admission {
-        /// The unfinished connection to close to make room, if any.
+        /// The connection to close to make room, if any: unfinished, or verified and idle.
         let evicted: (any Channel)?
+        /// Whether `evicted` had finished its handshake.
+        let evictedWasVerified: Bool
         /// Its own handshake timeout.
         let handshakeTimeout: Duration
     }
 
     let limits: GongjiListener.Limits
+    let peers: PeerDirectory
     private let state = Mutex(State())
 
-    init(limits: GongjiListener.Limits) {
+    init(limits: GongjiListener.Limits, peers: PeerDirectory) {
         self.limits = limits
+        self.peers = peers
     }
 
     /// The address part of a peer (no port), the unit of the per-source budget.
@@ -195,8 +217,12 @@ final class ConnectionBudget: Sendable {
         address?.ipAddress ?? "unknown"
     }
 
-    /// Admits `channel` from `source` as handshaking, or nil when `connectionsMax` are open or
-    /// `source` has `handshakingPerSourceMax` unfinished.
+    /// How long a verified connection must have been without a call before it may be closed to
+    /// make room (a new connection's first call is not taken from it).
+    static let idleBeforeEviction: TimeAmount = .seconds(1)
+
+    /// Admits `channel` from `source` as handshaking, or nil when `connectionsMax` are open with
+    /// none idle to close, or `source` has `handshakingPerSourceMax` unfinished.
     func admit(_ channel: any Channel, source: String) -> Admission? {
         state.withLock { state in
             // One address past its budget is refused at accept, the cheapest answer to a renewing
@@ -205,10 +231,17 @@ final class ConnectionBudget: Sendable {
             var evictedID: ObjectIdentifier?
             if state.handshaking.count >= limits.handshakingMax { evictedID = state.oldest() }
             var evicted: (any Channel)?
+            var verified = false
             if let evictedID {
                 evicted = state.handshaking[evictedID]?.channel
                 state.removeHandshaking(evictedID)
                 // Its slot in `open` is given back when it has closed (`leave`); this one takes a new one.
+            } else if state.open >= limits.connectionsMax,
+                      let idle = state.idlest(before: .now() - Self.idleBeforeEviction, peers: peers) {
+                // Full: the verified connection idle longest makes room (its client reconnects
+                // when it next calls), before anyone is refused.
+                evicted = state.established.removeValue(forKey: idle)?.channel
+                verified = true
             }
             guard state.open < limits.connectionsMax || evicted != nil else { return nil }
             state.open += 1
@@ -216,19 +249,27 @@ final class ConnectionBudget: Sendable {
             state.handshaking[ObjectIdentifier(channel)] = Handshaking(channel: channel, source: source, sequence: state.sequence)
             state.perSource[source, default: 0] += 1
             let pressure = state.handshaking.count * 2 > limits.handshakingMax
-            return Admission(evicted: evicted, handshakeTimeout: pressure ? limits.pressureHandshakeTimeout : limits.handshakeTimeout)
+            return Admission(evicted: evicted, evictedWasVerified: verified,
+                             handshakeTimeout: pressure ? limits.pressureHandshakeTimeout : limits.handshakeTimeout)
         }
     }
 
     /// The connection finished its handshake: it no longer counts against the handshake budgets.
-    func established(_ id: ObjectIdentifier) {
-        state.withLock { $0.removeHandshaking(id) }
+    func established(_ id: ObjectIdentifier, _ channel: any Channel) {
+        state.withLock { state in
+            guard state.handshaking[id] != nil else { return }  // evicted meanwhile
+            state.removeHandshaking(id)
+            if let address = channel.remoteAddress, let key = PeerDirectory.key(for: address) {
+                state.established[id] = Established(channel: channel, peerKey: key)
+            }
+        }
     }
 
     /// The connection closed.
     func leave(_ id: ObjectIdentifier) {
         state.withLock { state in
             state.removeHandshaking(id)
+            state.established[id] = nil
             state.open -= 1
         }
     }
@@ -248,19 +289,21 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private let handshakeTimeout: Duration
     private let peers: PeerDirectory
     private let events: RateLimitedLog
-    private let established: @Sendable () -> Void
+    private let budget: ConnectionBudget
+    private let id: ObjectIdentifier
     private var handshakeDeadline: Scheduled<Void>?
     private var graceDeadline: Scheduled<Void>?
     private var prefaceSeen = false
     private var peerKey: String?
 
     init(limits: GongjiListener.Limits, handshakeTimeout: Duration, peers: PeerDirectory, events: RateLimitedLog,
-         established: @escaping @Sendable () -> Void) {
+         budget: ConnectionBudget, id: ObjectIdentifier) {
         self.limits = limits
         self.handshakeTimeout = handshakeTimeout
         self.peers = peers
         self.events = events
-        self.established = established
+        self.budget = budget
+        self.id = id
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -283,7 +326,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             prefaceSeen = true
             handshakeDeadline?.cancel()
             handshakeDeadline = nil
-            established()
+            budget.established(id, context.channel)
             recordPeer(context: context)
         }
         context.fireChannelRead(data)

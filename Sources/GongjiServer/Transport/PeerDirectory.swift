@@ -41,6 +41,10 @@ public final class PeerDirectory: Sendable {
     private struct Entry: Sendable {
         var connection: ObjectIdentifier
         var names: IdentityNames
+        /// Calls in progress on the connection.
+        var calls = 0
+        /// When a call last began or ended (or the connection was recorded).
+        var lastActive = NIODeadline.now()
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -71,6 +75,35 @@ public final class PeerDirectory: Sendable {
     /// The certificate names of the connection a call arrived on, or nil when it presented none.
     public func names(ofPeer key: String) -> IdentityNames? {
         entries.withLock { $0[key]?.names }
+    }
+
+    /// A call began on the connection of `key`.
+    func callStarted(_ key: String) {
+        entries.withLock { entries in
+            entries[key]?.calls += 1
+            entries[key]?.lastActive = .now()
+        }
+    }
+
+    /// A call ended on the connection of `key`.
+    func callEnded(_ key: String) {
+        entries.withLock { entries in
+            entries[key]?.calls -= 1
+            entries[key]?.lastActive = .now()
+        }
+    }
+
+    /// Whether the connection of `key` has no call in progress and has had none since `before`.
+    func isIdle(_ key: String, since before: NIODeadline) -> Bool {
+        entries.withLock { entries in
+            guard let entry = entries[key] else { return false }
+            return entry.calls <= 0 && entry.lastActive <= before
+        }
+    }
+
+    /// When the connection of `key` was last active, if it is recorded.
+    func lastActive(_ key: String) -> NIODeadline? {
+        entries.withLock { $0[key]?.lastActive }
     }
 
     /// Connections with a recorded identity.
