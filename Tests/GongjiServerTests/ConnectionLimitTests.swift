@@ -126,31 +126,13 @@ struct ConnectionLimitTests {
         let today = daemon.clock.today().description
         let header = Gongji_V1_ReconcileSettlementsRequest.with { $0.header = .with { $0.institutionCode = Settler.hospital; $0.date = today } }
         // Four connections, each with a reconciliation stream held open (a call in progress).
-        let releases = (0..<4).map { _ in AsyncStream<Void>.makeStream() }
-        let opened = AsyncStream<Void>.makeStream()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for release in releases {
-                group.addTask {
-                    try await daemon.withClient("settlement") { client in
-                        _ = try await Settler(client: client).service.reconcileSettlements(options: failFast) { writer in
-                            try await writer.write(header)
-                            opened.continuation.yield()
-                            for await _ in release.stream {}
-                        }
-                    }
-                }
-            }
-            var count = 0
-            for await _ in opened.stream {
-                count += 1
-                if count == releases.count { break }
-            }
+        try await whileReconciliationsHeld(4, header: header, open: { hold in
+            try await daemon.withClient("settlement") { try await hold(Settler(client: $0).service) }
+        }) {
             try await Task.sleep(for: .milliseconds(1500))  // past the idle time a connection may be closed after
             let extra = try await RawConnection.open(port: daemon.port)
             #expect(await extra.isClosed(within: .seconds(1)))
             #expect(daemon.daemon.metrics.render().contains("gongji_refused_connections_total 1"))
-            for release in releases { release.continuation.finish() }
-            try await group.waitForAll()
         }
         #expect(try await health(daemon) == .serving)
     }

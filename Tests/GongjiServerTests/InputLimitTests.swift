@@ -5,6 +5,37 @@ import GongjiCore
 import GongjiProto
 import Testing
 
+/// Holds `count` reconciliation streams of `header` open, each opened by `open` (one client, or
+/// one connection each), runs `body` while all are open, then lets them end.
+func whileReconciliationsHeld(_ count: Int, header: Gongji_V1_ReconcileSettlementsRequest,
+                              open: @escaping @Sendable (@escaping @Sendable (Gongji_V1_SettlementService.Client<HTTP2ClientTransport.Posix>) async throws -> Void) async throws -> Void,
+                              _ body: () async throws -> Void) async throws {
+    let releases = (0..<count).map { _ in AsyncStream<Void>.makeStream() }
+    let opened = AsyncStream<Void>.makeStream()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for release in releases {
+            group.addTask {
+                try await open { service in
+                    _ = try await service.reconcileSettlements(options: failFast) { writer in
+                        try await writer.write(header)
+                        opened.continuation.yield()
+                        for await _ in release.stream {}
+                    }
+                }
+            }
+        }
+        var seen = 0
+        for await _ in opened.stream {
+            seen += 1
+            if seen == count { break }
+        }
+        defer { for release in releases { release.continuation.finish() } }
+        try await body()
+        for release in releases { release.continuation.finish() }
+        try await group.waitForAll()
+    }
+}
+
 /// What a caller's text can still do: lengths are counted in the unit the database counts, an
 /// echo is short, a reconciliation is bounded before it is held.
 @Suite("Input limits through the daemon", .serialized)
@@ -108,31 +139,12 @@ struct InputLimitTests {
             #expect((long?.message.utf8.count ?? .max) < 512)
 
             // Four reconciliations held open take every slot; the fifth is refused; once they end, one runs.
-            let releases = (0..<SettlementRules.reconciliationsConcurrentMax).map { _ in AsyncStream<Void>.makeStream() }
-            let opened = AsyncStream<Void>.makeStream()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for release in releases {
-                    group.addTask {
-                        _ = try await service.reconcileSettlements(options: failFast) { writer in
-                            try await writer.write(header)
-                            try await writer.write(.with { $0.entries = .with { $0.entries = [.with { $0.settlementID = "HELD" }] } })
-                            opened.continuation.yield()
-                            for await _ in release.stream {}
-                        }
-                    }
-                }
-                var count = 0
-                for await _ in opened.stream {
-                    count += 1
-                    if count == SettlementRules.reconciliationsConcurrentMax { break }
-                }
+            try await whileReconciliationsHeld(SettlementRules.reconciliationsConcurrentMax, header: header, open: { try await $0(service) }) {
                 try await Task.sleep(for: .milliseconds(200))
                 let busy = await rpcFailure {
                     try await service.reconcileSettlements(options: failFast) { writer in try await writer.write(header) }
                 }
                 #expect(busy?.code == .resourceExhausted && busy?.reason == "RECONCILIATION_BUSY")
-                for release in releases { release.continuation.finish() }
-                try await group.waitForAll()
             }
             let after = try await service.reconcileSettlements(options: failFast) { writer in try await writer.write(header) }
             #expect(after.totals.settledCount == 0)
