@@ -1,8 +1,11 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
+import GongjiServer
 import Testing
 
 /// Holds `count` reconciliation streams of `header` open, each opened by `open` (one client, or
@@ -158,5 +161,68 @@ struct InputLimitTests {
             }
             #expect(refused?.code == .permissionDenied && refused?.reason == "INSTITUTION_NOT_ALLOWED")
         }
+    }
+}
+
+@Suite("Reconciliation memory, measured on the real daemon process", .serialized, .timeLimit(.minutes(5)))
+struct ReconciliationMemoryTests {
+    /// The daemon's peak resident set (VmHWM), in bytes.
+    static func peakRSS(of pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
+        return kilobytes * 1024
+    }
+
+    @Test("8 concurrent maximal reconciliations (200,000 entries, 16 MB each): 4 run, the others are RECONCILIATION_BUSY, and the daemon's peak RSS stays under 1 GiB (the unit's MemoryMax)")
+    func eightMaximalReconciliations() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary.path), "build gongjid first (swift build)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-recon-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
+                                            host: "127.0.0.1", port: 0, today: SystemClock().today())
+        let daemon = try DaemonProcess(config: env.configPath, directory: dir)
+        defer { daemon.kill(SIGTERM) }
+        let port = try await daemon.port()
+        let before = Self.peakRSS(of: daemon.process.processIdentifier) ?? 0
+        let pki = dir.appendingPathComponent("pki").path
+        let today = SystemClock().today().description
+        // The largest legal day: 200,000 ids of 48 characters, 48 + 32 bytes an entry = 16,000,000 bytes.
+        let batches: [Gongji_V1_ReconcileSettlementsRequest] = (0..<20).map { batch in
+            .with { $0.entries = .with { $0.entries = (0..<10_000).map { i in
+                .with { $0.settlementID = "RECON-" + String(repeating: "0", count: 34) + String(format: "%08d", batch * 10_000 + i); $0.acctMulaidPay = 100 }
+            } } }
+        }
+        #expect(batches.reduce(0) { $0 + $1.entries.entries.count } == SettlementRules.reconciliationEntriesMax)
+        let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    let transport = try makeClientTransport(host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
+                                                            certificate: .file("\(pki)/settlement.pem"), key: .file("\(pki)/settlement-key.pem"))
+                    return try await withGRPCClient(transport: transport) { client in
+                        do {
+                            let report = try await Gongji_V1_SettlementService.Client(wrapping: client).reconcileSettlements(
+                                options: .defaults) { writer in
+                                    try await writer.write(.with { $0.header = .with {
+                                        $0.institutionCode = "H15010000001"; $0.date = today; $0.count = 200_000
+                                    } })
+                                    for batch in batches { try await writer.write(batch) }
+                                }
+                            return report.truncated ? "OK" : "OK (not truncated)"
+                        } catch let error as RPCError {
+                            return "\(error.code) \(error.reason ?? "-")"
+                        }
+                    }
+                }
+            }
+            var all: [String] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+        let peak = Self.peakRSS(of: daemon.process.processIdentifier) ?? 0
+        print("reconciliation memory: outcomes \(outcomes.sorted()); daemon peak RSS \(before >> 20) MiB before, \(peak >> 20) MiB after 8 concurrent maximal reconciliations")
+        #expect(outcomes.allSatisfy { $0 == "OK" || $0 == "resourceExhausted RECONCILIATION_BUSY" }, "\(outcomes)")
+        #expect(outcomes.filter { $0 == "OK" }.count >= SettlementRules.reconciliationsConcurrentMax)
+        #expect(peak > 0 && peak < 1 << 30, "peak RSS \(peak >> 20) MiB")
     }
 }
