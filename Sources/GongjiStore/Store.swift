@@ -51,6 +51,7 @@ public final class Store: FamilyAccountStore {
             guard synchronous == 2 else {
                 throw StoreError(.database, "PRAGMA synchronous is \(synchronous), expected 2 (FULL)")
             }
+            try Self.quickCheck(pool, path: path)
             try Self.prepare(pool, path: path, markApplication: markApplication)
             self.pool = pool
             var checkpointConfiguration = Configuration()
@@ -69,9 +70,39 @@ public final class Store: FamilyAccountStore {
             }
         } catch let error as StoreError {
             throw error
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+            throw Self.damaged(path, "\(error.resultCode)")
         } catch {
             throw StoreError(.database, "cannot open the database at \(path)", cause: error)
         }
+    }
+
+    /// How long the start-up check of the file may take; past it (a large database) the daemon
+    /// starts, and `gongjid verify` checks the whole file.
+    static let quickCheckTimeout: Double = 5
+
+    /// `PRAGMA quick_check` at start, interrupted after `quickCheckTimeout`: a damaged page (a
+    /// flipped byte, a zeroed or missing page) refuses to start instead of serving wrong data.
+    static func quickCheck(_ pool: DatabasePool, path: String) throws(StoreError) {
+        let interrupt = DispatchWorkItem { pool.interrupt() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + quickCheckTimeout, execute: interrupt)
+        defer { interrupt.cancel() }
+        let result: [String]
+        do {
+            result = try pool.read { try String.fetchAll($0, sql: "PRAGMA quick_check(3)") }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
+            return
+        } catch let error as DatabaseError where [.SQLITE_CORRUPT, .SQLITE_NOTADB].contains(error.resultCode) {
+            throw damaged(path, "\(error.resultCode)")
+        } catch {
+            throw StoreError(.database, "cannot check the database at \(path)", cause: error)
+        }
+        guard result == ["ok"] else { throw damaged(path, result.joined(separator: "; ")) }
+    }
+
+    static func damaged(_ path: String, _ finding: String) -> StoreError {
+        StoreError(.configuration, "\(path) is damaged (PRAGMA quick_check: \(finding.prefix(200))): restore it from a backup "
+                   + "(`gongjid backup` made one), and find out why the disk or the copy damaged it")
     }
 
     /// The value of `PRAGMA synchronous` on the writer connection (2 = FULL).

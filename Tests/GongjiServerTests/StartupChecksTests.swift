@@ -57,6 +57,20 @@ struct StartupChecksTests {
         #expect(verify.status == 0 && verify.output.hasPrefix("OK"), "\(verify.output)")
     }
 
+    @Test("a truncated database: run exits 78 (a configuration error naming database.path), not 1 with plain text")
+    func truncatedDatabase() throws {
+        let (env, config) = try environment()
+        let size = try FileManager.default.attributesOfItem(atPath: config.database.path)[.size] as! Int
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: config.database.path))
+        try handle.truncate(atOffset: UInt64(size / 2))
+        try handle.close()
+        let portFile = env.directory.appendingPathComponent("port").path
+        let run = try runGongjid(["run", "--config", env.configPath, "--port-file", portFile])
+        #expect(run.status == 78, "\(run.output)")
+        #expect(run.output.contains("database.path") && run.output.contains("damaged"), "\(run.output)")
+        #expect(!FileManager.default.fileExists(atPath: portFile))
+    }
+
     /// Rewrites the dev configuration with `change` applied to its text.
     func withConfig(_ env: DevEnvironment, _ change: (String) -> String) throws -> String {
         let text = try String(contentsOfFile: env.configPath, encoding: .utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GongjiCore
 @testable import GongjiStore
 import Logging
 import Testing
@@ -44,6 +45,50 @@ struct StoreIdentityTests {
         #expect(error?.message.contains("0 bytes") == true, "\(String(describing: error))")
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
         #expect(throws: StoreError.self) { try Store.create(path: path) }
+    }
+
+    /// A database with some rows, closed (its WAL folded in), and its page size.
+    func filledDatabase() async throws -> Int {
+        try Store.create(path: path)
+        let store = try Store(path: path)
+        var rows: [RegistryRow] = []
+        for i in 0..<300 {
+            let id = World.id(100 + i)
+            rows.append(.person(Person(id: id, name: "甲\(i)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
+        }
+        _ = try await store.importRows(rows, today: CivilDate(year: 2026, month: 12, day: 1)!, now: 1)
+        try store.close()
+        let queue = try DatabaseQueue(path: path)
+        let pageSize = try await queue.read { try Int.fetchOne($0, sql: "PRAGMA page_size") ?? 4096 }
+        try queue.close()
+        return pageSize
+    }
+
+    func overwrite(at offset: Int, with bytes: [UInt8]) throws {
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        try handle.seek(toOffset: UInt64(offset))
+        try handle.write(contentsOf: Data(bytes))
+        try handle.close()
+    }
+
+    @Test("a damaged file (a flipped byte in page 2, a zeroed last page, a truncated file) refuses to start, as a configuration error naming quick_check",
+          arguments: ["flipped", "zeroed", "truncated"])
+    func damagedFile(kind: String) async throws {
+        let pageSize = try await filledDatabase()
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        switch kind {
+        case "flipped":
+            try overwrite(at: pageSize, with: [0x7F])  // page 2's b-tree page type
+        case "zeroed":
+            try overwrite(at: size - pageSize, with: [UInt8](repeating: 0, count: pageSize))
+        default:
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+            try handle.truncate(atOffset: UInt64(size / 2))
+            try handle.close()
+        }
+        let error = openError()
+        #expect(error?.code == .configuration, "\(String(describing: error))")
+        #expect(error?.message.contains("damaged") == true, "\(String(describing: error))")
     }
 
     @Test("a directory where the database should be is called a directory (not an empty database) and left alone")
