@@ -48,6 +48,13 @@ public final class DocumentStore: Sendable {
 
     func path(of id: String) -> URL { directory.appendingPathComponent(id) }
 
+    /// The ids of the sealed document files in `directory` (none when documents live in the
+    /// database): what a start-up sweep compares with the database's rows.
+    public func storedFileIDs() -> [String] {
+        guard blobs == nil, let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        return names.filter { $0.utf8.count == 64 && $0.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } }
+    }
+
     /// Whether a document file exists.
 
     /// Starts an upload.

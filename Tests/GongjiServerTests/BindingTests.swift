@@ -27,6 +27,19 @@ struct BindingTests {
         return (front.documentID, back.documentID)
     }
 
+    @Test("a document file without its row (the daemon killed between the file and the row) is removed when the daemon starts; files with rows stay")
+    func orphanFilesRemovedAtStart() async throws {
+        let daemon = try await TestDaemon.start()
+        let kept = try await daemon.withClient("gateway") { try await upload($0, fakeJPEG(size: 2000, seed: 3), side: .front, as: Demo.hohhotAuthorizer) }
+        let (directory, pki) = (daemon.directory, daemon.pki)
+        await daemon.stop()
+        let orphan = String(repeating: "ab", count: 32)
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: daemon.config.documents.directory).appendingPathComponent(orphan))
+        let restarted = try await TestDaemon.start(directory: directory, pki: pki)
+        defer { Task { await restarted.stop() } }
+        #expect(try files(in: restarted) == [kept.documentID])
+    }
+
     @Test("R-DOC-1 uploads in pieces are hashed, identified by SHA-256 and stored once")
     func uploads() async throws {
         let daemon = try await TestDaemon.start()

@@ -53,6 +53,19 @@ extension GongjiService {
         return (record, bytes)
     }
 
+    /// Removes document files without a row: an upload whose file was made durable but whose row
+    /// was never written (the daemon killed between the two). Run at start, before any upload.
+    @discardableResult
+    public func removeOrphanDocumentFiles() async throws -> Int {
+        var removed = 0
+        for id in documents.storedFileIDs() where try await store.document(id: id) == nil {
+            await documents.remove(id)
+            removed += 1
+        }
+        if removed > 0 { logger.notice("document files without a row removed at start", metadata: ["documents.removed": "\(removed)"]) }
+        return removed
+    }
+
     /// Removes uploads no binding uses after the retention time (R-DOC-4), and their files.
     public func removeExpiredDocuments() async throws -> Int {
         let removed = try await store.removeExpiredDocuments(now: clock.nowUnix(), retentionSeconds: Int64(retentionSeconds))

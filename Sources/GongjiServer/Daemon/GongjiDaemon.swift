@@ -64,6 +64,7 @@ public final class GongjiDaemon: Sendable {
         let service = GongjiService(store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
                                     state: state, clock: clock, logger: logger)
         state.setPolicies(try await service.applyStoredAvailability(to: book))
+        try await service.removeOrphanDocumentFiles()
         let material = try TLSMaterial(certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
         return GongjiDaemon(config: config, service: service, store: store, sqlite: sqlite, postgres: postgres, storage: storage,
                             tlsMaterial: material, metrics: metrics, logger: logger)
