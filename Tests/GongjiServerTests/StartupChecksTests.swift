@@ -106,6 +106,18 @@ struct StartupChecksTests {
         #expect(run.status == 78, "\(run.output)")
     }
 
+    @Test("a TLS key file that cannot be read: check-config and run say the same (cannot read, naming tls.private_key)")
+    func unreadableKeyFile() throws {
+        let (env, _) = try environment()
+        let missing = try withConfig(env) { $0.replacingOccurrences(of: "pki/server-key.pem", with: "pki/missing-key.pem") }
+        let check = try runGongjid(["check-config", missing])
+        let run = try runGongjid(["run", "--config", missing])
+        for answer in [check, run] {
+            #expect(answer.status == 78 && answer.output.contains("tls.private_key") && answer.output.contains("cannot read"), "\(answer.output)")
+            #expect(!answer.output.contains("not a PEM private key"), "\(answer.output)")
+        }
+    }
+
     @Test("a port in use: run exits 78 naming listen.port, or metrics.port")
     func portInUse() async throws {
         let daemon = try await TestDaemon.start()

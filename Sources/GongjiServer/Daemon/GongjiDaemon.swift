@@ -43,9 +43,7 @@ public final class GongjiDaemon: Sendable {
     /// Opens the store, loads policies and keys, and builds the server. Fails with an error that
     /// names the configuration key or file at fault.
     public static func build(config: GongjiConfig, clock: any GongjiClock = SystemClock(), logger: Logger) async throws -> GongjiDaemon {
-        try checkReadable(config.tls.certificate, key: "tls.certificate")
-        try checkReadable(config.tls.privateKey, key: "tls.private_key")
-        try checkReadable(config.tls.clientCA, key: "tls.client_ca")
+        try TLSMaterial.checkReadable(certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
         let secrets = try Secrets(keyFile: config.secrets.keyFile)
         let book: PolicyBook
         do { book = try PolicyLoader.load(directory: config.policies.directory) } catch {
@@ -176,10 +174,6 @@ public final class GongjiDaemon: Sendable {
             logger.warning("configuration change needs a restart", metadata: ["config.key": "\(key)"])
         }
         logger.notice("configuration reloaded", metadata: ["policies": "\(book.policies.count)"])
-    }
-
-    private static func checkReadable(_ path: String, key: String) throws(ConfigError) {
-        guard FileManager.default.isReadableFile(atPath: path) else { throw ConfigError(key: key, problem: "cannot read \(path)") }
     }
 
     /// The port the server listens on, once it does.

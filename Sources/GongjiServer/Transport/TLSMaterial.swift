@@ -29,7 +29,17 @@ public final class TLSMaterial: CertificateReloader, Sendable {
         current = Mutex(try Self.load(certificate: certificate, privateKey: privateKey, clientCA: clientCA))
     }
 
+    /// Refuses a file that cannot be read, naming its key, before its contents are judged: so
+    /// `run`, `check-config` and a reload say the same of a missing or unreadable file.
+    static func checkReadable(certificate: String, privateKey: String, clientCA: String) throws(ConfigError) {
+        for (path, key) in [(certificate, "tls.certificate"), (privateKey, "tls.private_key"), (clientCA, "tls.client_ca")]
+        where !FileManager.default.isReadableFile(atPath: path) {
+            throw ConfigError(key: key, problem: "cannot read \(path)")
+        }
+    }
+
     private static func load(certificate: String, privateKey: String, clientCA: String) throws(ConfigError) -> Current {
+        try checkReadable(certificate: certificate, privateKey: privateKey, clientCA: clientCA)
         let chain: [NIOSSLCertificate]
         do { chain = try NIOSSLCertificate.fromPEMFile(certificate) } catch {
             throw ConfigError(key: "tls.certificate", problem: "\(certificate) is not a PEM certificate chain")
