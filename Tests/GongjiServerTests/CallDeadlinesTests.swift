@@ -65,3 +65,27 @@ struct CallDeadlinesTests {
         #expect(deadlines.count == 0)
     }
 }
+
+@Suite("a stream past limits.call_timeout_seconds, through the daemon", .serialized)
+struct StreamDeadlineTests {
+    @Test("a client stream left open past the call timeout ends DEADLINE_EXCEEDED with CALL_TIMEOUT (not CANCELLED)")
+    func clientStreamTimesOut() async throws {
+        var limits = GongjiConfig.Limits()
+        limits.callTimeoutSeconds = 1
+        let daemon = try await TestDaemon.start(limits: limits)
+        defer { Task { await daemon.stop() } }
+        try await Demo.load(daemon)
+        let today = daemon.clock.today().description
+        let started = ContinuousClock.now
+        let failure = await rpcFailure {
+            try await daemon.withClient("settlement") { client in
+                try await Settler(client: client).service.reconcileSettlements(options: failFast) { writer in
+                    try await writer.write(.with { $0.header = .with { $0.institutionCode = Settler.hospital; $0.date = today } })
+                    try await Task.sleep(for: .seconds(30))
+                }
+            }
+        }
+        #expect(failure?.code == .deadlineExceeded && failure?.reason == "CALL_TIMEOUT", "\(String(describing: failure))")
+        #expect(ContinuousClock.now - started < .seconds(15), "cut at the call timeout, not when the client gave up")
+    }
+}

@@ -103,7 +103,8 @@ struct ConnectionLimitTests {
         // From several addresses (one address may hold 16 unfinished handshakes; more are closed at accept).
         for index in 0..<100 {
             let connection = try await RawConnection.open(port: daemon.port, from: "127.0.1.\(1 + index % 10)")
-            try await connection.send(partialClientHello)
+            // On a loaded machine the first may have timed out (1 s) before the loop is done.
+            try? await connection.send(partialClientHello)
             held.append(connection)
         }
         #expect(try await health(daemon) == .serving)

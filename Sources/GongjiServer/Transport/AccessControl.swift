@@ -87,7 +87,12 @@ struct AccessInterceptor: ServerInterceptor {
         let (peers, peer) = (state.peers, context.remotePeer)
         peers.callStarted(peer)
         do {
-            let response = try await deadlines.run(timeout: callTimeout) { try await next(request, context) }
+            let response = Self.streamsRequests(context.descriptor)
+                ? try await withoutActuallyEscaping(next) { next in
+                    // The child task ends before runInChild returns: `next` does not outlive the call.
+                    try await deadlines.runInChild(timeout: callTimeout) { try await next(request, context) }
+                }
+                : try await deadlines.run(timeout: callTimeout) { try await next(request, context) }
             return Self.mappingStreamErrors(response, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started,
                                             ended: { peers.callEnded(peer) })
         } catch {
@@ -98,6 +103,15 @@ struct AccessInterceptor: ServerInterceptor {
 }
 
 extension AccessInterceptor {
+    /// The methods whose requests are a stream (their handlers wait for the client's messages).
+    static let requestStreamingMethods: Set<MethodDescriptor> = [
+        Gongji_V1_DocumentService.Method.UploadIdentityDocument.descriptor,
+        Gongji_V1_RegistryService.Method.ImportRegistry.descriptor,
+        Gongji_V1_SettlementService.Method.ReconcileSettlements.descriptor,
+    ]
+
+    static func streamsRequests(_ method: MethodDescriptor) -> Bool { requestStreamingMethods.contains(method) }
+
     /// Maps errors thrown while the response streams (server-streaming handlers run after
     /// `next` returns) and logs the call when it ends.
     static func mappingStreamErrors<Output>(_ response: StreamingServerResponse<Output>, method: String, metrics: DaemonMetrics,

@@ -72,6 +72,28 @@ final class CallDeadlines: Sendable {
         return try result.get()
     }
 
+    /// Runs `body` in a child task bounded by `timeout`; past it the child is cancelled and the
+    /// call fails DEADLINE_EXCEEDED (CALL_TIMEOUT). For calls that stream their requests
+    /// (uploads, imports, reconciliations): cancelling the call's own task, as `run` does, also
+    /// cancels gRPC's writing of the status in that task, and the client saw CANCELLED instead of
+    /// the reason. A child task and a timer per call is a small price on these calls.
+    func runInChild<T: Sendable>(timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let outcome: T? = try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        guard let outcome else {
+            throw requestError(.deadlineExceeded, reason: .callTimeout, message: "the call took longer than \(timeout)",
+                               zh: "处理超时，请重试")
+        }
+        return outcome
+    }
+
     /// Cancels every registered call whose deadline is before `now` (once).
     func cancelExpired(now: NIODeadline) {
         calls.withLock { calls in
