@@ -161,6 +161,29 @@ struct ConnectionLimitTests {
         for connection in held { await connection.close() }
     }
 
+    @Test("with three quarters of connections_max open the idle timeout is shorter: a new connection closes one idle past a quarter of limits.idle_timeout_seconds")
+    func idleTimeoutShortensUnderPressure() async throws {
+        var limits = GongjiConfig.Limits()
+        limits.connectionsMax = 20
+        limits.idleTimeoutSeconds = 8  // under pressure: 2 s
+        let daemon = try await TestDaemon.start(limits: limits)
+        defer { Task { await daemon.stop() } }
+        var held: [RawConnection] = []
+        for _ in 0..<16 {
+            let connection = try await gatewayConnection(daemon)
+            try await connection.send(http2Preface)
+            held.append(connection)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await health(daemon) == .serving)
+        #expect(held.allSatisfy { $0.channel.isActive }, "idle for less than 2 s: none closed")
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(try await health(daemon) == .serving)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(held.filter { !$0.channel.isActive }.count == 1, "one idle connection closed for the new one, long before 8 s")
+        for connection in held { await connection.close() }
+    }
+
     @Test("a stranger renewing 1,100 half-handshakes from one address cannot lock out the gateway: its unfinished connections make room, ≥ 99% of health checks succeed")
     func halfHandshakesDoNotLockOut() async throws {
         var limits = GongjiConfig.Limits()

@@ -130,7 +130,8 @@ public final class GongjiDaemon: Sendable {
         let listener = GongjiListener(
             host: config.listen.host, port: config.listen.port, material: tlsMaterial,
             limits: .init(connectionsMax: config.connectionsMax, handshakeTimeout: .seconds(config.handshakeTimeoutSeconds),
-                          graceTime: .seconds(config.shutdownGraceSeconds)),
+                          graceTime: .seconds(config.shutdownGraceSeconds),
+                          pressureIdleTime: .seconds(max(1, config.idleTimeoutSeconds / 4))),
             peers: service.state.peers, metrics: metrics, events: RateLimitedLog(logger: logger))
         let transport = MessageLimitedTransport(base: GongjiServerTransport(listenerFactory: listener, config: transportConfig),
                                                 messageBytesMax: config.messageBytesMax)

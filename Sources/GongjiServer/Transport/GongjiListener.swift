@@ -42,6 +42,9 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
         public var handshakingPerSourceMax: Int
         /// The handshake timeout while half the handshake budget is in use.
         public var pressureHandshakeTimeout: Duration
+        /// The idle time after which a verified connection is closed while three quarters of
+        /// `connectionsMax` are open (the idle timeout, shortened under pressure).
+        public var pressureIdleTime: Duration
 
         /// Connections in their handshake at once: a quarter of `connectionsMax`, at least 16 (or
         /// `connectionsMax` when it is smaller).
@@ -49,7 +52,8 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
 
         /// Creates the limits.
         public init(connectionsMax: Int, handshakeTimeout: Duration, graceTime: Duration, handshakingPerSourceMax: Int = 16,
-                    pressureHandshakeTimeout: Duration = .seconds(1)) {
+                    pressureHandshakeTimeout: Duration = .seconds(1), pressureIdleTime: Duration = .seconds(30)) {
+            self.pressureIdleTime = pressureIdleTime
             self.connectionsMax = connectionsMax
             self.handshakeTimeout = handshakeTimeout
             self.graceTime = graceTime
@@ -240,6 +244,12 @@ final class ConnectionBudget: Sendable {
                       let idle = state.idlest(before: .now() - Self.idleBeforeEviction, peers: peers) {
                 // Full: the verified connection idle longest makes room (its client reconnects
                 // when it next calls), before anyone is refused.
+                evicted = state.established.removeValue(forKey: idle)?.channel
+                verified = true
+            } else if state.open * 4 >= limits.connectionsMax * 3,
+                      let idle = state.idlest(before: .now() - .nanoseconds(limits.pressureIdleTime.nanoseconds), peers: peers) {
+                // Under pressure the idle timeout is shorter: one connection idle past
+                // `pressureIdleTime` is closed per new connection, before the limit is reached.
                 evicted = state.established.removeValue(forKey: idle)?.channel
                 verified = true
             }
