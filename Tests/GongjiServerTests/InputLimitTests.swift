@@ -121,7 +121,7 @@ struct InputLimitTests {
         }
     }
 
-    @Test("reconciliation: an entry with a 100 KB id is refused as it arrives; a fifth concurrent reconciliation is RECONCILIATION_BUSY; another institution's is refused before any entry")
+    @Test("reconciliation: 1,024 entries of 1 MiB ids are refused at the first, as it arrives; a fifth concurrent reconciliation is RECONCILIATION_BUSY; another institution's is refused before any entry")
     func reconciliationIsBounded() async throws {
         let (daemon, _) = try await SettlementTests().started()
         defer { Task { await daemon.stop() } }
@@ -132,8 +132,12 @@ struct InputLimitTests {
             let long = await rpcFailure {
                 try await service.reconcileSettlements(options: failFast) { writer in
                     try await writer.write(header)
-                    for _ in 0..<4 {
-                        try await writer.write(.with { $0.entries = .with { $0.entries = [.with { $0.settlementID = String(repeating: "L", count: 100_000) }] } })
+                    let huge = Gongji_V1_ReconcileSettlementsRequest.with {
+                        $0.entries = .with { $0.entries = [.with { $0.settlementID = String(repeating: "L", count: 1 << 20) }] }
+                    }
+                    // The daemon answers at the first; the rest of the writes fail once it has.
+                    for _ in 0..<1_024 {
+                        do { try await writer.write(huge) } catch { break }
                     }
                 }
             }
