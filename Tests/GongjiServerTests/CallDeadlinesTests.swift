@@ -1,3 +1,4 @@
+import Foundation
 import GongjiClient
 import GongjiDev
 import GRPCCore
@@ -13,9 +14,9 @@ func inCallTask<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) a
 
 @Suite("calls are bounded by limits.call_timeout_seconds without a task per call")
 struct CallDeadlinesTests {
-    @Test("a call past its deadline is cancelled and fails DEADLINE_EXCEEDED / CALL_TIMEOUT; others are untouched")
+    @Test("a call past its deadline fails DEADLINE_EXCEEDED / CALL_TIMEOUT, its task cancelled hardStop later; others are untouched")
     func timeout() async throws {
-        let deadlines = CallDeadlines(resolution: .milliseconds(20))
+        let deadlines = CallDeadlines(resolution: .milliseconds(20), hardStop: .milliseconds(100))
         let started = ContinuousClock.now
         let slow = await rpcFailure {
             try await inCallTask { try await deadlines.run(timeout: .milliseconds(100)) { try await Task.sleep(for: .seconds(30)) } }
@@ -44,7 +45,7 @@ struct CallDeadlinesTests {
 
     @Test("many concurrent calls: only the slow ones time out")
     func concurrent() async throws {
-        let deadlines = CallDeadlines(resolution: .milliseconds(20))
+        let deadlines = CallDeadlines(resolution: .milliseconds(20), hardStop: .milliseconds(100))
         let codes = await withTaskGroup(of: RPCError.Code?.self) { group in
             for index in 0..<200 {
                 group.addTask {
@@ -87,5 +88,25 @@ struct StreamDeadlineTests {
         }
         #expect(failure?.code == .deadlineExceeded && failure?.reason == "CALL_TIMEOUT", "\(String(describing: failure))")
         #expect(ContinuousClock.now - started < .seconds(15), "cut at the call timeout, not when the client gave up")
+    }
+}
+
+@Suite("a unary call past limits.call_timeout_seconds, through the daemon", .serialized, .needsPostgreSQL)
+struct UnaryDeadlineTests {
+    @Test("a unary call held past the call timeout (its database gone) ends DEADLINE_EXCEEDED with CALL_TIMEOUT")
+    func unaryTimesOut() async throws {
+        let cluster = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-pg-deadline-\(UUID().uuidString)")
+        let url = try postgresScript("start", cluster)
+        defer { _ = try? postgresScript("stop", cluster); try? FileManager.default.removeItem(at: cluster) }
+        var limits = GongjiConfig.Limits()
+        limits.callTimeoutSeconds = 1
+        let daemon = try await TestDaemon.start(limits: limits, postgresql: url)
+        defer { Task { await daemon.stop() } }
+        try await Demo.load(daemon)
+        try postgresScript("stop", cluster)
+        let failure = await rpcFailure {
+            try await daemon.withClient("settlement") { try await Settler(client: $0).settle("U-1", patient: Demo.hohhotChild, amount: 100) }
+        }
+        #expect(failure?.code == .deadlineExceeded && failure?.reason == "CALL_TIMEOUT", "\(String(describing: failure))")
     }
 }
