@@ -64,11 +64,15 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // What every storage backend shares, and the use-case scripts written once above them: the
+        // backend contract (facts, apply, once), StoreError, StorageStatus, the document-blob
+        // contract, the export order. No database driver.
+        .target(name: "GongjiStorage", dependencies: ["GongjiCore"], swiftSettings: strictSettings),
         // Persistence: SQLite through GRDB, the encrypted document store.
         .target(
             name: "GongjiStore",
             dependencies: [
-                "GongjiCore",
+                "GongjiCore", "GongjiStorage",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,7 +83,7 @@ let package = Package(
         .target(
             name: "GongjiPostgres",
             dependencies: [
-                "GongjiCore", "GongjiStore",
+                "GongjiCore", "GongjiStorage",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -99,7 +103,7 @@ let package = Package(
         .target(
             name: "GongjiServer",
             dependencies: [
-                "GongjiCore", "GongjiConfiguration", "GongjiStore", "GongjiProto", "GongjiClient", "GongjiPostgres",
+                "GongjiCore", "GongjiConfiguration", "GongjiStorage", "GongjiStore", "GongjiProto", "GongjiClient", "GongjiPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -126,7 +130,7 @@ let package = Package(
         .target(
             name: "GongjiDev",
             dependencies: [
-                "GongjiServer", "GongjiStore", "GongjiCore",
+                "GongjiServer", "GongjiStorage", "GongjiStore", "GongjiCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -137,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "gongjid",
             dependencies: [
-                "GongjiServer", "GongjiStore", "GongjiDev", "GongjiPostgres",
+                "GongjiServer", "GongjiStorage", "GongjiStore", "GongjiDev", "GongjiPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -172,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "GongjiStoreTests",
             dependencies: [
-                "GongjiStore", "GongjiCore", "GongjiPostgres",
+                "GongjiStorage", "GongjiStore", "GongjiCore", "GongjiPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -182,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "GongjiServerTests",
             dependencies: [
-                "GongjiServer", "GongjiStore", "GongjiProto", "GongjiCore", "GongjiClient", "GongjiDev",
+                "GongjiServer", "GongjiStorage", "GongjiStore", "GongjiProto", "GongjiCore", "GongjiClient", "GongjiDev",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

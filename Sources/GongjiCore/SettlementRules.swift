@@ -278,3 +278,25 @@ extension SettlementRules {
         return day
     }
 }
+
+extension SettlementRules {
+    /// R-SETL-5 under the terms of the institution's region (the published defaults when its
+    /// policy names none, or none is loaded).
+    public static func reverse(_ record: SettlementRecord, accounts: [PersonalAccount], policies: PolicyBook,
+                               today: CivilDate) throws(DomainError) -> ReversalPlan? {
+        try reverse(record, accounts: accounts, terms: policies.policy(of: record.institution.region)?.settlementTerms ?? .defaults, today: today)
+    }
+}
+
+extension SettlementFacts {
+    /// The facts of a settlement with the governing policies taken from `policies`: the patient's
+    /// region's (the order of the own account's parts) and each binding's region's.
+    public init(scope: InstitutionScope, institution: Institution?, patient: PersonRecord?,
+                bindings: [(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money)], policies: PolicyBook, today: CivilDate) {
+        self.init(scope: scope, institution: institution, patient: patient, patientPolicy: patient.flatMap { policies.policy(of: $0.person.region) },
+                  bindings: bindings.map {
+                      FamilyBinding(binding: $0.binding, authorizerAccount: $0.authorizerAccount, policy: policies.policy(of: $0.binding.region),
+                                    usedThisYear: $0.usedThisYear)
+                  }, today: today)
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import GongjiCore
 import GongjiServer
 import GongjiStore
+import GongjiStorage
 import Logging
 
 /// What the benchmark's load generator needs to know about the seeded population.

@@ -2,6 +2,7 @@ import Foundation
 import GongjiCore
 import GongjiServer
 import GongjiStore
+import GongjiStorage
 
 /// Dev mode: a throwaway directory with a CA, server and per-role client certificates, a master
 /// key, the shipped policies plus a demo premium year relative to today, and a configuration.

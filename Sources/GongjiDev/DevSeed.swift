@@ -2,6 +2,7 @@ import Foundation
 import GongjiCore
 import GongjiServer
 import GongjiStore
+import GongjiStorage
 import Logging
 
 /// Seeds a dev database with the demo people: balances start as carry-over from last year

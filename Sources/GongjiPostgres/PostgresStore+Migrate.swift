@@ -1,5 +1,5 @@
 import Foundation
-import GongjiStore
+import GongjiStorage
 import Logging
 import PostgresNIO
 
@@ -17,9 +17,9 @@ extension PostgresStore {
     /// Copies every table of `sqlite` and the document files of `documentsDirectory` into this
     /// (empty) database in one transaction, then checks that the row count of every table and the
     /// ledger's sum and number of entries are equal on both sides; any difference rolls it all back.
-    public func migrate(from sqlite: Store, documentsDirectory: String) async throws -> MigrationReport {
+    public func migrate(from sqlite: any StorageExport, documentsDirectory: String) async throws -> MigrationReport {
         var tables: [(name: String, columns: [String], rows: [[ExportedValue]])] = []
-        for table in Store.exportOrder {
+        for table in StorageSchema.exportOrder {
             let (columns, rows) = try await sqlite.export(table: table)
             tables.append((table, columns, rows))
         }

@@ -1,6 +1,6 @@
 import Foundation
 import GongjiCore
-import GongjiStore
+import GongjiStorage
 import Logging
 import PostgresNIO
 import Synchronization
@@ -418,16 +418,7 @@ extension PostgresRandomAccessRow {
     func optionalInt(_ column: String) throws -> Int64? { try self[column].decode(Int64?.self) }
     func bool(_ column: String) throws -> Bool { try self[column].decode(Bool.self) }
     func money(_ column: String) throws -> Money { Money(fen: try int(column)) }
-    func id(_ column: String) throws -> ResidentID { try PostgresStore.storedID(try string(column)) }
-}
-
-extension PostgresStore {
-    /// Decodes an ID number read back from the database (validated when it was written).
-    static func storedID(_ text: String) throws -> ResidentID {
-        do { return try ResidentID.parse(text, today: CivilDate.lastOfYear(9999)) } catch {
-            throw StoreError(.database, "a stored ID number does not decode (\(error.reason))")
-        }
-    }
+    func id(_ column: String) throws -> ResidentID { try ResidentID.stored(try string(column)) }
 }
 
 /// Whether a lease reached its connection.

@@ -29,6 +29,11 @@ struct PostgresWrites {
 
     init() {}
 
+    /// Whether nothing was added.
+    var isEmpty: Bool { parts.isEmpty }
+    /// Whether it is large enough to send (PostgreSQL takes at most 65,535 parameters a statement).
+    var isFull: Bool { parts.count >= 256 || binds.count >= 16_000 }
+
     /// Adds a write; `sql` binds its values through the bindings it is given.
     mutating func add(_ sql: (inout PostgresBindings) -> String) {
         parts.append(sql(&binds))
@@ -49,43 +54,5 @@ struct PostgresWrites {
         let named = parts.enumerated().map { index, sql in "\(index == 0 ? "first" : "w\(index)") AS (\(sql))" }
         let sql = "WITH " + named.joined(separator: ",\n") + "\nSELECT " + (returnsFirst ? "* FROM first" : "1")
         return try await c.rows(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-    }
-}
-
-/// The rows every money path writes.
-extension PostgresWrites {
-    /// An account's year and balances as the core planned them.
-    mutating func updateAccount(_ account: PersonalAccount) {
-        add { b in
-            """
-            UPDATE account SET year = \(b.placeholder(Int64(account.year))), current_year_fen = \(b.placeholder(account.currentYear.fen)),
-              carry_over_fen = \(b.placeholder(account.carryOver.fen)) WHERE id_number = \(b.placeholder(account.owner.value))
-            """
-        }
-    }
-
-    /// A movement's ledger entries, in order (the core made them sum to zero).
-    mutating func post(_ movement: LedgerMovement, now: Int64) {
-        guard !movement.entries.isEmpty else { return }
-        add { b in
-            "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES " + movement.entries.map { entry in
-                "(\(b.placeholder(movement.name)), \(b.placeholder(entry.account)), \(b.placeholder(entry.amount.fen)), \(b.placeholder(now)))"
-            }.joined(separator: ", ")
-        }
-    }
-
-    /// Uses of accounts for the deduction lists, in order, all of one kind and member.
-    /// `settlementSeq` is SQL (a placeholder or a subquery), or nil.
-    mutating func recordUses(_ kind: AccountUseRecord.Kind, _ uses: [(owner: ResidentID, amount: Money)], member: ResidentID,
-                             memberName: String, paymentID: String?, settlementSeq: String?, now: Int64) {
-        guard !uses.isEmpty else { return }
-        add { b in
-            "INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at) VALUES "
-                + uses.map { use in
-                    "(\(b.placeholder(kind.rawValue)), \(b.placeholder(use.owner.value)), \(b.placeholder(member.value)), "
-                        + "\(b.placeholder(memberName)), \(b.placeholder(use.amount.fen)), \(b.placeholder(paymentID)), "
-                        + "\(settlementSeq ?? "NULL::bigint"), \(b.placeholder(now)))"
-                }.joined(separator: ", ")
-        }
     }
 }

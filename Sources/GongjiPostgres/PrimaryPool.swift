@@ -1,5 +1,5 @@
 import Foundation
-import GongjiStore
+import GongjiStorage
 import Logging
 import PostgresNIO
 import Synchronization

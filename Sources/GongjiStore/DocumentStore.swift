@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GongjiStorage
 import GongjiCore
 import Logging
 
@@ -287,16 +288,6 @@ public final class DocumentUpload: @unchecked Sendable {
         try? handle.close()
         try? FileManager.default.removeItem(at: tempURL)
     }
-}
-
-/// Where sealed documents live when every daemon must read them (PostgreSQL), instead of files.
-public protocol DocumentBlobs: Sendable {
-    /// Stores the sealed bytes of document `id` once; returns whether they were stored already.
-    func put(id: String, sealed: Data) async throws -> Bool
-    /// The sealed bytes of a document, or nil.
-    func get(id: String) async throws -> Data?
-    /// Removes a document's bytes.
-    func delete(id: String) async throws
 }
 
 /// fsyncs a directory so that a rename in it is durable.

@@ -1,5 +1,6 @@
 import GRDB
 import GongjiCore
+import GongjiStorage
 import Synchronization
 
 /// Group commit: concurrent write requests share one durable transaction.

@@ -1,4 +1,5 @@
 import GRDB
+import GongjiStorage
 
 /// The database schema, as versioned migrations. A shipped migration is never edited: changes
 /// come as new migrations appended here.

@@ -1,4 +1,5 @@
 import GRDB
+import GongjiStorage
 
 /// WAL checkpoints off the write path.
 ///

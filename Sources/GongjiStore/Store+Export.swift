@@ -1,31 +1,11 @@
 import Foundation
 import GRDB
+import GongjiStorage
 
-/// One value of an exported row.
-public enum ExportedValue: Sendable {
-    /// NULL.
-    case null
-    /// An integer.
-    case integer(Int64)
-    /// A real.
-    case real(Double)
-    /// Text.
-    case text(String)
-    /// Bytes.
-    case blob(Data)
-}
-
-extension Store {
-    /// The tables of a Gongji database in an order that respects their references.
-    public static let exportOrder = [
-        "person", "person_paid_year", "account", "account_credit", "institution", "document", "document_uploader", "binding",
-        "binding_event", "payment", "payment_year", "payment_posting", "ledger_entry", "idempotency", "region_availability",
-        "year_rollover", "settlement", "settlement_posting", "account_use",
-    ]
-
+extension Store: StorageExport {
     /// Every row of `table`, from one snapshot, with its column names (`gongjid migrate`).
     public func export(table: String) async throws -> (columns: [String], rows: [[ExportedValue]]) {
-        precondition(Self.exportOrder.contains(table), "a table of the schema")
+        precondition(StorageSchema.exportOrder.contains(table), "a table of the schema")
         return try await read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table)")
             let columns = try rows.first.map { Array($0.columnNames) } ?? db.columns(in: table).map(\.name)

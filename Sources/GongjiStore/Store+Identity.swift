@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GongjiStorage
 
 /// How the store recognises its own database: SQLite's `application_id` header field holds
 /// `Schema.applicationID`, and every migration recorded in the file is one this build knows.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GongjiStorage
 
 /// What `gongjid verify` found.
 public struct VerificationReport: Sendable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GongjiCore
+import GongjiStorage
 
 /// The durable state of Gongji in one SQLite database (WAL, `synchronous=FULL`).
 ///
@@ -149,6 +150,8 @@ public final class Store: FamilyAccountStore {
         switch error {
         case let error as DomainError: error
         case let error as StoreError: error
+        case let error as DatabaseError where error.resultCode == .SQLITE_FULL:
+            StoreError(.storageFull, "the database's file system is full", cause: error)
         default: StoreError.isOutOfSpace(error) ? StoreError(.storageFull, "the database's file system is full", cause: error)
             : StoreError(.database, "write transaction failed", cause: error)
         }
@@ -184,52 +187,6 @@ public final class Store: FamilyAccountStore {
 }
 
 extension Store {
-    /// Within a write transaction: returns the stored result of an earlier request with this key,
-    /// or nil when the key is new. The same key with another fingerprint is an error.
-    static func previousResult(_ key: IdempotencyKey?, in db: Database) throws -> String? {
-        guard let key else { return nil }
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT fingerprint, result FROM idempotency WHERE scope = ? AND request_id = ?"),
-                                         arguments: [key.scope, key.requestID])
-        else { return nil }
-        try Idempotency.checkRetry(of: key, storedFingerprint: row["fingerprint"])
-        return row["result"]
-    }
-
-    /// The one shape of every keyed mutation: in one group-committed transaction (its own
-    /// savepoint), a request seen before gets its stored result back (`replay`); otherwise
-    /// `body` gathers the facts, has the core plan, applies the plan and names its result, which
-    /// is recorded with the key in the same transaction.
-    func once<Result: Sendable>(_ key: IdempotencyKey?, replay: @escaping @Sendable (String, Database) throws -> Result,
-                                _ body: @escaping @Sendable (Database) throws -> (result: Result, id: String), now: Int64) async throws -> Result {
-        try await groupCommit.submit { db in
-            if let previous = try Self.previousResult(key, in: db) { return try replay(previous, db) }
-            let (result, id) = try body(db)
-            try Self.recordResult(key, result: id, now: now, in: db)
-            return result
-        }
-    }
-
-    /// Within the same write transaction as the mutation: records the result of a request.
-    static func recordResult(_ key: IdempotencyKey?, result: String, now: Int64, in db: Database) throws {
-        guard let key else { return }
-        try db.cachedStatement(sql: "INSERT INTO idempotency (scope, request_id, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)").execute(
-                       arguments: [key.scope, key.requestID, key.fingerprint, result, now])
-    }
-
-    /// Appends one movement's entries to the ledger (the core made them sum to zero).
-    static func post(_ movement: LedgerMovement, now: Int64, in db: Database) throws {
-        for entry in movement.entries {
-            try db.cachedStatement(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES (?, ?, ?, ?)").execute(
-                           arguments: [movement.name, entry.account, entry.amount.fen, now])
-        }
-    }
-
-    /// Writes an account's year and balances as the core planned them.
-    static func updateAccount(_ account: PersonalAccount, in db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE account SET year = ?, current_year_fen = ?, carry_over_fen = ? WHERE id_number = ?").execute(
-                       arguments: [account.year, account.currentYear.fen, account.carryOver.fen, account.owner.value])
-    }
-
     public func ledgerSum() async throws -> Money {
         try await read { db in Money(fen: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry")) ?? 0) }
     }

@@ -3,6 +3,7 @@ import Foundation
 import GongjiCore
 import GongjiDev
 import GongjiPostgres
+import GongjiStorage
 import GongjiServer
 import GongjiStore
 import Logging

@@ -6,6 +6,7 @@ import GongjiCore
 import GongjiProto
 import GongjiServer
 import GongjiStore
+import GongjiStorage
 import Logging
 import Testing
 

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GongjiCore
 import GongjiPostgres
+import GongjiStorage
 import GongjiProto
 import GongjiServer
 import Logging

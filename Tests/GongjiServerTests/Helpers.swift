@@ -1,6 +1,7 @@
 import GongjiCore
 @testable import GongjiServer
 import GongjiStore
+import GongjiStorage
 import GongjiClient
 import GongjiDev
 import GRPCCore

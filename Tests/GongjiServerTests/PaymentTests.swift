@@ -7,6 +7,7 @@ import GongjiCore
 import GongjiProto
 import GongjiServer
 import GongjiStore
+import GongjiStorage
 import Testing
 
 /// 2024-10-15 12:00 in China: inside the 2025 collection windows of the shipped policies.

@@ -7,6 +7,7 @@ import GongjiCore
 import GongjiProto
 import GongjiServer
 @testable import GongjiStore
+import GongjiStorage
 import Testing
 
 /// Import helper: sends `text` in chunks of `chunk` bytes.

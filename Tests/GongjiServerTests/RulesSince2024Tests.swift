@@ -7,6 +7,7 @@ import GongjiCore
 import GongjiProto
 import GongjiServer
 import GongjiStore
+import GongjiStorage
 import Testing
 
 /// The shipped policies with Ma'anshan's 2025 amount, plus a Hefei (340100) policy with its own

@@ -7,6 +7,7 @@ import GongjiCore
 import GongjiProto
 import GongjiServer
 import GongjiStore
+import GongjiStorage
 import Testing
 
 /// Settlement calls as the hub (or another settlement identity).

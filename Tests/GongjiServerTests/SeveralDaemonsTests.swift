@@ -5,6 +5,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiPostgres
+import GongjiStorage
 import GongjiProto
 import GongjiServer
 import GongjiStore

@@ -5,6 +5,7 @@ import GRDB
 import GongjiCore
 import GongjiServer
 import GongjiStore
+import GongjiStorage
 import Testing
 
 /// Runs `gongjid` with `arguments`; returns its exit status and what it wrote (stdout and stderr).

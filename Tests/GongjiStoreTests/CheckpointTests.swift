@@ -2,6 +2,7 @@ import GongjiCore
 import Foundation
 import GRDB
 @testable import GongjiStore
+import GongjiStorage
 import Logging
 import Testing
 

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import GongjiCore
 @testable import GongjiStore
+import GongjiStorage
 import Logging
 import Synchronization
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 @testable import GongjiPostgres
+import GongjiStorage
 import Logging
 import PostgresNIO
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import GongjiCore
 @testable import GongjiPostgres
+import GongjiStorage
 import Logging
 import PostgresNIO
 import Testing

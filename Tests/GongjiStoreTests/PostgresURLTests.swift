@@ -1,6 +1,7 @@
 import Foundation
 @testable import GongjiPostgres
 import GongjiStore
+import GongjiStorage
 import PostgresNIO
 import Testing
 

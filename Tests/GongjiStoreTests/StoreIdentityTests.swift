@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GongjiCore
 @testable import GongjiStore
+import GongjiStorage
 import Logging
 import Testing
 
@@ -184,10 +185,13 @@ struct StorageClassificationTests {
             (DatabaseError(resultCode: .SQLITE_IOERR), false), (POSIXError(.EIO), false),
             (CocoaError(.fileWriteNoPermission), false),
           ] as [(any Error, Bool)])
-    func outOfSpace(error: any Error, full: Bool) {
-        #expect(StoreError.writeFailed("w", cause: error).code == (full ? .storageFull : .io))
+    func outOfSpace(error: any Error, full: Bool) throws {
+        // SQLite's errors are classified by the SQLite store, the rest by the storage layer.
+        let classified = error is DatabaseError ? try #require(Store.mapWriteError(error) as? StoreError)
+            : StoreError.writeFailed("w", cause: error)
+        #expect((classified.code == .storageFull) == full)
         let status = StorageStatus()
-        status.record(StoreError.writeFailed("w", cause: error))
+        status.record(classified)
         #expect(status.isFull == full)
         status.recordWritten()
         #expect(!status.isFull)

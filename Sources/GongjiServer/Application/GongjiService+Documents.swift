@@ -1,6 +1,7 @@
 import Foundation
 import GongjiCore
 import GongjiStore
+import GongjiStorage
 
 /// An identity-document upload in progress (R-DOC-1, R-DOC-2): bytes are hashed and encrypted as
 /// they arrive; nothing is kept unless `finish` succeeds.

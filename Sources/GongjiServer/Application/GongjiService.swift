@@ -1,6 +1,7 @@
 import Foundation
 import GongjiCore
 import GongjiStore
+import GongjiStorage
 import Logging
 import Synchronization
 

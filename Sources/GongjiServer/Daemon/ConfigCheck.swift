@@ -1,6 +1,7 @@
 import Foundation
 import GongjiCore
 import GongjiPostgres
+import GongjiStorage
 import GongjiStore
 import Logging
 import PostgresNIO

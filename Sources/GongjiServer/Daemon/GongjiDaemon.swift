@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiProto
 import GongjiPostgres
+import GongjiStorage
 import GongjiStore
 import NIOSSL
 import PostgresNIO

@@ -1,4 +1,5 @@
 import GongjiStore
+import GongjiStorage
 import Synchronization
 
 /// Serving states of the health service; NOT_SERVING while the daemon stops.

@@ -2,6 +2,7 @@ import GRPCCore
 import GRPCProtobuf
 import GongjiCore
 import GongjiStore
+import GongjiStorage
 
 /// The ErrorInfo domain of every Gongji error.
 public let errorDomain = "gongji.v1"

@@ -1,5 +1,5 @@
 import Foundation
-import GRDB
+
 /// The one error type of the storage layer, for failures that are not domain decisions: the
 /// database or a file could not be used, or stored data failed its checks.
 public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -43,14 +43,14 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
 extension StoreError {
     /// A failed write: `storageFull` when the cause is a full file system or quota (ENOSPC,
     /// EDQUOT, SQLITE_FULL), `io` otherwise.
-    static func writeFailed(_ message: String, cause: any Error) -> StoreError {
+    public static func writeFailed(_ message: String, cause: any Error) -> StoreError {
         StoreError(isOutOfSpace(cause) ? .storageFull : .io, message, cause: cause)
     }
 
-    /// Whether an error from Foundation, the C library or SQLite means "no space left".
-    static func isOutOfSpace(_ error: any Error) -> Bool {
+    /// Whether an error from Foundation or the C library means "no space left" (a backend maps
+    /// its driver's own "full" first: SQLITE_FULL, SQLSTATE 53100).
+    public static func isOutOfSpace(_ error: any Error) -> Bool {
         if let store = error as? StoreError { return store.code == .storageFull }
-        if let database = error as? DatabaseError { return database.resultCode == .SQLITE_FULL }
         if let posix = error as? POSIXError { return posix.code == .ENOSPC || posix.code == .EDQUOT }
         if let cocoa = error as? CocoaError, cocoa.code == .fileWriteOutOfSpace { return true }
         let ns = error as NSError

@@ -1,0 +1,118 @@
+import Foundation
+import GongjiCore
+
+/// What a use case reads before the core decides — named once for every backend, each with the
+/// rows a backend locks before reading it (PostgreSQL; SQLite has one writer). Lock order, for
+/// every request that locks more than one kind of row: the settlement, then the binding, then the
+/// person, then the accounts in ID-number order. A backend answers each request with `StoredFacts`
+/// and nothing more: it parses no input and calls no rule.
+public enum FactsRequest: Hashable, Sendable {
+    /// Nothing: the write depends on no stored fact.
+    case nothing
+    /// A quote or payment through a binding: the binding, both parties (paid years, accounts) and
+    /// the years paid for the member through Gongji. Locks the binding, then the authorizer's account.
+    case premium(bindingID: String)
+    /// A settlement: the institution, the patient, and the patient's bindings as member, oldest
+    /// first, each with its authorizer's account and its family funds used at institutions in
+    /// `year`. Locks the accounts of the patient and of every authorizer.
+    case settlement(institution: InstitutionCode?, patient: ResidentID?, year: Int)
+    /// A reversal: the settlement, and the accounts its postings debited. Locks the settlement,
+    /// then those accounts.
+    case reversal(institution: InstitutionCode, settlementID: String)
+    /// A new binding: the authorizer, the member (when the number is valid), the authorizer's
+    /// bindings, and which of `documents` the authorizer uploaded. Locks the authorizer's person row.
+    case newBinding(authorizer: ResidentID, member: ResidentID?, documents: [String])
+    /// A binding. Locks it.
+    case binding(id: String)
+    /// A person being registered: as registered now, and his or her open (pending or active) bindings.
+    case registration(ResidentID)
+    /// A credit: the person with the account, and whose account `reference` was applied to. Locks
+    /// the account.
+    case credit(ResidentID, reference: String)
+    /// A designated institution.
+    case institution(InstitutionCode)
+    /// The rollover into `year`: the last rollover, the oldest account's year, and every account
+    /// of an earlier year. Locks out other rollovers, then those accounts.
+    case rollover(year: Int)
+    /// A document's recorded side.
+    case document(id: String)
+    /// The clean-up: the holds last renewed at or before `uploadedBefore`. Takes the clean-up's
+    /// lock without waiting (one daemon at a time); `StoredFacts.cleanupLockHeld` says whether it got it.
+    case documentHolds(uploadedBefore: Int64)
+    /// A payment (a replay).
+    case payment(id: String)
+    /// A settlement by its sequence number (a replay).
+    case numberedSettlement(Int64)
+}
+
+/// The answer to a `FactsRequest`: the fields that request names, the rest empty.
+public struct StoredFacts: Sendable {
+    /// The binding (`.premium`, `.binding`).
+    public var binding: BindingRecord?
+    /// The binding's or the new binding's authorizer; the person of `.registration` and `.credit`.
+    public var person: PersonRecord?
+    /// The binding's or the new binding's member.
+    public var member: PersonRecord?
+    /// Years paid for the member through Gongji (`.premium`).
+    public var memberPaymentYears: Set<Int> = []
+    /// The authorizer's bindings (`.newBinding`); the person's open bindings (`.registration`).
+    public var bindings: [Binding] = []
+    /// The documents the authorizer uploaded, by id, with their sides (`.newBinding`).
+    public var documents: [String: DocumentSide] = [:]
+    /// The institution (`.settlement`, `.institution`).
+    public var institution: Institution?
+    /// The patient's bindings as member, with what the core needs of each (`.settlement`).
+    public var patientBindings: [StoredFamilyBinding] = []
+    /// The settlement (`.reversal`, `.numberedSettlement`).
+    public var settlement: SettlementRecord?
+    /// Accounts (`.reversal`: those debited; `.rollover`: those of an earlier year).
+    public var accounts: [PersonalAccount] = []
+    /// Whose account the credit's reference went to (`.credit`).
+    public var referenceOwner: ResidentID?
+    /// The year of the last rollover and of the oldest account (`.rollover`).
+    public var lastRolledYear: Int?
+    /// See `lastRolledYear`.
+    public var oldestAccountYear: Int?
+    /// `.document`: nil when not recorded; the recorded side otherwise (nil inside when it does not decode).
+    public var recordedSide: DocumentSide??
+    /// The holds (`.documentHolds`).
+    public var documentHolds: [DocumentHold] = []
+    /// Whether this daemon holds the clean-up's lock (`.documentHolds`).
+    public var cleanupLockHeld = true
+    /// The payment (`.payment`).
+    public var payment: PaymentRecord?
+
+    /// No facts.
+    public init() {}
+}
+
+/// A binding of a patient as a settlement reads it.
+public struct StoredFamilyBinding: Sendable {
+    /// The binding.
+    public var binding: Binding
+    /// Its authorizer's account, if any.
+    public var authorizerAccount: PersonalAccount?
+    /// Family funds it paid at institutions this year, net of reversals.
+    public var usedThisYear: Money
+
+    /// Creates it.
+    public init(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money) {
+        self.binding = binding
+        self.authorizerAccount = authorizerAccount
+        self.usedThisYear = usedThisYear
+    }
+}
+
+/// An idempotency key's stored row: the request's fingerprint and the result it recorded.
+public struct StoredResult: Sendable {
+    /// Digest of the request that first used the key.
+    public var fingerprint: Data
+    /// What it recorded (an id, a count, `created`/`replaced` …).
+    public var result: String
+
+    /// Creates it.
+    public init(fingerprint: Data, result: String) {
+        self.fingerprint = fingerprint
+        self.result = result
+    }
+}
