@@ -67,19 +67,27 @@ let package = Package(
         // What every storage backend shares, and the use-case scripts written once above them: the
         // backend contract (facts, apply, once), StoreError, StorageStatus, the document-blob
         // contract, the export order. No database driver.
-        .target(name: "GongjiStorage", dependencies: ["GongjiCore"], swiftSettings: strictSettings),
-        // Persistence: SQLite through GRDB, the encrypted document store.
+        // The encrypted document store lives here too (files, or a backend's `DocumentBlobs`).
         .target(
-            name: "GongjiStore",
+            name: "GongjiStorage",
             dependencies: [
-                "GongjiCore", "GongjiStorage",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "GongjiCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
-        // The PostgreSQL store: the same contract as the SQLite one, for several daemons on one database.
+        // The SQLite backend (GRDB): one file, one writer, group commit.
+        .target(
+            name: "GongjiSQLite",
+            dependencies: [
+                "GongjiCore", "GongjiStorage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The PostgreSQL backend: the same contract as the SQLite one, for several daemons on one database.
         .target(
             name: "GongjiPostgres",
             dependencies: [
@@ -103,7 +111,7 @@ let package = Package(
         .target(
             name: "GongjiServer",
             dependencies: [
-                "GongjiCore", "GongjiConfiguration", "GongjiStorage", "GongjiStore", "GongjiProto", "GongjiClient", "GongjiPostgres",
+                "GongjiCore", "GongjiConfiguration", "GongjiStorage", "GongjiSQLite", "GongjiProto", "GongjiClient", "GongjiPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -130,7 +138,7 @@ let package = Package(
         .target(
             name: "GongjiDev",
             dependencies: [
-                "GongjiServer", "GongjiStorage", "GongjiStore", "GongjiCore",
+                "GongjiServer", "GongjiStorage", "GongjiSQLite", "GongjiCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -141,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "gongjid",
             dependencies: [
-                "GongjiServer", "GongjiStorage", "GongjiStore", "GongjiDev", "GongjiPostgres",
+                "GongjiServer", "GongjiStorage", "GongjiSQLite", "GongjiDev", "GongjiPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -174,11 +182,33 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
-            name: "GongjiStoreTests",
+            name: "GongjiConfigurationTests",
+            dependencies: ["GongjiConfiguration", "GongjiCore"],
+            swiftSettings: strictSettings
+        ),
+        // The store contract, run against every backend from here.
+        .testTarget(
+            name: "GongjiStorageTests",
             dependencies: [
-                "GongjiStorage", "GongjiStore", "GongjiCore", "GongjiPostgres",
+                "GongjiStorage", "GongjiSQLite", "GongjiCore", "GongjiPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GongjiSQLiteTests",
+            dependencies: [
+                "GongjiSQLite", "GongjiStorage", "GongjiCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GongjiPostgresTests",
+            dependencies: [
+                "GongjiPostgres", "GongjiStorage", "GongjiCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -186,7 +216,7 @@ let package = Package(
         .testTarget(
             name: "GongjiServerTests",
             dependencies: [
-                "GongjiServer", "GongjiStorage", "GongjiStore", "GongjiProto", "GongjiCore", "GongjiClient", "GongjiDev",
+                "GongjiServer", "GongjiStorage", "GongjiSQLite", "GongjiProto", "GongjiCore", "GongjiClient", "GongjiDev",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -372,6 +372,8 @@ extension GongjiConfig {
         do {
             config = try JSON5.decode(GongjiConfig.self, from: data)
         } catch let error as DecodingError {
+            // A syntax error names no key: name the file instead.
+            guard !error.fieldPath.isEmpty else { throw ConfigError(key: "", problem: "\(source) is not valid JSON5: \(error.problem)") }
             throw ConfigError(key: error.fieldPath, problem: error.problem)
         } catch {
             throw ConfigError(key: "", problem: "\(source) is not valid JSON5: \(error)")

@@ -1,7 +1,7 @@
 import Foundation
 import GongjiCore
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 
 /// Dev mode: a throwaway directory with a CA, server and per-role client certificates, a master
@@ -79,7 +79,7 @@ public struct DevEnvironment: Sendable {
 
             """
         try write(config, to: directory.appendingPathComponent("gongjid.json5"))
-        if case .sqlite = database { try Store.create(path: directory.appendingPathComponent("gongji.sqlite").path) }
+        if case .sqlite = database { try SQLiteStore.create(path: directory.appendingPathComponent("gongji.sqlite").path) }
         return DevEnvironment(directory: directory)
     }
 

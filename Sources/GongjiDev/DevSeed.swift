@@ -1,7 +1,7 @@
 import Foundation
 import GongjiCore
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import Logging
 

@@ -1,6 +1,6 @@
 /// The PostgreSQL schema, as versioned migrations applied once under an advisory lock (several
 /// daemons may start together). The same tables and constraints as the SQLite schema
-/// (`GongjiStore/Schema.swift`): CHECKs, UNIQUE(member, year), an append-only ledger.
+/// (`GongjiSQLite/Schema.swift`): CHECKs, UNIQUE(member, year), an append-only ledger.
 enum PostgresSchema {
     /// The advisory lock migrations and single-runner jobs take ("GJDB").
     static let migrationLock: Int64 = 0x474A_4442

@@ -5,7 +5,7 @@ import GongjiDev
 import GongjiPostgres
 import GongjiStorage
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import Logging
 import ServiceLifecycle
 
@@ -128,7 +128,7 @@ struct Init: AsyncParsableCommand {
         }
         do {
             try ConfigCheck.checkStorage(config)
-            try Store.create(path: config.database.path)
+            try SQLiteStore.create(path: config.database.path)
         } catch {
             FileHandle.standardError.write(Data("gongjid init: \(error)\n".utf8))
             throw ExitCode(1)
@@ -161,7 +161,7 @@ struct Verify: AsyncParsableCommand {
         }
         let report: VerificationReport
         do {
-            let store = try Store(path: config.database.path)
+            let store = try SQLiteStore(path: config.database.path)
             defer { try? store.close() }
             let directory = config.documents.directory
             report = try await store.verify { FileManager.default.fileExists(atPath: directory + "/" + $0) }
@@ -242,7 +242,7 @@ struct Backup: AsyncParsableCommand {
         guard !fm.fileExists(atPath: destination) else { throw ValidationError("\(destination) exists already") }
         let documents = URL(fileURLWithPath: destination).appendingPathComponent("documents")
         try fm.createDirectory(at: documents, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let store = try Store(path: config.database.path)
+        let store = try SQLiteStore(path: config.database.path)
         try store.backup(to: URL(fileURLWithPath: destination).appendingPathComponent("gongji.sqlite").path)
         try store.close()
         var copied = 0
@@ -319,7 +319,7 @@ struct Migrate: AsyncParsableCommand {
         }
         var logger = Logger(label: "gongjid-migrate")
         logger.logLevel = .warning
-        let sqlite = try Store(path: fromSQLite)
+        let sqlite = try SQLiteStore(path: fromSQLite)
         defer { try? sqlite.close() }
         let postgres = try await GongjiDaemon.openPostgres(settings, storage: StorageStatus(), logger: logger)
         defer { postgres.close() }

@@ -5,7 +5,7 @@ import GRPCCore
 import GongjiCore
 import GongjiProto
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import Logging
 import Testing
@@ -60,7 +60,7 @@ struct CrashTests {
         let count = 30
         var bindings: [(authorizer: String, binding: String)] = []
         do {
-            let store = try Store(path: config.database.path)
+            let store = try SQLiteStore(path: config.database.path)
             let now = Int64(Date().timeIntervalSince1970)
             // Hohhot without its materials, so that bindings need no uploads.
             var hohhot = try PolicyLoader.load(directory: config.policies.directory).policy(of: .hohhot)!
@@ -129,7 +129,7 @@ struct CrashTests {
         }
         #expect(acknowledged.isSubset(of: present), "every acknowledged payment survived")
         // Whatever survived is whole: balances, ledger and payments agree.
-        let store = try Store(path: config.database.path)
+        let store = try SQLiteStore(path: config.database.path)
         #expect(try await store.ledgerSum() == .zero)
         for (i, entry) in bindings.enumerated() {
             let account = try await store.person(try ResidentID.parse(entry.authorizer, today: today))!.account!

@@ -1,6 +1,6 @@
 import GongjiCore
 @testable import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import GongjiClient
 import GongjiDev

@@ -6,7 +6,7 @@ import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiProto
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import Testing
 

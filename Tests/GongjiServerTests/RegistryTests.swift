@@ -6,7 +6,7 @@ import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiProto
 import GongjiServer
-@testable import GongjiStore
+@testable import GongjiSQLite
 import GongjiStorage
 import Testing
 

@@ -6,7 +6,7 @@ import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiProto
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import Testing
 
@@ -296,7 +296,7 @@ struct SettlementCrashTests {
         let count = 30
         var patients: [String] = []
         do {
-            let store = try Store(path: config.database.path)
+            let store = try SQLiteStore(path: config.database.path)
             let now = Int64(Date().timeIntervalSince1970)
             var hohhot = try PolicyLoader.load(directory: config.policies.directory).policy(of: .hohhot)!
             hohhot.materials.commitmentVersions = []
@@ -354,7 +354,7 @@ struct SettlementCrashTests {
             }
         }
         #expect(acknowledged.isSubset(of: present), "every acknowledged settlement survived")
-        let store = try Store(path: config.database.path)
+        let store = try SQLiteStore(path: config.database.path)
         #expect(try await store.ledgerSum() == .zero)
         for i in 0..<count {
             let authorizer = try ResidentID.parse(makeID("150102", "1970\(String(format: "%02d", i % 12 + 1))15", 100 + i), today: today)

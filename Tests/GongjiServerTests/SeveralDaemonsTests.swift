@@ -8,7 +8,7 @@ import GongjiPostgres
 import GongjiStorage
 import GongjiProto
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import Logging
 import PostgresNIO
 import Synchronization
@@ -434,7 +434,7 @@ struct MigrateTests {
         let url = try await freshPostgresSchema()
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let source = try Store(path: directory.appendingPathComponent("gongji.sqlite").path)
+        let source = try SQLiteStore(path: directory.appendingPathComponent("gongji.sqlite").path)
         let destination = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 4), logger: logger)
         let report = try await destination.migrate(from: source, documentsDirectory: directory.appendingPathComponent("documents").path)
         #expect(report.rows.first { $0.table == "payment" }?.count == 1 && report.rows.first { $0.table == "settlement" }?.count == 1)

@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 import GongjiCore
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import Testing
 

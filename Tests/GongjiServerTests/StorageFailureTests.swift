@@ -6,7 +6,7 @@ import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiProto
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import Logging
 import Testing
@@ -68,7 +68,7 @@ struct StorageFailureTests {
         defer { small.unmount() }
         config.database.path = small.path + "/gongji.sqlite"
         config.documents.directory = small.path + "/documents"
-        try Store.create(path: config.database.path)
+        try SQLiteStore.create(path: config.database.path)
         try await DevSeed.seed(config: config, at: reading, logger: Logger(label: "test"))
         let daemon = try DaemonProcess(config: env.configPath, directory: dir, environment: [
             "GONGJI_DATABASE_PATH": config.database.path, "GONGJI_DOCUMENTS_DIRECTORY": config.documents.directory,

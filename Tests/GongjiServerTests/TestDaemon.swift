@@ -6,7 +6,7 @@ import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiProto
 import GongjiServer
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import Logging
 import Synchronization
@@ -74,7 +74,7 @@ final class TestDaemon: Sendable {
         let keyFile = dir.appendingPathComponent("master.key")
         if !FileManager.default.fileExists(atPath: keyFile.path) { try Secrets.generateKeyFile(at: keyFile.path) }
         let databasePath = dir.appendingPathComponent("gongji.sqlite").path
-        if postgresql == nil, !FileManager.default.fileExists(atPath: databasePath) { try Store.create(path: databasePath) }
+        if postgresql == nil, !FileManager.default.fileExists(atPath: databasePath) { try SQLiteStore.create(path: databasePath) }
         let config = GongjiConfig(
             listen: .init(host: "127.0.0.1", port: 0),
             tls: .init(certificate: dir.appendingPathComponent("server.pem").path,

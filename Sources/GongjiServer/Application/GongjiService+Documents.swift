@@ -1,6 +1,6 @@
 import Foundation
 import GongjiCore
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 
 /// An identity-document upload in progress (R-DOC-1, R-DOC-2): bytes are hashed and encrypted as

@@ -1,6 +1,6 @@
 import Foundation
 import GongjiCore
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import Logging
 import Synchronization

@@ -2,7 +2,7 @@ import Foundation
 import GongjiCore
 import GongjiPostgres
 import GongjiStorage
-import GongjiStore
+import GongjiSQLite
 import Logging
 import PostgresNIO
 
@@ -19,7 +19,7 @@ public enum ConfigCheck {
         }
         try checkStorage(config, createDocuments: false)
         guard !config.database.isPostgreSQL else { return }
-        do { try Store.checkDatabase(path: config.database.path) } catch {
+        do { try SQLiteStore.checkDatabase(path: config.database.path) } catch {
             throw ConfigError(key: "database.path", problem: error.message)
         }
     }

@@ -5,7 +5,7 @@ import GongjiCore
 import GongjiProto
 import GongjiPostgres
 import GongjiStorage
-import GongjiStore
+import GongjiSQLite
 import NIOSSL
 import PostgresNIO
 import Logging
@@ -25,7 +25,7 @@ public final class GongjiDaemon: Sendable {
     /// The store behind the service.
     public let store: any FamilyAccountStore
     /// The SQLite store, in the embedded mode (checkpoints, backup and close need it as such).
-    public let sqlite: Store?
+    public let sqlite: SQLiteStore?
     /// The PostgreSQL store, when several daemons share one database.
     public let postgres: PostgresStore?
     /// Whether writes fail for lack of space or the database is out of reach.
@@ -77,14 +77,14 @@ public final class GongjiDaemon: Sendable {
 
     /// The configured store: SQLite (`database.path`) or PostgreSQL (`database.postgresql`).
     static func openStore(_ config: GongjiConfig, metrics: DaemonMetrics, storage: StorageStatus,
-                          logger: Logger) async throws -> (sqlite: Store?, postgres: PostgresStore?) {
+                          logger: Logger) async throws -> (sqlite: SQLiteStore?, postgres: PostgresStore?) {
         if let settings = config.database.postgresql { return (nil, try await openPostgres(settings, storage: storage, logger: logger)) }
         return (try openSQLite(config.database.path, metrics: metrics, storage: storage), nil)
     }
 
-    static func openSQLite(_ path: String, metrics: DaemonMetrics, storage: StorageStatus) throws -> Store {
+    static func openSQLite(_ path: String, metrics: DaemonMetrics, storage: StorageStatus) throws -> SQLiteStore {
         do {
-            return try Store(path: path, observeTransaction: { metrics.recordTransaction($0) },
+            return try SQLiteStore(path: path, observeTransaction: { metrics.recordTransaction($0) },
                              observeBatchSize: { metrics.recordBatchSize($0) }, storage: storage)
         } catch where error.code == .configuration {
             throw ConfigError(key: "database.path", problem: error.message)
@@ -106,7 +106,7 @@ public final class GongjiDaemon: Sendable {
         }
     }
 
-    private init(config: GongjiConfig, service: GongjiService, store: any FamilyAccountStore, sqlite: Store?, postgres: PostgresStore?,
+    private init(config: GongjiConfig, service: GongjiService, store: any FamilyAccountStore, sqlite: SQLiteStore?, postgres: PostgresStore?,
                  storage: StorageStatus, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, logger: Logger) {
         self.store = store
         self.sqlite = sqlite
@@ -239,9 +239,9 @@ struct DocumentJanitor: Service {
     }
 }
 
-/// Runs the store's WAL checkpoints off the write path (see `Store+Checkpoint.swift`) every 100 ms.
+/// Runs the store's WAL checkpoints off the write path (see `SQLiteStore+Checkpoint.swift`) every 100 ms.
 struct CheckpointService: Service {
-    let store: Store
+    let store: SQLiteStore
     let logger: Logger
 
     func run() async throws {

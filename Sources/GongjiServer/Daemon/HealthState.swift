@@ -1,4 +1,4 @@
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 import Synchronization
 

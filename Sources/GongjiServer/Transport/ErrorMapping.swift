@@ -1,7 +1,7 @@
 import GRPCCore
 import GRPCProtobuf
 import GongjiCore
-import GongjiStore
+import GongjiSQLite
 import GongjiStorage
 
 /// The ErrorInfo domain of every Gongji error.

@@ -3,7 +3,7 @@ import GRDB
 import GongjiCore
 import GongjiStorage
 
-extension Store: StorageBackend {
+extension SQLiteStore: StorageBackend {
     public func facts(_ request: FactsRequest) async throws -> StoredFacts {
         try readNow { db in try Self.facts(request, in: db) }
     }

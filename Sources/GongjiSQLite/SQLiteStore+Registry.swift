@@ -3,7 +3,7 @@ import GRDB
 import GongjiCore
 import GongjiStorage
 
-extension Store {
+extension SQLiteStore {
     public func person(_ id: ResidentID) async throws -> PersonRecord? {
         try readNow { db in try Self.fetchPerson(id, in: db) }
     }

@@ -20,7 +20,7 @@ public struct VerificationReport: Sendable, CustomStringConvertible {
     }
 }
 
-extension Store {
+extension SQLiteStore {
     /// Checks the database from a consistent snapshot: SQLite's integrity check, foreign keys,
     /// every ledger movement summing to zero, and (when `documentExists` is given) a file for
     /// every document record. Reads only.

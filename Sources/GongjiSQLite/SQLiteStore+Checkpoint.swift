@@ -12,7 +12,7 @@ import GongjiStorage
 /// the log still exceeds `walBytesMax` a restart checkpoint (it waits for the current batch)
 /// lets the next commit write from the start of the log again, so the file stays bounded under
 /// sustained load. Without the service (tools, tests) SQLite's automatic checkpoints stay on.
-extension Store {
+extension SQLiteStore {
     /// The default WAL size above which a restart checkpoint is forced, and to which the file is truncated.
     public static let defaultWALBytesMax = 64 << 20
     /// The writer connection's page cache, KiB.

@@ -3,7 +3,7 @@ import GRDB
 import GongjiCore
 import GongjiStorage
 
-extension Store {
+extension SQLiteStore {
     /// Writes `writes` in order within the caller's transaction; numbers the one numbered row.
     static func apply(_ writes: WriteSet, in db: Database) throws -> Applied {
         var applied = Applied()

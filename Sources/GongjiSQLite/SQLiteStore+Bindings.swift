@@ -3,7 +3,7 @@ import GRDB
 import GongjiCore
 import GongjiStorage
 
-extension Store {
+extension SQLiteStore {
     public func binding(id: String) async throws -> BindingRecord? {
         try readNow { db in try Self.fetchBinding(id: id, in: db) }
     }
@@ -58,7 +58,7 @@ extension Store {
     }
 }
 
-extension Store {
+extension SQLiteStore {
     /// A document's metadata.
     public func document(id: String) async throws -> DocumentRecord? {
         try readNow { db in

@@ -9,7 +9,7 @@ import Testing
 /// What the PostgreSQL store adds to the contract: work that must run on one daemon at a time.
 /// A database of its own (advisory locks are per database: the contract suite's parallel tests on
 /// the shared one neither see nor take this test's lock).
-@Suite("PostgreSQL: the retention clean-up runs once", .enabled(if: Backend.postgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL"))
+@Suite("PostgreSQL: the retention clean-up runs once", .enabled(if: TestServer.url != nil, "needs GONGJI_TEST_POSTGRES_URL"))
 struct PostgresOnceTests {
     @Test("while another daemon holds the clean-up lock a store skips the clean-up; two daemons cleaning at once remove each expired document once")
     func cleanUpOnce() async throws {
@@ -19,14 +19,17 @@ struct PostgresOnceTests {
         let first = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 4), logger: logger)
         let second = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 4), logger: logger)
         defer { first.close(); second.close() }
-        let world = try await World(Backend(name: "PostgreSQL") { first })
-        let uploader = try await world.employee(World.id(1))
+        let now: Int64 = 1_728_972_000
+        let today = CivilDate(year: 2024, month: 10, day: 15)!
+        let uploader = try ResidentID.parse(ResidentID.compose(area: "150102", born: CivilDate(iso: "1980-03-15")!, sequence: 1), today: today)
+        _ = try await first.upsertPerson(Person(id: uploader, name: "王建国", insuranceType: .employee, status: .normal, region: .hohhot),
+                                         paidYears: [], key: nil, today: today, now: now)
         let count = 20
         for i in 0..<count {
             _ = try await first.recordDocument(id: String(format: "%064x", i), side: i.isMultiple(of: 2) ? .front : .back, mediaType: "image/jpeg",
-                                               size: 10, uploadedBy: uploader, now: world.now)
+                                               size: 10, uploadedBy: uploader, now: now)
         }
-        let later = world.now + 1_000
+        let later = now + 1_000
         // Another daemon's clean-up in progress: its lock, held from a session of its own.
         let holder = PostgresClient(configuration: try PostgresStore.configuration(url: url, poolSize: 1), backgroundLogger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -49,7 +52,7 @@ struct PostgresOnceTests {
 
     /// A new database on the test server, as a URL.
     static func freshDatabase(logger: Logger) async throws -> String {
-        let url = Backend.postgresURL!
+        let url = TestServer.url!
         let name = "o_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let client = PostgresClient(configuration: try PostgresStore.configuration(url: url, poolSize: 1), backgroundLogger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -3,7 +3,7 @@ import GRDB
 import GongjiCore
 import GongjiStorage
 
-extension Store {
+extension SQLiteStore {
     public func payment(id: String) async throws -> PaymentRecord? {
         try readNow { db in try Self.fetchPayments(where: "id = ?", [id], in: db).first }
     }

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import GongjiStorage
 
-extension Store: StorageExport {
+extension SQLiteStore: StorageExport {
     /// Every row of `table`, from one snapshot, with its column names (`gongjid migrate`).
     public func export(table: String) async throws -> (columns: [String], rows: [[ExportedValue]]) {
         precondition(StorageSchema.exportOrder.contains(table), "a table of the schema")

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import GongjiCore
-@testable import GongjiStore
+@testable import GongjiSQLite
 import GongjiStorage
 import Logging
 import Testing
@@ -18,16 +18,16 @@ struct StoreIdentityTests {
     var path: String { directory.appendingPathComponent("gongji.sqlite").path }
 
     func openError() -> StoreError? {
-        do { try Store(path: path).close(); return nil } catch { return error as? StoreError }
+        do { try SQLiteStore(path: path).close(); return nil } catch { return error as? StoreError }
     }
 
     @Test("a created database opens, again and again; creating over it is refused")
     func createThenOpen() throws {
-        try Store.create(path: path)
-        try Store(path: path).close()
-        try Store(path: path).close()
-        #expect(throws: StoreError.self) { try Store.create(path: path) }
-        try Store.checkDatabase(path: path)
+        try SQLiteStore.create(path: path)
+        try SQLiteStore(path: path).close()
+        try SQLiteStore(path: path).close()
+        #expect(throws: StoreError.self) { try SQLiteStore.create(path: path) }
+        try SQLiteStore.checkDatabase(path: path)
     }
 
     @Test("a missing database is not created by opening it")
@@ -45,16 +45,17 @@ struct StoreIdentityTests {
         #expect(error?.code == .configuration)
         #expect(error?.message.contains("0 bytes") == true, "\(String(describing: error))")
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
-        #expect(throws: StoreError.self) { try Store.create(path: path) }
+        #expect(throws: StoreError.self) { try SQLiteStore.create(path: path) }
     }
 
     /// A database with some rows, closed (its WAL folded in), and its page size.
     func filledDatabase() async throws -> Int {
-        try Store.create(path: path)
-        let store = try Store(path: path)
+        try SQLiteStore.create(path: path)
+        let store = try SQLiteStore(path: path)
         var rows: [RegistryRow] = []
         for i in 0..<300 {
-            let id = World.id(100 + i)
+            let id = try ResidentID.parse(ResidentID.compose(area: "150102", born: CivilDate(iso: "1980-03-15")!, sequence: 100 + i),
+                                        today: CivilDate(year: 2026, month: 12, day: 1)!)
             rows.append(.person(Person(id: id, name: "甲\(i)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
         }
         _ = try await store.importRows(rows, today: CivilDate(year: 2026, month: 12, day: 1)!, now: 1)
@@ -98,7 +99,7 @@ struct StoreIdentityTests {
         let error = openError()
         #expect(error?.code == .configuration)
         #expect(error?.message.contains("is a directory") == true && error?.message.contains("0 bytes") == false, "\(String(describing: error))")
-        #expect(throws: StoreError.self) { try Store.create(path: path) }
+        #expect(throws: StoreError.self) { try SQLiteStore.create(path: path) }
         var isDirectory: ObjCBool = false
         #expect(FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue)
     }
@@ -120,11 +121,11 @@ struct StoreIdentityTests {
 
     @Test("a database of an earlier gongjid (no application id, Gongji's migrations) is adopted")
     func legacy() throws {
-        try Store.create(path: path)
+        try SQLiteStore.create(path: path)
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA application_id = 0") }
         try queue.close()
-        try Store(path: path).close()
+        try SQLiteStore(path: path).close()
         let reopened = try DatabaseQueue(path: path)
         #expect(try reopened.read { try Int.fetchOne($0, sql: "PRAGMA application_id") } == 0x474A_4442)
         try reopened.close()
@@ -132,7 +133,7 @@ struct StoreIdentityTests {
 
     @Test("a database migrated by a newer gongjid is refused")
     func newer() throws {
-        try Store.create(path: path)
+        try SQLiteStore.create(path: path)
         let queue = try DatabaseQueue(path: path)
         try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')") }
         try queue.close()
@@ -144,8 +145,8 @@ struct StoreIdentityTests {
     func ownerOnly() async throws {
         let previous = umask(0o022)
         defer { umask(previous) }
-        try Store.create(path: path)
-        let store = try Store(path: path)
+        try SQLiteStore.create(path: path)
+        let store = try SQLiteStore(path: path)
         _ = try await store.ledgerSum()
         let backup = directory.appendingPathComponent("backup.sqlite").path
         try store.backup(to: backup)
@@ -158,15 +159,15 @@ struct StoreIdentityTests {
 
     @Test("verify finds a sound database sound, and a ledger movement that does not sum to zero")
     func verify() async throws {
-        try Store.create(path: path)
-        let store = try Store(path: path)
+        try SQLiteStore.create(path: path)
+        let store = try SQLiteStore(path: path)
         let report = try await store.verify { _ in true }
         #expect(report.isSound, "\(report)")
         try store.close()
         let queue = try DatabaseQueue(path: path)
         try await queue.write { try $0.execute(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES ('m1', 'a', 5, 0)") }
         try queue.close()
-        let reopened = try Store(path: path)
+        let reopened = try SQLiteStore(path: path)
         defer { try? reopened.close() }
         let broken = try await reopened.verify()
         #expect(!broken.isSound)
@@ -187,7 +188,7 @@ struct StorageClassificationTests {
           ] as [(any Error, Bool)])
     func outOfSpace(error: any Error, full: Bool) throws {
         // SQLite's errors are classified by the SQLite store, the rest by the storage layer.
-        let classified = error is DatabaseError ? try #require(Store.mapWriteError(error) as? StoreError)
+        let classified = error is DatabaseError ? try #require(SQLiteStore.mapWriteError(error) as? StoreError)
             : StoreError.writeFailed("w", cause: error)
         #expect((classified.code == .storageFull) == full)
         let status = StorageStatus()

@@ -1,6 +1,5 @@
 import Foundation
 @testable import GongjiPostgres
-import GongjiStore
 import GongjiStorage
 import PostgresNIO
 import Testing

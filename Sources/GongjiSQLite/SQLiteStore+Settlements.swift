@@ -3,7 +3,7 @@ import GRDB
 import GongjiCore
 import GongjiStorage
 
-extension Store {
+extension SQLiteStore {
     // MARK: Institutions
 
     public func institution(_ code: InstitutionCode) async throws -> Institution? {

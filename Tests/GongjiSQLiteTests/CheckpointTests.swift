@@ -1,7 +1,7 @@
 import GongjiCore
 import Foundation
 import GRDB
-@testable import GongjiStore
+@testable import GongjiSQLite
 import GongjiStorage
 import Logging
 import Testing
@@ -15,14 +15,14 @@ struct CheckpointTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("db.sqlite").path
         let limit = 64 << 10
-        try Store.create(path: path)
-        let store = try Store(path: path, walBytesMax: limit)
+        try SQLiteStore.create(path: path)
+        let store = try SQLiteStore(path: path, walBytesMax: limit)
         defer { try? store.close() }
         func walBytes() throws -> Int { try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as! Int }
         func write(_ count: Int, from first: Int) async throws {
             for index in first..<(first + count) {
                 _ = try await store.groupCommit.submit { db in
-                    try Store.recordResult(IdempotencyKey(scope: "test", requestID: "r\(index)", fingerprint: Data(repeating: 7, count: 4096)),
+                    try SQLiteStore.recordResult(IdempotencyKey(scope: "test", requestID: "r\(index)", fingerprint: Data(repeating: 7, count: 4096)),
                                            result: "x", now: 0, in: db)
                 }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import GongjiCore
 @testable import GongjiPostgres
 import GongjiStorage
 import Logging
@@ -6,7 +7,7 @@ import PostgresNIO
 import Testing
 
 /// Identity documents in PostgreSQL (what the daemon tests upload are small; these are not).
-@Suite("PostgreSQL: identity documents in segments", .enabled(if: Backend.postgresURL != nil, "needs GONGJI_TEST_POSTGRES_URL"))
+@Suite("PostgreSQL: identity documents in segments", .enabled(if: TestServer.url != nil, "needs GONGJI_TEST_POSTGRES_URL"))
 struct PostgresDocumentBlobsTests {
     static func bytes(_ count: Int, seed: UInt8) -> Data {
         var generator = SystemRandomNumberGenerator()
@@ -15,7 +16,7 @@ struct PostgresDocumentBlobsTests {
 
     @Test("a document of several segments comes back whole and in order; stored once; removed only when no record uses it; no row exceeds a segment")
     func segments() async throws {
-        guard let store = try await Backend.postgresql.make() as? PostgresStore else { Issue.record("not a PostgresStore"); return }
+        let store = try await TestServer.freshStore()
         defer { store.close() }
         let blobs = PostgresDocumentBlobs(store: store)
         let segment = PostgresDocumentBlobs.segmentBytes
@@ -42,9 +43,9 @@ struct PostgresDocumentBlobsTests {
     func migration() async throws {
         var logger = Logger(label: "contract")
         logger.logLevel = .critical
-        let url = Backend.postgresURL!
+        let url = TestServer.url!
         let schema = "m_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        try await Backend.createSchema(schema, url: url)
+        try await TestServer.createSchema(schema, url: url)
         let scoped = url + "?search_path=" + schema
         let old = Self.bytes(600_000, seed: 7)
         let client = PostgresClient(configuration: try PostgresStore.configuration(url: scoped, poolSize: 1), backgroundLogger: logger)

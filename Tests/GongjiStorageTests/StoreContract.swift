@@ -2,12 +2,12 @@ import Foundation
 import GongjiCore
 import GongjiPostgres
 import GongjiStorage
-import GongjiStore
+import GongjiSQLite
 import Logging
 import PostgresNIO
 import Testing
 
-/// A store backend under the contract suite. Every test of `Store…Tests` runs against each one:
+/// A store backend under the contract suite. Every test of `SQLiteStore…Tests` runs against each one:
 /// SQLite now; PostgreSQL joins by adding a backend here.
 struct Backend: CustomTestStringConvertible, Sendable {
     let name: String
@@ -47,8 +47,8 @@ struct Backend: CustomTestStringConvertible, Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-contract-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("gongji.sqlite").path
-        try Store.create(path: path)
-        return try Store(path: path)
+        try SQLiteStore.create(path: path)
+        return try SQLiteStore(path: path)
     }
 }
 

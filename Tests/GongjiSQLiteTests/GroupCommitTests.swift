@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import GRDB
 import GongjiCore
-@testable import GongjiStore
+@testable import GongjiSQLite
 import GongjiStorage
 import Logging
 import Synchronization
@@ -24,15 +24,15 @@ struct GroupCommitTests {
     /// A store in a fresh directory, with the batch sizes it reports.
     final class Fixture: Sendable {
         let directory: URL
-        let store: Store
+        let store: SQLiteStore
         let batchLog = BatchLog()
 
         init() throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-gc-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let log = batchLog
-            try Store.create(path: directory.appendingPathComponent("db.sqlite").path)
-            store = try Store(path: directory.appendingPathComponent("db.sqlite").path,
+            try SQLiteStore.create(path: directory.appendingPathComponent("db.sqlite").path)
+            store = try SQLiteStore(path: directory.appendingPathComponent("db.sqlite").path,
                               observeBatchSize: { size in log.sizes.withLock { $0.append(size) } })
         }
 
@@ -63,7 +63,7 @@ struct GroupCommitTests {
         /// A request that records `name` (as an idempotency row).
         func record(_ name: String) async throws -> String {
             try await store.groupCommit.submit { db in
-                try Store.recordResult(IdempotencyKey(scope: "test", requestID: name, fingerprint: Data([1])), result: name, now: 0, in: db)
+                try SQLiteStore.recordResult(IdempotencyKey(scope: "test", requestID: name, fingerprint: Data([1])), result: name, now: 0, in: db)
                 return name
             }
         }
@@ -93,7 +93,7 @@ struct GroupCommitTests {
                     let result = await capture { () async throws -> String in
                         if index == 7 {
                             return try await fixture.store.groupCommit.submit { db -> String in
-                                try Store.recordResult(IdempotencyKey(scope: "test", requestID: "r7", fingerprint: Data([1])),
+                                try SQLiteStore.recordResult(IdempotencyKey(scope: "test", requestID: "r7", fingerprint: Data([1])),
                                                        result: "r7", now: 0, in: db)
                                 throw DomainError.notParty("test")
                             }

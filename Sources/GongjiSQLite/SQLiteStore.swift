@@ -10,25 +10,25 @@ import GongjiStorage
 /// mutations of concurrent requests share durable transactions, each in its own savepoint
 /// (`GroupCommit`), and are acknowledged only after the commit. Methods
 /// take the time as an input (`now`, seconds since the Unix epoch) so that callers decide the clock.
-public final class Store: FamilyAccountStore {
+public final class SQLiteStore: FamilyAccountStore {
     let pool: DatabasePool
     let observeTransaction: @Sendable (Duration) -> Void
     /// Payments share durable transactions (group commit).
     let groupCommit: GroupCommit
-    /// A connection of its own for WAL checkpoints (see `Store+Checkpoint.swift`).
+    /// A connection of its own for WAL checkpoints (see `SQLiteStore+Checkpoint.swift`).
     let checkpointConnection: DatabaseQueue
     /// The log size above which `checkpoint()` restarts the log, and to which its file is truncated.
     let walBytesMax: Int
     /// Whether writes fail for lack of space.
     public let storage: StorageStatus
 
-    /// Opens and migrates the Gongji database at `path`, which must exist (`Store.create` makes a
-    /// new one; see `Store+Identity.swift` for what is refused). `observeTransaction` is
+    /// Opens and migrates the Gongji database at `path`, which must exist (`SQLiteStore.create` makes a
+    /// new one; see `SQLiteStore+Identity.swift` for what is refused). `observeTransaction` is
     /// told how long each write transaction took, `observeBatchSize` how many requests each
     /// group-committed transaction carried (for metrics).
     public init(path: String, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in },
                 observeBatchSize: @escaping @Sendable (Int) -> Void = { _ in },
-                walBytesMax: Int = Store.defaultWALBytesMax, storage: StorageStatus = StorageStatus()) throws(StoreError) {
+                walBytesMax: Int = SQLiteStore.defaultWALBytesMax, storage: StorageStatus = StorageStatus()) throws(StoreError) {
         self.storage = storage
         self.walBytesMax = walBytesMax
         self.observeTransaction = observeTransaction
@@ -186,7 +186,7 @@ public final class Store: FamilyAccountStore {
     }
 }
 
-extension Store {
+extension SQLiteStore {
     public func ledgerSum() async throws -> Money {
         try await read { db in Money(fen: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry")) ?? 0) }
     }

@@ -6,8 +6,8 @@ import GongjiStorage
 /// `Schema.applicationID`, and every migration recorded in the file is one this build knows.
 /// Anything else — a missing file, a 0-byte file (a failed copy or restore), another program's
 /// database, a database of a newer gongjid — is refused with a message saying what to do; a new
-/// database is only ever made by `Store.create` (`gongjid init`).
-extension Store {
+/// database is only ever made by `SQLiteStore.create` (`gongjid init`).
+extension SQLiteStore {
     /// Creates a new, empty Gongji database at `path` (owner-only permissions, application id,
     /// every migration). Refuses when anything exists at `path`, even an empty file.
     public static func create(path: String) throws(StoreError) {
