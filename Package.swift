@@ -97,10 +97,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // What every client of gongjid needs: the mutual-TLS transport and the wire's header names.
+        // What every client of gongjid needs: the mutual-TLS transport (the wire's header names are the core's).
         .target(
             name: "GongjiClient",
             dependencies: [
+                "GongjiCore",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -111,7 +112,7 @@ let package = Package(
         .target(
             name: "GongjiServer",
             dependencies: [
-                "GongjiCore", "GongjiConfiguration", "GongjiStorage", "GongjiSQLite", "GongjiProto", "GongjiClient", "GongjiPostgres",
+                "GongjiCore", "GongjiConfiguration", "GongjiStorage", "GongjiSQLite", "GongjiProto", "GongjiPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -134,11 +135,13 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // What the benchmark's seeding and its load generator share (the manifest): Foundation only.
+        .target(name: "GongjiBench", swiftSettings: strictSettings),
         // Demo and benchmark environments: throwaway PKI, demo people, benchmark seeding.
         .target(
             name: "GongjiDev",
             dependencies: [
-                "GongjiServer", "GongjiStorage", "GongjiSQLite", "GongjiCore",
+                "GongjiBench", "GongjiServer", "GongjiStorage", "GongjiSQLite", "GongjiCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -169,7 +172,7 @@ let package = Package(
         .executableTarget(
             name: "gongji-load",
             dependencies: [
-                "GongjiClient", "GongjiProto", "GongjiDev",
+                "GongjiClient", "GongjiProto", "GongjiBench",
             ] + commandLineClient,
             swiftSettings: strictSettings
         ),
@@ -216,7 +219,7 @@ let package = Package(
         .testTarget(
             name: "GongjiServerTests",
             dependencies: [
-                "GongjiServer", "GongjiStorage", "GongjiSQLite", "GongjiProto", "GongjiCore", "GongjiClient", "GongjiDev",
+                "GongjiServer", "GongjiStorage", "GongjiSQLite", "GongjiProto", "GongjiCore", "GongjiClient", "GongjiBench", "GongjiDev",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -1,9 +1,10 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiCore
 import NIOSSL
 
 /// The metadata header in which the gateway names the end user it acts for.
-public let endUserHeader = "x-gongji-end-user"
+public let endUserHeader = WireNames.endUserHeader
 
 /// Where a client's credentials come from: PEM files or PEM bytes.
 public enum PEMSource: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import GongjiBench
 import GongjiCore
 import GongjiServer
 import GongjiSQLite
@@ -18,7 +19,7 @@ public struct DevEnvironment: Sendable {
     ]
 
     /// The demo designated institutions: a hospital in Hohhot and a pharmacy in Ma'anshan.
-    public static let hospital = Institution(code: try! InstitutionCode.parse("H15010000001"), name: "呼和浩特市第一医院（演示）", kind: .hospital,
+    public static let hospital = Institution(code: try! InstitutionCode.parse(BenchManifest.defaultInstitution), name: "呼和浩特市第一医院（演示）", kind: .hospital,
                                              region: .hohhot, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
     public static let pharmacy = Institution(code: try! InstitutionCode.parse("P34050000002"), name: "马鞍山大药房（演示）", kind: .pharmacy,
                                              region: .maanshan, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)

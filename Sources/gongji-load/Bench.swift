@@ -5,7 +5,7 @@ import GRPCNIOTransportHTTP2
 import GRPCProtobuf
 import GongjiProto
 import GongjiClient
-import GongjiDev
+import GongjiBench
 import Synchronization
 
 /// `gongji-load`: the load generator of `bench/run`. Keeps N streams busy over mutual TLS as the
@@ -19,7 +19,7 @@ struct Bench: AsyncParsableCommand {
             Scenarios: health (grpc.health.v1 Check, the transport ceiling), quote (QuotePremium), pay \
             (PayPremium, every payment on its own account), settle (Settle at a designated hospital, every patient bound by \
             one authorizer of its own), settle-two (Settle, every patient bound by two authorizers and paid from both), \
-            pay-shared (PayPremium, \(BenchSeed.sharedMembers) \
+            pay-shared (PayPremium, \(BenchManifest.sharedMembers) \
             concurrent payments on each account), upload (UploadIdentityDocument of --upload-bytes in \
             --chunk-bytes messages, distinct content each time). Each reports requests/s, latency \
             percentiles, and the server's CPU and peak RSS when --server-pid is given. Prints one JSON object.

@@ -1,4 +1,5 @@
 import GongjiClient
+import GongjiBench
 import GongjiDev
 import Crypto
 import Foundation

@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 import GRPCCore
-import GongjiClient
 import GongjiCore
 import SwiftProtobuf
 
@@ -22,15 +21,15 @@ func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, m
 
 /// The end user a gateway call acts for, from the `x-gongji-end-user` header.
 func endUser(_ metadata: Metadata, today: CivilDate) throws -> ResidentID {
-    guard let text = metadata[stringValues: endUserHeader].first(where: { _ in true }), !text.isEmpty else {
+    guard let text = metadata[stringValues: WireNames.endUserHeader].first(where: { _ in true }), !text.isEmpty else {
         throw requestError(.unauthenticated, reason: .endUserRequired,
-                           message: "gateway calls must name the end user in the \(endUserHeader) header", zh: "缺少办理人身份信息")
+                           message: "gateway calls must name the end user in the \(WireNames.endUserHeader) header", zh: "缺少办理人身份信息")
     }
     do {
         return try ResidentID.parse(text, today: today)
     } catch {
         throw requestError(.unauthenticated, reason: .endUserInvalid,
-                           message: "the \(endUserHeader) header is not a valid ID number (\(error.reason))", zh: "办理人身份信息无效")
+                           message: "the \(WireNames.endUserHeader) header is not a valid ID number (\(error.reason))", zh: "办理人身份信息无效")
     }
 }
 

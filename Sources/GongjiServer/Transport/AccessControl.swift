@@ -1,6 +1,5 @@
 import Foundation
 import GRPCCore
-import GongjiClient
 import GRPCNIOTransportHTTP2
 import GongjiCore
 import GongjiProto
@@ -66,7 +65,7 @@ struct AccessInterceptor: ServerInterceptor {
         if let requestID = request.metadata[stringValues: "x-request-id"].first(where: { _ in true }) {
             logger[metadataKey: "request.id"] = "\(requestID)"
         }
-        if let endUser = request.metadata[stringValues: endUserHeader].first(where: { _ in true }) {
+        if let endUser = request.metadata[stringValues: WireNames.endUserHeader].first(where: { _ in true }) {
             logger[metadataKey: "end_user"] = "\(ResidentID.mask(endUser))"
         }
         guard caller.isAuthenticated else {
