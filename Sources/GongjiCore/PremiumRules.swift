@@ -208,6 +208,9 @@ public enum PremiumRules {
     /// it, or — where allowed — an external part covers exactly the shortfall (R-PAY-4, R-PAY-5).
     public static func pay(_ order: PaymentOrder, paymentID: String, facts: PremiumFacts) throws(DomainError) -> PaymentPlan {
         let (expectedTotal, external) = (order.expectedTotal, order.external)
+        // Amounts as a settlement's: AMOUNT_OUT_OF_RANGE naming the field.
+        guard expectedTotal.isValidAmount else { throw .amountOutOfRange("expected_total_fen") }
+        if let external { guard external.amount.isValidAmount else { throw .amountOutOfRange("external.amount_fen") } }
         let quote = try quote(years: order.years, facts: facts)
         // R-SUSP-1: paying fails while the region is suspended, naming the alternatives.
         if quote.paymentSuspension != nil, let policy = facts.policy { throw .suspended(policy) }

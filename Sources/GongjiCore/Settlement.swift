@@ -134,21 +134,29 @@ public struct Credential: Hashable, Sendable {
 /// patient, the credential, and the amount the personal accounts may pay.
 public struct SettlementOrder: Hashable, Sendable {
     /// The institution's code, as sent.
-    public var institutionCode: String
+    public private(set) var institutionCode: String
+    /// The institution's code, parsed once where the order is read (the error, if it is not one).
+    public private(set) var institution: Result<InstitutionCode, DomainError>
     /// The institution's settlement id; empty for a pre-settlement.
     public var settlementID: String
     /// The patient's ID number, as sent.
-    public var patientIDNumber: String
+    public private(set) var patientIDNumber: String
+    /// The patient's ID number, parsed once where the order is read (the error, if it is not one).
+    public private(set) var patient: Result<ResidentID, DomainError>
     /// The credential presented.
     public var credential: Credential
     /// The personal burden within the account's scope.
     public var amount: Money
 
-    /// Creates an order.
-    public init(institutionCode: String, settlementID: String, patientIDNumber: String, credential: Credential, amount: Money) {
+    /// Creates an order, parsing its institution code and the patient's ID number (as of `today`,
+    /// China time); the rules report a value that does not parse in their order of checks.
+    public init(institutionCode: String, settlementID: String, patientIDNumber: String, credential: Credential, amount: Money,
+                today: CivilDate) {
         self.institutionCode = institutionCode
+        self.institution = Result { () throws(DomainError) in try InstitutionCode.parse(institutionCode) }
         self.settlementID = settlementID
         self.patientIDNumber = patientIDNumber
+        self.patient = Result { () throws(DomainError) in try ResidentID.parse(patientIDNumber, today: today) }
         self.credential = credential
         self.amount = amount
     }

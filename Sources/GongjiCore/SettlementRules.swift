@@ -16,12 +16,12 @@ public enum SettlementRules {
 
     /// R-SETL-1, R-SETL-2: who may settle what for whom. Returns the institution and the patient.
     static func check(_ order: SettlementOrder, facts: SettlementFacts) throws(DomainError) -> (Institution, PersonRecord) {
-        let code = try InstitutionCode.parse(order.institutionCode)
+        let code = try order.institution.get()
         guard facts.scope.allows(code) else { throw .institutionNotAllowed(code) }
         guard let institution = facts.institution, institution.code == code else { throw .institutionNotFound(code) }
         guard institution.isValid(on: facts.today) else { throw .institutionNotValid(institution, today: facts.today) }
         guard order.amount > .zero, order.amount.isValidAmount else { throw .amountOutOfRange("amount_fen") }
-        let patient = try ResidentID.parse(order.patientIDNumber, today: facts.today)
+        let patient = try order.patient.get()
         guard order.credential.kind != nil else {
             throw .invalidField("credential.type", "must be ELECTRONIC_VOUCHER, ID_CARD or SOCIAL_SECURITY_CARD", zh: "医保凭证类型无效")
         }
@@ -267,7 +267,12 @@ extension DomainError {
 extension SettlementRules {
     /// The institution a caller acting for `scope` names, or INVALID_FIELD / INSTITUTION_NOT_ALLOWED.
     public static func access(_ scope: InstitutionScope, institutionCode: String) throws(DomainError) -> InstitutionCode {
-        let code = try InstitutionCode.parse(institutionCode)
+        try access(scope, institution: Result { () throws(DomainError) in try InstitutionCode.parse(institutionCode) })
+    }
+
+    /// `access(_:institutionCode:)` for a code parsed already.
+    public static func access(_ scope: InstitutionScope, institution: Result<InstitutionCode, DomainError>) throws(DomainError) -> InstitutionCode {
+        let code = try institution.get()
         guard scope.allows(code) else { throw .institutionNotAllowed(code) }
         return code
     }

@@ -202,7 +202,7 @@ public final class PostgresStore: FamilyAccountStore {
             } catch {
                 let mapped = Self.mapped(error)
                 storage.record(mapped)
-                if !(mapped is DomainError) { storage.recordReachableIfAnswered(mapped) }
+                if !(mapped is any DecidedError) { storage.recordReachableIfAnswered(mapped) }
                 throw mapped
             }
         }
@@ -243,7 +243,7 @@ public final class PostgresStore: FamilyAccountStore {
             // The primary may have gone (or be a standby now): with several hosts, look for it.
             if Self.connectionLost(error) || Self.isReadOnly(error) { pool.suspect() }
             // The pool this call waited on was shut down when the primary moved.
-            if pool.moves != moves, !(error is DomainError) {
+            if pool.moves != moves, !(error is any DecidedError) {
                 throw StoreError(.unavailable, "the PostgreSQL primary moved while the call waited for it; retry")
             }
             throw error
@@ -326,13 +326,13 @@ public final class PostgresStore: FamilyAccountStore {
         return error.code != .server || isUnavailable(sqlState: error.serverInfo?[.sqlState] ?? "")
     }
 
-    /// Domain and store errors pass; an unreachable database is `.unavailable`; the rest `.database`.
+    /// Decided and store errors pass; an unreachable database is `.unavailable`; the rest `.database`.
     /// A server error's message names its SQLSTATE and the statement that failed (its SQL text,
     /// which carries placeholders, never values), so that an operator can tell contention from a
     /// fault; postgres-nio's own description of a `PSQLError` says nothing, on purpose.
     static func mapped(_ error: any Error) -> any Error {
         switch error {
-        case let error as DomainError: return error
+        case let error as any DecidedError: return error
         case let error as StoreError: return error
         case let error as PSQLError where error.code != .server:
             return StoreError(.unavailable, "the PostgreSQL database is unreachable (\(error.code))\(statementName(error))")

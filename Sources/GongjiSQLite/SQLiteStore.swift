@@ -145,10 +145,10 @@ public final class SQLiteStore: FamilyAccountStore {
         }
     }
 
-    /// Domain and store errors pass; anything else from SQLite becomes a `StoreError`.
+    /// Decided and store errors pass; anything else from SQLite becomes a `StoreError`.
     @Sendable static func mapWriteError(_ error: any Error) -> any Error {
         switch error {
-        case let error as DomainError: error
+        case let error as any DecidedError: error
         case let error as StoreError: error
         case let error as DatabaseError where error.resultCode == .SQLITE_FULL:
             StoreError(.storageFull, "the database's file system is full", cause: error)
@@ -182,7 +182,7 @@ public final class SQLiteStore: FamilyAccountStore {
     }
 
     static func mapReadError(_ error: any Error) -> any Error {
-        error is DomainError ? error : StoreError(.database, "read failed", cause: error)
+        error is any DecidedError ? error : StoreError(.database, "read failed", cause: error)
     }
 }
 

@@ -132,11 +132,17 @@ extension StorageBackend {
         return try SettlementRules.preSettle(order, facts: UseCases.settlementFacts(facts, scope: scope, policies: policies, today: today))
     }
 
-    /// R-SETL-4: settles exactly once per key (the institution and its settlement id).
+    /// R-SETL-4: settles exactly once per key (the institution and its settlement id). A refusal
+    /// of the core is thrown as `SettlementRefused`, naming the institution's region.
     public func settle(_ order: SettlementOrder, scope: InstitutionScope, key: IdempotencyKey, policies: PolicyBook, today: CivilDate,
                        now: Int64) async throws -> SettlementRecord {
         try await run(UseCase(key: key, facts: UseCases.settlementFactsRequest(order, today: today), decide: { facts in
-            let plan = try SettlementRules.settle(order, facts: UseCases.settlementFacts(facts, scope: scope, policies: policies, today: today))
+            let plan: SettlementPlan
+            do {
+                plan = try SettlementRules.settle(order, facts: UseCases.settlementFacts(facts, scope: scope, policies: policies, today: today))
+            } catch let error as DomainError {
+                throw SettlementRefused(error: error, region: facts.institution?.region)
+            }
             let (writes, row) = plan.writeSet(today: today, now: now)
             return Decision(writes) { applied in (row.numbered(applied.sequence ?? 0), String(applied.sequence ?? 0)) }
         }, replayFacts: { .numberedSettlement(Int64($0) ?? -1) }, replayed: { _, facts in
@@ -221,11 +227,10 @@ enum UseCases {
                             policies: policies, today: today)
     }
 
-    /// What a settlement order reads: an institution code or ID number that does not parse reads
+    /// What a settlement order reads: an institution code or ID number that did not parse reads
     /// nothing, and the core refuses the order.
     static func settlementFactsRequest(_ order: SettlementOrder, today: CivilDate) -> FactsRequest {
-        .settlement(institution: try? InstitutionCode.parse(order.institutionCode),
-                    patient: try? ResidentID.parse(order.patientIDNumber, today: today), year: today.year)
+        .settlement(institution: try? order.institution.get(), patient: try? order.patient.get(), year: today.year)
     }
 
     static func settlementFacts(_ facts: StoredFacts, scope: InstitutionScope, policies: PolicyBook, today: CivilDate) -> SettlementFacts {

@@ -303,3 +303,18 @@ struct DocumentAndScopeTests {
         #expect(reason { try FundUse.check(.premium(year: 2025), binding: activeBinding(status: .revoked)) } == "BINDING_REVOKED")
     }
 }
+
+@Suite("payment amounts")
+struct PaymentAmountTests {
+    @Test("an expected total or external part outside 0…max is AMOUNT_OUT_OF_RANGE naming the field, as a settlement's amount")
+    func outOfRange() {
+        let facts = premiumFacts(policy: ShippedPolicies.hohhot, current: .yuan(1000))
+        #expect(failure { try PremiumRules.pay(years: [2025], expectedTotal: Money(fen: -1), external: nil, facts: facts) }?.details["field"]
+                == "expected_total_fen")
+        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: Money(fen: Money.max.fen + 1), external: nil, facts: facts) }
+                == "AMOUNT_OUT_OF_RANGE")
+        let external = ExternalPayment(amount: Money(fen: -5), reference: "CASH-1")
+        #expect(failure { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(100), external: external, facts: facts) }?.details["field"]
+                == "external.amount_fen")
+    }
+}

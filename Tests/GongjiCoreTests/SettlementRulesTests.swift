@@ -15,7 +15,7 @@ enum Settle {
     static func order(_ amount: Money, institution: Institution = hospital, patient: ResidentID = patient, holder: ResidentID? = nil,
                       id: String = "S-1", kind: Credential.Kind? = .electronicVoucher) -> SettlementOrder {
         SettlementOrder(institutionCode: institution.code.value, settlementID: id, patientIDNumber: patient.value,
-                        credential: Credential(kind: kind, holderIDNumber: (holder ?? patient).value), amount: amount)
+                        credential: Credential(kind: kind, holderIDNumber: (holder ?? patient).value), amount: amount, today: today)
     }
 
     static func record(_ person: Person, own: PersonalAccount? = nil) -> PersonRecord {
@@ -123,8 +123,8 @@ struct SettlementRulesTests {
         #expect(reason { try SettlementRules.settle(Settle.order(.yuan(1), institution: Settle.pharmacy),
                                                     facts: Settle.facts(institution: Settle.pharmacy, on: CivilDate(year: 2025, month: 1, day: 1)!)) }
                 == "INSTITUTION_NOT_VALID")
-        var bad = Settle.order(.yuan(1))
-        bad.institutionCode = "X15010000001"
+        let bad = SettlementOrder(institutionCode: "X15010000001", settlementID: "S-1", patientIDNumber: Settle.patient.value,
+                                  credential: Credential(kind: .idCard, holderIDNumber: Settle.patient.value), amount: .yuan(1), today: today)
         #expect(reason { try SettlementRules.settle(bad, facts: facts) } == "INVALID_FIELD")
         #expect(reason { try Institution.validated(code: "H15010000001", name: "x", kind: .pharmacy, regionCode: "150100",
                                                    validFrom: "2024-01-01", validTo: "") } == "INVALID_FIELD")

@@ -8,7 +8,7 @@ extension World {
 
     func settleOrder(_ patient: ResidentID, _ amount: Money, id: String, holder: ResidentID? = nil) -> SettlementOrder {
         SettlementOrder(institutionCode: World.hospital.code.value, settlementID: id, patientIDNumber: patient.value,
-                        credential: Credential(kind: .idCard, holderIDNumber: (holder ?? patient).value), amount: amount)
+                        credential: Credential(kind: .idCard, holderIDNumber: (holder ?? patient).value), amount: amount, today: World.today)
     }
 
     func settle(_ patient: ResidentID, _ amount: Money, id: String, content: String = "") async throws -> SettlementRecord {

@@ -1,5 +1,6 @@
 import Foundation
 import GongjiCore
+import GongjiStorage
 
 extension GongjiService {
     // MARK: Institutions (operators)
@@ -27,19 +28,19 @@ extension GongjiService {
 
     /// R-SETL-3: the split of an amount, moving nothing.
     public func preSettle(_ order: SettlementOrder, caller: Caller, at time: ClockReading) async throws -> SettlementSplit {
-        _ = try SettlementRules.access(caller.institutions, institutionCode: order.institutionCode)
+        _ = try SettlementRules.access(caller.institutions, institution: order.institution)
         return try await logRefusal(order, caller: caller) {
             try await store.preSettle(order, scope: caller.institutions, policies: state.policies, today: time.today)
         }
     }
 
-    /// R-SETL-4: settles exactly once per (institution, settlement id); `fingerprint` is the
-    /// digest of the request's content.
-    public func settle(_ order: SettlementOrder, fingerprint: Data, caller: Caller, at time: ClockReading) async throws -> SettlementRecord {
+    /// R-SETL-4: settles exactly once per `key` (the institution and its settlement id). A
+    /// refusal of the rules is thrown as `SettlementRefused` (the error, and the institution's
+    /// region for metrics).
+    public func settle(_ order: SettlementOrder, key: IdempotencyKey, caller: Caller, at time: ClockReading) async throws -> SettlementRecord {
         // Permission before replay: the settlement id's record is scoped to the institution, not
         // to the caller, so a caller that does not act for it must not reach the replay.
-        _ = try SettlementRules.access(caller.institutions, institutionCode: order.institutionCode)
-        let key = IdempotencyKey(scope: "Settle:\(order.institutionCode)", requestID: order.settlementID, fingerprint: fingerprint, kind: .settlement)
+        _ = try SettlementRules.access(caller.institutions, institution: order.institution)
         let record = try await logRefusal(order, caller: caller) {
             try await store.settle(order, scope: caller.institutions, key: key, policies: state.policies, today: time.today, now: time.now)
         }
@@ -55,7 +56,9 @@ extension GongjiService {
     func logRefusal<T>(_ order: SettlementOrder, caller: Caller, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as DomainError where error.reason == .credentialNotPatientsOwn {
+        } catch {
+            let refusal = (error as? SettlementRefused)?.error ?? error as? DomainError
+            guard refusal?.reason == .credentialNotPatientsOwn else { throw error }
             logger.warning("settlement refused: the credential is not the patient's own (冒用)", metadata: [
                 "institution.code": "\(order.institutionCode)", "settlement.id": "\(order.settlementID)",
                 "patient": "\(ResidentID.mask(order.patientIDNumber))", "credential.holder": "\(ResidentID.mask(order.credential.holderIDNumber))",

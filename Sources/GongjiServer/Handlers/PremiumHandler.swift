@@ -35,14 +35,7 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
         let message = request.message
         let key = try idempotencyKey(message, requestID: message.requestID, method: context.descriptor, caller: context.caller(service.state),
                                      endUser: user)
-        try require(message.expectedTotalFen >= 0 && Money(fen: message.expectedTotalFen).isValidAmount, field: "expected_total_fen",
-                    "must be 0…\(Money.max.fen)", zh: "金额无效")
-        var external: ExternalPayment? = nil
-        if message.hasExternal {
-            try require(message.external.amountFen >= 0 && Money(fen: message.external.amountFen).isValidAmount, field: "external.amount_fen",
-                        "must be 0…\(Money.max.fen)", zh: "金额无效")
-            external = ExternalPayment(amount: Money(fen: message.external.amountFen), reference: message.external.reference)
-        }
+        let external = message.hasExternal ? ExternalPayment(amount: Money(fen: message.external.amountFen), reference: message.external.reference) : nil
         let order = PaymentOrder(bindingID: message.bindingID, years: message.years.map(Int.init),
                                  expectedTotal: Money(fen: message.expectedTotalFen), external: external)
         let record = try await service.pay(order, endUser: user, key: key, at: time)

@@ -1,9 +1,8 @@
-import Crypto
 import Foundation
 import GRPCCore
 import GongjiCore
 import GongjiProto
-import SwiftProtobuf
+import GongjiStorage
 
 /// gongji.v1.SettlementService (settlement role): thin translation to `GongjiService`.
 struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
@@ -11,28 +10,31 @@ struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
     let metrics: DaemonMetrics
 
     func preSettle(request: Gongji_V1_PreSettleRequest, context: ServerContext) async throws -> Gongji_V1_PreSettleResponse {
+        let time = service.now()
         let order = SettlementOrder(institutionCode: request.institutionCode, settlementID: "", patientIDNumber: request.patientIDNumber,
-                                    credential: Credential(request.credential), amount: Money(fen: request.amountFen))
-        let split = try await service.preSettle(order, caller: context.caller(service.state), at: service.now())
+                                    credential: Credential(request.credential), amount: Money(fen: request.amountFen), today: time.today)
+        let split = try await service.preSettle(order, caller: context.caller(service.state), at: time)
         return .with { $0.split = Gongji_V1_SettlementSplit(split) }
     }
 
     func settle(request: Gongji_V1_SettleRequest, context: ServerContext) async throws -> Gongji_V1_SettleResponse {
+        let time = service.now()
         let order = SettlementOrder(institutionCode: request.institutionCode, settlementID: request.settlementID,
                                     patientIDNumber: request.patientIDNumber, credential: Credential(request.credential),
-                                    amount: Money(fen: request.amountFen))
-        var options = BinaryEncodingOptions()
-        options.useDeterministicOrdering = true
-        let fingerprint = Data(SHA256.hash(data: try request.serializedBytes(options: options) as [UInt8]))
+                                    amount: Money(fen: request.amountFen), today: time.today)
+        let key = try settlementKey(request, settlementID: request.settlementID, institutionCode: request.institutionCode,
+                                    method: context.descriptor)
         do {
-            let record = try await service.settle(order, fingerprint: fingerprint, caller: context.caller(service.state), at: service.now())
+            let record = try await service.settle(order, key: key, caller: context.caller(service.state), at: time)
             metrics.recordSettlement(region: record.institution.region.description, result: "settled", acctPay: record.split.acctPay.fen,
                                      acctMulaidPay: record.split.acctMulaidPay.fen)
             return .with { $0.settlement = Gongji_V1_Settlement(record) }
+        } catch let refused as SettlementRefused {
+            // A refusal, counted under the institution's region when the order named a loaded one.
+            metrics.recordSettlement(region: refused.region?.description ?? "unknown", result: "refused")
+            throw refused.error
         } catch let error as DomainError {
-            // A refusal, counted under the institution's region when the institution is known.
-            let region = try? await service.institution(code: request.institutionCode).region.description
-            metrics.recordSettlement(region: region ?? "unknown", result: "refused")
+            metrics.recordSettlement(region: "unknown", result: "refused")
             throw error
         }
     }

@@ -1,7 +1,6 @@
 import GRPCCore
 import GRPCProtobuf
 import GongjiCore
-import GongjiSQLite
 import GongjiStorage
 
 /// The ErrorInfo domain of every Gongji error.
@@ -55,6 +54,8 @@ func rpcError(_ error: any Error) -> RPCError {
         return error
     case let error as DomainError:
         return RPCError(error.rpcStatus)
+    case let refused as SettlementRefused:
+        return RPCError(refused.error.rpcStatus)
     case let error as StoreError where error.code == .documentCorrupted:
         return RPCError(GoogleRPCStatus(code: .dataLoss, message: "DOCUMENT_CORRUPTED: the stored document failed its integrity check",
                                         details: [.errorInfo(reason: DomainError.Reason.documentCorrupted.name, domain: errorDomain, metadata: [:]),
