@@ -7,9 +7,10 @@ import Synchronization
 
 /// The store in one PostgreSQL database, shared by any number of gongjid processes.
 ///
-/// Every mutation runs in one transaction that first locks the rows its decision depends on (the
-/// accounts it may debit, the binding it changes, the authorizer whose bindings it counts — in a
-/// fixed order), then reads the facts, lets the core plan and writes the plan. So two daemons
+/// Every mutation (a script of `GongjiStorage/UseCases.swift`, run by `run`) is one transaction
+/// that first locks the rows its decision depends on (the accounts it may debit, the binding it
+/// changes, the authorizer whose bindings it counts — in a fixed order, `FactsRequest`), then
+/// reads the facts, lets the core decide and writes the write-set (`apply`). So two daemons
 /// paying on one account at the same moment are serialised on that account's row and never
 /// overspend it, while payments on different accounts run in parallel. Uniqueness (a request id,
 /// a paid member-year, an open binding per pair) is enforced by the schema: a concurrent
@@ -21,7 +22,7 @@ import Synchronization
 ///
 /// Lock order (R-MULTI-2), in every transaction that locks more than one kind of row: the
 /// settlement row (a reversal), then the binding, then the person, then the accounts in ID-number
-/// order (`lockAccounts`). Explicit locks are `FOR NO KEY UPDATE`: the `KEY SHARE` lock a foreign
+/// order (`lockAccounts`), as `FactsRequest` names them. Explicit locks are `FOR NO KEY UPDATE`: the `KEY SHARE` lock a foreign
 /// key takes (a settlement posting naming its binding, a payment naming its binding) does not
 /// wait for them, so a settlement holding accounts and a payment holding the binding do not wait
 /// on each other. A deadlock or serialization failure the server still reports restarts the whole

@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import GongjiStorage
 import GongjiCore
 import Logging
 

@@ -2,7 +2,7 @@ import Foundation
 import GongjiCore
 import Testing
 
-/// The binding part of the store contract (SQLiteStore+Bindings.swift).
+/// The binding part of the store contract (UseCases.swift: createBinding, changeBinding).
 @Suite("store contract: bindings")
 struct StoreBindingsTests {
     @Test("a binding is created as the core decides, recorded with its event, listed; a retry returns it; refusals write nothing",

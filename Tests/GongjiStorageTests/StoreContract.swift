@@ -7,8 +7,8 @@ import Logging
 import PostgresNIO
 import Testing
 
-/// A store backend under the contract suite. Every test of `SQLiteStore…Tests` runs against each one:
-/// SQLite now; PostgreSQL joins by adding a backend here.
+/// A store backend under the contract suite. Every test of `Store…Tests` runs against each one:
+/// SQLite, and PostgreSQL when the test server is there.
 struct Backend: CustomTestStringConvertible, Sendable {
     let name: String
     let make: @Sendable () async throws -> any FamilyAccountStore

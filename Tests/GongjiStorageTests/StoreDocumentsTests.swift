@@ -2,7 +2,7 @@ import Foundation
 import GongjiCore
 import Testing
 
-/// The document records of the store contract (SQLiteStore+Bindings.swift, documents part).
+/// The document records of the store contract (UseCases.swift: recordDocument, removeExpiredDocuments).
 @Suite("store contract: document records")
 struct StoreDocumentsTests {
     @Test("R-DOC-1 the same bytes are recorded once, for one side; R-DOC-4 unused uploads expire, used ones stay", arguments: Backend.all)

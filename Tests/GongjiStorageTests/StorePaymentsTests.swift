@@ -2,7 +2,7 @@ import Foundation
 import GongjiCore
 import Testing
 
-/// The payment part of the store contract (SQLiteStore+Payments.swift).
+/// The payment part of the store contract (UseCases.swift: pay; the backends' facts and apply).
 @Suite("store contract: premium payments")
 struct StorePaymentsTests {
     @Test("a payment applies the core's plan: balances, years, ledger, receipt number; it reads back whole by id, receipt and list",

@@ -2,7 +2,7 @@ import Foundation
 import GongjiCore
 import Testing
 
-/// The registry part of the store contract (SQLiteStore+Registry.swift).
+/// The registry part of the store contract (UseCases.swift: registry, credits, import, rollover, availability).
 @Suite("store contract: registry, credits, rollover, availability")
 struct StoreRegistryTests {
     @Test("upsert creates, then replaces; an employee gets an empty account in the current year; a retry returns the first answer",

@@ -19,7 +19,7 @@ extension World {
     }
 }
 
-/// The settlement part of the store contract (SQLiteStore+Settlements.swift).
+/// The settlement part of the store contract (UseCases.swift: settle, reverseSettlement).
 @Suite("store contract: settlements")
 struct StoreSettlementsTests {
     @Test("institutions are upserted and read; an import carries them too", arguments: Backend.all)

@@ -1,10 +1,10 @@
-/// The store's contract: the use-case operations every backend (SQLite now, PostgreSQL next)
-/// implements, and that `Tests/GongjiStoreTests` checks against each of them.
+/// The store's contract: the use-case operations the service calls, and that
+/// `Tests/GongjiStorageTests` checks against every backend (SQLite, PostgreSQL).
 ///
-/// A mutating operation gathers the facts it needs inside one transaction, hands them to the
-/// domain core (which decides every rule and returns a complete plan), and applies the plan —
-/// all or nothing. A store adds only what only it can (sequence numbers, row order) and checks
-/// invariants; it never decides a rule. Operations with an `IdempotencyKey` return the stored
+/// A mutating operation is a script written once (`GongjiStorage/UseCases.swift`): inside one
+/// transaction it reads the facts it needs, hands them to the domain core (which decides every
+/// rule and returns a complete write-set), and has the backend apply it — all or nothing. A
+/// backend adds only what only it can (sequence numbers) and never decides a rule. Operations with an `IdempotencyKey` return the stored
 /// result of an earlier request with the same key, and refuse the key reused for other content
 /// (R-PAY-9). Times are inputs (`now`, Unix seconds; `today`, China time): a store reads no clock.
 public protocol FamilyAccountStore: Sendable {

@@ -4,8 +4,8 @@ import GongjiStorage
 import Logging
 import PostgresNIO
 
-// The use-case operations of `FamilyAccountStore`, in the same shape as the SQLite store's: gather
-// the facts, let the core plan, apply the plan — in one READ COMMITTED transaction that locks the rows it decides on first.
+// The reads of people, accounts, bindings, documents and the ledger, and the row decoders the facts
+// share (the mutations are the scripts of GongjiStorage/UseCases.swift).
 
 extension PostgresStore {
     // MARK: Registry

@@ -4,7 +4,8 @@ import GongjiStorage
 import Logging
 import PostgresNIO
 
-// The two money paths, premium payment and settlement, of one shape: gather, plan, apply, once.
+// The reads of the money paths: payments, account uses, institutions, settlements (the mutations
+// are the scripts of GongjiStorage/UseCases.swift; their facts and rows are PostgresStore+Facts/+Apply).
 
 extension PostgresStore {
     // MARK: Premium payments
