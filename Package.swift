@@ -3,7 +3,7 @@ import Foundation
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 /// What a command-line gRPC client of gongjid links (the operators' CLI, the load generator).

@@ -30,8 +30,10 @@ public enum PEMSource: Sendable {
 
 /// A mutual-TLS client transport to gongjid, as the operators' CLI and the tests use it.
 /// Without `certificate` the client offers no certificate (the server then refuses it).
-public func makeClientTransport(host: String, port: Int, ca: PEMSource, certificate: PEMSource?, key: PEMSource?,
-                                serverName: String = "localhost") throws -> HTTP2ClientTransport.Posix {
+public func makeClientTransport(
+    host: String, port: Int, ca: PEMSource, certificate: PEMSource?, key: PEMSource?,
+    serverName: String = "localhost"
+) throws -> HTTP2ClientTransport.Posix {
     let configure: (inout HTTP2ClientTransport.Posix.TransportSecurity.TLS) -> Void = { tls in
         tls.trustRoots = .certificates([ca.certificate])
         tls.serverCertificateVerification = .fullVerification

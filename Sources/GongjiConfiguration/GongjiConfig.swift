@@ -51,7 +51,10 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         public var port: Int
 
         /// Creates the section.
-        public init(host: String, port: Int) { self.host = host; self.port = port }
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
         enum CodingKeys: String, CodingKey, CaseIterable { case host, port }
     }
 
@@ -67,7 +70,9 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
         /// Creates the section.
         public init(certificate: String, privateKey: String, clientCA: String) {
-            self.certificate = certificate; self.privateKey = privateKey; self.clientCA = clientCA
+            self.certificate = certificate
+            self.privateKey = privateKey
+            self.clientCA = clientCA
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -97,7 +102,10 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
             /// Creates the section.
             public init(url: String, poolSize: Int? = nil, tls: String? = nil, caFile: String? = nil) {
-                self.url = url; self.poolSize = poolSize; self.tls = tls; self.caFile = caFile
+                self.url = url
+                self.poolSize = poolSize
+                self.tls = tls
+                self.caFile = caFile
             }
 
             enum CodingKeys: String, CodingKey, CaseIterable {
@@ -109,9 +117,15 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         }
 
         /// Creates the section.
-        public init(path: String) { self.path = path; self.postgresql = nil }
+        public init(path: String) {
+            self.path = path
+            self.postgresql = nil
+        }
         /// A PostgreSQL section.
-        public init(postgresql: PostgreSQL) { self.path = ""; self.postgresql = postgresql }
+        public init(postgresql: PostgreSQL) {
+            self.path = ""
+            self.postgresql = postgresql
+        }
         enum CodingKeys: String, CodingKey, CaseIterable { case path, postgresql }
 
         public init(from decoder: any Decoder) throws {
@@ -141,7 +155,9 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
 
         /// Creates the section.
         public init(directory: String, uploadBytesMax: Int? = nil, retentionSeconds: Int? = nil) {
-            self.directory = directory; self.uploadBytesMax = uploadBytesMax; self.retentionSeconds = retentionSeconds
+            self.directory = directory
+            self.uploadBytesMax = uploadBytesMax
+            self.retentionSeconds = retentionSeconds
         }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
@@ -229,7 +245,10 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         public var port: Int
 
         /// Creates the section.
-        public init(host: String, port: Int) { self.host = host; self.port = port }
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
         enum CodingKeys: String, CodingKey, CaseIterable { case host, port }
     }
 
@@ -238,9 +257,11 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
     }
 
     /// Creates a configuration.
-    public init(listen: Listen, tls: TLS, roles: [String: [String]], database: DatabaseSection, documents: Documents,
-                secrets: Secrets, policies: Policies, limits: Limits = .defaults, log: Log = Log(level: nil),
-                metrics: Metrics? = nil, settlement: Settlement? = nil) {
+    public init(
+        listen: Listen, tls: TLS, roles: [String: [String]], database: DatabaseSection, documents: Documents,
+        secrets: Secrets, policies: Policies, limits: Limits = .defaults, log: Log = Log(level: nil),
+        metrics: Metrics? = nil, settlement: Settlement? = nil
+    ) {
         self.settlement = settlement
         self.listen = listen
         self.tls = tls
@@ -313,9 +334,10 @@ extension Decoder {
         let names = Set(Keys.allCases.map(\.stringValue))
         let container = try container(keyedBy: AnyKey.self)
         for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !names.contains(key.stringValue) {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: codingPath + [key],
-                debugDescription: "unknown key; this section knows \(names.sorted().joined(separator: ", "))"))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: codingPath + [key],
+                    debugDescription: "unknown key; this section knows \(names.sorted().joined(separator: ", "))"))
         }
     }
 }
@@ -357,7 +379,9 @@ extension GongjiConfig {
     ]
 
     /// Reads, overrides from `environment`, resolves relative paths and validates.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigError) -> GongjiConfig {
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ConfigError) -> GongjiConfig {
         let url = URL(fileURLWithPath: path)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ConfigError(key: "", problem: "cannot read configuration file \(path)")
@@ -367,7 +391,8 @@ extension GongjiConfig {
 
     /// Decodes the text of a configuration file (`source` names it in errors), applies the
     /// environment, resolves relative paths against `base` and validates. Reads no files.
-    public static func parse(json5 data: Data, source: String, environment: [String: String], base: URL) throws(ConfigError) -> GongjiConfig {
+    public static func parse(json5 data: Data, source: String, environment: [String: String], base: URL) throws(ConfigError) -> GongjiConfig
+    {
         var config: GongjiConfig
         do {
             config = try JSON5.decode(GongjiConfig.self, from: data)
@@ -420,7 +445,9 @@ extension GongjiConfig {
     /// Checks values without touching files.
     public func validate() throws(ConfigError) {
         guard !listen.host.isEmpty else { throw ConfigError(key: "listen.host", problem: "must not be empty") }
-        guard (0...65535).contains(listen.port) else { throw ConfigError(key: "listen.port", problem: "must be 0…65535, got \(listen.port)") }
+        guard (0...65535).contains(listen.port) else {
+            throw ConfigError(key: "listen.port", problem: "must be 0…65535, got \(listen.port)")
+        }
         for (role, identities) in roles {
             guard Role(rawValue: role) != nil else {
                 throw ConfigError(key: "roles.\(role)", problem: "unknown role; use gateway, reviewer, operator or settlement")

@@ -91,11 +91,13 @@ public struct Binding: Hashable, Sendable {
     public var endReason: String?
 
     /// Creates a binding.
-    public init(id: String, authorizer: ResidentID, member: ResidentID, memberName: String,
-                relationship: Relationship, region: RegionCode, startDate: CivilDate, status: BindingStatus,
-                isNewborn: Bool = false, commitment: CommitmentAcceptance? = nil,
-                frontDocument: String? = nil, backDocument: String? = nil, rejectionReason: String? = nil,
-                medicalLimit: Money? = nil) {
+    public init(
+        id: String, authorizer: ResidentID, member: ResidentID, memberName: String,
+        relationship: Relationship, region: RegionCode, startDate: CivilDate, status: BindingStatus,
+        isNewborn: Bool = false, commitment: CommitmentAcceptance? = nil,
+        frontDocument: String? = nil, backDocument: String? = nil, rejectionReason: String? = nil,
+        medicalLimit: Money? = nil
+    ) {
         self.medicalLimit = medicalLimit
         self.id = id
         self.authorizer = authorizer

@@ -16,8 +16,10 @@ public struct BindingRequest: Hashable, Sendable {
     public var backDocument: String?
 
     /// Creates a request.
-    public init(memberIDNumber: String, memberName: String, relationship: Relationship, startDate: CivilDate,
-                commitment: CommitmentAcceptance? = nil, frontDocument: String? = nil, backDocument: String? = nil) {
+    public init(
+        memberIDNumber: String, memberName: String, relationship: Relationship, startDate: CivilDate,
+        commitment: CommitmentAcceptance? = nil, frontDocument: String? = nil, backDocument: String? = nil
+    ) {
         self.memberIDNumber = memberIDNumber
         self.memberName = memberName
         self.relationship = relationship
@@ -48,8 +50,10 @@ public struct BindingFacts: Sendable {
     public var today: CivilDate
 
     /// Creates the facts.
-    public init(actor: ResidentID, authorizer: Person?, authorizerAccount: PersonalAccount?, member: Person?, authorizerBindings: [Binding],
-                documents: [String: DocumentSide], policy: RegionPolicy?, today: CivilDate) {
+    public init(
+        actor: ResidentID, authorizer: Person?, authorizerAccount: PersonalAccount?, member: Person?, authorizerBindings: [Binding],
+        documents: [String: DocumentSide], policy: RegionPolicy?, today: CivilDate
+    ) {
         self.actor = actor
         self.authorizer = authorizer
         self.authorizerAccount = authorizerAccount
@@ -60,7 +64,6 @@ public struct BindingFacts: Sendable {
         self.today = today
     }
 }
-
 
 /// Pure decisions on bindings (R-BIND-*, R-ID-*).
 public enum BindingRules {
@@ -77,25 +80,29 @@ public enum BindingRules {
         try checkAuthorizer(authorizer, account: facts.authorizerAccount, policy: policy)
         guard let member = facts.member, member.id == memberID else { throw .personNotFound(role: "member", id: memberID) }
         guard member.name == name else {
-            throw .member(.nameMismatch, "the name does not match the registered name of this ID number", "姓名与身份证号码不一致",
-                          ["id_number": memberID.masked], category: .invalidArgument)
+            throw .member(
+                .nameMismatch, "the name does not match the registered name of this ID number", "姓名与身份证号码不一致",
+                ["id_number": memberID.masked], category: .invalidArgument)
         }
         guard member.id != authorizer.id else {
-            throw .member(.selfBindingNotAllowed, "an authorizer cannot bind himself or herself", "不能绑定本人",
-                          category: .invalidArgument)
+            throw .member(
+                .selfBindingNotAllowed, "an authorizer cannot bind himself or herself", "不能绑定本人",
+                category: .invalidArgument)
         }
         try checkRelationship(request.relationship, authorizer: authorizer, member: member, policy: policy)
         let isNewborn = try checkMemberInsurance(member, relationship: request.relationship, policy: policy, today: facts.today)
         let open = facts.authorizerBindings.filter { $0.status.isOpen }
         if let existing = open.first(where: { $0.member == member.id }) {
-            throw .member(.bindingAlreadyExists, "this member is already bound (\(existing.status.rawValue))", "该家庭成员已绑定或正在审核",
-                          ["binding_id": existing.id], category: .alreadyExists)
+            throw .member(
+                .bindingAlreadyExists, "this member is already bound (\(existing.status.rawValue))", "该家庭成员已绑定或正在审核",
+                ["binding_id": existing.id], category: .alreadyExists)
         }
         if let limit = policy.member.limit, open.count >= limit { throw .memberLimitReached(limit: limit) }
         guard request.startDate >= facts.today else {
-            throw .member(.startDateInPast, "the authorization start date \(request.startDate) is before today \(facts.today)",
-                          "授权开始日期不能早于今天", ["start_date": request.startDate.description, "today": facts.today.description],
-                          category: .invalidArgument)
+            throw .member(
+                .startDateInPast, "the authorization start date \(request.startDate) is before today \(facts.today)",
+                "授权开始日期不能早于今天", ["start_date": request.startDate.description, "today": facts.today.description],
+                category: .invalidArgument)
         }
         try checkMaterials(request, documents: facts.documents, policy: policy, today: facts.today)
         return Binding(
@@ -112,107 +119,133 @@ public enum BindingRules {
     static func checkAuthorizer(_ authorizer: Person, account: PersonalAccount?, policy: RegionPolicy) throws(DomainError) {
         guard authorizer.insuranceType == .employee else { throw .authorizerNotEmployeeInsured() }
         guard authorizer.status == .normal else {
-            throw .authorizer(.authorizerStatusNotNormal, "the authorizer's insurance status is \(authorizer.status.rawValue)",
-                              "授权人参保状态不正常", ["status": authorizer.status.rawValue])
+            throw .authorizer(
+                .authorizerStatusNotNormal, "the authorizer's insurance status is \(authorizer.status.rawValue)",
+                "授权人参保状态不正常", ["status": authorizer.status.rawValue])
         }
         guard policy.covers(authorizerRegion: authorizer.region) else {
-            throw .authorizer(.authorizerRegionNotAllowed, "the authorizer must be registered in \(policy.name)",
-                              "授权人须在\(policy.name)参保", ["authorizer_region": authorizer.region.description,
-                                                          "scope": policy.authorizer.scope.rawValue])
+            throw .authorizer(
+                .authorizerRegionNotAllowed, "the authorizer must be registered in \(policy.name)",
+                "授权人须在\(policy.name)参保",
+                [
+                    "authorizer_region": authorizer.region.description,
+                    "scope": policy.authorizer.scope.rawValue,
+                ])
         }
         if policy.authorizer.requirePositiveBalance, (account?.total ?? .zero) <= .zero {
-            throw .authorizer(.authorizerBalanceNotPositive, "the authorizer's personal account has no balance",
-                              "授权人个人账户无余额")
+            throw .authorizer(
+                .authorizerBalanceNotPositive, "the authorizer's personal account has no balance",
+                "授权人个人账户无余额")
         }
     }
 
     /// R-BIND-2 and R-BIND-3: an allowed and plausible relationship.
-    static func checkRelationship(_ relationship: Relationship, authorizer: Person, member: Person,
-                                  policy: RegionPolicy) throws(DomainError) {
+    static func checkRelationship(
+        _ relationship: Relationship, authorizer: Person, member: Person,
+        policy: RegionPolicy
+    ) throws(DomainError) {
         guard policy.member.relationships.contains(relationship) else {
-            throw .member(.relationshipNotAllowed, "\(relationship.rawValue) cannot be bound in \(policy.name)",
-                          "该关系不在可绑定范围内", ["relationship": relationship.rawValue], category: .invalidArgument)
+            throw .member(
+                .relationshipNotAllowed, "\(relationship.rawValue) cannot be bound in \(policy.name)",
+                "该关系不在可绑定范围内", ["relationship": relationship.rawValue], category: .invalidArgument)
         }
-        let plausible = switch relationship.birthOrder {
-        case nil: true
-        case .later?: member.birthDate > authorizer.birthDate
-        case .earlier?: member.birthDate < authorizer.birthDate
-        }
+        let plausible =
+            switch relationship.birthOrder {
+            case nil: true
+            case .later?: member.birthDate > authorizer.birthDate
+            case .earlier?: member.birthDate < authorizer.birthDate
+            }
         guard plausible else {
             let later = relationship.birthOrder == .later
-            throw .member(.relationshipImplausible,
-                          "a \(relationship.rawValue) must be born \(later ? "after" : "before") the authorizer",
-                          "\(relationship.chinese)的出生日期应\(later ? "晚于" : "早于")授权人",
-                          ["relationship": relationship.rawValue], category: .invalidArgument)
+            throw .member(
+                .relationshipImplausible,
+                "a \(relationship.rawValue) must be born \(later ? "after" : "before") the authorizer",
+                "\(relationship.chinese)的出生日期应\(later ? "晚于" : "早于")授权人",
+                ["relationship": relationship.rawValue], category: .invalidArgument)
         }
     }
 
     /// R-BIND-2 and R-BIND-8: the member is insured, normal, in the same province — or a newborn.
     /// Returns whether the member is bound as a newborn.
-    static func checkMemberInsurance(_ member: Person, relationship: Relationship, policy: RegionPolicy,
-                                     today: CivilDate) throws(DomainError) -> Bool {
+    static func checkMemberInsurance(
+        _ member: Person, relationship: Relationship, policy: RegionPolicy,
+        today: CivilDate
+    ) throws(DomainError) -> Bool {
         if member.insuranceType == .none {
             let age = member.birthDate.days(until: today)
             if let days = policy.member.newbornDays, relationship == .child {
                 guard age <= days else {
-                    throw .member(.newbornWindowPassed,
-                                  "a child not yet insured can be bound within \(days) days of birth; this child is \(age) days old",
-                                  "新生儿出生超过\(days)天，请先为其参保", ["newborn_days": String(days), "age_days": String(age)])
+                    throw .member(
+                        .newbornWindowPassed,
+                        "a child not yet insured can be bound within \(days) days of birth; this child is \(age) days old",
+                        "新生儿出生超过\(days)天，请先为其参保", ["newborn_days": String(days), "age_days": String(age)])
                 }
                 return true
             }
-            throw .member(.memberNotInsured, "the member is not enrolled in basic medical insurance",
-                          "被共济人未参加基本医疗保险", policy.member.newbornDays.map { ["newborn_days": String($0), "age_days": String(age)] } ?? [:])
+            throw .member(
+                .memberNotInsured, "the member is not enrolled in basic medical insurance",
+                "被共济人未参加基本医疗保险", policy.member.newbornDays.map { ["newborn_days": String($0), "age_days": String(age)] } ?? [:])
         }
         guard policy.member.insuranceTypes.contains(member.insuranceType) else {
-            throw .member(.memberInsuranceTypeNotAllowed,
-                          "a member insured under the \(member.insuranceType.rawValue) scheme cannot be bound in \(policy.name)",
-                          "被共济人参保类型不符合要求", ["insurance_type": member.insuranceType.rawValue])
+            throw .member(
+                .memberInsuranceTypeNotAllowed,
+                "a member insured under the \(member.insuranceType.rawValue) scheme cannot be bound in \(policy.name)",
+                "被共济人参保类型不符合要求", ["insurance_type": member.insuranceType.rawValue])
         }
         guard member.status == .normal else {
-            throw .member(.memberStatusNotNormal, "the member's insurance status is \(member.status.rawValue)",
-                          "被共济人参保状态不正常", ["status": member.status.rawValue])
+            throw .member(
+                .memberStatusNotNormal, "the member's insurance status is \(member.status.rawValue)",
+                "被共济人参保状态不正常", ["status": member.status.rawValue])
         }
         guard member.region.isInSameProvince(as: policy.region) else {
-            throw .member(.crossProvinceNotAllowed, "the member is insured in another province (\(member.region))",
-                          "被共济人须在本省参保，不支持跨省共济",
-                          ["member_region": member.region.description, "province": policy.region.province.description])
+            throw .member(
+                .crossProvinceNotAllowed, "the member is insured in another province (\(member.region))",
+                "被共济人须在本省参保，不支持跨省共济",
+                ["member_region": member.region.description, "province": policy.region.province.description])
         }
         return false
     }
 
     /// R-BIND-5: commitment and ID images, as the region requires.
-    static func checkMaterials(_ request: BindingRequest, documents: [String: DocumentSide], policy: RegionPolicy,
-                               today: CivilDate) throws(DomainError) {
+    static func checkMaterials(
+        _ request: BindingRequest, documents: [String: DocumentSide], policy: RegionPolicy,
+        today: CivilDate
+    ) throws(DomainError) {
         if policy.materials.requiresCommitment {
             guard let commitment = request.commitment else {
-                throw .member(.commitmentRequired, "the signed personal commitment is required in \(policy.name)",
-                              "请先阅读并签署个人承诺书", ["accepted_versions": policy.materials.commitmentVersions.joined(separator: ",")],
-                              category: .invalidArgument)
+                throw .member(
+                    .commitmentRequired, "the signed personal commitment is required in \(policy.name)",
+                    "请先阅读并签署个人承诺书", ["accepted_versions": policy.materials.commitmentVersions.joined(separator: ",")],
+                    category: .invalidArgument)
             }
             guard policy.materials.commitmentVersions.contains(commitment.version) else {
-                throw .member(.commitmentVersionUnknown, "commitment text version '\(TextLimits.echo(commitment.version))' is not accepted",
-                              "个人承诺书版本无效", ["accepted_versions": policy.materials.commitmentVersions.joined(separator: ",")],
-                              category: .invalidArgument)
+                throw .member(
+                    .commitmentVersionUnknown, "commitment text version '\(TextLimits.echo(commitment.version))' is not accepted",
+                    "个人承诺书版本无效", ["accepted_versions": policy.materials.commitmentVersions.joined(separator: ",")],
+                    category: .invalidArgument)
             }
             guard CivilDate.inChina(unixSeconds: commitment.acceptedAtUnix) <= today else {
-                throw .member(.commitmentTimeInvalid, "the commitment cannot be accepted in the future", "承诺书签署时间无效",
-                              category: .invalidArgument)
+                throw .member(
+                    .commitmentTimeInvalid, "the commitment cannot be accepted in the future", "承诺书签署时间无效",
+                    category: .invalidArgument)
             }
         }
         guard policy.materials.idImages else { return }
         for (side, document) in [(DocumentSide.front, request.frontDocument), (.back, request.backDocument)] {
             guard let document, !document.isEmpty else {
-                throw .member(.idImagesRequired, "the \(side.rawValue) image of the member's ID card is required",
-                              "请上传被共济人身份证正反面照片", ["missing_side": side.rawValue], category: .invalidArgument)
+                throw .member(
+                    .idImagesRequired, "the \(side.rawValue) image of the member's ID card is required",
+                    "请上传被共济人身份证正反面照片", ["missing_side": side.rawValue], category: .invalidArgument)
             }
             guard let found = documents[document] else {
-                throw .member(.documentNotFound, "document \(document) was not uploaded (or has expired)", "身份证照片未上传或已过期",
-                              ["document_id": document], category: .notFound)
+                throw .member(
+                    .documentNotFound, "document \(document) was not uploaded (or has expired)", "身份证照片未上传或已过期",
+                    ["document_id": document], category: .notFound)
             }
             guard found == side else {
-                throw .member(.documentSideMismatch, "document \(document) shows the \(found.rawValue) side, not the \(side.rawValue)",
-                              "身份证照片正反面不符", ["document_id": document, "side": found.rawValue], category: .invalidArgument)
+                throw .member(
+                    .documentSideMismatch, "document \(document) shows the \(found.rawValue) side, not the \(side.rawValue)",
+                    "身份证照片正反面不符", ["document_id": document, "side": found.rawValue], category: .invalidArgument)
             }
         }
     }
@@ -275,23 +308,27 @@ public enum BindingRules {
             return try review(current, decision: decision)
         case .setMedicalLimit(let endUser, let limit, let policies):
             let binding = try PartyRules.visible(current, to: endUser)
-            return try setMedicalLimit(binding, actor: endUser, limit: limit,
-                                       terms: policies.policy(of: binding.region)?.settlementTerms ?? .defaults)
+            return try setMedicalLimit(
+                binding, actor: endUser, limit: limit,
+                terms: policies.policy(of: binding.region)?.settlementTerms ?? .defaults)
         }
     }
 
     /// R-SETL-8: the authorizer sets the annual limit of an open binding; nil restores the
     /// region's default; above the region's maximum is refused.
-    public static func setMedicalLimit(_ binding: Binding, actor: ResidentID, limit: Money?,
-                                       terms: RegionPolicy.SettlementTerms) throws(DomainError) -> Binding {
+    public static func setMedicalLimit(
+        _ binding: Binding, actor: ResidentID, limit: Money?,
+        terms: RegionPolicy.SettlementTerms
+    ) throws(DomainError) -> Binding {
         guard actor == binding.authorizer else { throw .notAuthorizer() }
         guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
         if let limit {
             guard limit >= .zero, limit.isValidAmount else { throw .amountOutOfRange("annual_limit_fen") }
             if let max = terms.medicalLimitMax, limit > max {
-                throw DomainError(reason: .medicalLimitAboveMaximum, category: .invalidArgument,
-                                  message: "the region allows an annual limit of at most \(max.yuanString) yuan",
-                                  messageZH: "年度限额超过本地区上限", details: ["field": "annual_limit_fen", "maximum_fen": String(max.fen)])
+                throw DomainError(
+                    reason: .medicalLimitAboveMaximum, category: .invalidArgument,
+                    message: "the region allows an annual limit of at most \(max.yuanString) yuan",
+                    messageZH: "年度限额超过本地区上限", details: ["field": "annual_limit_fen", "maximum_fen": String(max.fen)])
             }
         }
         var result = binding
@@ -313,7 +350,9 @@ public enum BindingRules {
     /// R-BIND-11: the open bindings a registry change of `person` ends, ended, with the reason:
     /// an authorizer no longer employee-insured with status normal, or a member terminated.
     public static func endedByRegistry(_ person: Person, open bindings: [Binding]) -> [Binding] {
-        let authorizerReason: Reason? = person.insuranceType != .employee ? .authorizerNotEmployeeInsured
+        let authorizerReason: Reason? =
+            person.insuranceType != .employee
+            ? .authorizerNotEmployeeInsured
             : person.status != .normal ? .authorizerStatusNotNormal : nil
         let memberReason: Reason? = person.status == .terminated ? .memberTerminated : nil
         return bindings.compactMap { binding in

@@ -33,34 +33,43 @@ extension CreditRules {
     /// Plans crediting `amount` to `part` of the balance (R-ACCT-3) under `reference` (validated by
     /// `validate`) of the person `id`, found as `record`; `referenceOwner` is whose account the
     /// reference was applied to before.
-    public static func plan(credit id: ResidentID, record: PersonRecord?, amount: Money, part: BalancePart, reference: String,
-                            referenceOwner: ResidentID?) throws(DomainError) -> Plan {
+    public static func plan(
+        credit id: ResidentID, record: PersonRecord?, amount: Money, part: BalancePart, reference: String,
+        referenceOwner: ResidentID?
+    ) throws(DomainError) -> Plan {
         guard let record else { throw .personNotFound(id) }
         guard record.person.insuranceType == .employee, let account = record.account else {
-            throw DomainError(reason: .notEmployeeInsured, category: .failedPrecondition,
-                              message: "only the employee-insured have a personal account", messageZH: "仅职工医保参保人有个人账户",
-                              details: ["id_number": id.masked])
+            throw DomainError(
+                reason: .notEmployeeInsured, category: .failedPrecondition,
+                message: "only the employee-insured have a personal account", messageZH: "仅职工医保参保人有个人账户",
+                details: ["id_number": id.masked])
         }
         if let referenceOwner {
             guard referenceOwner == id else {
-                throw DomainError(reason: .creditReferenceReused, category: .alreadyExists,
-                                  message: "credit reference \(reference) was applied to another account", messageZH: "入账凭证号已被使用",
-                                  details: ["reference": reference])
+                throw DomainError(
+                    reason: .creditReferenceReused, category: .alreadyExists,
+                    message: "credit reference \(reference) was applied to another account", messageZH: "入账凭证号已被使用",
+                    details: ["reference": reference])
             }
             return .alreadyApplied
         }
         guard let balance = account.balance(of: part).adding(amount), balance.isValidAmount else {
-            throw DomainError(reason: .amountOutOfRange, category: .invalidArgument, message: "the balance would exceed the limit",
-                              messageZH: "金额超出允许范围", details: ["max_fen": String(Money.max.fen)])
+            throw DomainError(
+                reason: .amountOutOfRange, category: .invalidArgument, message: "the balance would exceed the limit",
+                messageZH: "金额超出允许范围", details: ["max_fen": String(Money.max.fen)])
         }
         var credited = account
         switch part {
         case .currentYear: credited.currentYear = balance
         case .carryOver: credited.carryOver = balance
         }
-        return .apply(account: credited, movement: LedgerMovement("credit:\(reference)", [
-            LedgerEntry(LedgerAccount.person(id, part), amount),
-            LedgerEntry(LedgerAccount.platformFunding, Money(fen: -amount.fen)),
-        ]))
+        return .apply(
+            account: credited,
+            movement: LedgerMovement(
+                "credit:\(reference)",
+                [
+                    LedgerEntry(LedgerAccount.person(id, part), amount),
+                    LedgerEntry(LedgerAccount.platformFunding, Money(fen: -amount.fen)),
+                ]))
     }
 }

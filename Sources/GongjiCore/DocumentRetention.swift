@@ -23,8 +23,10 @@ public enum DocumentRetention {
     /// The clean-up at `nowUnix`: each expired hold released, then every document nobody holds
     /// removed.
     public static func cleanUp(_ holds: [DocumentHold], nowUnix: Int64, retentionSeconds: Int64) -> [Write] {
-        holds.filter { isExpired(uploadedAtUnix: $0.uploadedAt, isReferenced: $0.isReferenced, nowUnix: nowUnix, retentionSeconds: retentionSeconds) }
-            .map { .releaseDocumentHold(documentID: $0.documentID, uploader: $0.uploader) } + [.removeUnheldDocuments]
+        holds.filter {
+            isExpired(uploadedAtUnix: $0.uploadedAt, isReferenced: $0.isReferenced, nowUnix: nowUnix, retentionSeconds: retentionSeconds)
+        }
+        .map { .releaseDocumentHold(documentID: $0.documentID, uploader: $0.uploader) } + [.removeUnheldDocuments]
     }
 
     /// Whether an upload made at `uploadedAtUnix`, used by no binding, is due for removal at

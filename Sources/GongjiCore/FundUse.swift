@@ -23,12 +23,14 @@ public enum FundUse: Hashable, Sendable {
         case .premium:
             return
         case .providerCost(.other, _):
-            throw .payment(.fundUseOutOfScope, "family funds may pay only at designated medical institutions or retail pharmacies",
-                           "共济资金仅可用于定点医药机构的个人负担费用", category: .permissionDenied)
+            throw .payment(
+                .fundUseOutOfScope, "family funds may pay only at designated medical institutions or retail pharmacies",
+                "共济资金仅可用于定点医药机构的个人负担费用", category: .permissionDenied)
         case .providerCost(_, let holder):
             guard holder == binding.member else {
-                throw .payment(.credentialNotMembersOwn, "the member must use his or her own insurance credential",
-                               "须使用被共济人本人的医保凭证", category: .permissionDenied)
+                throw .payment(
+                    .credentialNotMembersOwn, "the member must use his or her own insurance credential",
+                    "须使用被共济人本人的医保凭证", category: .permissionDenied)
             }
         }
     }

@@ -7,9 +7,10 @@ public enum Idempotency {
     public static func checkRetry(of key: IdempotencyKey, storedFingerprint: Data) throws(DomainError) {
         guard storedFingerprint == key.fingerprint else {
             if key.kind == .settlement { throw .settlementIDReused(key.requestID) }
-            throw DomainError(reason: .requestIDReused, category: .alreadyExists,
-                              message: "request_id \(key.requestID) was used before for a different request",
-                              messageZH: "请求编号已被其他请求使用", details: ["request_id": key.requestID])
+            throw DomainError(
+                reason: .requestIDReused, category: .alreadyExists,
+                message: "request_id \(key.requestID) was used before for a different request",
+                messageZH: "请求编号已被其他请求使用", details: ["request_id": key.requestID])
         }
     }
 }

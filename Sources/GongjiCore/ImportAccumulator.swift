@@ -36,7 +36,10 @@ public struct ImportAccumulator: Sendable {
     /// Adds the next chunk of the file.
     public mutating func append(_ chunk: [UInt8]) {
         bytesSeen += chunk.count
-        guard bytesSeen <= bytesMax else { isTooLarge = true; return }
+        guard bytesSeen <= bytesMax else {
+            isTooLarge = true
+            return
+        }
         var start = 0
         for (i, byte) in chunk.enumerated() where byte == UInt8(ascii: "\n") {
             pending.append(contentsOf: chunk[start..<i])
@@ -75,7 +78,9 @@ public struct ImportAccumulator: Sendable {
             if header == RegistryImport.csvColumnsBeforeBalancePart {
                 csvColumnCount = header.count
             } else if header != RegistryImport.csvColumns {
-                record(DomainError.importRowInvalid(line: lineNumber, field: "", problem: "the header must be \(RegistryImport.csvColumns.joined(separator: ","))"))
+                record(
+                    DomainError.importRowInvalid(
+                        line: lineNumber, field: "", problem: "the header must be \(RegistryImport.csvColumns.joined(separator: ","))"))
             }
             return
         }

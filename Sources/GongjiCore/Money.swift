@@ -60,10 +60,13 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible, Co
     public init?(yuan text: String) {
         var body = Substring(text)
         var negative = false
-        if body.first == "-" { negative = true; body = body.dropFirst() }
+        if body.first == "-" {
+            negative = true
+            body = body.dropFirst()
+        }
         let parts = body.split(separator: ".", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].count <= 15,
-              parts[0].allSatisfy(\.isASCIIDigit), let whole = Int64(parts[0])
+            parts[0].allSatisfy(\.isASCIIDigit), let whole = Int64(parts[0])
         else { return nil }
         var cents: Int64 = 0
         if parts.count == 2 {

@@ -23,8 +23,9 @@ public enum PageToken {
 
     /// The error for a token that was not issued for this list (or not issued at all).
     public static func invalid() -> DomainError {
-        DomainError(reason: .pageTokenInvalid, category: .invalidArgument, message: "page_token was not issued for this list",
-                    messageZH: "分页标记无效", details: ["field": "page_token", "problem": "was not issued for this list"])
+        DomainError(
+            reason: .pageTokenInvalid, category: .invalidArgument, message: "page_token was not issued for this list",
+            messageZH: "分页标记无效", details: ["field": "page_token", "problem": "was not issued for this list"])
     }
 
     static func data(base64URL text: String) -> Data? {

@@ -1,8 +1,10 @@
 /// Who may see and act on a binding's records: its authorizer and its member, nobody else.
 public enum PartyRules {
     /// Throws NOT_PARTY unless `endUser` is the authorizer or the member.
-    public static func requireParty(_ endUser: ResidentID, authorizer: ResidentID, member: ResidentID,
-                                    of thing: String) throws(DomainError) {
+    public static func requireParty(
+        _ endUser: ResidentID, authorizer: ResidentID, member: ResidentID,
+        of thing: String
+    ) throws(DomainError) {
         guard endUser == authorizer || endUser == member else { throw .notParty(thing) }
     }
 
@@ -15,7 +17,9 @@ public enum PartyRules {
     }
 
     /// A payment, or its receipt (`thing`), as `endUser` may see it (see `visible(_:to:)`).
-    public static func visible(_ payment: PaymentRecord?, as thing: String = "payment", to endUser: ResidentID) throws(DomainError) -> PaymentRecord {
+    public static func visible(
+        _ payment: PaymentRecord?, as thing: String = "payment", to endUser: ResidentID
+    ) throws(DomainError) -> PaymentRecord {
         guard let payment else { throw .notParty(thing) }
         try requireParty(endUser, authorizer: payment.authorizer, member: payment.member, of: thing)
         return payment

@@ -81,8 +81,10 @@ public struct Person: Hashable, Sendable {
     public var specialCategory: String?
 
     /// Creates a person.
-    public init(id: ResidentID, name: String, insuranceType: InsuranceType, status: InsuranceStatus,
-                region: RegionCode, specialCategory: String? = nil) {
+    public init(
+        id: ResidentID, name: String, insuranceType: InsuranceType, status: InsuranceStatus,
+        region: RegionCode, specialCategory: String? = nil
+    ) {
         self.id = id
         self.name = name
         self.insuranceType = insuranceType
@@ -187,4 +189,3 @@ public struct PersonalAccount: Hashable, Sendable {
         return PersonalAccount(owner: owner, year: newYear, currentYear: .zero, carryOver: carried)
     }
 }
-

@@ -24,9 +24,11 @@ public struct PremiumFacts: Sendable {
     public var today: CivilDate
 
     /// Creates the facts.
-    public init(binding: Binding, actor: ResidentID, authorizer: Person, authorizerAccount: PersonalAccount?,
-                member: Person, memberAccount: PersonalAccount?, paidYears: Set<Int>, policy: RegionPolicy?, memberPolicy: RegionPolicy?,
-                today: CivilDate) {
+    public init(
+        binding: Binding, actor: ResidentID, authorizer: Person, authorizerAccount: PersonalAccount?,
+        member: Person, memberAccount: PersonalAccount?, paidYears: Set<Int>, policy: RegionPolicy?, memberPolicy: RegionPolicy?,
+        today: CivilDate
+    ) {
         self.binding = binding
         self.actor = actor
         self.authorizer = authorizer
@@ -176,7 +178,6 @@ public enum ReceiptNumber {
     }
 }
 
-
 /// Pure decisions on premium quotes and payments (R-PAY-*).
 public enum PremiumRules {
     /// Quotes the premium for `years`.
@@ -189,19 +190,21 @@ public enum PremiumRules {
         // R-PAY-2a: the standard is the member's region's.
         guard let standard = facts.memberPolicy else { throw .memberRegionNotSupported(facts.member.region) }
         if policy.payment.memberBalanceMustBeZero, let account = facts.memberAccount, account.total != .zero {
-            throw .payment(.memberAccountNotEmpty, "the member's own personal account still holds \(account.total.yuanString) yuan",
-                           "被共济人本人个人账户余额不为零", ["member_balance_fen": String(account.total.fen)])
+            throw .payment(
+                .memberAccountNotEmpty, "the member's own personal account still holds \(account.total.yuanString) yuan",
+                "被共济人本人个人账户余额不为零", ["member_balance_fen": String(account.total.fen)])
         }
         var lines: [PremiumLine] = []
         for year in years.sorted() { lines.append(try line(year: year, facts: facts, policy: standard)) }
         guard let total = Money.sum(lines.map(\.amount)),
-              case let available = account.usable(policy.payment.balanceParts)
+            case let available = account.usable(policy.payment.balanceParts)
         else { throw .amountOutOfRange("total") }
         let accountPart = Money.min(total, available)
         // R-SUSP-2: a quote moves no money, so it answers while payment is suspended, and says so.
-        return PremiumQuote(lines: lines, total: total, available: available, accountPart: accountPart,
-                            shortfall: total.subtracting(accountPart)!, externalShortfallAllowed: policy.payment.externalShortfall,
-                            paymentSuspension: policy.availability.suspended ? policy.availability : nil)
+        return PremiumQuote(
+            lines: lines, total: total, available: available, accountPart: accountPart,
+            shortfall: total.subtracting(accountPart)!, externalShortfallAllowed: policy.payment.externalShortfall,
+            paymentSuspension: policy.availability.suspended ? policy.availability : nil)
     }
 
     /// Decides a payment: the client's expected total must match (R-PAY-3); the account must cover
@@ -215,31 +218,39 @@ public enum PremiumRules {
         // R-SUSP-1: paying fails while the region is suspended, naming the alternatives.
         if quote.paymentSuspension != nil, let policy = facts.policy { throw .suspended(policy) }
         guard expectedTotal == quote.total else {
-            throw .payment(.amountMismatch, "the premium is \(quote.total.yuanString) yuan, the request expected \(expectedTotal.yuanString)",
-                           "缴费金额与应缴金额不一致", ["expected_fen": String(expectedTotal.fen), "actual_fen": String(quote.total.fen)],
-                           category: .invalidArgument)
+            throw .payment(
+                .amountMismatch, "the premium is \(quote.total.yuanString) yuan, the request expected \(expectedTotal.yuanString)",
+                "缴费金额与应缴金额不一致", ["expected_fen": String(expectedTotal.fen), "actual_fen": String(quote.total.fen)],
+                category: .invalidArgument)
         }
         if let external, external.amount != .zero {
             guard quote.externalShortfallAllowed else {
-                throw .payment(.externalPaymentNotAllowed, "this region does not accept an external part", "本地区不支持其他渠道补足差额",
-                               category: .invalidArgument)
+                throw .payment(
+                    .externalPaymentNotAllowed, "this region does not accept an external part", "本地区不支持其他渠道补足差额",
+                    category: .invalidArgument)
             }
             let reference = external.reference.trimmingWhitespace
             guard TextLimits.externalReference.admits(reference) else {
-                throw .payment(.externalReferenceRequired, "the external part needs the other channel's reference (\(TextLimits.externalReference))",
-                               "请提供其他渠道缴费凭证号", category: .invalidArgument)
+                throw .payment(
+                    .externalReferenceRequired, "the external part needs the other channel's reference (\(TextLimits.externalReference))",
+                    "请提供其他渠道缴费凭证号", category: .invalidArgument)
             }
             guard external.amount == quote.shortfall else {
-                throw .payment(.externalAmountMismatch, "the external part must be exactly the shortfall \(quote.shortfall.yuanString) yuan",
-                               "其他渠道补足金额应等于差额", ["shortfall_fen": String(quote.shortfall.fen),
-                                                      "external_fen": String(external.amount.fen)])
+                throw .payment(
+                    .externalAmountMismatch, "the external part must be exactly the shortfall \(quote.shortfall.yuanString) yuan",
+                    "其他渠道补足金额应等于差额",
+                    [
+                        "shortfall_fen": String(quote.shortfall.fen),
+                        "external_fen": String(external.amount.fen),
+                    ])
             }
         } else if quote.shortfall > .zero {
             throw .balanceInsufficient(shortfall: quote.shortfall, available: quote.available, total: quote.total)
         }
         let (postings, account) = facts.authorizerAccount!.debiting(upTo: quote.accountPart, from: facts.policy!.payment.balanceParts)
         precondition(Money.sum(postings.map(\.amount)) == quote.accountPart, "postings must cover the account part")
-        let externalPart = quote.shortfall > .zero ? external.map { ExternalPayment(amount: $0.amount, reference: $0.reference.trimmingWhitespace) } : nil
+        let externalPart =
+            quote.shortfall > .zero ? external.map { ExternalPayment(amount: $0.amount, reference: $0.reference.trimmingWhitespace) } : nil
         let binding = facts.binding
         var entries = postings.map { LedgerEntry(LedgerAccount.person(binding.authorizer, $0.part), Money(fen: -$0.amount.fen)) }
         if let externalPart { entries.append(LedgerEntry(LedgerAccount.external(binding.region), Money(fen: -externalPart.amount.fen))) }
@@ -255,20 +266,23 @@ public enum PremiumRules {
             member.region = premiumRegion
             enrolled = member
         }
-        return PaymentPlan(paymentID: paymentID, binding: binding, authorizerName: facts.authorizer.name, quote: quote,
-                           postings: postings, external: externalPart, authorizerAccount: account, enrolledMember: enrolled,
-                           movement: LedgerMovement("payment:\(paymentID)", entries), issuedOn: facts.today)
+        return PaymentPlan(
+            paymentID: paymentID, binding: binding, authorizerName: facts.authorizer.name, quote: quote,
+            postings: postings, external: externalPart, authorizerAccount: account, enrolledMember: enrolled,
+            movement: LedgerMovement("payment:\(paymentID)", entries), issuedOn: facts.today)
     }
 
     static func checkBinding(_ facts: PremiumFacts) throws(DomainError) {
         guard facts.binding.status == .active else { throw .bindingState(facts.binding, expected: "active") }
         guard facts.binding.startDate <= facts.today else {
-            throw .payment(.bindingNotStarted, "the authorization starts on \(facts.binding.startDate)", "授权尚未开始",
-                           ["start_date": facts.binding.startDate.description])
+            throw .payment(
+                .bindingNotStarted, "the authorization starts on \(facts.binding.startDate)", "授权尚未开始",
+                ["start_date": facts.binding.startDate.description])
         }
         guard facts.authorizer.insuranceType == .employee, facts.authorizer.status == .normal else {
-            throw .authorizer(.authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
-                              "授权人参保状态不正常", ["status": facts.authorizer.status.rawValue])
+            throw .authorizer(
+                .authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
+                "授权人参保状态不正常", ["status": facts.authorizer.status.rawValue])
         }
         if facts.member.insuranceType == .none, !facts.binding.isNewborn {
             throw .payment(.memberNotInsured, "the member is not enrolled in basic medical insurance", "被共济人未参加基本医疗保险")
@@ -289,27 +303,32 @@ public enum PremiumRules {
 
     static func line(year: Int, facts: PremiumFacts, policy: RegionPolicy) throws(DomainError) -> PremiumLine {
         guard let entry = policy.premiumYear(year) else {
-            throw .payment(.premiumYearUnknown, "\(policy.name) has no premium data for \(year)", "该年度缴费标准尚未公布",
-                           ["year": String(year)])
+            throw .payment(
+                .premiumYearUnknown, "\(policy.name) has no premium data for \(year)", "该年度缴费标准尚未公布",
+                ["year": String(year)])
         }
         guard !facts.paidYears.contains(year) else {
-            throw .payment(.premiumAlreadyPaid, "the member's premium for \(year) is already paid", "该成员\(year)年度保费已缴纳",
-                           ["year": String(year)], category: .alreadyExists)
+            throw .payment(
+                .premiumAlreadyPaid, "the member's premium for \(year) is already paid", "该成员\(year)年度保费已缴纳",
+                ["year": String(year)], category: .alreadyExists)
         }
         let category = facts.member.specialCategory.flatMap { entry.categoryAmounts[$0] == nil ? nil : $0 }
         guard let amount = category.flatMap({ entry.categoryAmounts[$0] }) ?? entry.amount else {
-            throw .payment(.premiumNotPublished, "the \(year) premium standard of \(policy.name) is not published yet",
-                           "\(year)年度缴费标准尚未公布", ["year": String(year)])
+            throw .payment(
+                .premiumNotPublished, "the \(year) premium standard of \(policy.name) is not published yet",
+                "\(year)年度缴费标准尚未公布", ["year": String(year)])
         }
         let today = facts.today
         guard today >= entry.windowStart else {
-            throw .payment(.collectionNotOpen, "collection for \(year) opens on \(entry.windowStart)", "\(year)年度集中参保期尚未开始",
-                           ["year": String(year), "window_start": entry.windowStart.description])
+            throw .payment(
+                .collectionNotOpen, "collection for \(year) opens on \(entry.windowStart)", "\(year)年度集中参保期尚未开始",
+                ["year": String(year), "window_start": entry.windowStart.description])
         }
         // R-PAY-7: inside the window the whole year is covered; a late payment is accepted and
         // benefits start after the waiting period (never before the year begins).
         let isLate = today > entry.windowEnd
-        let start = isLate
+        let start =
+            isLate
             ? Swift.max(today.adding(days: policy.payment.waitingPeriodDays), CivilDate.firstOfYear(year))
             : CivilDate.firstOfYear(year)
         let benefitStart = start <= CivilDate.lastOfYear(year) ? start : nil

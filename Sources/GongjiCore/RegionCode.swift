@@ -58,7 +58,9 @@ public struct RegionCode: Hashable, Comparable, Sendable, CustomStringConvertibl
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let raw: Int
-        if let number = try? container.decode(Int.self) { raw = number } else {
+        if let number = try? container.decode(Int.self) {
+            raw = number
+        } else {
             raw = Int(try container.decode(String.self)) ?? -1
         }
         guard let code = RegionCode(raw) else {

@@ -5,16 +5,18 @@ extension DomainError {
     /// such as `premiums[1].window_end`, empty for the whole document) and what is wrong.
     public static func policyInvalid(source: String = "", field: String, problem: String) -> DomainError {
         let location = field.isEmpty ? source : source.isEmpty ? field : "\(source): \(field)"
-        return DomainError(reason: .policyInvalid, category: .invalidArgument, message: location.isEmpty ? problem : "\(location): \(problem)",
-                           messageZH: "统筹区政策文件无效", details: ["source": source, "field": field, "problem": problem])
+        return DomainError(
+            reason: .policyInvalid, category: .invalidArgument, message: location.isEmpty ? problem : "\(location): \(problem)",
+            messageZH: "统筹区政策文件无效", details: ["source": source, "field": field, "problem": problem])
     }
 
     /// A registry import line was refused (IMPORT_ROW_INVALID): its 1-based line number, the
     /// field at fault (or empty) and what is wrong.
     public static func importRowInvalid(line: Int, field: String, problem: String) -> DomainError {
-        DomainError(reason: .importRowInvalid, category: .invalidArgument,
-                    message: "line \(line): \(field.isEmpty ? "" : "\(field): ")\(problem)", messageZH: "导入文件第\(line)行有误",
-                    details: ["line": String(line), "field": field, "problem": problem])
+        DomainError(
+            reason: .importRowInvalid, category: .invalidArgument,
+            message: "line \(line): \(field.isEmpty ? "" : "\(field): ")\(problem)", messageZH: "导入文件第\(line)行有误",
+            details: ["line": String(line), "field": field, "problem": problem])
     }
 
     /// The file a policy or import error is about (`source` detail), or empty.
@@ -79,7 +81,9 @@ extension RegionPolicy {
             guard (0...3650).contains(terms.reversalDays) else {
                 throw fail("settlement.reversal_days", "must be 0…3650, got \(terms.reversalDays)")
             }
-            for (key, value) in [("medical_limit_default_fen", terms.medicalLimitDefault), ("medical_limit_max_fen", terms.medicalLimitMax)] {
+            for (key, value) in [
+                ("medical_limit_default_fen", terms.medicalLimitDefault), ("medical_limit_max_fen", terms.medicalLimitMax),
+            ] {
                 if let value, !(value >= .zero && value.isValidAmount) { throw fail("settlement.\(key)", "must be 0…\(Money.max.fen)") }
             }
             if let preset = terms.medicalLimitDefault, let max = terms.medicalLimitMax, preset > max {
@@ -95,7 +99,9 @@ extension RegionPolicy {
         var seen = Set<Int>()
         for (i, entry) in premiums.enumerated() {
             let path = "premiums[\(i)]"
-            guard (2000...2200).contains(entry.year) else { throw .policyInvalid(field: "\(path).year", problem: "must be 2000…2200, got \(entry.year)") }
+            guard (2000...2200).contains(entry.year) else {
+                throw .policyInvalid(field: "\(path).year", problem: "must be 2000…2200, got \(entry.year)")
+            }
             guard seen.insert(entry.year).inserted else {
                 throw .policyInvalid(field: "\(path).year", problem: "year \(entry.year) appears twice")
             }
@@ -107,21 +113,24 @@ extension RegionPolicy {
                     throw .policyInvalid(field: "\(path).category_amounts_fen", problem: "category '\(category)' must be lower_snake_case")
                 }
                 guard amount.isValidAmount else {
-                    throw .policyInvalid(field: "\(path).category_amounts_fen.\(category)", problem: "must be 0…\(Money.max.fen), got \(amount.fen)")
+                    throw .policyInvalid(
+                        field: "\(path).category_amounts_fen.\(category)", problem: "must be 0…\(Money.max.fen), got \(amount.fen)")
                 }
             }
             guard entry.windowStart <= entry.windowEnd else {
                 throw .policyInvalid(field: "\(path).window_end", problem: "\(entry.windowEnd) is before window_start \(entry.windowStart)")
             }
             guard entry.windowEnd <= CivilDate.lastOfYear(entry.year) else {
-                throw .policyInvalid(field: "\(path).window_end", problem: "\(entry.windowEnd) is after the end of premium year \(entry.year)")
+                throw .policyInvalid(
+                    field: "\(path).window_end", problem: "\(entry.windowEnd) is after the end of premium year \(entry.year)")
             }
         }
         let sorted = premiums.enumerated().sorted { $0.element.windowStart < $1.element.windowStart }
         for (earlier, later) in zip(sorted, sorted.dropFirst()) where later.element.windowStart <= earlier.element.windowEnd {
             throw .policyInvalid(
                 field: "premiums[\(later.offset)].window_start",
-                problem: "window of \(later.element.year) overlaps the window of \(earlier.element.year) (ends \(earlier.element.windowEnd))")
+                problem:
+                    "window of \(later.element.year) overlaps the window of \(earlier.element.year) (ends \(earlier.element.windowEnd))")
         }
     }
 
@@ -137,11 +146,12 @@ extension RegionPolicy {
 extension DecodingError {
     /// The dotted path of the field the error concerns, e.g. `premiums[0].amount_fen`.
     public var fieldPath: String {
-        let (context, extraKey): (DecodingError.Context?, (any CodingKey)?) = switch self {
-        case .keyNotFound(let key, let context): (context, key)
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): (context, nil)
-        @unknown default: (nil, nil)
-        }
+        let (context, extraKey): (DecodingError.Context?, (any CodingKey)?) =
+            switch self {
+            case .keyNotFound(let key, let context): (context, key)
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context): (context, nil)
+            @unknown default: (nil, nil)
+            }
         var path = context?.codingPath ?? []
         if let extraKey { path.append(extraKey) }
         var text = ""

@@ -165,8 +165,10 @@ public struct RegionPolicy: Hashable, Sendable, Codable {
         }
 
         /// Creates a premium year.
-        public init(year: Int, amount: Money?, categoryAmounts: [String: Money] = [:],
-                    windowStart: CivilDate, windowEnd: CivilDate, note: String? = nil) {
+        public init(
+            year: Int, amount: Money?, categoryAmounts: [String: Money] = [:],
+            windowStart: CivilDate, windowEnd: CivilDate, note: String? = nil
+        ) {
             self.year = year
             self.amount = amount
             self.categoryAmounts = categoryAmounts

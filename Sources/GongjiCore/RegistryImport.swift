@@ -26,8 +26,10 @@ public enum RegistryImport {
     public static let csvColumns = csvColumnsBeforeBalancePart + ["balance_part"]
 
     /// The CSV header of files written before credits named their part.
-    public static let csvColumnsBeforeBalancePart = ["kind", "id_number", "name", "insurance_type", "status", "region_code",
-                                                     "special_category", "paid_premium_years", "amount_fen", "reference"]
+    public static let csvColumnsBeforeBalancePart = [
+        "kind", "id_number", "name", "insurance_type", "status", "region_code",
+        "special_category", "paid_premium_years", "amount_fen", "reference",
+    ]
 
     /// The longest line accepted, in bytes.
     public static let lineBytesMax = 4096
@@ -85,8 +87,13 @@ public enum RegistryImport {
                 let value = fields[i].trimmingWhitespace
                 return value.isEmpty ? nil : value
             }
-            kind = field(0); id_number = field(1); name = field(2); insurance_type = field(3); status = field(4)
-            region_code = field(5); special_category = field(6)
+            kind = field(0)
+            id_number = field(1)
+            name = field(2)
+            insurance_type = field(3)
+            status = field(4)
+            region_code = field(5)
+            special_category = field(6)
             paid_premium_years = field(7).map { $0.split(separator: ";").map { Int(String($0).trimmingWhitespace) ?? -1 } }
             amount_fen = field(8).map { Int64($0) ?? -1 }
             reference = field(9)
@@ -96,9 +103,11 @@ public enum RegistryImport {
 
     /// Validates a person sent field by field (the registry's UpsertPerson) by the rules of an
     /// import line; a bad field is INVALID_FIELD naming `person.<field>`.
-    public static func person(idNumber: String, name: String, insuranceType: InsuranceType?, status: InsuranceStatus?,
-                              regionCode: String, specialCategory: String, paidYears: [Int],
-                              today: CivilDate) throws(DomainError) -> (person: Person, paidYears: [Int]) {
+    public static func person(
+        idNumber: String, name: String, insuranceType: InsuranceType?, status: InsuranceStatus?,
+        regionCode: String, specialCategory: String, paidYears: [Int],
+        today: CivilDate
+    ) throws(DomainError) -> (person: Person, paidYears: [Int]) {
         var raw = RawRow(csv: [])
         raw.kind = "person"
         raw.id_number = idNumber
@@ -109,18 +118,23 @@ public enum RegistryImport {
         raw.special_category = specialCategory.isEmpty ? nil : specialCategory
         raw.paid_premium_years = paidYears
         do {
-            guard case .person(let person, let years) = try row(from: raw, line: 1, today: today) else { preconditionFailure("a person row") }
+            guard case .person(let person, let years) = try row(from: raw, line: 1, today: today) else {
+                preconditionFailure("a person row")
+            }
             return (person, years)
         } catch {
-            throw DomainError(reason: .invalidField, category: .invalidArgument, message: "person.\(error.field): \(error.problem)",
-                              messageZH: "人员信息无效", details: ["field": "person.\(error.field)", "problem": error.problem])
+            throw DomainError(
+                reason: .invalidField, category: .invalidArgument, message: "person.\(error.field): \(error.problem)",
+                messageZH: "人员信息无效", details: ["field": "person.\(error.field)", "problem": error.problem])
         }
     }
 
     /// Parses one non-blank line. `line` is the 1-based line number used in errors; a CSV line has
     /// `csvColumnCount` fields (its header's: `csvColumns`, or the older file's 10).
-    public static func parse(_ text: Substring, format: RegistryFormat, line: Int, today: CivilDate,
-                             csvColumnCount: Int = csvColumns.count) throws(DomainError) -> RegistryRow {
+    public static func parse(
+        _ text: Substring, format: RegistryFormat, line: Int, today: CivilDate,
+        csvColumnCount: Int = csvColumns.count
+    ) throws(DomainError) -> RegistryRow {
         guard text.utf8.count <= lineBytesMax else {
             throw DomainError.importRowInvalid(line: line, field: "", problem: "longer than \(lineBytesMax) bytes")
         }
@@ -148,20 +162,26 @@ public enum RegistryImport {
     }
 
     static func row(from raw: RawRow, line: Int, today: CivilDate) throws(DomainError) -> RegistryRow {
-        func fail(_ field: String, _ problem: String) -> DomainError { DomainError.importRowInvalid(line: line, field: field, problem: problem) }
+        func fail(_ field: String, _ problem: String) -> DomainError {
+            DomainError.importRowInvalid(line: line, field: field, problem: problem)
+        }
         if raw.kind == "institution" {
             // R-SETL-1: a designated institution (JSON lines only: the CSV columns are a person's).
             do {
-                return .institution(try Institution.validated(
-                    code: raw.institution_code ?? "", name: raw.name ?? "", kind: raw.institution_kind.flatMap(InstitutionKind.init(rawValue:)),
-                    regionCode: raw.region_code ?? "", validFrom: raw.valid_from_date ?? "", validTo: raw.valid_to_date ?? ""))
+                return .institution(
+                    try Institution.validated(
+                        code: raw.institution_code ?? "", name: raw.name ?? "",
+                        kind: raw.institution_kind.flatMap(InstitutionKind.init(rawValue:)),
+                        regionCode: raw.region_code ?? "", validFrom: raw.valid_from_date ?? "", validTo: raw.valid_to_date ?? ""))
             } catch {
                 throw fail(String(error.field.dropFirst("institution.".count)), error.problem)
             }
         }
         guard let idText = raw.id_number else { throw fail("id_number", "is required") }
         let id: ResidentID
-        do { id = try ResidentID.parse(idText, today: today) } catch { throw fail("id_number", "\(error.reason): \(error.details["problem"] ?? "")") }
+        do { id = try ResidentID.parse(idText, today: today) } catch {
+            throw fail("id_number", "\(error.reason): \(error.details["problem"] ?? "")")
+        }
         switch raw.kind {
         case "person":
             guard let name = raw.name?.trimmingWhitespace, TextLimits.personName.admits(name) else {
@@ -218,13 +238,23 @@ public enum RegistryImport {
             if quoted {
                 if c == "\"" {
                     if let next = iterator.next() {
-                        if next == "\"" { current.append("\"") } else { quoted = false; pending = next }
-                    } else { quoted = false }
-                } else { current.append(c) }
+                        if next == "\"" {
+                            current.append("\"")
+                        } else {
+                            quoted = false
+                            pending = next
+                        }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    current.append(c)
+                }
             } else if c == "\"" && current.isEmpty {
                 quoted = true
             } else if c == "," {
-                fields.append(current); current = ""
+                fields.append(current)
+                current = ""
             } else if c != "\r" {
                 current.append(c)
             }

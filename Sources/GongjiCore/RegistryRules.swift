@@ -12,8 +12,10 @@ extension RegistryRules {
     /// elsewhere, the account an employee gets (an existing one is kept as it is), and the end of
     /// every open binding the change no longer allows (R-BIND-11), recorded as the registry's.
     /// `stored` is the person as registered before, `open` his or her pending and active bindings.
-    public static func registration(_ person: Person, paidYears: [Int], stored: PersonRecord?, open: [Binding],
-                                    today: CivilDate) -> (writes: [Write], record: PersonRecord) {
+    public static func registration(
+        _ person: Person, paidYears: [Int], stored: PersonRecord?, open: [Binding],
+        today: CivilDate
+    ) -> (writes: [Write], record: PersonRecord) {
         var writes: [Write] = [.person(person, paidYears: paidYears)]
         var account = stored?.account
         if account == nil, let opened = accountToOpen(for: person, today: today) {

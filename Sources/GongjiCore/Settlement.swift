@@ -26,7 +26,7 @@ public struct InstitutionCode: Hashable, Sendable, Comparable, CustomStringConve
     public static func parse(_ text: String, field: String = "institution_code") throws(DomainError) -> InstitutionCode {
         let utf8 = Array(text.utf8)
         guard utf8.count == 12, utf8[0] == UInt8(ascii: "H") || utf8[0] == UInt8(ascii: "P"),
-              utf8.dropFirst().allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            utf8.dropFirst().allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
         else { throw .invalidField(field, "must be H or P followed by 11 digits", zh: "定点医药机构编码无效") }
         return InstitutionCode(value: text)
     }
@@ -61,15 +61,18 @@ public struct Institution: Hashable, Sendable {
     }
 
     /// Validates an institution as sent by operators or an import row.
-    public static func validated(code: String, name: String, kind: InstitutionKind?, regionCode: String, validFrom: String,
-                                 validTo: String, field prefix: String = "institution") throws(DomainError) -> Institution {
+    public static func validated(
+        code: String, name: String, kind: InstitutionKind?, regionCode: String, validFrom: String,
+        validTo: String, field prefix: String = "institution"
+    ) throws(DomainError) -> Institution {
         let code = try InstitutionCode.parse(code, field: "\(prefix).institution_code")
         let name = name.trimmingWhitespace
         guard TextLimits.institutionName.admits(name) else {
             throw .invalidField("\(prefix).name", "must be \(TextLimits.institutionName)", zh: "机构名称无效")
         }
         guard let kind, kind == code.kind else {
-            throw .invalidField("\(prefix).kind", "must be \(code.kind.rawValue) for a code starting with \(code.kind.letter)", zh: "机构类型与编码不符")
+            throw .invalidField(
+                "\(prefix).kind", "must be \(code.kind.rawValue) for a code starting with \(code.kind.letter)", zh: "机构类型与编码不符")
         }
         let region = try RegionCode.parse(regionCode, field: "\(prefix).region_code")
         guard let from = CivilDate(iso: validFrom) else {
@@ -88,7 +91,6 @@ public struct Institution: Hashable, Sendable {
     /// Whether it may settle on `day`.
     public func isValid(on day: CivilDate) -> Bool { validFrom <= day && validTo.map { day <= $0 } ?? true }
 }
-
 
 /// Which institutions a `settlement` caller may act for (configuration: `settlement.institutions`).
 public enum InstitutionScope: Hashable, Sendable {
@@ -150,8 +152,10 @@ public struct SettlementOrder: Hashable, Sendable {
 
     /// Creates an order, parsing its institution code and the patient's ID number (as of `today`,
     /// China time); the rules report a value that does not parse in their order of checks.
-    public init(institutionCode: String, settlementID: String, patientIDNumber: String, credential: Credential, amount: Money,
-                today: CivilDate) {
+    public init(
+        institutionCode: String, settlementID: String, patientIDNumber: String, credential: Credential, amount: Money,
+        today: CivilDate
+    ) {
         self.institutionCode = institutionCode
         self.institution = Result { () throws(DomainError) in try InstitutionCode.parse(institutionCode) }
         self.settlementID = settlementID
@@ -244,8 +248,10 @@ public struct SettlementSplit: Hashable, Sendable {
     public var familyZeroNote: FamilyFundNote?
 
     /// Creates a split.
-    public init(amount: Money, acctPay: Money, acctMulaidPay: Money, cashPay: Money, postings: [SettlementPosting],
-                family: [FamilyFundUse], familyZeroNote: FamilyFundNote?) {
+    public init(
+        amount: Money, acctPay: Money, acctMulaidPay: Money, cashPay: Money, postings: [SettlementPosting],
+        family: [FamilyFundUse], familyZeroNote: FamilyFundNote?
+    ) {
         self.amount = amount
         self.acctPay = acctPay
         self.acctMulaidPay = acctMulaidPay
@@ -292,8 +298,10 @@ public struct SettlementFacts: Sendable {
     public var today: CivilDate
 
     /// Creates the facts.
-    public init(scope: InstitutionScope, institution: Institution?, patient: PersonRecord?, patientPolicy: RegionPolicy?,
-                bindings: [FamilyBinding], today: CivilDate) {
+    public init(
+        scope: InstitutionScope, institution: Institution?, patient: PersonRecord?, patientPolicy: RegionPolicy?,
+        bindings: [FamilyBinding], today: CivilDate
+    ) {
         self.scope = scope
         self.institution = institution
         self.patient = patient
@@ -333,8 +341,10 @@ public struct SettlementRecord: Hashable, Sendable {
     public var seq: Int64
 
     /// Creates a record.
-    public init(settlementID: String, institution: Institution, patient: ResidentID, patientName: String, split: SettlementSplit,
-                status: SettlementStatus, settledAt: Int64, reversedAt: Int64?, seq: Int64) {
+    public init(
+        settlementID: String, institution: Institution, patient: ResidentID, patientName: String, split: SettlementSplit,
+        status: SettlementStatus, settledAt: Int64, reversedAt: Int64?, seq: Int64
+    ) {
         self.settlementID = settlementID
         self.institution = institution
         self.patient = patient

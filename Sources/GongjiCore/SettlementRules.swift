@@ -43,16 +43,20 @@ public enum SettlementRules {
         let id = try settlementID(order.settlementID)
         let (institution, patient) = try check(order, facts: facts)
         let (split, accounts) = split(order.amount, institution: institution, patient: patient, facts: facts)
-        let entries = split.postings.map { LedgerEntry(LedgerAccount.person($0.owner, $0.part), Money(fen: -$0.amount.fen)) }
+        let entries =
+            split.postings.map { LedgerEntry(LedgerAccount.person($0.owner, $0.part), Money(fen: -$0.amount.fen)) }
             + [LedgerEntry(LedgerAccount.institution(institution.code), Money.sum(split.postings.map(\.amount)) ?? .zero)]
-        return SettlementPlan(settlementID: id, institution: institution, patient: patient.person, split: split, accounts: accounts,
-                              movement: LedgerMovement("settlement:\(institution.code.value):\(id)", entries))
+        return SettlementPlan(
+            settlementID: id, institution: institution, patient: patient.person, split: split, accounts: accounts,
+            movement: LedgerMovement("settlement:\(institution.code.value):\(id)", entries))
     }
 
     /// The own account first, then each binding oldest first within its region's usable parts
     /// and its annual limit; cash for the rest.
-    static func split(_ amount: Money, institution: Institution, patient: PersonRecord,
-                      facts: SettlementFacts) -> (split: SettlementSplit, accounts: [PersonalAccount]) {
+    static func split(
+        _ amount: Money, institution: Institution, patient: PersonRecord,
+        facts: SettlementFacts
+    ) -> (split: SettlementSplit, accounts: [PersonalAccount]) {
         var remaining = amount
         var postings: [SettlementPosting] = []
         var accounts: [PersonalAccount] = []
@@ -62,7 +66,9 @@ public enum SettlementRules {
             let parts = order + [.carryOver, .currentYear].filter { !order.contains($0) }
             let (debits, after) = own.debiting(upTo: remaining, from: parts)
             if !debits.isEmpty {
-                postings += debits.map { SettlementPosting(owner: own.owner, part: $0.part, amount: $0.amount, bindingID: nil, accountYear: own.year) }
+                postings += debits.map {
+                    SettlementPosting(owner: own.owner, part: $0.part, amount: $0.amount, bindingID: nil, accountYear: own.year)
+                }
                 accounts.append(after)
                 remaining = remaining.subtracting(Money.sum(debits.map(\.amount))!)!
             }
@@ -73,26 +79,36 @@ public enum SettlementRules {
             let binding = entry.binding
             var note: FamilyFundNote? = nil
             var taken = Money.zero
-            if binding.status != .active { note = .bindingNotActive }
-            else if binding.startDate > facts.today { note = .bindingNotStarted }
-            else if entry.policy == nil { note = .regionNotSupported }
-            else if entry.policy!.availability.suspended { note = .regionSuspended }
-            else if remaining == .zero { note = .notNeeded }
-            else {
+            if binding.status != .active {
+                note = .bindingNotActive
+            } else if binding.startDate > facts.today {
+                note = .bindingNotStarted
+            } else if entry.policy == nil {
+                note = .regionNotSupported
+            } else if entry.policy!.availability.suspended {
+                note = .regionSuspended
+            } else if remaining == .zero {
+                note = .notNeeded
+            } else {
                 // R-SCOPE-1: a designated institution, the member's own credential (checked above).
-                precondition((try? FundUse.check(.providerCost(provider: institution.kind.provider, credentialHolder: binding.member),
-                                                 binding: binding)) != nil, "the binding may pay at a designated institution")
+                precondition(
+                    (try? FundUse.check(
+                        .providerCost(provider: institution.kind.provider, credentialHolder: binding.member),
+                        binding: binding)) != nil, "the binding may pay at a designated institution")
                 let limitLeft = binding.medicalLimit.map { $0 > entry.usedThisYear ? $0.subtracting(entry.usedThisYear)! : .zero }
                 // An account already debited by this split (the same authorizer twice) goes on from there.
                 let account = entry.authorizerAccount.map { current in accounts.first { $0.owner == current.owner } ?? current }
                 let usable = account?.usable(entry.policy!.payment.balanceParts) ?? .zero
-                if limitLeft == .zero { note = .limitReached }
-                else if usable == .zero { note = .balanceEmpty }
-                else if let account {
+                if limitLeft == .zero {
+                    note = .limitReached
+                } else if usable == .zero {
+                    note = .balanceEmpty
+                } else if let account {
                     let cap = Money.min(remaining, limitLeft.map { Money.min($0, usable) } ?? usable)
                     let (debits, after) = account.debiting(upTo: cap, from: entry.policy!.payment.balanceParts)
                     postings += debits.map {
-                        SettlementPosting(owner: account.owner, part: $0.part, amount: $0.amount, bindingID: binding.id, accountYear: account.year)
+                        SettlementPosting(
+                            owner: account.owner, part: $0.part, amount: $0.amount, bindingID: binding.id, accountYear: account.year)
                     }
                     accounts.removeAll { $0.owner == after.owner }
                     accounts.append(after)
@@ -104,22 +120,31 @@ public enum SettlementRules {
         }
         let mulaid = amount.subtracting(acctPay)!.subtracting(remaining)!
         let zeroNote: FamilyFundNote? = mulaid > .zero ? nil : facts.bindings.isEmpty ? .noBinding : family.first?.note
-        return (SettlementSplit(amount: amount, acctPay: acctPay, acctMulaidPay: mulaid, cashPay: remaining, postings: postings,
-                                family: family, familyZeroNote: zeroNote), accounts)
+        return (
+            SettlementSplit(
+                amount: amount, acctPay: acctPay, acctMulaidPay: mulaid, cashPay: remaining, postings: postings,
+                family: family, familyZeroNote: zeroNote), accounts
+        )
     }
 
     /// R-SETL-5: the reversal of `record` on `today`, within the institution's region's reversal
     /// period; `accounts` are the debited accounts as they are now. Nil when it is reversed
     /// already (a second reversal changes nothing).
-    public static func reverse(_ record: SettlementRecord, accounts: [PersonalAccount], terms: RegionPolicy.SettlementTerms,
-                               today: CivilDate) throws(DomainError) -> ReversalPlan? {
+    public static func reverse(
+        _ record: SettlementRecord, accounts: [PersonalAccount], terms: RegionPolicy.SettlementTerms,
+        today: CivilDate
+    ) throws(DomainError) -> ReversalPlan? {
         guard record.status == .settled else { return nil }
         let lastDay = record.settledOn.adding(days: terms.reversalDays)
         guard today <= lastDay else {
-            throw DomainError(reason: .reversalPeriodPassed, category: .failedPrecondition,
-                              message: "settlement \(record.settlementID) could be reversed until \(lastDay)",
-                              messageZH: "已超过撤销期限", details: ["settlement_id": record.settlementID, "last_day": lastDay.description,
-                                                            "reversal_days": String(terms.reversalDays)])
+            throw DomainError(
+                reason: .reversalPeriodPassed, category: .failedPrecondition,
+                message: "settlement \(record.settlementID) could be reversed until \(lastDay)",
+                messageZH: "已超过撤销期限",
+                details: [
+                    "settlement_id": record.settlementID, "last_day": lastDay.description,
+                    "reversal_days": String(terms.reversalDays),
+                ])
         }
         var byOwner = Dictionary(accounts.map { ($0.owner, $0) }, uniquingKeysWith: { first, _ in first })
         var credits: [SettlementPosting] = []
@@ -133,17 +158,21 @@ public enum SettlementRules {
             credits.append(credit)
         }
         let total = Money.sum(credits.map(\.amount)) ?? .zero
-        let entries = credits.map { LedgerEntry(LedgerAccount.person($0.owner, $0.part), $0.amount) }
+        let entries =
+            credits.map { LedgerEntry(LedgerAccount.person($0.owner, $0.part), $0.amount) }
             + [LedgerEntry(LedgerAccount.institution(record.institution.code), Money(fen: -total.fen))]
         let touched = Set(credits.map(\.owner))
-        return ReversalPlan(credits: credits, accounts: byOwner.values.filter { touched.contains($0.owner) }.sorted { $0.owner.value < $1.owner.value },
-                            movement: LedgerMovement("reversal:\(record.institution.code.value):\(record.settlementID)", entries))
+        return ReversalPlan(
+            credits: credits, accounts: byOwner.values.filter { touched.contains($0.owner) }.sorted { $0.owner.value < $1.owner.value },
+            movement: LedgerMovement("reversal:\(record.institution.code.value):\(record.settlementID)", entries))
     }
 
     /// R-SETL-7: compares the institution's day with Gongji's settlements of that day
     /// (`settled`) and totals the settlements and reversals of the day.
-    public static func reconcile(_ claim: ReconciliationClaim, settled: [SettlementRecord],
-                                 reversedThatDay: [SettlementRecord]) -> ReconciliationReport {
+    public static func reconcile(
+        _ claim: ReconciliationClaim, settled: [SettlementRecord],
+        reversedThatDay: [SettlementRecord]
+    ) -> ReconciliationReport {
         var totals = SettlementTotals()
         for record in settled {
             totals.settledCount += 1
@@ -155,33 +184,42 @@ public enum SettlementRules {
             totals.reversedAcctPay = totals.reversedAcctPay.adding(record.split.acctPay) ?? totals.reversedAcctPay
             totals.reversedAcctMulaidPay = totals.reversedAcctMulaidPay.adding(record.split.acctMulaidPay) ?? totals.reversedAcctMulaidPay
         }
-        let ours = Dictionary(settled.map {
-            ($0.settlementID, ReconciliationEntry(settlementID: $0.settlementID, acctPay: $0.split.acctPay,
-                                                  acctMulaidPay: $0.split.acctMulaidPay, reversed: $0.status == .reversed))
-        }, uniquingKeysWith: { first, _ in first })
+        let ours = Dictionary(
+            settled.map {
+                (
+                    $0.settlementID,
+                    ReconciliationEntry(
+                        settlementID: $0.settlementID, acctPay: $0.split.acctPay,
+                        acctMulaidPay: $0.split.acctMulaidPay, reversed: $0.status == .reversed)
+                )
+            }, uniquingKeysWith: { first, _ in first })
         var theirs: [String: ReconciliationEntry] = [:]
         for entry in claim.entries where theirs[entry.settlementID] == nil { theirs[entry.settlementID] = entry }
         var differences: [ReconciliationDifference] = []
         for id in Set(ours.keys).union(theirs.keys).sorted() {
             switch (theirs[id], ours[id]) {
-            case (let institution?, nil): differences.append(.init(settlementID: id, kind: .onlyInstitution, institution: institution, gongji: nil))
+            case (let institution?, nil):
+                differences.append(.init(settlementID: id, kind: .onlyInstitution, institution: institution, gongji: nil))
             case (nil, let gongji?): differences.append(.init(settlementID: id, kind: .onlyGongji, institution: nil, gongji: gongji))
             case (let institution?, let gongji?) where institution != gongji:
                 differences.append(.init(settlementID: id, kind: .different, institution: institution, gongji: gongji))
             default: break
             }
         }
-        let matches = claim.count == totals.settledCount && claim.acctPaySum == totals.settledAcctPay
+        let matches =
+            claim.count == totals.settledCount && claim.acctPaySum == totals.settledAcctPay
             && claim.acctMulaidPaySum == totals.settledAcctMulaidPay
-        return ReconciliationReport(totals: totals, headerMatches: matches, differences: Array(differences.prefix(differencesMax)),
-                                    truncated: differences.count > differencesMax)
+        return ReconciliationReport(
+            totals: totals, headerMatches: matches, differences: Array(differences.prefix(differencesMax)),
+            truncated: differences.count > differencesMax)
     }
 
     /// The refusal of a settlement id unknown for the institution.
     public static func notFound(_ code: String, _ id: String) -> DomainError {
         let echoed = TextLimits.echo(id)
-        return DomainError(reason: .settlementNotFound, category: .notFound, message: "institution \(code) has no settlement \(echoed)",
-                           messageZH: "未找到该结算记录", details: ["institution_code": code, "settlement_id": echoed])
+        return DomainError(
+            reason: .settlementNotFound, category: .notFound, message: "institution \(code) has no settlement \(echoed)",
+            messageZH: "未找到该结算记录", details: ["institution_code": code, "settlement_id": echoed])
     }
 
     /// A settlement id as sent (Settle, GetSettlement, ReverseSettlement, a reconciliation entry):
@@ -224,43 +262,52 @@ public struct ReconciliationAccumulator: Sendable {
 extension DomainError {
     /// Too many reconciliations at once on this daemon.
     public static func reconciliationBusy() -> DomainError {
-        DomainError(reason: .reconciliationBusy, category: .resourceExhausted,
-                    message: "\(SettlementRules.reconciliationsConcurrentMax) reconciliations are running on this daemon; retry in a few seconds",
-                    messageZH: "对账请求过多，请稍后重试", details: ["concurrent_max": String(SettlementRules.reconciliationsConcurrentMax)])
+        DomainError(
+            reason: .reconciliationBusy, category: .resourceExhausted,
+            message: "\(SettlementRules.reconciliationsConcurrentMax) reconciliations are running on this daemon; retry in a few seconds",
+            messageZH: "对账请求过多，请稍后重试", details: ["concurrent_max": String(SettlementRules.reconciliationsConcurrentMax)])
     }
 
     /// The caller may not act for this institution.
     public static func institutionNotAllowed(_ code: InstitutionCode) -> DomainError {
-        DomainError(reason: .institutionNotAllowed, category: .permissionDenied,
-                    message: "this caller may not settle for institution \(code)", messageZH: "无权代该机构结算",
-                    details: ["institution_code": code.value])
+        DomainError(
+            reason: .institutionNotAllowed, category: .permissionDenied,
+            message: "this caller may not settle for institution \(code)", messageZH: "无权代该机构结算",
+            details: ["institution_code": code.value])
     }
 
     /// No designated institution with this code is loaded.
     public static func institutionNotFound(_ code: InstitutionCode) -> DomainError {
-        DomainError(reason: .institutionNotFound, category: .notFound, message: "institution \(code) is not a loaded designated institution",
-                    messageZH: "非定点医药机构", details: ["institution_code": code.value])
+        DomainError(
+            reason: .institutionNotFound, category: .notFound, message: "institution \(code) is not a loaded designated institution",
+            messageZH: "非定点医药机构", details: ["institution_code": code.value])
     }
 
     static func institutionNotValid(_ institution: Institution, today: CivilDate) -> DomainError {
-        DomainError(reason: .institutionNotValid, category: .failedPrecondition,
-                    message: "institution \(institution.code) may settle from \(institution.validFrom) to \(institution.validTo?.description ?? "open end"), not on \(today)",
-                    messageZH: "定点医药机构不在有效期内",
-                    details: ["institution_code": institution.code.value, "valid_from_date": institution.validFrom.description,
-                              "valid_to_date": institution.validTo?.description ?? ""])
+        DomainError(
+            reason: .institutionNotValid, category: .failedPrecondition,
+            message:
+                "institution \(institution.code) may settle from \(institution.validFrom) to \(institution.validTo?.description ?? "open end"), not on \(today)",
+            messageZH: "定点医药机构不在有效期内",
+            details: [
+                "institution_code": institution.code.value, "valid_from_date": institution.validFrom.description,
+                "valid_to_date": institution.validTo?.description ?? "",
+            ])
     }
 
     static func credentialNotPatientsOwn(patient: ResidentID) -> DomainError {
-        DomainError(reason: .credentialNotPatientsOwn, category: .permissionDenied,
-                    message: "the credential's holder is not the patient: the patient must use his or her own credential",
-                    messageZH: "须使用患者本人医保凭证", details: ["patient_id_number": patient.masked])
+        DomainError(
+            reason: .credentialNotPatientsOwn, category: .permissionDenied,
+            message: "the credential's holder is not the patient: the patient must use his or her own credential",
+            messageZH: "须使用患者本人医保凭证", details: ["patient_id_number": patient.masked])
     }
 
     /// A settlement id used before by the institution for a different settlement.
     public static func settlementIDReused(_ id: String) -> DomainError {
-        DomainError(reason: .settlementIDReused, category: .alreadyExists,
-                    message: "settlement_id \(id) was settled before with other content", messageZH: "结算编号已被其他结算使用",
-                    details: ["settlement_id": id])
+        DomainError(
+            reason: .settlementIDReused, category: .alreadyExists,
+            message: "settlement_id \(id) was settled before with other content", messageZH: "结算编号已被其他结算使用",
+            details: ["settlement_id": id])
     }
 }
 
@@ -271,7 +318,9 @@ extension SettlementRules {
     }
 
     /// `access(_:institutionCode:)` for a code parsed already.
-    public static func access(_ scope: InstitutionScope, institution: Result<InstitutionCode, DomainError>) throws(DomainError) -> InstitutionCode {
+    public static func access(
+        _ scope: InstitutionScope, institution: Result<InstitutionCode, DomainError>
+    ) throws(DomainError) -> InstitutionCode {
         let code = try institution.get()
         guard scope.allows(code) else { throw .institutionNotAllowed(code) }
         return code
@@ -287,21 +336,29 @@ extension SettlementRules {
 extension SettlementRules {
     /// R-SETL-5 under the terms of the institution's region (the published defaults when its
     /// policy names none, or none is loaded).
-    public static func reverse(_ record: SettlementRecord, accounts: [PersonalAccount], policies: PolicyBook,
-                               today: CivilDate) throws(DomainError) -> ReversalPlan? {
-        try reverse(record, accounts: accounts, terms: policies.policy(of: record.institution.region)?.settlementTerms ?? .defaults, today: today)
+    public static func reverse(
+        _ record: SettlementRecord, accounts: [PersonalAccount], policies: PolicyBook,
+        today: CivilDate
+    ) throws(DomainError) -> ReversalPlan? {
+        try reverse(
+            record, accounts: accounts, terms: policies.policy(of: record.institution.region)?.settlementTerms ?? .defaults, today: today)
     }
 }
 
 extension SettlementFacts {
     /// The facts of a settlement with the governing policies taken from `policies`: the patient's
     /// region's (the order of the own account's parts) and each binding's region's.
-    public init(scope: InstitutionScope, institution: Institution?, patient: PersonRecord?,
-                bindings: [(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money)], policies: PolicyBook, today: CivilDate) {
-        self.init(scope: scope, institution: institution, patient: patient, patientPolicy: patient.flatMap { policies.policy(of: $0.person.region) },
-                  bindings: bindings.map {
-                      FamilyBinding(binding: $0.binding, authorizerAccount: $0.authorizerAccount, policy: policies.policy(of: $0.binding.region),
-                                    usedThisYear: $0.usedThisYear)
-                  }, today: today)
+    public init(
+        scope: InstitutionScope, institution: Institution?, patient: PersonRecord?,
+        bindings: [(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money)], policies: PolicyBook, today: CivilDate
+    ) {
+        self.init(
+            scope: scope, institution: institution, patient: patient,
+            patientPolicy: patient.flatMap { policies.policy(of: $0.person.region) },
+            bindings: bindings.map {
+                FamilyBinding(
+                    binding: $0.binding, authorizerAccount: $0.authorizerAccount, policy: policies.policy(of: $0.binding.region),
+                    usedThisYear: $0.usedThisYear)
+            }, today: today)
     }
 }

@@ -8,10 +8,15 @@ public enum YearEnd {
     public static func rollOver(_ account: PersonalAccount, into year: Int) throws(DomainError) -> (PersonalAccount, LedgerMovement) {
         let rolled = try account.rolledOver(into: year)
         let moved = rolled.year == account.year ? Money.zero : account.currentYear
-        return (rolled, LedgerMovement("rollover:\(year):\(account.owner.value)", [
-            LedgerEntry(LedgerAccount.person(account.owner, .currentYear), Money(fen: -moved.fen)),
-            LedgerEntry(LedgerAccount.person(account.owner, .carryOver), moved),
-        ]))
+        return (
+            rolled,
+            LedgerMovement(
+                "rollover:\(year):\(account.owner.value)",
+                [
+                    LedgerEntry(LedgerAccount.person(account.owner, .currentYear), Money(fen: -moved.fen)),
+                    LedgerEntry(LedgerAccount.person(account.owner, .carryOver), moved),
+                ])
+        )
     }
 
     /// The year the next rollover must go into: the year after the last recorded rollover; for a
@@ -25,8 +30,10 @@ public enum YearEnd {
 
     /// Refuses a rollover into any year but the next one, or into a year that has not begun
     /// (China time); the error names the year that would be valid.
-    public static func checkRollover(into requested: Int, lastRolled: Int?, oldestAccountYear: Int?,
-                                     today: CivilDate) throws(DomainError) {
+    public static func checkRollover(
+        into requested: Int, lastRolled: Int?, oldestAccountYear: Int?,
+        today: CivilDate
+    ) throws(DomainError) {
         guard yearRange.contains(requested) else {
             throw .invalidField("year", "must be \(yearRange.lowerBound)…\(yearRange.upperBound)", zh: "年度无效")
         }
@@ -39,8 +46,10 @@ public enum YearEnd {
 extension YearEnd {
     /// The rollover into `year` (checked by `checkRollover`) of `accounts` (every account still in
     /// an earlier year): each account's new balances and movement, and the rollover's record.
-    public static func plan(into year: Int, lastRolled: Int?, oldestAccountYear: Int?, accounts: [PersonalAccount],
-                            today: CivilDate) throws(DomainError) -> [Write] {
+    public static func plan(
+        into year: Int, lastRolled: Int?, oldestAccountYear: Int?, accounts: [PersonalAccount],
+        today: CivilDate
+    ) throws(DomainError) -> [Write] {
         try checkRollover(into: year, lastRolled: lastRolled, oldestAccountYear: oldestAccountYear, today: today)
         var writes: [Write] = []
         for account in accounts {

@@ -1,8 +1,8 @@
 import Foundation
 import GongjiBench
 import GongjiCore
-import GongjiServer
 import GongjiSQLite
+import GongjiServer
 import GongjiStorage
 import Logging
 
@@ -15,14 +15,17 @@ public enum BenchSeed {
     /// Creates the benchmark directory (a dev environment: throwaway CA, keys, policies with a
     /// premium year open today) and seeds `families` Hohhot families and `sharedAccounts`
     /// Ma'anshan accounts of `sharedMembers` members.
-    public static func create(at directory: URL, policySource: URL, families: Int, sharedAccounts: Int, postgresql: String? = nil,
-                              logger: Logger) async throws -> BenchManifest {
+    public static func create(
+        at directory: URL, policySource: URL, families: Int, sharedAccounts: Int, postgresql: String? = nil,
+        logger: Logger
+    ) async throws -> BenchManifest {
         // One reading of the clock for the whole seed: a seed crossing midnight in China would
         // otherwise bind with yesterday's start date against the daemon's today.
         let clock = FixedClock(nowUnix: SystemClock().nowUnix())
         let today = clock.today()
-        let env = try DevEnvironment.create(at: directory, policySource: policySource, host: "127.0.0.1", port: 0, today: today,
-                                            database: postgresql.map { .postgresql(url: $0) } ?? .sqlite)
+        let env = try DevEnvironment.create(
+            at: directory, policySource: policySource, host: "127.0.0.1", port: 0, today: today,
+            database: postgresql.map { .postgresql(url: $0) } ?? .sqlite)
         let config = try GongjiConfig.load(path: env.configPath)
         let daemon = try await GongjiDaemon.build(config: config, clock: clock, logger: logger)
         let service = daemon.service
@@ -46,8 +49,9 @@ public enum BenchSeed {
         let twoParents = try await concurrently(population.twoParents) { index, family in
             try await bindTwoParents(family, index: index, service: service, today: today)
         }
-        let manifest = BenchManifest(distinct: distinct, shared: shared, uploaders: population.hohhot.map(\.authorizer.value),
-                                     settlePatients: population.hohhot.map { $0.members[0].id.value }, settleTwoPatients: twoParents)
+        let manifest = BenchManifest(
+            distinct: distinct, shared: shared, uploaders: population.hohhot.map(\.authorizer.value),
+            settlePatients: population.hohhot.map { $0.members[0].id.value }, settleTwoPatients: twoParents)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try encoder.encode(manifest).write(to: directory.appendingPathComponent(BenchManifest.fileName))
@@ -68,15 +72,23 @@ public enum BenchSeed {
         var rows: [RegistryRow] = [.institution(DevEnvironment.hospital)]
 
         init(families: Int, sharedAccounts: Int, today: CivilDate) {
-            let parentsBorn = CivilDate(year: 1975, month: 1, day: 1)!, childrenBorn = CivilDate(year: 2005, month: 1, day: 1)!
+            let parentsBorn = CivilDate(year: 1975, month: 1, day: 1)!
+            let childrenBorn = CivilDate(year: 2005, month: 1, day: 1)!
             func id(_ area: String, _ born: CivilDate, _ index: Int) -> ResidentID {
-                try! ResidentID.parse(ResidentID.compose(area: area, born: born.adding(days: index / 1000), sequence: index % 1000),
-                                      today: today)
+                try! ResidentID.parse(
+                    ResidentID.compose(area: area, born: born.adding(days: index / 1000), sequence: index % 1000),
+                    today: today)
             }
             for index in 0..<families {
-                let authorizer = id("150102", parentsBorn, index), child = id("150103", childrenBorn, index)
-                rows.append(.person(Person(id: authorizer, name: "赵父\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
-                rows.append(.person(Person(id: child, name: "赵子\(index)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []))
+                let authorizer = id("150102", parentsBorn, index)
+                let child = id("150103", childrenBorn, index)
+                rows.append(
+                    .person(
+                        Person(id: authorizer, name: "赵父\(index)", insuranceType: .employee, status: .normal, region: .hohhot),
+                        paidYears: []))
+                rows.append(
+                    .person(
+                        Person(id: child, name: "赵子\(index)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []))
                 rows.append(.credit(authorizer, amount: .yuan(2_000), part: .currentYear, reference: "BENCH-\(authorizer.value)"))
                 hohhot.append(Family(authorizer: authorizer, members: [(child, "赵子\(index)")]))
             }
@@ -86,19 +98,30 @@ public enum BenchSeed {
                 for member in 0..<BenchSeed.sharedMembers {
                     let child = id("340504", childrenBorn, index * BenchSeed.sharedMembers + member)
                     let name = "钱子\(index)-\(member)"
-                    rows.append(.person(Person(id: child, name: name, insuranceType: .resident, status: .normal, region: .maanshan), paidYears: []))
+                    rows.append(
+                        .person(Person(id: child, name: name, insuranceType: .resident, status: .normal, region: .maanshan), paidYears: []))
                     members.append((child, name))
                 }
-                rows.append(.person(Person(id: authorizer, name: "钱父\(index)", insuranceType: .employee, status: .normal, region: .maanshan), paidYears: []))
+                rows.append(
+                    .person(
+                        Person(id: authorizer, name: "钱父\(index)", insuranceType: .employee, status: .normal, region: .maanshan),
+                        paidYears: []))
                 rows.append(.credit(authorizer, amount: .yuan(10_000), part: .currentYear, reference: "BENCH-\(authorizer.value)"))
                 maanshan.append(Family(authorizer: authorizer, members: members))
             }
             for index in 0..<max(1, families / 10) {
-                let father = id("150104", parentsBorn, index), mother = id("150105", parentsBorn, index)
-                let child = id("150104", childrenBorn, index), name = "孙子\(index)"
-                rows.append(.person(Person(id: father, name: "孙父\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
-                rows.append(.person(Person(id: mother, name: "孙母\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
-                rows.append(.person(Person(id: child, name: name, insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []))
+                let father = id("150104", parentsBorn, index)
+                let mother = id("150105", parentsBorn, index)
+                let child = id("150104", childrenBorn, index)
+                let name = "孙子\(index)"
+                rows.append(
+                    .person(
+                        Person(id: father, name: "孙父\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
+                rows.append(
+                    .person(
+                        Person(id: mother, name: "孙母\(index)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
+                rows.append(
+                    .person(Person(id: child, name: name, insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []))
                 rows.append(.credit(father, amount: .yuan(5), part: .currentYear, reference: "BENCH-\(father.value)"))
                 rows.append(.credit(mother, amount: .yuan(100_000), part: .currentYear, reference: "BENCH-\(mother.value)"))
                 twoParents.append((father, mother, (child, name)))
@@ -109,8 +132,10 @@ public enum BenchSeed {
     static let seeder = ChangeActor(certificateIdentity: "gongjid-bench-setup", endUser: nil, requestID: nil)
 
     /// Hohhot: both ID images uploaded, the commitment signed, active at once.
-    static func bindHohhotFamily(_ family: Population.Family, index: Int, service: GongjiService, year: Int,
-                                 today: CivilDate) async throws -> BenchManifest.Payable {
+    static func bindHohhotFamily(
+        _ family: Population.Family, index: Int, service: GongjiService, year: Int,
+        today: CivilDate
+    ) async throws -> BenchManifest.Payable {
         var documents: [String] = []
         for side in [DocumentSide.front, .back] {
             let upload = try service.beginUpload(side: side, uploader: family.authorizer)
@@ -128,8 +153,10 @@ public enum BenchSeed {
     }
 
     /// Both parents bind their child (Hohhot: images and commitment); returns the child.
-    static func bindTwoParents(_ family: (father: ResidentID, mother: ResidentID, child: (id: ResidentID, name: String)), index: Int,
-                               service: GongjiService, today: CivilDate) async throws -> String {
+    static func bindTwoParents(
+        _ family: (father: ResidentID, mother: ResidentID, child: (id: ResidentID, name: String)), index: Int,
+        service: GongjiService, today: CivilDate
+    ) async throws -> String {
         for (offset, parent) in [family.father, family.mother].enumerated() {
             var documents: [String] = []
             for side in [DocumentSide.front, .back] {
@@ -148,8 +175,10 @@ public enum BenchSeed {
     }
 
     /// Ma'anshan: no materials, submitted and approved by a reviewer.
-    static func bindMaanshanFamily(_ family: Population.Family, service: GongjiService, year: Int,
-                                   today: CivilDate) async throws -> [BenchManifest.Payable] {
+    static func bindMaanshanFamily(
+        _ family: Population.Family, service: GongjiService, year: Int,
+        today: CivilDate
+    ) async throws -> [BenchManifest.Payable] {
         var result: [BenchManifest.Payable] = []
         for member in family.members {
             let request = BindingRequest(memberIDNumber: member.id.value, memberName: member.name, relationship: .child, startDate: today)

@@ -1,8 +1,8 @@
 import Foundation
 import GongjiBench
 import GongjiCore
-import GongjiServer
 import GongjiSQLite
+import GongjiServer
 import GongjiStorage
 
 /// Dev mode: a throwaway directory with a CA, server and per-role client certificates, a master
@@ -19,10 +19,12 @@ public struct DevEnvironment: Sendable {
     ]
 
     /// The demo designated institutions: a hospital in Hohhot and a pharmacy in Ma'anshan.
-    public static let hospital = Institution(code: try! InstitutionCode.parse(BenchManifest.defaultInstitution), name: "呼和浩特市第一医院（演示）", kind: .hospital,
-                                             region: .hohhot, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
-    public static let pharmacy = Institution(code: try! InstitutionCode.parse("P34050000002"), name: "马鞍山大药房（演示）", kind: .pharmacy,
-                                             region: .maanshan, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
+    public static let hospital = Institution(
+        code: try! InstitutionCode.parse(BenchManifest.defaultInstitution), name: "呼和浩特市第一医院（演示）", kind: .hospital,
+        region: .hohhot, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
+    public static let pharmacy = Institution(
+        code: try! InstitutionCode.parse("P34050000002"), name: "马鞍山大药房（演示）", kind: .pharmacy,
+        region: .maanshan, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
 
     /// Where a dev environment keeps its data.
     public enum Database: Sendable {
@@ -34,8 +36,10 @@ public struct DevEnvironment: Sendable {
 
     /// Creates (wiping any previous content) the dev directory. `policySource` holds the shipped
     /// `*.json5` policies.
-    public static func create(at directory: URL, policySource: URL, host: String, port: Int,
-                              today: CivilDate, database: Database = .sqlite) throws -> DevEnvironment {
+    public static func create(
+        at directory: URL, policySource: URL, host: String, port: Int,
+        today: CivilDate, database: Database = .sqlite
+    ) throws -> DevEnvironment {
         let fm = FileManager.default
         try? fm.removeItem(at: directory)
         let pki = directory.appendingPathComponent("pki")
@@ -55,10 +59,11 @@ public struct DevEnvironment: Sendable {
         }
         try Secrets.generateKeyFile(at: directory.appendingPathComponent("master.key").path)
         try writeDemoPolicies(from: policySource, to: policies, today: today)
-        let databaseLine = switch database {
-        case .sqlite: #"database: { path: "gongji.sqlite" }"#
-        case .postgresql(let url, let poolSize): #"database: { postgresql: { url: "\#(url)", pool_size: \#(poolSize) } }"#
-        }
+        let databaseLine =
+            switch database {
+            case .sqlite: #"database: { path: "gongji.sqlite" }"#
+            case .postgresql(let url, let poolSize): #"database: { postgresql: { url: "\#(url)", pool_size: \#(poolSize) } }"#
+            }
         let roles = identities.map { "    \($0.key.rawValue): [\"\($0.value)\"]," }.sorted().joined(separator: "\n")
         let config = """
             // gongjid configuration written by `gongjid dev` (DEMO: throwaway keys and data).
@@ -85,8 +90,11 @@ public struct DevEnvironment: Sendable {
     }
 
     static func write(_ text: String, to url: URL, secret: Bool = false) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: Data(text.utf8),
-                                             attributes: [.posixPermissions: secret ? 0o600 : 0o644]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: url.path, contents: Data(text.utf8),
+                attributes: [.posixPermissions: secret ? 0o600 : 0o644])
+        else {
             throw ConfigError(key: "", problem: "cannot write \(url.path)")
         }
     }
@@ -103,21 +111,25 @@ public struct DevEnvironment: Sendable {
                 let categories = demo.premiums.last?.categoryAmounts ?? [:]
                 let start = today.adding(days: -30)
                 if !demo.premiums.contains(where: { $0.windowEnd >= start }) {
-                    demo.premiums.append(.init(year: year, amount: standard, categoryAmounts: categories, windowStart: start,
-                                               windowEnd: today.adding(days: 60), note: "DEMO DATA written by gongjid dev relative to \(today)"))
+                    demo.premiums.append(
+                        .init(
+                            year: year, amount: standard, categoryAmounts: categories, windowStart: start,
+                            windowEnd: today.adding(days: 60), note: "DEMO DATA written by gongjid dev relative to \(today)"))
                 }
             }
             try demo.validate()
             let header = "// DEMO DATA: \(policy.name) from the shipped policy plus a demo premium year \(year) relative to \(today).\n"
-            try write(header + String(decoding: demo.canonicalJSON(), as: UTF8.self) + "\n",
-                      to: destination.appendingPathComponent("\(policy.region).json5"))
+            try write(
+                header + String(decoding: demo.canonicalJSON(), as: UTF8.self) + "\n",
+                to: destination.appendingPathComponent("\(policy.region).json5"))
         }
     }
 
     /// Demo people: in each region an authorizer with a funded account and a family.
     public static func demoRows(today: CivilDate) -> [RegistryRow] {
         func id(_ code: String, _ born: String, _ sequence: Int) -> ResidentID {
-            try! ResidentID.parse(ResidentID.compose(area: code, born: CivilDate(compact: Substring(born))!, sequence: sequence), today: today)
+            try! ResidentID.parse(
+                ResidentID.compose(area: code, born: CivilDate(compact: Substring(born))!, sequence: sequence), today: today)
         }
         let babyBorn = today.adding(days: -30).description.filter { $0 != "-" }
         var rows: [RegistryRow] = []
@@ -126,13 +138,30 @@ public struct DevEnvironment: Sendable {
         ]
         for (region, code, surname, balance) in families {
             let authorizer = id(code, "19800315", 131)
-            rows.append(.person(Person(id: authorizer, name: "\(surname)建国", insuranceType: .employee, status: .normal, region: region), paidYears: []))
-            rows.append(.person(Person(id: id(code, "19820707", 422), name: "\(surname)秀英", insuranceType: .resident, status: .normal, region: region), paidYears: []))
-            rows.append(.person(Person(id: id(code, "20100601", 242), name: "\(surname)小明", insuranceType: .resident, status: .normal, region: region), paidYears: []))
-            rows.append(.person(Person(id: id(code, "20120202", 246), name: "\(surname)小红", insuranceType: .resident, status: .normal, region: region,
-                                       specialCategory: "subsistence_allowance"), paidYears: []))
-            rows.append(.person(Person(id: id(code, "19550101", 311), name: "\(surname)老汉", insuranceType: .resident, status: .normal, region: region), paidYears: []))
-            rows.append(.person(Person(id: id(code, babyBorn, 11), name: "\(surname)宝宝", insuranceType: .none, status: .normal, region: region), paidYears: []))
+            rows.append(
+                .person(
+                    Person(id: authorizer, name: "\(surname)建国", insuranceType: .employee, status: .normal, region: region), paidYears: []))
+            rows.append(
+                .person(
+                    Person(id: id(code, "19820707", 422), name: "\(surname)秀英", insuranceType: .resident, status: .normal, region: region),
+                    paidYears: []))
+            rows.append(
+                .person(
+                    Person(id: id(code, "20100601", 242), name: "\(surname)小明", insuranceType: .resident, status: .normal, region: region),
+                    paidYears: []))
+            rows.append(
+                .person(
+                    Person(
+                        id: id(code, "20120202", 246), name: "\(surname)小红", insuranceType: .resident, status: .normal, region: region,
+                        specialCategory: "subsistence_allowance"), paidYears: []))
+            rows.append(
+                .person(
+                    Person(id: id(code, "19550101", 311), name: "\(surname)老汉", insuranceType: .resident, status: .normal, region: region),
+                    paidYears: []))
+            rows.append(
+                .person(
+                    Person(id: id(code, babyBorn, 11), name: "\(surname)宝宝", insuranceType: .none, status: .normal, region: region),
+                    paidYears: []))
             rows.append(.credit(authorizer, amount: Money(fen: balance), part: .currentYear, reference: "DEMO-\(region)-1"))
         }
         rows.append(.institution(hospital))

@@ -56,8 +56,10 @@ public struct DevPKI: Sendable {
         try issue(commonName: identity, usage: .clientAuth, names: [.dnsName(identity)], validDays: validDays, now: now)
     }
 
-    private func issue(commonName: String, usage: ExtendedKeyUsage.Usage, names: [GeneralName], validDays: Double,
-                       now: Date) throws -> Issued {
+    private func issue(
+        commonName: String, usage: ExtendedKeyUsage.Usage, names: [GeneralName], validDays: Double,
+        now: Date
+    ) throws -> Issued {
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName {
             OrganizationName("Gongji")

@@ -1,7 +1,7 @@
 import Foundation
 import GongjiCore
-import GongjiServer
 import GongjiSQLite
+import GongjiServer
 import GongjiStorage
 import Logging
 
@@ -14,11 +14,14 @@ public enum DevSeed {
         let daemon = try await GongjiDaemon.build(config: config, clock: FixedClock(nowUnix: reading.now), logger: logger)
         defer { try? daemon.closeStore() }
         let store = daemon.store
-        let now = reading.now, today = reading.today
+        let now = reading.now
+        let today = reading.today
         let rows = DevEnvironment.demoRows(today: today)
         if case .person(let first, _) = rows.first, try await store.person(first.id) != nil {
-            throw ConfigError(key: "database", problem: "the database holds the demo people already: gongjid dev seeds an empty "
-                              + "database (for PostgreSQL: drop it and create it again, or name another)")
+            throw ConfigError(
+                key: "database",
+                problem: "the database holds the demo people already: gongjid dev seeds an empty "
+                    + "database (for PostgreSQL: drop it and create it again, or name another)")
         }
         // R-ACCT-3: the demo balances are loaded as what they are, carry-over from last year
         // (Ma'anshan pays from carry-over only); the Inner Mongolia families also get a current-year credit.
@@ -29,7 +32,8 @@ public enum DevSeed {
         _ = try await store.importRows(loaded, today: today, now: now)
         for row in rows {
             if case .credit(let id, _, _, _) = row, !id.value.hasPrefix("34") {
-                _ = try await store.credit(id, amount: Money.yuan(300), part: .currentYear, reference: "DEMO-\(id.value)-current", key: nil, now: now)
+                _ = try await store.credit(
+                    id, amount: Money.yuan(300), part: .currentYear, reference: "DEMO-\(id.value)-current", key: nil, now: now)
             }
         }
     }
@@ -42,15 +46,19 @@ public enum DevInstructions {
     public static func text(directory: URL, port: Int, today: CivilDate, postgresql: Bool = false) -> String {
         let pki = directory.appendingPathComponent("pki").path
         let rows = DevEnvironment.demoRows(today: today)
-        let patient = rows.compactMap { row -> String? in
-            if case .person(let p, _) = row, p.name.hasSuffix("小明") { p.id.value } else { nil }
-        }.first ?? ""
+        let patient =
+            rows.compactMap { row -> String? in
+                if case .person(let p, _) = row, p.name.hasSuffix("小明") { p.id.value } else { nil }
+            }.first ?? ""
         let people = rows.compactMap { row -> String? in
             guard case .person(let p, _) = row else { return nil }
             return "  \(p.id.value)  \(p.name)  \(p.insuranceType.rawValue)  region \(p.region)\(p.specialCategory.map { "  \($0)" } ?? "")"
         }.joined(separator: "\n")
-        let second = postgresql ? "\n\nThe data is in the PostgreSQL database of gongjid.json5; a second daemon on it "
-            + "(same keys and certificates):\n  GONGJI_LISTEN_PORT=\(port + 1) gongjid run --config \(directory.path)/gongjid.json5" : ""
+        let second =
+            postgresql
+            ? "\n\nThe data is in the PostgreSQL database of gongjid.json5; a second daemon on it "
+                + "(same keys and certificates):\n  GONGJI_LISTEN_PORT=\(port + 1) gongjid run --config \(directory.path)/gongjid.json5"
+            : ""
         return """
 
             gongjid dev is listening on 127.0.0.1:\(port) (mutual TLS). Files: \(directory.path)

@@ -25,7 +25,8 @@ public struct PostgresDocumentBlobs: DocumentBlobs {
 
     /// Inserts document `id` (its row, then its segments) unless it is there; returns whether it was inserted.
     static func insert(id: String, sealed: Data, now: Int64, on c: PostgresConnection, logger: Logger) async throws -> Bool {
-        let inserted = try await c.rows("""
+        let inserted = try await c.rows(
+            """
             INSERT INTO document_blob (id, created_at) VALUES (\(id), \(now)) ON CONFLICT (id) DO NOTHING RETURNING id
             """, logger: logger)
         guard !inserted.isEmpty else { return false }
@@ -34,7 +35,8 @@ public struct PostgresDocumentBlobs: DocumentBlobs {
         repeat {
             let end = sealed.index(offset, offsetBy: segmentBytes, limitedBy: sealed.endIndex) ?? sealed.endIndex
             let segment = Data(sealed[offset..<end])
-            try await c.run("INSERT INTO document_blob_segment (id, position, bytes) VALUES (\(id), \(position), \(segment))", logger: logger)
+            try await c.run(
+                "INSERT INTO document_blob_segment (id, position, bytes) VALUES (\(id), \(position), \(segment))", logger: logger)
             position += 1
             offset = end
         } while offset < sealed.endIndex
@@ -46,8 +48,10 @@ public struct PostgresDocumentBlobs: DocumentBlobs {
         return try await store.read { c in
             var sealed = Data()
             var found = false
-            for try await bytes in try await c.checkedQuery("SELECT bytes FROM document_blob_segment WHERE id = \(id) ORDER BY position",
-                                                            logger: logger).decode(Data.self) {
+            for try await bytes in try await c.checkedQuery(
+                "SELECT bytes FROM document_blob_segment WHERE id = \(id) ORDER BY position",
+                logger: logger
+            ).decode(Data.self) {
                 sealed.append(bytes)
                 found = true
             }
@@ -58,7 +62,8 @@ public struct PostgresDocumentBlobs: DocumentBlobs {
     public func delete(id: String) async throws {
         let logger = store.logger
         try await store.transaction { c in
-            try await c.run("""
+            try await c.run(
+                """
                 DELETE FROM document_blob WHERE id = \(id) AND NOT EXISTS (SELECT 1 FROM document WHERE document.id = document_blob.id)
                 """, logger: logger)
         }

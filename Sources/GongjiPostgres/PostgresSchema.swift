@@ -7,9 +7,11 @@ enum PostgresSchema {
     /// The advisory lock of the retention clean-up ("GJCL"): one daemon at a time runs it.
     static let cleanupLock: Int64 = 0x474A_434C
 
-    static let migrations: [(name: String, sql: String)] = [("v1", v1), ("v2-document-blobs", v2DocumentBlobs),
-                                                            ("v3-document-segments", v3DocumentSegments),
-                                                            ("v4-binding-relationship-vocabulary", v4BindingRelationshipVocabulary)]
+    static let migrations: [(name: String, sql: String)] = [
+        ("v1", v1), ("v2-document-blobs", v2DocumentBlobs),
+        ("v3-document-segments", v3DocumentSegments),
+        ("v4-binding-relationship-vocabulary", v4BindingRelationshipVocabulary),
+    ]
 
     static let v1 = """
         CREATE TABLE person (

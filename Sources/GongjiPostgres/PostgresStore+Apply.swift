@@ -16,7 +16,8 @@ extension PostgresStore {
             switch write {
             case .payment(let row):
                 // The sequence number first: the receipt number is made of it.
-                guard let seq = try await c.row("SELECT nextval(pg_get_serial_sequence('payment', 'seq')) AS seq", logger: logger)?.int("seq")
+                guard
+                    let seq = try await c.row("SELECT nextval(pg_get_serial_sequence('payment', 'seq')) AS seq", logger: logger)?.int("seq")
                 else { throw StoreError(.database, "no payment sequence") }
                 plan.applied.sequence = seq
                 plan.add(row.numbered(seq), enrollsMember: row.enrollsMember)
@@ -28,12 +29,14 @@ extension PostgresStore {
                 plan.addNumbered(binding)
             case .removeUnheldDocuments:
                 try await plan.flush(on: c, logger: logger)
-                plan.applied.removedDocuments += try await c.rows("""
+                plan.applied.removedDocuments += try await c.rows(
+                    """
                     DELETE FROM document d
                     WHERE NOT EXISTS (SELECT 1 FROM document_uploader u WHERE u.document_id = d.id)
                       AND NOT EXISTS (SELECT 1 FROM binding b WHERE b.front_document = d.id OR b.back_document = d.id)
                     RETURNING d.id
-                    """, logger: logger).map { try $0.string("id") }
+                    """, logger: logger
+                ).map { try $0.string("id") }
             default:
                 if let key = write.rowKey, plan.touched.contains(key) { try await plan.flush(on: c, logger: logger) }
                 if plan.writes.isFull { try await plan.flush(on: c, logger: logger) }
@@ -140,18 +143,20 @@ extension PostgresStore {
             }
             if !record.lines.isEmpty {
                 writes.add { b in
-                    "INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start) VALUES " + record.lines.map { line in
-                        "(\(b.placeholder(record.id)), \(b.placeholder(record.member.value)), \(b.placeholder(Int64(line.year))), "
-                            + "\(b.placeholder(line.amount.fen)), \(b.placeholder(line.category)), \(b.placeholder(line.isLate)), "
-                            + "\(b.placeholder(line.benefitStart?.description)))"
-                    }.joined(separator: ", ")
+                    "INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start) VALUES "
+                        + record.lines.map { line in
+                            "(\(b.placeholder(record.id)), \(b.placeholder(record.member.value)), \(b.placeholder(Int64(line.year))), "
+                                + "\(b.placeholder(line.amount.fen)), \(b.placeholder(line.category)), \(b.placeholder(line.isLate)), "
+                                + "\(b.placeholder(line.benefitStart?.description)))"
+                        }.joined(separator: ", ")
                 }
             }
             if !record.postings.isEmpty {
                 writes.add { b in
-                    "INSERT INTO payment_posting (payment_id, part, amount_fen) VALUES " + record.postings.map { posting in
-                        "(\(b.placeholder(record.id)), \(b.placeholder(posting.part.rawValue)), \(b.placeholder(posting.amount.fen)))"
-                    }.joined(separator: ", ")
+                    "INSERT INTO payment_posting (payment_id, part, amount_fen) VALUES "
+                        + record.postings.map { posting in
+                            "(\(b.placeholder(record.id)), \(b.placeholder(posting.part.rawValue)), \(b.placeholder(posting.amount.fen)))"
+                        }.joined(separator: ", ")
                 }
             }
         }
@@ -217,9 +222,10 @@ extension PostgresStore {
             case .ledger(let movement):
                 guard !movement.entries.isEmpty else { return }
                 writes.add { b in
-                    "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES " + movement.entries.map { entry in
-                        "(\(b.placeholder(movement.name)), \(b.placeholder(entry.account)), \(b.placeholder(entry.amount.fen)), \(b.placeholder(now)))"
-                    }.joined(separator: ", ")
+                    "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES "
+                        + movement.entries.map { entry in
+                            "(\(b.placeholder(movement.name)), \(b.placeholder(entry.account)), \(b.placeholder(entry.amount.fen)), \(b.placeholder(now)))"
+                        }.joined(separator: ", ")
                 }
             case .institution(let institution):
                 writes.add { b in
@@ -268,11 +274,12 @@ extension PostgresStore {
                     """
                 }
             case .accountUse(let use):
-                let settlement: String = switch use.settlement {
-                case nil: "NULL::bigint"
-                case .inserted?: insertedSettlement
-                case .sequence(let seq)?: "\(seq)::bigint"
-                }
+                let settlement: String =
+                    switch use.settlement {
+                    case nil: "NULL::bigint"
+                    case .inserted?: insertedSettlement
+                    case .sequence(let seq)?: "\(seq)::bigint"
+                    }
                 writes.add { b in
                     """
                     INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at)

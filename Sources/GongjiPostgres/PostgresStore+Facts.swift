@@ -23,16 +23,21 @@ extension PostgresStore: StorageBackend {
 
     /// One use case within the transaction: replay, or facts (under their locks), decision, write-set, key.
     static func run<Answer: Sendable>(_ useCase: UseCase<Answer>, on c: PostgresConnection, logger: Logger) async throws -> Answer {
-        if let key = useCase.key, let row = try await c.row("""
-            SELECT fingerprint, result FROM idempotency WHERE scope = \(key.scope) AND request_id = \(key.requestID)
-            """, logger: logger) {
+        if let key = useCase.key,
+            let row = try await c.row(
+                """
+                SELECT fingerprint, result FROM idempotency WHERE scope = \(key.scope) AND request_id = \(key.requestID)
+                """, logger: logger)
+        {
             let stored = StoredResult(fingerprint: try row["fingerprint"].decode(Data.self), result: try row.string("result"))
-            return try useCase.replayed(stored.result, try await facts(try useCase.replaying(stored), locking: false, on: c, logger: logger))
+            return try useCase.replayed(
+                stored.result, try await facts(try useCase.replaying(stored), locking: false, on: c, logger: logger))
         }
         let decision = try useCase.decide(try await facts(useCase.facts, locking: true, on: c, logger: logger))
         let (answer, result) = decision.finish(try await apply(decision.writes, on: c, logger: logger))
         if let key = useCase.key {
-            try await c.run("""
+            try await c.run(
+                """
                 INSERT INTO idempotency (scope, request_id, fingerprint, result, created_at)
                 VALUES (\(key.scope), \(key.requestID), \(key.fingerprint), \(result), \(decision.writes.now))
                 """, logger: logger)
@@ -50,19 +55,24 @@ extension PostgresStore: StorageBackend {
             break
         case .premium(let bindingID):
             // The binding (its state) and the authorizer's account (its balance) stay as read until commit.
-            if locking, let row = try await c.row("SELECT authorizer FROM binding WHERE id = \(bindingID) FOR NO KEY UPDATE", logger: logger) {
+            if locking,
+                let row = try await c.row("SELECT authorizer FROM binding WHERE id = \(bindingID) FOR NO KEY UPDATE", logger: logger)
+            {
                 try await lockAccounts([try row.id("authorizer")], on: c, logger: logger)
             }
             // One query: the binding, both people with their paid years and accounts, the years paid through Gongji.
-            guard let row = try await c.row("""
-                SELECT b.*, ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member) AS member_payment_years,
-                       \(unescaped: personColumns(person: "pa", account: "aa", prefix: "a_")),
-                       \(unescaped: personColumns(person: "pm", account: "am", prefix: "m_"))
-                FROM binding b
-                  LEFT JOIN person pa ON pa.id_number = b.authorizer LEFT JOIN account aa ON aa.id_number = b.authorizer
-                  LEFT JOIN person pm ON pm.id_number = b.member LEFT JOIN account am ON am.id_number = b.member
-                WHERE b.id = \(bindingID)
-                """, logger: logger) else { break }
+            guard
+                let row = try await c.row(
+                    """
+                    SELECT b.*, ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member) AS member_payment_years,
+                           \(unescaped: personColumns(person: "pa", account: "aa", prefix: "a_")),
+                           \(unescaped: personColumns(person: "pm", account: "am", prefix: "m_"))
+                    FROM binding b
+                      LEFT JOIN person pa ON pa.id_number = b.authorizer LEFT JOIN account aa ON aa.id_number = b.authorizer
+                      LEFT JOIN person pm ON pm.id_number = b.member LEFT JOIN account am ON am.id_number = b.member
+                    WHERE b.id = \(bindingID)
+                    """, logger: logger)
+            else { break }
             let record = try decodeBinding(row)
             facts.binding = record
             facts.person = try decodePerson(row, prefix: "a_", id: record.binding.authorizer)
@@ -72,14 +82,16 @@ extension PostgresStore: StorageBackend {
             // Every account the split may debit (the patient's and each authorizer's), so that the
             // balances and this year's use of each binding stay as read until commit.
             if locking, let patient {
-                try await c.run("""
+                try await c.run(
+                    """
                     SELECT id_number FROM account
                     WHERE id_number = \(patient.value) OR id_number IN (SELECT authorizer FROM binding WHERE member = \(patient.value))
                     ORDER BY id_number FOR NO KEY UPDATE
                     """, logger: logger)
             }
             let patientNumber = patient?.value ?? ""
-            let row = try await c.row("""
+            let row = try await c.row(
+                """
                 SELECT i.code, i.name AS institution_name, i.kind AS institution_kind, i.region_code AS institution_region, i.valid_from, i.valid_to,
                        \(unescaped: personColumns(person: "p", account: "a", prefix: "patient_"))
                 FROM (SELECT 1) AS one
@@ -89,26 +101,32 @@ extension PostgresStore: StorageBackend {
             facts.institution = try row.flatMap { try $0.optionalString("code") == nil ? nil : try decodeInstitution($0, aliased: true) }
             guard let patient else { break }
             facts.person = try row.flatMap { try decodePerson($0, prefix: "patient_", id: patient) }
-            for row in try await c.rows("""
+            for row in try await c.rows(
+                """
                 SELECT b.*, a.year AS account_year, a.current_year_fen, a.carry_over_fen,
                        (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
                         WHERE p.binding_id = b.id AND p.settled_year = \(Int64(year)) AND s.status = 'settled')::bigint AS used_this_year
                 FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer
                 WHERE b.member = \(patient.value) ORDER BY b.seq
-                """, logger: logger) {
+                """, logger: logger)
+            {
                 let binding = try decodeBinding(row).binding
-                facts.patientBindings.append(StoredFamilyBinding(
-                    binding: binding, authorizerAccount: try decodeAccount(row, prefix: "", owner: binding.authorizer),
-                    usedThisYear: try row.money("used_this_year")))
+                facts.patientBindings.append(
+                    StoredFamilyBinding(
+                        binding: binding, authorizerAccount: try decodeAccount(row, prefix: "", owner: binding.authorizer),
+                        usedThisYear: try row.money("used_this_year")))
             }
         case .reversal(let institution, let settlementID):
             if locking {
-                try await c.run("""
+                try await c.run(
+                    """
                     SELECT seq FROM settlement WHERE institution_code = \(institution.value) AND settlement_id = \(settlementID) FOR NO KEY UPDATE
                     """, logger: logger)
             }
-            facts.settlement = try await fetchSettlements(where: "s.institution_code = ($1)[1] AND s.settlement_id = ($1)[2]",
-                                                          [institution.value, settlementID], on: c, logger: logger).first
+            facts.settlement = try await fetchSettlements(
+                where: "s.institution_code = ($1)[1] AND s.settlement_id = ($1)[2]",
+                [institution.value, settlementID], on: c, logger: logger
+            ).first
             let owners = Array(Set(facts.settlement?.split.postings.map(\.owner) ?? []))
             if locking { try await lockAccounts(owners, on: c, logger: logger) }
             for owner in owners {
@@ -124,19 +142,24 @@ extension PostgresStore: StorageBackend {
             facts.member = member.flatMap { people[$0] }
             facts.bindings = try await fetchBindings(where: "authorizer = $1", [authorizer.value], on: c, logger: logger).map(\.binding)
             if !documents.isEmpty {
-                for row in try await c.rows("""
+                for row in try await c.rows(
+                    """
                     SELECT d.id, d.side FROM document d JOIN document_uploader u ON u.document_id = d.id
                     WHERE d.id = ANY(\(documents)) AND u.uploader = \(authorizer.value)
-                    """, logger: logger) {
+                    """, logger: logger)
+                {
                     if let side = DocumentSide(rawValue: try row.string("side")) { facts.documents[try row.string("id")] = side }
                 }
             }
         case .binding(let id):
-            facts.binding = try await fetchBindings(where: locking ? "id = $1 FOR NO KEY UPDATE" : "id = $1", [id], on: c, logger: logger).first
+            facts.binding = try await fetchBindings(where: locking ? "id = $1 FOR NO KEY UPDATE" : "id = $1", [id], on: c, logger: logger)
+                .first
         case .registration(let id):
             facts.person = try await fetchPerson(id, on: c, logger: logger)
-            facts.bindings = try await fetchBindings(where: "(authorizer = $1 OR member = $1) AND status IN ('pending', 'active')", [id.value],
-                                                     on: c, logger: logger).map(\.binding)
+            facts.bindings = try await fetchBindings(
+                where: "(authorizer = $1 OR member = $1) AND status IN ('pending', 'active')", [id.value],
+                on: c, logger: logger
+            ).map(\.binding)
         case .credit(let id, let reference):
             if locking { try await lockAccounts([id], on: c, logger: logger) }
             facts.person = try await fetchPerson(id, on: c, logger: logger)
@@ -147,13 +170,23 @@ extension PostgresStore: StorageBackend {
         case .rollover(let year):
             // One rollover at a time; every account it moves is locked.
             if locking { try await c.run("LOCK TABLE year_rollover IN EXCLUSIVE MODE", logger: logger) }
-            facts.lastRolledYear = try await c.row("SELECT MAX(year) AS y FROM year_rollover", logger: logger)?.optionalInt("y").map(Int.init)
+            facts.lastRolledYear = try await c.row("SELECT MAX(year) AS y FROM year_rollover", logger: logger)?.optionalInt("y").map(
+                Int.init)
             facts.oldestAccountYear = try await c.row("SELECT MIN(year) AS y FROM account", logger: logger)?.optionalInt("y").map(Int.init)
-            facts.accounts = try await c.rows(PostgresQuery(unsafeSQL: """
-                SELECT * FROM account WHERE year < $1 ORDER BY id_number\(locking ? " FOR NO KEY UPDATE" : "")
-                """, binds: { var b = PostgresBindings(); b.append(Int64(year)); return b }()), logger: logger).map { row in
-                PersonalAccount(owner: try row.id("id_number"), year: Int(try row.int("year")), currentYear: try row.money("current_year_fen"),
-                                carryOver: try row.money("carry_over_fen"))
+            facts.accounts = try await c.rows(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT * FROM account WHERE year < $1 ORDER BY id_number\(locking ? " FOR NO KEY UPDATE" : "")
+                        """,
+                    binds: {
+                        var b = PostgresBindings()
+                        b.append(Int64(year))
+                        return b
+                    }()), logger: logger
+            ).map { row in
+                PersonalAccount(
+                    owner: try row.id("id_number"), year: Int(try row.int("year")), currentYear: try row.money("current_year_fen"),
+                    carryOver: try row.money("carry_over_fen"))
             }
         case .document(let id):
             if let row = try await c.row("SELECT side FROM document WHERE id = \(id)", logger: logger) {
@@ -162,17 +195,22 @@ extension PostgresStore: StorageBackend {
         case .documentHolds(let cutoff):
             // One daemon at a time does the clean-up; the others find the lock taken and skip.
             if locking {
-                facts.cleanupLockHeld = try await c.row("SELECT pg_try_advisory_xact_lock(\(PostgresSchema.cleanupLock)) AS locked",
-                                                        logger: logger)?.bool("locked") == true
+                facts.cleanupLockHeld =
+                    try await c.row(
+                        "SELECT pg_try_advisory_xact_lock(\(PostgresSchema.cleanupLock)) AS locked",
+                        logger: logger)?.bool("locked") == true
                 guard facts.cleanupLockHeld else { break }
             }
-            facts.documentHolds = try await c.rows("""
+            facts.documentHolds = try await c.rows(
+                """
                 SELECT u.document_id, u.uploader, u.uploaded_at,
                   EXISTS (SELECT 1 FROM binding b WHERE b.authorizer = u.uploader AND (b.front_document = u.document_id OR b.back_document = u.document_id)) AS used
                 FROM document_uploader u WHERE u.uploaded_at <= \(cutoff)
-                """, logger: logger).map { row in
-                DocumentHold(documentID: try row.string("document_id"), uploader: try row.id("uploader"), uploadedAt: try row.int("uploaded_at"),
-                             isReferenced: try row.bool("used"))
+                """, logger: logger
+            ).map { row in
+                DocumentHold(
+                    documentID: try row.string("document_id"), uploader: try row.id("uploader"), uploadedAt: try row.int("uploaded_at"),
+                    isReferenced: try row.bool("used"))
             }
         case .payment(let id):
             facts.payment = try await fetchPayments(where: "id = ANY($1)", [id], on: c, logger: logger).first

@@ -38,9 +38,11 @@ extension PostgresStore {
                 // The PostgreSQL columns and their types; SQLite-only columns (document.uploaded_by,
                 // payment.verification_code) are not copied.
                 var types: [String: String] = [:]
-                for row in try await c.rows("""
+                for row in try await c.rows(
+                    """
                     SELECT column_name, data_type FROM information_schema.columns WHERE table_name = \(table.name) AND table_schema = current_schema()
-                    """, logger: logger) {
+                    """, logger: logger)
+                {
                     types[try row.string("column_name")] = try row.string("data_type")
                 }
                 let kept = table.columns.enumerated().filter { types[$0.element] != nil }
@@ -53,14 +55,18 @@ extension PostgresStore {
                     }
                     try await c.run(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
                 }
-                let count = try await c.row(PostgresQuery(unsafeSQL: "SELECT COUNT(*)::bigint AS n FROM \(table.name)"), logger: logger)?.int("n") ?? -1
+                let count =
+                    try await c.row(PostgresQuery(unsafeSQL: "SELECT COUNT(*)::bigint AS n FROM \(table.name)"), logger: logger)?.int("n")
+                    ?? -1
                 guard count == Int64(table.rows.count) else {
                     throw StoreError(.database, "\(table.name): \(table.rows.count) rows in SQLite, \(count) in PostgreSQL")
                 }
                 if table.columns.contains("seq") {
-                    try await c.run(PostgresQuery(unsafeSQL: """
-                        SELECT setval(pg_get_serial_sequence('\(table.name)', 'seq'), GREATEST((SELECT COALESCE(MAX(seq), 0) FROM \(table.name)), 1))
-                        """), logger: logger)
+                    try await c.run(
+                        PostgresQuery(
+                            unsafeSQL: """
+                                SELECT setval(pg_get_serial_sequence('\(table.name)', 'seq'), GREATEST((SELECT COALESCE(MAX(seq), 0) FROM \(table.name)), 1))
+                                """), logger: logger)
                 }
                 report.rows.append((table.name, table.rows.count))
             }
@@ -69,11 +75,14 @@ extension PostgresStore {
                 guard let sealed = FileManager.default.contents(atPath: url.path) else {
                     throw StoreError(.documentMissing, "document \(id) has no file in \(documentsDirectory)")
                 }
-                _ = try await PostgresDocumentBlobs.insert(id: id, sealed: sealed, now: Int64(Date().timeIntervalSince1970), on: c, logger: logger)
+                _ = try await PostgresDocumentBlobs.insert(
+                    id: id, sealed: sealed, now: Int64(Date().timeIntervalSince1970), on: c, logger: logger)
                 report.documents += 1
             }
-            guard let ledger = try await c.row("SELECT COALESCE(SUM(amount_fen), 0)::bigint AS s, COUNT(*)::bigint AS n FROM ledger_entry", logger: logger),
-                  try ledger.int("s") == sum, try ledger.int("n") == entries
+            guard
+                let ledger = try await c.row(
+                    "SELECT COALESCE(SUM(amount_fen), 0)::bigint AS s, COUNT(*)::bigint AS n FROM ledger_entry", logger: logger),
+                try ledger.int("s") == sum, try ledger.int("n") == entries
             else { throw StoreError(.database, "the ledger differs after the copy") }
             report.ledgerSum = sum
             return report

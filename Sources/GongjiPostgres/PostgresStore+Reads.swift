@@ -19,10 +19,12 @@ extension PostgresStore {
     static func fetchPersons(_ ids: [ResidentID], on c: PostgresConnection, logger: Logger) async throws -> [ResidentID: PersonRecord] {
         let wanted = Dictionary(ids.map { ($0.value, $0) }, uniquingKeysWith: { first, _ in first })
         var found: [ResidentID: PersonRecord] = [:]
-        for row in try await c.rows("""
+        for row in try await c.rows(
+            """
             SELECT \(unescaped: personColumns(person: "p", account: "a", prefix: "")) FROM person p LEFT JOIN account a ON a.id_number = p.id_number
             WHERE p.id_number = ANY(\(Array(wanted.keys)))
-            """, logger: logger) {
+            """, logger: logger)
+        {
             guard let id = wanted[try row.string("id_number")], let record = try decodePerson(row, prefix: "", id: id) else { continue }
             found[id] = record
         }
@@ -44,11 +46,12 @@ extension PostgresStore {
     static func decodePerson(_ row: PostgresRandomAccessRow, prefix: String, id: ResidentID) throws -> PersonRecord? {
         guard try row.optionalString(prefix + "id_number") != nil else { return nil }
         guard let type = InsuranceType(rawValue: try row.string(prefix + "insurance_type")),
-              let status = InsuranceStatus(rawValue: try row.string(prefix + "status")),
-              let region = RegionCode(Int(try row.int(prefix + "region_code")))
+            let status = InsuranceStatus(rawValue: try row.string(prefix + "status")),
+            let region = RegionCode(Int(try row.int(prefix + "region_code")))
         else { throw StoreError(.database, "person row \(id.masked) does not decode") }
-        let person = Person(id: id, name: try row.string(prefix + "name"), insuranceType: type, status: status, region: region,
-                            specialCategory: try row.optionalString(prefix + "special_category"))
+        let person = Person(
+            id: id, name: try row.string(prefix + "name"), insuranceType: type, status: status, region: region,
+            specialCategory: try row.optionalString(prefix + "special_category"))
         let years = try row[prefix + "paid_years"].decode([Int64].self).map { Int($0) }
         return PersonRecord(person: person, paidYears: years, account: try decodeAccount(row, prefix: prefix, owner: id))
     }
@@ -57,15 +60,17 @@ extension PostgresStore {
     /// (each named with `prefix`), or nil when a join found none.
     static func decodeAccount(_ row: PostgresRandomAccessRow, prefix: String, owner: ResidentID) throws -> PersonalAccount? {
         try row[prefix + "account_year"].decode(Int64?.self).map { year in
-            PersonalAccount(owner: owner, year: Int(year), currentYear: try row.money(prefix + "current_year_fen"),
-                            carryOver: try row.money(prefix + "carry_over_fen"))
+            PersonalAccount(
+                owner: owner, year: Int(year), currentYear: try row.money(prefix + "current_year_fen"),
+                carryOver: try row.money(prefix + "carry_over_fen"))
         }
     }
 
     static func fetchAccount(_ id: ResidentID, on c: PostgresConnection, logger: Logger) async throws -> PersonalAccount? {
         guard let row = try await c.row("SELECT * FROM account WHERE id_number = \(id.value)", logger: logger) else { return nil }
-        return PersonalAccount(owner: id, year: Int(try row.int("year")), currentYear: try row.money("current_year_fen"),
-                               carryOver: try row.money("carry_over_fen"))
+        return PersonalAccount(
+            owner: id, year: Int(try row.int("year")), currentYear: try row.money("current_year_fen"),
+            carryOver: try row.money("carry_over_fen"))
     }
 
     public func person(_ id: ResidentID) async throws -> PersonRecord? {
@@ -87,26 +92,35 @@ extension PostgresStore {
     // MARK: Bindings
 
     /// Bindings matching `condition` (a SQL fragment with `$1`, `$2` … for `arguments`).
-    static func fetchBindings(where condition: String, _ arguments: [String], on c: PostgresConnection, logger: Logger) async throws -> [BindingRecord] {
+    static func fetchBindings(
+        where condition: String, _ arguments: [String], on c: PostgresConnection, logger: Logger
+    ) async throws -> [BindingRecord] {
         var bindings = PostgresBindings()
         for argument in arguments { bindings.append(argument) }
-        return try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM binding WHERE \(condition)", binds: bindings), logger: logger).map(decodeBinding)
+        return try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM binding WHERE \(condition)", binds: bindings), logger: logger).map(
+            decodeBinding)
     }
 
     static func decodeBinding(_ row: PostgresRandomAccessRow) throws -> BindingRecord {
-        guard let relationship = Relationship(rawValue: try row.string("relationship")), let status = BindingStatus(rawValue: try row.string("status")),
-              let region = RegionCode(Int(try row.int("region_code"))), let start = CivilDate(iso: try row.string("start_date"))
+        guard let relationship = Relationship(rawValue: try row.string("relationship")),
+            let status = BindingStatus(rawValue: try row.string("status")),
+            let region = RegionCode(Int(try row.int("region_code"))), let start = CivilDate(iso: try row.string("start_date"))
         else { throw StoreError(.database, "binding row does not decode") }
         let version = try row.optionalString("commitment_version")
         var binding = Binding(
-            id: try row.string("id"), authorizer: try row.id("authorizer"), member: try row.id("member"), memberName: try row.string("member_name"),
+            id: try row.string("id"), authorizer: try row.id("authorizer"), member: try row.id("member"),
+            memberName: try row.string("member_name"),
             relationship: relationship, region: region, startDate: start, status: status, isNewborn: try row.bool("newborn"),
-            commitment: try version.map { CommitmentAcceptance(version: $0, acceptedAtUnix: try row.optionalInt("commitment_accepted_at") ?? 0) },
+            commitment: try version.map {
+                CommitmentAcceptance(version: $0, acceptedAtUnix: try row.optionalInt("commitment_accepted_at") ?? 0)
+            },
             frontDocument: try row.optionalString("front_document"), backDocument: try row.optionalString("back_document"),
-            rejectionReason: try row.optionalString("rejection_reason"), medicalLimit: try row.optionalInt("medical_limit_fen").map(Money.init(fen:)))
+            rejectionReason: try row.optionalString("rejection_reason"),
+            medicalLimit: try row.optionalInt("medical_limit_fen").map(Money.init(fen:)))
         binding.endedBy = try row.optionalString("ended_by").flatMap(BindingEndParty.init(rawValue:))
         binding.endReason = try row.optionalString("end_reason")
-        return BindingRecord(binding: binding, createdAt: try row.int("created_at"), updatedAt: try row.int("updated_at"), seq: try row.int("seq"))
+        return BindingRecord(
+            binding: binding, createdAt: try row.int("created_at"), updatedAt: try row.int("updated_at"), seq: try row.int("seq"))
     }
 
     public func binding(id: String) async throws -> BindingRecord? {
@@ -114,12 +128,15 @@ extension PostgresStore {
         return try await read(snapshot: false) { c in try await Self.fetchBindings(where: "id = $1", [id], on: c, logger: logger).first }
     }
 
-    public func bindings(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [BindingRecord] {
+    public func bindings(
+        of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int
+    ) async throws -> [BindingRecord] {
         let logger = self.logger
         let column = perspective == .authorizer ? "authorizer" : "member"
         return try await read { c in
-            try await Self.fetchBindings(where: "\(column) = $1 AND seq < $2::bigint ORDER BY seq DESC LIMIT $3::bigint",
-                                         [person.value, String(before ?? Int64.max), String(limit)], on: c, logger: logger)
+            try await Self.fetchBindings(
+                where: "\(column) = $1 AND seq < $2::bigint ORDER BY seq DESC LIMIT $3::bigint",
+                [person.value, String(before ?? Int64.max), String(limit)], on: c, logger: logger)
         }
     }
 
@@ -127,11 +144,13 @@ extension PostgresStore {
         let logger = self.logger
         return try await read { c in
             if let region {
-                return try await Self.fetchBindings(where: "status = 'pending' AND region_code = $1::bigint AND seq > $2::bigint ORDER BY seq LIMIT $3::bigint",
-                                                    [String(region.value), String(after ?? 0), String(limit)], on: c, logger: logger)
+                return try await Self.fetchBindings(
+                    where: "status = 'pending' AND region_code = $1::bigint AND seq > $2::bigint ORDER BY seq LIMIT $3::bigint",
+                    [String(region.value), String(after ?? 0), String(limit)], on: c, logger: logger)
             }
-            return try await Self.fetchBindings(where: "status = 'pending' AND seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
-                                                [String(after ?? 0), String(limit)], on: c, logger: logger)
+            return try await Self.fetchBindings(
+                where: "status = 'pending' AND seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
+                [String(after ?? 0), String(limit)], on: c, logger: logger)
         }
     }
 
@@ -139,8 +158,10 @@ extension PostgresStore {
         let logger = self.logger
         return try await read { c in
             try await c.rows("SELECT * FROM binding_event WHERE binding_id = \(id) ORDER BY seq", logger: logger).map {
-                BindingEvent(status: try $0.string("status"), identity: try $0.string("certificate_identity"), endUser: try $0.optionalString("end_user"),
-                             requestID: try $0.optionalString("request_id"), at: try $0.int("at"))
+                BindingEvent(
+                    status: try $0.string("status"), identity: try $0.string("certificate_identity"),
+                    endUser: try $0.optionalString("end_user"),
+                    requestID: try $0.optionalString("request_id"), at: try $0.int("at"))
             }
         }
     }
@@ -151,9 +172,11 @@ extension PostgresStore {
         let logger = self.logger
         return try await read { c in
             guard let row = try await c.row("SELECT * FROM document WHERE id = \(id)", logger: logger),
-                  let side = DocumentSide(rawValue: try row.string("side")) else { return nil }
-            return DocumentRecord(id: id, side: side, mediaType: try row.string("media_type"), size: Int(try row.int("size_bytes")),
-                                  uploadedAt: try row.int("uploaded_at"))
+                let side = DocumentSide(rawValue: try row.string("side"))
+            else { return nil }
+            return DocumentRecord(
+                id: id, side: side, mediaType: try row.string("media_type"), size: Int(try row.int("size_bytes")),
+                uploadedAt: try row.int("uploaded_at"))
         }
     }
 
@@ -174,8 +197,10 @@ extension PostgresStore {
     public func ledgerBalance(of account: String) async throws -> Money {
         let logger = self.logger
         return try await read { c in
-            Money(fen: try await c.row("SELECT COALESCE(SUM(amount_fen), 0)::bigint AS s FROM ledger_entry WHERE account = \(account)",
-                                       logger: logger)?.int("s") ?? 0)
+            Money(
+                fen: try await c.row(
+                    "SELECT COALESCE(SUM(amount_fen), 0)::bigint AS s FROM ledger_entry WHERE account = \(account)",
+                    logger: logger)?.int("s") ?? 0)
         }
     }
 }

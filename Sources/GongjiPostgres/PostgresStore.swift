@@ -39,15 +39,18 @@ public final class PostgresStore: FamilyAccountStore {
 
     /// The connection settings of each host of a `postgres://user[:password]@host[:port][,host[:port]…]/database`
     /// URL: one host, or a primary and its standbys (failover, `PrimaryPool`).
-    public static func configurations(url: String, tls: PostgresClient.Configuration.TLS = .disable,
-                                      poolSize: Int = 20) throws(StoreError) -> [PostgresClient.Configuration] {
+    public static func configurations(
+        url: String, tls: PostgresClient.Configuration.TLS = .disable,
+        poolSize: Int = 20
+    ) throws(StoreError) -> [PostgresClient.Configuration] {
         guard let schemeEnd = url.range(of: "://") else { return [try configuration(url: url, tls: tls, poolSize: poolSize)] }
         let rest = url[schemeEnd.upperBound...]
         let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
         let authority = rest[..<authorityEnd]
         let at = authority.lastIndex(of: "@")
         let userInfo = at.map { String(authority[...$0]) } ?? ""
-        let hosts = (at.map { authority[authority.index(after: $0)...] } ?? authority).split(separator: ",", omittingEmptySubsequences: false)
+        let hosts = (at.map { authority[authority.index(after: $0)...] } ?? authority).split(
+            separator: ",", omittingEmptySubsequences: false)
         guard hosts.count > 1 else { return [try configuration(url: url, tls: tls, poolSize: poolSize)] }
         var result: [PostgresClient.Configuration] = []
         for host in hosts {
@@ -58,14 +61,17 @@ public final class PostgresStore: FamilyAccountStore {
     }
 
     /// The connection settings of a `postgres://user[:password]@host[:port]/database` URL.
-    public static func configuration(url: String, tls: PostgresClient.Configuration.TLS = .disable,
-                                     poolSize: Int = 20) throws(StoreError) -> PostgresClient.Configuration {
+    public static func configuration(
+        url: String, tls: PostgresClient.Configuration.TLS = .disable,
+        poolSize: Int = 20
+    ) throws(StoreError) -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-              let host = components.host, !host.isEmpty, let user = components.user
+            let host = components.host, !host.isEmpty, let user = components.user
         else { throw StoreError(.configuration, "'\(url)' is not a postgres://user@host[:port]/database URL") }
         let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        var configuration = PostgresClient.Configuration(host: host, port: components.port ?? 5432, username: user,
-                                                         password: components.password, database: database.isEmpty ? nil : database, tls: tls)
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: user,
+            password: components.password, database: database.isEmpty ? nil : database, tls: tls)
         configuration.options.maximumConnections = poolSize
         configuration.options.connectTimeout = .seconds(5)
         for item in components.queryItems ?? [] where item.name == "search_path" {
@@ -76,7 +82,9 @@ public final class PostgresStore: FamilyAccountStore {
 
     /// Connects (the pool runs until `close()`) and applies the migrations this database lacks,
     /// under an advisory lock so that daemons starting together migrate once.
-    public convenience init(configuration: PostgresClient.Configuration, logger: Logger, storage: StorageStatus = StorageStatus()) async throws {
+    public convenience init(
+        configuration: PostgresClient.Configuration, logger: Logger, storage: StorageStatus = StorageStatus()
+    ) async throws {
         try await self.init(configurations: [configuration], logger: logger, storage: storage)
     }
 
@@ -107,16 +115,20 @@ public final class PostgresStore: FamilyAccountStore {
     static func refuseNewer(_ applied: Set<String>) throws(StoreError) {
         let unknown = applied.subtracting(PostgresSchema.migrations.map { $0.name })
         guard unknown.isEmpty else {
-            throw StoreError(.configuration, "the PostgreSQL database was migrated by a newer gongjid (migrations "
-                             + unknown.sorted().joined(separator: ", ") + "): run that version or a later one")
+            throw StoreError(
+                .configuration,
+                "the PostgreSQL database was migrated by a newer gongjid (migrations "
+                    + unknown.sorted().joined(separator: ", ") + "): run that version or a later one")
         }
     }
 
     /// What `gongjid check-config` reports of the database, changing nothing: reachable within
     /// `timeout`, the migrations applied and those this build would apply on start; a database
     /// migrated by a newer gongjid is refused as `run` would refuse it.
-    public static func probe(configurations: [PostgresClient.Configuration], logger: Logger,
-                             timeout: Duration = .seconds(5)) async throws -> (applied: Int, pending: Int) {
+    public static func probe(
+        configurations: [PostgresClient.Configuration], logger: Logger,
+        timeout: Duration = .seconds(5)
+    ) async throws -> (applied: Int, pending: Int) {
         var configuration = configurations[0]
         if configurations.count > 1 {
             guard let host = await PrimaryPool.writableHost(configurations, logger: logger) else {
@@ -130,7 +142,9 @@ public final class PostgresStore: FamilyAccountStore {
         let applied: Set<String>? = try await withThrowingTaskGroup(of: Set<String>?.self) { group in
             group.addTask {
                 try await client.withConnection { c in
-                    guard try await c.row("SELECT to_regclass('gongji_migration') IS NOT NULL AS present", logger: logger)?.bool("present") == true
+                    guard
+                        try await c.row("SELECT to_regclass('gongji_migration') IS NOT NULL AS present", logger: logger)?.bool("present")
+                            == true
                     else { return [] }
                     return try await appliedMigrations(on: c, logger: logger)
                 }
@@ -158,18 +172,21 @@ public final class PostgresStore: FamilyAccountStore {
         try await pool.withConnection { connection in
             try await connection.run("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
             do {
-                try await connection.run("CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-                                           logger: logger)
+                try await connection.run(
+                    "CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                    logger: logger)
                 let applied = try await Self.appliedMigrations(on: connection, logger: logger)
                 try Self.refuseNewer(applied)
                 for (name, sql) in PostgresSchema.migrations where !applied.contains(name) {
                     try await connection.inTransaction("BEGIN", logger: logger) {
                         // One statement per query (the extended protocol takes one); statements end with ";\n".
-                        for statement in sql.components(separatedBy: ";\n") where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                        for statement in sql.components(separatedBy: ";\n")
+                        where !statement.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                             try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                         }
-                        try await connection.run("INSERT INTO gongji_migration (name, applied_at) VALUES (\(name), \(Int64(Date().timeIntervalSince1970)))",
-                                                   logger: logger)
+                        try await connection.run(
+                            "INSERT INTO gongji_migration (name, applied_at) VALUES (\(name), \(Int64(Date().timeIntervalSince1970)))",
+                            logger: logger)
                     }
                 }
             } catch {
@@ -193,7 +210,9 @@ public final class PostgresStore: FamilyAccountStore {
             attempt += 1
             do {
                 let result = try await leased { connection in
-                    try await connection.inTransaction("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger) { try await body(connection) }
+                    try await connection.inTransaction("BEGIN ISOLATION LEVEL READ COMMITTED", logger: logger) {
+                        try await body(connection)
+                    }
                 }
                 storage.recordWritten()
                 return result
@@ -282,7 +301,10 @@ public final class PostgresStore: FamilyAccountStore {
     public func ping() async -> Bool {
         do {
             let logger = self.logger
-            _ = try await leased { connection in try await connection.run("SELECT 1", logger: logger); return true }
+            _ = try await leased { connection in
+                try await connection.run("SELECT 1", logger: logger)
+                return true
+            }
             storage.recordReachable()
             return true
         } catch {
@@ -342,7 +364,9 @@ public final class PostgresStore: FamilyAccountStore {
         case let error as PSQLError where isReadOnly(error):
             return StoreError(.unavailable, "the PostgreSQL server does not accept writes (a standby): " + serverText(error))
         case let error as PSQLError:
-            if error.serverInfo?[.sqlState] == "53100" { return StoreError(.storageFull, "the PostgreSQL server's disk is full: " + serverText(error)) }
+            if error.serverInfo?[.sqlState] == "53100" {
+                return StoreError(.storageFull, "the PostgreSQL server's disk is full: " + serverText(error))
+            }
             return StoreError(.database, "PostgreSQL: " + serverText(error))
         default:
             return StoreError(.database, "PostgreSQL failed", cause: error)

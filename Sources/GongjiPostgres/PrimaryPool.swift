@@ -46,8 +46,10 @@ final class PrimaryPool: Sendable {
         var host = 0
         if configurations.count > 1 {
             guard let writable = await Self.writableHost(configurations, logger: logger) else {
-                throw StoreError(.unavailable, "none of the \(configurations.count) PostgreSQL hosts accepts writes: "
-                                 + configurations.map { "\($0.host ?? "?"):\($0.port ?? 5432)" }.joined(separator: ", "))
+                throw StoreError(
+                    .unavailable,
+                    "none of the \(configurations.count) PostgreSQL hosts accepts writes: "
+                        + configurations.map { "\($0.host ?? "?"):\($0.port ?? 5432)" }.joined(separator: ", "))
             }
             host = writable
         }
@@ -102,12 +104,17 @@ final class PrimaryPool: Sendable {
                     state.moves += 1
                     return old
                 }
-                guard let old else { next.runner.cancel(); break }
+                guard let old else {
+                    next.runner.cancel()
+                    break
+                }
                 old.runner.cancel()
-                logger.notice("the PostgreSQL primary moved; connected to the host that accepts writes", metadata: [
-                    "database.host": "\(configurations[writable].host ?? "?"):\(configurations[writable].port ?? 5432)",
-                    "database.previous_host": "\(configurations[old.host].host ?? "?"):\(configurations[old.host].port ?? 5432)",
-                ])
+                logger.notice(
+                    "the PostgreSQL primary moved; connected to the host that accepts writes",
+                    metadata: [
+                        "database.host": "\(configurations[writable].host ?? "?"):\(configurations[writable].port ?? 5432)",
+                        "database.previous_host": "\(configurations[old.host].host ?? "?"):\(configurations[old.host].port ?? 5432)",
+                    ])
                 break
             }
             try? await Task.sleep(for: .milliseconds(250))

@@ -45,8 +45,10 @@ final class GroupCommit: Sendable {
 
     /// `mapError` turns a storage error into the error callers see; `observe` is told each
     /// batch's transaction time and size.
-    init(pool: DatabasePool, batchMax: Int = 256, mapError: @escaping @Sendable (any Error) -> any Error,
-         observe: @escaping @Sendable (Duration, Int, Bool) -> Void) {
+    init(
+        pool: DatabasePool, batchMax: Int = 256, mapError: @escaping @Sendable (any Error) -> any Error,
+        observe: @escaping @Sendable (Duration, Int, Bool) -> Void
+    ) {
         precondition(batchMax >= 1)
         self.pool = pool
         self.batchMax = batchMax

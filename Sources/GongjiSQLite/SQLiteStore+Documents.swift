@@ -8,7 +8,8 @@ extension SQLiteStore {
     public func document(id: String) async throws -> DocumentRecord? {
         try readNow { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM document WHERE id = ?"), arguments: [id]),
-                  let side = DocumentSide(rawValue: row["side"]) else { return nil }
+                let side = DocumentSide(rawValue: row["side"])
+            else { return nil }
             return DocumentRecord(id: id, side: side, mediaType: row["media_type"], size: row["size_bytes"], uploadedAt: row["uploaded_at"])
         }
     }

@@ -9,17 +9,20 @@ extension SQLiteStore: StorageExport {
         return try await read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table)")
             let columns = try rows.first.map { Array($0.columnNames) } ?? db.columns(in: table).map(\.name)
-            return (columns, rows.map { row in
-                row.databaseValues.map { value in
-                    switch value.storage {
-                    case .null: .null
-                    case .int64(let number): .integer(number)
-                    case .double(let number): .real(number)
-                    case .string(let text): .text(text)
-                    case .blob(let data): .blob(data)
+            return (
+                columns,
+                rows.map { row in
+                    row.databaseValues.map { value in
+                        switch value.storage {
+                        case .null: .null
+                        case .int64(let number): .integer(number)
+                        case .double(let number): .real(number)
+                        case .string(let text): .text(text)
+                        case .blob(let data): .blob(data)
+                        }
                     }
                 }
-            })
+            )
         }
     }
 

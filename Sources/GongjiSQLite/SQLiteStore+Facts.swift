@@ -17,9 +17,11 @@ extension SQLiteStore: StorageBackend {
 
     /// One use case within the transaction: replay, or facts, decision, write-set, key.
     static func run<Answer: Sendable>(_ useCase: UseCase<Answer>, in db: Database) throws -> Answer {
-        if let key = useCase.key, let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT fingerprint, result FROM idempotency WHERE scope = ? AND request_id = ?"),
-            arguments: [key.scope, key.requestID]) {
+        if let key = useCase.key,
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT fingerprint, result FROM idempotency WHERE scope = ? AND request_id = ?"),
+                arguments: [key.scope, key.requestID])
+        {
             let stored = StoredResult(fingerprint: row["fingerprint"], result: row["result"])
             return try useCase.replayed(stored.result, try facts(try useCase.replaying(stored), in: db))
         }
@@ -47,24 +49,32 @@ extension SQLiteStore: StorageBackend {
             facts.binding = record
             facts.person = try fetchPerson(record.binding.authorizer, in: db)
             facts.member = try fetchPerson(record.binding.member, in: db)
-            facts.memberPaymentYears = try Int.fetchSet(db.cachedStatement(sql: "SELECT year FROM payment_year WHERE member = ?"),
-                                                        arguments: [record.binding.member.value])
+            facts.memberPaymentYears = try Int.fetchSet(
+                db.cachedStatement(sql: "SELECT year FROM payment_year WHERE member = ?"),
+                arguments: [record.binding.member.value])
         case .settlement(let institution, let patient, let year):
             facts.institution = try institution.flatMap { try fetchInstitution($0, in: db) }
             guard let patient else { break }
             facts.person = try fetchPerson(patient, in: db)
             for record in try fetchBindings(where: "member = ? ORDER BY seq", [patient.value], in: db) {
                 let binding = record.binding
-                let used = try Int64.fetchOne(db.cachedStatement(sql: """
-                    SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
-                    WHERE p.binding_id = ? AND p.settled_year = ? AND s.status = 'settled'
-                    """), arguments: [binding.id, year]) ?? 0
-                facts.patientBindings.append(StoredFamilyBinding(binding: binding, authorizerAccount: try fetchAccount(binding.authorizer, in: db),
-                                                                 usedThisYear: Money(fen: used)))
+                let used =
+                    try Int64.fetchOne(
+                        db.cachedStatement(
+                            sql: """
+                                SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
+                                WHERE p.binding_id = ? AND p.settled_year = ? AND s.status = 'settled'
+                                """), arguments: [binding.id, year]) ?? 0
+                facts.patientBindings.append(
+                    StoredFamilyBinding(
+                        binding: binding, authorizerAccount: try fetchAccount(binding.authorizer, in: db),
+                        usedThisYear: Money(fen: used)))
             }
         case .reversal(let institution, let settlementID):
-            facts.settlement = try fetchSettlements(where: "s.institution_code = ? AND s.settlement_id = ?", [institution.value, settlementID],
-                                                    in: db).first
+            facts.settlement = try fetchSettlements(
+                where: "s.institution_code = ? AND s.settlement_id = ?", [institution.value, settlementID],
+                in: db
+            ).first
             for owner in Set(facts.settlement?.split.postings.map(\.owner) ?? []) {
                 if let account = try fetchAccount(owner, in: db) { facts.accounts.append(account) }
             }
@@ -73,9 +83,12 @@ extension SQLiteStore: StorageBackend {
             facts.member = try member.flatMap { try fetchPerson($0, in: db) }
             facts.bindings = try fetchBindings(where: "authorizer = ?", [authorizer.value], in: db).map(\.binding)
             for document in documents {
-                if let side = try String.fetchOne(db.cachedStatement(sql: """
-                    SELECT d.side FROM document d JOIN document_uploader u ON u.document_id = d.id WHERE d.id = ? AND u.uploader = ?
-                    """), arguments: [document, authorizer.value]).flatMap(DocumentSide.init(rawValue:)) {
+                if let side = try String.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT d.side FROM document d JOIN document_uploader u ON u.document_id = d.id WHERE d.id = ? AND u.uploader = ?
+                            """), arguments: [document, authorizer.value]
+                ).flatMap(DocumentSide.init(rawValue:)) {
                     facts.documents[document] = side
                 }
             }
@@ -83,31 +96,41 @@ extension SQLiteStore: StorageBackend {
             facts.binding = try fetchBinding(id: id, in: db)
         case .registration(let id):
             facts.person = try fetchPerson(id, in: db)
-            facts.bindings = try fetchBindings(where: "(authorizer = ?1 OR member = ?1) AND status IN ('pending', 'active')", [id.value],
-                                               in: db).map(\.binding)
+            facts.bindings = try fetchBindings(
+                where: "(authorizer = ?1 OR member = ?1) AND status IN ('pending', 'active')", [id.value],
+                in: db
+            ).map(\.binding)
         case .credit(let id, let reference):
             facts.person = try fetchPerson(id, in: db)
-            facts.referenceOwner = try String.fetchOne(db.cachedStatement(sql: "SELECT id_number FROM account_credit WHERE reference = ?"),
-                                                       arguments: [reference]).map(ResidentID.stored)
+            facts.referenceOwner = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT id_number FROM account_credit WHERE reference = ?"),
+                arguments: [reference]
+            ).map(ResidentID.stored)
         case .institution(let code):
             facts.institution = try fetchInstitution(code, in: db)
         case .rollover(let year):
             facts.lastRolledYear = try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(year) FROM year_rollover"))
             facts.oldestAccountYear = try Int.fetchOne(db.cachedStatement(sql: "SELECT MIN(year) FROM account"))
-            facts.accounts = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM account WHERE year < ? ORDER BY id_number"),
-                                              arguments: [year]).map(decodeAccount)
+            facts.accounts = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM account WHERE year < ? ORDER BY id_number"),
+                arguments: [year]
+            ).map(decodeAccount)
         case .document(let id):
             if let side = try String.fetchOne(db.cachedStatement(sql: "SELECT side FROM document WHERE id = ?"), arguments: [id]) {
                 facts.recordedSide = .some(DocumentSide(rawValue: side))
             }
         case .documentHolds(let cutoff):
-            facts.documentHolds = try Row.fetchAll(db, sql: """
-                SELECT u.document_id, u.uploader, u.uploaded_at,
-                  EXISTS (SELECT 1 FROM binding b WHERE b.authorizer = u.uploader AND (b.front_document = u.document_id OR b.back_document = u.document_id)) AS used
-                FROM document_uploader u WHERE u.uploaded_at <= ?
-                """, arguments: [cutoff]).map { row in
-                DocumentHold(documentID: row["document_id"], uploader: try ResidentID.stored(row["uploader"]), uploadedAt: row["uploaded_at"],
-                             isReferenced: row["used"])
+            facts.documentHolds = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT u.document_id, u.uploader, u.uploaded_at,
+                      EXISTS (SELECT 1 FROM binding b WHERE b.authorizer = u.uploader AND (b.front_document = u.document_id OR b.back_document = u.document_id)) AS used
+                    FROM document_uploader u WHERE u.uploaded_at <= ?
+                    """, arguments: [cutoff]
+            ).map { row in
+                DocumentHold(
+                    documentID: row["document_id"], uploader: try ResidentID.stored(row["uploader"]), uploadedAt: row["uploaded_at"],
+                    isReferenced: row["used"])
             }
         case .payment(let id):
             facts.payment = try fetchPayments(where: "id = ?", [id], in: db).first

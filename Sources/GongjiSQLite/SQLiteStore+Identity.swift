@@ -89,7 +89,9 @@ extension SQLiteStore {
     static func prepare(_ pool: DatabasePool, path: String, markApplication: Bool) throws {
         let unknown = try pool.read { db in try Schema.migrator.appliedIdentifiers(db).subtracting(Schema.migrator.migrations) }
         guard unknown.isEmpty else {
-            throw StoreError(.configuration, "\(path) was migrated by a newer gongjid (migrations \(unknown.sorted().joined(separator: ", "))); run that version")
+            throw StoreError(
+                .configuration,
+                "\(path) was migrated by a newer gongjid (migrations \(unknown.sorted().joined(separator: ", "))); run that version")
         }
         try Schema.migrator.migrate(pool)
         if markApplication {

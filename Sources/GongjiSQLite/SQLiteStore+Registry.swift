@@ -9,19 +9,23 @@ extension SQLiteStore {
     }
 
     static func fetchPerson(_ id: ResidentID, in db: Database) throws -> PersonRecord? {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM person WHERE id_number = ?"), arguments: [id.value]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM person WHERE id_number = ?"), arguments: [id.value]) else {
+            return nil
+        }
         let person = try decodePerson(row, id: id)
-        let years = try Int.fetchAll(db.cachedStatement(sql: "SELECT year FROM person_paid_year WHERE id_number = ? ORDER BY year"), arguments: [id.value])
+        let years = try Int.fetchAll(
+            db.cachedStatement(sql: "SELECT year FROM person_paid_year WHERE id_number = ? ORDER BY year"), arguments: [id.value])
         return PersonRecord(person: person, paidYears: years, account: try fetchAccount(id, in: db))
     }
 
     static func decodePerson(_ row: Row, id: ResidentID) throws -> Person {
         guard let type = InsuranceType(rawValue: row["insurance_type"]),
-              let status = InsuranceStatus(rawValue: row["status"]),
-              let region = RegionCode(row["region_code"] as Int)
+            let status = InsuranceStatus(rawValue: row["status"]),
+            let region = RegionCode(row["region_code"] as Int)
         else { throw StoreError(.database, "person row \(id.masked) does not decode") }
-        return Person(id: id, name: row["name"], insuranceType: type, status: status, region: region,
-                      specialCategory: row["special_category"])
+        return Person(
+            id: id, name: row["name"], insuranceType: type, status: status, region: region,
+            specialCategory: row["special_category"])
     }
 
     static func fetchAccount(_ id: ResidentID, in db: Database) throws -> PersonalAccount? {
@@ -29,8 +33,9 @@ extension SQLiteStore {
     }
 
     static func decodeAccount(_ row: Row) throws -> PersonalAccount {
-        PersonalAccount(owner: try ResidentID.stored(row["id_number"]), year: row["year"], currentYear: Money(fen: row["current_year_fen"]),
-                        carryOver: Money(fen: row["carry_over_fen"]))
+        PersonalAccount(
+            owner: try ResidentID.stored(row["id_number"]), year: row["year"], currentYear: Money(fen: row["current_year_fen"]),
+            carryOver: Money(fen: row["carry_over_fen"]))
     }
 
     public func availabilityOverrides() async throws -> [RegionCode: Bool] {

@@ -26,9 +26,11 @@ public final class SQLiteStore: FamilyAccountStore {
     /// new one; see `SQLiteStore+Identity.swift` for what is refused). `observeTransaction` is
     /// told how long each write transaction took, `observeBatchSize` how many requests each
     /// group-committed transaction carried (for metrics).
-    public init(path: String, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in },
-                observeBatchSize: @escaping @Sendable (Int) -> Void = { _ in },
-                walBytesMax: Int = SQLiteStore.defaultWALBytesMax, storage: StorageStatus = StorageStatus()) throws(StoreError) {
+    public init(
+        path: String, observeTransaction: @escaping @Sendable (Duration) -> Void = { _ in },
+        observeBatchSize: @escaping @Sendable (Int) -> Void = { _ in },
+        walBytesMax: Int = SQLiteStore.defaultWALBytesMax, storage: StorageStatus = StorageStatus()
+    ) throws(StoreError) {
         self.storage = storage
         self.walBytesMax = walBytesMax
         self.observeTransaction = observeTransaction
@@ -60,11 +62,14 @@ public final class SQLiteStore: FamilyAccountStore {
             checkpointConfiguration.label = "gongji.checkpoint"
             checkpointConnection = try DatabaseQueue(path: path, configuration: checkpointConfiguration)
             try checkpointConnection.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
-            self.groupCommit = GroupCommit(pool: pool, mapError: { error in
-                let mapped = Self.mapWriteError(error)
-                storage.record(mapped)
-                return mapped
-            }) { duration, size, committed in
+            self.groupCommit = GroupCommit(
+                pool: pool,
+                mapError: { error in
+                    let mapped = Self.mapWriteError(error)
+                    storage.record(mapped)
+                    return mapped
+                }
+            ) { duration, size, committed in
                 if committed { storage.recordWritten() }
                 observeTransaction(duration)
                 observeBatchSize(size)
@@ -102,8 +107,10 @@ public final class SQLiteStore: FamilyAccountStore {
     }
 
     static func damaged(_ path: String, _ finding: String) -> StoreError {
-        StoreError(.configuration, "\(path) is damaged (PRAGMA quick_check: \(finding.prefix(200))): restore it from a backup "
-                   + "(`gongjid backup` made one), and find out why the disk or the copy damaged it")
+        StoreError(
+            .configuration,
+            "\(path) is damaged (PRAGMA quick_check: \(finding.prefix(200))): restore it from a backup "
+                + "(`gongjid backup` made one), and find out why the disk or the copy damaged it")
     }
 
     /// The value of `PRAGMA synchronous` on the writer connection (2 = FULL).
@@ -152,8 +159,10 @@ public final class SQLiteStore: FamilyAccountStore {
         case let error as StoreError: error
         case let error as DatabaseError where error.resultCode == .SQLITE_FULL:
             StoreError(.storageFull, "the database's file system is full", cause: error)
-        default: StoreError.isOutOfSpace(error) ? StoreError(.storageFull, "the database's file system is full", cause: error)
-            : StoreError(.database, "write transaction failed", cause: error)
+        default:
+            StoreError.isOutOfSpace(error)
+                ? StoreError(.storageFull, "the database's file system is full", cause: error)
+                : StoreError(.database, "write transaction failed", cause: error)
         }
     }
 
@@ -188,13 +197,17 @@ public final class SQLiteStore: FamilyAccountStore {
 
 extension SQLiteStore {
     public func ledgerSum() async throws -> Money {
-        try await read { db in Money(fen: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry")) ?? 0) }
+        try await read { db in
+            Money(fen: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry")) ?? 0)
+        }
     }
 
     public func ledgerBalance(of account: String) async throws -> Money {
         try await read { db in
-            Money(fen: try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry WHERE account = ?"),
-                                          arguments: [account]) ?? 0)
+            Money(
+                fen: try Int64.fetchOne(
+                    db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_fen), 0) FROM ledger_entry WHERE account = ?"),
+                    arguments: [account]) ?? 0)
         }
     }
 }

@@ -27,16 +27,19 @@ public final class DocumentStore: Sendable {
     let storage: StorageStatus
 
     /// Opens (creating if needed) the document directory.
-    public init(directory: String, key: SymmetricKey, uploadBytesMax: Int, storage: StorageStatus = StorageStatus(),
-                blobs: (any DocumentBlobs)? = nil) throws(StoreError) {
+    public init(
+        directory: String, key: SymmetricKey, uploadBytesMax: Int, storage: StorageStatus = StorageStatus(),
+        blobs: (any DocumentBlobs)? = nil
+    ) throws(StoreError) {
         self.storage = storage
         self.blobs = blobs
         self.directory = URL(fileURLWithPath: directory)
         self.key = key
         self.uploadBytesMax = uploadBytesMax
         do {
-            try FileManager.default.createDirectory(at: self.directory.appendingPathComponent("tmp"), withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                at: self.directory.appendingPathComponent("tmp"), withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
             // Temporary files of uploads that never finished (the daemon stopped mid-upload).
             for name in try FileManager.default.contentsOfDirectory(atPath: self.directory.appendingPathComponent("tmp").path) {
                 try? FileManager.default.removeItem(at: self.directory.appendingPathComponent("tmp").appendingPathComponent(name))
@@ -92,8 +95,9 @@ public final class DocumentStore: Sendable {
             offset += length
             let isLast = offset == bytes.count
             do {
-                let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: Self.nonce(prefix, index)),
-                                                ciphertext: segment.dropLast(16), tag: segment.suffix(16))
+                let box = try AES.GCM.SealedBox(
+                    nonce: AES.GCM.Nonce(data: Self.nonce(prefix, index)),
+                    ciphertext: segment.dropLast(16), tag: segment.suffix(16))
                 plain += try AES.GCM.open(box, using: key, authenticating: [isLast ? 1 : 0])
             } catch {
                 throw StoreError(.documentCorrupted, "segment \(index) does not authenticate")
@@ -108,7 +112,10 @@ public final class DocumentStore: Sendable {
 
     /// Removes a document (the database row is removed by the caller first).
     public func remove(_ id: String) async {
-        if let blobs { try? await blobs.delete(id: id); return }
+        if let blobs {
+            try? await blobs.delete(id: id)
+            return
+        }
         try? FileManager.default.removeItem(at: path(of: id))
     }
 
@@ -142,7 +149,8 @@ public final class DocumentUpload: @unchecked Sendable {
         tempURL = store.directory.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString)
         let fd = open(tempURL.path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            let error = StoreError.writeFailed("cannot create a temporary upload file", cause: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
+            let error = StoreError.writeFailed(
+                "cannot create a temporary upload file", cause: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
             store.storage.record(error)
             throw error
         }
@@ -191,8 +199,9 @@ public final class DocumentUpload: @unchecked Sendable {
 
     private func seal(_ plain: ArraySlice<UInt8>, last: Bool) throws(StoreError) {
         do {
-            let box = try AES.GCM.seal(plain, using: store.key, nonce: AES.GCM.Nonce(data: DocumentStore.nonce(prefix, index)),
-                                       authenticating: [last ? 1 : 0])
+            let box = try AES.GCM.seal(
+                plain, using: store.key, nonce: AES.GCM.Nonce(data: DocumentStore.nonce(prefix, index)),
+                authenticating: [last ? 1 : 0])
             let length = UInt32(box.ciphertext.count + box.tag.count)
             var record = Data(capacity: 4 + Int(length))
             record.append(contentsOf: [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])

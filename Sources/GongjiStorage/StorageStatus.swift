@@ -48,7 +48,10 @@ public final class StorageStatus: Sendable {
             let path = directory + "/.gongjid-space-probe"
             let fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return false }
-            defer { close(fd); unlink(path) }
+            defer {
+                close(fd)
+                unlink(path)
+            }
             let written = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             guard written == bytes, fsync(fd) == 0 else { return false }
         }

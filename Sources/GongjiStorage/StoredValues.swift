@@ -27,8 +27,9 @@ public struct StoredFamilyUse: Codable, Sendable {
 
     /// The use it stores.
     public func use() throws -> FamilyFundUse {
-        FamilyFundUse(bindingID: binding, authorizer: try ResidentID.stored(authorizer), amount: Money(fen: fen),
-                      note: note.flatMap(FamilyFundNote.init(rawValue:)))
+        FamilyFundUse(
+            bindingID: binding, authorizer: try ResidentID.stored(authorizer), amount: Money(fen: fen),
+            note: note.flatMap(FamilyFundNote.init(rawValue:)))
     }
 
     /// The JSON text of a settlement's uses.

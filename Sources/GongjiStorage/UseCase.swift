@@ -18,9 +18,11 @@ public struct UseCase<Answer: Sendable>: Sendable {
     public var replayed: @Sendable (String, StoredFacts) throws -> Answer
 
     /// A use case; without a replay it has no key.
-    public init(key: IdempotencyKey?, facts: FactsRequest, decide: @escaping @Sendable (StoredFacts) throws -> Decision<Answer>,
-                replayFacts: @escaping @Sendable (String) -> FactsRequest = { _ in .nothing },
-                replayed: @escaping @Sendable (String, StoredFacts) throws -> Answer) {
+    public init(
+        key: IdempotencyKey?, facts: FactsRequest, decide: @escaping @Sendable (StoredFacts) throws -> Decision<Answer>,
+        replayFacts: @escaping @Sendable (String) -> FactsRequest = { _ in .nothing },
+        replayed: @escaping @Sendable (String, StoredFacts) throws -> Answer
+    ) {
         self.key = key
         self.facts = facts
         self.decide = decide

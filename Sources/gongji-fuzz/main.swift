@@ -12,9 +12,11 @@ import GongjiCore
 typealias FuzzCallback = @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
 
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-                         _ callback: FuzzCallback) -> Int32
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<Int32>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: FuzzCallback
+) -> Int32
 
 /// The date every target judges by (fixed, so that a finding reproduces on any day).
 let today = CivilDate(year: 2026, month: 12, day: 1)!
@@ -52,14 +54,17 @@ let targets: [String: @Sendable ([UInt8]) -> Void] = [
     "reconciliation": { bytes in
         var entries = ReconciliationAccumulator()
         for (index, id) in bytes.split(separator: 0, omittingEmptySubsequences: false).enumerated() {
-            let entry = ReconciliationEntry(settlementID: String(decoding: id, as: UTF8.self), acctPay: Money(fen: Int64(index)),
-                                            acctMulaidPay: .zero, reversed: index % 2 == 0)
+            let entry = ReconciliationEntry(
+                settlementID: String(decoding: id, as: UTF8.self), acctPay: Money(fen: Int64(index)),
+                acctMulaidPay: .zero, reversed: index % 2 == 0)
             do { try entries.append(entry) } catch { break }
         }
         precondition(entries.entries.allSatisfy { TextLimits.settlementID.admits($0.settlementID) }, "held ids are within their limit")
         precondition(entries.bytes <= SettlementRules.reconciliationBytesMax, "the byte budget holds")
         precondition(entries.entries.count <= SettlementRules.reconciliationEntriesMax, "the entry budget holds")
-        for entry in entries.entries { precondition(TextLimits.echo(entry.settlementID).unicodeScalars.count <= TextLimits.echoCodePointsMax + 1) }
+        for entry in entries.entries {
+            precondition(TextLimits.echo(entry.settlementID).unicodeScalars.count <= TextLimits.echoCodePointsMax + 1)
+        }
     },
     // The daemon's configuration file.
     "config": { bytes in
@@ -84,7 +89,8 @@ nonisolated(unsafe) var selected: @Sendable ([UInt8]) -> Void = { _ in }
 let arguments = CommandLine.arguments
 let named = arguments.count >= 2 && targets[arguments[1]] != nil
 guard let name = named ? arguments[1] : ProcessInfo.processInfo.environment["GONGJI_FUZZ_TARGET"], let target = targets[name] else {
-    FileHandle.standardError.write(Data("usage: gongji-fuzz TARGET [libFuzzer options]; targets: \(targets.keys.sorted().joined(separator: " "))\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: gongji-fuzz TARGET [libFuzzer options]; targets: \(targets.keys.sorted().joined(separator: " "))\n".utf8))
     exit(2)
 }
 setenv("GONGJI_FUZZ_TARGET", name, 1)

@@ -3,9 +3,9 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
-import GongjiProto
-import GongjiClient
 import GongjiBench
+import GongjiClient
+import GongjiProto
 import Synchronization
 
 /// `gongji-load`: the load generator of `bench/run`. Keeps N streams busy over mutual TLS as the
@@ -37,9 +37,13 @@ struct Bench: AsyncParsableCommand {
     var concurrency: Int = 64
     @Option(help: "HTTP/2 connections the streams are spread over (a gateway pools a few).")
     var connections: Int = 4
-    @Option(help: "Seconds each scenario runs in all, split over the rounds (payment scenarios stop early when the seeded payments run out).")
+    @Option(
+        help: "Seconds each scenario runs in all, split over the rounds (payment scenarios stop early when the seeded payments run out).")
     var duration: Double = 5
-    @Option(help: "Rounds: the scenario list runs this many times, each scenario for duration/rounds, and each scenario's rounds are merged, so that a machine whose speed drifts (shared disks and CPUs) affects every scenario alike.")
+    @Option(
+        help:
+            "Rounds: the scenario list runs this many times, each scenario for duration/rounds, and each scenario's rounds are merged, so that a machine whose speed drifts (shared disks and CPUs) affects every scenario alike."
+    )
     var rounds: Int = 1
     @Option(help: "Seconds of warm-up (health calls) before the first scenario.")
     var warmup: Double = 1
@@ -55,7 +59,8 @@ struct Bench: AsyncParsableCommand {
     var chunkBytes: Int = 64 << 10
 
     func validate() throws {
-        guard concurrency >= 1, connections >= 1, uploadConcurrency >= 1, duration > 0, rounds >= 1, uploadBytes >= 16, chunkBytes >= 1 else {
+        guard concurrency >= 1, connections >= 1, uploadConcurrency >= 1, duration > 0, rounds >= 1, uploadBytes >= 16, chunkBytes >= 1
+        else {
             throw ValidationError("counts, sizes and --duration must be positive")
         }
     }
@@ -74,21 +79,28 @@ struct Bench: AsyncParsableCommand {
         func connect(as role: String) throws -> [GRPCClient<HTTP2ClientTransport.Posix>] {
             try (0..<connections).map { index in
                 let endpoint = endpoints[index % endpoints.count]
-                return GRPCClient(transport: try makeClientTransport(
-                    host: endpoint.host, port: endpoint.port, ca: .file(pki.appendingPathComponent("ca.pem").path),
-                    certificate: .file(pki.appendingPathComponent("\(role).pem").path),
-                    key: .file(pki.appendingPathComponent("\(role)-key.pem").path)))
+                return GRPCClient(
+                    transport: try makeClientTransport(
+                        host: endpoint.host, port: endpoint.port, ca: .file(pki.appendingPathComponent("ca.pem").path),
+                        certificate: .file(pki.appendingPathComponent("\(role).pem").path),
+                        key: .file(pki.appendingPathComponent("\(role)-key.pem").path)))
             }
         }
         let gatewayClients = try connect(as: "gateway")
         let settlementClients = scenarios.contains("settle") ? try connect(as: "settlement") : []
         let clients = gatewayClients + settlementClients
         let results = try await withThrowingTaskGroup(of: [ScenarioResult]?.self) { group in
-            for client in clients { group.addTask { try await client.runConnections(); return nil } }
+            for client in clients {
+                group.addTask {
+                    try await client.runConnections()
+                    return nil
+                }
+            }
             group.addTask {
                 defer { clients.forEach { $0.beginGracefulShutdown() } }
-                let driver = try LoadDriver(clients: gatewayClients, settlementClients: settlementClients, manifest: manifest,
-                                            serverPIDs: (serverPID ?? "").split(separator: ",").compactMap { Int32($0) }, options: self)
+                let driver = try LoadDriver(
+                    clients: gatewayClients, settlementClients: settlementClients, manifest: manifest,
+                    serverPIDs: (serverPID ?? "").split(separator: ",").compactMap { Int32($0) }, options: self)
                 return try await driver.runAll()
             }
             var results: [ScenarioResult] = []
@@ -98,8 +110,10 @@ struct Bench: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        print(String(decoding: try encoder.encode(BenchReport(concurrency: concurrency, connections: connections, scenarios: results)),
-                     as: UTF8.self))
+        print(
+            String(
+                decoding: try encoder.encode(BenchReport(concurrency: concurrency, connections: connections, scenarios: results)),
+                as: UTF8.self))
         if results.contains(where: { $0.errors > 0 }) { throw ExitCode(1) }
     }
 }
@@ -147,8 +161,10 @@ struct LoadDriver: Sendable {
     let skipPayments: Int
     let rounds: Int
 
-    init(clients: [GRPCClient<HTTP2ClientTransport.Posix>], settlementClients: [GRPCClient<HTTP2ClientTransport.Posix>],
-         manifest: BenchManifest, serverPIDs: [Int32], options: Bench) throws {
+    init(
+        clients: [GRPCClient<HTTP2ClientTransport.Posix>], settlementClients: [GRPCClient<HTTP2ClientTransport.Posix>],
+        manifest: BenchManifest, serverPIDs: [Int32], options: Bench
+    ) throws {
         self.clients = clients
         self.settlementClients = settlementClients
         self.manifest = manifest
@@ -202,7 +218,10 @@ struct LoadDriver: Sendable {
             return try await measure(streams: concurrency, limit: duration, count: nil) { client, index in
                 let payable = payables[index % payables.count]
                 _ = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
-                    .with { $0.bindingID = payable.binding; $0.years = [Int32(payable.year)] }, metadata: endUser(payable.endUser))
+                    .with {
+                        $0.bindingID = payable.binding
+                        $0.years = [Int32(payable.year)]
+                    }, metadata: endUser(payable.endUser))
             }
         case "pay":
             let payables = Array(manifest.distinct.dropLast(quotePayables.count).dropFirst(first))
@@ -218,7 +237,9 @@ struct LoadDriver: Sendable {
             }
         case "settle", "settle-two":
             let patients = name == "settle" ? manifest.settlePatients : manifest.settleTwoPatients
-            guard !patients.isEmpty else { throw ValidationError("the manifest has no patients for \(name): run gongjid bench-setup again") }
+            guard !patients.isEmpty else {
+                throw ValidationError("the manifest has no patients for \(name): run gongjid bench-setup again")
+            }
             let stamp = UInt64(Date().timeIntervalSince1970 * 1000)
             return try await measure(streams: concurrency, limit: duration, count: nil, on: settlementClients) { client, index in
                 try await settle(id: "bench-\(stamp)-\(index)", patient: patients[index % patients.count], client: client)
@@ -245,12 +266,13 @@ struct LoadDriver: Sendable {
     }
 
     func pay(_ payable: BenchManifest.Payable, client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
-        let response = try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(.with {
-            $0.requestID = "bench-\(payable.binding)-\(payable.year)"
-            $0.bindingID = payable.binding
-            $0.years = [Int32(payable.year)]
-            $0.expectedTotalFen = payable.totalFen
-        }, metadata: endUser(payable.endUser))
+        let response = try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(
+            .with {
+                $0.requestID = "bench-\(payable.binding)-\(payable.year)"
+                $0.bindingID = payable.binding
+                $0.years = [Int32(payable.year)]
+                $0.expectedTotalFen = payable.totalFen
+            }, metadata: endUser(payable.endUser))
         guard response.payment.totalFen == payable.totalFen, !response.receipt.receiptNumber.isEmpty else {
             throw BenchFailure("pay: unexpected response for \(payable.binding)")
         }
@@ -258,20 +280,31 @@ struct LoadDriver: Sendable {
 
     /// 30.00 at the hospital: the family funds pay it (both bindings while the older one lasts).
     func settle(id: String, patient: String, client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
-        let response = try await Gongji_V1_SettlementService.Client(wrapping: client).settle(.with {
-            $0.institutionCode = manifest.institution
-            $0.settlementID = id
-            $0.patientIDNumber = patient
-            $0.credential = .with { $0.type = .electronicVoucher; $0.holderIDNumber = patient }
-            $0.amountFen = 3000
-        })
+        let response = try await Gongji_V1_SettlementService.Client(wrapping: client).settle(
+            .with {
+                $0.institutionCode = manifest.institution
+                $0.settlementID = id
+                $0.patientIDNumber = patient
+                $0.credential = .with {
+                    $0.type = .electronicVoucher
+                    $0.holderIDNumber = patient
+                }
+                $0.amountFen = 3000
+            })
         guard response.settlement.split.amountFen == 3000 else { throw BenchFailure("settle: unexpected response for \(patient)") }
     }
 
     func upload(_ bytes: [UInt8], as user: String, client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
         let chunkBytes = self.chunkBytes
-        let response = try await Gongji_V1_DocumentService.Client(wrapping: client).uploadIdentityDocument(metadata: endUser(user)) { writer in
-            try await writer.write(.with { $0.metadata = .with { $0.side = .front; $0.mediaType = "image/jpeg" } })
+        let response = try await Gongji_V1_DocumentService.Client(wrapping: client).uploadIdentityDocument(metadata: endUser(user)) {
+            writer in
+            try await writer.write(
+                .with {
+                    $0.metadata = .with {
+                        $0.side = .front
+                        $0.mediaType = "image/jpeg"
+                    }
+                })
             var offset = 0
             while offset < bytes.count {
                 let end = min(bytes.count, offset + chunkBytes)
@@ -284,8 +317,10 @@ struct LoadDriver: Sendable {
 
     /// Keeps `streams` calls in flight until `limit` passes or `count` calls were started; each
     /// call gets the next index.
-    func measure(streams: Int, limit: Duration, count: Int?, on connections: [GRPCClient<HTTP2ClientTransport.Posix>]? = nil,
-                 call: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Int) async throws -> Void) async throws -> Sample {
+    func measure(
+        streams: Int, limit: Duration, count: Int?, on connections: [GRPCClient<HTTP2ClientTransport.Posix>]? = nil,
+        call: @escaping @Sendable (GRPCClient<HTTP2ClientTransport.Posix>, Int) async throws -> Void
+    ) async throws -> Sample {
         let next = Counter()
         let sampler = ProcessSampler(pids: serverPIDs)
         let clientCPUStart = ProcessSampler.ownCPUSeconds()
@@ -293,7 +328,10 @@ struct LoadDriver: Sendable {
         let deadline = started + limit
         let clients = connections ?? self.clients
         let outcomes = try await withThrowingTaskGroup(of: WorkerOutcome.self) { group in
-            group.addTask { await sampler.run(until: deadline); return WorkerOutcome() }
+            group.addTask {
+                await sampler.run(until: deadline)
+                return WorkerOutcome()
+            }
             for worker in 0..<streams {
                 group.addTask {
                     var outcome = WorkerOutcome()
@@ -322,7 +360,8 @@ struct LoadDriver: Sendable {
         let issued = next.value.load(ordering: .relaxed)
         return Sample(
             latenciesMs: outcomes.flatMap(\.latencies).map { $0.seconds * 1000 }, errors: outcomes.map(\.errors).reduce(0, +),
-            errorSamples: outcomes.flatMap(\.samples), seconds: seconds, serverCPUSeconds: server?.cpuSeconds, serverPeakRSSMiB: server?.peakRSSMiB,
+            errorSamples: outcomes.flatMap(\.samples), seconds: seconds, serverCPUSeconds: server?.cpuSeconds,
+            serverPeakRSSMiB: server?.peakRSSMiB,
             clientCPUSeconds: ProcessSampler.ownCPUSeconds() - clientCPUStart, consumed: count.map { min($0, issued) } ?? issued)
     }
 }
@@ -429,7 +468,8 @@ final class ProcessSampler: Sendable {
     /// utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat).
     static func cpuSeconds(pid: Int32) -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
+            let close = text.lastIndex(of: ")")
+        else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
         // After the command name: field 3 is fields[0], so utime (14) is fields[11], stime (15) fields[12].
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
@@ -439,7 +479,8 @@ final class ProcessSampler: Sendable {
     /// VmRSS of a process in KiB.
     static func residentKiB(pid: Int32) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 

@@ -3,9 +3,9 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
+import GongjiClient
 import GongjiCore
 import GongjiProto
-import GongjiClient
 import SwiftProtobuf
 
 @main
@@ -126,20 +126,29 @@ struct Import: AsyncParsableCommand {
         let showProgress = isatty(STDERR_FILENO) == 1 && total > 1 << 20
         let response = try await connection.run { client in
             try await Gongji_V1_RegistryService.Client(wrapping: client).importRegistry(options: callOptions) { writer in
-                try await writer.write(.with { $0.header = .with { $0.format = protoFormat; $0.fileName = name } })
+                try await writer.write(
+                    .with {
+                        $0.header = .with {
+                            $0.format = protoFormat
+                            $0.fileName = name
+                        }
+                    })
                 var sent = 0
                 while let chunk = try handle.read(upToCount: 256 << 10), !chunk.isEmpty {
                     try await writer.write(.with { $0.chunk = chunk })
                     sent += chunk.count
                     if showProgress {
-                        FileHandle.standardError.write(Data("\rsent \(sent >> 20) of \(total >> 20) MiB (\(sent * 100 / max(total, 1))%)".utf8))
+                        FileHandle.standardError.write(
+                            Data("\rsent \(sent >> 20) of \(total >> 20) MiB (\(sent * 100 / max(total, 1))%)".utf8))
                     }
                 }
                 if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
             }
         }
-        try connection.output(response, text: "imported \(name): \(response.lines) lines, \(response.personsUpserted) persons, "
-                              + "\(response.creditsApplied) credits applied, \(response.creditsSkipped) already applied")
+        try connection.output(
+            response,
+            text: "imported \(name): \(response.lines) lines, \(response.personsUpserted) persons, "
+                + "\(response.creditsApplied) credits applied, \(response.creditsSkipped) already applied")
     }
 }
 
@@ -156,7 +165,8 @@ struct Region: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         func run() async throws {
             let response = try await connection.run { client in
-                try await Gongji_V1_OperationsService.Client(wrapping: client).listRegions(.with { $0.pageSize = 100 }, options: callOptions)
+                try await Gongji_V1_OperationsService.Client(wrapping: client).listRegions(
+                    .with { $0.pageSize = 100 }, options: callOptions)
             }
             try connection.output(response, text: response.regions.map(Region.line).joined(separator: "\n"))
         }
@@ -167,7 +177,8 @@ struct Region: AsyncParsableCommand {
         @Argument(help: "GB/T 2260 region code.") var code: String
         func run() async throws {
             let response = try await connection.run { client in
-                try await Gongji_V1_OperationsService.Client(wrapping: client).getRegionPolicy(.with { $0.regionCode = code }, options: callOptions)
+                try await Gongji_V1_OperationsService.Client(wrapping: client).getRegionPolicy(
+                    .with { $0.regionCode = code }, options: callOptions)
             }
             try connection.output(response, text: Region.line(response.region) + "\n" + response.policyJson)
         }
@@ -187,28 +198,35 @@ struct Region: AsyncParsableCommand {
 
     static func set(_ code: String, suspended: Bool, _ connection: Connection) async throws {
         let response = try await connection.run { client in
-            try await Gongji_V1_OperationsService.Client(wrapping: client).setRegionAvailability(.with {
-                $0.requestID = newRequestID(); $0.regionCode = code; $0.suspended = suspended
-            }, options: callOptions)
+            try await Gongji_V1_OperationsService.Client(wrapping: client).setRegionAvailability(
+                .with {
+                    $0.requestID = newRequestID()
+                    $0.regionCode = code
+                    $0.suspended = suspended
+                }, options: callOptions)
         }
         try connection.output(response, text: line(response.region))
     }
 }
 
 struct PersonCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "person", abstract: "Read a person; credit an account.",
-                                                    subcommands: [Get.self, Credit.self])
+    static let configuration = CommandConfiguration(
+        commandName: "person", abstract: "Read a person; credit an account.",
+        subcommands: [Get.self, Credit.self])
 
     struct Get: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Argument(help: "ID number.") var idNumber: String
         func run() async throws {
             let r = try await connection.run { client in
-                try await Gongji_V1_RegistryService.Client(wrapping: client).getPerson(.with { $0.idNumber = idNumber }, options: callOptions)
+                try await Gongji_V1_RegistryService.Client(wrapping: client).getPerson(
+                    .with { $0.idNumber = idNumber }, options: callOptions)
             }
-            var text = "\(r.person.idNumber)  \(r.person.name)  \(r.person.insuranceType)  \(r.person.status)  region \(r.person.regionCode)"
+            var text =
+                "\(r.person.idNumber)  \(r.person.name)  \(r.person.insuranceType)  \(r.person.status)  region \(r.person.regionCode)"
             if r.hasAccount {
-                text += "\naccount \(r.account.year): current \(yuan(r.account.currentYearFen)), carry-over \(yuan(r.account.carryOverFen)) yuan"
+                text +=
+                    "\naccount \(r.account.year): current \(yuan(r.account.currentYearFen)), carry-over \(yuan(r.account.carryOverFen)) yuan"
             }
             try connection.output(r, text: text)
         }
@@ -223,18 +241,25 @@ struct PersonCommand: AsyncParsableCommand {
         var part: Part = .currentYear
 
         enum Part: String, ExpressibleByArgument {
-            case currentYear = "current-year", carryOver = "carry-over"
+            case currentYear = "current-year"
+            case carryOver = "carry-over"
         }
 
         func run() async throws {
             let r = try await connection.run { client in
-                try await Gongji_V1_RegistryService.Client(wrapping: client).creditAccount(.with {
-                    $0.requestID = newRequestID(); $0.idNumber = idNumber; $0.amountFen = amountFen; $0.reference = reference
-                    $0.part = part == .carryOver ? .carryOver : .currentYear
-                }, options: callOptions)
+                try await Gongji_V1_RegistryService.Client(wrapping: client).creditAccount(
+                    .with {
+                        $0.requestID = newRequestID()
+                        $0.idNumber = idNumber
+                        $0.amountFen = amountFen
+                        $0.reference = reference
+                        $0.part = part == .carryOver ? .carryOver : .currentYear
+                    }, options: callOptions)
             }
-            try connection.output(r, text: "\(r.applied ? "credited" : "already applied"): current \(yuan(r.account.currentYearFen)), "
-                                  + "carry-over \(yuan(r.account.carryOverFen)) yuan")
+            try connection.output(
+                r,
+                text: "\(r.applied ? "credited" : "already applied"): current \(yuan(r.account.currentYearFen)), "
+                    + "carry-over \(yuan(r.account.carryOverFen)) yuan")
         }
     }
 }
@@ -245,8 +270,12 @@ struct Rollover: AsyncParsableCommand {
     @Argument(help: "The new year.") var year: Int32
     func run() async throws {
         let r = try await connection.run { client in
-            try await Gongji_V1_RegistryService.Client(wrapping: client).rollOverYear(.with { $0.requestID = "rollover-\(year)"; $0.year = year },
-                                                                                       options: callOptions)
+            try await Gongji_V1_RegistryService.Client(wrapping: client).rollOverYear(
+                .with {
+                    $0.requestID = "rollover-\(year)"
+                    $0.year = year
+                },
+                options: callOptions)
         }
         try connection.output(r, text: "\(r.accountsRolled) accounts moved into \(year)")
     }

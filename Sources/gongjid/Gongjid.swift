@@ -3,9 +3,9 @@ import Foundation
 import GongjiCore
 import GongjiDev
 import GongjiPostgres
-import GongjiStorage
-import GongjiServer
 import GongjiSQLite
+import GongjiServer
+import GongjiStorage
 import Logging
 import ServiceLifecycle
 
@@ -31,7 +31,10 @@ func loadConfig(_ path: String) throws -> GongjiConfig {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
-func runDaemon(config: GongjiConfig, configPath: String?, portFile: String?, logger: Logger, afterStart: @escaping @Sendable (Int) async throws -> Void = { _ in }) async throws {
+func runDaemon(
+    config: GongjiConfig, configPath: String?, portFile: String?, logger: Logger,
+    afterStart: @escaping @Sendable (Int) async throws -> Void = { _ in }
+) async throws {
     tuneMemoryAllocator()
     ownerOnlyFiles()
     let notifier = SystemdNotifier()
@@ -123,7 +126,9 @@ struct Init: AsyncParsableCommand {
         ownerOnlyFiles()
         let config = try loadConfig(self.config)
         guard !config.database.isPostgreSQL else {
-            print("database.postgresql: nothing to create here; gongjid run migrates the PostgreSQL database on start (once, under an advisory lock)")
+            print(
+                "database.postgresql: nothing to create here; gongjid run migrates the PostgreSQL database on start (once, under an advisory lock)"
+            )
             return
         }
         do {
@@ -152,11 +157,13 @@ struct Verify: AsyncParsableCommand {
     func run() async throws {
         let config = try loadConfig(self.config)
         guard !config.database.isPostgreSQL else {
-            FileHandle.standardError.write(Data("""
-                gongjid verify checks a SQLite database. PostgreSQL enforces the same constraints itself (CHECKs, \
-                UNIQUE, the append-only ledger trigger); check its health with PostgreSQL's tools (amcheck).
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    gongjid verify checks a SQLite database. PostgreSQL enforces the same constraints itself (CHECKs, \
+                    UNIQUE, the append-only ledger trigger); check its health with PostgreSQL's tools (amcheck).
 
-                """.utf8))
+                    """.utf8))
             throw ExitCode(64)
         }
         let report: VerificationReport
@@ -199,14 +206,16 @@ struct Dev: AsyncParsableCommand {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL
         let reading = SystemClock().read()
         let today = reading.today
-        let env = try DevEnvironment.create(at: dir, policySource: URL(fileURLWithPath: policies), host: "127.0.0.1",
-                                            port: port, today: today, database: postgresql.map { .postgresql(url: $0) } ?? .sqlite)
+        let env = try DevEnvironment.create(
+            at: dir, policySource: URL(fileURLWithPath: policies), host: "127.0.0.1",
+            port: port, today: today, database: postgresql.map { .postgresql(url: $0) } ?? .sqlite)
         let config = try GongjiConfig.load(path: env.configPath)
         bootstrapJSONLogging(level: "notice")
         let logger = Logger(label: "gongjid")
         try await DevSeed.seed(config: config, at: reading, logger: logger)
         try await runDaemon(config: config, configPath: env.configPath, portFile: nil, logger: logger) { port in
-            FileHandle.standardOutput.write(Data((DevInstructions.text(directory: dir, port: port, today: today, postgresql: postgresql != nil) + "\n").utf8))
+            FileHandle.standardOutput.write(
+                Data((DevInstructions.text(directory: dir, port: port, today: today, postgresql: postgresql != nil) + "\n").utf8))
         }
     }
 }
@@ -230,12 +239,14 @@ struct Backup: AsyncParsableCommand {
         ownerOnlyFiles()
         let config = try loadConfig(self.config)
         guard !config.database.isPostgreSQL else {
-            FileHandle.standardError.write(Data("""
-                gongjid backup copies the SQLite file and the document files. With database.postgresql everything, \
-                documents included, is in PostgreSQL: back it up with PostgreSQL's tools (pg_dump, or base backups \
-                with WAL archiving for point-in-time recovery).
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    gongjid backup copies the SQLite file and the document files. With database.postgresql everything, \
+                    documents included, is in PostgreSQL: back it up with PostgreSQL's tools (pg_dump, or base backups \
+                    with WAL archiving for point-in-time recovery).
 
-                """.utf8))
+                    """.utf8))
             throw ExitCode(64)
         }
         let fm = FileManager.default
@@ -286,11 +297,13 @@ struct BenchSetup: AsyncParsableCommand {
         var logger = Logger(label: "gongjid-bench-setup")
         logger.logLevel = .warning
         let started = ContinuousClock.now
-        let manifest = try await BenchSeed.create(at: URL(fileURLWithPath: directory).standardizedFileURL,
-                                                  policySource: URL(fileURLWithPath: policies), families: families,
-                                                  sharedAccounts: sharedAccounts, postgresql: postgresql, logger: logger)
-        print("seeded \(directory): \(manifest.distinct.count) families, \(manifest.shared.count) shared accounts "
-              + "in \(ContinuousClock.now - started)")
+        let manifest = try await BenchSeed.create(
+            at: URL(fileURLWithPath: directory).standardizedFileURL,
+            policySource: URL(fileURLWithPath: policies), families: families,
+            sharedAccounts: sharedAccounts, postgresql: postgresql, logger: logger)
+        print(
+            "seeded \(directory): \(manifest.distinct.count) families, \(manifest.shared.count) shared accounts "
+                + "in \(ContinuousClock.now - started)")
     }
 }
 

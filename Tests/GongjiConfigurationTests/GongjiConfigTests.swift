@@ -10,7 +10,8 @@ struct GongjiConfigTests {
         .appendingPathComponent("deploy")
 
     static func parse(_ text: String, environment: [String: String] = [:]) throws(ConfigError) -> GongjiConfig {
-        try GongjiConfig.parse(json5: Data(text.utf8), source: "test.json5", environment: environment, base: URL(fileURLWithPath: "/etc/gongji"))
+        try GongjiConfig.parse(
+            json5: Data(text.utf8), source: "test.json5", environment: environment, base: URL(fileURLWithPath: "/etc/gongji"))
     }
 
     /// The SQLite example, as text to vary.
@@ -18,13 +19,17 @@ struct GongjiConfigTests {
         try String(contentsOf: deploy.appendingPathComponent("gongjid.example.json5"), encoding: .utf8)
     }
 
-    @Test("both shipped examples load; relative paths resolve against the file's directory", arguments: [
-        "gongjid.example.json5", "gongjid.postgresql.example.json5",
-    ])
+    @Test(
+        "both shipped examples load; relative paths resolve against the file's directory",
+        arguments: [
+            "gongjid.example.json5", "gongjid.postgresql.example.json5",
+        ])
     func examples(name: String) throws {
         let config = try GongjiConfig.load(path: Self.deploy.appendingPathComponent(name).path, environment: [:])
         #expect(config.listen.port > 0)
-        for path in [config.tls.certificate, config.tls.privateKey, config.tls.clientCA, config.documents.directory, config.policies.directory] {
+        for path in [
+            config.tls.certificate, config.tls.privateKey, config.tls.clientCA, config.documents.directory, config.policies.directory,
+        ] {
             #expect(path.hasPrefix("/"), "\(path) is absolute")
         }
         #expect((config.database.postgresql != nil) == name.contains("postgresql"))

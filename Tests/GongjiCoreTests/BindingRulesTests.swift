@@ -37,15 +37,19 @@ struct BindingRulesTests {
         #expect(reason { try BindingRules.review(activeBinding(), decision: .approve) } == "BINDING_ACTIVE")
     }
 
-    @Test("R-BIND-1 the authorizer must be employee-insured, normal, and registered where the policy says", arguments: [
-        (InsuranceType.resident, InsuranceStatus.normal, RegionCode.hohhot, "AUTHORIZER_NOT_EMPLOYEE_INSURED"),
-        (.employee, .suspended, .hohhot, "AUTHORIZER_STATUS_NOT_NORMAL"),
-        (.employee, .terminated, .hohhot, "AUTHORIZER_STATUS_NOT_NORMAL"),
-        (.employee, .normal, .ulanqab, "AUTHORIZER_REGION_NOT_ALLOWED"),
-    ])
+    @Test(
+        "R-BIND-1 the authorizer must be employee-insured, normal, and registered where the policy says",
+        arguments: [
+            (InsuranceType.resident, InsuranceStatus.normal, RegionCode.hohhot, "AUTHORIZER_NOT_EMPLOYEE_INSURED"),
+            (.employee, .suspended, .hohhot, "AUTHORIZER_STATUS_NOT_NORMAL"),
+            (.employee, .terminated, .hohhot, "AUTHORIZER_STATUS_NOT_NORMAL"),
+            (.employee, .normal, .ulanqab, "AUTHORIZER_REGION_NOT_ALLOWED"),
+        ])
     func authorizerRules(type: InsuranceType, status: InsuranceStatus, region: RegionCode, expected: String) {
         let auth = Person(id: authorizerID, name: "王建国", insuranceType: type, status: status, region: region)
-        #expect(reason { try create(bindingRequest(childID, name: "王小明"), bindingFacts(policy: hohhot, authorizer: auth, member: child)) } == expected)
+        #expect(
+            reason { try create(bindingRequest(childID, name: "王小明"), bindingFacts(policy: hohhot, authorizer: auth, member: child)) }
+                == expected)
     }
 
     @Test("R-BIND-1 maanshan: an authorizer anywhere in Anhui with a positive balance")
@@ -54,9 +58,12 @@ struct BindingRulesTests {
         let member = resident(childID, name: "王小明", region: .maanshan)
         let request = bindingRequest(childID, name: "王小明")
         #expect(reason { try create(request, bindingFacts(policy: maanshan, authorizer: hefeiAuth, member: member)) } == nil)
-        #expect(reason { try create(request, bindingFacts(policy: maanshan, authorizer: hefeiAuth, member: member, balance: .zero)) }
-            == "AUTHORIZER_BALANCE_NOT_POSITIVE")
-        #expect(reason { try create(request, bindingFacts(policy: maanshan, authorizer: hefeiAuth, member: member, balance: Money(fen: 1))) } == nil)
+        #expect(
+            reason { try create(request, bindingFacts(policy: maanshan, authorizer: hefeiAuth, member: member, balance: .zero)) }
+                == "AUTHORIZER_BALANCE_NOT_POSITIVE")
+        #expect(
+            reason { try create(request, bindingFacts(policy: maanshan, authorizer: hefeiAuth, member: member, balance: Money(fen: 1))) }
+                == nil)
     }
 
     @Test("R-BIND-2 the member must be insured, normal, of an allowed type, in the same province")
@@ -80,38 +87,57 @@ struct BindingRulesTests {
     func maanshanProvinceExamples() {
         let auth = employee(authorizerID, region: .maanshan)
         let request = bindingRequest(childID, name: "王小明")
-        #expect(reason { try create(request, bindingFacts(policy: maanshan, authorizer: auth, member: resident(childID, name: "王小明", region: .hefei))) } == nil)
-        #expect(reason { try create(request, bindingFacts(policy: maanshan, authorizer: auth, member: resident(childID, name: "王小明", region: .hohhot))) }
-            == "CROSS_PROVINCE_NOT_ALLOWED")
+        #expect(
+            reason {
+                try create(
+                    request, bindingFacts(policy: maanshan, authorizer: auth, member: resident(childID, name: "王小明", region: .hefei)))
+            } == nil)
+        #expect(
+            reason {
+                try create(
+                    request, bindingFacts(policy: maanshan, authorizer: auth, member: resident(childID, name: "王小明", region: .hohhot)))
+            }
+                == "CROSS_PROVINCE_NOT_ALLOWED")
     }
 
-    @Test("R-BIND-3 relationships must be plausible from birth dates; self-binding is rejected", arguments: [
-        (childID, Relationship.child, nil as String?),
-        (parentID, .parent, nil),
-        (spouseID, .spouse, nil),
-        (parentID, .child, "RELATIONSHIP_IMPLAUSIBLE"),
-        (childID, .parent, "RELATIONSHIP_IMPLAUSIBLE"),
-        (authorizerID, .spouse, "SELF_BINDING_NOT_ALLOWED"),
-    ])
+    @Test(
+        "R-BIND-3 relationships must be plausible from birth dates; self-binding is rejected",
+        arguments: [
+            (childID, Relationship.child, nil as String?),
+            (parentID, .parent, nil),
+            (spouseID, .spouse, nil),
+            (parentID, .child, "RELATIONSHIP_IMPLAUSIBLE"),
+            (childID, .parent, "RELATIONSHIP_IMPLAUSIBLE"),
+            (authorizerID, .spouse, "SELF_BINDING_NOT_ALLOWED"),
+        ])
     func plausibility(member: ResidentID, relationship: Relationship, expected: String?) {
         let person = resident(member, name: "王某")
-        #expect(reason { try create(bindingRequest(member, name: "王某", relationship: relationship), bindingFacts(policy: hohhot, member: person)) } == expected)
+        #expect(
+            reason {
+                try create(bindingRequest(member, name: "王某", relationship: relationship), bindingFacts(policy: hohhot, member: person))
+            } == expected)
     }
 
     @Test("R-BIND-3 a child born the same day as the authorizer is implausible")
     func sameBirthday() {
         let twin = rid("150102", born: "19800315", sequence: 555)
-        #expect(reason { try create(bindingRequest(twin, name: "王某"), bindingFacts(policy: hohhot, member: resident(twin, name: "王某"))) } == "RELATIONSHIP_IMPLAUSIBLE")
+        #expect(
+            reason { try create(bindingRequest(twin, name: "王某"), bindingFacts(policy: hohhot, member: resident(twin, name: "王某"))) }
+                == "RELATIONSHIP_IMPLAUSIBLE")
     }
 
     @Test("R-BIND-3 at most one open binding per pair; a revoked or rejected one does not block")
     func duplicatePair() {
         let request = bindingRequest(childID, name: "王小明")
         for status in [BindingStatus.active, .pending] {
-            #expect(reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: [activeBinding(status: status)])) } == "BINDING_ALREADY_EXISTS")
+            #expect(
+                reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: [activeBinding(status: status)])) }
+                    == "BINDING_ALREADY_EXISTS")
         }
         for status in [BindingStatus.revoked, .rejected] {
-            #expect(reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: [activeBinding(status: status)])) } == nil)
+            #expect(
+                reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: [activeBinding(status: status)])) }
+                    == nil)
         }
     }
 
@@ -123,20 +149,31 @@ struct BindingRulesTests {
     func memberLimit() throws {
         let request = bindingRequest(childID, name: "王小明")
         #expect(reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: otherBindings(5))) } == nil)
-        #expect(reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: otherBindings(6))) } == "MEMBER_LIMIT_REACHED")
+        #expect(
+            reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: otherBindings(6))) }
+                == "MEMBER_LIMIT_REACHED")
         let error = try #require(failure { try create(request, bindingFacts(policy: hohhot, member: child, bindings: otherBindings(6))) })
         #expect(error.details["limit"] == "6")
         #expect(error.category == .resourceExhausted)
         // Pending bindings count; revoked ones do not.
-        #expect(reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: otherBindings(6, status: .pending))) } == "MEMBER_LIMIT_REACHED")
-        #expect(reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: otherBindings(6, status: .revoked))) } == nil)
+        #expect(
+            reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: otherBindings(6, status: .pending))) }
+                == "MEMBER_LIMIT_REACHED")
+        #expect(
+            reason { try create(request, bindingFacts(policy: hohhot, member: child, bindings: otherBindings(6, status: .revoked))) } == nil
+        )
     }
 
     @Test("R-BIND-4 maanshan: no limit in the source, so none applies")
     func maanshanNoLimit() {
         let auth = employee(authorizerID, region: .maanshan)
         let member = resident(childID, name: "王小明", region: .maanshan)
-        #expect(reason { try create(bindingRequest(childID, name: "王小明"), bindingFacts(policy: maanshan, authorizer: auth, member: member, bindings: otherBindings(20))) } == nil)
+        #expect(
+            reason {
+                try create(
+                    bindingRequest(childID, name: "王小明"),
+                    bindingFacts(policy: maanshan, authorizer: auth, member: member, bindings: otherBindings(20)))
+            } == nil)
     }
 
     @Test("R-BIND-5 start date not before today; commitment and both images where required")
@@ -178,7 +215,8 @@ struct BindingRulesTests {
     func nameMustMatch() {
         #expect(reason { try create(bindingRequest(childID, name: "王小红"), bindingFacts(policy: hohhot, member: child)) } == "NAME_MISMATCH")
         #expect(reason { try create(bindingRequest(childID, name: " 王小明 "), bindingFacts(policy: hohhot, member: child)) } == nil)
-        #expect(reason { try create(bindingRequest(childID, name: "王小明"), bindingFacts(policy: hohhot, member: nil)) } == "MEMBER_NOT_FOUND")
+        #expect(
+            reason { try create(bindingRequest(childID, name: "王小明"), bindingFacts(policy: hohhot, member: nil)) } == "MEMBER_NOT_FOUND")
     }
 
     @Test("R-BIND-7 the authorizer can revoke; R-BIND-10 the member can withdraw; others cannot; the record says who")
@@ -203,16 +241,24 @@ struct BindingRulesTests {
         #expect(ended.map(\.id) == ["a", "p"])
         #expect(ended.allSatisfy { $0.status == .revoked && $0.endedBy == .registry && $0.endReason == "AUTHORIZER_NOT_EMPLOYEE_INSURED" })
         let suspended = Person(id: authorizerID, name: "王建国", insuranceType: .employee, status: .suspended, region: .hohhot)
-        #expect(BindingRules.endedByRegistry(suspended, open: open).map(\.endReason) == ["AUTHORIZER_STATUS_NOT_NORMAL", "AUTHORIZER_STATUS_NOT_NORMAL"])
+        #expect(
+            BindingRules.endedByRegistry(suspended, open: open).map(\.endReason) == [
+                "AUTHORIZER_STATUS_NOT_NORMAL", "AUTHORIZER_STATUS_NOT_NORMAL",
+            ])
         #expect(BindingRules.endedByRegistry(employee(authorizerID), open: open).isEmpty, "still employee-insured and normal")
         let terminated = resident(childID, name: "王小明", status: .terminated)
         #expect(BindingRules.endedByRegistry(terminated, open: open).map(\.endReason) == ["MEMBER_TERMINATED", "MEMBER_TERMINATED"])
-        #expect(BindingRules.endedByRegistry(resident(childID, name: "王小明", status: .suspended), open: open).isEmpty,
-                "a suspended member keeps the binding")
-        let payment = reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil,
-                                                    facts: premiumFacts(policy: ShippedPolicies.hohhot,
-                                                                        binding: BindingRules.endedByRegistry(nowResident, open: [open[0]])[0],
-                                                                        current: .yuan(1000))) }
+        #expect(
+            BindingRules.endedByRegistry(resident(childID, name: "王小明", status: .suspended), open: open).isEmpty,
+            "a suspended member keeps the binding")
+        let payment = reason {
+            try PremiumRules.pay(
+                years: [2025], expectedTotal: .yuan(405), external: nil,
+                facts: premiumFacts(
+                    policy: ShippedPolicies.hohhot,
+                    binding: BindingRules.endedByRegistry(nowResident, open: [open[0]])[0],
+                    current: .yuan(1000)))
+        }
         #expect(payment == "BINDING_REVOKED")
     }
 
@@ -224,7 +270,10 @@ struct BindingRulesTests {
         let grandparent = resident(rid("150102", born: "19300101", sequence: 556), name: "王祖")
         let sibling = resident(rid("150102", born: "19850101", sequence: 557), name: "王弟")
         func bind(_ person: Person, _ relationship: Relationship, _ policy: RegionPolicy) -> String? {
-            reason { try create(bindingRequest(person.id, name: person.name, relationship: relationship), bindingFacts(policy: policy, member: person)) }
+            reason {
+                try create(
+                    bindingRequest(person.id, name: person.name, relationship: relationship), bindingFacts(policy: policy, member: person))
+            }
         }
         #expect(bind(grandchild, .grandchild, hohhot) == "RELATIONSHIP_NOT_ALLOWED", "the shipped regions keep spouse, parent, child")
         #expect(bind(grandchild, .grandchild, extended) == nil)
@@ -245,21 +294,32 @@ struct BindingRulesTests {
         let binding = try create(request, bindingFacts(policy: ulanqab, authorizer: auth, member: person))
         #expect(binding.isNewborn)
         // One day past the window: its own reason, with the values that explain it.
-        let late = failure { try create(request, bindingFacts(policy: ulanqab, authorizer: auth, member: person, on: today.adding(days: 1))) }
+        let late = failure {
+            try create(request, bindingFacts(policy: ulanqab, authorizer: auth, member: person, on: today.adding(days: 1)))
+        }
         #expect(late?.reason == .newbornWindowPassed)
         #expect(late?.details["newborn_days"] == "90" && late?.details["age_days"] == "91", "\(String(describing: late))")
-        #expect(reason { try create(bindingRequest(baby, name: "王宝宝", relationship: .spouse, version: "ulanqab-2024-09"),
-                                    bindingFacts(policy: ulanqab, authorizer: auth, member: person)) } == "MEMBER_NOT_INSURED")
+        #expect(
+            reason {
+                try create(
+                    bindingRequest(baby, name: "王宝宝", relationship: .spouse, version: "ulanqab-2024-09"),
+                    bindingFacts(policy: ulanqab, authorizer: auth, member: person))
+            } == "MEMBER_NOT_INSURED")
         // hohhot has no newborn rule.
-        #expect(reason { try create(bindingRequest(baby, name: "王宝宝"), bindingFacts(policy: hohhot, member: resident(baby, name: "王宝宝", type: .none))) } == "MEMBER_NOT_INSURED")
+        #expect(
+            reason {
+                try create(
+                    bindingRequest(baby, name: "王宝宝"), bindingFacts(policy: hohhot, member: resident(baby, name: "王宝宝", type: .none)))
+            } == "MEMBER_NOT_INSURED")
     }
 
     @Test("R-BIND-9 several children: one member per binding, each bound separately")
     func severalChildren() throws {
         let second = rid(born: "20120202", sequence: 246)
         let first = try create(bindingRequest(childID, name: "王小明"), bindingFacts(policy: hohhot, member: child))
-        let other = try create(bindingRequest(second, name: "王小红"),
-                               bindingFacts(policy: hohhot, member: resident(second, name: "王小红"), bindings: [first]))
+        let other = try create(
+            bindingRequest(second, name: "王小红"),
+            bindingFacts(policy: hohhot, member: resident(second, name: "王小红"), bindings: [first]))
         #expect(first.member == childID && other.member == second)
     }
 
@@ -268,10 +328,12 @@ struct BindingRulesTests {
         let policy = ShippedPolicies.load("ulanqab")
         let auth = employee(authorizerID, region: .ulanqab)
         do {
-            let error = try #require(failure {
-                try create(bindingRequest(childID, name: "王小明", version: "ulanqab-2024-09"),
-                           bindingFacts(policy: policy, authorizer: auth, member: resident(childID, name: "王小明", region: .ulanqab)))
-            })
+            let error = try #require(
+                failure {
+                    try create(
+                        bindingRequest(childID, name: "王小明", version: "ulanqab-2024-09"),
+                        bindingFacts(policy: policy, authorizer: auth, member: resident(childID, name: "王小明", region: .ulanqab)))
+                })
             #expect(error.reason == .familyPaymentSuspended)
             #expect(error.category == .unavailable)
             #expect(error.details["hotline"] == "12393")
@@ -301,10 +363,13 @@ struct PartyAndCreditTests {
         #expect(reason { try PartyRules.requireParty(spouseID, authorizer: authorizerID, member: childID, of: "payment") } == "NOT_PARTY")
     }
 
-    @Test("R-ACCT-1 a credit is 1 fen … 10^14 fen with a 1…64 character reference", arguments: [
-        (Int64(1), "HS-1", nil as String?), (0, "HS-1", "AMOUNT_OUT_OF_RANGE"), (-5, "HS-1", "AMOUNT_OUT_OF_RANGE"),
-        (Money.max.fen + 1, "HS-1", "AMOUNT_OUT_OF_RANGE"), (100, "  ", "INVALID_FIELD"), (100, String(repeating: "r", count: 65), "INVALID_FIELD"),
-    ])
+    @Test(
+        "R-ACCT-1 a credit is 1 fen … 10^14 fen with a 1…64 character reference",
+        arguments: [
+            (Int64(1), "HS-1", nil as String?), (0, "HS-1", "AMOUNT_OUT_OF_RANGE"), (-5, "HS-1", "AMOUNT_OUT_OF_RANGE"),
+            (Money.max.fen + 1, "HS-1", "AMOUNT_OUT_OF_RANGE"), (100, "  ", "INVALID_FIELD"),
+            (100, String(repeating: "r", count: 65), "INVALID_FIELD"),
+        ])
     func credits(fen: Int64, reference: String, expected: String?) {
         #expect(reason { try CreditRules.validate(amount: Money(fen: fen), reference: reference) } == expected)
     }

@@ -43,13 +43,17 @@ enum ShippedPolicies {
     }
 }
 
-func employee(_ id: ResidentID, name: String = "王建国", region: RegionCode = .hohhot,
-              status: InsuranceStatus = .normal) -> Person {
+func employee(
+    _ id: ResidentID, name: String = "王建国", region: RegionCode = .hohhot,
+    status: InsuranceStatus = .normal
+) -> Person {
     Person(id: id, name: name, insuranceType: .employee, status: status, region: region)
 }
 
-func resident(_ id: ResidentID, name: String, region: RegionCode = .hohhot, status: InsuranceStatus = .normal,
-              category: String? = nil, type: InsuranceType = .resident) -> Person {
+func resident(
+    _ id: ResidentID, name: String, region: RegionCode = .hohhot, status: InsuranceStatus = .normal,
+    category: String? = nil, type: InsuranceType = .resident
+) -> Person {
     Person(id: id, name: name, insuranceType: type, status: status, region: region, specialCategory: category)
 }
 
@@ -59,9 +63,11 @@ let parentID = rid("150102", born: "19550101", sequence: 311)
 let spouseID = rid("150102", born: "19820707", sequence: 422)
 
 /// Facts for a binding decision in `policy`'s region, with sensible defaults.
-func bindingFacts(policy: RegionPolicy, authorizer: Person? = nil, member: Person?, bindings: [Binding] = [],
-                  balance: Money = .yuan(1000), documents: [String: DocumentSide] = ["f": .front, "b": .back],
-                  on date: CivilDate = today) -> BindingFacts {
+func bindingFacts(
+    policy: RegionPolicy, authorizer: Person? = nil, member: Person?, bindings: [Binding] = [],
+    balance: Money = .yuan(1000), documents: [String: DocumentSide] = ["f": .front, "b": .back],
+    on date: CivilDate = today
+) -> BindingFacts {
     let auth = authorizer ?? employee(authorizerID, region: policy.region)
     return BindingFacts(
         actor: auth.id, authorizer: auth, authorizerAccount: PersonalAccount(owner: auth.id, year: 2024, carryOver: balance),
@@ -69,23 +75,31 @@ func bindingFacts(policy: RegionPolicy, authorizer: Person? = nil, member: Perso
 }
 
 /// A complete request for the member, with materials for any region.
-func bindingRequest(_ member: ResidentID, name: String, relationship: Relationship = .child,
-                    start: CivilDate = today, version: String = "hohhot-2024-09") -> BindingRequest {
-    BindingRequest(memberIDNumber: member.value, memberName: name, relationship: relationship, startDate: start,
-                   commitment: CommitmentAcceptance(version: version, acceptedAtUnix: 1_728_900_000),
-                   frontDocument: "f", backDocument: "b")
+func bindingRequest(
+    _ member: ResidentID, name: String, relationship: Relationship = .child,
+    start: CivilDate = today, version: String = "hohhot-2024-09"
+) -> BindingRequest {
+    BindingRequest(
+        memberIDNumber: member.value, memberName: name, relationship: relationship, startDate: start,
+        commitment: CommitmentAcceptance(version: version, acceptedAtUnix: 1_728_900_000),
+        frontDocument: "f", backDocument: "b")
 }
 
-func activeBinding(member: ResidentID = childID, region: RegionCode = .hohhot, status: BindingStatus = .active,
-                   start: CivilDate = CivilDate(year: 2024, month: 1, day: 1)!, id: String = "b1", newborn: Bool = false) -> Binding {
-    Binding(id: id, authorizer: authorizerID, member: member, memberName: "王小明", relationship: .child,
-            region: region, startDate: start, status: status, isNewborn: newborn)
+func activeBinding(
+    member: ResidentID = childID, region: RegionCode = .hohhot, status: BindingStatus = .active,
+    start: CivilDate = CivilDate(year: 2024, month: 1, day: 1)!, id: String = "b1", newborn: Bool = false
+) -> Binding {
+    Binding(
+        id: id, authorizer: authorizerID, member: member, memberName: "王小明", relationship: .child,
+        region: region, startDate: start, status: status, isNewborn: newborn)
 }
 
 /// Facts for a premium decision.
-func premiumFacts(policy: RegionPolicy, binding: Binding? = nil, member: Person? = nil,
-                  current: Money = .zero, carryOver: Money = .zero, memberAccount: PersonalAccount? = nil,
-                  paid: Set<Int> = [], actor: ResidentID = authorizerID, on date: CivilDate = today) -> PremiumFacts {
+func premiumFacts(
+    policy: RegionPolicy, binding: Binding? = nil, member: Person? = nil,
+    current: Money = .zero, carryOver: Money = .zero, memberAccount: PersonalAccount? = nil,
+    paid: Set<Int> = [], actor: ResidentID = authorizerID, on date: CivilDate = today
+) -> PremiumFacts {
     let binding = binding ?? activeBinding(region: policy.region)
     return PremiumFacts(
         binding: binding, actor: actor, authorizer: employee(authorizerID, region: policy.region),
@@ -96,18 +110,26 @@ func premiumFacts(policy: RegionPolicy, binding: Binding? = nil, member: Person?
 
 /// Runs a throwing core call and returns the domain error's reason, or nil on success.
 func reason<T>(_ body: () throws -> T) -> String? {
-    do { _ = try body(); return nil } catch let error as DomainError { return error.reason.name } catch { return "\(error)" }
+    do {
+        _ = try body()
+        return nil
+    } catch let error as DomainError { return error.reason.name } catch { return "\(error)" }
 }
 
 /// Runs a throwing core call and returns the domain error, or nil on success.
 func failure<T>(_ body: () throws -> T) -> DomainError? {
-    do { _ = try body(); return nil } catch { return error as? DomainError }
+    do {
+        _ = try body()
+        return nil
+    } catch { return error as? DomainError }
 }
 
 extension PremiumRules {
     /// A payment of `years` through the facts' binding (the tests' shorthand for an order).
-    static func pay(years: [Int], expectedTotal: Money, external: ExternalPayment?, facts: PremiumFacts) throws(DomainError) -> PaymentPlan {
-        try pay(PaymentOrder(bindingID: facts.binding.id, years: years, expectedTotal: expectedTotal, external: external),
-                paymentID: "p1", facts: facts)
+    static func pay(years: [Int], expectedTotal: Money, external: ExternalPayment?, facts: PremiumFacts) throws(DomainError) -> PaymentPlan
+    {
+        try pay(
+            PaymentOrder(bindingID: facts.binding.id, years: years, expectedTotal: expectedTotal, external: external),
+            paymentID: "p1", facts: facts)
     }
 }

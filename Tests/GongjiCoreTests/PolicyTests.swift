@@ -32,23 +32,31 @@ struct PolicyTests {
     }
 
     static func refusal(_ text: String) -> DomainError? {
-        do { _ = try RegionPolicy.decode(json5: Data(text.utf8), source: "test.json5"); return nil } catch { return error }
+        do {
+            _ = try RegionPolicy.decode(json5: Data(text.utf8), source: "test.json5")
+            return nil
+        } catch { return error }
     }
 
-    @Test("a malformed or inconsistent policy is refused naming the file and the field", arguments: [
-        ("amount_fen: 40500", "amount_fen: -1", "premiums[0].amount_fen"),
-        ("region: 150100", "region: 990100", "region"),
-        ("region: 150100,", "", "region"),
-        ("limit: 6", "limit: 0", "member.limit"),
-        ("window_end: \"2025-02-28\"", "window_end: \"2024-08-01\"", "premiums[0].window_end"),
-        ("window_end: \"2025-02-28\"", "window_end: \"2026-01-01\"", "premiums[0].window_end"),
-        ("window_start: \"2024-09-01\"", "window_start: \"2024-02-30\"", "premiums[0].window_start"),
-        ("review: \"immediate\"", "review: \"sometimes\"", "review"),
-        ("waiting_period_days: 90", "waiting_period_days: 400", "payment.waiting_period_days"),
-        ("balance_parts: [\"carry_over\", \"current_year\"]", "balance_parts: [\"carry_over\", \"carry_over\"]", "payment.balance_parts"),
-        ("subsistence_allowance: 20000", "Subsistence: 20000", "premiums[0].category_amounts_fen"),
-        ("insurance_types: [\"resident\"]", "insurance_types: [\"none\"]", "member.insurance_types"),
-    ])
+    @Test(
+        "a malformed or inconsistent policy is refused naming the file and the field",
+        arguments: [
+            ("amount_fen: 40500", "amount_fen: -1", "premiums[0].amount_fen"),
+            ("region: 150100", "region: 990100", "region"),
+            ("region: 150100,", "", "region"),
+            ("limit: 6", "limit: 0", "member.limit"),
+            ("window_end: \"2025-02-28\"", "window_end: \"2024-08-01\"", "premiums[0].window_end"),
+            ("window_end: \"2025-02-28\"", "window_end: \"2026-01-01\"", "premiums[0].window_end"),
+            ("window_start: \"2024-09-01\"", "window_start: \"2024-02-30\"", "premiums[0].window_start"),
+            ("review: \"immediate\"", "review: \"sometimes\"", "review"),
+            ("waiting_period_days: 90", "waiting_period_days: 400", "payment.waiting_period_days"),
+            (
+                "balance_parts: [\"carry_over\", \"current_year\"]", "balance_parts: [\"carry_over\", \"carry_over\"]",
+                "payment.balance_parts"
+            ),
+            ("subsistence_allowance: 20000", "Subsistence: 20000", "premiums[0].category_amounts_fen"),
+            ("insurance_types: [\"resident\"]", "insurance_types: [\"none\"]", "member.insurance_types"),
+        ])
     func refused(original: String, replacement: String, field: String) throws {
         let text = Self.shippedText("hohhot")
         #expect(text.contains(original))

@@ -22,8 +22,9 @@ struct PremiumRulesTests {
 
     @Test("R-PAY-4 worked example: ulanqab 800.00 pays 2024+2025 together: one payment of 780.00, balance 20.00")
     func twoYears() throws {
-        let plan = try PremiumRules.pay(years: [2025, 2024], expectedTotal: .yuan(780), external: nil,
-                                        facts: ulanqabFacts(current: .yuan(300), carryOver: .yuan(500)))
+        let plan = try PremiumRules.pay(
+            years: [2025, 2024], expectedTotal: .yuan(780), external: nil,
+            facts: ulanqabFacts(current: .yuan(300), carryOver: .yuan(500)))
         #expect(plan.quote.total == .yuan(780))
         #expect(plan.quote.lines.map(\.year) == [2024, 2025])
         #expect(plan.quote.lines.map(\.amount) == [.yuan(375), .yuan(405)])
@@ -44,24 +45,41 @@ struct PremiumRulesTests {
         let suspension = try #require(quote.paymentSuspension)
         #expect(suspension.alternativeChannels.contains { $0.contains("蒙速办") })
         #expect(suspension.hotline == "12393")
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: facts) } == "FAMILY_PAYMENT_SUSPENDED")
+        #expect(
+            reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: facts) }
+                == "FAMILY_PAYMENT_SUSPENDED")
         // Not suspended: no suspension in the quote.
         #expect(try PremiumRules.quote(years: [2025], facts: ulanqabFacts(current: .yuan(800))).paymentSuspension == nil)
     }
 
     @Test("R-PAY-4 a balance exactly equal to the amount pays; one fen less does not")
     func exactBalance() {
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: ulanqabFacts(current: .yuan(405))) } == nil)
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: ulanqabFacts(current: Money(fen: 40499))) }
-            == "BALANCE_INSUFFICIENT")
+        #expect(
+            reason {
+                try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: ulanqabFacts(current: .yuan(405)))
+            } == nil)
+        #expect(
+            reason {
+                try PremiumRules.pay(
+                    years: [2025], expectedTotal: .yuan(405), external: nil, facts: ulanqabFacts(current: Money(fen: 40499)))
+            }
+                == "BALANCE_INSUFFICIENT")
     }
 
     @Test("R-PAY-4 several years are all or nothing: 2024 + 2025 needs at least 780 yuan")
     func allOrNothing() {
-        #expect(reason { try PremiumRules.pay(years: [2024, 2025], expectedTotal: .yuan(780), external: nil, facts: ulanqabFacts(current: Money(fen: 77999))) }
-            == "BALANCE_INSUFFICIENT")
-        #expect(reason { try PremiumRules.pay(years: [2024, 2025], expectedTotal: .yuan(780), external: nil, facts: ulanqabFacts(current: .yuan(780), paid: [2024])) }
-            == "PREMIUM_ALREADY_PAID")
+        #expect(
+            reason {
+                try PremiumRules.pay(
+                    years: [2024, 2025], expectedTotal: .yuan(780), external: nil, facts: ulanqabFacts(current: Money(fen: 77999)))
+            }
+                == "BALANCE_INSUFFICIENT")
+        #expect(
+            reason {
+                try PremiumRules.pay(
+                    years: [2024, 2025], expectedTotal: .yuan(780), external: nil, facts: ulanqabFacts(current: .yuan(780), paid: [2024]))
+            }
+                == "PREMIUM_ALREADY_PAID")
     }
 
     @Test("R-PAY-2 amounts by year and category; hohhot special-category child pays 200 (worked example)")
@@ -72,11 +90,15 @@ struct PremiumRulesTests {
         #expect(quote.lines.first?.category == "subsistence_allowance")
         for category in ["extreme_poverty", "disability"] {
             let member = resident(childID, name: "王小明", category: category)
-            #expect(try PremiumRules.quote(years: [2025], facts: premiumFacts(policy: hohhot, member: member, current: .yuan(1000))).total == .yuan(200))
+            #expect(
+                try PremiumRules.quote(years: [2025], facts: premiumFacts(policy: hohhot, member: member, current: .yuan(1000))).total
+                    == .yuan(200))
         }
         // A category without a special amount pays the standard.
         let other = resident(childID, name: "王小明", category: "veteran")
-        #expect(try PremiumRules.quote(years: [2025], facts: premiumFacts(policy: hohhot, member: other, current: .yuan(1000))).total == .yuan(405))
+        #expect(
+            try PremiumRules.quote(years: [2025], facts: premiumFacts(policy: hohhot, member: other, current: .yuan(1000))).total
+                == .yuan(405))
         #expect(try PremiumRules.quote(years: [2024], facts: ulanqabFacts(current: .yuan(1000))).total == .yuan(375))
     }
 
@@ -84,18 +106,25 @@ struct PremiumRulesTests {
     func unpublished() {
         let facts = premiumFacts(policy: ShippedPolicies.load("maanshan"), carryOver: .yuan(1000))
         #expect(reason { try PremiumRules.quote(years: [2025], facts: facts) } == "PREMIUM_NOT_PUBLISHED")
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(380), external: nil, facts: facts) } == "PREMIUM_NOT_PUBLISHED")
+        #expect(
+            reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(380), external: nil, facts: facts) }
+                == "PREMIUM_NOT_PUBLISHED")
         #expect(reason { try PremiumRules.quote(years: [2030], facts: facts) } == "PREMIUM_YEAR_UNKNOWN")
     }
 
     @Test("R-PAY-3 the client's expected amount must match")
     func amountMismatch() {
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(400), external: nil, facts: ulanqabFacts(current: .yuan(1000))) } == "AMOUNT_MISMATCH")
+        #expect(
+            reason {
+                try PremiumRules.pay(years: [2025], expectedTotal: .yuan(400), external: nil, facts: ulanqabFacts(current: .yuan(1000)))
+            } == "AMOUNT_MISMATCH")
     }
 
     @Test("R-PAY-1 only an active binding whose start date has come, paid by the authorizer")
     func bindingMustBeActiveAndStarted() {
-        for (status, expected) in [(BindingStatus.pending, "BINDING_PENDING_REVIEW"), (.revoked, "BINDING_REVOKED"), (.rejected, "BINDING_REJECTED")] {
+        for (status, expected) in [
+            (BindingStatus.pending, "BINDING_PENDING_REVIEW"), (.revoked, "BINDING_REVOKED"), (.rejected, "BINDING_REJECTED"),
+        ] {
             let facts = premiumFacts(policy: hohhot, binding: activeBinding(status: status), current: .yuan(1000))
             #expect(reason { try PremiumRules.quote(years: [2025], facts: facts) } == expected)
         }
@@ -110,14 +139,20 @@ struct PremiumRulesTests {
     @Test("R-BIND-6 worked example: a maanshan payment before approval fails")
     func maanshanPendingCannotPay() {
         let facts = premiumFacts(policy: maanshan, binding: activeBinding(region: .maanshan, status: .pending), carryOver: .yuan(1000))
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(380), external: nil, facts: facts) } == "BINDING_PENDING_REVIEW")
+        #expect(
+            reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(380), external: nil, facts: facts) }
+                == "BINDING_PENDING_REVIEW")
     }
 
     @Test("R-BIND-7 payments after revocation fail")
     func revokedCannotPay() throws {
         let revoked = try BindingRules.revoke(activeBinding(), actor: authorizerID)
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil,
-                                              facts: premiumFacts(policy: hohhot, binding: revoked, current: .yuan(1000))) } == "BINDING_REVOKED")
+        #expect(
+            reason {
+                try PremiumRules.pay(
+                    years: [2025], expectedTotal: .yuan(405), external: nil,
+                    facts: premiumFacts(policy: hohhot, binding: revoked, current: .yuan(1000)))
+            } == "BINDING_REVOKED")
     }
 
     @Test("R-PAY-5 maanshan: only carry-over pays; a shortfall may be paid externally, recorded separately")
@@ -127,29 +162,46 @@ struct PremiumRulesTests {
         #expect(quote.available == .yuan(300))
         #expect(quote.shortfall == .yuan(80))
         #expect(quote.externalShortfallAllowed)
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(380), external: nil, facts: facts) } == "BALANCE_INSUFFICIENT")
-        let plan = try PremiumRules.pay(years: [2025], expectedTotal: .yuan(380),
-                                        external: ExternalPayment(amount: .yuan(80), reference: " CASH-001 "), facts: facts)
+        #expect(
+            reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(380), external: nil, facts: facts) } == "BALANCE_INSUFFICIENT"
+        )
+        let plan = try PremiumRules.pay(
+            years: [2025], expectedTotal: .yuan(380),
+            external: ExternalPayment(amount: .yuan(80), reference: " CASH-001 "), facts: facts)
         #expect(plan.postings == [Posting(part: .carryOver, amount: .yuan(300))])
         #expect(plan.external == ExternalPayment(amount: .yuan(80), reference: "CASH-001"))
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(380), external: ExternalPayment(amount: .yuan(79), reference: "C"), facts: facts) }
-            == "EXTERNAL_AMOUNT_MISMATCH")
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(380), external: ExternalPayment(amount: .yuan(80), reference: " "), facts: facts) }
-            == "EXTERNAL_REFERENCE_REQUIRED")
+        #expect(
+            reason {
+                try PremiumRules.pay(
+                    years: [2025], expectedTotal: .yuan(380), external: ExternalPayment(amount: .yuan(79), reference: "C"), facts: facts)
+            }
+                == "EXTERNAL_AMOUNT_MISMATCH")
+        #expect(
+            reason {
+                try PremiumRules.pay(
+                    years: [2025], expectedTotal: .yuan(380), external: ExternalPayment(amount: .yuan(80), reference: " "), facts: facts)
+            }
+                == "EXTERNAL_REFERENCE_REQUIRED")
         // Regions without the external channel refuse it.
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: ExternalPayment(amount: .yuan(5), reference: "C"),
-                                              facts: ulanqabFacts(current: .yuan(400))) } == "EXTERNAL_PAYMENT_NOT_ALLOWED")
+        #expect(
+            reason {
+                try PremiumRules.pay(
+                    years: [2025], expectedTotal: .yuan(405), external: ExternalPayment(amount: .yuan(5), reference: "C"),
+                    facts: ulanqabFacts(current: .yuan(400)))
+            } == "EXTERNAL_PAYMENT_NOT_ALLOWED")
     }
 
     @Test("R-PAY-6 hohhot: the member's own account balance must be zero")
     func memberBalanceZero() {
-        let withBalance = premiumFacts(policy: hohhot, current: .yuan(1000),
-                                       memberAccount: PersonalAccount(owner: childID, year: 2024, carryOver: Money(fen: 1)))
+        let withBalance = premiumFacts(
+            policy: hohhot, current: .yuan(1000),
+            memberAccount: PersonalAccount(owner: childID, year: 2024, carryOver: Money(fen: 1)))
         #expect(reason { try PremiumRules.quote(years: [2025], facts: withBalance) } == "MEMBER_ACCOUNT_NOT_EMPTY")
         let empty = premiumFacts(policy: hohhot, current: .yuan(1000), memberAccount: PersonalAccount(owner: childID, year: 2024))
         #expect(reason { try PremiumRules.quote(years: [2025], facts: empty) } == nil)
-        let ulanqabWithBalance = premiumFacts(policy: ulanqab, current: .yuan(1000),
-                                              memberAccount: PersonalAccount(owner: childID, year: 2024, carryOver: .yuan(5)))
+        let ulanqabWithBalance = premiumFacts(
+            policy: ulanqab, current: .yuan(1000),
+            memberAccount: PersonalAccount(owner: childID, year: 2024, carryOver: .yuan(5)))
         #expect(reason { try PremiumRules.quote(years: [2025], facts: ulanqabWithBalance) } == nil)
     }
 
@@ -162,24 +214,33 @@ struct PremiumRulesTests {
             #expect(!line.isLate)
             #expect(line.benefitStart == CivilDate(year: 2025, month: 1, day: 1))
         }
-        let late = try PremiumRules.quote(years: [2025], facts: premiumFacts(policy: hohhot, current: .yuan(1000), on: last.adding(days: 1))).lines[0]
+        let late = try PremiumRules.quote(
+            years: [2025], facts: premiumFacts(policy: hohhot, current: .yuan(1000), on: last.adding(days: 1))
+        ).lines[0]
         #expect(late.isLate)
         #expect(late.benefitStart == last.adding(days: 1 + hohhot.payment.waitingPeriodDays))
-        #expect(reason { try PremiumRules.quote(years: [2025], facts: premiumFacts(policy: hohhot, current: .yuan(1000), on: first.adding(days: -1))) }
-            == "COLLECTION_NOT_OPEN")
+        #expect(
+            reason {
+                try PremiumRules.quote(years: [2025], facts: premiumFacts(policy: hohhot, current: .yuan(1000), on: first.adding(days: -1)))
+            }
+                == "COLLECTION_NOT_OPEN")
         // maanshan 2025: 5 September to 31 December 2024.
-        let maanshanLast = premiumFacts(policy: maanshan, binding: activeBinding(region: .maanshan), carryOver: .yuan(1000),
-                                        on: CivilDate(year: 2024, month: 12, day: 31)!)
+        let maanshanLast = premiumFacts(
+            policy: maanshan, binding: activeBinding(region: .maanshan), carryOver: .yuan(1000),
+            on: CivilDate(year: 2024, month: 12, day: 31)!)
         #expect(try !PremiumRules.quote(years: [2025], facts: maanshanLast).lines[0].isLate)
-        let maanshanLate = premiumFacts(policy: maanshan, binding: activeBinding(region: .maanshan), carryOver: .yuan(1000),
-                                        on: CivilDate(year: 2025, month: 1, day: 1)!)
+        let maanshanLate = premiumFacts(
+            policy: maanshan, binding: activeBinding(region: .maanshan), carryOver: .yuan(1000),
+            on: CivilDate(year: 2025, month: 1, day: 1)!)
         #expect(try PremiumRules.quote(years: [2025], facts: maanshanLate).lines[0].isLate)
         // A late payment for a year with no benefit period left records the enrollment only.
         let past = try PremiumRules.quote(years: [2024], facts: ulanqabFacts(current: .yuan(1000))).lines[0]
         #expect(past.isLate && past.benefitStart == nil)
     }
 
-    @Test("R-PAY-7a a late year whose benefit period is over is enrollment only, said in the quote and the plan; a year with days left is not")
+    @Test(
+        "R-PAY-7a a late year whose benefit period is over is enrollment only, said in the quote and the plan; a year with days left is not"
+    )
     func enrollmentOnly() throws {
         let past = try PremiumRules.quote(years: [2024], facts: ulanqabFacts(current: .yuan(1000))).lines[0]
         #expect(past.isEnrollmentOnly)
@@ -196,8 +257,9 @@ struct PremiumRulesTests {
         hefei.name = "合肥市"
         hefei.premiums[0].amount = .yuan(400)
         let child = resident(childID, name: "王小明", region: hefei.region)
-        var facts = premiumFacts(policy: ShippedPolicies.maanshanPublished, binding: activeBinding(region: .maanshan), member: child,
-                                 current: .yuan(1000), carryOver: .yuan(500))
+        var facts = premiumFacts(
+            policy: ShippedPolicies.maanshanPublished, binding: activeBinding(region: .maanshan), member: child,
+            current: .yuan(1000), carryOver: .yuan(500))
         facts.memberPolicy = hefei
         let quote = try PremiumRules.quote(years: [2025], facts: facts)
         #expect(quote.total == .yuan(400), "Hefei's standard")
@@ -206,13 +268,18 @@ struct PremiumRulesTests {
         #expect(plan.movement.entries.contains { $0.account == "region:340100:premium_collection" && $0.amount == .yuan(400) })
         facts.memberPolicy = nil
         let unknown = failure { try PremiumRules.quote(years: [2025], facts: facts) }
-        #expect(unknown?.reason == .memberRegionNotSupported && unknown?.details["region"] == "340100" && unknown?.details["party"] == "member")
+        #expect(
+            unknown?.reason == .memberRegionNotSupported && unknown?.details["region"] == "340100" && unknown?.details["party"] == "member")
     }
 
     @Test("R-PAY-8 a member-year already paid cannot be paid again")
     func alreadyPaid() {
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: ulanqabFacts(current: .yuan(1000), paid: [2025])) }
-            == "PREMIUM_ALREADY_PAID")
+        #expect(
+            reason {
+                try PremiumRules.pay(
+                    years: [2025], expectedTotal: .yuan(405), external: nil, facts: ulanqabFacts(current: .yuan(1000), paid: [2025]))
+            }
+                == "PREMIUM_ALREADY_PAID")
     }
 
     @Test("R-PAY-9 postings never exceed a part's balance, so no balance goes negative")
@@ -231,7 +298,8 @@ struct PremiumRulesTests {
     @Test("R-BIND-8 a newborn bound before enrolment can be paid for, and the payment enrolls the child")
     func newbornPayment() throws {
         let baby = resident(childID, name: "王宝宝", region: .ulanqab, type: .none)
-        let facts = premiumFacts(policy: ulanqab, binding: activeBinding(region: .ulanqab, newborn: true), member: baby, current: .yuan(1000))
+        let facts = premiumFacts(
+            policy: ulanqab, binding: activeBinding(region: .ulanqab, newborn: true), member: baby, current: .yuan(1000))
         let plan = try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: facts)
         #expect(plan.enrollsMember)
         let notNewborn = premiumFacts(policy: ulanqab, binding: activeBinding(region: .ulanqab), member: baby, current: .yuan(1000))
@@ -257,14 +325,18 @@ struct PremiumRulesTests {
     @Test("R-SUSP-1 quoting and paying fail while suspended")
     func suspended() {
         let facts = premiumFacts(policy: ShippedPolicies.load("ulanqab"), current: .yuan(1000))
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: facts) } == "FAMILY_PAYMENT_SUSPENDED")
+        #expect(
+            reason { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: facts) }
+                == "FAMILY_PAYMENT_SUSPENDED")
     }
 }
 
 @Suite("Documents and fund scope")
 struct DocumentAndScopeTests {
-    static let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01] + [0xFF, 0xD9]
-    static let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52]
+    static let jpeg: [UInt8] =
+        [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01] + [0xFF, 0xD9]
+    static let png: [UInt8] =
+        [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52]
         + [0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82]
 
     @Test("R-DOC-2 JPEG and PNG are recognised from their bytes")
@@ -273,13 +345,18 @@ struct DocumentAndScopeTests {
         #expect(ImageFormat.detect(head: Array(Self.png.prefix(16)), tail: Array(Self.png.suffix(12))) == .png)
     }
 
-    @Test("R-DOC-2 anything else is refused", arguments: [
-        Array("%PDF-1.7 hello world".utf8),
-        [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01],  // JPEG cut short
-        [UInt8](repeating: 0, count: 40),
-        Array("GIF89a................".utf8),
-        [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    ] as [[UInt8]])
+    @Test(
+        "R-DOC-2 anything else is refused",
+        arguments: [
+            Array("%PDF-1.7 hello world".utf8),
+            [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01],  // JPEG cut short
+            [UInt8](repeating: 0, count: 40),
+            Array("GIF89a................".utf8),
+            [
+                0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                0, 0, 0,
+            ],
+        ] as [[UInt8]])
     func refused(bytes: [UInt8]) {
         #expect(ImageFormat.detect(head: Array(bytes.prefix(16)), tail: Array(bytes.suffix(12))) == nil)
     }
@@ -297,9 +374,14 @@ struct DocumentAndScopeTests {
         try FundUse.check(.premium(year: 2025), binding: binding)
         try FundUse.check(.providerCost(provider: .designatedMedicalInstitution, credentialHolder: childID), binding: binding)
         try FundUse.check(.providerCost(provider: .designatedRetailPharmacy, credentialHolder: childID), binding: binding)
-        #expect(reason { try FundUse.check(.providerCost(provider: .other, credentialHolder: childID), binding: binding) } == "FUND_USE_OUT_OF_SCOPE")
-        #expect(reason { try FundUse.check(.providerCost(provider: .designatedRetailPharmacy, credentialHolder: authorizerID), binding: binding) }
-            == "CREDENTIAL_NOT_MEMBERS_OWN")
+        #expect(
+            reason { try FundUse.check(.providerCost(provider: .other, credentialHolder: childID), binding: binding) }
+                == "FUND_USE_OUT_OF_SCOPE")
+        #expect(
+            reason {
+                try FundUse.check(.providerCost(provider: .designatedRetailPharmacy, credentialHolder: authorizerID), binding: binding)
+            }
+                == "CREDENTIAL_NOT_MEMBERS_OWN")
         #expect(reason { try FundUse.check(.premium(year: 2025), binding: activeBinding(status: .revoked)) } == "BINDING_REVOKED")
     }
 }
@@ -309,12 +391,15 @@ struct PaymentAmountTests {
     @Test("an expected total or external part outside 0…max is AMOUNT_OUT_OF_RANGE naming the field, as a settlement's amount")
     func outOfRange() {
         let facts = premiumFacts(policy: ShippedPolicies.hohhot, current: .yuan(1000))
-        #expect(failure { try PremiumRules.pay(years: [2025], expectedTotal: Money(fen: -1), external: nil, facts: facts) }?.details["field"]
+        #expect(
+            failure { try PremiumRules.pay(years: [2025], expectedTotal: Money(fen: -1), external: nil, facts: facts) }?.details["field"]
                 == "expected_total_fen")
-        #expect(reason { try PremiumRules.pay(years: [2025], expectedTotal: Money(fen: Money.max.fen + 1), external: nil, facts: facts) }
+        #expect(
+            reason { try PremiumRules.pay(years: [2025], expectedTotal: Money(fen: Money.max.fen + 1), external: nil, facts: facts) }
                 == "AMOUNT_OUT_OF_RANGE")
         let external = ExternalPayment(amount: Money(fen: -5), reference: "CASH-1")
-        #expect(failure { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(100), external: external, facts: facts) }?.details["field"]
+        #expect(
+            failure { try PremiumRules.pay(years: [2025], expectedTotal: .yuan(100), external: external, facts: facts) }?.details["field"]
                 == "external.amount_fen")
     }
 }

@@ -25,26 +25,29 @@ struct ResidentIDTests {
     @Test("R-ID-1 compose writes the 17 digits and their check character")
     func compose() throws {
         #expect(ResidentID.compose(area: "110105", born: CivilDate(year: 1949, month: 12, day: 31)!, sequence: 2) == "11010519491231002X")
-        #expect(ResidentID.compose(area: "150102", born: CivilDate(year: 1980, month: 3, day: 15)!, sequence: 131)
+        #expect(
+            ResidentID.compose(area: "150102", born: CivilDate(year: 1980, month: 3, day: 15)!, sequence: 131)
                 == idNumber("150102", born: "19800315", sequence: 131))
     }
 
-    @Test("R-ID-1 each defective part is named", arguments: [
-        ("1101051949123100", "ID_NUMBER_LENGTH_INVALID"),
-        ("11010519491231002XX", "ID_NUMBER_LENGTH_INVALID"),
-        ("", "ID_NUMBER_LENGTH_INVALID"),
-        ("11010519491231A02X", "ID_NUMBER_FORMAT_INVALID"),
-        ("11010519491231002Y", "ID_NUMBER_FORMAT_INVALID"),
-        ("１１010519491231002X", "ID_NUMBER_FORMAT_INVALID"),
-        ("11010519491231002一", "ID_NUMBER_FORMAT_INVALID"),
-        ("1101051949一231002X", "ID_NUMBER_FORMAT_INVALID"),
-        ("110105194912一002", "ID_NUMBER_LENGTH_INVALID"),
-        ("11010519491231002é", "ID_NUMBER_FORMAT_INVALID"),
-        ("99010519491231002X", "ID_NUMBER_REGION_INVALID"),
-        ("11010519490231002X", "ID_NUMBER_BIRTH_DATE_INVALID"),
-        ("11010519491301002X", "ID_NUMBER_BIRTH_DATE_INVALID"),
-        ("11010520990101002X", "ID_NUMBER_BIRTH_DATE_IN_FUTURE"),
-    ])
+    @Test(
+        "R-ID-1 each defective part is named",
+        arguments: [
+            ("1101051949123100", "ID_NUMBER_LENGTH_INVALID"),
+            ("11010519491231002XX", "ID_NUMBER_LENGTH_INVALID"),
+            ("", "ID_NUMBER_LENGTH_INVALID"),
+            ("11010519491231A02X", "ID_NUMBER_FORMAT_INVALID"),
+            ("11010519491231002Y", "ID_NUMBER_FORMAT_INVALID"),
+            ("１１010519491231002X", "ID_NUMBER_FORMAT_INVALID"),
+            ("11010519491231002一", "ID_NUMBER_FORMAT_INVALID"),
+            ("1101051949一231002X", "ID_NUMBER_FORMAT_INVALID"),
+            ("110105194912一002", "ID_NUMBER_LENGTH_INVALID"),
+            ("11010519491231002é", "ID_NUMBER_FORMAT_INVALID"),
+            ("99010519491231002X", "ID_NUMBER_REGION_INVALID"),
+            ("11010519490231002X", "ID_NUMBER_BIRTH_DATE_INVALID"),
+            ("11010519491301002X", "ID_NUMBER_BIRTH_DATE_INVALID"),
+            ("11010520990101002X", "ID_NUMBER_BIRTH_DATE_IN_FUTURE"),
+        ])
     func defects(text: String, expected: String) {
         #expect(reason { try ResidentID.parse(text, today: today) } == expected)
     }
@@ -98,9 +101,11 @@ struct ResidentIDTests {
 
 @Suite("Money in fen")
 struct MoneyTests {
-    @Test("R-ACCT-1 yuan formatting is exact", arguments: [
-        (Int64(40500), "405.00"), (7, "0.07"), (-500, "-5.00"), (0, "0.00"), (123_456_789, "1234567.89"),
-    ])
+    @Test(
+        "R-ACCT-1 yuan formatting is exact",
+        arguments: [
+            (Int64(40500), "405.00"), (7, "0.07"), (-500, "-5.00"), (0, "0.00"), (123_456_789, "1234567.89"),
+        ])
     func formatting(fen: Int64, text: String) {
         #expect(Money(fen: fen).yuanString == text)
         #expect(Money(yuan: text) == Money(fen: fen))
@@ -197,28 +202,43 @@ struct AccountTests {
 struct PersonTests {
     @Test("R-PERSON-1 a person has an insurance type, a status, a pooling region and maybe a special category")
     func personFromRegistryRow() throws {
-        let line = #"{"kind":"person","id_number":"\#(childID.value)","name":"王小明","insurance_type":"resident","status":"suspended","region_code":"150900","special_category":"disability"}"#
-        guard case .person(let person, let years) = try RegistryImport.parse(Substring(line), format: .jsonLines, line: 1, today: today) else {
+        let line =
+            #"{"kind":"person","id_number":"\#(childID.value)","name":"王小明","insurance_type":"resident","status":"suspended","region_code":"150900","special_category":"disability"}"#
+        guard case .person(let person, let years) = try RegistryImport.parse(Substring(line), format: .jsonLines, line: 1, today: today)
+        else {
             Issue.record("expected a person row")
             return
         }
         #expect(person.insuranceType == .resident && person.status == .suspended)
         #expect(person.region == .ulanqab && person.specialCategory == "disability" && years.isEmpty)
         #expect(person.birthDate == CivilDate(year: 2010, month: 6, day: 1))
-        for (field, bad) in [("insurance_type", "retired"), ("status", "dead"), ("region_code", "999999"), ("special_category", "Disability")] {
-            let broken = line.replacingOccurrences(of: field == "region_code" ? "150900" : (field == "status" ? "suspended" : (field == "insurance_type" ? "resident" : "disability")), with: bad)
-            #expect(throws: DomainError.self, "\(field)") { try RegistryImport.parse(Substring(broken), format: .jsonLines, line: 7, today: today) }
+        for (field, bad) in [
+            ("insurance_type", "retired"), ("status", "dead"), ("region_code", "999999"), ("special_category", "Disability"),
+        ] {
+            let broken = line.replacingOccurrences(
+                of: field == "region_code"
+                    ? "150900" : (field == "status" ? "suspended" : (field == "insurance_type" ? "resident" : "disability")), with: bad)
+            #expect(throws: DomainError.self, "\(field)") {
+                try RegistryImport.parse(Substring(broken), format: .jsonLines, line: 7, today: today)
+            }
         }
     }
 }
 
 @Suite("R-ACCT-3 loading both parts of a balance")
 struct BalanceLoadingTests {
-    @Test("R-ACCT-3 a credit row names its part: carry_over or current_year, absent is the current year, anything else is refused naming balance_part")
+    @Test(
+        "R-ACCT-3 a credit row names its part: carry_over or current_year, absent is the current year, anything else is refused naming balance_part"
+    )
     func creditRowNamesItsPart() throws {
-        func part(_ line: String, csvColumnCount: Int = RegistryImport.csvColumns.count, format: RegistryFormat = .jsonLines) throws -> BalancePart? {
-            guard case .credit(_, _, let part, _) = try RegistryImport.parse(Substring(line), format: format, line: 1, today: today,
-                                                                             csvColumnCount: csvColumnCount) else { return nil }
+        func part(
+            _ line: String, csvColumnCount: Int = RegistryImport.csvColumns.count, format: RegistryFormat = .jsonLines
+        ) throws -> BalancePart? {
+            guard
+                case .credit(_, _, let part, _) = try RegistryImport.parse(
+                    Substring(line), format: format, line: 1, today: today,
+                    csvColumnCount: csvColumnCount)
+            else { return nil }
             return part
         }
         let base = #"{"kind":"credit","id_number":"\#(authorizerID.value)","amount_fen":100,"reference":"R1""#
@@ -245,9 +265,13 @@ struct BalanceLoadingTests {
         let account = PersonalAccount(owner: authorizerID, year: 2025, currentYear: .yuan(5), carryOver: .yuan(7))
         let record = PersonRecord(person: person, paidYears: [], account: account)
         for part in BalancePart.allCases {
-            guard case .apply(let credited, let movement) = try CreditRules.plan(credit: authorizerID, record: record, amount: .yuan(100), part: part,
-                                                                                 reference: "R", referenceOwner: nil) else {
-                Issue.record("nothing applied"); continue
+            guard
+                case .apply(let credited, let movement) = try CreditRules.plan(
+                    credit: authorizerID, record: record, amount: .yuan(100), part: part,
+                    reference: "R", referenceOwner: nil)
+            else {
+                Issue.record("nothing applied")
+                continue
             }
             #expect(credited.balance(of: part) == account.balance(of: part).adding(.yuan(100)))
             #expect(credited.total == account.total.adding(.yuan(100)))
@@ -293,7 +317,10 @@ struct YearEndTests {
     static let newYearsEve = CivilDate(year: 2026, month: 12, day: 31)!
 
     func reason(_ requested: Int, last: Int?, oldest: Int?, today: CivilDate) -> String? {
-        do { try YearEnd.checkRollover(into: requested, lastRolled: last, oldestAccountYear: oldest, today: today); return nil } catch {
+        do {
+            try YearEnd.checkRollover(into: requested, lastRolled: last, oldestAccountYear: oldest, today: today)
+            return nil
+        } catch {
             return error.reason.name
         }
     }
@@ -303,7 +330,8 @@ struct YearEndTests {
         #expect(reason(2027, last: 2026, oldest: 2026, today: Self.newYearsDay) == nil)
         #expect(reason(2027, last: 2026, oldest: 2026, today: Self.newYearsEve) == "ROLLOVER_YEAR_NOT_BEGUN")
         #expect(reason(2026, last: 2026, oldest: 2026, today: Self.newYearsDay) == "ROLLOVER_YEAR_INVALID")  // twice
-        #expect(reason(2028, last: 2026, oldest: 2026, today: CivilDate(year: 2028, month: 6, day: 1)!) == "ROLLOVER_YEAR_INVALID")  // skips 2027
+        // Skips 2027.
+        #expect(reason(2028, last: 2026, oldest: 2026, today: CivilDate(year: 2028, month: 6, day: 1)!) == "ROLLOVER_YEAR_INVALID")
         #expect(reason(2200, last: 2026, oldest: 2026, today: Self.newYearsDay) == "ROLLOVER_YEAR_INVALID")  // the typo
         #expect(reason(2025, last: 2026, oldest: 2026, today: Self.newYearsDay) == "ROLLOVER_YEAR_INVALID")  // backwards
     }

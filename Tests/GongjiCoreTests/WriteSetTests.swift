@@ -8,16 +8,21 @@ import Testing
 @Suite("write-sets and the rules behind them")
 struct WriteSetTests {
     let now: Int64 = 1_728_972_000
-    let front = DocumentRecord(id: String(repeating: "a", count: 64), side: .front, mediaType: "image/jpeg", size: 10, uploadedAt: 1_728_972_000)
+    let front = DocumentRecord(
+        id: String(repeating: "a", count: 64), side: .front, mediaType: "image/jpeg", size: 10, uploadedAt: 1_728_972_000)
 
     @Test("R-DOC-5 UploadRules: new bytes are recorded and held; the same side again only renews the hold; the other side is refused")
     func uploads() throws {
-        #expect(try UploadRules.recording(front, uploadedBy: authorizerID, recordedSide: nil)
+        #expect(
+            try UploadRules.recording(front, uploadedBy: authorizerID, recordedSide: nil)
                 == [.document(front, uploadedBy: authorizerID), .documentHold(documentID: front.id, uploader: authorizerID)])
-        #expect(try UploadRules.recording(front, uploadedBy: spouseID, recordedSide: .some(.front))
+        #expect(
+            try UploadRules.recording(front, uploadedBy: spouseID, recordedSide: .some(.front))
                 == [.documentHold(documentID: front.id, uploader: spouseID)])
         #expect(reason { try UploadRules.recording(front, uploadedBy: spouseID, recordedSide: .some(.back)) } == "DOCUMENT_SIDE_CONFLICT")
-        #expect(reason { try UploadRules.checkSize(chunk: UploadRules.chunkBytesMax + 1, total: 1, uploadBytesMax: 1 << 30) } == "DOCUMENT_TOO_LARGE")
+        #expect(
+            reason { try UploadRules.checkSize(chunk: UploadRules.chunkBytesMax + 1, total: 1, uploadBytesMax: 1 << 30) }
+                == "DOCUMENT_TOO_LARGE")
         #expect(reason { try UploadRules.checkSize(chunk: 10, total: 101, uploadBytesMax: 100) } == "DOCUMENT_TOO_LARGE")
         #expect(reason { try UploadRules.checkComplete(size: 0, format: .jpeg) } == "DOCUMENT_EMPTY")
         #expect(reason { try UploadRules.checkComplete(size: 10, format: nil) } == "NOT_AN_IMAGE")
@@ -31,12 +36,15 @@ struct WriteSetTests {
             DocumentHold(documentID: "cited", uploader: authorizerID, uploadedAt: now - 200, isReferenced: true),
             DocumentHold(documentID: "young", uploader: spouseID, uploadedAt: now - 50, isReferenced: false),
         ]
-        #expect(DocumentRetention.cleanUp(holds, nowUnix: now, retentionSeconds: 100)
+        #expect(
+            DocumentRetention.cleanUp(holds, nowUnix: now, retentionSeconds: 100)
                 == [.releaseDocumentHold(documentID: "old", uploader: authorizerID), .removeUnheldDocuments])
         #expect(DocumentRetention.cleanUp([], nowUnix: now, retentionSeconds: 100) == [.removeUnheldDocuments])
     }
 
-    @Test("R-BIND-11 RegistryRules.registration: an employee gets an empty account once; a change that ends bindings records the registry's end")
+    @Test(
+        "R-BIND-11 RegistryRules.registration: an employee gets an empty account once; a change that ends bindings records the registry's end"
+    )
     func registration() {
         let first = RegistryRules.registration(employee(authorizerID), paidYears: [2024, 2023, 2024], stored: nil, open: [], today: today)
         let opened = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .zero, carryOver: .zero)
@@ -47,17 +55,21 @@ struct WriteSetTests {
         let funded = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(100), carryOver: .zero)
         let stored = PersonRecord(person: employee(authorizerID), paidYears: [], account: funded)
         let open = activeBinding()
-        let again = RegistryRules.registration(employee(authorizerID, status: .suspended), paidYears: [], stored: stored, open: [open], today: today)
+        let again = RegistryRules.registration(
+            employee(authorizerID, status: .suspended), paidYears: [], stored: stored, open: [open], today: today)
         #expect(again.record.account == funded)
         guard again.writes.count == 3, case .bindingState(let ended) = again.writes[1],
-              case .bindingEvent(let recorded, let actor, let reason) = again.writes[2] else {
+            case .bindingEvent(let recorded, let actor, let reason) = again.writes[2]
+        else {
             Issue.record("\(again.writes)")
             return
         }
         #expect(ended.status == .revoked && ended.endedBy == .registry && recorded == ended)
         #expect(actor.certificateIdentity == "registry" && reason == ended.endReason)
         // A resident gets no account.
-        #expect(RegistryRules.registration(resident(childID, name: "王小明"), paidYears: [], stored: nil, open: [], today: today).writes.count == 1)
+        #expect(
+            RegistryRules.registration(resident(childID, name: "王小明"), paidYears: [], stored: nil, open: [], today: today).writes.count == 1
+        )
     }
 
     @Test("R-ACCT-2 YearEnd.plan: each account moves to carry-over with a movement that sums to zero, then the rollover is recorded")
@@ -66,12 +78,19 @@ struct WriteSetTests {
         let writes = try YearEnd.plan(into: 2024, lastRolled: 2023, oldestAccountYear: 2023, accounts: [account], today: today)
         #expect(writes.count == 3)
         #expect(writes.first == .account(PersonalAccount(owner: authorizerID, year: 2024, currentYear: .zero, carryOver: .yuan(350))))
-        if case .ledger(let movement) = writes[1] { #expect(Money.sum(movement.entries.map(\.amount)) == .zero) } else { Issue.record("\(writes)") }
+        if case .ledger(let movement) = writes[1] {
+            #expect(Money.sum(movement.entries.map(\.amount)) == .zero)
+        } else {
+            Issue.record("\(writes)")
+        }
         #expect(writes.last == .rollover(year: 2024, accounts: 1))
-        #expect(reason { try YearEnd.plan(into: 2026, lastRolled: 2023, oldestAccountYear: 2023, accounts: [], today: today) } == "ROLLOVER_YEAR_INVALID")
+        #expect(
+            reason { try YearEnd.plan(into: 2026, lastRolled: 2023, oldestAccountYear: 2023, accounts: [], today: today) }
+                == "ROLLOVER_YEAR_INVALID")
     }
 
-    @Test("R-PAY-9 Idempotency: the same content under a request id is a retry; other content is refused, as a settlement id for settlements")
+    @Test(
+        "R-PAY-9 Idempotency: the same content under a request id is a retry; other content is refused, as a settlement id for settlements")
     func retries() {
         let key = IdempotencyKey(scope: "PayPremium:gateway", requestID: "r1", fingerprint: Data([1, 2]))
         #expect(failure { try Idempotency.checkRetry(of: key, storedFingerprint: Data([1, 2])) } == nil)
@@ -90,7 +109,10 @@ struct WriteSetTests {
         #expect(writes.writes.first == .account(plan.authorizerAccount))
         #expect(writes.writes.contains(.payment(row)))
         #expect(writes.writes.contains(.ledger(plan.movement)))
-        #expect(writes.writes.contains { if case .accountUse(let use) = $0 { use.kind == .premium && use.amount == quote.accountPart } else { false } })
+        #expect(
+            writes.writes.contains {
+                if case .accountUse(let use) = $0 { use.kind == .premium && use.amount == quote.accountPart } else { false }
+            })
         let numbered = row.numbered(42)
         #expect(numbered.seq == 42 && numbered.receiptNumber == plan.receiptNumber(sequence: 42) && numbered.total == quote.total)
     }

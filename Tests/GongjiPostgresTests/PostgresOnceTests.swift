@@ -1,33 +1,42 @@
 import Foundation
 import GongjiCore
-@testable import GongjiPostgres
 import GongjiStorage
 import Logging
 import PostgresNIO
 import Testing
+
+@testable import GongjiPostgres
 
 /// What the PostgreSQL store adds to the contract: work that must run on one daemon at a time.
 /// A database of its own (advisory locks are per database: the contract suite's parallel tests on
 /// the shared one neither see nor take this test's lock).
 @Suite("PostgreSQL: the retention clean-up runs once", .enabled(if: TestServer.url != nil, "needs GONGJI_TEST_POSTGRES_URL"))
 struct PostgresOnceTests {
-    @Test("while another daemon holds the clean-up lock a store skips the clean-up; two daemons cleaning at once remove each expired document once")
+    @Test(
+        "while another daemon holds the clean-up lock a store skips the clean-up; two daemons cleaning at once remove each expired document once"
+    )
     func cleanUpOnce() async throws {
         var logger = Logger(label: "contract")
         logger.logLevel = .critical
         let url = try await Self.freshDatabase(logger: logger)
         let first = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 4), logger: logger)
         let second = try await PostgresStore(configuration: try PostgresStore.configuration(url: url, poolSize: 4), logger: logger)
-        defer { first.close(); second.close() }
+        defer {
+            first.close()
+            second.close()
+        }
         let now: Int64 = 1_728_972_000
         let today = CivilDate(year: 2024, month: 10, day: 15)!
-        let uploader = try ResidentID.parse(ResidentID.compose(area: "150102", born: CivilDate(iso: "1980-03-15")!, sequence: 1), today: today)
-        _ = try await first.upsertPerson(Person(id: uploader, name: "王建国", insuranceType: .employee, status: .normal, region: .hohhot),
-                                         paidYears: [], key: nil, today: today, now: now)
+        let uploader = try ResidentID.parse(
+            ResidentID.compose(area: "150102", born: CivilDate(iso: "1980-03-15")!, sequence: 1), today: today)
+        _ = try await first.upsertPerson(
+            Person(id: uploader, name: "王建国", insuranceType: .employee, status: .normal, region: .hohhot),
+            paidYears: [], key: nil, today: today, now: now)
         let count = 20
         for i in 0..<count {
-            _ = try await first.recordDocument(id: String(format: "%064x", i), side: i.isMultiple(of: 2) ? .front : .back, mediaType: "image/jpeg",
-                                               size: 10, uploadedBy: uploader, now: now)
+            _ = try await first.recordDocument(
+                id: String(format: "%064x", i), side: i.isMultiple(of: 2) ? .front : .back, mediaType: "image/jpeg",
+                size: 10, uploadedBy: uploader, now: now)
         }
         let later = now + 1_000
         // Another daemon's clean-up in progress: its lock, held from a session of its own.
@@ -36,7 +45,8 @@ struct PostgresOnceTests {
             group.addTask { await holder.run() }
             try await holder.withConnection { connection in
                 try await connection.query("SELECT pg_advisory_lock(\(PostgresSchema.cleanupLock))", logger: logger)
-                #expect(try await second.removeExpiredDocuments(now: later, retentionSeconds: 100).isEmpty, "skipped: another daemon is at it")
+                #expect(
+                    try await second.removeExpiredDocuments(now: later, retentionSeconds: 100).isEmpty, "skipped: another daemon is at it")
                 #expect(try await second.documentIDs().count == count)
                 try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.cleanupLock))", logger: logger)
             }

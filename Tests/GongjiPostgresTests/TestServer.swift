@@ -18,8 +18,9 @@ enum TestServer {
     static func freshStore() async throws -> PostgresStore {
         let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try await createSchema(schema, url: url!)
-        return try await PostgresStore(configuration: try PostgresStore.configuration(url: url! + "?search_path=" + schema, poolSize: 8),
-                                       logger: logger)
+        return try await PostgresStore(
+            configuration: try PostgresStore.configuration(url: url! + "?search_path=" + schema, poolSize: 8),
+            logger: logger)
     }
 
     static func createSchema(_ schema: String, url: String) async throws {

@@ -1,14 +1,16 @@
-import GongjiCore
 import Foundation
 import GRDB
-@testable import GongjiSQLite
+import GongjiCore
 import GongjiStorage
 import Logging
 import Testing
 
+@testable import GongjiSQLite
+
 @Suite("WAL checkpoints off the write path")
 struct CheckpointTests {
-    @Test("With automatic checkpoints off the log grows; checkpoint() copies it back and the next commit starts a log of at most walBytesMax")
+    @Test(
+        "With automatic checkpoints off the log grows; checkpoint() copies it back and the next commit starts a log of at most walBytesMax")
     func checkpointBoundsTheLog() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-ckpt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -22,8 +24,9 @@ struct CheckpointTests {
         func write(_ count: Int, from first: Int) async throws {
             for index in first..<(first + count) {
                 _ = try await store.groupCommit.submit { db in
-                    try SQLiteStore.recordResult(IdempotencyKey(scope: "test", requestID: "r\(index)", fingerprint: Data(repeating: 7, count: 4096)),
-                                           result: "x", now: 0, in: db)
+                    try SQLiteStore.recordResult(
+                        IdempotencyKey(scope: "test", requestID: "r\(index)", fingerprint: Data(repeating: 7, count: 4096)),
+                        result: "x", now: 0, in: db)
                 }
             }
         }

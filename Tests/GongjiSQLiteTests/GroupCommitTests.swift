@@ -2,11 +2,12 @@ import Dispatch
 import Foundation
 import GRDB
 import GongjiCore
-@testable import GongjiSQLite
 import GongjiStorage
 import Logging
 import Synchronization
 import Testing
+
+@testable import GongjiSQLite
 
 /// The outcome of `body` as a value.
 func capture<T: Sendable>(_ body: () async throws -> T) async -> Result<T, any Error> {
@@ -32,8 +33,9 @@ struct GroupCommitTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let log = batchLog
             try SQLiteStore.create(path: directory.appendingPathComponent("db.sqlite").path)
-            store = try SQLiteStore(path: directory.appendingPathComponent("db.sqlite").path,
-                              observeBatchSize: { size in log.sizes.withLock { $0.append(size) } })
+            store = try SQLiteStore(
+                path: directory.appendingPathComponent("db.sqlite").path,
+                observeBatchSize: { size in log.sizes.withLock { $0.append(size) } })
         }
 
         deinit {
@@ -63,7 +65,8 @@ struct GroupCommitTests {
         /// A request that records `name` (as an idempotency row).
         func record(_ name: String) async throws -> String {
             try await store.groupCommit.submit { db in
-                try SQLiteStore.recordResult(IdempotencyKey(scope: "test", requestID: name, fingerprint: Data([1])), result: name, now: 0, in: db)
+                try SQLiteStore.recordResult(
+                    IdempotencyKey(scope: "test", requestID: name, fingerprint: Data([1])), result: name, now: 0, in: db)
                 return name
             }
         }
@@ -93,8 +96,9 @@ struct GroupCommitTests {
                     let result = await capture { () async throws -> String in
                         if index == 7 {
                             return try await fixture.store.groupCommit.submit { db -> String in
-                                try SQLiteStore.recordResult(IdempotencyKey(scope: "test", requestID: "r7", fingerprint: Data([1])),
-                                                       result: "r7", now: 0, in: db)
+                                try SQLiteStore.recordResult(
+                                    IdempotencyKey(scope: "test", requestID: "r7", fingerprint: Data([1])),
+                                    result: "r7", now: 0, in: db)
                                 throw DomainError.notParty("test")
                             }
                         }
@@ -132,10 +136,11 @@ struct GroupCommitTests {
             for index in 1...5 {
                 group.addTask {
                     if index == 3 {
-                        let ok = (try? await fixture.store.groupCommit.submit { db -> String in
-                            try db.execute(sql: "ROLLBACK")
-                            throw DomainError.notParty("test")
-                        }) != nil
+                        let ok =
+                            (try? await fixture.store.groupCommit.submit { db -> String in
+                                try db.execute(sql: "ROLLBACK")
+                                throw DomainError.notParty("test")
+                            }) != nil
                         return (index, ok)
                     }
                     return (index, (try? await fixture.record("r\(index)")) != nil)

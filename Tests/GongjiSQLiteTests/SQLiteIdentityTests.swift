@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
 import GongjiCore
-@testable import GongjiSQLite
 import GongjiStorage
 import Logging
 import Testing
+
+@testable import GongjiSQLite
 
 @Suite("the store recognises its own database and refuses anything else")
 struct StoreIdentityTests {
@@ -18,7 +19,10 @@ struct StoreIdentityTests {
     var path: String { directory.appendingPathComponent("gongji.sqlite").path }
 
     func openError() -> StoreError? {
-        do { try SQLiteStore(path: path).close(); return nil } catch { return error as? StoreError }
+        do {
+            try SQLiteStore(path: path).close()
+            return nil
+        } catch { return error as? StoreError }
     }
 
     @Test("a created database opens, again and again; creating over it is refused")
@@ -54,8 +58,9 @@ struct StoreIdentityTests {
         let store = try SQLiteStore(path: path)
         var rows: [RegistryRow] = []
         for i in 0..<300 {
-            let id = try ResidentID.parse(ResidentID.compose(area: "150102", born: CivilDate(iso: "1980-03-15")!, sequence: 100 + i),
-                                        today: CivilDate(year: 2026, month: 12, day: 1)!)
+            let id = try ResidentID.parse(
+                ResidentID.compose(area: "150102", born: CivilDate(iso: "1980-03-15")!, sequence: 100 + i),
+                today: CivilDate(year: 2026, month: 12, day: 1)!)
             rows.append(.person(Person(id: id, name: "甲\(i)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []))
         }
         _ = try await store.importRows(rows, today: CivilDate(year: 2026, month: 12, day: 1)!, now: 1)
@@ -73,8 +78,9 @@ struct StoreIdentityTests {
         try handle.close()
     }
 
-    @Test("a damaged file (a flipped byte in page 2, a zeroed last page, a truncated file) refuses to start, as a configuration error naming quick_check",
-          arguments: ["flipped", "zeroed", "truncated"])
+    @Test(
+        "a damaged file (a flipped byte in page 2, a zeroed last page, a truncated file) refuses to start, as a configuration error naming quick_check",
+        arguments: ["flipped", "zeroed", "truncated"])
     func damagedFile(kind: String) async throws {
         let pageSize = try await filledDatabase()
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
@@ -98,14 +104,17 @@ struct StoreIdentityTests {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
         let error = openError()
         #expect(error?.code == .configuration)
-        #expect(error?.message.contains("is a directory") == true && error?.message.contains("0 bytes") == false, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("is a directory") == true && error?.message.contains("0 bytes") == false, "\(String(describing: error))"
+        )
         #expect(throws: StoreError.self) { try SQLiteStore.create(path: path) }
         var isDirectory: ObjCBool = false
         #expect(FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue)
     }
 
-    @Test("another program's SQLite database, and a file that is not SQLite, are refused",
-          arguments: ["other-sqlite", "text"])
+    @Test(
+        "another program's SQLite database, and a file that is not SQLite, are refused",
+        arguments: ["other-sqlite", "text"])
     func foreign(kind: String) throws {
         if kind == "text" {
             try String(repeating: "not a database\n", count: 20).write(toFile: path, atomically: true, encoding: .utf8)
@@ -165,7 +174,9 @@ struct StoreIdentityTests {
         #expect(report.isSound, "\(report)")
         try store.close()
         let queue = try DatabaseQueue(path: path)
-        try await queue.write { try $0.execute(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES ('m1', 'a', 5, 0)") }
+        try await queue.write {
+            try $0.execute(sql: "INSERT INTO ledger_entry (movement, account, amount_fen, at) VALUES ('m1', 'a', 5, 0)")
+        }
         try queue.close()
         let reopened = try SQLiteStore(path: path)
         defer { try? reopened.close() }
@@ -177,18 +188,21 @@ struct StoreIdentityTests {
 
 @Suite("storage failures are classified")
 struct StorageClassificationTests {
-    @Test("no space left, from SQLite, the C library or Foundation, is STORAGE_FULL; other failures are not",
-          arguments: [
+    @Test(
+        "no space left, from SQLite, the C library or Foundation, is STORAGE_FULL; other failures are not",
+        arguments: [
             (DatabaseError(resultCode: .SQLITE_FULL) as any Error, true),
             (POSIXError(.ENOSPC), true), (POSIXError(.EDQUOT), true),
             (NSError(domain: NSPOSIXErrorDomain, code: Int(ENOSPC)), true),
             (CocoaError(.fileWriteOutOfSpace), true),
             (DatabaseError(resultCode: .SQLITE_IOERR), false), (POSIXError(.EIO), false),
             (CocoaError(.fileWriteNoPermission), false),
-          ] as [(any Error, Bool)])
+        ] as [(any Error, Bool)])
     func outOfSpace(error: any Error, full: Bool) throws {
         // SQLite's errors are classified by the SQLite store, the rest by the storage layer.
-        let classified = error is DatabaseError ? try #require(SQLiteStore.mapWriteError(error) as? StoreError)
+        let classified =
+            error is DatabaseError
+            ? try #require(SQLiteStore.mapWriteError(error) as? StoreError)
             : StoreError.writeFailed("w", cause: error)
         #expect((classified.code == .storageFull) == full)
         let status = StorageStatus()

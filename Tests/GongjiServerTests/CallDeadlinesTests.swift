@@ -1,10 +1,11 @@
 import Foundation
+import GRPCCore
 import GongjiClient
 import GongjiDev
-import GRPCCore
 import NIOCore
-@testable import GongjiServer
 import Testing
+
+@testable import GongjiServer
 
 /// Runs `body` in a task of its own, as the server runs each call (cancelling the test's own task
 /// would cancel the test).
@@ -81,7 +82,13 @@ struct StreamDeadlineTests {
         let failure = await rpcFailure {
             try await daemon.withClient("settlement") { client in
                 try await Settler(client: client).service.reconcileSettlements(options: failFast) { writer in
-                    try await writer.write(.with { $0.header = .with { $0.institutionCode = Settler.hospital; $0.date = today } })
+                    try await writer.write(
+                        .with {
+                            $0.header = .with {
+                                $0.institutionCode = Settler.hospital
+                                $0.date = today
+                            }
+                        })
                     try await Task.sleep(for: .seconds(30))
                 }
             }
@@ -97,7 +104,10 @@ struct UnaryDeadlineTests {
     func unaryTimesOut() async throws {
         let cluster = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-pg-deadline-\(UUID().uuidString)")
         let url = try postgresScript("start", cluster)
-        defer { _ = try? postgresScript("stop", cluster); try? FileManager.default.removeItem(at: cluster) }
+        defer {
+            _ = try? postgresScript("stop", cluster)
+            try? FileManager.default.removeItem(at: cluster)
+        }
         var limits = GongjiConfig.Limits()
         limits.callTimeoutSeconds = 1
         let daemon = try await TestDaemon.start(limits: limits, postgresql: url)
@@ -105,7 +115,9 @@ struct UnaryDeadlineTests {
         try await Demo.load(daemon)
         try postgresScript("stop", cluster)
         let failure = await rpcFailure {
-            try await daemon.withClient("settlement") { try await Settler(client: $0).settle("U-1", patient: Demo.hohhotChild, amount: 100) }
+            try await daemon.withClient("settlement") {
+                try await Settler(client: $0).settle("U-1", patient: Demo.hohhotChild, amount: 100)
+            }
         }
         #expect(failure?.code == .deadlineExceeded && failure?.reason == "CALL_TIMEOUT", "\(String(describing: failure))")
     }

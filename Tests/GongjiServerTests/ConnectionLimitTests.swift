@@ -1,9 +1,9 @@
-import GongjiClient
-import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
 import GongjiServer
 import NIOCore
@@ -61,8 +61,10 @@ let http2Preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0,
 
 /// A client TLS context presenting `certificate` (PEM) and `key`, limited to TLS `version` and,
 /// when given, to `cipherSuites`.
-func clientTLS(pki: TestPKI, certificatePEM: String, keyPEM: String, version: TLSVersion? = nil,
-               cipherSuites: String? = nil) throws -> NIOSSLContext {
+func clientTLS(
+    pki: TestPKI, certificatePEM: String, keyPEM: String, version: TLSVersion? = nil,
+    cipherSuites: String? = nil
+) throws -> NIOSSLContext {
     var tls = TLSConfiguration.makeClientConfiguration()
     if let version {
         tls.minimumTLSVersion = version
@@ -81,9 +83,11 @@ struct ConnectionLimitTests {
     /// A TLS connection presenting the gateway's certificate (TLS 1.2 with `cipherSuites` when given).
     func gatewayConnection(_ daemon: TestDaemon, cipherSuites: String? = nil) async throws -> RawConnection {
         let gateway = daemon.pki.clients["gateway"]!
-        return try await RawConnection.open(port: daemon.port, tls: try clientTLS(
-            pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM,
-            version: cipherSuites == nil ? nil : .tlsv12, cipherSuites: cipherSuites))
+        return try await RawConnection.open(
+            port: daemon.port,
+            tls: try clientTLS(
+                pki: daemon.pki, certificatePEM: gateway.certificatePEM, keyPEM: gateway.privateKeyPEM,
+                version: cipherSuites == nil ? nil : .tlsv12, cipherSuites: cipherSuites))
     }
 
     func health(_ daemon: TestDaemon) async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
@@ -125,11 +129,19 @@ struct ConnectionLimitTests {
         defer { Task { await daemon.stop() } }
         try await Demo.load(daemon)
         let today = daemon.clock.today().description
-        let header = Gongji_V1_ReconcileSettlementsRequest.with { $0.header = .with { $0.institutionCode = Settler.hospital; $0.date = today } }
+        let header = Gongji_V1_ReconcileSettlementsRequest.with {
+            $0.header = .with {
+                $0.institutionCode = Settler.hospital
+                $0.date = today
+            }
+        }
         // Four connections, each with a reconciliation stream held open (a call in progress).
-        try await whileReconciliationsHeld(4, header: header, open: { hold in
-            try await daemon.withClient("settlement") { try await hold(Settler(client: $0).service) }
-        }) {
+        try await whileReconciliationsHeld(
+            4, header: header,
+            open: { hold in
+                try await daemon.withClient("settlement") { try await hold(Settler(client: $0).service) }
+            }
+        ) {
             try await Task.sleep(for: .milliseconds(1500))  // past the idle time a connection may be closed after
             let extra = try await RawConnection.open(port: daemon.port)
             #expect(await extra.isClosed(within: .seconds(1)))
@@ -161,7 +173,9 @@ struct ConnectionLimitTests {
         for connection in held { await connection.close() }
     }
 
-    @Test("with three quarters of connections_max open the idle timeout is shorter: a new connection closes one idle past a quarter of limits.idle_timeout_seconds")
+    @Test(
+        "with three quarters of connections_max open the idle timeout is shorter: a new connection closes one idle past a quarter of limits.idle_timeout_seconds"
+    )
     func idleTimeoutShortensUnderPressure() async throws {
         var limits = GongjiConfig.Limits()
         limits.connectionsMax = 20
@@ -184,7 +198,9 @@ struct ConnectionLimitTests {
         for connection in held { await connection.close() }
     }
 
-    @Test("a stranger renewing 1,100 half-handshakes from one address cannot lock out the gateway: its unfinished connections make room, ≥ 99% of health checks succeed")
+    @Test(
+        "a stranger renewing 1,100 half-handshakes from one address cannot lock out the gateway: its unfinished connections make room, ≥ 99% of health checks succeed"
+    )
     func halfHandshakesDoNotLockOut() async throws {
         var limits = GongjiConfig.Limits()
         limits.connectionsMax = 400
@@ -228,7 +244,9 @@ struct ConnectionLimitTests {
         let attempts = counters.opened.load(ordering: .relaxed)
         counters.stop.store(true, ordering: .relaxed)
         await attack.value
-        print("half-handshakes: \(attempts) connections opened by the stranger; \(served)/\(checks) health checks served, each on a new connection, in \(checking)")
+        print(
+            "half-handshakes: \(attempts) connections opened by the stranger; \(served)/\(checks) health checks served, each on a new connection, in \(checking)"
+        )
         #expect(served * 100 >= checks * 99, "\(served)/\(checks)")
         #expect(attempts > 1_100, "the stranger's connections were closed and renewed")
     }
@@ -253,7 +271,9 @@ struct ConnectionLimitTests {
         let certificate = try String(contentsOf: daemon.directory.appendingPathComponent("server.pem"), encoding: .utf8)
         let key = try String(contentsOf: daemon.directory.appendingPathComponent("server-key.pem"), encoding: .utf8)
         // With TLS 1.3 the client may finish its side before the server's refusal arrives.
-        if let refused = try? await RawConnection.open(port: daemon.port, tls: try clientTLS(pki: daemon.pki, certificatePEM: certificate, keyPEM: key)) {
+        if let refused = try? await RawConnection.open(
+            port: daemon.port, tls: try clientTLS(pki: daemon.pki, certificatePEM: certificate, keyPEM: key))
+        {
             #expect(await refused.isClosed(within: .seconds(2)))
         }
         let accepted = try await gatewayConnection(daemon)
@@ -261,9 +281,12 @@ struct ConnectionLimitTests {
         await accepted.close()
     }
 
-    @Test("TLS 1.2 offers ECDHE with AEAD only: CBC and SHA-1 suites and static RSA are refused",
-          arguments: [("AES128-SHA", false), ("AES256-SHA", false), ("ECDHE-ECDSA-AES128-SHA", false), ("AES128-GCM-SHA256", false),
-                      ("ECDHE-ECDSA-AES128-GCM-SHA256", true), ("ECDHE-ECDSA-CHACHA20-POLY1305", true)])
+    @Test(
+        "TLS 1.2 offers ECDHE with AEAD only: CBC and SHA-1 suites and static RSA are refused",
+        arguments: [
+            ("AES128-SHA", false), ("AES256-SHA", false), ("ECDHE-ECDSA-AES128-SHA", false), ("AES128-GCM-SHA256", false),
+            ("ECDHE-ECDSA-AES128-GCM-SHA256", true), ("ECDHE-ECDSA-CHACHA20-POLY1305", true),
+        ])
     func cipherSuites(suite: String, accepted: Bool) async throws {
         let daemon = try await TestDaemon.start()
         defer { Task { await daemon.stop() } }

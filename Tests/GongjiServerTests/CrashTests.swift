@@ -1,11 +1,11 @@
-import GongjiClient
-import GongjiDev
 import Foundation
 import GRPCCore
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
-import GongjiServer
 import GongjiSQLite
+import GongjiServer
 import GongjiStorage
 import Logging
 import Testing
@@ -52,8 +52,9 @@ struct CrashTests {
         #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary.path), "build gongjid first (swift build)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-kill-\(UUID().uuidString)")
         let today = SystemClock().today()
-        let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
-                                            host: "127.0.0.1", port: 0, today: today)
+        let env = try DevEnvironment.create(
+            at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
+            host: "127.0.0.1", port: 0, today: today)
         let config = try GongjiConfig.load(path: env.configPath, environment: [:])
         let year = today.year + 1  // the demo premium year whose window contains today
         // Thirty Hohhot authorizers, each with 1000.00 and an active binding of one child.
@@ -68,17 +69,23 @@ struct CrashTests {
             hohhot.materials.idImages = false
             let withoutMaterials = try PolicyBook([hohhot])
             for i in 0..<count {
-                let authorizer = try ResidentID.parse(makeID("150102", "1970\(String(format: "%02d", i % 12 + 1))15", 100 + i), today: today)
+                let authorizer = try ResidentID.parse(
+                    makeID("150102", "1970\(String(format: "%02d", i % 12 + 1))15", 100 + i), today: today)
                 let child = try ResidentID.parse(makeID("150102", "2005\(String(format: "%02d", i % 12 + 1))15", 300 + i), today: today)
-                _ = try await store.importRows([
-                    .person(Person(id: authorizer, name: "甲\(i)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []),
-                    .person(Person(id: child, name: "乙\(i)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []),
-                    .credit(authorizer, amount: .yuan(1000), part: .currentYear, reference: "KILL-\(i)"),
-                ], today: today, now: now)
+                _ = try await store.importRows(
+                    [
+                        .person(
+                            Person(id: authorizer, name: "甲\(i)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []
+                        ),
+                        .person(
+                            Person(id: child, name: "乙\(i)", insuranceType: .resident, status: .normal, region: .hohhot), paidYears: []),
+                        .credit(authorizer, amount: .yuan(1000), part: .currentYear, reference: "KILL-\(i)"),
+                    ], today: today, now: now)
                 let request = BindingRequest(memberIDNumber: child.value, memberName: "乙\(i)", relationship: .child, startDate: today)
-                let record = try await store.createBinding(request, endUser: authorizer, id: "kill-\(i)", key: nil,
-                                                           actor: ChangeActor(certificateIdentity: "test", endUser: authorizer, requestID: nil),
-                                                           policies: withoutMaterials, today: today, now: now)
+                let record = try await store.createBinding(
+                    request, endUser: authorizer, id: "kill-\(i)", key: nil,
+                    actor: ChangeActor(certificateIdentity: "test", endUser: authorizer, requestID: nil),
+                    policies: withoutMaterials, today: today, now: now)
                 bindings.append((authorizer.value, record.binding.id))
             }
             try store.close()
@@ -87,20 +94,28 @@ struct CrashTests {
         let first = try DaemonProcess(config: env.configPath, directory: dir)
         let port = try await first.port()
         let pki = dir.appendingPathComponent("pki").path
-        let transport = try makeClientTransport(host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
-                                                certificate: .file("\(pki)/gateway.pem"), key: .file("\(pki)/gateway-key.pem"))
+        let transport = try makeClientTransport(
+            host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
+            certificate: .file("\(pki)/gateway.pem"), key: .file("\(pki)/gateway-key.pem"))
         var acknowledged: Set<Int> = []
         try await withGRPCClient(transport: transport) { client in
             let premiums = Gongji_V1_PremiumService.Client(wrapping: client)
             for (i, entry) in bindings.enumerated() {
                 if i == 12 {
                     // Kill while the next payment is on its way.
-                    Task.detached { try? await Task.sleep(for: .milliseconds(2)); first.kill(SIGKILL) }
+                    Task.detached {
+                        try? await Task.sleep(for: .milliseconds(2))
+                        first.kill(SIGKILL)
+                    }
                 }
                 do {
-                    _ = try await premiums.payPremium(.with {
-                        $0.requestID = "kill-\(i)"; $0.bindingID = entry.binding; $0.years = [Int32(year)]; $0.expectedTotalFen = 40500
-                    }, metadata: endUser(entry.authorizer), options: failFast)
+                    _ = try await premiums.payPremium(
+                        .with {
+                            $0.requestID = "kill-\(i)"
+                            $0.bindingID = entry.binding
+                            $0.years = [Int32(year)]
+                            $0.expectedTotalFen = 40500
+                        }, metadata: endUser(entry.authorizer), options: failFast)
                     acknowledged.insert(i)
                 } catch {
                     break
@@ -113,8 +128,9 @@ struct CrashTests {
 
         let second = try DaemonProcess(config: env.configPath, directory: dir)
         let port2 = try await second.port()
-        let transport2 = try makeClientTransport(host: "127.0.0.1", port: port2, ca: .file("\(pki)/ca.pem"),
-                                                 certificate: .file("\(pki)/gateway.pem"), key: .file("\(pki)/gateway-key.pem"))
+        let transport2 = try makeClientTransport(
+            host: "127.0.0.1", port: port2, ca: .file("\(pki)/ca.pem"),
+            certificate: .file("\(pki)/gateway.pem"), key: .file("\(pki)/gateway-key.pem"))
         var present: Set<Int> = []
         try await withGRPCClient(transport: transport2) { client in
             let premiums = Gongji_V1_PremiumService.Client(wrapping: client)
@@ -123,7 +139,8 @@ struct CrashTests {
                 #expect(list.payments.count <= 1)
                 if let payment = list.payments.first {
                     present.insert(i)
-                    #expect(payment.totalFen == 40500 && payment.lines.count == 1 && payment.postings.map(\.amountFen).reduce(0, +) == 40500)
+                    #expect(
+                        payment.totalFen == 40500 && payment.lines.count == 1 && payment.postings.map(\.amountFen).reduce(0, +) == 40500)
                 }
             }
         }

@@ -1,10 +1,10 @@
-import GongjiClient
-import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
 import GongjiServer
 import NIOCore
@@ -36,7 +36,11 @@ struct DaemonTests {
         }
         result["regions"] = await passed { try await operations.listRegions(.init(), options: failFast) }
         result["availability"] = await passed {
-            try await operations.setRegionAvailability(.with { $0.requestID = "r"; $0.regionCode = "999999" }, options: failFast)
+            try await operations.setRegionAvailability(
+                .with {
+                    $0.requestID = "r"
+                    $0.regionCode = "999999"
+                }, options: failFast)
         }
         result["verify"] = await passed { try await premiums.verifyReceipt(.init(), options: failFast) }
         return result
@@ -86,7 +90,9 @@ struct DaemonTests {
         tls.minimumTLSVersion = version
         tls.maximumTLSVersion = version
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pki.ca.caCertificatePEM.utf8)))
-        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(pki.clients["gateway"]!.certificatePEM.utf8)).map { .certificate($0) }
+        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(pki.clients["gateway"]!.certificatePEM.utf8)).map {
+            .certificate($0)
+        }
         tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(pki.clients["gateway"]!.privateKeyPEM.utf8), format: .pem))
         tls.applicationProtocols = ["h2"]
         let context = try NIOSSLContext(configuration: tls)
@@ -121,10 +127,11 @@ struct DaemonTests {
         func upsert(nameBytes: Int) async throws -> RPCError? {
             try await daemon.withClient("operator") { client in
                 await rpcFailure {
-                    try await Gongji_V1_RegistryService.Client(wrapping: client).upsertPerson(.with {
-                        $0.requestID = "size-\(nameBytes)"
-                        $0.person.name = String(repeating: "x", count: nameBytes)
-                    }, options: failFast)
+                    try await Gongji_V1_RegistryService.Client(wrapping: client).upsertPerson(
+                        .with {
+                            $0.requestID = "size-\(nameBytes)"
+                            $0.person.name = String(repeating: "x", count: nameBytes)
+                        }, options: failFast)
                 }
             }
         }
@@ -147,22 +154,29 @@ struct DaemonTests {
             #expect(try await health.check(.with { $0.service = "gongji.v1.PremiumService" }, options: failFast).status == .serving)
             #expect(await statusCode { try await health.check(.with { $0.service = "nope.Service" }, options: failFast) } == .notFound)
             let reflection = Grpc_Reflection_V1_ServerReflection.Client(wrapping: client)
-            let replies = try await reflection.serverReflectionInfo(options: failFast, requestProducer: { writer in
-                try await writer.write(.with { $0.listServices = "" })
-                try await writer.write(.with { $0.fileContainingSymbol = "gongji.v1.PremiumService" })
-                try await writer.write(.with { $0.fileContainingSymbol = "gongji.v1.Nope" })
-            }, onResponse: { response in
-                var all: [Grpc_Reflection_V1_ServerReflectionResponse] = []
-                for try await message in response.messages { all.append(message) }
-                return all
-            })
+            let replies = try await reflection.serverReflectionInfo(
+                options: failFast,
+                requestProducer: { writer in
+                    try await writer.write(.with { $0.listServices = "" })
+                    try await writer.write(.with { $0.fileContainingSymbol = "gongji.v1.PremiumService" })
+                    try await writer.write(.with { $0.fileContainingSymbol = "gongji.v1.Nope" })
+                },
+                onResponse: { response in
+                    var all: [Grpc_Reflection_V1_ServerReflectionResponse] = []
+                    for try await message in response.messages { all.append(message) }
+                    return all
+                })
             #expect(replies.count == 3)
             let names = replies[0].listServicesResponse.service.map(\.name)
-            for name in ["gongji.v1.BindingService", "gongji.v1.DocumentService", "gongji.v1.ReviewService", "gongji.v1.PremiumService",
-                         "gongji.v1.RegistryService", "gongji.v1.OperationsService", "grpc.health.v1.Health"] {
+            for name in [
+                "gongji.v1.BindingService", "gongji.v1.DocumentService", "gongji.v1.ReviewService", "gongji.v1.PremiumService",
+                "gongji.v1.RegistryService", "gongji.v1.OperationsService", "grpc.health.v1.Health",
+            ] {
                 #expect(names.contains(name))
             }
-            let files = try replies[1].fileDescriptorResponse.fileDescriptorProto.map { try Google_Protobuf_FileDescriptorProto(serializedBytes: $0) }
+            let files = try replies[1].fileDescriptorResponse.fileDescriptorProto.map {
+                try Google_Protobuf_FileDescriptorProto(serializedBytes: $0)
+            }
             #expect(files.first?.name == "gongji/v1/premium.proto")
             #expect(files.contains { $0.name == "google/protobuf/timestamp.proto" })
             #expect(files.contains { $0.name == "gongji/v1/common.proto" })

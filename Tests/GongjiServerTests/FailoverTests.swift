@@ -2,19 +2,22 @@ import Foundation
 import GRPCCore
 import GongjiCore
 import GongjiPostgres
-import GongjiStorage
 import GongjiProto
 import GongjiServer
+import GongjiStorage
 import Logging
 import Synchronization
 import Testing
 
 @Suite("PostgreSQL failover: a primary with a synchronous standby", .serialized, .timeLimit(.minutes(3)), .needsPostgreSQL)
 struct FailoverTests {
-    @Test("the primary stopped hard under payments and settlements on two daemons, the standby promoted: calls in the gap are UNAVAILABLE (never INTERNAL), both daemons resume on the new primary without a restart, and every acknowledged payment and settlement is there exactly once")
+    @Test(
+        "the primary stopped hard under payments and settlements on two daemons, the standby promoted: calls in the gap are UNAVAILABLE (never INTERNAL), both daemons resume on the new primary without a restart, and every acknowledged payment and settlement is there exactly once"
+    )
     func failover() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-failover-\(UUID().uuidString)")
-        let primary = root.appendingPathComponent("primary"), standby = root.appendingPathComponent("standby")
+        let primary = root.appendingPathComponent("primary")
+        let standby = root.appendingPathComponent("standby")
         let primaryURL = try postgresScript("start", primary)
         defer {
             _ = try? postgresScript("stop", primary)
@@ -29,10 +32,16 @@ struct FailoverTests {
         let policies = try policiesWithMaanshanAmount()
         let a = try await TestDaemon.start(clock: clock, policies: policies, postgresql: url)
         let b = try await TestDaemon.start(directory: a.directory, pki: a.pki, clock: clock, policies: policies, postgresql: url)
-        defer { Task { await a.stop(); await b.stop() } }
+        defer {
+            Task {
+                await a.stop()
+                await b.stop()
+            }
+        }
         let count = 8
-        let (patients, authorizers) = try await seedSettlementPatients(a.daemon.store, count: count, policyDirectory: a.daemon.config.policies.directory,
-                                                                       today: a.clock.today(), now: a.clock.nowUnix())
+        let (patients, authorizers) = try await seedSettlementPatients(
+            a.daemon.store, count: count, policyDirectory: a.daemon.config.policies.directory,
+            today: a.clock.today(), now: a.clock.nowUnix())
         let tally = LoadTally(patients: count)
         final class Progress: Sendable {
             let paid: Mutex<[Bool]>
@@ -44,7 +53,10 @@ struct FailoverTests {
         func waitFor(_ what: String, seconds: Int = 60, _ condition: () async throws -> Bool) async throws {
             let deadline = ContinuousClock.now + .seconds(seconds)
             while try await !condition() {
-                guard ContinuousClock.now < deadline else { Issue.record("timed out waiting for \(what)"); throw CancellationError() }
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("timed out waiting for \(what)")
+                    throw CancellationError()
+                }
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
@@ -53,7 +65,10 @@ struct FailoverTests {
         @Sendable func retried(_ body: () async throws -> Void) async throws {
             let deadline = ContinuousClock.now + .seconds(90)
             while true {
-                do { try await body(); return } catch let error as RPCError {
+                do {
+                    try await body()
+                    return
+                } catch let error as RPCError {
                     tally.withLock { $0.failures["\(error.code) \(error.reason ?? "-")", default: 0] += 1 }
                     guard ContinuousClock.now < deadline else { throw error }
                     try await Task.sleep(for: .milliseconds(100))
@@ -70,14 +85,16 @@ struct FailoverTests {
                         try await daemon.withClient("gateway") { gateway in
                             try await daemon.withClient("settlement") { client in
                                 try await retried {
-                                    _ = try await PaymentTests().pay(gateway, "F-PAY-\(patient)", binding: "seed-\(patient)", years: [2025], total: 40500,
-                                                                     as: authorizers[patient].value)
+                                    _ = try await PaymentTests().pay(
+                                        gateway, "F-PAY-\(patient)", binding: "seed-\(patient)", years: [2025], total: 40500,
+                                        as: authorizers[patient].value)
                                 }
                                 progress.paid.withLock { $0[patient] = true }
                                 var round = 0
                                 while !tally.withLock({ $0.stop }) {
                                     try await retried {
-                                        _ = try await Settler(client: client).settle("F-\(patient)-\(round)", patient: patients[patient], amount: 100)
+                                        _ = try await Settler(client: client).settle(
+                                            "F-\(patient)-\(round)", patient: patients[patient], amount: 100)
                                     }
                                     tally.withLock { $0.acknowledged[patient] += 1 }
                                     if progress.promoted.withLock({ $0 }) != nil {
@@ -102,7 +119,9 @@ struct FailoverTests {
         try await Task.sleep(for: .seconds(1))
         try postgresScript("promote", standby)
         progress.promoted.withLock { $0 = .now }
-        try await waitFor("settlements on the new primary through both daemons") { progress.afterPromote.withLock { $0.a >= 20 && $0.b >= 20 } }
+        try await waitFor("settlements on the new primary through both daemons") {
+            progress.afterPromote.withLock { $0.a >= 20 && $0.b >= 20 }
+        }
         tally.withLock { $0.stop = true }
         try await load.value
 
@@ -112,8 +131,9 @@ struct FailoverTests {
         // The new primary, read on its own (no failover list).
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let direct = try await PostgresStore(configuration: try PostgresStore.configuration(url: "postgres://gongji@127.0.0.1:\(standbyPort)/gongji", poolSize: 2),
-                                             logger: logger)
+        let direct = try await PostgresStore(
+            configuration: try PostgresStore.configuration(url: "postgres://gongji@127.0.0.1:\(standbyPort)/gongji", poolSize: 2),
+            logger: logger)
         defer { direct.close() }
         var present = 0
         for patient in 0..<count {
@@ -123,8 +143,10 @@ struct FailoverTests {
             if total.fen == expected { present += final.acknowledged[patient] + 1 }
         }
         let acknowledged = final.total + progress.paid.withLock { $0.filter { $0 }.count }
-        print("failover: \(unavailable) calls answered UNAVAILABLE in the gap (\(final.failures)); resumed \(resumed) after the promotion "
-              + "(\(ContinuousClock.now - crashed) since the crash, in all); \(acknowledged) acknowledged = \(present) present on the new primary")
+        print(
+            "failover: \(unavailable) calls answered UNAVAILABLE in the gap (\(final.failures)); resumed \(resumed) after the promotion "
+                + "(\(ContinuousClock.now - crashed) since the crash, in all); \(acknowledged) acknowledged = \(present) present on the new primary"
+        )
         #expect(!final.failures.isEmpty && final.failures.keys.allSatisfy { $0.hasPrefix("unavailable") }, "\(final.failures)")
         #expect(progress.paid.withLock { $0.allSatisfy { $0 } })
         #expect(acknowledged == present)

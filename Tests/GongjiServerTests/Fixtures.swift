@@ -1,11 +1,11 @@
-import GongjiClient
-import GongjiBench
-import GongjiDev
 import Crypto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiBench
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
 import GongjiServer
 import SwiftProtobuf
@@ -35,14 +35,19 @@ enum Demo {
     }
 
     /// Adds resident children of the Hohhot authorizer (born 2000 + i) and returns their IDs.
-    static func addHohhotChildren(_ daemon: TestDaemon, count: Int, region: RegionCode = .hohhot, code: String = "150102") async throws -> [String] {
+    static func addHohhotChildren(
+        _ daemon: TestDaemon, count: Int, region: RegionCode = .hohhot, code: String = "150102"
+    ) async throws -> [String] {
         var rows: [RegistryRow] = []
         var ids: [String] = []
         for i in 0..<count {
             let id = makeID(code, "20\(String(format: "%02d", i))0101", 500 + i)
             ids.append(id)
-            rows.append(.person(Person(id: try ResidentID.parse(id, today: daemon.clock.today()), name: "孩子\(i)", insuranceType: .resident,
-                                       status: .normal, region: region), paidYears: []))
+            rows.append(
+                .person(
+                    Person(
+                        id: try ResidentID.parse(id, today: daemon.clock.today()), name: "孩子\(i)", insuranceType: .resident,
+                        status: .normal, region: region), paidYears: []))
         }
         _ = try await daemon.daemon.service.importRows(rows)
         return ids
@@ -62,10 +67,19 @@ func fakePNG(size: Int) -> [UInt8] {
 func sha256Hex(_ bytes: [UInt8]) -> String { SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined() }
 
 /// Uploads `bytes` in chunks as `user`; `failAfter` makes the client abort after that many chunks.
-func upload(_ client: GRPCClient<HTTP2ClientTransport.Posix>, _ bytes: [UInt8], side: Gongji_V1_DocumentSide, as user: String,
-            chunk: Int = 64 * 1024, failAfter: Int? = nil) async throws -> Gongji_V1_UploadIdentityDocumentResponse {
-    try await Gongji_V1_DocumentService.Client(wrapping: client).uploadIdentityDocument(metadata: endUser(user), options: failFast) { writer in
-        try await writer.write(.with { $0.metadata = .with { $0.side = side; $0.mediaType = "image/jpeg" } })
+func upload(
+    _ client: GRPCClient<HTTP2ClientTransport.Posix>, _ bytes: [UInt8], side: Gongji_V1_DocumentSide, as user: String,
+    chunk: Int = 64 * 1024, failAfter: Int? = nil
+) async throws -> Gongji_V1_UploadIdentityDocumentResponse {
+    try await Gongji_V1_DocumentService.Client(wrapping: client).uploadIdentityDocument(metadata: endUser(user), options: failFast) {
+        writer in
+        try await writer.write(
+            .with {
+                $0.metadata = .with {
+                    $0.side = side
+                    $0.mediaType = "image/jpeg"
+                }
+            })
         var offset = 0
         var sent = 0
         while offset < bytes.count {
@@ -79,8 +93,10 @@ func upload(_ client: GRPCClient<HTTP2ClientTransport.Posix>, _ bytes: [UInt8], 
 }
 
 /// A create-binding request for `member` with the Hohhot materials.
-func createRequest(_ requestID: String, member: String, name: String, relationship: Gongji_V1_Relationship = .child,
-                   start: CivilDate, front: String = "", back: String = "", version: String = "hohhot-2024-09") -> Gongji_V1_CreateBindingRequest {
+func createRequest(
+    _ requestID: String, member: String, name: String, relationship: Gongji_V1_Relationship = .child,
+    start: CivilDate, front: String = "", back: String = "", version: String = "hohhot-2024-09"
+) -> Gongji_V1_CreateBindingRequest {
     .with {
         $0.requestID = requestID
         $0.memberIDNumber = member
@@ -90,7 +106,10 @@ func createRequest(_ requestID: String, member: String, name: String, relationsh
         $0.frontDocumentID = front
         $0.backDocumentID = back
         if !version.isEmpty {
-            $0.commitment = .with { $0.version = version; $0.acceptTime = Google_Protobuf_Timestamp(seconds: 1_700_000_000) }
+            $0.commitment = .with {
+                $0.version = version
+                $0.acceptTime = Google_Protobuf_Timestamp(seconds: 1_700_000_000)
+            }
         }
     }
 }

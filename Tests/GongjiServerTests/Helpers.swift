@@ -1,11 +1,12 @@
-import GongjiCore
-@testable import GongjiServer
-import GongjiSQLite
-import GongjiStorage
-import GongjiClient
-import GongjiDev
 import GRPCCore
 import GRPCProtobuf
+import GongjiClient
+import GongjiCore
+import GongjiDev
+import GongjiSQLite
+import GongjiStorage
+
+@testable import GongjiServer
 
 extension RPCError {
     /// The ErrorInfo reason from the status details, if any.
@@ -30,7 +31,9 @@ extension RPCError {
 extension GongjiService {
     func importRows(_ rows: [RegistryRow]) async throws -> ImportSummary { try await importRows(rows, at: now()) }
     func person(idNumber: String) async throws -> PersonRecord { try await person(idNumber: idNumber, at: now()) }
-    func reviewBinding(id: String, decision: BindingRules.ReviewDecision, key: IdempotencyKey?, actor: ChangeActor) async throws -> BindingRecord {
+    func reviewBinding(
+        id: String, decision: BindingRules.ReviewDecision, key: IdempotencyKey?, actor: ChangeActor
+    ) async throws -> BindingRecord {
         try await reviewBinding(id: id, decision: decision, key: key, actor: actor, at: now())
     }
 }
@@ -39,7 +42,9 @@ extension FamilyAccountStore {
     func rollOver(into year: Int, today: CivilDate, now: Int64) async throws -> Int {
         try await rollOver(into: year, key: nil, today: today, now: now)
     }
-    func credit(_ id: ResidentID, amount: Money, part: BalancePart, reference: String, now: Int64) async throws -> (account: PersonalAccount, applied: Bool) {
+    func credit(
+        _ id: ResidentID, amount: Money, part: BalancePart, reference: String, now: Int64
+    ) async throws -> (account: PersonalAccount, applied: Bool) {
         try await credit(id, amount: amount, part: part, reference: reference, key: nil, now: now)
     }
 }

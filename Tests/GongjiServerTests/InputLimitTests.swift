@@ -10,9 +10,13 @@ import Testing
 
 /// Holds `count` reconciliation streams of `header` open, each opened by `open` (one client, or
 /// one connection each), runs `body` while all are open, then lets them end.
-func whileReconciliationsHeld(_ count: Int, header: Gongji_V1_ReconcileSettlementsRequest,
-                              open: @escaping @Sendable (@escaping @Sendable (Gongji_V1_SettlementService.Client<HTTP2ClientTransport.Posix>) async throws -> Void) async throws -> Void,
-                              _ body: () async throws -> Void) async throws {
+func whileReconciliationsHeld(
+    _ count: Int, header: Gongji_V1_ReconcileSettlementsRequest,
+    open:
+        @escaping @Sendable (@escaping @Sendable (Gongji_V1_SettlementService.Client<HTTP2ClientTransport.Posix>) async throws -> Void)
+        async throws -> Void,
+    _ body: () async throws -> Void
+) async throws {
     let releases = (0..<count).map { _ in AsyncStream<Void>.makeStream() }
     let opened = AsyncStream<Void>.makeStream()
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -53,7 +57,9 @@ struct InputLimitTests {
             #expect(!limit.admits(String(repeating: "a", count: limit.codePointsMax + 1)), "\(limit.field)")
             #expect(limit.admits(String(repeating: "结", count: limit.codePointsMax)), "\(limit.field): 3-byte characters")
             #expect(!limit.admits(String(repeating: "结", count: limit.codePointsMax + 1)), "\(limit.field)")
-            #expect(!limit.admits(String(repeating: "e\u{0301}", count: limit.codePointsMax)), "\(limit.field): grapheme clusters are not the unit")
+            #expect(
+                !limit.admits(String(repeating: "e\u{0301}", count: limit.codePointsMax)),
+                "\(limit.field): grapheme clusters are not the unit")
         }
         #expect(Self.combining.count == 64 && !TextLimits.settlementID.admits(Self.combining))
         #expect(TextLimits.echo(String(repeating: "x", count: 1 << 20)).unicodeScalars.count == TextLimits.echoCodePointsMax + 1)
@@ -65,7 +71,9 @@ struct InputLimitTests {
         let (daemon, _) = try await SettlementTests().started()
         defer { Task { await daemon.stop() } }
         try await daemon.withClient("settlement") { client in
-            let refused = await rpcFailure { try await Settler(client: client).settle(Self.combining, patient: Demo.hohhotChild, amount: 100) }
+            let refused = await rpcFailure {
+                try await Settler(client: client).settle(Self.combining, patient: Demo.hohhotChild, amount: 100)
+            }
             #expect(refused?.code == .invalidArgument && refused?.reason == "INVALID_FIELD", "\(String(describing: refused?.code))")
             let atLimit = String(repeating: "结", count: 64)
             let settled = try await Settler(client: client).settle(atLimit, patient: Demo.hohhotChild, amount: 100)
@@ -76,24 +84,37 @@ struct InputLimitTests {
         try await daemon.withClient("operator") { client in
             let registry = Gongji_V1_RegistryService.Client(wrapping: client)
             let reference = await rpcFailure {
-                try await registry.creditAccount(.with {
-                    $0.requestID = "c1"; $0.idNumber = Demo.hohhotAuthorizer; $0.amountFen = 1; $0.reference = Self.combining
-                }, options: failFast)
+                try await registry.creditAccount(
+                    .with {
+                        $0.requestID = "c1"
+                        $0.idNumber = Demo.hohhotAuthorizer
+                        $0.amountFen = 1
+                        $0.reference = Self.combining
+                    }, options: failFast)
             }
             #expect(reference?.code == .invalidArgument && reference?.reason == "INVALID_FIELD")
             let name = await rpcFailure {
-                try await registry.upsertPerson(.with {
-                    $0.requestID = "p1"
-                    $0.person = .with {
-                        $0.idNumber = Demo.hohhotChild; $0.name = Self.combining; $0.insuranceType = .resident; $0.status = .normal; $0.regionCode = "150100"
-                    }
-                }, options: failFast)
+                try await registry.upsertPerson(
+                    .with {
+                        $0.requestID = "p1"
+                        $0.person = .with {
+                            $0.idNumber = Demo.hohhotChild
+                            $0.name = Self.combining
+                            $0.insuranceType = .resident
+                            $0.status = .normal
+                            $0.regionCode = "150100"
+                        }
+                    }, options: failFast)
             }
             #expect(name?.code == .invalidArgument && name?.reason == "INVALID_FIELD")
             let requestID = await rpcFailure {
-                try await registry.creditAccount(.with {
-                    $0.requestID = Self.combining; $0.idNumber = Demo.hohhotAuthorizer; $0.amountFen = 1; $0.reference = "R"
-                }, options: failFast)
+                try await registry.creditAccount(
+                    .with {
+                        $0.requestID = Self.combining
+                        $0.idNumber = Demo.hohhotAuthorizer
+                        $0.amountFen = 1
+                        $0.reference = "R"
+                    }, options: failFast)
             }
             #expect(requestID?.code == .invalidArgument && requestID?.reason == "REQUEST_ID_REQUIRED")
         }
@@ -107,7 +128,11 @@ struct InputLimitTests {
             let service = Settler(client: client).service
             let huge = String(repeating: "A", count: 1 << 20)
             let read = await rpcFailure {
-                try await service.getSettlement(.with { $0.institutionCode = Settler.hospital; $0.settlementID = huge }, options: failFast)
+                try await service.getSettlement(
+                    .with {
+                        $0.institutionCode = Settler.hospital
+                        $0.settlementID = huge
+                    }, options: failFast)
             }
             #expect(read?.code == .invalidArgument && read?.reason == "INVALID_FIELD")
             #expect((read?.message.utf8.count ?? .max) < 512 && !(read?.message ?? "").contains(String(repeating: "A", count: 100)))
@@ -121,12 +146,19 @@ struct InputLimitTests {
         }
     }
 
-    @Test("reconciliation: 1,024 entries of 1 MiB ids are refused at the first, as it arrives; a fifth concurrent reconciliation is RECONCILIATION_BUSY; another institution's is refused before any entry")
+    @Test(
+        "reconciliation: 1,024 entries of 1 MiB ids are refused at the first, as it arrives; a fifth concurrent reconciliation is RECONCILIATION_BUSY; another institution's is refused before any entry"
+    )
     func reconciliationIsBounded() async throws {
         let (daemon, _) = try await SettlementTests().started()
         defer { Task { await daemon.stop() } }
         let today = daemon.clock.today().description
-        let header = Gongji_V1_ReconcileSettlementsRequest.with { $0.header = .with { $0.institutionCode = Settler.hospital; $0.date = today } }
+        let header = Gongji_V1_ReconcileSettlementsRequest.with {
+            $0.header = .with {
+                $0.institutionCode = Settler.hospital
+                $0.date = today
+            }
+        }
         try await daemon.withClient("settlement") { client in
             let service = Settler(client: client).service
             let long = await rpcFailure {
@@ -146,7 +178,9 @@ struct InputLimitTests {
             #expect((long?.message.utf8.count ?? .max) < 512)
 
             // Four reconciliations held open take every slot; the fifth is refused; once they end, one runs.
-            try await whileReconciliationsHeld(SettlementRules.reconciliationsConcurrentMax, header: header, open: { try await $0(service) }) {
+            try await whileReconciliationsHeld(
+                SettlementRules.reconciliationsConcurrentMax, header: header, open: { try await $0(service) }
+            ) {
                 try await Task.sleep(for: .milliseconds(200))
                 let busy = await rpcFailure {
                     try await service.reconcileSettlements(options: failFast) { writer in try await writer.write(header) }
@@ -159,8 +193,15 @@ struct InputLimitTests {
         try await daemon.withClient("clinic") { client in
             let refused = await rpcFailure {
                 try await Settler(client: client).service.reconcileSettlements(options: failFast) { writer in
-                    try await writer.write(.with { $0.header = .with { $0.institutionCode = Settler.pharmacy; $0.date = today } })
-                    try await writer.write(.with { $0.entries = .with { $0.entries = [.with { $0.settlementID = String(repeating: "L", count: 100_000) }] } })
+                    try await writer.write(
+                        .with {
+                            $0.header = .with {
+                                $0.institutionCode = Settler.pharmacy
+                                $0.date = today
+                            }
+                        })
+                    try await writer.write(
+                        .with { $0.entries = .with { $0.entries = [.with { $0.settlementID = String(repeating: "L", count: 100_000) }] } })
                 }
             }
             #expect(refused?.code == .permissionDenied && refused?.reason == "INSTITUTION_NOT_ALLOWED")
@@ -173,18 +214,22 @@ struct ReconciliationMemoryTests {
     /// The daemon's peak resident set (VmHWM), in bytes.
     static func peakRSS(of pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
         return kilobytes * 1024
     }
 
-    @Test("8 concurrent maximal reconciliations (200,000 entries, 16 MB each): 4 run, the others are RECONCILIATION_BUSY, and the daemon's peak RSS stays under 1 GiB (the unit's MemoryMax)")
+    @Test(
+        "8 concurrent maximal reconciliations (200,000 entries, 16 MB each): 4 run, the others are RECONCILIATION_BUSY, and the daemon's peak RSS stays under 1 GiB (the unit's MemoryMax)"
+    )
     func eightMaximalReconciliations() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: DaemonProcess.binary.path), "build gongjid first (swift build)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-recon-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
-                                            host: "127.0.0.1", port: 0, today: SystemClock().today())
+        let env = try DevEnvironment.create(
+            at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
+            host: "127.0.0.1", port: 0, today: SystemClock().today())
         let daemon = try DaemonProcess(config: env.configPath, directory: dir)
         defer { daemon.kill(SIGTERM) }
         let port = try await daemon.port()
@@ -193,25 +238,39 @@ struct ReconciliationMemoryTests {
         let today = SystemClock().today().description
         // The largest legal day: 200,000 ids of 48 characters, 48 + 32 bytes an entry = 16,000,000 bytes.
         let batches: [Gongji_V1_ReconcileSettlementsRequest] = (0..<20).map { batch in
-            .with { $0.entries = .with { $0.entries = (0..<10_000).map { i in
-                .with { $0.settlementID = "RECON-" + String(repeating: "0", count: 34) + String(format: "%08d", batch * 10_000 + i); $0.acctMulaidPay = 100 }
-            } } }
+            .with {
+                $0.entries = .with {
+                    $0.entries = (0..<10_000).map { i in
+                        .with {
+                            $0.settlementID = "RECON-" + String(repeating: "0", count: 34) + String(format: "%08d", batch * 10_000 + i)
+                            $0.acctMulaidPay = 100
+                        }
+                    }
+                }
+            }
         }
         #expect(batches.reduce(0) { $0 + $1.entries.entries.count } == SettlementRules.reconciliationEntriesMax)
         let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    let transport = try makeClientTransport(host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
-                                                            certificate: .file("\(pki)/settlement.pem"), key: .file("\(pki)/settlement-key.pem"))
+                    let transport = try makeClientTransport(
+                        host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
+                        certificate: .file("\(pki)/settlement.pem"), key: .file("\(pki)/settlement-key.pem"))
                     return try await withGRPCClient(transport: transport) { client in
                         do {
                             let report = try await Gongji_V1_SettlementService.Client(wrapping: client).reconcileSettlements(
-                                options: .defaults) { writer in
-                                    try await writer.write(.with { $0.header = .with {
-                                        $0.institutionCode = "H15010000001"; $0.date = today; $0.count = 200_000
-                                    } })
-                                    for batch in batches { try await writer.write(batch) }
-                                }
+                                options: .defaults
+                            ) { writer in
+                                try await writer.write(
+                                    .with {
+                                        $0.header = .with {
+                                            $0.institutionCode = "H15010000001"
+                                            $0.date = today
+                                            $0.count = 200_000
+                                        }
+                                    })
+                                for batch in batches { try await writer.write(batch) }
+                            }
                             return report.truncated ? "OK" : "OK (not truncated)"
                         } catch let error as RPCError {
                             return "\(error.code) \(error.reason ?? "-")"
@@ -224,7 +283,9 @@ struct ReconciliationMemoryTests {
             return all
         }
         let peak = Self.peakRSS(of: daemon.process.processIdentifier) ?? 0
-        print("reconciliation memory: outcomes \(outcomes.sorted()); daemon peak RSS \(before >> 20) MiB before, \(peak >> 20) MiB after 8 concurrent maximal reconciliations")
+        print(
+            "reconciliation memory: outcomes \(outcomes.sorted()); daemon peak RSS \(before >> 20) MiB before, \(peak >> 20) MiB after 8 concurrent maximal reconciliations"
+        )
         #expect(outcomes.allSatisfy { $0 == "OK" || $0 == "resourceExhausted RECONCILIATION_BUSY" }, "\(outcomes)")
         #expect(outcomes.filter { $0 == "OK" }.count >= SettlementRules.reconciliationsConcurrentMax)
         #expect(peak > 0 && peak < 1 << 30, "peak RSS \(peak >> 20) MiB")

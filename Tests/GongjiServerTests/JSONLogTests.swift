@@ -1,9 +1,10 @@
+import Foundation
 import GongjiClient
 import GongjiDev
-import Foundation
-@testable import GongjiServer
 import Logging
 import Testing
+
+@testable import GongjiServer
 
 @Suite("JSON log lines")
 struct JSONLogTests {

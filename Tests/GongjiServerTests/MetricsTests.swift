@@ -1,14 +1,15 @@
-import GongjiClient
-import GongjiDev
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GRPCCore
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
 import GongjiServer
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 @Suite("Metrics")
 struct MetricsTests {
@@ -19,16 +20,24 @@ struct MetricsTests {
         let today = daemon.clock.today()
         try await daemon.withClient("gateway") { client in
             _ = try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init(), options: failFast)
-            _ = await rpcFailure { try await Gongji_V1_BindingService.Client(wrapping: client).getBinding(.with { $0.bindingID = "x" },
-                                                                                                       metadata: endUser(Demo.hohhotAuthorizer), options: failFast) }
+            _ = await rpcFailure {
+                try await Gongji_V1_BindingService.Client(wrapping: client).getBinding(
+                    .with { $0.bindingID = "x" },
+                    metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            }
             let front = try await upload(client, fakeJPEG(size: 10_000), side: .front, as: Demo.hohhotAuthorizer)
             let back = try await upload(client, fakePNG(size: 5_000), side: .back, as: Demo.hohhotAuthorizer)
             let binding = try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
                 createRequest("m1", member: Demo.hohhotChild, name: "王小明", start: today, front: front.documentID, back: back.documentID),
-                metadata: endUser(Demo.hohhotAuthorizer), options: failFast).binding
-            _ = try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(.with {
-                $0.requestID = "p1"; $0.bindingID = binding.bindingID; $0.years = [2025]; $0.expectedTotalFen = 40500
-            }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+                metadata: endUser(Demo.hohhotAuthorizer), options: failFast
+            ).binding
+            _ = try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(
+                .with {
+                    $0.requestID = "p1"
+                    $0.bindingID = binding.bindingID
+                    $0.years = [2025]
+                    $0.expectedTotalFen = 40500
+                }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
             let port = try await daemon.daemon.metricsServer!.listeningPort()
             let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
             #expect((response as? HTTPURLResponse)?.statusCode == 200)

@@ -1,17 +1,18 @@
-import GongjiClient
-import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
 import GongjiServer
 import NIOCore
 import NIOPosix
 import NIOSSL
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Datagrams received, with their arrival time.
@@ -75,7 +76,9 @@ final class NotifySocket: @unchecked Sendable {
 func presentedSerial(port: Int, pki: DevEnvironment, role: String = "operator") async throws -> String {
     var tls = TLSConfiguration.makeClientConfiguration()
     tls.trustRoots = .file(pki.directory.appendingPathComponent("pki/ca.pem").path)
-    tls.certificateChain = try NIOSSLCertificate.fromPEMFile(pki.directory.appendingPathComponent("pki/\(role).pem").path).map { .certificate($0) }
+    tls.certificateChain = try NIOSSLCertificate.fromPEMFile(pki.directory.appendingPathComponent("pki/\(role).pem").path).map {
+        .certificate($0)
+    }
     tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: pki.directory.appendingPathComponent("pki/\(role)-key.pem").path, format: .pem))
     tls.applicationProtocols = ["h2"]
     let context = try NIOSSLContext(configuration: tls)
@@ -100,8 +103,9 @@ struct OperationsTests {
     func readyWatchdogStop() async throws {
         let (env, _) = try environment()
         let notify = try NotifySocket()
-        let process = try DaemonProcess(config: env.configPath, directory: env.directory,
-                                        environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"])
+        let process = try DaemonProcess(
+            config: env.configPath, directory: env.directory,
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"])
         let ready = try await notify.wait(for: "READY=1")
         // At READY the port is bound and serves TLS.
         let port = try await process.port(timeout: .seconds(1))
@@ -125,8 +129,9 @@ struct OperationsTests {
         let process = try DaemonProcess(config: env.configPath, directory: env.directory, environment: ["NOTIFY_SOCKET": notify.path])
         let port = try await process.port()
         let pki = env.directory.appendingPathComponent("pki").path
-        let transport = try makeClientTransport(host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
-                                                certificate: .file("\(pki)/gateway.pem"), key: .file("\(pki)/gateway-key.pem"))
+        let transport = try makeClientTransport(
+            host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
+            certificate: .file("\(pki)/gateway.pem"), key: .file("\(pki)/gateway-key.pem"))
         let image = fakeJPEG(size: 600_000, seed: 3)
         let result = try await withGRPCClient(transport: transport) { client in
             try await Gongji_V1_DocumentService.Client(wrapping: client).uploadIdentityDocument(
@@ -151,7 +156,9 @@ struct OperationsTests {
         let pki = env.directory.appendingPathComponent("pki").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-cert", "\(pki)/operator.pem", "-key", "\(pki)/operator-key.pem"]
+        process.arguments = [
+            "s_client", "-connect", "127.0.0.1:\(port)", "-cert", "\(pki)/operator.pem", "-key", "\(pki)/operator-key.pem",
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -162,8 +169,9 @@ struct OperationsTests {
         return String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("issuer=") }.map(String.init) ?? "none"
     }
 
-    @Test("SIGHUP: a new server certificate for new connections, old connections keep working; a broken file keeps the old",
-          .timeLimit(.minutes(1)))
+    @Test(
+        "SIGHUP: a new server certificate for new connections, old connections keep working; a broken file keeps the old",
+        .timeLimit(.minutes(1)))
     func reload() async throws {
         let (env, config) = try environment()
         let notify = try NotifySocket()
@@ -172,8 +180,9 @@ struct OperationsTests {
         let before = try presentedSubject(port: port, env: env)
         #expect(before.contains("Gongji Dev CA"))
         let pki = env.directory.appendingPathComponent("pki").path
-        let transport = try makeClientTransport(host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
-                                                certificate: .file("\(pki)/operator.pem"), key: .file("\(pki)/operator-key.pem"))
+        let transport = try makeClientTransport(
+            host: "127.0.0.1", port: port, ca: .file("\(pki)/ca.pem"),
+            certificate: .file("\(pki)/operator.pem"), key: .file("\(pki)/operator-key.pem"))
         try await withGRPCClient(transport: transport) { client in
             let health = Grpc_Health_V1_Health.Client(wrapping: client)
             #expect(try await health.check(.init(), options: failFast).status == .serving)

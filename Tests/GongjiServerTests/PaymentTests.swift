@@ -1,12 +1,12 @@
-import GongjiClient
-import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
-import GongjiServer
 import GongjiSQLite
+import GongjiServer
 import GongjiStorage
 import Testing
 
@@ -19,7 +19,8 @@ func policiesWithMaanshanAmount() throws -> URL {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let source = TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies")
     for name in ["hohhot", "ulanqab"] {
-        try FileManager.default.copyItem(at: source.appendingPathComponent("\(name).json5"), to: dir.appendingPathComponent("\(name).json5"))
+        try FileManager.default.copyItem(
+            at: source.appendingPathComponent("\(name).json5"), to: dir.appendingPathComponent("\(name).json5"))
     }
     var maanshan = try RegionPolicy.decode(json5: Data(contentsOf: source.appendingPathComponent("maanshan.json5")), source: "maanshan")
     maanshan.premiums[0].amount = .yuan(380)
@@ -32,60 +33,85 @@ struct PaymentTests {
     typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
 
     static func start(directory: URL? = nil, pki: TestPKI? = nil) async throws -> TestDaemon {
-        let daemon = try await TestDaemon.start(directory: directory, pki: pki, clock: TestClock(inWindow2025), policies: try policiesWithMaanshanAmount())
+        let daemon = try await TestDaemon.start(
+            directory: directory, pki: pki, clock: TestClock(inWindow2025), policies: try policiesWithMaanshanAmount())
         if directory == nil { try await Demo.load(daemon) }
         return daemon
     }
 
     /// Resumes Ulanqab (it ships suspended).
     func resumeUlanqab(_ daemon: TestDaemon) async throws {
-        _ = try await daemon.daemon.service.setAvailability(regionCode: "150900", suspended: false, key: nil, at: daemon.daemon.service.now())
+        _ = try await daemon.daemon.service.setAvailability(
+            regionCode: "150900", suspended: false, key: nil, at: daemon.daemon.service.now())
     }
 
     /// Binds `member` to `authorizer` in a region without review, uploading images as needed.
-    func bind(_ client: Client, authorizer: String, member: String, name: String, version: String, relationship: Gongji_V1_Relationship = .child,
-              start: CivilDate) async throws -> Gongji_V1_Binding {
-        let front = try await upload(client, fakeJPEG(size: 4000, seed: UInt8(truncatingIfNeeded: authorizer.hashValue)), side: .front, as: authorizer)
+    func bind(
+        _ client: Client, authorizer: String, member: String, name: String, version: String, relationship: Gongji_V1_Relationship = .child,
+        start: CivilDate
+    ) async throws -> Gongji_V1_Binding {
+        let front = try await upload(
+            client, fakeJPEG(size: 4000, seed: UInt8(truncatingIfNeeded: authorizer.hashValue)), side: .front, as: authorizer)
         let back = try await upload(client, fakePNG(size: 3000 + Int(authorizer.suffix(3).hashValue & 0xFF)), side: .back, as: authorizer)
         return try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
-            createRequest("bind-\(member)", member: member, name: name, relationship: relationship, start: start,
-                          front: front.documentID, back: back.documentID, version: version),
-            metadata: endUser(authorizer), options: failFast).binding
+            createRequest(
+                "bind-\(member)", member: member, name: name, relationship: relationship, start: start,
+                front: front.documentID, back: back.documentID, version: version),
+            metadata: endUser(authorizer), options: failFast
+        ).binding
     }
 
-    func pay(_ client: Client, _ requestID: String, binding: String, years: [Int32], total: Int64, as user: String,
-             external: (Int64, String)? = nil) async throws -> Gongji_V1_PayPremiumResponse {
-        try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(.with {
-            $0.requestID = requestID
-            $0.bindingID = binding
-            $0.years = years
-            $0.expectedTotalFen = total
-            if let external { $0.external = .with { $0.amountFen = external.0; $0.reference = external.1 } }
-        }, metadata: endUser(user), options: failFast)
+    func pay(
+        _ client: Client, _ requestID: String, binding: String, years: [Int32], total: Int64, as user: String,
+        external: (Int64, String)? = nil
+    ) async throws -> Gongji_V1_PayPremiumResponse {
+        try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(
+            .with {
+                $0.requestID = requestID
+                $0.bindingID = binding
+                $0.years = years
+                $0.expectedTotalFen = total
+                if let external {
+                    $0.external = .with {
+                        $0.amountFen = external.0
+                        $0.reference = external.1
+                    }
+                }
+            }, metadata: endUser(user), options: failFast)
     }
 
     func account(_ daemon: TestDaemon, _ id: String) async throws -> PersonalAccount {
         try await daemon.daemon.service.person(idNumber: id).account!
     }
 
-    @Test("R-PAY-4 worked examples: 400.00 is short by 5.00 and nothing changes; 800.00 pays 2024+2025 as one payment of 780.00; R-SUSP-1/R-SUSP-2 while suspended")
+    @Test(
+        "R-PAY-4 worked examples: 400.00 is short by 5.00 and nothing changes; 800.00 pays 2024+2025 as one payment of 780.00; R-SUSP-1/R-SUSP-2 while suspended"
+    )
     func ulanqabWorkedExamples() async throws {
         let daemon = try await Self.start()
         defer { Task { await daemon.stop() } }
         let today = daemon.clock.today()
         try await resumeUlanqab(daemon)
         let binding = try await daemon.withClient("gateway") { client in
-            try await bind(client, authorizer: Demo.ulanqabAuthorizer, member: Demo.ulanqabChild, name: "李小明", version: "ulanqab-2024-09", start: today)
+            try await bind(
+                client, authorizer: Demo.ulanqabAuthorizer, member: Demo.ulanqabChild, name: "李小明", version: "ulanqab-2024-09", start: today
+            )
         }
         // R-SUSP-1: suspended again, payment fails UNAVAILABLE naming the alternatives; resumed, it works.
-        _ = try await daemon.daemon.service.setAvailability(regionCode: "150900", suspended: true, key: nil, at: daemon.daemon.service.now())
+        _ = try await daemon.daemon.service.setAvailability(
+            regionCode: "150900", suspended: true, key: nil, at: daemon.daemon.service.now())
         try await daemon.withClient("gateway") { client in
-            let suspended = await rpcFailure { try await pay(client, "s", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.ulanqabAuthorizer) }
+            let suspended = await rpcFailure {
+                try await pay(client, "s", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.ulanqabAuthorizer)
+            }
             #expect(suspended?.code == .unavailable && suspended?.reason == "FAMILY_PAYMENT_SUSPENDED")
             #expect(suspended?.helpDescriptions.contains { $0.contains("12393") } == true)
             // R-SUSP-2: the quote still answers, and says payment is suspended and where to pay instead.
             let quote = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
-                .with { $0.bindingID = binding.bindingID; $0.years = [2025] }, metadata: endUser(Demo.ulanqabAuthorizer), options: failFast)
+                .with {
+                    $0.bindingID = binding.bindingID
+                    $0.years = [2025]
+                }, metadata: endUser(Demo.ulanqabAuthorizer), options: failFast)
             #expect(quote.totalFen == 40500 && quote.paymentSuspended && quote.hotline == "12393")
             #expect(quote.alternativeChannels.contains { $0.contains("蒙速办") })
         }
@@ -94,7 +120,8 @@ struct PaymentTests {
             // The demo Ulanqab authorizer holds 800.00.
             let before = try await account(daemon, Demo.ulanqabAuthorizer)
             #expect(before.total == .yuan(800))
-            let paid = try await pay(client, "p1", binding: binding.bindingID, years: [2024, 2025], total: 78000, as: Demo.ulanqabAuthorizer)
+            let paid = try await pay(
+                client, "p1", binding: binding.bindingID, years: [2024, 2025], total: 78000, as: Demo.ulanqabAuthorizer)
             #expect(paid.payment.totalFen == 78000)
             #expect(paid.payment.lines.map(\.year) == [2024, 2025])
             #expect(paid.payment.lines.map(\.amountFen) == [37500, 40500])
@@ -104,8 +131,14 @@ struct PaymentTests {
         let poor = makeID("150902", "19790101", 777)
         let poorChild = makeID("150902", "20090909", 778)
         _ = try await daemon.daemon.service.importRows([
-            .person(Person(id: try ResidentID.parse(poor, today: today), name: "赵一", insuranceType: .employee, status: .normal, region: .ulanqab), paidYears: []),
-            .person(Person(id: try ResidentID.parse(poorChild, today: today), name: "赵二", insuranceType: .resident, status: .normal, region: .ulanqab), paidYears: []),
+            .person(
+                Person(
+                    id: try ResidentID.parse(poor, today: today), name: "赵一", insuranceType: .employee, status: .normal, region: .ulanqab),
+                paidYears: []),
+            .person(
+                Person(
+                    id: try ResidentID.parse(poorChild, today: today), name: "赵二", insuranceType: .resident, status: .normal,
+                    region: .ulanqab), paidYears: []),
             .credit(try ResidentID.parse(poor, today: today), amount: .yuan(400), part: .currentYear, reference: "POOR-1"),
         ])
         try await daemon.withClient("gateway") { client in
@@ -114,14 +147,18 @@ struct PaymentTests {
             #expect(short?.code == .failedPrecondition && short?.reason == "BALANCE_INSUFFICIENT")
             #expect(short?.reasonMetadata["shortfall_fen"] == "500")
             #expect(short?.localized?.contains("5.00") == true)
-            let quote = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(.with {
-                $0.bindingID = binding.bindingID; $0.years = [2025]
-            }, metadata: endUser(poor), options: failFast)
+            let quote = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
+                .with {
+                    $0.bindingID = binding.bindingID
+                    $0.years = [2025]
+                }, metadata: endUser(poor), options: failFast)
             #expect(quote.totalFen == 40500 && quote.shortfallFen == 500 && quote.availableFen == 40000 && !quote.externalShortfallAllowed)
             #expect(quote.lines.first?.late == false && quote.lines.first?.benefitStartDate == "2025-01-01")
         }
         #expect(try await account(daemon, poor).total == .yuan(400), "nothing changes")
-        #expect(try await daemon.daemon.store.accountUses(of: try ResidentID.parse(poor, today: today), as: .authorizer, before: nil, limit: 10).isEmpty)
+        #expect(
+            try await daemon.daemon.store.accountUses(of: try ResidentID.parse(poor, today: today), as: .authorizer, before: nil, limit: 10)
+                .isEmpty)
         #expect(try await daemon.daemon.store.ledgerSum() == .zero)
     }
 
@@ -131,25 +168,41 @@ struct PaymentTests {
         defer { Task { await daemon.stop() } }
         let today = daemon.clock.today()
         try await daemon.withClient("gateway") { client in
-            let binding = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild2, name: "王小红",
-                                         version: "hohhot-2024-09", start: today)
-            let mismatch = await rpcFailure { try await pay(client, "m", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer) }
+            let binding = try await bind(
+                client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild2, name: "王小红",
+                version: "hohhot-2024-09", start: today)
+            let mismatch = await rpcFailure {
+                try await pay(client, "m", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+            }
             #expect(mismatch?.code == .invalidArgument && mismatch?.reason == "AMOUNT_MISMATCH")
             #expect(mismatch?.reasonMetadata["actual_fen"] == "20000")
             let paid = try await pay(client, "ok", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.hohhotAuthorizer)
             #expect(paid.payment.lines.first?.category == "subsistence_allowance")
-            let twice = await rpcFailure { try await pay(client, "again", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.hohhotAuthorizer) }
+            let twice = await rpcFailure {
+                try await pay(client, "again", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.hohhotAuthorizer)
+            }
             #expect(twice?.code == .alreadyExists && twice?.reason == "PREMIUM_ALREADY_PAID")
             // R-PAY-1: only the authorizer pays.
-            let byMember = await rpcFailure { try await pay(client, "mem", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.hohhotChild2) }
+            let byMember = await rpcFailure {
+                try await pay(client, "mem", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.hohhotChild2)
+            }
             #expect(byMember?.code == .permissionDenied && byMember?.reason == "NOT_AUTHORIZER")
-            let stranger = await rpcFailure { try await pay(client, "str", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.maanshanAuthorizer) }
+            let stranger = await rpcFailure {
+                try await pay(client, "str", binding: binding.bindingID, years: [2025], total: 20000, as: Demo.maanshanAuthorizer)
+            }
             #expect(stranger?.code == .permissionDenied)
             // R-BIND-7: after revocation payments fail.
-            let other = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
-            _ = try await Gongji_V1_BindingService.Client(wrapping: client).revokeBinding(.with { $0.requestID = "rv"; $0.bindingID = other.bindingID },
-                                                                                       metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
-            let revoked = await rpcFailure { try await pay(client, "rv", binding: other.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer) }
+            let other = try await bind(
+                client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
+            _ = try await Gongji_V1_BindingService.Client(wrapping: client).revokeBinding(
+                .with {
+                    $0.requestID = "rv"
+                    $0.bindingID = other.bindingID
+                },
+                metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            let revoked = await rpcFailure {
+                try await pay(client, "rv", binding: other.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+            }
             #expect(revoked?.reason == "BINDING_REVOKED")
         }
     }
@@ -162,29 +215,45 @@ struct PaymentTests {
         let authorizer = try ResidentID.parse(Demo.maanshanAuthorizer, today: today)
         // 300.00 carry-over (last year's credit rolled over), plus 1000.00 current year that may not pay.
         // The rollover of 1 January next year (R-ACCT-2 refuses it before then).
-        _ = try await daemon.daemon.store.rollOver(into: today.year + 1, today: CivilDate(year: today.year + 1, month: 1, day: 1)!,
-                                                           now: daemon.clock.nowUnix())
-        _ = try await daemon.daemon.store.credit(authorizer, amount: .yuan(1000), part: .currentYear, reference: "MAS-CUR", now: daemon.clock.nowUnix())
+        _ = try await daemon.daemon.store.rollOver(
+            into: today.year + 1, today: CivilDate(year: today.year + 1, month: 1, day: 1)!,
+            now: daemon.clock.nowUnix())
+        _ = try await daemon.daemon.store.credit(
+            authorizer, amount: .yuan(1000), part: .currentYear, reference: "MAS-CUR", now: daemon.clock.nowUnix())
         let binding = try await daemon.withClient("gateway") { client in
             try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
                 createRequest("mb", member: Demo.maanshanChild, name: "张小明", start: today, version: ""),
-                metadata: endUser(Demo.maanshanAuthorizer), options: failFast).binding
+                metadata: endUser(Demo.maanshanAuthorizer), options: failFast
+            ).binding
         }
         try await daemon.withClient("gateway") { client in
-            let pending = await rpcFailure { try await pay(client, "x", binding: binding.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer) }
+            let pending = await rpcFailure {
+                try await pay(client, "x", binding: binding.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer)
+            }
             #expect(pending?.reason == "BINDING_PENDING_REVIEW")
         }
         _ = try await daemon.withClient("reviewer") { client in
-            try await Gongji_V1_ReviewService.Client(wrapping: client).approveBinding(.with { $0.requestID = "a"; $0.bindingID = binding.bindingID }, options: failFast)
+            try await Gongji_V1_ReviewService.Client(wrapping: client).approveBinding(
+                .with {
+                    $0.requestID = "a"
+                    $0.bindingID = binding.bindingID
+                }, options: failFast)
         }
         try await daemon.withClient("gateway") { client in
-            let quote = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(.with { $0.bindingID = binding.bindingID; $0.years = [2025] },
-                                                                                               metadata: endUser(Demo.maanshanAuthorizer), options: failFast)
+            let quote = try await Gongji_V1_PremiumService.Client(wrapping: client).quotePremium(
+                .with {
+                    $0.bindingID = binding.bindingID
+                    $0.years = [2025]
+                },
+                metadata: endUser(Demo.maanshanAuthorizer), options: failFast)
             #expect(quote.availableFen == 30000 && quote.shortfallFen == 8000 && quote.externalShortfallAllowed)
-            let short = await rpcFailure { try await pay(client, "y", binding: binding.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer) }
+            let short = await rpcFailure {
+                try await pay(client, "y", binding: binding.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer)
+            }
             #expect(short?.reason == "BALANCE_INSUFFICIENT")
-            let paid = try await pay(client, "z", binding: binding.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer,
-                                     external: (8000, "CASH-0001"))
+            let paid = try await pay(
+                client, "z", binding: binding.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer,
+                external: (8000, "CASH-0001"))
             #expect(paid.payment.postings.map(\.amountFen) == [30000] && paid.payment.postings.first?.part == .carryOver)
             #expect(paid.payment.external.amountFen == 8000 && paid.payment.external.reference == "CASH-0001")
             #expect(paid.receipt.accountFen == 30000 && paid.receipt.externalFen == 8000)
@@ -195,12 +264,15 @@ struct PaymentTests {
         #expect(try await daemon.daemon.store.ledgerBalance(of: "region:340500:premium_collection") == .yuan(380))
     }
 
-    @Test("R-ACCT-3 a freshly loaded deployment: carry-over imported (JSON lines and CSV) and credited names its part, and a Ma'anshan family payment takes it before any rollover")
+    @Test(
+        "R-ACCT-3 a freshly loaded deployment: carry-over imported (JSON lines and CSV) and credited names its part, and a Ma'anshan family payment takes it before any rollover"
+    )
     func maanshanPaysFromLoadedCarryOver() async throws {
         let daemon = try await TestDaemon.start(clock: TestClock(inWindow2025), policies: try policiesWithMaanshanAmount())
         defer { Task { await daemon.stop() } }
         let today = daemon.clock.today()
-        let authorizer = Demo.maanshanAuthorizer, child = Demo.maanshanChild
+        let authorizer = Demo.maanshanAuthorizer
+        let child = Demo.maanshanChild
         try await daemon.withClient("operator") { client in
             let json = """
                 {"kind":"person","id_number":"\(authorizer)","name":"张建国","insurance_type":"employee","status":"normal","region_code":"340500"}
@@ -213,37 +285,60 @@ struct PaymentTests {
             let csv = RegistryImport.csvColumns.joined(separator: ",") + "\ncredit,\(authorizer),,,,,,,10000,MAS-CO-2,carry_over\n"
             #expect(try await importFile(client, csv, format: .csv).creditsApplied == 1)
             let older = RegistryImport.csvColumnsBeforeBalancePart.joined(separator: ",") + "\ncredit,\(authorizer),,,,,,,500,MAS-CUR-2\n"
-            #expect(try await importFile(client, older, format: .csv).creditsApplied == 1, "a file without balance_part credits the current year")
-            let bad = await rpcFailure { try await importFile(client, json.replacingOccurrences(of: "carry_over", with: "carryover"), format: .jsonLines) }
+            #expect(
+                try await importFile(client, older, format: .csv).creditsApplied == 1,
+                "a file without balance_part credits the current year")
+            let bad = await rpcFailure {
+                try await importFile(client, json.replacingOccurrences(of: "carry_over", with: "carryover"), format: .jsonLines)
+            }
             #expect(bad?.reason == "IMPORT_ROW_INVALID", "an unknown balance_part refuses the file")
             let registry = Gongji_V1_RegistryService.Client(wrapping: client)
-            let credited = try await registry.creditAccount(.with {
-                $0.requestID = "co-3"; $0.idNumber = authorizer; $0.amountFen = 8000; $0.reference = "MAS-CO-3"; $0.part = .carryOver
-            }, options: failFast)
+            let credited = try await registry.creditAccount(
+                .with {
+                    $0.requestID = "co-3"
+                    $0.idNumber = authorizer
+                    $0.amountFen = 8000
+                    $0.reference = "MAS-CO-3"
+                    $0.part = .carryOver
+                }, options: failFast)
             #expect(credited.applied && credited.account.carryOverFen == 38000 && credited.account.currentYearFen == 100500)
             let unknown = await rpcFailure {
-                _ = try await registry.creditAccount(.with {
-                    $0.requestID = "co-4"; $0.idNumber = authorizer; $0.amountFen = 1; $0.reference = "MAS-CO-4"; $0.part = .UNRECOGNIZED(7)
-                }, options: failFast)
+                _ = try await registry.creditAccount(
+                    .with {
+                        $0.requestID = "co-4"
+                        $0.idNumber = authorizer
+                        $0.amountFen = 1
+                        $0.reference = "MAS-CO-4"
+                        $0.part = .UNRECOGNIZED(7)
+                    }, options: failFast)
             }
             #expect(unknown?.reason == "INVALID_FIELD")
         }
         let binding = try await daemon.withClient("gateway") { client in
             try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
                 createRequest("mb", member: child, name: "张小明", start: today, version: ""),
-                metadata: endUser(authorizer), options: failFast).binding
+                metadata: endUser(authorizer), options: failFast
+            ).binding
         }
         _ = try await daemon.withClient("reviewer") { client in
-            try await Gongji_V1_ReviewService.Client(wrapping: client).approveBinding(.with { $0.requestID = "a"; $0.bindingID = binding.bindingID }, options: failFast)
+            try await Gongji_V1_ReviewService.Client(wrapping: client).approveBinding(
+                .with {
+                    $0.requestID = "a"
+                    $0.bindingID = binding.bindingID
+                }, options: failFast)
         }
         try await daemon.withClient("gateway") { client in
             let paid = try await pay(client, "z", binding: binding.bindingID, years: [2025], total: 38000, as: authorizer)
             #expect(paid.payment.postings.map(\.amountFen) == [38000] && paid.payment.postings.first?.part == .carryOver)
         }
         let after = try await account(daemon, authorizer)
-        #expect(after.carryOver == .zero && after.currentYear == Money(fen: 100500), "the current year is untouched (Ma'anshan pays from carry-over only)")
+        #expect(
+            after.carryOver == .zero && after.currentYear == Money(fen: 100500),
+            "the current year is untouched (Ma'anshan pays from carry-over only)")
         #expect(try await daemon.daemon.store.ledgerSum() == .zero)
-        #expect(try await daemon.daemon.store.ledgerBalance(of: LedgerAccount.person(try ResidentID.parse(authorizer, today: today), .carryOver)) == .zero)
+        #expect(
+            try await daemon.daemon.store.ledgerBalance(
+                of: LedgerAccount.person(try ResidentID.parse(authorizer, today: today), .carryOver)) == .zero)
     }
 
     @Test("R-PAY-9 a retried payment returns the original result, also after a restart; key reuse with other content is refused")
@@ -251,17 +346,23 @@ struct PaymentTests {
         let daemon = try await Self.start()
         let today = daemon.clock.today()
         let (first, bindingID) = try await daemon.withClient("gateway") { client in
-            let binding = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
+            let binding = try await bind(
+                client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
             let first = try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
             let again = try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
             #expect(again.payment.paymentID == first.payment.paymentID && again.receipt.receiptNumber == first.receipt.receiptNumber)
-            let other = await rpcFailure { try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40000, as: Demo.hohhotAuthorizer) }
+            let other = await rpcFailure {
+                try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40000, as: Demo.hohhotAuthorizer)
+            }
             #expect(other?.code == .alreadyExists && other?.reason == "REQUEST_ID_REUSED")
             // The same request for another end user (the fingerprint holds the end user) never
             // replays the authorizer's payment.
-            let stranger = await rpcFailure { try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotSpouse) }
+            let stranger = await rpcFailure {
+                try await pay(client, "once", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotSpouse)
+            }
             #expect(stranger != nil, "refused")
-            #expect(!(stranger?.message ?? "").contains(first.payment.paymentID) && !(stranger?.message ?? "").contains(Demo.hohhotAuthorizer))
+            #expect(
+                !(stranger?.message ?? "").contains(first.payment.paymentID) && !(stranger?.message ?? "").contains(Demo.hohhotAuthorizer))
             return (first, binding.bindingID)
         }
         #expect(try await account(daemon, Demo.hohhotAuthorizer).total == .yuan(1000 - 405), "one deduction")
@@ -287,7 +388,10 @@ struct PaymentTests {
         let bindings = try await daemon.withClient("gateway") { client in
             var result: [String] = []
             for (i, child) in children.enumerated() {
-                result.append(try await bind(client, authorizer: Demo.hohhotAuthorizer, member: child, name: "孩子\(i)", version: "hohhot-2024-09", start: today).bindingID)
+                result.append(
+                    try await bind(
+                        client, authorizer: Demo.hohhotAuthorizer, member: child, name: "孩子\(i)", version: "hohhot-2024-09", start: today
+                    ).bindingID)
             }
             return result
         }
@@ -295,7 +399,13 @@ struct PaymentTests {
         let outcomes = try await daemon.withClient("gateway") { client in
             try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
                 for (i, binding) in bindings.enumerated() {
-                    group.addTask { (i, (try? await pay(client, "race-\(i)", binding: binding, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)) != nil) }
+                    group.addTask {
+                        (
+                            i,
+                            (try? await pay(client, "race-\(i)", binding: binding, years: [2025], total: 40500, as: Demo.hohhotAuthorizer))
+                                != nil
+                        )
+                    }
                 }
                 // Results arrive in completion order: put them back in binding order.
                 var ordered = [Bool](repeating: false, count: bindings.count)
@@ -320,7 +430,10 @@ struct PaymentTests {
         let pair = try await daemon.withClient("gateway") { client in
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 for (i, binding) in unpaid.enumerated() {
-                    group.addTask { (try? await pay(client, "pair-\(i)", binding: binding, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)) != nil }
+                    group.addTask {
+                        (try? await pay(client, "pair-\(i)", binding: binding, years: [2025], total: 40500, as: Demo.hohhotAuthorizer))
+                            != nil
+                    }
                 }
                 return try await group.reduce(into: [Bool]()) { $0.append($1) }
             }
@@ -340,19 +453,31 @@ struct PaymentTests {
         try await daemon.withClient("gateway") { client in
             let premiums = Gongji_V1_PremiumService.Client(wrapping: client)
             func quote(_ binding: String, as user: String = Demo.hohhotAuthorizer) async -> RPCError? {
-                await rpcFailure { try await premiums.quotePremium(.with { $0.bindingID = binding; $0.years = [2025] }, metadata: endUser(user), options: failFast) }
+                await rpcFailure {
+                    try await premiums.quotePremium(
+                        .with {
+                            $0.bindingID = binding
+                            $0.years = [2025]
+                        }, metadata: endUser(user), options: failFast)
+                }
             }
-            let now = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
+            let now = try await bind(
+                client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
             #expect(await quote(now.bindingID)?.reason == "COLLECTION_NOT_OPEN")
             let later = try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
-                createRequest("later", member: Demo.hohhotSpouse, name: "王秀英", relationship: .spouse, start: today.adding(days: 60),
-                              front: now.frontDocumentID, back: now.backDocumentID),
-                metadata: endUser(Demo.hohhotAuthorizer), options: failFast).binding
+                createRequest(
+                    "later", member: Demo.hohhotSpouse, name: "王秀英", relationship: .spouse, start: today.adding(days: 60),
+                    front: now.frontDocumentID, back: now.backDocumentID),
+                metadata: endUser(Demo.hohhotAuthorizer), options: failFast
+            ).binding
             daemon.clock.advance(seconds: 31 * 86400)  // 2024-09-15: the window is open
             #expect(await quote(now.bindingID) == nil)
             #expect(await quote(later.bindingID)?.reason == "BINDING_NOT_STARTED")
-            let external = await rpcFailure { try await pay(client, "ext", binding: now.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer,
-                                                            external: (100, "CASH")) }
+            let external = await rpcFailure {
+                try await pay(
+                    client, "ext", binding: now.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer,
+                    external: (100, "CASH"))
+            }
             #expect(external?.reason == "EXTERNAL_PAYMENT_NOT_ALLOWED")
             // R-PAY-6: the member now has a personal account with money in it.
             let member = try ResidentID.parse(Demo.hohhotChild, today: today)
@@ -366,12 +491,16 @@ struct PaymentTests {
         let maanshan = try await daemon.withClient("gateway") { client in
             try await Gongji_V1_BindingService.Client(wrapping: client).createBinding(
                 createRequest("mb", member: Demo.maanshanChild, name: "张小明", start: daemon.clock.today(), version: ""),
-                metadata: endUser(Demo.maanshanAuthorizer), options: failFast).binding
+                metadata: endUser(Demo.maanshanAuthorizer), options: failFast
+            ).binding
         }
-        _ = try await daemon.daemon.service.reviewBinding(id: maanshan.bindingID, decision: .approve, key: nil,
-                                                          actor: ChangeActor(certificateIdentity: "test", endUser: nil, requestID: nil))
+        _ = try await daemon.daemon.service.reviewBinding(
+            id: maanshan.bindingID, decision: .approve, key: nil,
+            actor: ChangeActor(certificateIdentity: "test", endUser: nil, requestID: nil))
         try await daemon.withClient("gateway") { client in
-            let unpublished = await rpcFailure { try await pay(client, "np", binding: maanshan.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer) }
+            let unpublished = await rpcFailure {
+                try await pay(client, "np", binding: maanshan.bindingID, years: [2025], total: 38000, as: Demo.maanshanAuthorizer)
+            }
             #expect(unpublished?.code == .failedPrecondition && unpublished?.reason == "PREMIUM_NOT_PUBLISHED")
         }
     }
@@ -383,33 +512,60 @@ struct PaymentTests {
         let today = daemon.clock.today()
         try await daemon.withClient("gateway") { client in
             let premiums = Gongji_V1_PremiumService.Client(wrapping: client)
-            let a = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
-            let b = try await bind(client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild2, name: "王小红", version: "hohhot-2024-09", start: today)
+            let a = try await bind(
+                client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明", version: "hohhot-2024-09", start: today)
+            let b = try await bind(
+                client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild2, name: "王小红", version: "hohhot-2024-09", start: today)
             let first = try await pay(client, "r1", binding: a.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
             let second = try await pay(client, "r2", binding: b.bindingID, years: [2025], total: 20000, as: Demo.hohhotAuthorizer)
             #expect(first.receipt.receiptNumber.hasPrefix("GJ20241015"))
             #expect(first.receipt.payerIDNumberMasked == "1501**********1312" && first.receipt.payerNameMasked == "王**")
             #expect(first.receipt.memberNameMasked == "王**" && first.receipt.years == [2025] && first.receipt.totalFen == 40500)
-            let fetched = try await premiums.getReceipt(.with { $0.receiptNumber = first.receipt.receiptNumber }, metadata: endUser(Demo.hohhotChild),
-                                                        options: failFast)
+            let fetched = try await premiums.getReceipt(
+                .with { $0.receiptNumber = first.receipt.receiptNumber }, metadata: endUser(Demo.hohhotChild),
+                options: failFast)
             #expect(fetched.receipt == first.receipt)
-            let genuine = try await premiums.verifyReceipt(.with { $0.receiptNumber = first.receipt.receiptNumber; $0.verificationCode = first.receipt.verificationCode },
-                                                           options: failFast)
+            let genuine = try await premiums.verifyReceipt(
+                .with {
+                    $0.receiptNumber = first.receipt.receiptNumber
+                    $0.verificationCode = first.receipt.verificationCode
+                },
+                options: failFast)
             #expect(genuine.genuine && genuine.receipt.totalFen == 40500)
             var forged = first.receipt.verificationCode
             forged = String(forged.dropLast()) + (forged.last == "0" ? "1" : "0")
-            #expect(try await !premiums.verifyReceipt(.with { $0.receiptNumber = first.receipt.receiptNumber; $0.verificationCode = forged },
-                                                      options: failFast).genuine)
-            #expect(try await !premiums.verifyReceipt(.with { $0.receiptNumber = "GJ0"; $0.verificationCode = forged }, options: failFast).genuine)
-            let page1 = try await premiums.listAccountDeductions(.with { $0.pageSize = 1 }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
-            let page2 = try await premiums.listAccountDeductions(.with { $0.pageSize = 1; $0.pageToken = page1.nextPageToken },
-                                                                 metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            #expect(
+                try await !premiums.verifyReceipt(
+                    .with {
+                        $0.receiptNumber = first.receipt.receiptNumber
+                        $0.verificationCode = forged
+                    },
+                    options: failFast
+                ).genuine)
+            #expect(
+                try await !premiums.verifyReceipt(
+                    .with {
+                        $0.receiptNumber = "GJ0"
+                        $0.verificationCode = forged
+                    }, options: failFast
+                ).genuine)
+            let page1 = try await premiums.listAccountDeductions(
+                .with { $0.pageSize = 1 }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            let page2 = try await premiums.listAccountDeductions(
+                .with {
+                    $0.pageSize = 1
+                    $0.pageToken = page1.nextPageToken
+                },
+                metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
             #expect(page1.payments.map(\.paymentID) == [second.payment.paymentID])
             #expect(page2.payments.map(\.paymentID) == [first.payment.paymentID] && page2.nextPageToken.isEmpty)
             let member = try await premiums.listMemberPayments(.init(), metadata: endUser(Demo.hohhotChild2), options: failFast)
             #expect(member.payments.map(\.paymentID) == [second.payment.paymentID])
-            let notMine = await rpcFailure { try await premiums.getPayment(.with { $0.paymentID = first.payment.paymentID },
-                                                                           metadata: endUser(Demo.hohhotChild2), options: failFast) }
+            let notMine = await rpcFailure {
+                try await premiums.getPayment(
+                    .with { $0.paymentID = first.payment.paymentID },
+                    metadata: endUser(Demo.hohhotChild2), options: failFast)
+            }
             #expect(notMine?.code == .permissionDenied)
             // Any role may verify.
         }
@@ -427,7 +583,8 @@ struct PaymentTests {
         let today = daemon.clock.today()
         let baby = makeID("150902", today.adding(days: -30).description.filter { $0 != "-" }, 11)
         try await daemon.withClient("gateway") { client in
-            let binding = try await bind(client, authorizer: Demo.ulanqabAuthorizer, member: baby, name: "李宝宝", version: "ulanqab-2024-09", start: today)
+            let binding = try await bind(
+                client, authorizer: Demo.ulanqabAuthorizer, member: baby, name: "李宝宝", version: "ulanqab-2024-09", start: today)
             #expect(binding.newborn)
             _ = try await pay(client, "baby", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.ulanqabAuthorizer)
         }

@@ -2,8 +2,9 @@ import GongjiClient
 import GongjiDev
 import Logging
 import Synchronization
-@testable import GongjiServer
 import Testing
+
+@testable import GongjiServer
 
 /// Keeps the messages and metadata logged through it.
 final class CapturedLines: Sendable {

@@ -1,28 +1,39 @@
-import GongjiClient
-import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
 import GongjiServer
-@testable import GongjiSQLite
 import GongjiStorage
 import Testing
 
+@testable import GongjiSQLite
+
 /// Import helper: sends `text` in chunks of `chunk` bytes.
-func importFile(_ client: GRPCClient<HTTP2ClientTransport.Posix>, _ text: String, format: Gongji_V1_ImportFormat,
-                chunk: Int = 7) async throws -> Gongji_V1_ImportRegistryResponse {
+func importFile(
+    _ client: GRPCClient<HTTP2ClientTransport.Posix>, _ text: String, format: Gongji_V1_ImportFormat,
+    chunk: Int = 7
+) async throws -> Gongji_V1_ImportRegistryResponse {
     let bytes = Array(text.utf8)
-    return try await Gongji_V1_RegistryService.Client(wrapping: client).importRegistry(options: failFast, requestProducer: { writer in
-        try await writer.write(.with { $0.header = .with { $0.format = format; $0.fileName = "test" } })
-        var offset = 0
-        while offset < bytes.count {
-            let end = min(offset + chunk, bytes.count)
-            try await writer.write(.with { $0.chunk = Data(bytes[offset..<end]) })
-            offset = end
-        }
-    })
+    return try await Gongji_V1_RegistryService.Client(wrapping: client).importRegistry(
+        options: failFast,
+        requestProducer: { writer in
+            try await writer.write(
+                .with {
+                    $0.header = .with {
+                        $0.format = format
+                        $0.fileName = "test"
+                    }
+                })
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + chunk, bytes.count)
+                try await writer.write(.with { $0.chunk = Data(bytes[offset..<end]) })
+                offset = end
+            }
+        })
 }
 
 @Suite("Registry through the daemon", .serialized)
@@ -72,7 +83,8 @@ struct RegistryTests {
             // Re-importing the same file applies the credit reference once.
             let again = try await importFile(client, Self.goodJSONL, format: .jsonLines)
             #expect(again.creditsApplied == 0 && again.creditsSkipped == 1)
-            #expect(try await registry.getPerson(.with { $0.idNumber = Self.authorizer }, options: failFast).account.currentYearFen == 50000)
+            #expect(
+                try await registry.getPerson(.with { $0.idNumber = Self.authorizer }, options: failFast).account.currentYearFen == 50000)
         }
         #expect(try await daemon.daemon.store.ledgerSum() == .zero)
     }
@@ -114,27 +126,53 @@ struct RegistryTests {
         try await daemon.withClient("operator") { client in
             _ = try await importFile(client, Self.goodJSONL, format: .jsonLines)
             let registry = Gongji_V1_RegistryService.Client(wrapping: client)
-            let credit = try await registry.creditAccount(.with {
-                $0.requestID = "c1"; $0.idNumber = Self.authorizer; $0.amountFen = 100; $0.reference = "HS-2"
-            }, options: failFast)
+            let credit = try await registry.creditAccount(
+                .with {
+                    $0.requestID = "c1"
+                    $0.idNumber = Self.authorizer
+                    $0.amountFen = 100
+                    $0.reference = "HS-2"
+                }, options: failFast)
             #expect(credit.applied && credit.account.currentYearFen == 50100)
-            let retry = try await registry.creditAccount(.with {
-                $0.requestID = "c1"; $0.idNumber = Self.authorizer; $0.amountFen = 100; $0.reference = "HS-2"
-            }, options: failFast)
+            let retry = try await registry.creditAccount(
+                .with {
+                    $0.requestID = "c1"
+                    $0.idNumber = Self.authorizer
+                    $0.amountFen = 100
+                    $0.reference = "HS-2"
+                }, options: failFast)
             #expect(retry.applied && retry.account.currentYearFen == 50100, "a retried request returns the original result")
             let reused = await rpcFailure {
-                try await registry.creditAccount(.with { $0.requestID = "c1"; $0.idNumber = Self.authorizer; $0.amountFen = 999; $0.reference = "HS-3" },
-                                                 options: failFast)
+                try await registry.creditAccount(
+                    .with {
+                        $0.requestID = "c1"
+                        $0.idNumber = Self.authorizer
+                        $0.amountFen = 999
+                        $0.reference = "HS-3"
+                    },
+                    options: failFast)
             }
             #expect(reused?.code == .alreadyExists && reused?.reason == "REQUEST_ID_REUSED")
             let notEmployee = await rpcFailure {
-                try await registry.creditAccount(.with { $0.requestID = "c2"; $0.idNumber = Self.child; $0.amountFen = 1; $0.reference = "HS-4" },
-                                                 options: failFast)
+                try await registry.creditAccount(
+                    .with {
+                        $0.requestID = "c2"
+                        $0.idNumber = Self.child
+                        $0.amountFen = 1
+                        $0.reference = "HS-4"
+                    },
+                    options: failFast)
             }
             #expect(notEmployee?.reason == "NOT_EMPLOYEE_INSURED")
             let year = daemon.clock.today().year + 1
             func rollOver(_ requestID: String, _ year: Int) async -> RPCError? {
-                await rpcFailure { try await registry.rollOverYear(.with { $0.requestID = requestID; $0.year = Int32(year) }, options: failFast) }
+                await rpcFailure {
+                    try await registry.rollOverYear(
+                        .with {
+                            $0.requestID = requestID
+                            $0.year = Int32(year)
+                        }, options: failFast)
+                }
             }
             // The accounts are in this year: next year is the valid one, but it has not begun.
             let early = await rollOver("y0", year)
@@ -142,12 +180,21 @@ struct RegistryTests {
             // An operator's typo: refused, naming the valid year; nothing moved.
             let typo = await rollOver("y2200", 2200)
             #expect(typo?.reason == "ROLLOVER_YEAR_INVALID" && typo?.reasonMetadata["valid_year"] == String(year))
-            #expect(try await registry.getPerson(.with { $0.idNumber = Self.authorizer }, options: failFast).account.currentYearFen == 50100)
+            #expect(
+                try await registry.getPerson(.with { $0.idNumber = Self.authorizer }, options: failFast).account.currentYearFen == 50100)
             // 1 January next year, China time.
             daemon.clock.advance(seconds: Int64(Self.chinaNewYear(year).timeIntervalSince1970) - daemon.clock.nowUnix() + 60)
-            let rolled = try await registry.rollOverYear(.with { $0.requestID = "y1"; $0.year = Int32(year) }, options: failFast)
+            let rolled = try await registry.rollOverYear(
+                .with {
+                    $0.requestID = "y1"
+                    $0.year = Int32(year)
+                }, options: failFast)
             #expect(rolled.accountsRolled == 1)
-            let retried = try await registry.rollOverYear(.with { $0.requestID = "y1"; $0.year = Int32(year) }, options: failFast)
+            let retried = try await registry.rollOverYear(
+                .with {
+                    $0.requestID = "y1"
+                    $0.year = Int32(year)
+                }, options: failFast)
             #expect(retried.accountsRolled == 1, "a retried request returns the original result")
             let again = await rollOver("y2", year)
             #expect(again?.reason == "ROLLOVER_YEAR_INVALID" && again?.reasonMetadata["valid_year"] == String(year + 1))
@@ -167,16 +214,29 @@ struct RegistryTests {
             let before = try await operations.getRegionPolicy(.with { $0.regionCode = "150900" }, options: failFast)
             #expect(before.region.suspended)
             #expect(before.policyJson.contains("\"newborn_days\" : 90"))
-            let resumed = try await operations.setRegionAvailability(.with { $0.requestID = "a1"; $0.regionCode = "150900"; $0.suspended = false },
-                                                                     options: failFast)
+            let resumed = try await operations.setRegionAvailability(
+                .with {
+                    $0.requestID = "a1"
+                    $0.regionCode = "150900"
+                    $0.suspended = false
+                },
+                options: failFast)
             #expect(!resumed.region.suspended)
             let unknown = await rpcFailure {
-                try await operations.setRegionAvailability(.with { $0.requestID = "a2"; $0.regionCode = "110000" }, options: failFast)
+                try await operations.setRegionAvailability(
+                    .with {
+                        $0.requestID = "a2"
+                        $0.regionCode = "110000"
+                    }, options: failFast)
             }
             #expect(unknown?.code == .notFound && unknown?.reason == "REGION_NOT_FOUND")
             let page1 = try await operations.listRegions(.with { $0.pageSize = 2 }, options: failFast)
             #expect(page1.regions.map(\.regionCode) == ["150100", "150900"])
-            let page2 = try await operations.listRegions(.with { $0.pageSize = 2; $0.pageToken = page1.nextPageToken }, options: failFast)
+            let page2 = try await operations.listRegions(
+                .with {
+                    $0.pageSize = 2
+                    $0.pageToken = page1.nextPageToken
+                }, options: failFast)
             #expect(page2.regions.map(\.regionCode) == ["340500"] && page2.nextPageToken.isEmpty)
             let badToken = await rpcFailure { try await operations.listRegions(.with { $0.pageToken = "garbage" }, options: failFast) }
             #expect(badToken?.reason == "PAGE_TOKEN_INVALID")
@@ -185,7 +245,8 @@ struct RegistryTests {
         let second = try await TestDaemon.start(directory: directory, pki: pki)
         defer { Task { await second.stop() } }
         let after = try await second.withClient("gateway") { client in
-            try await Gongji_V1_OperationsService.Client(wrapping: client).getRegionPolicy(.with { $0.regionCode = "150900" }, options: failFast)
+            try await Gongji_V1_OperationsService.Client(wrapping: client).getRegionPolicy(
+                .with { $0.regionCode = "150900" }, options: failFast)
         }
         #expect(!after.region.suspended)
     }
@@ -219,26 +280,41 @@ struct ConfigTests {
         }
         """
 
-    @Test("errors name the key", arguments: [
-        ("port: 8443", "port: 70000", "listen.port"),
-        ("gateway: [\"gw\"]", "admin: [\"gw\"]", "roles.admin"),
-        ("database: { path: \"db.sqlite\" },", "", "database"),
-        ("documents: { directory: \"docs\" }", "documents: { directory: \"docs\", upload_bytes_max: 1 }", "documents.upload_bytes_max"),
-        ("policies: { directory: \"policies\" },", "policies: { directory: \"policies\" }, log: { level: \"loud\" },", "log.level"),
-        ("client_ca: \"ca.pem\"", "client_ca: 5", "tls.client_ca"),
-        // Typos are refused, naming the unknown key, not silently replaced by defaults.
-        ("policies: { directory: \"policies\" },", "policies: { directory: \"policies\" }, limit: { message_bytes_max: 1024 },", "limit"),
-        ("policies: { directory: \"policies\" },", "policies: { directory: \"policies\" }, limits: { message_byte_max: 1024 },",
-         "limits.message_byte_max"),
-        ("port: 8443", "port: 8443, hots: \"x\"", "listen.hots"),
-        ("key_file: \"master.key\"", "key_file: \"master.key\", keyfile: \"x\"", "secrets.keyfile"),
-        // Exactly one database: SQLite's path or PostgreSQL.
-        ("database: { path: \"db.sqlite\" },", "database: { path: \"db.sqlite\", postgresql: { url: \"postgres://g@h/d\" } },", "database"),
-        ("database: { path: \"db.sqlite\" },", "database: { postgresql: { url: \"mysql://g@h/d\" } },", "database.postgresql.url"),
-        ("database: { path: \"db.sqlite\" },", "database: { postgresql: { url: \"postgres://g@h/d\", pool: 3 } },", "database.postgresql.pool"),
-        ("roles: { gateway: [\"gw\"] },", "roles: { gateway: [\"gw\"] }, settlement: { institutions: { hub: [\"*\"] } },",
-         "settlement.institutions.hub"),
-    ])
+    @Test(
+        "errors name the key",
+        arguments: [
+            ("port: 8443", "port: 70000", "listen.port"),
+            ("gateway: [\"gw\"]", "admin: [\"gw\"]", "roles.admin"),
+            ("database: { path: \"db.sqlite\" },", "", "database"),
+            ("documents: { directory: \"docs\" }", "documents: { directory: \"docs\", upload_bytes_max: 1 }", "documents.upload_bytes_max"),
+            ("policies: { directory: \"policies\" },", "policies: { directory: \"policies\" }, log: { level: \"loud\" },", "log.level"),
+            ("client_ca: \"ca.pem\"", "client_ca: 5", "tls.client_ca"),
+            // Typos are refused, naming the unknown key, not silently replaced by defaults.
+            (
+                "policies: { directory: \"policies\" },", "policies: { directory: \"policies\" }, limit: { message_bytes_max: 1024 },",
+                "limit"
+            ),
+            (
+                "policies: { directory: \"policies\" },", "policies: { directory: \"policies\" }, limits: { message_byte_max: 1024 },",
+                "limits.message_byte_max"
+            ),
+            ("port: 8443", "port: 8443, hots: \"x\"", "listen.hots"),
+            ("key_file: \"master.key\"", "key_file: \"master.key\", keyfile: \"x\"", "secrets.keyfile"),
+            // Exactly one database: SQLite's path or PostgreSQL.
+            (
+                "database: { path: \"db.sqlite\" },", "database: { path: \"db.sqlite\", postgresql: { url: \"postgres://g@h/d\" } },",
+                "database"
+            ),
+            ("database: { path: \"db.sqlite\" },", "database: { postgresql: { url: \"mysql://g@h/d\" } },", "database.postgresql.url"),
+            (
+                "database: { path: \"db.sqlite\" },", "database: { postgresql: { url: \"postgres://g@h/d\", pool: 3 } },",
+                "database.postgresql.pool"
+            ),
+            (
+                "roles: { gateway: [\"gw\"] },", "roles: { gateway: [\"gw\"] }, settlement: { institutions: { hub: [\"*\"] } },",
+                "settlement.institutions.hub"
+            ),
+        ])
     func namesKey(original: String, replacement: String, key: String) throws {
         let path = try write(Self.valid.replacingOccurrences(of: original, with: replacement))
         #expect(throws: ConfigError.self) { try GongjiConfig.load(path: path, environment: [:]) }
@@ -255,8 +331,9 @@ struct ConfigTests {
         }
     }
 
-    @Test("configuration bytes the fuzzer found are an error, not a crash",
-          arguments: [[0x7B, 0xFC, 0x7D, 0x65, 0x7D, 0x0A, 0x0A], [0x7B, 0xFA, 0x00, 0x1A, 0xFA, 0x00]] as [[UInt8]])
+    @Test(
+        "configuration bytes the fuzzer found are an error, not a crash",
+        arguments: [[0x7B, 0xFC, 0x7D, 0x65, 0x7D, 0x0A, 0x0A], [0x7B, 0xFA, 0x00, 0x1A, 0xFA, 0x00]] as [[UInt8]])
     func fuzzFinding(bytes: [UInt8]) {
         #expect(throws: ConfigError.self) {
             try GongjiConfig.parse(json5: Data(bytes), source: "found.json5", environment: [:], base: URL(fileURLWithPath: "/"))

@@ -1,10 +1,10 @@
-import GongjiClient
-import GongjiDev
 import Foundation
 import GRDB
+import GongjiClient
 import GongjiCore
-import GongjiServer
+import GongjiDev
 import GongjiSQLite
+import GongjiServer
 import GongjiStorage
 import Testing
 
@@ -27,8 +27,9 @@ func runGongjid(_ arguments: [String], environment: [String: String] = [:]) thro
 struct StartupChecksTests {
     func environment() throws -> (DevEnvironment, GongjiConfig) { try makeDevEnvironment("gongji-start") }
 
-    @Test("a 0-byte or foreign database: run exits 78 without listening and leaves the file alone; init will not overwrite it",
-          arguments: ["empty", "foreign"])
+    @Test(
+        "a 0-byte or foreign database: run exits 78 without listening and leaves the file alone; init will not overwrite it",
+        arguments: ["empty", "foreign"])
     func refusedDatabase(kind: String) throws {
         let (env, config) = try environment()
         try FileManager.default.removeItem(atPath: config.database.path)
@@ -89,7 +90,9 @@ struct StartupChecksTests {
         let key = try runGongjid(["check-config", wrongKey])
         #expect(key.status == 78 && key.output.contains("tls.private_key") && key.output.contains("does not belong"), "\(key.output)")
         // A documents "directory" under a regular file can be neither created nor written (even by root).
-        let documents = try withConfig(env) { $0.replacingOccurrences(of: "directory: \"documents\"", with: "directory: \"gongjid.json5/documents\"") }
+        let documents = try withConfig(env) {
+            $0.replacingOccurrences(of: "directory: \"documents\"", with: "directory: \"gongjid.json5/documents\"")
+        }
         let docs = try runGongjid(["check-config", documents])
         #expect(docs.status == 78 && docs.output.contains("documents.directory"), "\(docs.output)")
         // A documents directory still to be made is fine, and check-config does not make it.
@@ -102,7 +105,8 @@ struct StartupChecksTests {
         let masterKey = env.directory.appendingPathComponent("master.key").path
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: masterKey)
         let readable = try runGongjid(["check-config", env.configPath])
-        #expect(readable.status == 78 && readable.output.contains("secrets.key_file") && readable.output.contains("644"), "\(readable.output)")
+        #expect(
+            readable.status == 78 && readable.output.contains("secrets.key_file") && readable.output.contains("644"), "\(readable.output)")
         let run = try runGongjid(["run", "--config", env.configPath])
         #expect(run.status == 78, "\(run.output)")
     }
@@ -114,7 +118,9 @@ struct StartupChecksTests {
         let check = try runGongjid(["check-config", missing])
         let run = try runGongjid(["run", "--config", missing])
         for answer in [check, run] {
-            #expect(answer.status == 78 && answer.output.contains("tls.private_key") && answer.output.contains("cannot read"), "\(answer.output)")
+            #expect(
+                answer.status == 78 && answer.output.contains("tls.private_key") && answer.output.contains("cannot read"),
+                "\(answer.output)")
             #expect(!answer.output.contains("not a PEM private key"), "\(answer.output)")
         }
     }

@@ -1,12 +1,12 @@
-import GongjiClient
-import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
-import GongjiServer
 import GongjiSQLite
+import GongjiServer
 import GongjiStorage
 import Logging
 import Testing
@@ -16,7 +16,8 @@ struct SmallFileSystem {
     let path: String
 
     static var canMount: Bool {
-        let probe = SmallFileSystem(path: FileManager.default.temporaryDirectory.appendingPathComponent("gongji-mount-probe-\(getpid())").path)
+        let probe = SmallFileSystem(
+            path: FileManager.default.temporaryDirectory.appendingPathComponent("gongji-mount-probe-\(getpid())").path)
         guard (try? probe.mount(bytes: 1 << 20)) != nil else { return false }
         probe.unmount()
         return true
@@ -56,8 +57,9 @@ struct SmallFileSystem {
 
 @Suite("a full disk and a missing file get their own status, and health follows the disk", .serialized, .timeLimit(.minutes(2)))
 struct StorageFailureTests {
-    @Test("disk full: uploads get RESOURCE_EXHAUSTED / STORAGE_FULL, health is NOT_SERVING, then SERVING once space is back",
-          .enabled(if: SmallFileSystem.canMount, "needs root to mount a small tmpfs"))
+    @Test(
+        "disk full: uploads get RESOURCE_EXHAUSTED / STORAGE_FULL, health is NOT_SERVING, then SERVING once space is back",
+        .enabled(if: SmallFileSystem.canMount, "needs root to mount a small tmpfs"))
     func diskFull() async throws {
         let reading = SystemClock().read()
         let (env, loaded) = try makeDevEnvironment("gongji-full", today: reading.today)
@@ -70,19 +72,24 @@ struct StorageFailureTests {
         config.documents.directory = small.path + "/documents"
         try SQLiteStore.create(path: config.database.path)
         try await DevSeed.seed(config: config, at: reading, logger: Logger(label: "test"))
-        let daemon = try DaemonProcess(config: env.configPath, directory: dir, environment: [
-            "GONGJI_DATABASE_PATH": config.database.path, "GONGJI_DOCUMENTS_DIRECTORY": config.documents.directory,
-        ])
+        let daemon = try DaemonProcess(
+            config: env.configPath, directory: dir,
+            environment: [
+                "GONGJI_DATABASE_PATH": config.database.path, "GONGJI_DOCUMENTS_DIRECTORY": config.documents.directory,
+            ])
         let port = try await daemon.port()
         defer { daemon.kill(SIGKILL) }
         let pki = env.directory.appendingPathComponent("pki").path
         func withClient<T: Sendable>(_ role: String, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
-            let transport = try makeClientTransport(host: "127.0.0.1", port: port, ca: .file(pki + "/ca.pem"),
-                                                    certificate: .file(pki + "/\(role).pem"), key: .file(pki + "/\(role)-key.pem"))
+            let transport = try makeClientTransport(
+                host: "127.0.0.1", port: port, ca: .file(pki + "/ca.pem"),
+                certificate: .file(pki + "/\(role).pem"), key: .file(pki + "/\(role)-key.pem"))
             return try await withGRPCClient(transport: transport) { try await body($0) }
         }
         func health() async throws -> Grpc_Health_V1_HealthCheckResponse.ServingStatus {
-            try await withClient("operator") { try await Grpc_Health_V1_Health.Client(wrapping: $0).check(.init(), options: failFast).status }
+            try await withClient("operator") {
+                try await Grpc_Health_V1_Health.Client(wrapping: $0).check(.init(), options: failFast).status
+            }
         }
         #expect(try await health() == .serving)
         let filler = small.fill()
@@ -121,7 +128,9 @@ struct StorageFailureTests {
         try FileManager.default.removeItem(atPath: daemon.config.documents.directory + "/" + id)
         let missing = try await daemon.withClient("reviewer") { client in
             await rpcFailure {
-                try await Gongji_V1_ReviewService.Client(wrapping: client).readIdentityDocument(.with { $0.documentID = id }, options: failFast) { response in
+                try await Gongji_V1_ReviewService.Client(wrapping: client).readIdentityDocument(
+                    .with { $0.documentID = id }, options: failFast
+                ) { response in
                     for try await _ in response.messages {}
                 }
             }

@@ -1,12 +1,12 @@
-import GongjiClient
-import GongjiDev
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiClient
 import GongjiCore
+import GongjiDev
 import GongjiProto
-import GongjiServer
 import GongjiSQLite
+import GongjiServer
 import GongjiStorage
 import Logging
 import Synchronization
@@ -27,8 +27,10 @@ struct TestPKI {
     let stranger: DevPKI.Issued
     let strangerCA: DevPKI
 
-    static let identities = ["gateway": "test-gateway", "reviewer": "test-reviewer", "operator": "test-operator",
-                             "nobody": "test-nobody", "settlement": "test-settlement", "clinic": "test-clinic"]
+    static let identities = [
+        "gateway": "test-gateway", "reviewer": "test-reviewer", "operator": "test-operator",
+        "nobody": "test-nobody", "settlement": "test-settlement", "clinic": "test-clinic",
+    ]
 
     init(directory: URL) throws {
         self.directory = directory
@@ -59,17 +61,20 @@ final class TestDaemon: Sendable {
         .deletingLastPathComponent()
 
     /// Starts a daemon. `directory` lets a test restart on the same files.
-    static func start(directory: URL? = nil, pki: TestPKI? = nil, clock: TestClock = TestClock(),
-                      limits: GongjiConfig.Limits = .defaults, policies: URL? = nil,
-                      metrics: GongjiConfig.Metrics? = nil, postgresql: String? = nil) async throws -> TestDaemon {
+    static func start(
+        directory: URL? = nil, pki: TestPKI? = nil, clock: TestClock = TestClock(),
+        limits: GongjiConfig.Limits = .defaults, policies: URL? = nil,
+        metrics: GongjiConfig.Metrics? = nil, postgresql: String? = nil
+    ) async throws -> TestDaemon {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gongji-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let pki = try pki ?? TestPKI(directory: dir)
         let policyDir = dir.appendingPathComponent("policies")
         if !FileManager.default.fileExists(atPath: policyDir.path) {
             try FileManager.default.createDirectory(at: policyDir, withIntermediateDirectories: true)
-            try DevEnvironment.writeDemoPolicies(from: policies ?? repositoryRoot.appendingPathComponent("deploy/policies"),
-                                                 to: policyDir, today: clock.today())
+            try DevEnvironment.writeDemoPolicies(
+                from: policies ?? repositoryRoot.appendingPathComponent("deploy/policies"),
+                to: policyDir, today: clock.today())
         }
         let keyFile = dir.appendingPathComponent("master.key")
         if !FileManager.default.fileExists(atPath: keyFile.path) { try Secrets.generateKeyFile(at: keyFile.path) }
@@ -77,12 +82,15 @@ final class TestDaemon: Sendable {
         if postgresql == nil, !FileManager.default.fileExists(atPath: databasePath) { try SQLiteStore.create(path: databasePath) }
         let config = GongjiConfig(
             listen: .init(host: "127.0.0.1", port: 0),
-            tls: .init(certificate: dir.appendingPathComponent("server.pem").path,
-                       privateKey: dir.appendingPathComponent("server-key.pem").path,
-                       clientCA: dir.appendingPathComponent("ca.pem").path),
-            roles: ["gateway": [TestPKI.identities["gateway"]!], "reviewer": [TestPKI.identities["reviewer"]!],
-                    "operator": [TestPKI.identities["operator"]!],
-                    "settlement": [TestPKI.identities["settlement"]!, TestPKI.identities["clinic"]!]],
+            tls: .init(
+                certificate: dir.appendingPathComponent("server.pem").path,
+                privateKey: dir.appendingPathComponent("server-key.pem").path,
+                clientCA: dir.appendingPathComponent("ca.pem").path),
+            roles: [
+                "gateway": [TestPKI.identities["gateway"]!], "reviewer": [TestPKI.identities["reviewer"]!],
+                "operator": [TestPKI.identities["operator"]!],
+                "settlement": [TestPKI.identities["settlement"]!, TestPKI.identities["clinic"]!],
+            ],
             database: postgresql.map { .init(postgresql: .init(url: $0, poolSize: 8)) } ?? .init(path: databasePath),
             documents: .init(directory: dir.appendingPathComponent("documents").path),
             secrets: .init(keyFile: keyFile.path),
@@ -107,8 +115,10 @@ final class TestDaemon: Sendable {
         return TestDaemon(directory: dir, config: config, daemon: daemon, port: port, clock: clock, pki: pki, task: task)
     }
 
-    private init(directory: URL, config: GongjiConfig, daemon: GongjiDaemon, port: Int, clock: TestClock, pki: TestPKI,
-                 task: Task<Void, any Error>) {
+    private init(
+        directory: URL, config: GongjiConfig, daemon: GongjiDaemon, port: Int, clock: TestClock, pki: TestPKI,
+        task: Task<Void, any Error>
+    ) {
         self.directory = directory
         self.config = config
         self.daemon = daemon
@@ -129,11 +139,12 @@ final class TestDaemon: Sendable {
     /// Runs `body` with a client that presents the certificate of `role` ("gateway", "reviewer",
     /// "operator", "nobody" — trusted but without a role — "stranger" — another CA — or "none").
     func withClient<T: Sendable>(_ role: String, _ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
-        let issued: DevPKI.Issued? = switch role {
-        case "none": nil
-        case "stranger": pki.stranger
-        default: pki.clients[role]
-        }
+        let issued: DevPKI.Issued? =
+            switch role {
+            case "none": nil
+            case "stranger": pki.stranger
+            default: pki.clients[role]
+            }
         let transport = try makeClientTransport(
             host: "127.0.0.1", port: port, ca: .text(pki.ca.caCertificatePEM),
             certificate: issued.map { .text($0.certificatePEM) }, key: issued.map { .text($0.privateKeyPEM) })
@@ -154,20 +165,29 @@ func endUser(_ id: String) -> Metadata { ["x-gongji-end-user": .string(id)] }
 
 /// The gRPC status code of a failing call, or nil when it succeeds.
 func statusCode<T>(_ body: () async throws -> T) async -> RPCError.Code? {
-    do { _ = try await body(); return nil } catch let error as RPCError { return error.code } catch { return .unknown }
+    do {
+        _ = try await body()
+        return nil
+    } catch let error as RPCError { return error.code } catch { return .unknown }
 }
 
 /// The RPCError of a failing call.
 func rpcFailure<T>(_ body: () async throws -> T) async -> RPCError? {
-    do { _ = try await body(); return nil } catch { return error as? RPCError }
+    do {
+        _ = try await body()
+        return nil
+    } catch { return error as? RPCError }
 }
 
 /// A `gongjid dev` environment (throwaway PKI, configuration, an empty database) in a new
 /// temporary directory named with `prefix`, and its configuration.
-func makeDevEnvironment(_ prefix: String, today: CivilDate = SystemClock().today(),
-                        database: DevEnvironment.Database = .sqlite) throws -> (DevEnvironment, GongjiConfig) {
+func makeDevEnvironment(
+    _ prefix: String, today: CivilDate = SystemClock().today(),
+    database: DevEnvironment.Database = .sqlite
+) throws -> (DevEnvironment, GongjiConfig) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-    let env = try DevEnvironment.create(at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
-                                        host: "127.0.0.1", port: 0, today: today, database: database)
+    let env = try DevEnvironment.create(
+        at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
+        host: "127.0.0.1", port: 0, today: today, database: database)
     return (env, try GongjiConfig.load(path: env.configPath, environment: [:]))
 }

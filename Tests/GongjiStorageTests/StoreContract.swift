@@ -1,8 +1,8 @@
 import Foundation
 import GongjiCore
 import GongjiPostgres
-import GongjiStorage
 import GongjiSQLite
+import GongjiStorage
 import Logging
 import PostgresNIO
 import Testing
@@ -27,8 +27,9 @@ struct Backend: CustomTestStringConvertible, Sendable {
         try await createSchema(schema, url: url)
         var logger = Logger(label: "contract")
         logger.logLevel = .critical
-        return try await PostgresStore(configuration: try PostgresStore.configuration(url: url + "?search_path=" + schema, poolSize: 8),
-                                       logger: logger)
+        return try await PostgresStore(
+            configuration: try PostgresStore.configuration(url: url + "?search_path=" + schema, poolSize: 8),
+            logger: logger)
     }
 
     static func createSchema(_ schema: String, url: String) async throws {
@@ -98,26 +99,34 @@ struct World {
 
     /// Registers an employee-insured authorizer with `balance` as current-year credit.
     @discardableResult
-    func employee(_ id: ResidentID, name: String = "王建国", region: RegionCode = .hohhot, balance: Money = .yuan(1000)) async throws -> ResidentID {
-        _ = try await store.upsertPerson(Person(id: id, name: name, insuranceType: .employee, status: .normal, region: region),
-                                         paidYears: [], key: nil, today: today, now: now)
-        if balance > .zero { _ = try await store.credit(id, amount: balance, part: .currentYear, reference: "CREDIT-\(id.value)", key: nil, now: now) }
+    func employee(
+        _ id: ResidentID, name: String = "王建国", region: RegionCode = .hohhot, balance: Money = .yuan(1000)
+    ) async throws -> ResidentID {
+        _ = try await store.upsertPerson(
+            Person(id: id, name: name, insuranceType: .employee, status: .normal, region: region),
+            paidYears: [], key: nil, today: today, now: now)
+        if balance > .zero {
+            _ = try await store.credit(id, amount: balance, part: .currentYear, reference: "CREDIT-\(id.value)", key: nil, now: now)
+        }
         return id
     }
 
     /// Registers a resident-insured member.
     @discardableResult
-    func resident(_ id: ResidentID, name: String, region: RegionCode = .hohhot, type: InsuranceType = .resident) async throws -> ResidentID {
-        _ = try await store.upsertPerson(Person(id: id, name: name, insuranceType: type, status: type == .none ? .normal : .normal, region: region),
-                                         paidYears: [], key: nil, today: today, now: now)
+    func resident(_ id: ResidentID, name: String, region: RegionCode = .hohhot, type: InsuranceType = .resident) async throws -> ResidentID
+    {
+        _ = try await store.upsertPerson(
+            Person(id: id, name: name, insuranceType: type, status: type == .none ? .normal : .normal, region: region),
+            paidYears: [], key: nil, today: today, now: now)
         return id
     }
 
     /// Binds `member` (a child) for `authorizer`; reviewed bindings are approved.
     func bind(_ authorizer: ResidentID, _ member: ResidentID, name: String, id: String) async throws -> BindingRecord {
         let request = BindingRequest(memberIDNumber: member.value, memberName: name, relationship: .child, startDate: today)
-        let record = try await store.createBinding(request, endUser: authorizer, id: id, key: nil, actor: actor, policies: policies,
-                                                   today: today, now: now)
+        let record = try await store.createBinding(
+            request, endUser: authorizer, id: id, key: nil, actor: actor, policies: policies,
+            today: today, now: now)
         guard record.binding.status == .pending else { return record }
         return try await store.changeBinding(id: id, .review(.approve), key: nil, actor: actor, now: now)
     }
@@ -143,5 +152,8 @@ struct World {
 
 /// The reason of the domain error `body` throws, or nil when it succeeds.
 func refusal<T>(_ body: () async throws -> T) async -> String? {
-    do { _ = try await body(); return nil } catch let error as DomainError { return error.reason.name } catch { return "\(error)" }
+    do {
+        _ = try await body()
+        return nil
+    } catch let error as DomainError { return error.reason.name } catch { return "\(error)" }
 }

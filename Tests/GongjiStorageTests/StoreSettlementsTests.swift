@@ -3,19 +3,23 @@ import GongjiCore
 import Testing
 
 extension World {
-    static let hospital = Institution(code: try! InstitutionCode.parse("H15010000001"), name: "内蒙古医科大学附属医院", kind: .hospital,
-                                      region: .hohhot, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
+    static let hospital = Institution(
+        code: try! InstitutionCode.parse("H15010000001"), name: "内蒙古医科大学附属医院", kind: .hospital,
+        region: .hohhot, validFrom: CivilDate(year: 2024, month: 1, day: 1)!, validTo: nil)
 
     func settleOrder(_ patient: ResidentID, _ amount: Money, id: String, holder: ResidentID? = nil) -> SettlementOrder {
-        SettlementOrder(institutionCode: World.hospital.code.value, settlementID: id, patientIDNumber: patient.value,
-                        credential: Credential(kind: .idCard, holderIDNumber: (holder ?? patient).value), amount: amount, today: World.today)
+        SettlementOrder(
+            institutionCode: World.hospital.code.value, settlementID: id, patientIDNumber: patient.value,
+            credential: Credential(kind: .idCard, holderIDNumber: (holder ?? patient).value), amount: amount, today: World.today)
     }
 
     func settle(_ patient: ResidentID, _ amount: Money, id: String, content: String = "") async throws -> SettlementRecord {
-        try await store.settle(settleOrder(patient, amount, id: id), scope: .all,
-                               key: IdempotencyKey(scope: "Settle:H15010000001", requestID: id, fingerprint: Data((content.isEmpty ? "\(amount.fen)" : content).utf8),
-                                                   kind: .settlement),
-                               policies: policies, today: today, now: now)
+        try await store.settle(
+            settleOrder(patient, amount, id: id), scope: .all,
+            key: IdempotencyKey(
+                scope: "Settle:H15010000001", requestID: id, fingerprint: Data((content.isEmpty ? "\(amount.fen)" : content).utf8),
+                kind: .settlement),
+            policies: policies, today: today, now: now)
     }
 }
 
@@ -31,23 +35,26 @@ struct StoreSettlementsTests {
         renamed.name = "附属医院"
         #expect(try await !world.store.upsertInstitution(renamed, key: nil, now: world.now).created)
         #expect(try await world.store.institution(World.hospital.code)?.name == "附属医院")
-        let pharmacy = Institution(code: try InstitutionCode.parse("P15010000002"), name: "大药房", kind: .pharmacy, region: .hohhot,
-                                   validFrom: world.today, validTo: nil)
+        let pharmacy = Institution(
+            code: try InstitutionCode.parse("P15010000002"), name: "大药房", kind: .pharmacy, region: .hohhot,
+            validFrom: world.today, validTo: nil)
         let summary = try await world.store.importRows([.institution(pharmacy)], today: world.today, now: world.now)
         #expect(summary.institutionsUpserted == 1)
         #expect(try await world.store.institution(pharmacy.code) == pharmacy)
     }
 
-    @Test("a settlement moves money once: balances, ledger, account uses; a retry returns it; the id with other content is refused",
-          arguments: Backend.all)
+    @Test(
+        "a settlement moves money once: balances, ledger, account uses; a retry returns it; the id with other content is refused",
+        arguments: Backend.all)
     func settle(backend: Backend) async throws {
         let world = try await World(backend)
         _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
         let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
         _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
-        let split = try await world.store.preSettle(world.settleOrder(child, .yuan(100), id: ""), scope: .all, policies: world.policies,
-                                                    today: world.today)
+        let split = try await world.store.preSettle(
+            world.settleOrder(child, .yuan(100), id: ""), scope: .all, policies: world.policies,
+            today: world.today)
         #expect(split.acctMulaidPay == .yuan(100))
         #expect(try await world.store.person(authorizer)?.account?.total == .yuan(1000), "a pre-settlement moves nothing")
         let record = try await world.settle(child, .yuan(100), id: "S1")
@@ -72,20 +79,27 @@ struct StoreSettlementsTests {
         _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
         _ = try await world.settle(child, .yuan(100), id: "S1")
         _ = try await world.settle(child, .yuan(40), id: "S2")
-        let reversed = try await world.store.reverseSettlement(institution: World.hospital.code, settlementID: "S1", policies: world.policies,
-                                                               today: world.today, now: world.now + 60)
-        let again = try await world.store.reverseSettlement(institution: World.hospital.code, settlementID: "S1", policies: world.policies,
-                                                            today: world.today, now: world.now + 120)
+        let reversed = try await world.store.reverseSettlement(
+            institution: World.hospital.code, settlementID: "S1", policies: world.policies,
+            today: world.today, now: world.now + 60)
+        let again = try await world.store.reverseSettlement(
+            institution: World.hospital.code, settlementID: "S1", policies: world.policies,
+            today: world.today, now: world.now + 120)
         #expect(reversed.status == .reversed && again == reversed)
         #expect(try await world.store.person(authorizer)?.account?.total == .yuan(960))
         #expect(try await world.store.ledgerSum() == .zero)
-        #expect(await refusal { try await world.store.reverseSettlement(institution: World.hospital.code, settlementID: "nope",
-                                                                         policies: world.policies, today: world.today, now: world.now) }
+        #expect(
+            await refusal {
+                try await world.store.reverseSettlement(
+                    institution: World.hospital.code, settlementID: "nope",
+                    policies: world.policies, today: world.today, now: world.now)
+            }
                 == "SETTLEMENT_NOT_FOUND")
         let (settled, reversals) = try await world.store.settlements(of: World.hospital.code, on: world.today)
         #expect(settled.map(\.settlementID) == ["S1", "S2"] && reversals.map(\.settlementID) == ["S1"])
         let totals = try await world.store.settlementTotals(region: .hohhot, on: world.today)
-        #expect(totals.settledCount == 2 && totals.settledAcctMulaidPay == .yuan(140) && totals.reversedCount == 1
+        #expect(
+            totals.settledCount == 2 && totals.settledAcctMulaidPay == .yuan(140) && totals.reversedCount == 1
                 && totals.reversedAcctMulaidPay == .yuan(100))
         let uses = try await world.store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 10)
         #expect(uses.map(\.kind) == [.reversal, .settlement, .settlement])
@@ -108,9 +122,10 @@ struct StoreSettlementsTests {
                 let child = patients[index % patients.count]
                 group.addTask {
                     if index % 6 == 0 {
-                        let paid = try? await world.store.pay(world.order("b\(index % patients.count)", total: .yuan(405)), endUser: authorizer,
-                                                              paymentID: "p\(index)", key: nil, policies: world.policies, today: world.today,
-                                                              now: world.now)
+                        let paid = try? await world.store.pay(
+                            world.order("b\(index % patients.count)", total: .yuan(405)), endUser: authorizer,
+                            paymentID: "p\(index)", key: nil, policies: world.policies, today: world.today,
+                            now: world.now)
                         return paid?.accountPart ?? .zero
                     }
                     let settled = try? await world.settle(child, .yuan(90), id: "S\(index)")

@@ -12,13 +12,17 @@ public protocol FamilyAccountStore: Sendable {
 
     /// Creates or replaces a person (and opens the account an employee gets). Returns the person
     /// as stored and whether it was new.
-    func upsertPerson(_ person: Person, paidYears: [Int], key: IdempotencyKey?, today: CivilDate,
-                      now: Int64) async throws -> (record: PersonRecord, created: Bool)
+    func upsertPerson(
+        _ person: Person, paidYears: [Int], key: IdempotencyKey?, today: CivilDate,
+        now: Int64
+    ) async throws -> (record: PersonRecord, created: Bool)
     /// A registered person, or nil.
     func person(_ id: ResidentID) async throws -> PersonRecord?
     /// Credits one part of an account (`CreditRules.plan`); a reference applies at most once.
-    func credit(_ id: ResidentID, amount: Money, part: BalancePart, reference: String, key: IdempotencyKey?,
-                now: Int64) async throws -> (account: PersonalAccount, applied: Bool)
+    func credit(
+        _ id: ResidentID, amount: Money, part: BalancePart, reference: String, key: IdempotencyKey?,
+        now: Int64
+    ) async throws -> (account: PersonalAccount, applied: Bool)
     /// Applies validated import rows in one transaction: all or nothing.
     func importRows(_ rows: [RegistryRow], today: CivilDate, now: Int64) async throws -> ImportSummary
     /// The year-end rollover into `year` (R-ACCT-2). Returns how many accounts moved.
@@ -32,11 +36,15 @@ public protocol FamilyAccountStore: Sendable {
 
     /// Binds a member for the authorizer `endUser` (`BindingRules.create` with the policies and
     /// day given), and records the change.
-    func createBinding(_ request: BindingRequest, endUser: ResidentID, id: String, key: IdempotencyKey?, actor: ChangeActor,
-                       policies: PolicyBook, today: CivilDate, now: Int64) async throws -> BindingRecord
+    func createBinding(
+        _ request: BindingRequest, endUser: ResidentID, id: String, key: IdempotencyKey?, actor: ChangeActor,
+        policies: PolicyBook, today: CivilDate, now: Int64
+    ) async throws -> BindingRecord
     /// Changes a binding (`BindingRules.apply`) and records the change.
-    func changeBinding(id: String, _ change: BindingRules.Change, key: IdempotencyKey?, actor: ChangeActor,
-                       now: Int64) async throws -> BindingRecord
+    func changeBinding(
+        id: String, _ change: BindingRules.Change, key: IdempotencyKey?, actor: ChangeActor,
+        now: Int64
+    ) async throws -> BindingRecord
     /// A binding, or nil.
     func binding(id: String) async throws -> BindingRecord?
     /// A person's bindings, newest first, strictly before the cursor.
@@ -49,8 +57,10 @@ public protocol FamilyAccountStore: Sendable {
     // MARK: Documents
 
     /// Records an uploaded document whose file is durable (`UploadRules.checkSide`).
-    func recordDocument(id: String, side: DocumentSide, mediaType: String, size: Int, uploadedBy: ResidentID,
-                        now: Int64) async throws -> DocumentRecord
+    func recordDocument(
+        id: String, side: DocumentSide, mediaType: String, size: Int, uploadedBy: ResidentID,
+        now: Int64
+    ) async throws -> DocumentRecord
     /// A document's metadata, or nil.
     func document(id: String) async throws -> DocumentRecord?
     /// Removes the records of uploads past their retention that no binding uses (R-DOC-4) and
@@ -65,8 +75,10 @@ public protocol FamilyAccountStore: Sendable {
     func premiumFacts(bindingID: String, endUser: ResidentID, policies: PolicyBook, today: CivilDate) async throws -> PremiumFacts
     /// Pays (`PremiumRules.pay`) and applies the plan: balances, ledger, years, enrollment,
     /// payment and receipt number — exactly once per key.
-    func pay(_ order: PaymentOrder, endUser: ResidentID, paymentID: String, key: IdempotencyKey?, policies: PolicyBook,
-             today: CivilDate, now: Int64) async throws -> PaymentRecord
+    func pay(
+        _ order: PaymentOrder, endUser: ResidentID, paymentID: String, key: IdempotencyKey?, policies: PolicyBook,
+        today: CivilDate, now: Int64
+    ) async throws -> PaymentRecord
     /// A payment by id, or nil.
     func payment(id: String) async throws -> PaymentRecord?
     /// A payment by receipt number, or nil.
@@ -75,28 +87,40 @@ public protocol FamilyAccountStore: Sendable {
     // MARK: Settlement at designated institutions
 
     /// Creates or replaces a designated institution (R-SETL-1).
-    func upsertInstitution(_ institution: Institution, key: IdempotencyKey?, now: Int64) async throws -> (institution: Institution, created: Bool)
+    func upsertInstitution(
+        _ institution: Institution, key: IdempotencyKey?, now: Int64
+    ) async throws -> (institution: Institution, created: Bool)
     /// A designated institution, or nil.
     func institution(_ code: InstitutionCode) async throws -> Institution?
     /// The split of an order for a caller acting for `scope` (`SettlementRules.preSettle`), moving nothing.
-    func preSettle(_ order: SettlementOrder, scope: InstitutionScope, policies: PolicyBook, today: CivilDate) async throws -> SettlementSplit
+    func preSettle(
+        _ order: SettlementOrder, scope: InstitutionScope, policies: PolicyBook, today: CivilDate
+    ) async throws -> SettlementSplit
     /// Settles (`SettlementRules.settle`) and applies the plan, exactly once per key (the
     /// institution and its settlement id).
-    func settle(_ order: SettlementOrder, scope: InstitutionScope, key: IdempotencyKey, policies: PolicyBook, today: CivilDate,
-                now: Int64) async throws -> SettlementRecord
+    func settle(
+        _ order: SettlementOrder, scope: InstitutionScope, key: IdempotencyKey, policies: PolicyBook, today: CivilDate,
+        now: Int64
+    ) async throws -> SettlementRecord
     /// Reverses the institution's settlement (`SettlementRules.reverse`); a second reversal
     /// returns the first.
-    func reverseSettlement(institution: InstitutionCode, settlementID: String, policies: PolicyBook, today: CivilDate,
-                           now: Int64) async throws -> SettlementRecord
+    func reverseSettlement(
+        institution: InstitutionCode, settlementID: String, policies: PolicyBook, today: CivilDate,
+        now: Int64
+    ) async throws -> SettlementRecord
     /// One settlement of an institution, or nil.
     func settlement(institution: InstitutionCode, settlementID: String) async throws -> SettlementRecord?
     /// An institution's settlements made on `day` and its reversals made on `day`.
-    func settlements(of institution: InstitutionCode, on day: CivilDate) async throws -> (settled: [SettlementRecord], reversed: [SettlementRecord])
+    func settlements(
+        of institution: InstitutionCode, on day: CivilDate
+    ) async throws -> (settled: [SettlementRecord], reversed: [SettlementRecord])
     /// The totals of a region's institutions on `day`.
     func settlementTotals(region: RegionCode, on day: CivilDate) async throws -> SettlementTotals
     /// Uses of a person's account (`.authorizer`: the person's own account paid) or for a person
     /// by others (`.member`), newest first, strictly before the cursor.
-    func accountUses(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws -> [AccountUseRecord]
+    func accountUses(
+        of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int
+    ) async throws -> [AccountUseRecord]
     /// Payments by id (for a page of account uses), in no particular order.
     func payments(ids: [String]) async throws -> [PaymentRecord]
 
@@ -110,20 +134,26 @@ public protocol FamilyAccountStore: Sendable {
 
 extension PremiumFacts {
     /// The facts of a payment through `binding`, with the governing policy taken from `policies`.
-    public init(binding: Binding, actor: ResidentID, authorizer: PersonRecord, member: PersonRecord, paidYears: Set<Int>,
-                policies: PolicyBook, today: CivilDate) {
-        self.init(binding: binding, actor: actor, authorizer: authorizer.person, authorizerAccount: authorizer.account,
-                  member: member.person, memberAccount: member.account, paidYears: paidYears.union(member.paidYears),
-                  policy: policies.policy(of: binding.region), memberPolicy: policies.policy(of: member.person.region), today: today)
+    public init(
+        binding: Binding, actor: ResidentID, authorizer: PersonRecord, member: PersonRecord, paidYears: Set<Int>,
+        policies: PolicyBook, today: CivilDate
+    ) {
+        self.init(
+            binding: binding, actor: actor, authorizer: authorizer.person, authorizerAccount: authorizer.account,
+            member: member.person, memberAccount: member.account, paidYears: paidYears.union(member.paidYears),
+            policy: policies.policy(of: binding.region), memberPolicy: policies.policy(of: member.person.region), today: today)
     }
 }
 
 extension BindingFacts {
     /// The facts of a binding request by `actor`, with the policy governing the authorizer's region.
-    public init(actor: ResidentID, authorizer: PersonRecord?, member: PersonRecord?, authorizerBindings: [Binding],
-                documents: [String: DocumentSide], policies: PolicyBook, today: CivilDate) {
-        self.init(actor: actor, authorizer: authorizer?.person, authorizerAccount: authorizer?.account, member: member?.person,
-                  authorizerBindings: authorizerBindings, documents: documents,
-                  policy: authorizer.flatMap { policies.policy(forAuthorizerIn: $0.person.region) }, today: today)
+    public init(
+        actor: ResidentID, authorizer: PersonRecord?, member: PersonRecord?, authorizerBindings: [Binding],
+        documents: [String: DocumentSide], policies: PolicyBook, today: CivilDate
+    ) {
+        self.init(
+            actor: actor, authorizer: authorizer?.person, authorizerAccount: authorizer?.account, member: member?.person,
+            authorizerBindings: authorizerBindings, documents: documents,
+            policy: authorizer.flatMap { policies.policy(forAuthorizerIn: $0.person.region) }, today: today)
     }
 }

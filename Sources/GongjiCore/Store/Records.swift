@@ -160,9 +160,11 @@ public struct PaymentRecord: Hashable, Sendable {
     public var seq: Int64
 
     /// Creates a record.
-    public init(id: String, bindingID: String, authorizer: ResidentID, authorizerName: String, member: ResidentID,
-                memberName: String, region: RegionCode, lines: [PremiumLine], total: Money, postings: [Posting],
-                external: ExternalPayment?, receiptNumber: String, verificationCode: String = "", createdAt: Int64, seq: Int64) {
+    public init(
+        id: String, bindingID: String, authorizer: ResidentID, authorizerName: String, member: ResidentID,
+        memberName: String, region: RegionCode, lines: [PremiumLine], total: Money, postings: [Posting],
+        external: ExternalPayment?, receiptNumber: String, verificationCode: String = "", createdAt: Int64, seq: Int64
+    ) {
         self.id = id
         self.bindingID = bindingID
         self.authorizer = authorizer
@@ -185,8 +187,10 @@ public struct PaymentRecord: Hashable, Sendable {
 
     /// The text a receipt's verification code signs: every field a holder can read on it.
     public var receiptText: String {
-        [receiptNumber, id, authorizer.value, member.value, lines.map { String($0.year) }.joined(separator: ","), String(total.fen),
-         String((external?.amount ?? .zero).fen), region.description, String(createdAt)].joined(separator: "|")
+        [
+            receiptNumber, id, authorizer.value, member.value, lines.map { String($0.year) }.joined(separator: ","), String(total.fen),
+            String((external?.amount ?? .zero).fen), region.description, String(createdAt),
+        ].joined(separator: "|")
     }
 }
 
@@ -254,8 +258,10 @@ public struct AccountUseRecord: Hashable, Sendable {
     public var seq: Int64
 
     /// Creates a record.
-    public init(kind: Kind, accountOwner: ResidentID, member: ResidentID, memberName: String, amount: Money, at: Int64,
-                paymentID: String?, settlementID: String?, institution: Institution?, seq: Int64) {
+    public init(
+        kind: Kind, accountOwner: ResidentID, member: ResidentID, memberName: String, amount: Money, at: Int64,
+        paymentID: String?, settlementID: String?, institution: Institution?, seq: Int64
+    ) {
         self.kind = kind
         self.accountOwner = accountOwner
         self.member = member

@@ -7,13 +7,17 @@ extension PaymentPlan {
     public func writeSet(now: Int64) -> (writes: WriteSet, row: PaymentRow) {
         let row = PaymentRow(
             record: PaymentRecord(
-                id: paymentID, bindingID: binding.id, authorizer: binding.authorizer, authorizerName: authorizerName, member: binding.member,
+                id: paymentID, bindingID: binding.id, authorizer: binding.authorizer, authorizerName: authorizerName,
+                member: binding.member,
                 memberName: binding.memberName, region: binding.region, lines: quote.lines, total: quote.total, postings: postings,
                 external: external, receiptNumber: "", createdAt: now, seq: 0),
             issuedOn: issuedOn, enrollsMember: enrollsMember)
         var writes = WriteSet([.account(authorizerAccount), .payment(row), .ledger(movement)], now: now)
-        writes.append(.accountUse(AccountUseRow(kind: .premium, owner: binding.authorizer, member: binding.member, memberName: binding.memberName,
-                                                amount: quote.accountPart, paymentID: paymentID)))
+        writes.append(
+            .accountUse(
+                AccountUseRow(
+                    kind: .premium, owner: binding.authorizer, member: binding.member, memberName: binding.memberName,
+                    amount: quote.accountPart, paymentID: paymentID)))
         if let enrolledMember { writes.append(.enrollment(enrolledMember)) }
         return (writes, row)
     }
@@ -24,14 +28,18 @@ extension SettlementPlan {
     /// and one deduction-list row per account that paid.
     public func writeSet(today: CivilDate, now: Int64) -> (writes: WriteSet, row: SettlementRow) {
         let row = SettlementRow(
-            record: SettlementRecord(settlementID: settlementID, institution: institution, patient: patient.id, patientName: patient.name,
-                                     split: split, status: .settled, settledAt: now, reversedAt: nil, seq: 0),
+            record: SettlementRecord(
+                settlementID: settlementID, institution: institution, patient: patient.id, patientName: patient.name,
+                split: split, status: .settled, settledAt: now, reversedAt: nil, seq: 0),
             day: today)
         var writes = WriteSet([.settlement(row)] + accounts.map(Write.account) + [.ledger(movement)], now: now)
-        writes.append(contentsOf: SettlementPosting.byOwner(split.postings).map { owner, amount in
-            .accountUse(AccountUseRow(kind: .settlement, owner: owner, member: patient.id, memberName: patient.name, amount: amount,
-                                      settlement: .inserted))
-        })
+        writes.append(
+            contentsOf: SettlementPosting.byOwner(split.postings).map { owner, amount in
+                .accountUse(
+                    AccountUseRow(
+                        kind: .settlement, owner: owner, member: patient.id, memberName: patient.name, amount: amount,
+                        settlement: .inserted))
+            })
         return (writes, row)
     }
 }
@@ -40,11 +48,15 @@ extension ReversalPlan {
     /// The reversal's rows: the credited accounts, the settlement marked reversed, the ledger and
     /// one deduction-list row per account credited; and the record as it reads afterwards.
     public func writeSet(of record: SettlementRecord, today: CivilDate, now: Int64) -> (writes: WriteSet, reversed: SettlementRecord) {
-        var writes = WriteSet(accounts.map(Write.account) + [.settlementReversed(sequence: record.seq, day: today), .ledger(movement)], now: now)
-        writes.append(contentsOf: SettlementPosting.byOwner(credits).map { owner, amount in
-            .accountUse(AccountUseRow(kind: .reversal, owner: owner, member: record.patient, memberName: record.patientName, amount: amount,
-                                      settlement: .sequence(record.seq)))
-        })
+        var writes = WriteSet(
+            accounts.map(Write.account) + [.settlementReversed(sequence: record.seq, day: today), .ledger(movement)], now: now)
+        writes.append(
+            contentsOf: SettlementPosting.byOwner(credits).map { owner, amount in
+                .accountUse(
+                    AccountUseRow(
+                        kind: .reversal, owner: owner, member: record.patient, memberName: record.patientName, amount: amount,
+                        settlement: .sequence(record.seq)))
+            })
         var reversed = record
         reversed.status = .reversed
         reversed.reversedAt = now

@@ -151,8 +151,10 @@ public struct AccountUseRow: Hashable, Sendable {
     }
 
     /// Creates the row.
-    public init(kind: AccountUseRecord.Kind, owner: ResidentID, member: ResidentID, memberName: String, amount: Money,
-                paymentID: String? = nil, settlement: SettlementReference? = nil) {
+    public init(
+        kind: AccountUseRecord.Kind, owner: ResidentID, member: ResidentID, memberName: String, amount: Money,
+        paymentID: String? = nil, settlement: SettlementReference? = nil
+    ) {
         self.kind = kind
         self.owner = owner
         self.member = member

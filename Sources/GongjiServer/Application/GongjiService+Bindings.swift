@@ -3,12 +3,19 @@ import GongjiCore
 
 extension GongjiService {
     /// R-BIND-*: binds a member for the authorizer `endUser`.
-    public func createBinding(_ request: BindingRequest, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor,
-                              at time: ClockReading) async throws -> BindingRecord {
-        let record = try await store.createBinding(request, endUser: endUser, id: makeID(), key: key, actor: actor,
-                                                   policies: state.policies, today: time.today, now: time.now)
-        logger.info("binding created", metadata: ["binding.id": "\(record.binding.id)", "binding.status": "\(record.binding.status.rawValue)",
-                                                 "end_user": "\(endUser.masked)"])
+    public func createBinding(
+        _ request: BindingRequest, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor,
+        at time: ClockReading
+    ) async throws -> BindingRecord {
+        let record = try await store.createBinding(
+            request, endUser: endUser, id: makeID(), key: key, actor: actor,
+            policies: state.policies, today: time.today, now: time.now)
+        logger.info(
+            "binding created",
+            metadata: [
+                "binding.id": "\(record.binding.id)", "binding.status": "\(record.binding.status.rawValue)",
+                "end_user": "\(endUser.masked)",
+            ])
         return record
     }
 
@@ -21,7 +28,8 @@ extension GongjiService {
     }
 
     /// The end user's bindings as authorizer or as member, newest first.
-    public func bindings(of endUser: ResidentID, as perspective: BindingPerspective, page: PageRequest) async throws -> Page<BindingRecord> {
+    public func bindings(of endUser: ResidentID, as perspective: BindingPerspective, page: PageRequest) async throws -> Page<BindingRecord>
+    {
         try await pageTokens.page(page, list: "bindings-\(perspective.rawValue)-\(endUser.value)", cursorOf: \.seq) { cursor, limit in
             try await store.bindings(of: endUser, as: perspective, before: cursor, limit: limit)
         }
@@ -38,16 +46,20 @@ extension GongjiService {
     public func bindingEvents(id: String) async throws -> [BindingEvent] { try await store.bindingEvents(id: id) }
 
     /// R-BIND-7: the authorizer revokes.
-    public func revokeBinding(id: String, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor,
-                              at time: ClockReading) async throws -> BindingRecord {
+    public func revokeBinding(
+        id: String, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor,
+        at time: ClockReading
+    ) async throws -> BindingRecord {
         let record = try await store.changeBinding(id: id, .revoke(by: endUser), key: key, actor: actor, now: time.now)
         logger.info("binding revoked", metadata: ["binding.id": "\(id)"])
         return record
     }
 
     /// R-BIND-6: a reviewer approves or rejects a pending binding.
-    public func reviewBinding(id: String, decision: BindingRules.ReviewDecision, key: IdempotencyKey?, actor: ChangeActor,
-                              at time: ClockReading) async throws -> BindingRecord {
+    public func reviewBinding(
+        id: String, decision: BindingRules.ReviewDecision, key: IdempotencyKey?, actor: ChangeActor,
+        at time: ClockReading
+    ) async throws -> BindingRecord {
         let record = try await store.changeBinding(id: id, .review(decision), key: key, actor: actor, now: time.now)
         logger.info("binding reviewed", metadata: ["binding.id": "\(id)", "binding.status": "\(record.binding.status.rawValue)"])
         return record

@@ -29,10 +29,15 @@ public final class IdentityUpload: Sendable {
     public func finish(at time: ClockReading) async throws -> (record: DocumentRecord, deduplicated: Bool, expiresAt: Int64) {
         let format = try UploadRules.checkComplete(size: upload.size, format: upload.detectedFormat)
         let (id, deduplicated) = try await upload.finishDurably()
-        let record = try await service.store.recordDocument(id: id, side: side, mediaType: format.mediaType, size: upload.size,
-                                                            uploadedBy: uploader, now: time.now)
-        service.logger.info("document uploaded", metadata: ["document.id": "\(id)", "document.bytes": "\(record.size)",
-                                                           "document.deduplicated": "\(deduplicated)"])
+        let record = try await service.store.recordDocument(
+            id: id, side: side, mediaType: format.mediaType, size: upload.size,
+            uploadedBy: uploader, now: time.now)
+        service.logger.info(
+            "document uploaded",
+            metadata: [
+                "document.id": "\(id)", "document.bytes": "\(record.size)",
+                "document.deduplicated": "\(deduplicated)",
+            ])
         return (record, deduplicated, record.uploadedAt + Int64(service.retentionSeconds))
     }
 

@@ -11,12 +11,15 @@ extension GongjiService {
 
     /// R-PAY-*: pays exactly once per request id.
     public func pay(_ order: PaymentOrder, endUser: ResidentID, key: IdempotencyKey?, at time: ClockReading) async throws -> PaymentRecord {
-        let record = try await store.pay(order, endUser: endUser, paymentID: makeID(), key: key, policies: state.policies,
-                                         today: time.today, now: time.now)
-        logger.info("premium paid", metadata: [
-            "payment.id": "\(record.id)", "payment.total_fen": "\(record.total.fen)", "binding.id": "\(order.bindingID)",
-            "end_user": "\(endUser.masked)",
-        ])
+        let record = try await store.pay(
+            order, endUser: endUser, paymentID: makeID(), key: key, policies: state.policies,
+            today: time.today, now: time.now)
+        logger.info(
+            "premium paid",
+            metadata: [
+                "payment.id": "\(record.id)", "payment.total_fen": "\(record.total.fen)", "binding.id": "\(order.bindingID)",
+                "end_user": "\(endUser.masked)",
+            ])
         return signed(record)
     }
 
@@ -43,7 +46,8 @@ extension GongjiService {
     public func verifyReceipt(number: String, code: String) async throws -> PaymentRecord? {
         guard let record = try await store.payment(receiptNumber: number).map(signed) else { return nil }
         // Constant-time comparison of the codes.
-        let a = Array(record.verificationCode.utf8), b = Array(code.uppercased().utf8)
+        let a = Array(record.verificationCode.utf8)
+        let b = Array(code.uppercased().utf8)
         guard a.count == b.count, zip(a, b).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else { return nil }
         return record
     }

@@ -6,7 +6,9 @@ extension GongjiService {
     // MARK: Institutions (operators)
 
     /// R-SETL-1: loads one designated institution.
-    public func upsertInstitution(_ institution: Institution, key: IdempotencyKey?, at time: ClockReading) async throws -> (institution: Institution, created: Bool) {
+    public func upsertInstitution(
+        _ institution: Institution, key: IdempotencyKey?, at time: ClockReading
+    ) async throws -> (institution: Institution, created: Bool) {
         let result = try await store.upsertInstitution(institution, key: key, now: time.now)
         logger.info("institution upserted", metadata: ["institution.code": "\(institution.code)", "created": "\(result.created)"])
         return result
@@ -37,18 +39,23 @@ extension GongjiService {
     /// R-SETL-4: settles exactly once per `key` (the institution and its settlement id). A
     /// refusal of the rules is thrown as `SettlementRefused` (the error, and the institution's
     /// region for metrics).
-    public func settle(_ order: SettlementOrder, key: IdempotencyKey, caller: Caller, at time: ClockReading) async throws -> SettlementRecord {
+    public func settle(
+        _ order: SettlementOrder, key: IdempotencyKey, caller: Caller, at time: ClockReading
+    ) async throws -> SettlementRecord {
         // Permission before replay: the settlement id's record is scoped to the institution, not
         // to the caller, so a caller that does not act for it must not reach the replay.
         _ = try SettlementRules.access(caller.institutions, institution: order.institution)
         let record = try await logRefusal(order, caller: caller) {
             try await store.settle(order, scope: caller.institutions, key: key, policies: state.policies, today: time.today, now: time.now)
         }
-        logger.info("settled", metadata: [
-            "institution.code": "\(record.institution.code)", "settlement.id": "\(record.settlementID)", "patient": "\(record.patient.masked)",
-            "acct_pay_fen": "\(record.split.acctPay.fen)", "acct_mulaid_pay_fen": "\(record.split.acctMulaidPay.fen)",
-            "psn_cash_pay_fen": "\(record.split.cashPay.fen)", "peer.identity": "\(caller.identity)",
-        ])
+        logger.info(
+            "settled",
+            metadata: [
+                "institution.code": "\(record.institution.code)", "settlement.id": "\(record.settlementID)",
+                "patient": "\(record.patient.masked)",
+                "acct_pay_fen": "\(record.split.acctPay.fen)", "acct_mulaid_pay_fen": "\(record.split.acctMulaidPay.fen)",
+                "psn_cash_pay_fen": "\(record.split.cashPay.fen)", "peer.identity": "\(caller.identity)",
+            ])
         return record
     }
 
@@ -59,23 +66,33 @@ extension GongjiService {
         } catch {
             let refusal = (error as? SettlementRefused)?.error ?? error as? DomainError
             guard refusal?.reason == .credentialNotPatientsOwn else { throw error }
-            logger.warning("settlement refused: the credential is not the patient's own (冒用)", metadata: [
-                "institution.code": "\(order.institutionCode)", "settlement.id": "\(order.settlementID)",
-                "patient": "\(ResidentID.mask(order.patientIDNumber))", "credential.holder": "\(ResidentID.mask(order.credential.holderIDNumber))",
-                "credential.type": "\(order.credential.kind?.rawValue ?? "")", "peer.identity": "\(caller.identity)",
-            ])
+            logger.warning(
+                "settlement refused: the credential is not the patient's own (冒用)",
+                metadata: [
+                    "institution.code": "\(order.institutionCode)", "settlement.id": "\(order.settlementID)",
+                    "patient": "\(ResidentID.mask(order.patientIDNumber))",
+                    "credential.holder": "\(ResidentID.mask(order.credential.holderIDNumber))",
+                    "credential.type": "\(order.credential.kind?.rawValue ?? "")", "peer.identity": "\(caller.identity)",
+                ])
             throw error
         }
     }
 
     /// R-SETL-5: reverses a settlement of an institution the caller acts for.
-    public func reverseSettlement(institutionCode: String, settlementID: String, caller: Caller, at time: ClockReading) async throws -> SettlementRecord {
+    public func reverseSettlement(
+        institutionCode: String, settlementID: String, caller: Caller, at time: ClockReading
+    ) async throws -> SettlementRecord {
         let code = try SettlementRules.access(caller.institutions, institutionCode: institutionCode)
         let settlementID = try SettlementRules.settlementID(settlementID)
-        let record = try await store.reverseSettlement(institution: code, settlementID: settlementID, policies: state.policies,
-                                                       today: time.today, now: time.now)
-        logger.info("settlement reversed", metadata: ["institution.code": "\(code)", "settlement.id": "\(settlementID)",
-                                                     "peer.identity": "\(caller.identity)"])
+        let record = try await store.reverseSettlement(
+            institution: code, settlementID: settlementID, policies: state.policies,
+            today: time.today, now: time.now)
+        logger.info(
+            "settlement reversed",
+            metadata: [
+                "institution.code": "\(code)", "settlement.id": "\(settlementID)",
+                "peer.identity": "\(caller.identity)",
+            ])
         return record
     }
 
@@ -105,7 +122,9 @@ extension GongjiService {
     }
 
     /// R-SETL-7: compares an institution's day with Gongji's.
-    public func reconcile(institutionCode: String, date: String, claim: ReconciliationClaim, caller: Caller) async throws -> ReconciliationReport {
+    public func reconcile(
+        institutionCode: String, date: String, claim: ReconciliationClaim, caller: Caller
+    ) async throws -> ReconciliationReport {
         let code = try SettlementRules.access(caller.institutions, institutionCode: institutionCode)
         let day = try SettlementRules.day(date, field: "header.date")
         let (settled, reversed) = try await store.settlements(of: code, on: day)
@@ -115,20 +134,30 @@ extension GongjiService {
     // MARK: The gateway
 
     /// R-SETL-8: the authorizer sets or clears a binding's annual limit for medical use.
-    public func setMedicalLimit(bindingID: String, limit: Money?, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor,
-                                at time: ClockReading) async throws -> BindingRecord {
-        let record = try await store.changeBinding(id: bindingID, .setMedicalLimit(by: endUser, limit: limit, policies: state.policies),
-                                                   key: key, actor: actor, now: time.now)
-        logger.info("binding medical limit set", metadata: ["binding.id": "\(bindingID)",
-                                                           "medical_limit_fen": "\(record.binding.medicalLimit.map { String($0.fen) } ?? "none")"])
+    public func setMedicalLimit(
+        bindingID: String, limit: Money?, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor,
+        at time: ClockReading
+    ) async throws -> BindingRecord {
+        let record = try await store.changeBinding(
+            id: bindingID, .setMedicalLimit(by: endUser, limit: limit, policies: state.policies),
+            key: key, actor: actor, now: time.now)
+        logger.info(
+            "binding medical limit set",
+            metadata: [
+                "binding.id": "\(bindingID)",
+                "medical_limit_fen": "\(record.binding.medicalLimit.map { String($0.fen) } ?? "none")",
+            ])
         return record
     }
 
     /// R-SETL-9: uses of the end user's account (`.authorizer`) or by others for the end user
     /// (`.member`), newest first, with the premium payments among them.
-    public func accountUses(of endUser: ResidentID, as perspective: BindingPerspective,
-                            page: PageRequest) async throws -> (page: Page<AccountUseRecord>, payments: [PaymentRecord]) {
-        let uses = try await pageTokens.page(page, list: "uses-\(perspective.rawValue)-\(endUser.value)", cursorOf: \.seq) { cursor, limit in
+    public func accountUses(
+        of endUser: ResidentID, as perspective: BindingPerspective,
+        page: PageRequest
+    ) async throws -> (page: Page<AccountUseRecord>, payments: [PaymentRecord]) {
+        let uses = try await pageTokens.page(page, list: "uses-\(perspective.rawValue)-\(endUser.value)", cursorOf: \.seq) {
+            cursor, limit in
             try await store.accountUses(of: endUser, as: perspective, before: cursor, limit: limit)
         }
         let ids = uses.items.compactMap(\.paymentID)

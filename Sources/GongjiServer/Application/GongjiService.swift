@@ -29,8 +29,10 @@ public final class GongjiService: Sendable {
     let reconciliationsRunning = Mutex(0)
 
     /// Creates the service.
-    public init(store: any FamilyAccountStore, documents: DocumentStore, secrets: Secrets, retentionSeconds: Int, state: RuntimeState,
-                clock: any GongjiClock, makeID: @escaping @Sendable () -> String = makeTimeOrderedID, logger: Logger) {
+    public init(
+        store: any FamilyAccountStore, documents: DocumentStore, secrets: Secrets, retentionSeconds: Int, state: RuntimeState,
+        clock: any GongjiClock, makeID: @escaping @Sendable () -> String = makeTimeOrderedID, logger: Logger
+    ) {
         self.store = store
         self.documents = documents
         self.secrets = secrets
@@ -62,8 +64,10 @@ public final class GongjiService: Sendable {
         let refreshed = Self.applying(overrides, to: current)
         guard refreshed != current else { return false }
         guard state.updatePolicies(ifGeneration: generation, { Self.applying(overrides, to: $0) }) else { return false }
-        for (region, suspended) in overrides where current.policy(of: region)?.availability.suspended != suspended
-            && refreshed.policy(of: region) != nil {
+        for (region, suspended) in overrides
+        where current.policy(of: region)?.availability.suspended != suspended
+            && refreshed.policy(of: region) != nil
+        {
             logger.notice("region availability changed by another daemon", metadata: ["region": "\(region)", "suspended": "\(suspended)"])
         }
         return true
@@ -82,8 +86,10 @@ public final class GongjiService: Sendable {
     // MARK: Registry
 
     /// Validates and stores a person.
-    public func upsertPerson(_ person: Person, paidYears: [Int], key: IdempotencyKey?,
-                             at time: ClockReading) async throws -> (record: PersonRecord, created: Bool) {
+    public func upsertPerson(
+        _ person: Person, paidYears: [Int], key: IdempotencyKey?,
+        at time: ClockReading
+    ) async throws -> (record: PersonRecord, created: Bool) {
         let result = try await store.upsertPerson(person, paidYears: paidYears, key: key, today: time.today, now: time.now)
         logger.info("person upserted", metadata: ["person.id": "\(person.id.masked)", "created": "\(result.created)"])
         return result
@@ -98,23 +104,32 @@ public final class GongjiService: Sendable {
 
     /// Credits one part of an account (R-ACCT-3); a nil part is one the request named but this
     /// version does not know.
-    public func credit(idNumber: String, amount: Money, part requested: BalancePart?, reference: String, key: IdempotencyKey?,
-                       at time: ClockReading) async throws -> (account: PersonalAccount, applied: Bool) {
+    public func credit(
+        idNumber: String, amount: Money, part requested: BalancePart?, reference: String, key: IdempotencyKey?,
+        at time: ClockReading
+    ) async throws -> (account: PersonalAccount, applied: Bool) {
         let id = try ResidentID.parse(idNumber, today: time.today)
         let trimmed = try CreditRules.validate(amount: amount, reference: reference)
         let part = try CreditRules.validate(part: requested)
         let result = try await store.credit(id, amount: amount, part: part, reference: trimmed, key: key, now: time.now)
-        logger.info("account credited", metadata: ["person.id": "\(id.masked)", "amount_fen": "\(amount.fen)", "balance_part": "\(part.rawValue)", "applied": "\(result.applied)"])
+        logger.info(
+            "account credited",
+            metadata: [
+                "person.id": "\(id.masked)", "amount_fen": "\(amount.fen)", "balance_part": "\(part.rawValue)",
+                "applied": "\(result.applied)",
+            ])
         return result
     }
 
     /// Applies parsed import rows, all or nothing.
     public func importRows(_ rows: [RegistryRow], at time: ClockReading) async throws -> ImportSummary {
         let summary = try await store.importRows(rows, today: time.today, now: time.now)
-        logger.notice("registry imported", metadata: [
-            "import.persons": "\(summary.personsUpserted)", "import.credits": "\(summary.creditsApplied)",
-            "import.credits_skipped": "\(summary.creditsSkipped)",
-        ])
+        logger.notice(
+            "registry imported",
+            metadata: [
+                "import.persons": "\(summary.personsUpserted)", "import.credits": "\(summary.creditsApplied)",
+                "import.credits_skipped": "\(summary.creditsSkipped)",
+            ])
         return summary
     }
 
@@ -141,7 +156,9 @@ public final class GongjiService: Sendable {
     }
 
     /// Suspends or resumes a region at run time (R-SUSP-1); persists across restarts.
-    public func setAvailability(regionCode: String, suspended: Bool, key: IdempotencyKey?, at time: ClockReading) async throws -> RegionPolicy {
+    public func setAvailability(
+        regionCode: String, suspended: Bool, key: IdempotencyKey?, at time: ClockReading
+    ) async throws -> RegionPolicy {
         var policy = try policy(regionCode: regionCode)
         try await store.setAvailability(policy.region, suspended: suspended, key: key, now: time.now)
         policy.availability.suspended = suspended

@@ -56,8 +56,10 @@ struct PageTokens: Sendable {
 
     /// Reads one page of `list`: `fetch` is asked for one item more than the page holds, to know
     /// whether another page follows.
-    func page<Item: Sendable>(_ request: PageRequest, list: String, cursorOf: (Item) -> Int64,
-                              fetch: (_ cursor: Int64?, _ limit: Int) async throws -> [Item]) async throws -> Page<Item> {
+    func page<Item: Sendable>(
+        _ request: PageRequest, list: String, cursorOf: (Item) -> Int64,
+        fetch: (_ cursor: Int64?, _ limit: Int) async throws -> [Item]
+    ) async throws -> Page<Item> {
         let cursor = try self.cursor(of: request, list: list)
         let fetched = try await fetch(cursor, request.limit + 1)
         let items = Array(fetched.prefix(request.limit))

@@ -12,12 +12,17 @@ public func makeTimeOrderedID() -> String {
 
 /// A UUID version 7 for the given time, random bits from `generator`.
 func makeTimeOrderedID(unixMilliseconds: UInt64, using generator: inout some RandomNumberGenerator) -> String {
-    let random = generator.next() as UInt64, more = generator.next() as UInt64
+    let random = generator.next() as UInt64
+    let more = generator.next() as UInt64
     var bytes = [UInt8](repeating: 0, count: 16)
     for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: unixMilliseconds >> (8 * (5 - index))) }
     for index in 6..<16 { bytes[index] = UInt8(truncatingIfNeeded: (index < 14 ? random : more) >> (8 * (index % 8))) }
     bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
     bytes[8] = 0x80 | (bytes[8] & 0x3F)  // variant 10
-    return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                       bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15])).uuidString.lowercased()
+    return UUID(
+        uuid: (
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+        )
+    ).uuidString.lowercased()
 }

@@ -1,8 +1,8 @@
 import Foundation
 import GongjiCore
 import GongjiPostgres
-import GongjiStorage
 import GongjiSQLite
+import GongjiStorage
 import Logging
 import PostgresNIO
 
@@ -60,13 +60,15 @@ public enum ConfigCheck {
             guard createDocuments else {
                 let parent = (documents as NSString).deletingLastPathComponent
                 do { try probeWritable(directory: parent.isEmpty ? "." : parent, key: "documents.directory") } catch {
-                    throw ConfigError(key: "documents.directory", problem: "\(documents) does not exist and cannot be created (\(error.problem))")
+                    throw ConfigError(
+                        key: "documents.directory", problem: "\(documents) does not exist and cannot be created (\(error.problem))")
                 }
                 return
             }
             do {
-                try FileManager.default.createDirectory(atPath: documents, withIntermediateDirectories: false,
-                                                        attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: documents, withIntermediateDirectories: false,
+                    attributes: [.posixPermissions: 0o700])
             } catch {
                 throw ConfigError(key: "documents.directory", problem: "\(documents) does not exist and cannot be created")
             }

@@ -2,17 +2,18 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GongjiCore
-import GongjiProto
 import GongjiPostgres
-import GongjiStorage
+import GongjiProto
 import GongjiSQLite
+import GongjiStorage
+import Logging
 import NIOSSL
 import PostgresNIO
-import Logging
 import ServiceLifecycle
 import UnixSignals
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The composition root: builds every part of the daemon from a configuration. `gongjid` and the
@@ -55,18 +56,23 @@ public final class GongjiDaemon: Sendable {
         let storage = StorageStatus()
         let opened = try await openStore(config, metrics: metrics, storage: storage, logger: logger)
         let store: any FamilyAccountStore = opened.postgres.map { $0 as any FamilyAccountStore } ?? opened.sqlite!
-        let sqlite = opened.sqlite, postgres = opened.postgres
+        let sqlite = opened.sqlite
+        let postgres = opened.postgres
         let blobs: (any DocumentBlobs)? = postgres.map { PostgresDocumentBlobs(store: $0) }
-        let documents = try DocumentStore(directory: config.documents.directory, key: secrets.documentKey,
-                                          uploadBytesMax: config.uploadBytesMax, storage: storage, blobs: blobs)
+        let documents = try DocumentStore(
+            directory: config.documents.directory, key: secrets.documentKey,
+            uploadBytesMax: config.uploadBytesMax, storage: storage, blobs: blobs)
         let state = RuntimeState(policies: book, roles: RoleBook(config))
-        let service = GongjiService(store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
-                                    state: state, clock: clock, logger: logger)
+        let service = GongjiService(
+            store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
+            state: state, clock: clock, logger: logger)
         state.setPolicies(try await service.applyStoredAvailability(to: book))
         try await service.removeOrphanDocumentFiles()
-        let material = try TLSMaterial(certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
-        return GongjiDaemon(config: config, service: service, store: store, sqlite: sqlite, postgres: postgres, storage: storage,
-                            tlsMaterial: material, metrics: metrics, logger: logger)
+        let material = try TLSMaterial(
+            certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
+        return GongjiDaemon(
+            config: config, service: service, store: store, sqlite: sqlite, postgres: postgres, storage: storage,
+            tlsMaterial: material, metrics: metrics, logger: logger)
     }
 
     /// Closes the database (the SQLite file, or the PostgreSQL pool).
@@ -76,26 +82,32 @@ public final class GongjiDaemon: Sendable {
     }
 
     /// The configured store: SQLite (`database.path`) or PostgreSQL (`database.postgresql`).
-    static func openStore(_ config: GongjiConfig, metrics: DaemonMetrics, storage: StorageStatus,
-                          logger: Logger) async throws -> (sqlite: SQLiteStore?, postgres: PostgresStore?) {
+    static func openStore(
+        _ config: GongjiConfig, metrics: DaemonMetrics, storage: StorageStatus,
+        logger: Logger
+    ) async throws -> (sqlite: SQLiteStore?, postgres: PostgresStore?) {
         if let settings = config.database.postgresql { return (nil, try await openPostgres(settings, storage: storage, logger: logger)) }
         return (try openSQLite(config.database.path, metrics: metrics, storage: storage), nil)
     }
 
     static func openSQLite(_ path: String, metrics: DaemonMetrics, storage: StorageStatus) throws -> SQLiteStore {
         do {
-            return try SQLiteStore(path: path, observeTransaction: { metrics.recordTransaction($0) },
-                             observeBatchSize: { metrics.recordBatchSize($0) }, storage: storage)
-        } catch where error.code == .configuration {
+            return try SQLiteStore(
+                path: path, observeTransaction: { metrics.recordTransaction($0) },
+                observeBatchSize: { metrics.recordBatchSize($0) }, storage: storage)
+        } catch  where error.code == .configuration {
             throw ConfigError(key: "database.path", problem: error.message)
         }
     }
 
-    public static func openPostgres(_ settings: GongjiConfig.DatabaseSection.PostgreSQL, storage: StorageStatus,
-                             logger: Logger) async throws -> PostgresStore {
+    public static func openPostgres(
+        _ settings: GongjiConfig.DatabaseSection.PostgreSQL, storage: StorageStatus,
+        logger: Logger
+    ) async throws -> PostgresStore {
         let configurations: [PostgresClient.Configuration]
         do {
-            configurations = try PostgresStore.configurations(url: settings.url, tls: try postgresTLS(settings), poolSize: settings.poolSize ?? 20)
+            configurations = try PostgresStore.configurations(
+                url: settings.url, tls: try postgresTLS(settings), poolSize: settings.poolSize ?? 20)
         } catch {
             throw ConfigError(key: "database.postgresql", problem: "\(error)")
         }
@@ -106,8 +118,10 @@ public final class GongjiDaemon: Sendable {
         }
     }
 
-    private init(config: GongjiConfig, service: GongjiService, store: any FamilyAccountStore, sqlite: SQLiteStore?, postgres: PostgresStore?,
-                 storage: StorageStatus, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, logger: Logger) {
+    private init(
+        config: GongjiConfig, service: GongjiService, store: any FamilyAccountStore, sqlite: SQLiteStore?, postgres: PostgresStore?,
+        storage: StorageStatus, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, logger: Logger
+    ) {
         self.store = store
         self.sqlite = sqlite
         self.postgres = postgres
@@ -130,12 +144,14 @@ public final class GongjiDaemon: Sendable {
         transportConfig.connection.flushCoalescing = nil
         let listener = GongjiListener(
             host: config.listen.host, port: config.listen.port, material: tlsMaterial,
-            limits: .init(connectionsMax: config.connectionsMax, handshakeTimeout: .seconds(config.handshakeTimeoutSeconds),
-                          graceTime: .seconds(config.shutdownGraceSeconds),
-                          pressureIdleTime: .seconds(max(1, config.idleTimeoutSeconds / 4))),
+            limits: .init(
+                connectionsMax: config.connectionsMax, handshakeTimeout: .seconds(config.handshakeTimeoutSeconds),
+                graceTime: .seconds(config.shutdownGraceSeconds),
+                pressureIdleTime: .seconds(max(1, config.idleTimeoutSeconds / 4))),
             peers: service.state.peers, metrics: metrics, events: RateLimitedLog(logger: logger))
-        let transport = MessageLimitedTransport(base: GongjiServerTransport(listenerFactory: listener, config: transportConfig),
-                                                messageBytesMax: config.messageBytesMax)
+        let transport = MessageLimitedTransport(
+            base: GongjiServerTransport(listenerFactory: listener, config: transportConfig),
+            messageBytesMax: config.messageBytesMax)
         let gongjiServices = [
             Gongji_V1_BindingService.descriptor, Gongji_V1_DocumentService.descriptor, Gongji_V1_ReviewService.descriptor,
             Gongji_V1_PremiumService.descriptor, Gongji_V1_RegistryService.descriptor, Gongji_V1_OperationsService.descriptor,
@@ -152,8 +168,9 @@ public final class GongjiDaemon: Sendable {
             HealthHandler(state: health, services: Set(gongjiServices)),
             ReflectionHandler(index: DescriptorIndex(base64: gongjiFileDescriptorSetBase64)),
         ]
-        let interceptor = AccessInterceptor(state: service.state, callTimeout: .seconds(config.callTimeoutSeconds), deadlines: CallDeadlines(),
-                                            metrics: metrics, logger: logger)
+        let interceptor = AccessInterceptor(
+            state: service.state, callTimeout: .seconds(config.callTimeoutSeconds), deadlines: CallDeadlines(),
+            metrics: metrics, logger: logger)
         server = GRPCServer(transport: transport, services: services, interceptors: [interceptor])
     }
 
@@ -171,8 +188,10 @@ public final class GongjiDaemon: Sendable {
         service.state.setRoles(RoleBook(fresh))
         service.state.setPolicies(withAvailability)
         setJSONLogLevel(fresh.log.level)
-        for (key, changed) in [("listen", fresh.listen != config.listen), ("database", fresh.database != config.database),
-                               ("documents", fresh.documents != config.documents), ("limits", fresh.limits != config.limits)] where changed {
+        for (key, changed) in [
+            ("listen", fresh.listen != config.listen), ("database", fresh.database != config.database),
+            ("documents", fresh.documents != config.documents), ("limits", fresh.limits != config.limits),
+        ] where changed {
             logger.warning("configuration change needs a restart", metadata: ["config.key": "\(key)"])
         }
         logger.notice("configuration reloaded", metadata: ["policies": "\(book.policies.count)"])
@@ -181,7 +200,11 @@ public final class GongjiDaemon: Sendable {
     /// The port the server listens on, once it does.
     public func listeningPort() async throws -> Int {
         guard let address = await server.transport.listeningAddress, let port = address.ipv4?.port ?? address.ipv6?.port else {
-            throw ConfigError(key: "listen.port", problem: "cannot listen on \(config.listen.host):\(config.listen.port) (in use, not permitted, or not an address of this machine)")
+            throw ConfigError(
+                key: "listen.port",
+                problem:
+                    "cannot listen on \(config.listen.host):\(config.listen.port) (in use, not permitted, or not an address of this machine)"
+            )
         }
         return port
     }
@@ -279,8 +302,9 @@ struct StorageWatch: Service {
             while !Task.isCancelled {
                 let full = storage.isFull && !storage.probe(directories: directories)
                 if full && !wasFull {
-                    logger.critical("writes fail: no space left on the file system; health is NOT_SERVING until they succeed",
-                                    metadata: ["database.path": "\(config.database.path)", "documents.directory": "\(config.documents.directory)"])
+                    logger.critical(
+                        "writes fail: no space left on the file system; health is NOT_SERVING until they succeed",
+                        metadata: ["database.path": "\(config.database.path)", "documents.directory": "\(config.documents.directory)"])
                 } else if wasFull && !full {
                     logger.notice("writes succeed again; health is SERVING")
                 }

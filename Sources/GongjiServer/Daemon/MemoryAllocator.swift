@@ -9,7 +9,9 @@ import ServiceLifecycle
 public func tuneMemoryAllocator() {
     let environment = ProcessInfo.processInfo.environment
     // <malloc.h> parameters (not in Swift's Glibc module).
-    let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3, arenaMax: Int32 = -8
+    let trimThreshold: Int32 = -1
+    let mmapThreshold: Int32 = -3
+    let arenaMax: Int32 = -8
     if environment["MALLOC_ARENA_MAX"] == nil { _ = glibcMallopt(arenaMax, 2) }
     if environment["MALLOC_MMAP_THRESHOLD_"] == nil { _ = glibcMallopt(mmapThreshold, 256 * 1024) }
     if environment["MALLOC_TRIM_THRESHOLD_"] == nil { _ = glibcMallopt(trimThreshold, 1 << 20) }

@@ -15,7 +15,9 @@ public struct Secrets: Sendable {
         // As ssh does with private keys: a key that group or others may read is refused.
         var status = stat()
         if stat(path, &status) == 0, status.st_mode & 0o077 != 0 {
-            throw ConfigError(key: "secrets.key_file", problem: String(format: "%@ is accessible by group or others (mode %o); chmod 600 it", path, status.st_mode & 0o777))
+            throw ConfigError(
+                key: "secrets.key_file",
+                problem: String(format: "%@ is accessible by group or others (mode %o); chmod 600 it", path, status.st_mode & 0o777))
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(key: "secrets.key_file", problem: "cannot read \(path)")

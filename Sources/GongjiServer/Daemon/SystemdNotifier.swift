@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
 import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Speaks systemd's notification protocol directly: datagrams to the Unix socket named in
 /// `NOTIFY_SOCKET` (a path, or an abstract name starting with `@`). Without the variable every

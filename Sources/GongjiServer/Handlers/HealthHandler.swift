@@ -2,7 +2,6 @@ import Foundation
 import GRPCCore
 import GongjiProto
 import SwiftProtobuf
-
 import Synchronization
 
 /// grpc.health.v1: SERVING for the whole server ("") and for each gongji.v1 service.
@@ -22,8 +21,10 @@ struct HealthHandler: Grpc_Health_V1_Health.SimpleServiceProtocol {
         return .with { $0.status = status }
     }
 
-    func watch(request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>,
-               context: ServerContext) async throws {
+    func watch(
+        request: Grpc_Health_V1_HealthCheckRequest, response: RPCWriter<Grpc_Health_V1_HealthCheckResponse>,
+        context: ServerContext
+    ) async throws {
         var last: Grpc_Health_V1_HealthCheckResponse.ServingStatus? = nil
         while !Task.isCancelled {
             let current = status(for: request.service) ?? .serviceUnknown

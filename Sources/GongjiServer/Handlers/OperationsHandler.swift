@@ -15,7 +15,9 @@ struct OperationsHandler: Gongji_V1_OperationsService.SimpleServiceProtocol {
         }
     }
 
-    func getRegionPolicy(request: Gongji_V1_GetRegionPolicyRequest, context: ServerContext) async throws -> Gongji_V1_GetRegionPolicyResponse {
+    func getRegionPolicy(
+        request: Gongji_V1_GetRegionPolicyRequest, context: ServerContext
+    ) async throws -> Gongji_V1_GetRegionPolicyResponse {
         let policy = try service.policy(regionCode: request.regionCode)
         return .with {
             $0.region = Gongji_V1_Region(policy)
@@ -24,17 +26,23 @@ struct OperationsHandler: Gongji_V1_OperationsService.SimpleServiceProtocol {
         }
     }
 
-    func setRegionAvailability(request: Gongji_V1_SetRegionAvailabilityRequest,
-                               context: ServerContext) async throws -> Gongji_V1_SetRegionAvailabilityResponse {
-        let key = try idempotencyKey(request, requestID: request.requestID, method: context.descriptor,
-                                     caller: context.caller(service.state))
-        let policy = try await service.setAvailability(regionCode: request.regionCode, suspended: request.suspended, key: key,
-                                                       at: service.now())
+    func setRegionAvailability(
+        request: Gongji_V1_SetRegionAvailabilityRequest,
+        context: ServerContext
+    ) async throws -> Gongji_V1_SetRegionAvailabilityResponse {
+        let key = try idempotencyKey(
+            request, requestID: request.requestID, method: context.descriptor,
+            caller: context.caller(service.state))
+        let policy = try await service.setAvailability(
+            regionCode: request.regionCode, suspended: request.suspended, key: key,
+            at: service.now())
         return .with { $0.region = Gongji_V1_Region(policy) }
     }
 
-    func getSettlementTotals(request: Gongji_V1_GetSettlementTotalsRequest,
-                             context: ServerContext) async throws -> Gongji_V1_GetSettlementTotalsResponse {
+    func getSettlementTotals(
+        request: Gongji_V1_GetSettlementTotalsRequest,
+        context: ServerContext
+    ) async throws -> Gongji_V1_GetSettlementTotalsResponse {
         let totals = try await service.settlementTotals(regionCode: request.regionCode, date: request.date)
         return .with { $0.totals = Gongji_V1_SettlementTotals(totals) }
     }

@@ -155,12 +155,13 @@ extension Gongji_V1_Binding {
         createTime = Google_Protobuf_Timestamp(unix: record.createdAt)
         updateTime = Google_Protobuf_Timestamp(unix: record.updatedAt)
         if let limit = b.medicalLimit { medicalLimitFen = limit.fen }
-        endedBy = switch b.endedBy {
-        case .authorizer?: .authorizer
-        case .member?: .member
-        case .registry?: .registry
-        case nil: .unspecified
-        }
+        endedBy =
+            switch b.endedBy {
+            case .authorizer?: .authorizer
+            case .member?: .member
+            case .registry?: .registry
+            case nil: .unspecified
+            }
         endReason = b.endReason ?? ""
     }
 }
@@ -169,16 +170,19 @@ extension Gongji_V1_CreateBindingRequest {
     /// The domain request; field-level problems are INVALID_ARGUMENT naming the field.
     func domainRequest() throws -> BindingRequest {
         guard let relationship = Relationship(relationship) else {
-            throw requestError(.invalidArgument, reason: .invalidField, message: "relationship must be SPOUSE, PARENT or CHILD",
-                               zh: "请选择与授权人的关系", field: "relationship")
+            throw requestError(
+                .invalidArgument, reason: .invalidField, message: "relationship must be SPOUSE, PARENT or CHILD",
+                zh: "请选择与授权人的关系", field: "relationship")
         }
         guard let start = CivilDate(iso: startDate) else {
-            throw requestError(.invalidArgument, reason: .invalidField, message: "start_date must be a date YYYY-MM-DD",
-                               zh: "授权开始日期无效", field: "start_date")
+            throw requestError(
+                .invalidArgument, reason: .invalidField, message: "start_date must be a date YYYY-MM-DD",
+                zh: "授权开始日期无效", field: "start_date")
         }
         return BindingRequest(
             memberIDNumber: memberIDNumber, memberName: memberName, relationship: relationship, startDate: start,
-            commitment: hasCommitment ? CommitmentAcceptance(version: commitment.version, acceptedAtUnix: commitment.acceptTime.seconds) : nil,
+            commitment: hasCommitment
+                ? CommitmentAcceptance(version: commitment.version, acceptedAtUnix: commitment.acceptTime.seconds) : nil,
             frontDocument: frontDocumentID.isEmpty ? nil : frontDocumentID,
             backDocument: backDocumentID.isEmpty ? nil : backDocumentID)
     }
@@ -220,9 +224,17 @@ extension Gongji_V1_Payment {
         memberName = record.memberName
         lines = record.lines.map(Gongji_V1_PremiumLine.init)
         totalFen = record.total.fen
-        postings = record.postings.map { posting in .with { $0.part = posting.part.proto; $0.amountFen = posting.amount.fen } }
+        postings = record.postings.map { posting in
+            .with {
+                $0.part = posting.part.proto
+                $0.amountFen = posting.amount.fen
+            }
+        }
         if let external = record.external {
-            self.external = .with { $0.amountFen = external.amount.fen; $0.reference = external.reference }
+            self.external = .with {
+                $0.amountFen = external.amount.fen
+                $0.reference = external.reference
+            }
         }
         receiptNumber = record.receiptNumber
         createTime = Google_Protobuf_Timestamp(unix: record.createdAt)

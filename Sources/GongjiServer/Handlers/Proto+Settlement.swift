@@ -28,19 +28,21 @@ extension Gongji_V1_Institution {
 
     /// The domain institution; field problems are INVALID_FIELD naming `institution.<field>`.
     func domain() throws -> Institution {
-        try Institution.validated(code: institutionCode, name: name, kind: InstitutionKind(kind), regionCode: regionCode,
-                                  validFrom: validFromDate, validTo: validToDate)
+        try Institution.validated(
+            code: institutionCode, name: name, kind: InstitutionKind(kind), regionCode: regionCode,
+            validFrom: validFromDate, validTo: validToDate)
     }
 }
 
 extension Credential {
     init(_ proto: Gongji_V1_Credential) {
-        let kind: Credential.Kind? = switch proto.type {
-        case .electronicVoucher: .electronicVoucher
-        case .idCard: .idCard
-        case .socialSecurityCard: .socialSecurityCard
-        default: nil
-        }
+        let kind: Credential.Kind? =
+            switch proto.type {
+            case .electronicVoucher: .electronicVoucher
+            case .idCard: .idCard
+            case .socialSecurityCard: .socialSecurityCard
+            default: nil
+            }
         self.init(kind: kind, holderIDNumber: proto.holderIDNumber)
     }
 }
@@ -115,8 +117,9 @@ extension Gongji_V1_SettlementTotals {
 
 extension ReconciliationEntry {
     init(_ proto: Gongji_V1_ReconciliationEntry) {
-        self.init(settlementID: proto.settlementID, acctPay: Money(fen: proto.acctPay), acctMulaidPay: Money(fen: proto.acctMulaidPay),
-                  reversed: proto.reversed)
+        self.init(
+            settlementID: proto.settlementID, acctPay: Money(fen: proto.acctPay), acctMulaidPay: Money(fen: proto.acctMulaidPay),
+            reversed: proto.reversed)
     }
 
     var proto: Gongji_V1_ReconciliationEntry {
@@ -132,11 +135,12 @@ extension ReconciliationEntry {
 extension Gongji_V1_AccountUse {
     init(_ use: AccountUseRecord) {
         self.init()
-        kind = switch use.kind {
-        case .premium: .premium
-        case .settlement: .settlement
-        case .reversal: .reversal
-        }
+        kind =
+            switch use.kind {
+            case .premium: .premium
+            case .settlement: .settlement
+            case .reversal: .reversal
+            }
         accountIDNumber = use.accountOwner.value
         memberIDNumber = use.member.value
         memberName = use.memberName

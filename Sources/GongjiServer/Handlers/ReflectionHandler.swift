@@ -63,9 +63,11 @@ struct DescriptorIndex: Sendable {
 struct ReflectionHandler: Grpc_Reflection_V1_ServerReflection.SimpleServiceProtocol {
     let index: DescriptorIndex
 
-    func serverReflectionInfo(request: RPCAsyncSequence<Grpc_Reflection_V1_ServerReflectionRequest, any Error>,
-                              response: RPCWriter<Grpc_Reflection_V1_ServerReflectionResponse>,
-                              context: ServerContext) async throws {
+    func serverReflectionInfo(
+        request: RPCAsyncSequence<Grpc_Reflection_V1_ServerReflectionRequest, any Error>,
+        response: RPCWriter<Grpc_Reflection_V1_ServerReflectionResponse>,
+        context: ServerContext
+    ) async throws {
         for try await message in request {
             try await response.write(answer(message))
         }
@@ -87,17 +89,23 @@ struct ReflectionHandler: Grpc_Reflection_V1_ServerReflection.SimpleServiceProto
         case .fileByFilename(let name):
             if index.files[name] != nil {
                 reply.fileDescriptorResponse = .with { $0.fileDescriptorProto = index.withDependencies(name) }
-            } else { notFound("file \(name)") }
+            } else {
+                notFound("file \(name)")
+            }
         case .fileContainingSymbol(let symbol):
             if let file = index.fileBySymbol[symbol] {
                 reply.fileDescriptorResponse = .with { $0.fileDescriptorProto = index.withDependencies(file) }
-            } else { notFound("symbol \(symbol)") }
+            } else {
+                notFound("symbol \(symbol)")
+            }
         case .fileContainingExtension(let ext):
             notFound("extension \(ext.extensionNumber) of \(ext.containingType)")
         case .allExtensionNumbersOfType(let type):
             if index.fileBySymbol[type] != nil {
                 reply.allExtensionNumbersResponse = .with { $0.baseTypeName = type }
-            } else { notFound("type \(type)") }
+            } else {
+                notFound("type \(type)")
+            }
         case nil:
             reply.errorResponse = .with {
                 $0.errorCode = Int32(RPCError.Code.invalidArgument.rawValue)

@@ -8,19 +8,26 @@ import SwiftProtobuf
 /// generated method descriptor's method and to whose id it is — the calling system's identity,
 /// or for Settle the institution (R-SETL-4: `Settle:<institution code>`, the settlement id as the
 /// request id, which the core validates) — with the request's `fingerprint`.
-func idempotencyKey<M: SwiftProtobuf.Message>(_ message: M, requestID: String, method: MethodDescriptor, caller: Caller,
-                                              endUser: ResidentID? = nil) throws -> IdempotencyKey {
+func idempotencyKey<M: SwiftProtobuf.Message>(
+    _ message: M, requestID: String, method: MethodDescriptor, caller: Caller,
+    endUser: ResidentID? = nil
+) throws -> IdempotencyKey {
     guard TextLimits.requestID.admits(requestID) else {
-        throw requestError(.invalidArgument, reason: .requestIDRequired, message: "request_id must be \(TextLimits.requestID)",
-                           zh: "请求编号不能为空", field: "request_id")
+        throw requestError(
+            .invalidArgument, reason: .requestIDRequired, message: "request_id must be \(TextLimits.requestID)",
+            zh: "请求编号不能为空", field: "request_id")
     }
-    return IdempotencyKey(scope: "\(method.method):\(caller.identity)", requestID: requestID, fingerprint: try fingerprint(message, endUser: endUser))
+    return IdempotencyKey(
+        scope: "\(method.method):\(caller.identity)", requestID: requestID, fingerprint: try fingerprint(message, endUser: endUser))
 }
 
 /// The key of a settlement: its institution's settlement id (see `idempotencyKey`).
-func settlementKey<M: SwiftProtobuf.Message>(_ message: M, settlementID: String, institutionCode: String,
-                                             method: MethodDescriptor) throws -> IdempotencyKey {
-    IdempotencyKey(scope: "\(method.method):\(institutionCode)", requestID: settlementID, fingerprint: try fingerprint(message), kind: .settlement)
+func settlementKey<M: SwiftProtobuf.Message>(
+    _ message: M, settlementID: String, institutionCode: String,
+    method: MethodDescriptor
+) throws -> IdempotencyKey {
+    IdempotencyKey(
+        scope: "\(method.method):\(institutionCode)", requestID: settlementID, fingerprint: try fingerprint(message), kind: .settlement)
 }
 
 /// What a retry must repeat: SHA-256 of the whole message in deterministic binary encoding — its
@@ -38,14 +45,16 @@ func fingerprint<M: SwiftProtobuf.Message>(_ message: M, endUser: ResidentID? = 
 /// The end user a gateway call acts for, from the `x-gongji-end-user` header.
 func endUser(_ metadata: Metadata, today: CivilDate) throws -> ResidentID {
     guard let text = metadata[stringValues: WireNames.endUserHeader].first(where: { _ in true }), !text.isEmpty else {
-        throw requestError(.unauthenticated, reason: .endUserRequired,
-                           message: "gateway calls must name the end user in the \(WireNames.endUserHeader) header", zh: "缺少办理人身份信息")
+        throw requestError(
+            .unauthenticated, reason: .endUserRequired,
+            message: "gateway calls must name the end user in the \(WireNames.endUserHeader) header", zh: "缺少办理人身份信息")
     }
     do {
         return try ResidentID.parse(text, today: today)
     } catch {
-        throw requestError(.unauthenticated, reason: .endUserInvalid,
-                           message: "the \(WireNames.endUserHeader) header is not a valid ID number (\(error.reason))", zh: "办理人身份信息无效")
+        throw requestError(
+            .unauthenticated, reason: .endUserInvalid,
+            message: "the \(WireNames.endUserHeader) header is not a valid ID number (\(error.reason))", zh: "办理人身份信息无效")
     }
 }
 

@@ -30,9 +30,11 @@ public final class DaemonMetrics: Sendable {
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-                                                   .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
-                                                   .seconds(5)]
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(5),
+        ]
         factory.defaultValueHistogramBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256]
         self.factory = factory
         connections = CoreMetrics.Meter(label: "gongji_open_connections", factory: factory)
@@ -48,8 +50,10 @@ public final class DaemonMetrics: Sendable {
         let key = CallKey(method: method, code: code)
         let (calls, timer) = callMetrics.withLock { cache in
             if let cached = cache[key] { return cached }
-            let made = (CoreMetrics.Counter(label: "gongji_rpc_calls_total", dimensions: [("method", method), ("code", code)], factory: factory),
-                        CoreMetrics.Timer(label: "gongji_rpc_duration_seconds", dimensions: [("method", method)], factory: factory))
+            let made = (
+                CoreMetrics.Counter(label: "gongji_rpc_calls_total", dimensions: [("method", method), ("code", code)], factory: factory),
+                CoreMetrics.Timer(label: "gongji_rpc_duration_seconds", dimensions: [("method", method)], factory: factory)
+            )
             cache[key] = made
             return made
         }
@@ -75,10 +79,13 @@ public final class DaemonMetrics: Sendable {
     /// A settlement or reversal by the institution's region and result (`settled`, `reversed`,
     /// `refused`), and the amounts moved by part (`acct_pay`, `acct_mulaid_pay`).
     func recordSettlement(region: String, result: String, acctPay: Int64 = 0, acctMulaidPay: Int64 = 0) {
-        CoreMetrics.Counter(label: "gongji_settlements_total", dimensions: [("region", region), ("result", result)], factory: factory).increment()
+        CoreMetrics.Counter(label: "gongji_settlements_total", dimensions: [("region", region), ("result", result)], factory: factory)
+            .increment()
         for (part, fen) in [("acct_pay", acctPay), ("acct_mulaid_pay", acctMulaidPay)] where fen > 0 {
-            CoreMetrics.Counter(label: "gongji_settlement_amount_fen_total", dimensions: [("region", region), ("result", result), ("part", part)],
-                                factory: factory).increment(by: fen)
+            CoreMetrics.Counter(
+                label: "gongji_settlement_amount_fen_total", dimensions: [("region", region), ("result", result), ("part", part)],
+                factory: factory
+            ).increment(by: fen)
         }
     }
 
@@ -174,7 +181,9 @@ final class MetricsHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4" : "text/plain")
             headers.add(name: "Content-Length", value: String(body.utf8.count))
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: found ? .ok : .notFound, headers: headers))), promise: nil
+            )
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }

@@ -70,15 +70,18 @@ struct AccessInterceptor: ServerInterceptor {
         }
         guard caller.isAuthenticated else {
             logger.notice("call refused: no client certificate", metadata: ["rpc.status": "UNAUTHENTICATED"])
-            throw requestError(.unauthenticated, reason: .clientCertificateRequired,
-                               message: "a verified client certificate is required", zh: "需要客户端证书")
+            throw requestError(
+                .unauthenticated, reason: .clientCertificateRequired,
+                message: "a verified client certificate is required", zh: "需要客户端证书")
         }
         if let allowed = AccessPolicy.allowedRoles(for: context.descriptor), allowed.isDisjoint(with: caller.roles) {
             logger.notice("call refused: role", metadata: ["rpc.status": "PERMISSION_DENIED"])
-            throw requestError(.permissionDenied, reason: .roleNotAllowed,
-                               message: "\(caller.identity) (roles: \(caller.roles.map(\.rawValue).sorted().joined(separator: ","))) may not call \(method); allowed: \(allowed.map(\.rawValue).sorted().joined(separator: ","))",
-                               zh: "调用方无权访问该接口",
-                               metadata: ["identity": caller.identity, "method": "\(service)/\(method)"])
+            throw requestError(
+                .permissionDenied, reason: .roleNotAllowed,
+                message:
+                    "\(caller.identity) (roles: \(caller.roles.map(\.rawValue).sorted().joined(separator: ","))) may not call \(method); allowed: \(allowed.map(\.rawValue).sorted().joined(separator: ","))",
+                zh: "调用方无权访问该接口",
+                metadata: ["identity": caller.identity, "method": "\(service)/\(method)"])
         }
         let started = ContinuousClock.now
         // The connection has a call in progress until the response ends: under pressure only
@@ -86,14 +89,16 @@ struct AccessInterceptor: ServerInterceptor {
         let (peers, peer) = (state.peers, context.remotePeer)
         peers.callStarted(peer)
         do {
-            let response = Self.streamsRequests(context.descriptor)
+            let response =
+                Self.streamsRequests(context.descriptor)
                 ? try await withoutActuallyEscaping(next) { next in
                     // The child task ends before runInChild returns: `next` does not outlive the call.
                     try await deadlines.runInChild(timeout: callTimeout) { try await next(request, context) }
                 }
                 : try await deadlines.run(timeout: callTimeout) { try await next(request, context) }
-            return Self.mappingStreamErrors(response, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started,
-                                            ended: { peers.callEnded(peer) })
+            return Self.mappingStreamErrors(
+                response, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started,
+                ended: { peers.callEnded(peer) })
         } catch {
             peers.callEnded(peer)
             throw Self.failed(error, method: "\(service)/\(method)", metrics: metrics, logger: logger, started: started)
@@ -113,9 +118,11 @@ extension AccessInterceptor {
 
     /// Maps errors thrown while the response streams (server-streaming handlers run after
     /// `next` returns) and logs the call when it ends.
-    static func mappingStreamErrors<Output>(_ response: StreamingServerResponse<Output>, method: String, metrics: DaemonMetrics,
-                                            logger: Logger, started: ContinuousClock.Instant,
-                                            ended: @escaping @Sendable () -> Void) -> StreamingServerResponse<Output> {
+    static func mappingStreamErrors<Output>(
+        _ response: StreamingServerResponse<Output>, method: String, metrics: DaemonMetrics,
+        logger: Logger, started: ContinuousClock.Instant,
+        ended: @escaping @Sendable () -> Void
+    ) -> StreamingServerResponse<Output> {
         guard case .success(var contents) = response.accepted else {
             ended()
             return response
@@ -139,16 +146,20 @@ extension AccessInterceptor {
     }
 
     /// Maps, counts and logs a failed call.
-    static func failed(_ error: any Error, method: String, metrics: DaemonMetrics, logger: Logger,
-                       started: ContinuousClock.Instant) -> RPCError {
+    static func failed(
+        _ error: any Error, method: String, metrics: DaemonMetrics, logger: Logger,
+        started: ContinuousClock.Instant
+    ) -> RPCError {
         let mapped = rpcError(error)
         let duration = ContinuousClock.now - started
         metrics.recordCall(method: method, code: "\(mapped.code)", duration: duration)
         let level: Logger.Level = mapped.code == .internalError || mapped.code == .dataLoss ? .error : .info
-        logger.log(level: level, "call failed", metadata: [
-            "rpc.duration_ms": "\(duration.milliseconds)", "rpc.status": "\(mapped.code)",
-            "error": "\(level == .error ? "\(error)" : mapped.message)",
-        ])
+        logger.log(
+            level: level, "call failed",
+            metadata: [
+                "rpc.duration_ms": "\(duration.milliseconds)", "rpc.status": "\(mapped.code)",
+                "error": "\(level == .error ? "\(error)" : mapped.message)",
+            ])
         return mapped
     }
 }

@@ -42,8 +42,10 @@ final class CallDeadlines: Sendable {
 
     /// Checks deadlines every `resolution` on `eventLoop`; cancels a late call's task `hardStop`
     /// after its deadline.
-    init(resolution: TimeAmount = .milliseconds(250), hardStop: TimeAmount = .seconds(5),
-         eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()) {
+    init(
+        resolution: TimeAmount = .milliseconds(250), hardStop: TimeAmount = .seconds(5),
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    ) {
         self.hardStop = hardStop
         let task = eventLoop.scheduleRepeatedTask(initialDelay: resolution, delay: resolution) { [weak self] _ in
             self?.cancelExpired(now: .now())
@@ -76,8 +78,9 @@ final class CallDeadlines: Sendable {
         do { result = .success(try await body()) } catch { result = .failure(error) }
         let fired = id.map { id in calls.withLock { $0.entries.removeValue(forKey: id)?.fired ?? false } } ?? false
         if fired {
-            throw requestError(.deadlineExceeded, reason: .callTimeout, message: "the call took longer than \(timeout)",
-                               zh: "处理超时，请重试")
+            throw requestError(
+                .deadlineExceeded, reason: .callTimeout, message: "the call took longer than \(timeout)",
+                zh: "处理超时，请重试")
         }
         return try result.get()
     }
@@ -98,8 +101,9 @@ final class CallDeadlines: Sendable {
             return try await group.next() ?? nil
         }
         guard let outcome else {
-            throw requestError(.deadlineExceeded, reason: .callTimeout, message: "the call took longer than \(timeout)",
-                               zh: "处理超时，请重试")
+            throw requestError(
+                .deadlineExceeded, reason: .callTimeout, message: "the call took longer than \(timeout)",
+                zh: "处理超时，请重试")
         }
         return outcome
     }

@@ -34,11 +34,13 @@ extension DomainError {
             details.append(.badRequest(violations: [.init(field: field, description: self.details["problem"] ?? message)]))
         }
         if !alternatives.isEmpty {
-            details.append(.help(links: alternatives.map { alternative in
-                let hotline = alternative.split(separator: " ").last.map(String.init) ?? ""
-                let url = alternative.hasPrefix("热线") ? "tel:\(hotline)" : ""
-                return .init(url: url, description: alternative)
-            }))
+            details.append(
+                .help(
+                    links: alternatives.map { alternative in
+                        let hotline = alternative.split(separator: " ").last.map(String.init) ?? ""
+                        let url = alternative.hasPrefix("热线") ? "tel:\(hotline)" : ""
+                        return .init(url: url, description: alternative)
+                    }))
         }
         return GoogleRPCStatus(code: category.rpcCode, message: "\(reason): \(message)", details: details)
     }
@@ -57,34 +59,57 @@ func rpcError(_ error: any Error) -> RPCError {
     case let refused as SettlementRefused:
         return RPCError(refused.error.rpcStatus)
     case let error as StoreError where error.code == .documentCorrupted:
-        return RPCError(GoogleRPCStatus(code: .dataLoss, message: "DOCUMENT_CORRUPTED: the stored document failed its integrity check",
-                                        details: [.errorInfo(reason: DomainError.Reason.documentCorrupted.name, domain: errorDomain, metadata: [:]),
-                                                  .localizedMessage(locale: "zh-CN", message: "证件照片数据损坏")]))
+        return RPCError(
+            GoogleRPCStatus(
+                code: .dataLoss, message: "DOCUMENT_CORRUPTED: the stored document failed its integrity check",
+                details: [
+                    .errorInfo(reason: DomainError.Reason.documentCorrupted.name, domain: errorDomain, metadata: [:]),
+                    .localizedMessage(locale: "zh-CN", message: "证件照片数据损坏"),
+                ]))
     case let error as StoreError where error.code == .storageFull:
-        return RPCError(GoogleRPCStatus(code: .resourceExhausted, message: "STORAGE_FULL: the daemon's disk is full; nothing was written, retry later",
-                                        details: [.errorInfo(reason: DomainError.Reason.storageFull.name, domain: errorDomain, metadata: [:]),
-                                                  .localizedMessage(locale: "zh-CN", message: "存储空间不足，未写入任何数据，请稍后重试")]))
+        return RPCError(
+            GoogleRPCStatus(
+                code: .resourceExhausted, message: "STORAGE_FULL: the daemon's disk is full; nothing was written, retry later",
+                details: [
+                    .errorInfo(reason: DomainError.Reason.storageFull.name, domain: errorDomain, metadata: [:]),
+                    .localizedMessage(locale: "zh-CN", message: "存储空间不足，未写入任何数据，请稍后重试"),
+                ]))
     case let error as StoreError where error.code == .documentMissing:
-        return RPCError(GoogleRPCStatus(code: .dataLoss, message: "DOCUMENT_MISSING: the stored document's file is missing",
-                                        details: [.errorInfo(reason: DomainError.Reason.documentMissing.name, domain: errorDomain, metadata: [:]),
-                                                  .localizedMessage(locale: "zh-CN", message: "证件照片文件缺失")]))
+        return RPCError(
+            GoogleRPCStatus(
+                code: .dataLoss, message: "DOCUMENT_MISSING: the stored document's file is missing",
+                details: [
+                    .errorInfo(reason: DomainError.Reason.documentMissing.name, domain: errorDomain, metadata: [:]),
+                    .localizedMessage(locale: "zh-CN", message: "证件照片文件缺失"),
+                ]))
     case let error as StoreError where error.code == .unavailable:
-        return RPCError(GoogleRPCStatus(code: .unavailable, message: "DATABASE_UNAVAILABLE: the daemon cannot reach its database; retry with the same idempotency key "
-                                        + "or settlement id (a change written before the connection broke is returned, not made twice)",
-                                        details: [.errorInfo(reason: DomainError.Reason.databaseUnavailable.name, domain: errorDomain, metadata: [:]),
-                                                  .localizedMessage(locale: "zh-CN", message: "数据库暂时不可用，请以相同的幂等键或结算流水号稍后重试（已写入的变更将返回原结果，不会重复）")]))
+        return RPCError(
+            GoogleRPCStatus(
+                code: .unavailable,
+                message: "DATABASE_UNAVAILABLE: the daemon cannot reach its database; retry with the same idempotency key "
+                    + "or settlement id (a change written before the connection broke is returned, not made twice)",
+                details: [
+                    .errorInfo(reason: DomainError.Reason.databaseUnavailable.name, domain: errorDomain, metadata: [:]),
+                    .localizedMessage(locale: "zh-CN", message: "数据库暂时不可用，请以相同的幂等键或结算流水号稍后重试（已写入的变更将返回原结果，不会重复）"),
+                ]))
     case is CancellationError:
         return RPCError(code: .cancelled, message: "the call was cancelled")
     default:
-        return RPCError(GoogleRPCStatus(code: .internalError, message: "INTERNAL: the daemon could not complete the call; see its log",
-                                        details: [.errorInfo(reason: DomainError.Reason.internal.name, domain: errorDomain, metadata: [:]),
-                                                  .localizedMessage(locale: "zh-CN", message: "系统内部错误，请稍后重试")]))
+        return RPCError(
+            GoogleRPCStatus(
+                code: .internalError, message: "INTERNAL: the daemon could not complete the call; see its log",
+                details: [
+                    .errorInfo(reason: DomainError.Reason.internal.name, domain: errorDomain, metadata: [:]),
+                    .localizedMessage(locale: "zh-CN", message: "系统内部错误，请稍后重试"),
+                ]))
     }
 }
 
 /// A request-level failure raised by the gRPC layer itself (bad field, missing end user).
-func requestError(_ code: RPCError.Code, reason: DomainError.Reason, message: String, zh: String, field: String? = nil,
-                  metadata: [String: String] = [:]) -> RPCError {
+func requestError(
+    _ code: RPCError.Code, reason: DomainError.Reason, message: String, zh: String, field: String? = nil,
+    metadata: [String: String] = [:]
+) -> RPCError {
     var details: [ErrorDetails] = [
         .errorInfo(reason: reason.name, domain: errorDomain, metadata: metadata.merging(field.map { ["field": $0] } ?? [:]) { a, _ in a }),
         .localizedMessage(locale: "zh-CN", message: zh),

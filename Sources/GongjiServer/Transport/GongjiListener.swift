@@ -51,8 +51,10 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
         public var handshakingMax: Int { min(connectionsMax, max(16, connectionsMax / 4)) }
 
         /// Creates the limits.
-        public init(connectionsMax: Int, handshakeTimeout: Duration, graceTime: Duration, handshakingPerSourceMax: Int = 16,
-                    pressureHandshakeTimeout: Duration = .seconds(1), pressureIdleTime: Duration = .seconds(30)) {
+        public init(
+            connectionsMax: Int, handshakeTimeout: Duration, graceTime: Duration, handshakingPerSourceMax: Int = 16,
+            pressureHandshakeTimeout: Duration = .seconds(1), pressureIdleTime: Duration = .seconds(30)
+        ) {
             self.pressureIdleTime = pressureIdleTime
             self.connectionsMax = connectionsMax
             self.handshakeTimeout = handshakeTimeout
@@ -79,8 +81,10 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
     /// The event loops of the connections.
     public let eventLoopGroup: any EventLoopGroup
 
-    init(host: String, port: Int, material: TLSMaterial, limits: Limits, peers: PeerDirectory, metrics: DaemonMetrics,
-         events: RateLimitedLog, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    init(
+        host: String, port: Int, material: TLSMaterial, limits: Limits, peers: PeerDirectory, metrics: DaemonMetrics,
+        events: RateLimitedLog, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.host = host
         self.port = port
         self.material = material
@@ -94,8 +98,9 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
     /// The server's TLS configuration: mutual TLS against the current client CAs (checked by
     /// `TLSMaterial.verify`), TLS 1.2 or later, ALPN for gRPC, reloadable certificate and key.
     func makeTLSConfiguration() throws -> TLSConfiguration {
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: material.certificateSources,
-                                                           privateKey: material.privateKeySource)
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: material.certificateSources,
+            privateKey: material.privateKeySource)
         tls.minimumTLSVersion = .tlsv12
         tls.cipherSuites = Self.cipherSuites
         tls.certificateVerification = .noHostnameVerification
@@ -120,17 +125,20 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
             .bind(host: host, port: port) { channel in
                 let source = ConnectionBudget.source(of: channel.remoteAddress)
                 guard let admission = budget.admit(channel, source: source) else {
-                    events.log("connection refused: too many open connections", kind: "connections_max",
-                               metadata: ["limits.connections_max": "\(limits.connectionsMax)"])
+                    events.log(
+                        "connection refused: too many open connections", kind: "connections_max",
+                        metadata: ["limits.connections_max": "\(limits.connectionsMax)"])
                     metrics.recordRefusedConnection()
                     return channel.close()
                         .flatMapError { _ in channel.eventLoop.makeSucceededVoidFuture() }
                         .flatMapThrowing { throw ChannelError.ioOnClosedChannel }
                 }
                 if let evicted = admission.evicted {
-                    events.log(admission.evictedWasVerified ? "connection closed: idle, to make room" : "connection closed: unfinished handshake, to make room",
-                               kind: admission.evictedWasVerified ? "idle_evicted" : "handshake_evicted",
-                               metadata: ["peer": "\(evicted.remoteAddress.map { "\($0)" } ?? "unknown")"])
+                    events.log(
+                        admission.evictedWasVerified
+                            ? "connection closed: idle, to make room" : "connection closed: unfinished handshake, to make room",
+                        kind: admission.evictedWasVerified ? "idle_evicted" : "handshake_evicted",
+                        metadata: ["peer": "\(evicted.remoteAddress.map { "\($0)" } ?? "unknown")"])
                     metrics.recordRefusedConnection()
                     evicted.close(promise: nil)
                 }
@@ -144,8 +152,9 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
                     connectionConfigurator.configure(channel: channel, tls: .configured(requireALPN: false))
                 }.flatMapThrowing { configured in
                     let sync = channel.pipeline.syncOperations
-                    let guardHandler = ConnectionGuard(limits: limits, handshakeTimeout: admission.handshakeTimeout, peers: peers, events: events,
-                                                       budget: budget, id: id)
+                    let guardHandler = ConnectionGuard(
+                        limits: limits, handshakeTimeout: admission.handshakeTimeout, peers: peers, events: events,
+                        budget: budget, id: id)
                     try sync.addHandler(guardHandler, position: .after(try sync.handler(type: NIOHTTP2Handler.self)))
                     return configured
                 }
@@ -241,13 +250,15 @@ final class ConnectionBudget: Sendable {
                 state.removeHandshaking(evictedID)
                 // Its slot in `open` is given back when it has closed (`leave`); this one takes a new one.
             } else if state.open >= limits.connectionsMax,
-                      let idle = state.idlest(before: .now() - Self.idleBeforeEviction, peers: peers) {
+                let idle = state.idlest(before: .now() - Self.idleBeforeEviction, peers: peers)
+            {
                 // Full: the verified connection idle longest makes room (its client reconnects
                 // when it next calls), before anyone is refused.
                 evicted = state.established.removeValue(forKey: idle)?.channel
                 verified = true
             } else if state.open * 4 >= limits.connectionsMax * 3,
-                      let idle = state.idlest(before: .now() - .nanoseconds(limits.pressureIdleTime.nanoseconds), peers: peers) {
+                let idle = state.idlest(before: .now() - .nanoseconds(limits.pressureIdleTime.nanoseconds), peers: peers)
+            {
                 // Under pressure the idle timeout is shorter: one connection idle past
                 // `pressureIdleTime` is closed per new connection, before the limit is reached.
                 evicted = state.established.removeValue(forKey: idle)?.channel
@@ -259,8 +270,9 @@ final class ConnectionBudget: Sendable {
             state.handshaking[ObjectIdentifier(channel)] = Handshaking(channel: channel, source: source, sequence: state.sequence)
             state.perSource[source, default: 0] += 1
             let pressure = state.handshaking.count * 2 > limits.handshakingMax
-            return Admission(evicted: evicted, evictedWasVerified: verified,
-                             handshakeTimeout: pressure ? limits.pressureHandshakeTimeout : limits.handshakeTimeout)
+            return Admission(
+                evicted: evicted, evictedWasVerified: verified,
+                handshakeTimeout: pressure ? limits.pressureHandshakeTimeout : limits.handshakeTimeout)
         }
     }
 
@@ -306,8 +318,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var prefaceSeen = false
     private var peerKey: String?
 
-    init(limits: GongjiListener.Limits, handshakeTimeout: Duration, peers: PeerDirectory, events: RateLimitedLog,
-         budget: ConnectionBudget, id: ObjectIdentifier) {
+    init(
+        limits: GongjiListener.Limits, handshakeTimeout: Duration, peers: PeerDirectory, events: RateLimitedLog,
+        budget: ConnectionBudget, id: ObjectIdentifier
+    ) {
         self.limits = limits
         self.handshakeTimeout = handshakeTimeout
         self.peers = peers
@@ -320,9 +334,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         let (timeout, events) = (handshakeTimeout, events)
         handshakeDeadline = context.eventLoop.scheduleTask(in: .nanoseconds(timeout.nanoseconds)) {
-            events.log("connection closed: TLS handshake and HTTP/2 preface not complete in time", kind: "handshake_timeout",
-                       metadata: ["limits.handshake_timeout_seconds": "\(timeout.components.seconds)",
-                                  "peer": "\(loopBound.value.remoteAddress.map { "\($0)" } ?? "unknown")"])
+            events.log(
+                "connection closed: TLS handshake and HTTP/2 preface not complete in time", kind: "handshake_timeout",
+                metadata: [
+                    "limits.handshake_timeout_seconds": "\(timeout.components.seconds)",
+                    "peer": "\(loopBound.value.remoteAddress.map { "\($0)" } ?? "unknown")",
+                ])
             loopBound.value.close(promise: nil)
         }
     }
@@ -354,8 +371,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if !prefaceSeen, error is NIOSSLError || error is BoringSSLError {
-            events.log("TLS handshake failed", kind: "handshake_failed",
-                       metadata: ["error": "\(error)", "peer": "\(context.remoteAddress.map { "\($0)" } ?? "unknown")"])
+            events.log(
+                "TLS handshake failed", kind: "handshake_failed",
+                metadata: ["error": "\(error)", "peer": "\(context.remoteAddress.map { "\($0)" } ?? "unknown")"])
         }
         context.fireErrorCaught(error)
     }
@@ -376,8 +394,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// The client's certificate names, once per connection, keyed as the calls see the peer.
     private func recordPeer(context: ChannelHandlerContext) {
         guard let address = context.channel.remoteAddress, let key = PeerDirectory.key(for: address),
-              let ssl = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
-              let leaf = ssl.peerValidatedCertificateChain?.first
+            let ssl = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self),
+            let leaf = ssl.peerValidatedCertificateChain?.first
         else { return }
         peerKey = key
         peers.insert(key, connection: ObjectIdentifier(context.channel), names: IdentityNames(leaf))

@@ -54,9 +54,10 @@ struct SizeCheckedParts: AsyncSequence, Sendable {
         mutating func next() async throws -> Element? {
             let part = try await base.next()
             if case .message(let bytes)? = part, bytes.count > limit {
-                throw requestError(.resourceExhausted, reason: .messageTooLarge,
-                                   message: "a request message of \(bytes.count) bytes exceeds limits.message_bytes_max (\(limit) bytes)",
-                                   zh: "请求消息过大", metadata: ["size_bytes": "\(bytes.count)", "limit_bytes": "\(limit)"])
+                throw requestError(
+                    .resourceExhausted, reason: .messageTooLarge,
+                    message: "a request message of \(bytes.count) bytes exceeds limits.message_bytes_max (\(limit) bytes)",
+                    zh: "请求消息过大", metadata: ["size_bytes": "\(bytes.count)", "limit_bytes": "\(limit)"])
             }
             return part
         }

@@ -2,8 +2,8 @@ import Foundation
 import NIOCertificateReloading
 import NIOCore
 import NIOSSL
-import Synchronization
 import SwiftASN1
+import Synchronization
 import X509
 
 /// The server's certificate, key and trusted client CAs, replaceable at run time (SIGHUP) without
@@ -111,7 +111,8 @@ public final class TLSMaterial: CertificateReloader, Sendable {
         let roots = current.withLock { $0.roots }
         promise.completeWithTask {
             guard let leaf = certificates.first.flatMap({ try? Certificate(derEncoded: $0.toDERBytes()) }),
-                  Self.isClientCertificate(leaf) else { return .failed }
+                Self.isClientCertificate(leaf)
+            else { return .failed }
             let intermediates = certificates.dropFirst().compactMap { try? Certificate(derEncoded: $0.toDERBytes()) }
             var verifier = Verifier(rootCertificates: CertificateStore(roots)) { RFC5280Policy() }
             let result = await verifier.validate(leaf: leaf, intermediates: CertificateStore(intermediates))
