@@ -6,17 +6,4 @@ public protocol DecidedError: Error {}
 
 extension DomainError: DecidedError {}
 
-/// A settlement the core refused, with the region of the institution it named when that is
-/// loaded: the refusal as the caller gets it, and what its metric is labelled with.
-public struct SettlementRefused: DecidedError {
-    /// The refusal.
-    public var error: DomainError
-    /// The institution's region, if the order named a loaded institution.
-    public var region: RegionCode?
-
-    /// Creates it.
-    public init(error: DomainError, region: RegionCode?) {
-        self.error = error
-        self.region = region
-    }
-}
+extension SettlementRefused: DecidedError {}

@@ -1,6 +1,5 @@
 import Foundation
 import GongjiCore
-import GongjiStorage
 
 extension GongjiService {
     // MARK: Institutions (operators)

@@ -2,7 +2,6 @@ import Foundation
 import GRPCCore
 import GongjiCore
 import GongjiProto
-import GongjiStorage
 
 /// gongji.v1.SettlementService (settlement role): thin translation to `GongjiService`.
 struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
