@@ -38,7 +38,7 @@ public struct DevEnvironment: Sendable {
     /// `*.json5` policies.
     public static func create(
         at directory: URL, policySource: URL, host: String, port: Int,
-        today: CivilDate, database: Database = .sqlite
+        today: CivilDate, database: Database = .sqlite, metricsPort: Int? = nil
     ) throws -> DevEnvironment {
         let fm = FileManager.default
         try? fm.removeItem(at: directory)
@@ -80,7 +80,7 @@ public struct DevEnvironment: Sendable {
               policies: { directory: "policies" },
               // The settlement identity acts for every institution (a platform hub).
               settlement: { institutions: { "gongji-settlement": ["*"] } },
-              log: { level: "info" },
+              log: { level: "info" },\(metricsPort.map { "\n  metrics: { host: \"127.0.0.1\", port: \($0) }," } ?? "")
             }
 
             """

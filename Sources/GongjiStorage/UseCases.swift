@@ -153,7 +153,7 @@ extension StorageBackend {
     public func pay(
         _ order: PaymentOrder, endUser: ResidentID, paymentID: String, key: IdempotencyKey?, policies: PolicyBook,
         today: CivilDate, now: Int64
-    ) async throws -> PaymentRecord {
+    ) async throws -> Answered<PaymentRecord> {
         try await run(
             UseCase(
                 key: key, facts: .premium(bindingID: order.bindingID),
@@ -162,11 +162,11 @@ extension StorageBackend {
                         order, paymentID: paymentID,
                         facts: try UseCases.premiumFacts(facts, endUser: endUser, policies: policies, today: today))
                     let (writes, row) = plan.writeSet(now: now)
-                    return Decision(writes) { applied in (row.numbered(applied.sequence ?? 0), paymentID) }
+                    return Decision(writes) { applied in (Answered(row.numbered(applied.sequence ?? 0), isReplay: false), paymentID) }
                 }, replayFacts: { .payment(id: $0) },
                 replayed: { _, facts in
                     guard let payment = facts.payment else { throw StoreError(.database, "idempotent result vanished") }
-                    return payment
+                    return Answered(payment, isReplay: true)
                 }))
     }
 
@@ -184,7 +184,7 @@ extension StorageBackend {
     public func settle(
         _ order: SettlementOrder, scope: InstitutionScope, key: IdempotencyKey, policies: PolicyBook, today: CivilDate,
         now: Int64
-    ) async throws -> SettlementRecord {
+    ) async throws -> Answered<SettlementRecord> {
         try await run(
             UseCase(
                 key: key, facts: UseCases.settlementFactsRequest(order, today: today),
@@ -197,11 +197,13 @@ extension StorageBackend {
                         throw SettlementRefused(error: error, region: facts.institution?.region)
                     }
                     let (writes, row) = plan.writeSet(today: today, now: now)
-                    return Decision(writes) { applied in (row.numbered(applied.sequence ?? 0), String(applied.sequence ?? 0)) }
+                    return Decision(writes) { applied in
+                        (Answered(row.numbered(applied.sequence ?? 0), isReplay: false), String(applied.sequence ?? 0))
+                    }
                 }, replayFacts: { .numberedSettlement(Int64($0) ?? -1) },
                 replayed: { _, facts in
                     guard let settlement = facts.settlement else { throw StoreError(.database, "idempotent result vanished") }
-                    return settlement
+                    return Answered(settlement, isReplay: true)
                 }))
     }
 

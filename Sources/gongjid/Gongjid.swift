@@ -202,13 +202,16 @@ struct Dev: AsyncParsableCommand {
     @Option(name: .long, help: "A postgres:// URL: keep the demo data in that (empty) database instead of a SQLite file.")
     var postgresql: String?
 
+    @Option(name: .long, help: "Serve Prometheus metrics on 127.0.0.1 at this port (none by default).")
+    var metricsPort: Int?
+
     func run() async throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL
         let reading = SystemClock().read()
         let today = reading.today
         let env = try DevEnvironment.create(
             at: dir, policySource: URL(fileURLWithPath: policies), host: "127.0.0.1",
-            port: port, today: today, database: postgresql.map { .postgresql(url: $0) } ?? .sqlite)
+            port: port, today: today, database: postgresql.map { .postgresql(url: $0) } ?? .sqlite, metricsPort: metricsPort)
         let config = try GongjiConfig.load(path: env.configPath)
         bootstrapJSONLogging(level: "notice")
         let logger = Logger(label: "gongjid")

@@ -13,7 +13,9 @@ import Testing
 
 @Suite("Metrics")
 struct MetricsTests {
-    @Test("the Prometheus endpoint counts calls by method and code, latencies, payments, uploads, transactions, connections")
+    @Test(
+        "the Prometheus endpoint counts calls by method and code, latencies, payments (a retry is a call, not a payment), uploads, transactions, connections"
+    )
     func scrape() async throws {
         let daemon = try await TestDaemon.start(clock: TestClock(inWindow2025), metrics: .init(host: "127.0.0.1", port: 0))
         try await Demo.load(daemon)
@@ -31,13 +33,16 @@ struct MetricsTests {
                 createRequest("m1", member: Demo.hohhotChild, name: "王小明", start: today, front: front.documentID, back: back.documentID),
                 metadata: endUser(Demo.hohhotAuthorizer), options: failFast
             ).binding
-            _ = try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(
-                .with {
-                    $0.requestID = "p1"
-                    $0.bindingID = binding.bindingID
-                    $0.years = [2025]
-                    $0.expectedTotalFen = 40500
-                }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            // Paid, then retried (the gateway lost the answer): one payment of 405.00 moved.
+            for _ in 0..<2 {
+                _ = try await Gongji_V1_PremiumService.Client(wrapping: client).payPremium(
+                    .with {
+                        $0.requestID = "p1"
+                        $0.bindingID = binding.bindingID
+                        $0.years = [2025]
+                        $0.expectedTotalFen = 40500
+                    }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            }
             let port = try await daemon.daemon.metricsServer!.listeningPort()
             let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
             #expect((response as? HTTPURLResponse)?.statusCode == 200)
@@ -45,7 +50,8 @@ struct MetricsTests {
             #expect(text.contains(#"gongji_rpc_calls_total{method="grpc.health.v1.Health/Check",code="OK"} 1"#), "\(text.prefix(2000))")
             #expect(text.contains(#"gongji_rpc_calls_total{method="gongji.v1.BindingService/GetBinding",code="permissionDenied"} 1"#))
             #expect(text.contains(#"gongji_rpc_duration_seconds_bucket{method="gongji.v1.PremiumService/PayPremium""#))
-            #expect(text.contains("gongji_payments_total 1"))
+            #expect(text.contains(#"gongji_rpc_calls_total{method="gongji.v1.PremiumService/PayPremium",code="OK"} 2"#))
+            #expect(text.contains("gongji_payments_total 1"), "a retry answered with the original counts as a call, not a payment")
             #expect(text.contains("gongji_payment_amount_fen_total 40500"))
             #expect(text.contains("gongji_uploads_total 2"))
             #expect(text.contains("gongji_upload_bytes_total 15000"))

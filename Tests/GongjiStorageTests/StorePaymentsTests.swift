@@ -17,7 +17,8 @@ struct StorePaymentsTests {
         #expect(facts.authorizerAccount?.currentYear == .yuan(1000) && facts.paidYears.isEmpty && facts.policy?.region == .hohhot)
         let payment = try await world.store.pay(
             world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-1",
-            key: world.key("p1"), policies: world.policies, today: world.today, now: world.now)
+            key: world.key("p1"), policies: world.policies, today: world.today, now: world.now
+        ).record
         #expect(payment.id == "pay-1" && payment.total == .yuan(405) && payment.lines.map(\.year) == [2025])
         #expect(payment.receiptNumber == ReceiptNumber.make(issuedOn: world.today, sequence: payment.seq))
         #expect(payment.authorizerName == "王建国" && payment.memberName == "王小明" && payment.verificationCode.isEmpty)
@@ -45,7 +46,8 @@ struct StorePaymentsTests {
                 group.addTask {
                     _ = try await world.store.pay(
                         world.order(binding, total: .yuan(405)), endUser: authorizer, paymentID: "p\(index)",
-                        key: nil, policies: world.policies, today: world.today, now: world.now)
+                        key: nil, policies: world.policies, today: world.today, now: world.now
+                    ).record
                 }
             }
             for reader in 0..<400 {
@@ -82,45 +84,52 @@ struct StorePaymentsTests {
             await refusal {
                 try await world.store.pay(
                     world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "x",
-                    key: nil, policies: world.policies, today: world.today, now: world.now)
+                    key: nil, policies: world.policies, today: world.today, now: world.now
+                ).record
             }
                 == "BALANCE_INSUFFICIENT")
         #expect(
             await refusal {
                 try await world.store.pay(
                     world.order("b1", total: .yuan(405)), endUser: World.id(9), paymentID: "x",
-                    key: nil, policies: world.policies, today: world.today, now: world.now)
+                    key: nil, policies: world.policies, today: world.today, now: world.now
+                ).record
             }
                 == "NOT_PARTY")
         #expect(
             await refusal {
                 try await world.store.pay(
                     world.order("nope", total: .yuan(405)), endUser: authorizer, paymentID: "x",
-                    key: nil, policies: world.policies, today: world.today, now: world.now)
+                    key: nil, policies: world.policies, today: world.today, now: world.now
+                ).record
             }
                 == "NOT_PARTY")
         #expect(try await world.store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 10).isEmpty)
         #expect(try await world.store.person(authorizer)?.account?.total == .yuan(400))
         _ = try await world.store.credit(authorizer, amount: .yuan(5), part: .currentYear, reference: "TOPUP", key: nil, now: world.now)
-        let paid = try await world.store.pay(
+        let first = try await world.store.pay(
             world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-a",
             key: world.key("k", content: "a"), policies: world.policies, today: world.today, now: world.now)
-        let retried = try await world.store.pay(
+        let again = try await world.store.pay(
             world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-b",
             key: world.key("k", content: "a"), policies: world.policies, today: world.today, now: world.now)
+        let (paid, retried) = (first.record, again.record)
         #expect(retried == paid)
+        #expect(!first.isReplay && again.isReplay, "the retry says it is one: no money moved, no metric counts it")
         #expect(
             await refusal {
                 try await world.store.pay(
                     world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-c",
                     key: world.key("k", content: "b"), policies: world.policies, today: world.today,
-                    now: world.now)
+                    now: world.now
+                ).record
             } == "REQUEST_ID_REUSED")
         #expect(
             await refusal {
                 try await world.store.pay(
                     world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "p-d",
-                    key: nil, policies: world.policies, today: world.today, now: world.now)
+                    key: nil, policies: world.policies, today: world.today, now: world.now
+                ).record
             }
                 == "PREMIUM_ALREADY_PAID")
         #expect(try await world.store.person(authorizer)?.account?.total == .zero)
@@ -139,7 +148,8 @@ struct StorePaymentsTests {
                     await refusal {
                         try await world.store.pay(
                             world.order(binding, total: .yuan(405)), endUser: authorizer, paymentID: "p\(index)",
-                            key: nil, policies: world.policies, today: world.today, now: world.now)
+                            key: nil, policies: world.policies, today: world.today, now: world.now
+                        ).record
                     }
                 }
             }
@@ -176,7 +186,8 @@ struct StorePaymentsTests {
             .policy!.premiumYear(2025)!.amount!
         _ = try await world.store.pay(
             world.order("nb", total: total), endUser: parent, paymentID: "nb-pay", key: nil, policies: policies,
-            today: world.today, now: world.now)
+            today: world.today, now: world.now
+        ).record
         let enrolled = try #require(try await world.store.person(baby))
         #expect(enrolled.person.insuranceType == .resident && enrolled.person.status == .normal && enrolled.person.region == .ulanqab)
 
@@ -192,7 +203,8 @@ struct StorePaymentsTests {
         let external = ExternalPayment(amount: .yuan(80), reference: "CASH-1")
         let payment = try await world.store.pay(
             world.order("mb", total: .yuan(380), external: external), endUser: payer, paymentID: "mp",
-            key: nil, policies: policies, today: newYear, now: world.now)
+            key: nil, policies: policies, today: newYear, now: world.now
+        ).record
         #expect(payment.external == external && payment.accountPart == .yuan(300) && payment.postings.map(\.part) == [.carryOver])
         #expect(try await world.store.ledgerBalance(of: LedgerAccount.external(.maanshan)) == .yuan(-80))
         #expect(try await world.store.ledgerSum() == .zero)

@@ -19,7 +19,8 @@ extension World {
             key: IdempotencyKey(
                 scope: "Settle:H15010000001", requestID: id, fingerprint: Data((content.isEmpty ? "\(amount.fen)" : content).utf8),
                 kind: .settlement),
-            policies: policies, today: today, now: now)
+            policies: policies, today: today, now: now
+        ).record
     }
 }
 
@@ -60,6 +61,11 @@ struct StoreSettlementsTests {
         let record = try await world.settle(child, .yuan(100), id: "S1")
         #expect(record.status == .settled && record.split.acctMulaidPay == .yuan(100) && record.patientName == "王小明")
         #expect(try await world.store.settle(child, .yuan(100), id: "S1", world: world) == record, "a retry returns the original")
+        let retry = try await world.store.settle(
+            world.settleOrder(child, .yuan(100), id: "S1"), scope: .all,
+            key: IdempotencyKey(scope: "Settle:H15010000001", requestID: "S1", fingerprint: Data("10000".utf8), kind: .settlement),
+            policies: world.policies, today: world.today, now: world.now)
+        #expect(retry.isReplay && retry.record == record, "the retry says it is one")
         #expect(await refusal { try await world.settle(child, .yuan(90), id: "S1", content: "other") } == "SETTLEMENT_ID_REUSED")
         #expect(try await world.store.person(authorizer)?.account?.total == .yuan(900))
         #expect(try await world.store.ledgerBalance(of: LedgerAccount.institution(World.hospital.code)) == .yuan(100))
@@ -125,7 +131,8 @@ struct StoreSettlementsTests {
                         let paid = try? await world.store.pay(
                             world.order("b\(index % patients.count)", total: .yuan(405)), endUser: authorizer,
                             paymentID: "p\(index)", key: nil, policies: world.policies, today: world.today,
-                            now: world.now)
+                            now: world.now
+                        ).record
                         return paid?.accountPart ?? .zero
                     }
                     let settled = try? await world.settle(child, .yuan(90), id: "S\(index)")

@@ -78,7 +78,7 @@ public protocol FamilyAccountStore: Sendable {
     func pay(
         _ order: PaymentOrder, endUser: ResidentID, paymentID: String, key: IdempotencyKey?, policies: PolicyBook,
         today: CivilDate, now: Int64
-    ) async throws -> PaymentRecord
+    ) async throws -> Answered<PaymentRecord>
     /// A payment by id, or nil.
     func payment(id: String) async throws -> PaymentRecord?
     /// A payment by receipt number, or nil.
@@ -101,7 +101,7 @@ public protocol FamilyAccountStore: Sendable {
     func settle(
         _ order: SettlementOrder, scope: InstitutionScope, key: IdempotencyKey, policies: PolicyBook, today: CivilDate,
         now: Int64
-    ) async throws -> SettlementRecord
+    ) async throws -> Answered<SettlementRecord>
     /// Reverses the institution's settlement (`SettlementRules.reverse`); a second reversal
     /// returns the first.
     func reverseSettlement(

@@ -194,6 +194,21 @@ public struct PaymentRecord: Hashable, Sendable {
     }
 }
 
+/// What a keyed money mutation answered: the record, and whether it is the stored answer of an
+/// earlier request with the same key (a retry: nothing moved this time, so no metric counts it).
+public struct Answered<Record: Hashable & Sendable>: Hashable, Sendable {
+    /// The payment or settlement.
+    public var record: Record
+    /// Whether this is an earlier request's answer, returned again.
+    public var isReplay: Bool
+
+    /// Creates an answer.
+    public init(_ record: Record, isReplay: Bool) {
+        self.record = record
+        self.isReplay = isReplay
+    }
+}
+
 /// A retried mutation: who asked (`scope`, e.g. method and caller), the client's request id, and
 /// a fingerprint of the request's content.
 public struct IdempotencyKey: Hashable, Sendable {

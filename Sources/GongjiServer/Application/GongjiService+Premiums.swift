@@ -9,18 +9,21 @@ extension GongjiService {
         return try PremiumRules.quote(years: years, facts: facts)
     }
 
-    /// R-PAY-*: pays exactly once per request id.
-    public func pay(_ order: PaymentOrder, endUser: ResidentID, key: IdempotencyKey?, at time: ClockReading) async throws -> PaymentRecord {
-        let record = try await store.pay(
+    /// R-PAY-*: pays exactly once per request id; a retry answers the original payment, marked as a replay.
+    public func pay(
+        _ order: PaymentOrder, endUser: ResidentID, key: IdempotencyKey?, at time: ClockReading
+    ) async throws -> Answered<PaymentRecord> {
+        let paid = try await store.pay(
             order, endUser: endUser, paymentID: makeID(), key: key, policies: state.policies,
             today: time.today, now: time.now)
+        let record = paid.record
         logger.info(
-            "premium paid",
+            paid.isReplay ? "premium payment retried: the original answered" : "premium paid",
             metadata: [
                 "payment.id": "\(record.id)", "payment.total_fen": "\(record.total.fen)", "binding.id": "\(order.bindingID)",
                 "end_user": "\(endUser.masked)",
             ])
-        return signed(record)
+        return Answered(signed(record), isReplay: paid.isReplay)
     }
 
     /// The record with its receipt's verification code: HMAC-SHA256 of the receipt's text under

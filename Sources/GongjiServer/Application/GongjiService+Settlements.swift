@@ -40,22 +40,23 @@ extension GongjiService {
     /// region for metrics).
     public func settle(
         _ order: SettlementOrder, key: IdempotencyKey, caller: Caller, at time: ClockReading
-    ) async throws -> SettlementRecord {
+    ) async throws -> Answered<SettlementRecord> {
         // Permission before replay: the settlement id's record is scoped to the institution, not
         // to the caller, so a caller that does not act for it must not reach the replay.
         _ = try SettlementRules.access(caller.institutions, institution: order.institution)
-        let record = try await logRefusal(order, caller: caller) {
+        let settled = try await logRefusal(order, caller: caller) {
             try await store.settle(order, scope: caller.institutions, key: key, policies: state.policies, today: time.today, now: time.now)
         }
+        let record = settled.record
         logger.info(
-            "settled",
+            settled.isReplay ? "settlement retried: the original answered" : "settled",
             metadata: [
                 "institution.code": "\(record.institution.code)", "settlement.id": "\(record.settlementID)",
                 "patient": "\(record.patient.masked)",
                 "acct_pay_fen": "\(record.split.acctPay.fen)", "acct_mulaid_pay_fen": "\(record.split.acctMulaidPay.fen)",
                 "psn_cash_pay_fen": "\(record.split.cashPay.fen)", "peer.identity": "\(caller.identity)",
             ])
-        return record
+        return settled
     }
 
     /// R-SETL-2: a credential that is not the patient's own is refused and logged as such, masked.

@@ -133,6 +133,9 @@ public final class GongjiDaemon: Sendable {
         self.logger = logger
         self.tlsMaterial = tlsMaterial
         self.health = HealthState(storage: storage)
+        Self.observeAtScrape(
+            metrics: metrics, health: health, storage: storage, tlsMaterial: tlsMaterial,
+            sqlitePath: sqlite.map { _ in config.database.path })
         var transportConfig = GongjiServerTransport.Config.defaults
         transportConfig.rpc.maxRequestPayloadSize = MessageLimitedTransport.transportCeiling(for: config.messageBytesMax)
         transportConfig.http2.maxConcurrentStreams = config.concurrentStreamsMax
@@ -174,6 +177,31 @@ public final class GongjiDaemon: Sendable {
         server = GRPCServer(transport: transport, services: services, interceptors: [interceptor])
     }
 
+    /// The gauges read at each scrape: health (`gongji_serving`), storage (`gongji_storage_full`,
+    /// `gongji_database_unavailable`, and on SQLite the database's file system), and the time left
+    /// on the server certificate and the client CA (`gongji_certificate_expiry_seconds`).
+    static func observeAtScrape(
+        metrics: DaemonMetrics, health: HealthState, storage: StorageStatus, tlsMaterial: TLSMaterial, sqlitePath: String?
+    ) {
+        let directory = sqlitePath.map { ($0 as NSString).deletingLastPathComponent }
+        metrics.onScrape { metrics in
+            metrics.gauge("gongji_serving", health.isServing ? 1 : 0)
+            metrics.gauge("gongji_storage_full", storage.isFull ? 1 : 0)
+            metrics.gauge("gongji_database_unavailable", storage.isUnreachable ? 1 : 0)
+            var space = statvfs()
+            if let directory, statvfs(directory, &space) == 0 {
+                // What an unprivileged writer may still use, and the whole.
+                metrics.gauge("gongji_database_filesystem_avail_bytes", Double(space.f_bavail) * Double(space.f_frsize))
+                metrics.gauge("gongji_database_filesystem_size_bytes", Double(space.f_blocks) * Double(space.f_frsize))
+            }
+            let now = Date()
+            for (certificate, notValidAfter) in tlsMaterial.expiries {
+                metrics.gauge(
+                    "gongji_certificate_expiry_seconds", notValidAfter.timeIntervalSince(now), dimensions: [("certificate", certificate)])
+            }
+        }
+    }
+
     /// Re-reads the configuration file and applies what can change at run time: TLS certificate,
     /// key and client CAs (from their configured paths), roles, region policies and the log level.
     /// Everything is checked first; on any problem nothing changes and the error names the file.
@@ -212,7 +240,7 @@ public final class GongjiDaemon: Sendable {
     /// The long-lived parts, in start order, for a `ServiceGroup`.
     public func services(notifier: SystemdNotifier = SystemdNotifier(environment: [:]), configPath: String? = nil) -> [any Service] {
         // The checkpointer starts first so that it stops last, after the in-flight calls.
-        var services: [any Service] = [DocumentJanitor(service: service, logger: logger), MemoryTrimService()]
+        var services: [any Service] = [DocumentJanitor(service: service, metrics: metrics, logger: logger), MemoryTrimService()]
         if let sqlite {
             services += [CheckpointService(store: sqlite, logger: logger), StorageWatch(config: config, storage: storage, logger: logger)]
         }
@@ -251,11 +279,15 @@ struct GRPCServerService: Service {
 /// sooner for short retentions).
 struct DocumentJanitor: Service {
     let service: GongjiService
+    let metrics: DaemonMetrics
     let logger: Logger
 
     func run() async throws {
         await repeatUntilShutdown(every: .seconds(max(1, min(60, service.retentionSeconds / 10)))) {
-            do { _ = try await service.removeExpiredDocuments() } catch {
+            do {
+                _ = try await service.removeExpiredDocuments()
+                metrics.recordCleanup(at: Date())
+            } catch {
                 logger.error("removing expired uploads failed", metadata: ["error": "\(error)"])
             }
         }

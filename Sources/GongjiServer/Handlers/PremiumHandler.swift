@@ -48,8 +48,10 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
         let order = PaymentOrder(
             bindingID: message.bindingID, years: message.years.map(Int.init),
             expectedTotal: Money(fen: message.expectedTotalFen), external: external)
-        let record = try await service.pay(order, endUser: user, key: key, at: time)
-        metrics.recordPayment(fen: record.total.fen)
+        let paid = try await service.pay(order, endUser: user, key: key, at: time)
+        let record = paid.record
+        // Money that moved: a retry answered with the original is a call, not a payment.
+        if !paid.isReplay { metrics.recordPayment(fen: record.total.fen) }
         return ServerResponse(
             message: .with {
                 $0.payment = Gongji_V1_Payment(record)

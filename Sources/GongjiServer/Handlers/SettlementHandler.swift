@@ -27,17 +27,23 @@ struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
             request, settlementID: request.settlementID, institutionCode: request.institutionCode,
             method: context.descriptor)
         do {
-            let record = try await service.settle(order, key: key, caller: context.caller(service.state), at: time)
-            metrics.recordSettlement(
-                region: record.institution.region.description, result: "settled", acctPay: record.split.acctPay.fen,
-                acctMulaidPay: record.split.acctMulaidPay.fen)
+            let settled = try await service.settle(order, key: key, caller: context.caller(service.state), at: time)
+            let record = settled.record
+            // Money that moved: a retry answered with the original is a call, not a settlement.
+            if !settled.isReplay {
+                metrics.recordSettlement(
+                    region: record.institution.region.description, result: "settled", acctPay: record.split.acctPay.fen,
+                    acctMulaidPay: record.split.acctMulaidPay.fen)
+            }
             return .with { $0.settlement = Gongji_V1_Settlement(record) }
         } catch let refused as SettlementRefused {
             // A refusal, counted under the institution's region when the order named a loaded one.
             metrics.recordSettlement(region: refused.region?.description ?? "unknown", result: "refused")
+            metrics.recordSettlementRefusal(region: refused.region?.description ?? "unknown", reason: refused.error.reason.name)
             throw refused.error
         } catch let error as DomainError {
             metrics.recordSettlement(region: "unknown", result: "refused")
+            metrics.recordSettlementRefusal(region: "unknown", reason: error.reason.name)
             throw error
         }
     }

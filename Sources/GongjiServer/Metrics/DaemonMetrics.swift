@@ -28,6 +28,9 @@ public final class DaemonMetrics: Sendable {
         var code: String
     }
 
+    /// What sets the gauges that are read, not counted (health, storage, certificates), before each scrape.
+    private let scrapeHooks = Mutex<[@Sendable (DaemonMetrics) -> Void]>([])
+
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -59,6 +62,37 @@ public final class DaemonMetrics: Sendable {
         }
         calls.increment()
         timer.recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// A failed call, by the reason it named (`reasonLabel`).
+    func recordError(method: String, reason: String) {
+        CoreMetrics.Counter(label: "gongji_rpc_errors_total", dimensions: [("method", method), ("reason", reason)], factory: factory)
+            .increment()
+    }
+
+    /// A refused settlement, by the institution's region and the reason (the fraud signal:
+    /// `INSTITUTION_*`, `CREDENTIAL_NOT_PATIENTS_OWN`).
+    func recordSettlementRefusal(region: String, reason: String) {
+        CoreMetrics.Counter(
+            label: "gongji_settlement_refusals_total", dimensions: [("region", region), ("reason", reason)], factory: factory
+        )
+        .increment()
+    }
+
+    /// The retention clean-up finished (or found another daemon at it), at `time`.
+    func recordCleanup(at time: Date) {
+        CoreMetrics.Gauge(label: "gongji_document_cleanup_last_run_timestamp_seconds", factory: factory)
+            .record(time.timeIntervalSince1970)
+    }
+
+    /// Sets a gauge read at scrape time.
+    func gauge(_ label: String, _ value: Double, dimensions: [(String, String)] = []) {
+        CoreMetrics.Gauge(label: label, dimensions: dimensions, factory: factory).record(value)
+    }
+
+    /// Runs `hook` before every scrape (to set gauges from the daemon's state).
+    func onScrape(_ hook: @escaping @Sendable (DaemonMetrics) -> Void) {
+        scrapeHooks.withLock { $0.append(hook) }
     }
 
     /// A database write transaction's latency.
@@ -106,6 +140,7 @@ public final class DaemonMetrics: Sendable {
 
     /// The Prometheus text exposition of every metric.
     public func render() -> String {
+        for hook in scrapeHooks.withLock({ $0 }) { hook(self) }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return String(decoding: buffer, as: UTF8.self)
@@ -129,6 +164,10 @@ public final class MetricsServer: Service, Sendable {
         self.metrics = metrics
         self.ready = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Int.self)
     }
+
+    /// A server that never ran (a daemon built to seed, then dropped) fails its waiters instead of
+    /// leaking the promise; one that ran completed it already, and this changes nothing.
+    deinit { ready.fail(CancellationError()) }
 
     /// The port it listens on, once it does.
     public func listeningPort() async throws -> Int { try await ready.futureResult.get() }

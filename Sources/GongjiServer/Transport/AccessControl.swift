@@ -153,6 +153,7 @@ extension AccessInterceptor {
         let mapped = rpcError(error)
         let duration = ContinuousClock.now - started
         metrics.recordCall(method: method, code: "\(mapped.code)", duration: duration)
+        metrics.recordError(method: method, reason: reasonLabel(of: mapped))
         let level: Logger.Level = mapped.code == .internalError || mapped.code == .dataLoss ? .error : .info
         logger.log(
             level: level, "call failed",
@@ -166,4 +167,16 @@ extension AccessInterceptor {
 
 extension Duration {
     var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}
+
+/// The reason an error names (`REASON: message`, as every status of Gongji starts), for the
+/// error counter's label: one of the catalogue's names, or the status code for a failure the
+/// transport answered (a bounded set either way).
+func reasonLabel(of error: RPCError) -> String {
+    guard let colon = error.message.firstIndex(of: ":") else { return "\(error.code)" }
+    let prefix = error.message[..<colon]
+    guard !prefix.isEmpty, prefix.count <= 64, prefix.allSatisfy({ $0.isUppercase || $0 == "_" || $0.isNumber }) else {
+        return "\(error.code)"
+    }
+    return String(prefix)
 }

@@ -91,6 +91,18 @@ public final class TLSMaterial: CertificateReloader, Sendable {
     /// The current private key, for the server's initial TLS configuration.
     var privateKeySource: NIOSSLPrivateKeySource { current.withLock { .privateKey($0.key) } }
 
+    /// When the server certificate and the earliest client CA stop being valid (for the
+    /// `gongji_certificate_expiry_seconds` gauge).
+    var expiries: [(certificate: String, notValidAfter: Date)] {
+        let (chain, roots) = current.withLock { ($0.chain, $0.roots) }
+        var result: [(String, Date)] = []
+        if let leaf = chain.first.flatMap({ try? Certificate(derEncoded: $0.toDERBytes()) }) {
+            result.append(("server", leaf.notValidAfter))
+        }
+        if let earliest = roots.map(\.notValidAfter).min() { result.append(("client_ca", earliest)) }
+        return result
+    }
+
     /// Whether a certificate may authenticate a client: when it carries an extended key usage,
     /// that must include clientAuth (or anyExtendedKeyUsage). A server-only certificate issued by
     /// the same CA is not a client certificate.
