@@ -29,11 +29,15 @@ import Synchronization
 /// transaction (bounded, with jitter); every statement's rows are read to the end so that such an
 /// error is never lost (`PostgresConnection.run`).
 public final class PostgresStore: FamilyAccountStore {
+    /// How often the pool moved to another primary (failover) since start.
+    public var primaryMoves: Int { pool.moves }
     /// The primary's pool (with several hosts, it follows the primary: `PrimaryPool`).
     let pool: PrimaryPool
     let logger: Logger
     /// Whether the server is reachable (and has space): health follows it.
     public let storage: StorageStatus
+    /// The pool's use, for metrics: connections in use, how long calls waited for one, moves of the primary.
+    public let statistics = PoolStatistics()
     /// How often a transaction is tried before its serialization failure is reported.
     static let attemptsMax = 40
 
@@ -273,10 +277,14 @@ public final class PostgresStore: FamilyAccountStore {
     private func leasedOnce<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let started = LeaseFlag()
         let client = pool.client
+        let statistics = self.statistics
+        let asked = ContinuousClock.now
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 try await client.withConnection { connection in
                     started.value.withLock { $0 = true }
+                    statistics.leased(waited: ContinuousClock.now - asked)
+                    defer { statistics.returned() }
                     return try await body(connection)
                 }
             }
@@ -449,4 +457,27 @@ extension PostgresRandomAccessRow {
 /// Whether a lease reached its connection.
 final class LeaseFlag: Sendable {
     let value = Mutex(false)
+}
+
+/// How the connection pool is used: read by the daemon's metrics at each scrape
+/// (`gongji_db_connections_in_use`, `gongji_db_pool_wait_seconds`, `gongji_db_primary_moves_total`).
+public final class PoolStatistics: Sendable {
+    private let leases = Mutex(0)
+    /// Told how long each lease waited (set once, by the daemon, before calls come).
+    private let observer = Mutex<(@Sendable (Duration) -> Void)?>(nil)
+
+    init() {}
+
+    /// Connections leased now.
+    public var inUse: Int { leases.withLock { $0 } }
+
+    /// Has `observe` told of every lease's wait for a connection.
+    public func onLease(_ observe: @escaping @Sendable (Duration) -> Void) { observer.withLock { $0 = observe } }
+
+    func leased(waited: Duration) {
+        leases.withLock { $0 += 1 }
+        observer.withLock { $0 }?(waited)
+    }
+
+    func returned() { leases.withLock { $0 -= 1 } }
 }

@@ -38,6 +38,9 @@ final class GroupCommit: Sendable {
     }
 
     private let state = Mutex(State())
+
+    /// Requests waiting for the writer now.
+    var queueDepth: Int { state.withLock { $0.queue.count } }
     private let pool: DatabasePool
     private let batchMax: Int
     private let mapError: @Sendable (any Error) -> any Error

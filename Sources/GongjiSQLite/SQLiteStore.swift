@@ -19,6 +19,8 @@ public final class SQLiteStore: FamilyAccountStore {
     let checkpointConnection: DatabaseQueue
     /// The log size above which `checkpoint()` restarts the log, and to which its file is truncated.
     let walBytesMax: Int
+    /// Requests queued for the next group-committed transaction (for metrics).
+    public var groupCommitQueueDepth: Int { groupCommit.queueDepth }
     /// Whether writes fail for lack of space.
     public let storage: StorageStatus
 

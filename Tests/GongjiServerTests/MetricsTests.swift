@@ -57,7 +57,34 @@ struct MetricsTests {
             #expect(text.contains("gongji_upload_bytes_total 15000"))
             #expect(text.contains("gongji_db_transaction_seconds_count"))
             #expect(text.contains("gongji_open_connections 1"))
+            #expect(text.contains(#"gongji_rpc_errors_total{method="gongji.v1.BindingService/GetBinding",reason="NOT_PARTY"} 1"#))
+            #expect(text.contains(#"gongji_payment_duration_seconds_count{result="paid"} 1"#))
+            #expect(text.contains(#"gongji_payment_duration_seconds_count{result="replayed"} 1"#))
+            #expect(text.contains("gongji_serving 1.0"))
+            #expect(text.contains("gongji_storage_full 0.0"))
+            #expect(text.contains(#"gongji_certificate_expiry_seconds{certificate="server"}"#))
+            #expect(text.contains(#"gongji_certificate_expiry_seconds{certificate="client_ca"}"#))
+            #expect(text.contains("gongji_database_filesystem_avail_bytes"))
+            #expect(text.contains("gongji_db_group_commit_queue_depth 0.0"))
         }
+        await daemon.stop()
+    }
+}
+
+@Suite("Metrics on PostgreSQL", .needsPostgreSQL)
+struct PostgresMetricsTests {
+    @Test("on PostgreSQL the pool's use is exported: connections in use, waits for one, moves of the primary")
+    func pool() async throws {
+        let daemon = try await TestDaemon.start(
+            clock: TestClock(inWindow2025), metrics: .init(host: "127.0.0.1", port: 0), postgresql: try await freshPostgresSchema())
+        try await Demo.load(daemon)
+        let port = try await daemon.daemon.metricsServer!.listeningPort()
+        let (data, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains("gongji_db_connections_in_use "), "\(text.prefix(3000))")
+        #expect(text.contains("gongji_db_pool_wait_seconds_count"))
+        #expect(text.contains("gongji_db_primary_moves_total 0"))
+        #expect(!text.contains("gongji_db_group_commit_queue_depth"), "SQLite's only")
         await daemon.stop()
     }
 }

@@ -136,6 +136,16 @@ public final class GongjiDaemon: Sendable {
         Self.observeAtScrape(
             metrics: metrics, health: health, storage: storage, tlsMaterial: tlsMaterial,
             sqlitePath: sqlite.map { _ in config.database.path })
+        if let sqlite {
+            metrics.onScrape { metrics in metrics.gauge("gongji_db_group_commit_queue_depth", Double(sqlite.groupCommitQueueDepth)) }
+        }
+        if let postgres {
+            postgres.statistics.onLease { metrics.recordPoolWait($0) }
+            metrics.onScrape { metrics in
+                metrics.gauge("gongji_db_connections_in_use", Double(postgres.statistics.inUse))
+                metrics.recordPrimaryMoves(total: postgres.primaryMoves)
+            }
+        }
         var transportConfig = GongjiServerTransport.Config.defaults
         transportConfig.rpc.maxRequestPayloadSize = MessageLimitedTransport.transportCeiling(for: config.messageBytesMax)
         transportConfig.http2.maxConcurrentStreams = config.concurrentStreamsMax

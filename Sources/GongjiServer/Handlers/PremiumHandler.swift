@@ -48,7 +48,15 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
         let order = PaymentOrder(
             bindingID: message.bindingID, years: message.years.map(Int.init),
             expectedTotal: Money(fen: message.expectedTotalFen), external: external)
-        let paid = try await service.pay(order, endUser: user, key: key, at: time)
+        let started = ContinuousClock.now
+        let paid: Answered<PaymentRecord>
+        do {
+            paid = try await service.pay(order, endUser: user, key: key, at: time)
+        } catch {
+            metrics.recordMoneyCall("payment", result: error is DomainError ? "refused" : "failed", duration: ContinuousClock.now - started)
+            throw error
+        }
+        metrics.recordMoneyCall("payment", result: paid.isReplay ? "replayed" : "paid", duration: ContinuousClock.now - started)
         let record = paid.record
         // Money that moved: a retry answered with the original is a call, not a payment.
         if !paid.isReplay { metrics.recordPayment(fen: record.total.fen) }

@@ -26,8 +26,11 @@ struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
         let key = try settlementKey(
             request, settlementID: request.settlementID, institutionCode: request.institutionCode,
             method: context.descriptor)
+        let started = ContinuousClock.now
         do {
             let settled = try await service.settle(order, key: key, caller: context.caller(service.state), at: time)
+            metrics.recordMoneyCall(
+                "settlement", result: settled.isReplay ? "replayed" : "settled", duration: ContinuousClock.now - started)
             let record = settled.record
             // Money that moved: a retry answered with the original is a call, not a settlement.
             if !settled.isReplay {
@@ -37,13 +40,18 @@ struct SettlementHandler: Gongji_V1_SettlementService.SimpleServiceProtocol {
             }
             return .with { $0.settlement = Gongji_V1_Settlement(record) }
         } catch let refused as SettlementRefused {
+            metrics.recordMoneyCall("settlement", result: "refused", duration: ContinuousClock.now - started)
             // A refusal, counted under the institution's region when the order named a loaded one.
             metrics.recordSettlement(region: refused.region?.description ?? "unknown", result: "refused")
             metrics.recordSettlementRefusal(region: refused.region?.description ?? "unknown", reason: refused.error.reason.name)
             throw refused.error
         } catch let error as DomainError {
+            metrics.recordMoneyCall("settlement", result: "refused", duration: ContinuousClock.now - started)
             metrics.recordSettlement(region: "unknown", result: "refused")
             metrics.recordSettlementRefusal(region: "unknown", reason: error.reason.name)
+            throw error
+        } catch {
+            metrics.recordMoneyCall("settlement", result: "failed", duration: ContinuousClock.now - started)
             throw error
         }
     }

@@ -28,6 +28,7 @@ public final class DaemonMetrics: Sendable {
         var code: String
     }
 
+    private let primaryMovesSeen = Mutex(0)
     /// What sets the gauges that are read, not counted (health, storage, certificates), before each scrape.
     private let scrapeHooks = Mutex<[@Sendable (DaemonMetrics) -> Void]>([])
 
@@ -83,6 +84,27 @@ public final class DaemonMetrics: Sendable {
     func recordCleanup(at time: Date) {
         CoreMetrics.Gauge(label: "gongji_document_cleanup_last_run_timestamp_seconds", factory: factory)
             .record(time.timeIntervalSince1970)
+    }
+
+    /// How long a PostgreSQL call waited for a pooled connection.
+    func recordPoolWait(_ duration: Duration) {
+        CoreMetrics.Timer(label: "gongji_db_pool_wait_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+    }
+
+    /// The primary moved (failover) `total` times since start; the counter catches up.
+    func recordPrimaryMoves(total: Int) {
+        let new = primaryMovesSeen.withLock { seen -> Int in
+            defer { seen = max(seen, total) }
+            return max(0, total - seen)
+        }
+        let counter = CoreMetrics.Counter(label: "gongji_db_primary_moves_total", factory: factory)
+        if new > 0 { counter.increment(by: new) }
+    }
+
+    /// A payment or settlement call's latency by how it ended (`paid`/`settled`, `replayed`, `refused`).
+    func recordMoneyCall(_ path: String, result: String, duration: Duration) {
+        CoreMetrics.Timer(label: "gongji_\(path)_duration_seconds", dimensions: [("result", result)], factory: factory)
+            .recordNanoseconds(duration.nanoseconds)
     }
 
     /// Sets a gauge read at scrape time.
