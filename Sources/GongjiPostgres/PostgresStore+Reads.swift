@@ -185,6 +185,17 @@ extension PostgresStore {
         return try await read { c in Set(try await c.rows("SELECT id FROM document", logger: logger).map { try $0.string("id") }) }
     }
 
+    public func documentTotals() async throws -> (count: Int, bytes: Int64) {
+        let logger = self.logger
+        return try await read(snapshot: false) { c in
+            guard
+                let row = try await c.row(
+                    "SELECT COUNT(*)::bigint AS n, COALESCE(SUM(size_bytes), 0)::bigint AS b FROM document", logger: logger)
+            else { return (0, 0) }
+            return (Int(try row.int("n")), try row.int("b"))
+        }
+    }
+
     // MARK: Ledger
 
     public func ledgerSum() async throws -> Money {

@@ -18,4 +18,11 @@ extension SQLiteStore {
     public func documentIDs() async throws -> Set<String> {
         try await read { db in Set(try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM document"))) }
     }
+
+    public func documentTotals() async throws -> (count: Int, bytes: Int64) {
+        try await read { db in
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) AS n, COALESCE(SUM(size_bytes), 0) AS b FROM document"))
+            return (row?["n"] ?? 0, row?["b"] ?? 0)
+        }
+    }
 }

@@ -28,11 +28,13 @@ struct StoreDocumentsTests {
         _ = try await world.store.recordDocument(
             id: back, side: .back, mediaType: "image/png", size: 20, uploadedBy: uploader, now: world.now)
         #expect(try await world.store.documentIDs() == [front, back])
+        #expect(try await world.store.documentTotals() == (2, 30), "the same bytes again are one document")
         #expect(try await world.store.document(id: back)?.mediaType == "image/png")
         #expect(try await world.store.document(id: "none") == nil)
         #expect(try await world.store.removeExpiredDocuments(now: world.now + 50, retentionSeconds: 100).isEmpty)
         #expect(try await world.store.removeExpiredDocuments(now: world.now + 150, retentionSeconds: 100) == [back])
         #expect(try await world.store.documentIDs() == [front])
+        #expect(try await world.store.documentTotals() == (1, 10))
     }
 
     @Test("a binding finds only the uploader's own documents, and a document a binding uses does not expire", arguments: Backend.all)

@@ -68,6 +68,8 @@ public protocol FamilyAccountStore: Sendable {
     func removeExpiredDocuments(now: Int64, retentionSeconds: Int64) async throws -> [String]
     /// Ids of all recorded documents.
     func documentIDs() async throws -> Set<String>
+    /// How many documents are recorded, and their bytes.
+    func documentTotals() async throws -> (count: Int, bytes: Int64)
 
     // MARK: Premiums
 

@@ -79,4 +79,9 @@ extension GongjiService {
         if !removed.isEmpty { logger.info("expired uploads removed", metadata: ["documents.removed": "\(removed.count)"]) }
         return removed.count
     }
+
+    /// How many identity documents are recorded, and their bytes (for metrics).
+    public func documentTotals() async throws -> (count: Int, bytes: Int64) {
+        try await store.documentTotals()
+    }
 }

@@ -297,6 +297,9 @@ struct DocumentJanitor: Service {
             do {
                 _ = try await service.removeExpiredDocuments()
                 metrics.recordCleanup(at: Date())
+                let (count, bytes) = try await service.documentTotals()
+                metrics.gauge("gongji_documents_stored", Double(count))
+                metrics.gauge("gongji_documents_stored_bytes", Double(bytes))
             } catch {
                 logger.error("removing expired uploads failed", metadata: ["error": "\(error)"])
             }
