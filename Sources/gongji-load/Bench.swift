@@ -31,6 +31,8 @@ struct Bench: AsyncParsableCommand {
     var address: String
     @Option(help: "The daemon's process id (several, comma-separated), to sample CPU time and RSS.")
     var serverPID: String?
+    @Option(help: "The PostgreSQL server's postmaster process id: its CPU and its backends' is sampled too.")
+    var databasePID: Int32?
     @Option(help: "Comma-separated scenarios.")
     var scenarios: String = "health,quote,pay,pay-shared,settle,settle-two,upload"
     @Option(help: "Concurrent streams (in-flight calls) per scenario.")
@@ -140,6 +142,8 @@ struct ScenarioResult: Encodable {
     var maxMs: Double
     /// Server CPU time over wall time (1.0 = one core busy).
     var serverCpuCores: Double?
+    /// The database server's CPU time over wall time (PostgreSQL: the postmaster and its backends).
+    var databaseCpuCores: Double?
     var serverPeakRssMib: Double?
     /// The load generator's own CPU (it shares the machine).
     var clientCpuCores: Double
@@ -154,6 +158,7 @@ struct LoadDriver: Sendable {
     let settlementClients: [GRPCClient<HTTP2ClientTransport.Posix>]
     let manifest: BenchManifest
     let serverPIDs: [Int32]
+    let databasePID: Int32?
     let concurrency: Int, uploadConcurrency: Int, duration: Duration, warmup: Duration, chunkBytes: Int
     /// The image uploaded (varied per upload).
     let image: [UInt8]
@@ -169,6 +174,7 @@ struct LoadDriver: Sendable {
         self.settlementClients = settlementClients
         self.manifest = manifest
         self.serverPIDs = serverPIDs
+        databasePID = options.databasePID
         concurrency = options.concurrency
         uploadConcurrency = options.uploadConcurrency
         rounds = options.rounds
@@ -323,6 +329,7 @@ struct LoadDriver: Sendable {
     ) async throws -> Sample {
         let next = Counter()
         let sampler = ProcessSampler(pids: serverPIDs)
+        let databaseCPUStart = databasePID.map(ProcessSampler.treeCPUSeconds(parent:))
         let clientCPUStart = ProcessSampler.ownCPUSeconds()
         let started = ContinuousClock.now
         let deadline = started + limit
@@ -357,11 +364,12 @@ struct LoadDriver: Sendable {
         }
         let seconds = (ContinuousClock.now - started).seconds
         let server = sampler.summary()
+        let databaseCPU = databasePID.map(ProcessSampler.treeCPUSeconds(parent:)).flatMap { end in databaseCPUStart.map { end - $0 } }
         let issued = next.value.load(ordering: .relaxed)
         return Sample(
             latenciesMs: outcomes.flatMap(\.latencies).map { $0.seconds * 1000 }, errors: outcomes.map(\.errors).reduce(0, +),
             errorSamples: outcomes.flatMap(\.samples), seconds: seconds, serverCPUSeconds: server?.cpuSeconds,
-            serverPeakRSSMiB: server?.peakRSSMiB,
+            serverPeakRSSMiB: server?.peakRSSMiB, databaseCPUSeconds: databaseCPU,
             clientCPUSeconds: ProcessSampler.ownCPUSeconds() - clientCPUStart, consumed: count.map { min($0, issued) } ?? issued)
     }
 }
@@ -374,6 +382,7 @@ struct Sample: Sendable {
     var seconds = 0.0
     var serverCPUSeconds: Double?
     var serverPeakRSSMiB: Double?
+    var databaseCPUSeconds: Double?
     var clientCPUSeconds = 0.0
     /// Indices used (payables spent).
     var consumed = 0
@@ -385,6 +394,7 @@ struct Sample: Sendable {
         seconds += other.seconds
         if let cpu = other.serverCPUSeconds { serverCPUSeconds = (serverCPUSeconds ?? 0) + cpu }
         if let rss = other.serverPeakRSSMiB { serverPeakRSSMiB = max(serverPeakRSSMiB ?? 0, rss) }
+        if let cpu = other.databaseCPUSeconds { databaseCPUSeconds = (databaseCPUSeconds ?? 0) + cpu }
         clientCPUSeconds += other.clientCPUSeconds
         consumed += other.consumed
     }
@@ -400,6 +410,7 @@ struct Sample: Sendable {
             name: name, streams: streams, requests: sorted.count, errors: errors, errorSamples: Array(errorSamples.prefix(5)),
             seconds: seconds, requestsPerSecond: Double(sorted.count) / seconds, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
             p999Ms: percentile(0.999), maxMs: sorted.last ?? 0, serverCpuCores: serverCPUSeconds.map { $0 / seconds },
+            databaseCpuCores: databaseCPUSeconds.map { $0 / seconds },
             serverPeakRssMib: serverPeakRSSMiB, clientCpuCores: clientCPUSeconds / seconds, megabytesPerSecond: nil)
     }
 }
@@ -463,6 +474,23 @@ final class ProcessSampler: Sendable {
         guard let cpuStart, let cpuEnd = Self.cpuSeconds(pids) else { return nil }
         let rss = pids.compactMap(Self.residentKiB(pid:)).max() ?? 0
         return (cpuEnd - cpuStart, Double(max(peakRSSKiB.withLock { $0 }, rss)) / 1024)
+    }
+
+    /// The CPU time of `parent` and of its children (PostgreSQL's postmaster and the backends it
+    /// forked: one per connection, so they live through a scenario), in seconds.
+    static func treeCPUSeconds(parent: Int32) -> Double {
+        var total = cpuSeconds(pid: parent) ?? 0
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let pid = Int32(entry), let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = text.lastIndex(of: ")")
+            else { continue }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            // Field 4 (the parent's id) is fields[1] after the command name.
+            guard fields.count > 1, Int32(fields[1]) == parent else { continue }
+            total += cpuSeconds(pid: pid) ?? 0
+        }
+        return total
     }
 
     /// utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat).
