@@ -77,7 +77,6 @@ extension PostgresStore {
         }
 
         mutating func addNumbered(_ row: SettlementRow) {
-            let now = self.now
             let record = row.record
             let split = record.split
             let family = (try? StoredFamilyUse.encode(split.family)) ?? "[]"
@@ -104,7 +103,6 @@ extension PostgresStore {
                             + "\(b.placeholder(Int64(row.day.year))))"
                     }.joined(separator: ", ")
             }
-            _ = now
         }
 
         mutating func addNumbered(_ binding: Binding) {
