@@ -31,6 +31,8 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
     public var metrics: Metrics?
     /// Which institutions each `settlement` identity may act for.
     public var settlement: Settlement?
+    /// OpenTelemetry tracing (off without it).
+    public var tracing: Tracing?
 
     /// `settlement`.
     public struct Settlement: Sendable, Codable, Hashable {
@@ -252,17 +254,52 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         enum CodingKeys: String, CodingKey, CaseIterable { case host, port }
     }
 
+    /// `tracing`: spans exported with OTLP/gRPC to a collector. Off when the section is absent.
+    public struct Tracing: Sendable, Codable, Hashable {
+        /// The collector, `http://host:port` (or `https://` for TLS with the system's roots).
+        public var otlpEndpoint: String
+        /// The share of calls without a sampled parent that are traced, 0…1 (default 0.01). A
+        /// gateway's `traceparent` that says sampled is always followed. Reloadable.
+        public var sampleRatio: Double?
+        /// Finished spans waiting for export at most (default 2048); past it new spans are dropped.
+        public var queueSpansMax: Int?
+        /// How long one export may take before it is abandoned (default 5).
+        public var exportTimeoutSeconds: Int?
+
+        /// Creates the section.
+        public init(otlpEndpoint: String, sampleRatio: Double? = nil, queueSpansMax: Int? = nil, exportTimeoutSeconds: Int? = nil) {
+            self.otlpEndpoint = otlpEndpoint
+            self.sampleRatio = sampleRatio
+            self.queueSpansMax = queueSpansMax
+            self.exportTimeoutSeconds = exportTimeoutSeconds
+        }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case otlpEndpoint = "otlp_endpoint"
+            case sampleRatio = "sample_ratio"
+            case queueSpansMax = "queue_spans_max"
+            case exportTimeoutSeconds = "export_timeout_seconds"
+        }
+
+        /// `sample_ratio` or its default, 0.01.
+        public var ratio: Double { sampleRatio ?? 0.01 }
+        /// `queue_spans_max` or its default, 2048.
+        public var queueMax: Int { queueSpansMax ?? 2048 }
+        /// `export_timeout_seconds` or its default, 5.
+        public var exportTimeout: Int { exportTimeoutSeconds ?? 5 }
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, roles, database, documents, secrets, policies, limits, log, metrics, settlement
+        case listen, tls, roles, database, documents, secrets, policies, limits, log, metrics, settlement, tracing
     }
 
     /// Creates a configuration.
     public init(
         listen: Listen, tls: TLS, roles: [String: [String]], database: DatabaseSection, documents: Documents,
         secrets: Secrets, policies: Policies, limits: Limits = .defaults, log: Log = Log(level: nil),
-        metrics: Metrics? = nil, settlement: Settlement? = nil
+        metrics: Metrics? = nil, settlement: Settlement? = nil, tracing: Tracing? = nil
     ) {
         self.settlement = settlement
+        self.tracing = tracing
         self.listen = listen
         self.tls = tls
         self.roles = roles
@@ -289,6 +326,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         log = try c.decodeIfPresent(Known<Log>.self, forKey: .log)?.value ?? Log(level: nil)
         metrics = try c.decodeIfPresent(Known<Metrics>.self, forKey: .metrics)?.value
         settlement = try c.decodeIfPresent(Known<Settlement>.self, forKey: .settlement)?.value
+        tracing = try c.decodeIfPresent(Known<Tracing>.self, forKey: .tracing)?.value
     }
 }
 
@@ -307,6 +345,7 @@ extension GongjiConfig.Limits: ConfigSection {}
 extension GongjiConfig.Log: ConfigSection {}
 extension GongjiConfig.Metrics: ConfigSection {}
 extension GongjiConfig.Settlement: ConfigSection {}
+extension GongjiConfig.Tracing: ConfigSection {}
 extension GongjiConfig.DatabaseSection.PostgreSQL: ConfigSection {}
 
 /// Decodes a section after refusing any key it does not know: a typo (`limit`,
@@ -477,6 +516,17 @@ extension GongjiConfig {
         }
         if let metrics {
             guard (0...65535).contains(metrics.port) else { throw ConfigError(key: "metrics.port", problem: "must be 0…65535") }
+        }
+        if let tracing {
+            let endpoint = tracing.otlpEndpoint
+            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://"), endpoint.count > "https://".count else {
+                throw ConfigError(key: "tracing.otlp_endpoint", problem: "must be http://host:port or https://host:port, got '\(endpoint)'")
+            }
+            if let ratio = tracing.sampleRatio, !(0...1).contains(ratio) {
+                throw ConfigError(key: "tracing.sample_ratio", problem: "must be 0…1, got \(ratio)")
+            }
+            try range(tracing.queueSpansMax, "tracing.queue_spans_max", 1...1_000_000)
+            try range(tracing.exportTimeoutSeconds, "tracing.export_timeout_seconds", 1...300)
         }
         switch (database.path.isEmpty, database.postgresql) {
         case (true, nil): throw ConfigError(key: "database", problem: "give path (SQLite) or postgresql")

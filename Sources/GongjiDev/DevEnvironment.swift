@@ -38,7 +38,8 @@ public struct DevEnvironment: Sendable {
     /// `*.json5` policies.
     public static func create(
         at directory: URL, policySource: URL, host: String, port: Int,
-        today: CivilDate, database: Database = .sqlite, metricsPort: Int? = nil
+        today: CivilDate, database: Database = .sqlite, metricsPort: Int? = nil,
+        otlpEndpoint: String? = nil, traceSampleRatio: Double = 1
     ) throws -> DevEnvironment {
         let fm = FileManager.default
         try? fm.removeItem(at: directory)
@@ -80,7 +81,8 @@ public struct DevEnvironment: Sendable {
               policies: { directory: "policies" },
               // The settlement identity acts for every institution (a platform hub).
               settlement: { institutions: { "gongji-settlement": ["*"] } },
-              log: { level: "info" },\(metricsPort.map { "\n  metrics: { host: \"127.0.0.1\", port: \($0) }," } ?? "")
+              log: { level: "info" },\(metricsPort.map { "\n  metrics: { host: \"127.0.0.1\", port: \($0) }," } ?? "")\(
+                otlpEndpoint.map { "\n  tracing: { otlp_endpoint: \"\($0)\", sample_ratio: \(traceSampleRatio) }," } ?? "")
             }
 
             """

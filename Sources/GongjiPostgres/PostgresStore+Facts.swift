@@ -5,6 +5,8 @@ import Logging
 import PostgresNIO
 
 extension PostgresStore: StorageBackend {
+    public var databaseSystem: String { "postgresql" }
+
     public func facts(_ request: FactsRequest) async throws -> StoredFacts {
         let logger = self.logger
         return try await read { c in try await Self.facts(request, locking: false, on: c, logger: logger) }

@@ -219,6 +219,7 @@ public final class PostgresStore: FamilyAccountStore {
                     }
                 }
                 storage.recordWritten()
+                StoreTracing.note("gongji.attempts", attempt)
                 return result
             } catch let error as PSQLError where Self.isRetryable(error) && attempt < Self.attemptsMax {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(2 * attempt + 3))))

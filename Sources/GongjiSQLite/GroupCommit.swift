@@ -26,8 +26,8 @@ final class GroupCommit: Sendable {
 
     /// What a waiting caller is woken with.
     private enum Wake: Sendable {
-        /// Its request was committed (or failed); the outcome.
-        case finished(Result<any Sendable, any Error>)
+        /// Its request was committed (or failed) in a batch of this size; the outcome.
+        case finished(Result<any Sendable, any Error>, batchSize: Int)
         /// It leads the next batch, which it is the first of.
         case lead([Pending])
     }
@@ -73,9 +73,10 @@ final class GroupCommit: Sendable {
             if let batch { continuation.resume(returning: .lead(batch)) }
         }
         let outcome: Result<any Sendable, any Error>
+        let batchSize: Int
         switch wake {
-        case .finished(let result):
-            outcome = result
+        case .finished(let result, let size):
+            (outcome, batchSize) = (result, size)
         case .lead(let batch):
             let results = await run(batch)
             // Hand over before waking anyone, so the next batch starts while this one's callers reply.
@@ -88,10 +89,11 @@ final class GroupCommit: Sendable {
             }
             if let next { next[0].wake.resume(returning: .lead(next)) }
             for (pending, result) in zip(batch, results).dropFirst() {
-                pending.wake.resume(returning: .finished(result))
+                pending.wake.resume(returning: .finished(result, batchSize: batch.count))
             }
-            outcome = results[0]
+            (outcome, batchSize) = (results[0], batch.count)
         }
+        StoreTracing.note("gongji.batch_size", batchSize)
         // The value was produced by `work`, which returns a T.
         return try outcome.get() as! T
     }

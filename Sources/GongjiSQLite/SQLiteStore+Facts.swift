@@ -4,6 +4,8 @@ import GongjiCore
 import GongjiStorage
 
 extension SQLiteStore: StorageBackend {
+    public var databaseSystem: String { "sqlite" }
+
     public func facts(_ request: FactsRequest) async throws -> StoredFacts {
         try readNow { db in try Self.facts(request, in: db) }
     }

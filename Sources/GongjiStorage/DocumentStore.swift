@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GongjiCore
 import Logging
+import Tracing
 
 /// Identity-document images, content-addressed by SHA-256, encrypted at rest (R-DOC-1, R-DOC-3).
 ///
@@ -67,6 +68,10 @@ public final class DocumentStore: Sendable {
 
     /// Reads, decrypts and verifies a document; one that fails is reported, never returned.
     public func read(_ id: String) async throws -> [UInt8] {
+        try await StoreTracing.withSpan("documents read", attributes: ["gongji.blobs": .bool(blobs != nil)]) { try await readUntraced(id) }
+    }
+
+    private func readUntraced(_ id: String) async throws -> [UInt8] {
         guard id.count == 64, id.allSatisfy(\.isHexDigit) else { throw StoreError(.documentMissing, "the document file is missing") }
         if let blobs {
             guard let sealed = try await blobs.get(id: id) else { throw StoreError(.documentMissing, "the document is missing") }
@@ -143,6 +148,9 @@ public final class DocumentUpload: @unchecked Sendable {
     /// Bytes received so far.
     public private(set) var size = 0
     var done = false
+    /// In a traced call: the span of this upload, from its first byte until it is durable or discarded.
+    let span = StoreTracing.startSpan("documents upload")
+    var spanEnded = false
 
     init(store: DocumentStore) throws(StoreError) {
         self.store = store
@@ -217,6 +225,32 @@ public final class DocumentUpload: @unchecked Sendable {
     /// `finish()` off the caller's thread: its fsyncs block for milliseconds, which would hold one
     /// of Swift concurrency's few cooperative threads (one per core) from every other call.
     public func finishDurably() async throws -> (id: String, deduplicated: Bool) {
+        do {
+            let finished = try await finishDurablyUntraced()
+            endSpan(deduplicated: finished.deduplicated)
+            return finished
+        } catch {
+            endSpan(failure: error)
+            throw error
+        }
+    }
+
+    /// Ends the upload's span with what it did.
+    private func endSpan(deduplicated: Bool? = nil, failure: (any Error)? = nil) {
+        guard let span, !spanEnded else { return }
+        spanEnded = true
+        span.attributes["gongji.document.bytes"] = size
+        span.attributes["gongji.document.segments"] = Int(index)
+        span.attributes["gongji.blobs"] = store.blobs != nil
+        if let deduplicated { span.attributes["gongji.document.deduplicated"] = deduplicated }
+        if let failure {
+            span.recordError(failure)
+            span.setStatus(SpanStatus(code: .error, message: "\(failure)"))
+        }
+        span.end()
+    }
+
+    private func finishDurablyUntraced() async throws -> (id: String, deduplicated: Bool) {
         guard let blobs = store.blobs else {
             return try await withCheckedThrowingContinuation { continuation in
                 DispatchQueue.global(qos: .userInitiated).async {
@@ -293,6 +327,8 @@ public final class DocumentUpload: @unchecked Sendable {
     public func abort() {
         guard !done else { return }
         done = true
+        span?.attributes["gongji.document.aborted"] = true
+        endSpan()
         try? handle.close()
         try? FileManager.default.removeItem(at: tempURL)
     }

@@ -61,12 +61,21 @@ public protocol StorageBackend: Sendable {
     func facts(_ request: FactsRequest) async throws -> StoredFacts
     /// Runs `useCases` in order in one transaction; every answer, or nothing written.
     func run<Answer: Sendable>(_ useCases: [UseCase<Answer>], bulk: Bool) async throws -> [Answer]
+    /// The database, as OpenTelemetry's `db.system` names it (`sqlite`, `postgresql`).
+    var databaseSystem: String { get }
 }
 
 extension StorageBackend {
-    /// Runs one use case.
-    public func run<Answer: Sendable>(_ useCase: UseCase<Answer>, bulk: Bool = false) async throws -> Answer {
-        guard let answer = try await run([useCase], bulk: bulk).first else { throw StoreError(.database, "a use case gave no answer") }
+    /// Runs one use case; in a traced call, in a span named after the script that runs it.
+    public func run<Answer: Sendable>(_ useCase: UseCase<Answer>, bulk: Bool = false, script: String = #function) async throws -> Answer {
+        guard let answer = try await traced([useCase], bulk: bulk, name: script).first else {
+            throw StoreError(.database, "a use case gave no answer")
+        }
         return answer
+    }
+
+    /// Runs `useCases` in one transaction; in a traced call, in a span named after the script.
+    public func run<Answer: Sendable>(all useCases: [UseCase<Answer>], bulk: Bool, script: String = #function) async throws -> [Answer] {
+        try await traced(useCases, bulk: bulk, name: script)
     }
 }

@@ -45,7 +45,7 @@ extension StorageBackend {
                 UseCases.loading(institution, key: nil, now: now).map { _ in ImportSummary(institutionsUpserted: 1) }
             }
         }
-        return try await run(steps, bulk: true).reduce(ImportSummary(), +)
+        return try await run(all: steps, bulk: true).reduce(ImportSummary(), +)
     }
 
     public func rollOver(into year: Int, key: IdempotencyKey?, today: CivilDate, now: Int64) async throws -> Int {

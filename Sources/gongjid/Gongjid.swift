@@ -205,15 +205,25 @@ struct Dev: AsyncParsableCommand {
     @Option(name: .long, help: "Serve Prometheus metrics on 127.0.0.1 at this port (none by default).")
     var metricsPort: Int?
 
+    @Option(name: .long, help: "Export traces with OTLP/gRPC to this collector, e.g. http://127.0.0.1:4317 (none by default).")
+    var otlpEndpoint: String?
+
+    @Option(name: .long, help: "With --otlp-endpoint: the share of calls without a sampled traceparent that are traced.")
+    var traceSampleRatio: Double = 1
+
+    @Option(name: .long, help: "Log level of the standard output: info shows a line per call.")
+    var logLevel: String = "notice"
+
     func run() async throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL
         let reading = SystemClock().read()
         let today = reading.today
         let env = try DevEnvironment.create(
             at: dir, policySource: URL(fileURLWithPath: policies), host: "127.0.0.1",
-            port: port, today: today, database: postgresql.map { .postgresql(url: $0) } ?? .sqlite, metricsPort: metricsPort)
-        let config = try GongjiConfig.load(path: env.configPath)
-        bootstrapJSONLogging(level: "notice")
+            port: port, today: today, database: postgresql.map { .postgresql(url: $0) } ?? .sqlite, metricsPort: metricsPort,
+            otlpEndpoint: otlpEndpoint, traceSampleRatio: traceSampleRatio)
+        let config = try loadConfig(env.configPath)
+        bootstrapJSONLogging(level: logLevel)
         let logger = Logger(label: "gongjid")
         try await DevSeed.seed(config: config, at: reading, logger: logger)
         try await runDaemon(config: config, configPath: env.configPath, portFile: nil, logger: logger) { port in

@@ -49,6 +49,37 @@ struct GongjiConfigTests {
         }
     }
 
+    @Test("tracing is off without its section; with it, defaults apply and each bad value is refused by its key")
+    func tracing() throws {
+        let text = try Self.example()
+        #expect(try Self.parse(text).tracing == nil)
+        func with(_ section: String) throws(ConfigError) -> GongjiConfig {
+            try Self.parse(text.replacingOccurrences(of: "\n  log:", with: "\n  tracing: \(section),\n  log:"))
+        }
+        let tracing = try #require(try with(#"{ otlp_endpoint: "http://collector:4317" }"#).tracing)
+        #expect(tracing.otlpEndpoint == "http://collector:4317")
+        #expect(tracing.ratio == 0.01)
+        #expect(tracing.queueMax == 2048)
+        #expect(tracing.exportTimeout == 5)
+        #expect(try with(#"{ otlp_endpoint: "https://c:4317", sample_ratio: 0.25, queue_spans_max: 10 }"#).tracing?.ratio == 0.25)
+        for (section, key) in [
+            (#"{ otlp_endpoint: "collector:4317" }"#, "tracing.otlp_endpoint"),
+            (#"{ otlp_endpoint: "http://c:4317", sample_ratio: 1.5 }"#, "tracing.sample_ratio"),
+            (#"{ otlp_endpoint: "http://c:4317", sample_ratio: -0.1 }"#, "tracing.sample_ratio"),
+            (#"{ otlp_endpoint: "http://c:4317", queue_spans_max: 0 }"#, "tracing.queue_spans_max"),
+            (#"{ otlp_endpoint: "http://c:4317", export_timeout_seconds: 0 }"#, "tracing.export_timeout_seconds"),
+            (#"{ otlp_endpoint: "http://c:4317", sample_rate: 0.5 }"#, "tracing.sample_rate"),
+            (#"{ sample_ratio: 0.5 }"#, "tracing.otlp_endpoint"),
+        ] {
+            do {
+                _ = try with(section)
+                Issue.record("accepted \(section)")
+            } catch {
+                #expect(error.key == key, "\(section): \(error)")
+            }
+        }
+    }
+
     @Test("text that is not JSON5 is refused, saying which file")
     func notJSON5() {
         do {

@@ -64,7 +64,7 @@ final class TestDaemon: Sendable {
     static func start(
         directory: URL? = nil, pki: TestPKI? = nil, clock: TestClock = TestClock(),
         limits: GongjiConfig.Limits = .defaults, policies: URL? = nil,
-        metrics: GongjiConfig.Metrics? = nil, postgresql: String? = nil
+        metrics: GongjiConfig.Metrics? = nil, postgresql: String? = nil, tracing: GongjiConfig.Tracing? = nil
     ) async throws -> TestDaemon {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gongji-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -97,7 +97,8 @@ final class TestDaemon: Sendable {
             policies: .init(directory: policyDir.path),
             limits: limits, metrics: metrics,
             // The hub settles for every institution; the clinic only for the demo hospital.
-            settlement: .init(institutions: [TestPKI.identities["settlement"]!: ["*"], TestPKI.identities["clinic"]!: ["H15010000001"]]))
+            settlement: .init(institutions: [TestPKI.identities["settlement"]!: ["*"], TestPKI.identities["clinic"]!: ["H15010000001"]]),
+            tracing: tracing)
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["GONGJI_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let daemon = try await GongjiDaemon.build(config: config, clock: clock, logger: logger)
@@ -107,6 +108,7 @@ final class TestDaemon: Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 if let metricsServer = daemon.metricsServer { group.addTask { try await metricsServer.run() } }
                 if let availability { group.addTask { try await availability.run() } }
+                if let tracing = daemon.tracing { group.addTask { try await tracing.service.run() } }
                 try await daemon.server.serve()
                 throw CancellationError()
             }
@@ -131,7 +133,7 @@ final class TestDaemon: Sendable {
     /// Stops the server and closes the database.
     func stop() async {
         daemon.server.beginGracefulShutdown()
-        if daemon.metricsServer != nil { task.cancel() }
+        if daemon.metricsServer != nil || daemon.tracing != nil { task.cancel() }
         _ = try? await task.value
         try? daemon.closeStore()
     }

@@ -78,27 +78,35 @@ class Daemon:
                                    options=[("grpc.ssl_target_name_override", "localhost")])
 
 
-@pytest.fixture(scope="session")
-def daemon():
+def launch(directory, *extra):
+    """Starts `gongjid dev` in `directory` with `extra` arguments; returns the process, its port and
+    the list its standard output's lines keep being appended to (a thread drains the pipe, so the
+    daemon never blocks on it)."""
     binary = os.environ.get("GONGJID", os.path.join(ROOT, ".build", "debug", "gongjid"))
     assert os.access(binary, os.X_OK), f"{binary} is missing: run swift build first"
-    directory = tempfile.mkdtemp(prefix="gongji-contract-")
-    postgresql = os.environ.get("GONGJI_CONTRACT_POSTGRESQL")
     process = subprocess.Popen(
-        [binary, "dev", "--directory", directory, "--port", "0", "--policies", os.path.join(ROOT, "deploy", "policies")]
-        + (["--postgresql", postgresql] if postgresql else []),
+        [binary, "dev", "--directory", directory, "--port", "0", "--policies", os.path.join(ROOT, "deploy", "policies"), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     port = None
+    lines = []
     for line in process.stdout:
+        lines.append(line)
         if line.startswith("{"):
             entry = json.loads(line)
             if entry.get("message") == "listening":
                 port = int(entry["listen.port"])
                 break
-    assert port, "gongjid dev did not report its port"
-    # Keep draining its output so the daemon never blocks on a full pipe.
+    assert port, "gongjid dev did not report its port:\n" + "".join(lines)
     import threading
-    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+    threading.Thread(target=lambda: [lines.append(line) for line in process.stdout], daemon=True).start()
+    return process, port, lines
+
+
+@pytest.fixture(scope="session")
+def daemon():
+    directory = tempfile.mkdtemp(prefix="gongji-contract-")
+    postgresql = os.environ.get("GONGJI_CONTRACT_POSTGRESQL")
+    process, port, _ = launch(directory, *(["--postgresql", postgresql] if postgresql else []))
     yield Daemon(directory, port, process, postgresql)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0, "gongjid must stop cleanly on SIGTERM"

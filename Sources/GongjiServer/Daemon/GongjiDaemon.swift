@@ -41,6 +41,8 @@ public final class GongjiDaemon: Sendable {
     public let metrics: DaemonMetrics
     /// The Prometheus endpoint, when `metrics` is configured.
     public let metricsServer: MetricsServer?
+    /// Tracing, when `tracing` is configured.
+    public let tracing: CallTracing?
 
     /// Opens the store, loads policies and keys, and builds the server. Fails with an error that
     /// names the configuration key or file at fault.
@@ -70,9 +72,13 @@ public final class GongjiDaemon: Sendable {
         try await service.removeOrphanDocumentFiles()
         let material = try TLSMaterial(
             certificate: config.tls.certificate, privateKey: config.tls.privateKey, clientCA: config.tls.clientCA)
+        let tracing: CallTracing?
+        do { tracing = try config.tracing.map { try CallTracing($0, logger: logger) } } catch {
+            throw ConfigError(key: "tracing", problem: "\(error)")
+        }
         return GongjiDaemon(
             config: config, service: service, store: store, sqlite: sqlite, postgres: postgres, storage: storage,
-            tlsMaterial: material, metrics: metrics, logger: logger)
+            tlsMaterial: material, metrics: metrics, tracing: tracing, logger: logger)
     }
 
     /// Closes the database (the SQLite file, or the PostgreSQL pool).
@@ -120,8 +126,9 @@ public final class GongjiDaemon: Sendable {
 
     private init(
         config: GongjiConfig, service: GongjiService, store: any FamilyAccountStore, sqlite: SQLiteStore?, postgres: PostgresStore?,
-        storage: StorageStatus, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, logger: Logger
+        storage: StorageStatus, tlsMaterial: TLSMaterial, metrics: DaemonMetrics, tracing: CallTracing?, logger: Logger
     ) {
+        self.tracing = tracing
         self.store = store
         self.sqlite = sqlite
         self.postgres = postgres
@@ -183,7 +190,7 @@ public final class GongjiDaemon: Sendable {
         ]
         let interceptor = AccessInterceptor(
             state: service.state, callTimeout: .seconds(config.callTimeoutSeconds), deadlines: CallDeadlines(),
-            metrics: metrics, logger: logger)
+            metrics: metrics, logger: logger, tracing: tracing)
         server = GRPCServer(transport: transport, services: services, interceptors: [interceptor])
     }
 
@@ -213,7 +220,8 @@ public final class GongjiDaemon: Sendable {
     }
 
     /// Re-reads the configuration file and applies what can change at run time: TLS certificate,
-    /// key and client CAs (from their configured paths), roles, region policies and the log level.
+    /// key and client CAs (from their configured paths), roles, region policies, the log level and
+    /// the tracing sample ratio.
     /// Everything is checked first; on any problem nothing changes and the error names the file.
     public func reload(configPath: String) async throws {
         let fresh = try GongjiConfig.load(path: configPath)
@@ -226,9 +234,18 @@ public final class GongjiDaemon: Sendable {
         service.state.setRoles(RoleBook(fresh))
         service.state.setPolicies(withAvailability)
         setJSONLogLevel(fresh.log.level)
+        if let tracing, let settings = fresh.tracing { tracing.setSampleRatio(settings.ratio) }
+        // Only the ratio is reloadable: turning tracing on or off, or another collector, needs a restart.
+        let tracingChanged =
+            fresh.tracing.map {
+                var settings = $0
+                settings.sampleRatio = config.tracing?.sampleRatio
+                return settings
+            } != config.tracing
         for (key, changed) in [
             ("listen", fresh.listen != config.listen), ("database", fresh.database != config.database),
             ("documents", fresh.documents != config.documents), ("limits", fresh.limits != config.limits),
+            ("tracing", tracingChanged),
         ] where changed {
             logger.warning("configuration change needs a restart", metadata: ["config.key": "\(key)"])
         }
@@ -251,6 +268,8 @@ public final class GongjiDaemon: Sendable {
     public func services(notifier: SystemdNotifier = SystemdNotifier(environment: [:]), configPath: String? = nil) -> [any Service] {
         // The checkpointer starts first so that it stops last, after the in-flight calls.
         var services: [any Service] = [DocumentJanitor(service: service, metrics: metrics, logger: logger), MemoryTrimService()]
+        // The exporter starts first so that it stops last: the calls' spans are flushed after them.
+        if let tracing { services.insert(tracing.service, at: 0) }
         if let sqlite {
             services += [CheckpointService(store: sqlite, logger: logger), StorageWatch(config: config, storage: storage, logger: logger)]
         }

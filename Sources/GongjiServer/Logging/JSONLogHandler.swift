@@ -10,6 +10,8 @@ import Synchronization
 /// log personal data unmasked; this handler adds nothing of its own but time, level and label.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
+    /// Metadata of the context a line is written in (the call's trace), below the line's own.
+    public var metadataProvider: Logger.MetadataProvider?
     /// The level is process-wide so that a reload (SIGHUP) changes it for every logger at once.
     public var logLevel: Logger.Level {
         get { Self.level.withLock { $0 } }
@@ -20,8 +22,9 @@ public struct JSONLogHandler: LogHandler {
     static let level = Mutex(Logger.Level.info)
 
     /// Creates a handler for `label` at `level`.
-    public init(label: String, level: Logger.Level) {
+    public init(label: String, level: Logger.Level, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -37,7 +40,9 @@ public struct JSONLogHandler: LogHandler {
         out.field("level", event.level.rawValue)
         out.field("logger", label)
         out.field("message", event.message.description)
-        var merged = event.metadata.map { metadata.merging($0, uniquingKeysWith: { _, new in new }) } ?? metadata
+        var merged = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided, uniquingKeysWith: { own, _ in own }) }
+        if let metadata = event.metadata { merged.merge(metadata, uniquingKeysWith: { _, new in new }) }
         if let error = event.error, merged["error"] == nil { merged["error"] = "\(error)" }
         for key in merged.keys.sorted() {
             out.key(key)
@@ -145,7 +150,9 @@ struct JSONLine {
 public func bootstrapJSONLogging(level: String?) {
     let parsed = level.flatMap(LogLevelName.parse) ?? .info
     JSONLogHandler.level.withLock { $0 = parsed }
-    LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: parsed) }
+    LoggingSystem.bootstrap(
+        { label, provider in JSONLogHandler(label: label, level: parsed, metadataProvider: provider) },
+        metadataProvider: CallTracing.logMetadata)
 }
 
 /// Changes the level of every JSON logger (on reload).

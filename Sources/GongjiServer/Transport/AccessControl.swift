@@ -43,25 +43,49 @@ extension ServerContext {
 }
 
 /// Refuses calls outside the caller's role with PERMISSION_DENIED (UNAUTHENTICATED without a
-/// certificate), caps unary call time, and logs one line per call.
+/// certificate), caps unary call time, logs one line per call and, with tracing, runs the call in
+/// its trace (`CallTracing`).
 struct AccessInterceptor: ServerInterceptor {
     let state: RuntimeState
     let callTimeout: Duration
     let deadlines: CallDeadlines
     let metrics: DaemonMetrics
     let logger: Logger
+    /// Tracing, when `tracing` is configured.
+    let tracing: CallTracing?
 
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>,
         context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
+        let caller = context.caller(state)
+        guard let tracing else { return try await serve(request, context: context, caller: caller, traceID: nil, next: next) }
+        let trace = tracing.begin(
+            service: context.descriptor.service.fullyQualifiedService, method: context.descriptor.method, caller: caller.identity,
+            metadata: request.metadata)
+        do {
+            let response = try await trace.run {
+                try await serve(request, context: context, caller: caller, traceID: trace.traceID, next: next)
+            }
+            return trace.wrapping(response)
+        } catch {
+            trace.end(error as? RPCError ?? rpcError(error))
+            throw error
+        }
+    }
+
+    /// The call, checked, timed, counted and logged (in its trace's context, when traced).
+    private func serve<Input: Sendable, Output: Sendable>(
+        _ request: StreamingServerRequest<Input>, context: ServerContext, caller: Caller, traceID: String?,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
         let service = context.descriptor.service.fullyQualifiedService
         let method = context.descriptor.method
-        let caller = context.caller(state)
         var logger = logger
         logger[metadataKey: "rpc.method"] = "\(service)/\(method)"
         logger[metadataKey: "peer.identity"] = "\(caller.identity)"
+        if let traceID { logger[metadataKey: "trace.id"] = "\(traceID)" }
         if let requestID = request.metadata[stringValues: "x-request-id"].first(where: { _ in true }) {
             logger[metadataKey: "request.id"] = "\(requestID)"
         }
