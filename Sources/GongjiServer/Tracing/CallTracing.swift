@@ -28,7 +28,9 @@ public final class CallTracing: Sendable {
     public init(_ settings: GongjiConfig.Tracing, logger: Logger) throws {
         var configuration = OTel.Configuration.default
         configuration.serviceName = "gongjid"
-        configuration.diagnosticLogger = .custom(logger)
+        // swift-otel sets its logger's level: its own, so that the daemon's (process-wide) stays.
+        let base = logger.handler
+        configuration.diagnosticLogger = .custom(Logger(label: logger.label) { _ in OwnLevelLogHandler(base: base) })
         configuration.diagnosticLogLevel = .warning
         configuration.logs.enabled = false
         configuration.metrics.enabled = false
@@ -158,6 +160,25 @@ struct TraceParent: Equatable {
         if parts[0] == "00" && parts.count != 4 { return nil }
         traceID = String(parts[1])
         isSampled = flags & 1 == 1
+    }
+}
+
+/// Writes through `base` at a level of its own (setting it leaves `base`'s alone).
+struct OwnLevelLogHandler: LogHandler {
+    var base: any LogHandler
+    var logLevel: Logger.Level = .warning
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        guard event.level >= logLevel else { return }
+        base.log(event: event)
     }
 }
 
