@@ -33,6 +33,8 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
     public var settlement: Settlement?
     /// OpenTelemetry tracing (off without it).
     public var tracing: Tracing?
+    /// The event journal: retention and followers (defaults without it).
+    public var events: Events?
 
     /// `settlement`.
     public struct Settlement: Sendable, Codable, Hashable {
@@ -288,18 +290,42 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         public var exportTimeout: Int { exportTimeoutSeconds ?? 5 }
     }
 
+    /// `events`: the event journal (R-EVT-3).
+    public struct Events: Sendable, Codable, Hashable {
+        /// Days an event is kept (default 90); a follower's position before the oldest kept is
+        /// answered OUT_OF_RANGE.
+        public var retentionDays: Int?
+        /// Followers of `EventService/FollowEvents` at once on this daemon (default 64).
+        public var followersMax: Int?
+        /// Seconds a follower may take to accept one event before its stream ends (default 10).
+        public var slowFollowerSeconds: Int?
+
+        /// Creates the section.
+        public init(retentionDays: Int? = nil, followersMax: Int? = nil, slowFollowerSeconds: Int? = nil) {
+            self.retentionDays = retentionDays
+            self.followersMax = followersMax
+            self.slowFollowerSeconds = slowFollowerSeconds
+        }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case retentionDays = "retention_days"
+            case followersMax = "followers_max"
+            case slowFollowerSeconds = "slow_follower_seconds"
+        }
+    }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case listen, tls, roles, database, documents, secrets, policies, limits, log, metrics, settlement, tracing
+        case listen, tls, roles, database, documents, secrets, policies, limits, log, metrics, settlement, tracing, events
     }
 
     /// Creates a configuration.
     public init(
         listen: Listen, tls: TLS, roles: [String: [String]], database: DatabaseSection, documents: Documents,
         secrets: Secrets, policies: Policies, limits: Limits = .defaults, log: Log = Log(level: nil),
-        metrics: Metrics? = nil, settlement: Settlement? = nil, tracing: Tracing? = nil
+        metrics: Metrics? = nil, settlement: Settlement? = nil, tracing: Tracing? = nil, events: Events? = nil
     ) {
         self.settlement = settlement
         self.tracing = tracing
+        self.events = events
         self.listen = listen
         self.tls = tls
         self.roles = roles
@@ -327,6 +353,7 @@ public struct GongjiConfig: Sendable, Codable, Hashable {
         metrics = try c.decodeIfPresent(Known<Metrics>.self, forKey: .metrics)?.value
         settlement = try c.decodeIfPresent(Known<Settlement>.self, forKey: .settlement)?.value
         tracing = try c.decodeIfPresent(Known<Tracing>.self, forKey: .tracing)?.value
+        events = try c.decodeIfPresent(Known<Events>.self, forKey: .events)?.value
     }
 }
 
@@ -346,6 +373,7 @@ extension GongjiConfig.Log: ConfigSection {}
 extension GongjiConfig.Metrics: ConfigSection {}
 extension GongjiConfig.Settlement: ConfigSection {}
 extension GongjiConfig.Tracing: ConfigSection {}
+extension GongjiConfig.Events: ConfigSection {}
 extension GongjiConfig.DatabaseSection.PostgreSQL: ConfigSection {}
 
 /// Decodes a section after refusing any key it does not know: a typo (`limit`,
@@ -407,6 +435,8 @@ public enum Role: String, Sendable, Hashable, CaseIterable, Codable {
     case `operator`
     /// Settlement engines of designated institutions (or the platform's hub).
     case settlement
+    /// A notification service: follows every event of the journal.
+    case notifier
 }
 
 extension GongjiConfig {
@@ -489,7 +519,7 @@ extension GongjiConfig {
         }
         for (role, identities) in roles {
             guard Role(rawValue: role) != nil else {
-                throw ConfigError(key: "roles.\(role)", problem: "unknown role; use gateway, reviewer, operator or settlement")
+                throw ConfigError(key: "roles.\(role)", problem: "unknown role; use gateway, reviewer, operator, settlement or notifier")
             }
             for identity in identities where identity.isEmpty {
                 throw ConfigError(key: "roles.\(role)", problem: "an identity must not be empty")
@@ -528,6 +558,9 @@ extension GongjiConfig {
             try range(tracing.queueSpansMax, "tracing.queue_spans_max", 1...1_000_000)
             try range(tracing.exportTimeoutSeconds, "tracing.export_timeout_seconds", 1...300)
         }
+        try range(events?.retentionDays, "events.retention_days", 1...3650)
+        try range(events?.followersMax, "events.followers_max", 1...10_000)
+        try range(events?.slowFollowerSeconds, "events.slow_follower_seconds", 1...600)
         switch (database.path.isEmpty, database.postgresql) {
         case (true, nil): throw ConfigError(key: "database", problem: "give path (SQLite) or postgresql")
         case (false, _?): throw ConfigError(key: "database", problem: "give path (SQLite) or postgresql, not both")
@@ -575,6 +608,12 @@ extension GongjiConfig {
     public var importBytesMax: Int { limits.importBytesMax ?? 256 << 20 }
     /// `limits.connections_max` or its default, 1000.
     public var connectionsMax: Int { limits.connectionsMax ?? 1000 }
+    /// `events.retention_days` or its default, 90, in seconds.
+    public var eventRetentionSeconds: Int { (events?.retentionDays ?? 90) * 86400 }
+    /// `events.followers_max` or its default, 64.
+    public var eventFollowersMax: Int { events?.followersMax ?? 64 }
+    /// `events.slow_follower_seconds` or its default, 10.
+    public var slowFollowerSeconds: Int { events?.slowFollowerSeconds ?? 10 }
     /// `limits.handshake_timeout_seconds` or its default, 10.
     public var handshakeTimeoutSeconds: Int { limits.handshakeTimeoutSeconds ?? 10 }
 }

@@ -174,6 +174,14 @@ extension DomainError {
         public static let reconciliationBusy = Reason("RECONCILIATION_BUSY")
         /// `RECONCILIATION_HEADER_REQUIRED`
         public static let reconciliationHeaderRequired = Reason("RECONCILIATION_HEADER_REQUIRED")
+        /// `EVENT_POSITION_GONE`
+        public static let eventPositionGone = Reason("EVENT_POSITION_GONE")
+        /// `FOLLOWERS_BUSY`
+        public static let followersBusy = Reason("FOLLOWERS_BUSY")
+        /// `FOLLOWER_TOO_SLOW`
+        public static let followerTooSlow = Reason("FOLLOWER_TOO_SLOW")
+        /// `DAEMON_STOPPING`
+        public static let daemonStopping = Reason("DAEMON_STOPPING")
         /// `REGION_NOT_FOUND`
         public static let regionNotFound = Reason("REGION_NOT_FOUND")
         /// `RELATIONSHIP_IMPLAUSIBLE`

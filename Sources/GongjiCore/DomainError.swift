@@ -23,6 +23,8 @@ public struct DomainError: Error, Hashable, Sendable, CustomStringConvertible {
         case unavailable
         /// The request was aborted by a concurrent change; retrying may succeed.
         case aborted
+        /// A position or range that does not (or no longer does) exist.
+        case outOfRange
     }
 
     /// Stable machine-readable reason, e.g. `MEMBER_LIMIT_REACHED` (see `Reason`).

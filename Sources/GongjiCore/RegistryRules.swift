@@ -14,7 +14,7 @@ extension RegistryRules {
     /// `stored` is the person as registered before, `open` his or her pending and active bindings.
     public static func registration(
         _ person: Person, paidYears: [Int], stored: PersonRecord?, open: [Binding],
-        today: CivilDate
+        today: CivilDate, now: Int64
     ) -> (writes: [Write], record: PersonRecord) {
         var writes: [Write] = [.person(person, paidYears: paidYears)]
         var account = stored?.account
@@ -24,7 +24,7 @@ extension RegistryRules {
         }
         let registry = ChangeActor(certificateIdentity: "registry", endUser: nil, requestID: nil)
         for ended in BindingRules.endedByRegistry(person, open: open) {
-            writes += BindingRules.changeWrites(ended, actor: registry, reason: ended.endReason)
+            writes += BindingRules.changeWrites(ended, actor: registry, reason: ended.endReason, event: .bindingEnded, now: now)
         }
         return (writes, PersonRecord(person: person, paidYears: Array(Set(paidYears)).sorted(), account: account))
     }

@@ -16,6 +16,7 @@ public struct DevEnvironment: Sendable {
     /// The identities of the dev client certificates, by role.
     public static let identities: [Role: String] = [
         .gateway: "gongji-gateway", .reviewer: "gongji-reviewer", .operator: "gongji-operator", .settlement: "gongji-settlement",
+        .notifier: "gongji-notifier",
     ]
 
     /// The demo designated institutions: a hospital in Hohhot and a pharmacy in Ma'anshan.

@@ -50,6 +50,7 @@ public enum DevInstructions {
             rows.compactMap { row -> String? in
                 if case .person(let p, _) = row, p.name.hasSuffix("小明") { p.id.value } else { nil }
             }.first ?? ""
+        let authorizer = rows.first.flatMap { if case .person(let p, _) = $0 { p.id.value } else { nil } } ?? ""
         let people = rows.compactMap { row -> String? in
             guard case .person(let p, _) = row else { return nil }
             return "  \(p.id.value)  \(p.name)  \(p.insuranceType.rawValue)  region \(p.region)\(p.specialCategory.map { "  \($0)" } ?? "")"
@@ -92,6 +93,13 @@ public enum DevInstructions {
                 -d '{"institution_code":"\(DevEnvironment.hospital.code)","patient_id_number":"\(patient)",
                      "credential":{"type":"CREDENTIAL_TYPE_ELECTRONIC_VOUCHER","holder_id_number":"\(patient)"},"amount_fen":"10000"}' \\
                 https://127.0.0.1:\(port)/gongji.v1.SettlementService/PreSettle
+
+            Follow the demo authorizer's events (R-EVT) in one terminal, and settle or pay in another:
+              grpcurl -cacert \(pki)/ca.pem -cert \(pki)/gateway.pem -key \(pki)/gateway-key.pem \\
+                -H 'x-gongji-end-user: \(authorizer)' -d '{"after_position":"0"}' \\
+                127.0.0.1:\(port) gongji.v1.EventService/FollowEvents
+            or every event, as the notifier:
+              GONGJI_CERT=\(pki)/notifier.pem GONGJI_KEY=\(pki)/notifier-key.pem swift run gongji events follow
 
             Stop with Ctrl-C.
             """

@@ -6,11 +6,18 @@ enum PostgresSchema {
     static let migrationLock: Int64 = 0x474A_4442
     /// The advisory lock of the retention clean-up ("GJCL"): one daemon at a time runs it.
     static let cleanupLock: Int64 = 0x474A_434C
+    /// The advisory lock that orders the event journal ("GJEV"): a transaction takes it right
+    /// before it positions its events and holds it until it commits, so positions are given in
+    /// commit order and a reader that saw position N can never later find a smaller one.
+    static let eventLock: Int64 = 0x474A_4556
+    /// The channel a commit with events notifies (the payload is empty: the table is the truth).
+    static let eventChannel = "gongji_events"
 
     static let migrations: [(name: String, sql: String)] = [
         ("v1", v1), ("v2-document-blobs", v2DocumentBlobs),
         ("v3-document-segments", v3DocumentSegments),
         ("v4-binding-relationship-vocabulary", v4BindingRelationshipVocabulary),
+        ("v5-event-journal", v5EventJournal),
     ]
 
     static let v1 = """
@@ -254,5 +261,38 @@ extension PostgresSchema {
     static let v4BindingRelationshipVocabulary = """
         ALTER TABLE binding ADD CONSTRAINT binding_relationship_known
           CHECK (relationship IN ('spouse', 'parent', 'child', 'grandparent', 'grandchild', 'sibling'))
+        """
+
+    /// R-EVT-1: the event journal, as the SQLite schema's v7. Positions come from a sequence
+    /// under `eventLock` (see `PostgresStore.apply`); `event_retention` has its row once the
+    /// clean-up first removes events.
+    static let v5EventJournal = """
+        CREATE TABLE event (
+          seq BIGSERIAL PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('premium_paid', 'settled', 'settlement_reversed', 'binding_created',
+            'binding_approved', 'binding_rejected', 'binding_ended', 'limit_changed')),
+          at BIGINT NOT NULL,
+          authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
+          member TEXT NOT NULL CHECK (length(member) = 18),
+          member_name_masked TEXT NOT NULL,
+          binding_id TEXT,
+          amount_fen BIGINT CHECK (amount_fen IS NULL OR amount_fen >= 0),
+          parts TEXT NOT NULL,
+          institution_code TEXT,
+          institution_name TEXT,
+          institution_kind TEXT CHECK (institution_kind IS NULL OR institution_kind IN ('hospital', 'pharmacy')),
+          balance_after_fen BIGINT,
+          reference TEXT
+        );
+        CREATE INDEX event_by_authorizer ON event(authorizer, seq);
+        CREATE INDEX event_by_member ON event(member, seq);
+        CREATE INDEX event_by_time ON event(at);
+        CREATE FUNCTION event_never_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN RAISE EXCEPTION 'events are never changed'; END $$;
+        CREATE TRIGGER event_never_changes BEFORE UPDATE ON event FOR EACH ROW EXECUTE FUNCTION event_never_changes();
+        CREATE TABLE event_retention (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          removed_through BIGINT NOT NULL
+        )
         """
 }

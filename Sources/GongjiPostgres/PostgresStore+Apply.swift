@@ -27,6 +27,12 @@ extension PostgresStore {
             case .newBinding(let binding):
                 try await plan.flush(on: c, logger: logger)
                 plan.addNumbered(binding)
+            case .event(let event):
+                // Last of all, under the journal's lock (`insertEvents`).
+                plan.events.append(event)
+            case .removeEvents(let cutoff):
+                try await plan.flush(on: c, logger: logger)
+                plan.applied.removedEvents += try await removeEvents(before: cutoff, on: c, logger: logger)
             case .removeUnheldDocuments:
                 try await plan.flush(on: c, logger: logger)
                 plan.applied.removedDocuments += try await c.rows(
@@ -44,7 +50,50 @@ extension PostgresStore {
             }
         }
         try await plan.flush(on: c, logger: logger)
+        if !plan.events.isEmpty { try await insertEvents(plan.events, now: writes.now, on: c, logger: logger) }
         return plan.applied
+    }
+
+    /// R-EVT-1 with several daemons: the events are positioned under `PostgresSchema.eventLock`,
+    /// taken now and held until this transaction ends, so that no transaction positions events
+    /// while another that positioned earlier ones has yet to commit — positions are commit
+    /// order, and a follower reading past position N never misses one below it. The lock is held
+    /// from here to the commit (the use case's last statements): its cost is that commits with
+    /// events do not overlap (bench/notes.md). The commit notifies the daemons' followers.
+    static func insertEvents(_ events: [AccountEvent], now: Int64, on c: PostgresConnection, logger: Logger) async throws {
+        try await c.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.eventLock))", logger: logger)
+        var b = PostgresBindings()
+        let values = events.map { event in
+            """
+            (\(b.placeholder(event.kind.rawValue)), \(b.placeholder(now)), \(b.placeholder(event.authorizer.value)), \(b.placeholder(event.member.value)),
+              \(b.placeholder(event.memberNameMasked)), \(b.placeholder(event.bindingID)), \(b.placeholder(event.amount?.fen)),
+              \(b.placeholder(StoredEvent.parts(event))), \(b.placeholder(event.institution?.code.value)), \(b.placeholder(event.institution?.name)),
+              \(b.placeholder(event.institution?.kind.rawValue)), \(b.placeholder(event.balanceAfter?.fen)), \(b.placeholder(event.reference)))
+            """
+        }
+        // A data-modifying WITH part always runs; the notification is sent when the transaction commits.
+        let sql = """
+            WITH inserted AS (
+              INSERT INTO event (kind, at, authorizer, member, member_name_masked, binding_id, amount_fen, parts, institution_code,
+                institution_name, institution_kind, balance_after_fen, reference)
+              VALUES \(values.joined(separator: ", ")) RETURNING seq)
+            SELECT pg_notify('\(PostgresSchema.eventChannel)', '')
+            """
+        try await c.run(PostgresQuery(unsafeSQL: sql, binds: b), logger: logger)
+    }
+
+    /// Removes the events written before `cutoff` and remembers the newest position removed.
+    static func removeEvents(before cutoff: Int64, on c: PostgresConnection, logger: Logger) async throws -> Int {
+        let row = try await c.row(
+            """
+            WITH removed AS (DELETE FROM event WHERE at < \(cutoff) RETURNING seq),
+            horizon AS (
+              INSERT INTO event_retention (id, removed_through) SELECT 1, MAX(seq) FROM removed HAVING COUNT(*) > 0
+              ON CONFLICT (id) DO UPDATE SET removed_through = GREATEST(event_retention.removed_through, excluded.removed_through)
+            )
+            SELECT COUNT(*)::bigint AS n FROM removed
+            """, logger: logger)
+        return Int(try row?.int("n") ?? 0)
     }
 
     /// The statement being built and what the earlier ones assigned.
@@ -55,6 +104,8 @@ extension PostgresStore {
         var applied = Applied()
         /// Whether the statement being built inserts the numbered row (later parts read it as `first`).
         var numberedInStatement = false
+        /// The write-set's events, inserted after everything else.
+        var events: [AccountEvent] = []
 
         init(now: Int64) { self.now = now }
 
@@ -305,8 +356,8 @@ extension PostgresStore {
                 writes.add { b in
                     "DELETE FROM document_uploader WHERE document_id = \(b.placeholder(id)) AND uploader = \(b.placeholder(uploader.value))"
                 }
-            case .payment, .settlement, .newBinding, .removeUnheldDocuments:
-                preconditionFailure("numbered and answering writes are added by apply")
+            case .payment, .settlement, .newBinding, .removeUnheldDocuments, .event, .removeEvents:
+                preconditionFailure("numbered, answering and journal writes are added by apply")
             }
         }
     }

@@ -38,6 +38,8 @@ public final class PostgresStore: FamilyAccountStore {
     public let storage: StorageStatus
     /// The pool's use, for metrics: connections in use, how long calls waited for one, moves of the primary.
     public let statistics = PoolStatistics()
+    /// Woken after each use case this daemon commits, and by `followCommittedEvents` for the others'.
+    public let eventSignal = EventSignal()
     /// How often a transaction is tried before its serialization failure is reported.
     static let attemptsMax = 40
 

@@ -15,6 +15,7 @@ enum Schema {
         migrator.registerMigration("v4-binding-end-and-uploaders", migrate: v4BindingEndAndUploaders)
         migrator.registerMigration("v5-no-payment-list-indexes", migrate: v5NoPaymentListIndexes)
         migrator.registerMigration("v6-binding-relationship-vocabulary", migrate: v6BindingRelationshipVocabulary)
+        migrator.registerMigration("v7-event-journal", migrate: v7EventJournal)
         return migrator
     }
 
@@ -350,6 +351,43 @@ enum Schema {
                 CREATE INDEX binding_by_authorizer ON binding(authorizer, seq);
                 CREATE INDEX binding_by_member ON binding(member, seq);
                 CREATE INDEX binding_pending ON binding(status, region_code, seq);
+                """)
+    }
+
+    /// R-EVT-1: the event journal, append-only, written by the same transaction as the change it
+    /// records. One writer: positions (AUTOINCREMENT, never reused after the retention clean-up)
+    /// are in commit order. `event_retention` remembers the newest position the clean-up removed,
+    /// so that a follower's position that is gone can be told from a gap.
+    private static func v7EventJournal(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE event (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  kind TEXT NOT NULL CHECK (kind IN ('premium_paid', 'settled', 'settlement_reversed', 'binding_created',
+                    'binding_approved', 'binding_rejected', 'binding_ended', 'limit_changed')),
+                  at INTEGER NOT NULL,
+                  authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
+                  member TEXT NOT NULL CHECK (length(member) = 18),
+                  member_name_masked TEXT NOT NULL,
+                  binding_id TEXT,
+                  amount_fen INTEGER CHECK (amount_fen IS NULL OR amount_fen >= 0),
+                  parts TEXT NOT NULL,
+                  institution_code TEXT,
+                  institution_name TEXT,
+                  institution_kind TEXT CHECK (institution_kind IS NULL OR institution_kind IN ('hospital', 'pharmacy')),
+                  balance_after_fen INTEGER,
+                  reference TEXT
+                ) STRICT;
+                CREATE INDEX event_by_authorizer ON event(authorizer, seq);
+                CREATE INDEX event_by_member ON event(member, seq);
+                CREATE INDEX event_by_time ON event(at);
+                CREATE TRIGGER event_never_changes BEFORE UPDATE ON event
+                BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;
+                CREATE TABLE event_retention (
+                  id INTEGER PRIMARY KEY CHECK (id = 1),
+                  removed_through INTEGER NOT NULL
+                ) STRICT;
+                INSERT INTO event_retention (id, removed_through) VALUES (1, 0);
                 """)
     }
 }

@@ -149,6 +149,26 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "DELETE FROM document_uploader WHERE document_id = ? AND uploader = ?").execute(arguments: [
                     id, uploader.value,
                 ])
+            case .event(let event):
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO event (kind, at, authorizer, member, member_name_masked, binding_id, amount_fen, parts,
+                          institution_code, institution_name, institution_kind, balance_after_fen, reference)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [
+                    event.kind.rawValue, now, event.authorizer.value, event.member.value, event.memberNameMasked, event.bindingID,
+                    event.amount?.fen, StoredEvent.parts(event), event.institution?.code.value,
+                    event.institution?.name, event.institution?.kind.rawValue, event.balanceAfter?.fen, event.reference,
+                ])
+            case .removeEvents(let cutoff):
+                let removed = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM event WHERE at < ?", arguments: [cutoff])
+                try db.execute(sql: "DELETE FROM event WHERE at < ?", arguments: [cutoff])
+                applied.removedEvents += db.changesCount
+                if let removed {
+                    try db.execute(
+                        sql: "UPDATE event_retention SET removed_through = MAX(removed_through, ?) WHERE id = 1", arguments: [removed])
+                }
             case .removeUnheldDocuments:
                 let orphans = try String.fetchAll(
                     db,

@@ -23,6 +23,8 @@ public final class SQLiteStore: FamilyAccountStore {
     public var groupCommitQueueDepth: Int { groupCommit.queueDepth }
     /// Whether writes fail for lack of space.
     public let storage: StorageStatus
+    /// Woken after each use case commits: one writer, so every event is this daemon's.
+    public let eventSignal = EventSignal()
 
     /// Opens and migrates the Gongji database at `path`, which must exist (`SQLiteStore.create` makes a
     /// new one; see `SQLiteStore+Identity.swift` for what is refused). `observeTransaction` is

@@ -6,7 +6,7 @@ public enum StorageSchema {
     public static let exportOrder = [
         "person", "person_paid_year", "account", "account_credit", "institution", "document", "document_uploader", "binding",
         "binding_event", "payment", "payment_year", "payment_posting", "ledger_entry", "idempotency", "region_availability",
-        "year_rollover", "settlement", "settlement_posting", "account_use",
+        "year_rollover", "settlement", "settlement_posting", "account_use", "event", "event_retention",
     ]
 }
 

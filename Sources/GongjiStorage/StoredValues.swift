@@ -42,3 +42,37 @@ public struct StoredFamilyUse: Codable, Sendable {
         try JSONDecoder().decode([StoredFamilyUse].self, from: Data(text.utf8)).map { try $0.use() }
     }
 }
+
+/// An `event` row as every backend keeps it (the columns of R-EVT-1's journal).
+public struct StoredEvent: Sendable {
+    /// The columns, in the order both schemas declare them.
+    public static let columns =
+        "seq, kind, at, authorizer, member, member_name_masked, binding_id, amount_fen, parts, institution_code, institution_name, institution_kind, balance_after_fen, reference"
+
+    /// The event of a row's values.
+    public static func event(
+        position: Int64, kind: String, at: Int64, authorizer: String, member: String, memberNameMasked: String, bindingID: String?,
+        amountFen: Int64?, parts: String, institutionCode: String?, institutionName: String?, institutionKind: String?,
+        balanceAfterFen: Int64?, reference: String?
+    ) throws -> AccountEvent {
+        guard let kind = AccountEvent.Kind(rawValue: kind) else { throw StoreError(.database, "an event's kind does not decode") }
+        var institution: AccountEvent.InstitutionRef?
+        if let institutionCode, let institutionName, let institutionKind {
+            guard let code = try? InstitutionCode.parse(institutionCode), let kind = InstitutionKind(rawValue: institutionKind) else {
+                throw StoreError(.database, "an event's institution does not decode")
+            }
+            institution = AccountEvent.InstitutionRef(code: code, name: institutionName, kind: kind)
+        }
+        let parsedParts = try parts.split(separator: ",").map { part in
+            guard let parsed = BalancePart(rawValue: String(part)) else { throw StoreError(.database, "an event's part does not decode") }
+            return parsed
+        }
+        return AccountEvent(
+            position: position, kind: kind, at: at, authorizer: try ResidentID.stored(authorizer), member: try ResidentID.stored(member),
+            memberName: memberNameMasked, bindingID: bindingID, amount: amountFen.map(Money.init(fen:)), parts: parsedParts,
+            institution: institution, balanceAfter: balanceAfterFen.map(Money.init(fen:)), reference: reference)
+    }
+
+    /// The `parts` column of `event`.
+    public static func parts(_ event: AccountEvent) -> String { event.parts.map(\.rawValue).joined(separator: ",") }
+}

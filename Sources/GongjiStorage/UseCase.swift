@@ -45,8 +45,10 @@ public struct Decision<Answer: Sendable>: Sendable {
     /// The answer and the result the key records, once the backend has applied the writes.
     public var finish: @Sendable (Applied) -> (answer: Answer, result: String)
 
-    /// Creates a decision.
+    /// Creates a decision. Every use of an account and every change of a binding it writes comes
+    /// with its event (R-EVT-1; asserted, so every test of every use case checks it).
     public init(_ writes: WriteSet, finish: @escaping @Sendable (Applied) -> (answer: Answer, result: String)) {
+        assert(writes.recordsEveryEvent, "a write-set without the events of its changes: \(writes.writes)")
         self.writes = writes
         self.finish = finish
     }
@@ -63,19 +65,24 @@ public protocol StorageBackend: Sendable {
     func run<Answer: Sendable>(_ useCases: [UseCase<Answer>], bulk: Bool) async throws -> [Answer]
     /// The database, as OpenTelemetry's `db.system` names it (`sqlite`, `postgresql`).
     var databaseSystem: String { get }
+    /// Signalled after each use case commits (and, on PostgreSQL, when another daemon's does).
+    var eventSignal: EventSignal { get }
 }
 
 extension StorageBackend {
     /// Runs one use case; in a traced call, in a span named after the script that runs it.
     public func run<Answer: Sendable>(_ useCase: UseCase<Answer>, bulk: Bool = false, script: String = #function) async throws -> Answer {
-        guard let answer = try await traced([useCase], bulk: bulk, name: script).first else {
+        guard let answer = try await run(all: [useCase], bulk: bulk, script: script).first else {
             throw StoreError(.database, "a use case gave no answer")
         }
         return answer
     }
 
     /// Runs `useCases` in one transaction; in a traced call, in a span named after the script.
+    /// Once it has committed, the journal's followers are woken (it may have written events).
     public func run<Answer: Sendable>(all useCases: [UseCase<Answer>], bulk: Bool, script: String = #function) async throws -> [Answer] {
-        try await traced(useCases, bulk: bulk, name: script)
+        let answers = try await traced(useCases, bulk: bulk, name: script)
+        eventSignal.notify()
+        return answers
     }
 }

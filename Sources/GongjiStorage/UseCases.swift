@@ -90,7 +90,7 @@ extension StorageBackend {
                             actor: endUser, authorizer: facts.person, member: facts.member, authorizerBindings: facts.bindings,
                             documents: facts.documents,
                             policies: policies, today: today), id: id)
-                    return Decision(WriteSet(BindingRules.creationWrites(binding, actor: actor), now: now)) { applied in
+                    return Decision(WriteSet(BindingRules.creationWrites(binding, actor: actor, now: now), now: now)) { applied in
                         (BindingRecord(binding: binding, createdAt: now, updatedAt: now, seq: applied.sequence ?? 0), binding.id)
                     }
                 }, replayFacts: { .binding(id: $0) }, replayed: UseCases.storedBinding))
@@ -106,7 +106,11 @@ extension StorageBackend {
                 decide: { facts in
                     let changed = try BindingRules.apply(change, to: facts.binding?.binding, id: id)
                     guard let current = facts.binding else { throw StoreError(.database, "a changed binding has no record") }
-                    return Decision(WriteSet(BindingRules.changeWrites(changed, actor: actor, reason: change.reason), now: now)) { _ in
+                    return Decision(
+                        WriteSet(
+                            BindingRules.changeWrites(
+                                changed, actor: actor, reason: change.reason, event: change.eventKind(changed), now: now), now: now)
+                    ) { _ in
                         (BindingRecord(binding: changed, createdAt: current.createdAt, updatedAt: now, seq: current.seq), id)
                     }
                 }, replayFacts: { .binding(id: $0) }, replayed: UseCases.storedBinding))
@@ -141,6 +145,20 @@ extension StorageBackend {
                     let writes = DocumentRetention.cleanUp(facts.documentHolds, nowUnix: now, retentionSeconds: retentionSeconds)
                     return Decision(WriteSet(writes, now: now)) { applied in (applied.removedDocuments, "") }
                 }, replayed: { _, _ in [] }), bulk: true)
+    }
+
+    // MARK: Events
+
+    /// R-EVT-3: removes the events older than the retention period; returns how many.
+    public func removeExpiredEvents(now: Int64, retentionSeconds: Int64) async throws -> Int {
+        try await run(
+            UseCase(
+                key: nil, facts: .nothing,
+                decide: { _ in
+                    Decision(WriteSet(EventRetention.cleanUp(now: now, retentionSeconds: retentionSeconds), now: now)) { applied in
+                        (applied.removedEvents, "")
+                    }
+                }, replayed: { _, _ in 0 }), bulk: true)
     }
 
     // MARK: Premiums
@@ -240,7 +258,7 @@ enum UseCases {
             key: key, facts: .registration(person.id),
             decide: { facts in
                 let (writes, record) = RegistryRules.registration(
-                    person, paidYears: paidYears, stored: facts.person, open: facts.bindings, today: today)
+                    person, paidYears: paidYears, stored: facts.person, open: facts.bindings, today: today, now: now)
                 let created = facts.person == nil
                 return Decision(WriteSet(writes, now: now)) { _ in ((record, created), created ? "created" : "replaced") }
             }, replayFacts: { _ in .registration(person.id) },

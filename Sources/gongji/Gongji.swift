@@ -7,6 +7,7 @@ import GongjiClient
 import GongjiCore
 import GongjiProto
 import SwiftProtobuf
+import Synchronization
 
 @main
 struct Gongji: AsyncParsableCommand {
@@ -17,7 +18,7 @@ struct Gongji: AsyncParsableCommand {
             Connection settings come from the options or from GONGJI_ADDRESS, GONGJI_CA, GONGJI_CERT and
             GONGJI_KEY. The exit status is the gRPC status code of the failed call (0 on success).
             """,
-        subcommands: [Health.self, Import.self, Region.self, PersonCommand.self, Rollover.self])
+        subcommands: [Health.self, Import.self, Region.self, PersonCommand.self, Rollover.self, Events.self])
 }
 
 /// Connection options shared by every command.
@@ -282,3 +283,81 @@ struct Rollover: AsyncParsableCommand {
 }
 
 func yuan(_ fen: Int64) -> String { Money(fen: fen).yuanString }
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The event journal: every change of money or of a binding.", subcommands: [Follow.self])
+
+    struct Follow: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Follow the events, one line each, until Ctrl-C.",
+            discussion: """
+                Every event needs a certificate of the notifier role; --end-user follows one person's events as the \
+                gateway does (a gateway certificate). When the daemon ends the stream (it stops, or this terminal \
+                read too slowly) the command follows again after the last event it printed.
+                """)
+        @OptionGroup var connection: Connection
+        @Option(help: "Start after this position (0: every event kept).") var after: Int64 = 0
+        @Option(help: "Follow this person's events (ID number), as the gateway does.") var endUser: String?
+
+        func run() async throws {
+            let position = Position(after)
+            while true {
+                do {
+                    try await follow(from: position)
+                    return
+                } catch let error as RPCError where error.code == .unavailable || error.code == .resourceExhausted {
+                    let resume = (try? error.unpackGoogleRPCStatus())?.details.compactMap(\.errorInfo).first?.metadata[
+                        "resume_after_position"]
+                    if let resume, let value = Int64(resume) { position.value = max(position.value, value) }
+                    FileHandle.standardError.write(Data("gongji: \(error.code): following again after \(position.value)\n".utf8))
+                    try await Task.sleep(for: .seconds(1))
+                }
+            }
+        }
+
+        func follow(from position: Position) async throws {
+            let metadata: Metadata = endUser.map { ["x-gongji-end-user": .string($0)] } ?? [:]
+            let request = Gongji_V1_FollowEventsRequest.with {
+                $0.afterPosition = position.value
+                $0.all = endUser == nil
+            }
+            let options: CallOptions = {
+                var options = CallOptions.defaults
+                options.waitForReady = false
+                return options
+            }()
+            try await connection.run { client in
+                try await Gongji_V1_EventService.Client(wrapping: client).followEvents(request, metadata: metadata, options: options) {
+                    response in
+                    for try await message in response.messages {
+                        let event = message.event
+                        position.value = event.position
+                        try connection.output(event, text: Self.line(event))
+                    }
+                }
+            }
+        }
+
+        static func line(_ event: Gongji_V1_Event) -> String {
+            let time = Date(timeIntervalSince1970: TimeInterval(event.time.seconds)).ISO8601Format()
+            var text =
+                "\(event.position)  \(time)  \(event.kind)  \(event.authorizerIDNumberMasked) → \(event.memberIDNumberMasked) \(event.memberNameMasked)"
+            if event.hasAmountFen { text += "  \(yuan(event.amountFen)) yuan" }
+            if !event.institutionName.isEmpty { text += "  at \(event.institutionName)" }
+            if event.hasBalanceAfterFen { text += "  balance \(yuan(event.balanceAfterFen))" }
+            if !event.bindingID.isEmpty { text += "  binding \(event.bindingID)" }
+            return text
+        }
+    }
+}
+
+/// The position of the last event printed.
+final class Position: Sendable {
+    private let stored: Mutex<Int64>
+    init(_ value: Int64) { stored = Mutex(value) }
+    var value: Int64 {
+        get { stored.withLock { $0 } }
+        set { stored.withLock { $0 = newValue } }
+    }
+}

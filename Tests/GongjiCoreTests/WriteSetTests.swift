@@ -46,7 +46,8 @@ struct WriteSetTests {
         "R-BIND-11 RegistryRules.registration: an employee gets an empty account once; a change that ends bindings records the registry's end"
     )
     func registration() {
-        let first = RegistryRules.registration(employee(authorizerID), paidYears: [2024, 2023, 2024], stored: nil, open: [], today: today)
+        let first = RegistryRules.registration(
+            employee(authorizerID), paidYears: [2024, 2023, 2024], stored: nil, open: [], today: today, now: 7)
         let opened = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .zero, carryOver: .zero)
         #expect(first.writes == [.person(employee(authorizerID), paidYears: [2024, 2023, 2024]), .openAccount(opened)])
         #expect(first.record.paidYears == [2023, 2024])
@@ -56,19 +57,24 @@ struct WriteSetTests {
         let stored = PersonRecord(person: employee(authorizerID), paidYears: [], account: funded)
         let open = activeBinding()
         let again = RegistryRules.registration(
-            employee(authorizerID, status: .suspended), paidYears: [], stored: stored, open: [open], today: today)
+            employee(authorizerID, status: .suspended), paidYears: [], stored: stored, open: [open], today: today, now: 7)
         #expect(again.record.account == funded)
-        guard again.writes.count == 3, case .bindingState(let ended) = again.writes[1],
-            case .bindingEvent(let recorded, let actor, let reason) = again.writes[2]
+        guard again.writes.count == 4, case .bindingState(let ended) = again.writes[1],
+            case .bindingEvent(let recorded, let actor, let reason) = again.writes[2], case .event(let event) = again.writes[3]
         else {
             Issue.record("\(again.writes)")
             return
         }
         #expect(ended.status == .revoked && ended.endedBy == .registry && recorded == ended)
         #expect(actor.certificateIdentity == "registry" && reason == ended.endReason)
+        // R-EVT-1: the ending is an event of both parties.
+        #expect(event.kind == .bindingEnded && event.bindingID == open.id && event.at == 7)
+        #expect(event.concerns(open.authorizer) && event.concerns(open.member))
         // A resident gets no account.
         #expect(
-            RegistryRules.registration(resident(childID, name: "王小明"), paidYears: [], stored: nil, open: [], today: today).writes.count == 1
+            RegistryRules.registration(resident(childID, name: "王小明"), paidYears: [], stored: nil, open: [], today: today, now: 7).writes
+                .count
+                == 1
         )
     }
 

@@ -29,7 +29,7 @@ struct TestPKI {
 
     static let identities = [
         "gateway": "test-gateway", "reviewer": "test-reviewer", "operator": "test-operator",
-        "nobody": "test-nobody", "settlement": "test-settlement", "clinic": "test-clinic",
+        "nobody": "test-nobody", "settlement": "test-settlement", "clinic": "test-clinic", "notifier": "test-notifier",
     ]
 
     init(directory: URL) throws {
@@ -90,6 +90,7 @@ final class TestDaemon: Sendable {
                 "gateway": [TestPKI.identities["gateway"]!], "reviewer": [TestPKI.identities["reviewer"]!],
                 "operator": [TestPKI.identities["operator"]!],
                 "settlement": [TestPKI.identities["settlement"]!, TestPKI.identities["clinic"]!],
+                "notifier": [TestPKI.identities["notifier"]!],
             ],
             database: postgresql.map { .init(postgresql: .init(url: $0, poolSize: 8)) } ?? .init(path: databasePath),
             documents: .init(directory: dir.appendingPathComponent("documents").path),
@@ -109,6 +110,8 @@ final class TestDaemon: Sendable {
                 if let metricsServer = daemon.metricsServer { group.addTask { try await metricsServer.run() } }
                 if let availability { group.addTask { try await availability.run() } }
                 if let tracing = daemon.tracing { group.addTask { try await tracing.service.run() } }
+                // R-EVT-2: another daemon's events wake this one's followers, as in gongjid.
+                if let postgres = daemon.postgres { group.addTask { await postgres.followCommittedEvents() } }
                 try await daemon.server.serve()
                 throw CancellationError()
             }
@@ -132,6 +135,7 @@ final class TestDaemon: Sendable {
 
     /// Stops the server and closes the database.
     func stop() async {
+        daemon.service.events?.stop()
         daemon.server.beginGracefulShutdown()
         if daemon.metricsServer != nil || daemon.tracing != nil { task.cancel() }
         _ = try? await task.value

@@ -21,15 +21,19 @@ struct Backend: CustomTestStringConvertible, Sendable {
     static let postgresURL = ProcessInfo.processInfo.environment["GONGJI_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
     /// A fresh schema of the test server's database per test: the store migrates it.
-    static let postgresql = Backend(name: "PostgreSQL") {
+    static let postgresql = Backend(name: "PostgreSQL") { try await makePostgres().store }
+
+    /// A store on a new schema of the test server's database, and the schema's name.
+    static func makePostgres() async throws -> (store: PostgresStore, schema: String) {
         let url = postgresURL!
         let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try await createSchema(schema, url: url)
         var logger = Logger(label: "contract")
         logger.logLevel = .critical
-        return try await PostgresStore(
+        let store = try await PostgresStore(
             configuration: try PostgresStore.configuration(url: url + "?search_path=" + schema, poolSize: 8),
             logger: logger)
+        return (store, schema)
     }
 
     static func createSchema(_ schema: String, url: String) async throws {
@@ -67,10 +71,15 @@ struct World {
     let policies: PolicyBook
     let actor = ChangeActor(certificateIdentity: "contract-test", endUser: nil, requestID: nil)
     var today: CivilDate { Self.today }
-    var now: Int64 { Self.now }
+    var now: Int64 { nowOverride ?? Self.now }
+    private var nowOverride: Int64?
 
     init(_ backend: Backend) async throws {
-        store = try await backend.make()
+        try self.init(store: try await backend.make())
+    }
+
+    init(store: any FamilyAccountStore) throws {
+        self.store = store
         var hohhot = try Self.policy("hohhot")
         hohhot.materials.commitmentVersions = []
         hohhot.materials.idImages = false
@@ -79,13 +88,17 @@ struct World {
         policies = try PolicyBook([hohhot, maanshan])
     }
 
-    private init(store: any FamilyAccountStore, policies: PolicyBook) {
+    private init(store: any FamilyAccountStore, policies: PolicyBook, now: Int64?) {
         self.store = store
         self.policies = policies
+        self.nowOverride = now
     }
 
     /// The same store with other policies.
-    func withPolicies(_ policies: PolicyBook) -> World { World(store: store, policies: policies) }
+    func withPolicies(_ policies: PolicyBook) -> World { World(store: store, policies: policies, now: nowOverride) }
+
+    /// The same store at another time (the same day).
+    func withNow(_ now: Int64) -> World { World(store: store, policies: policies, now: now) }
 
     static func policy(_ name: String) throws -> RegionPolicy {
         let url = policiesDirectory.appendingPathComponent("\(name).json5")

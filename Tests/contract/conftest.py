@@ -118,7 +118,7 @@ def pb():
     import importlib
 
     modules = {}
-    for name in ["common", "binding", "document", "review", "premium", "registry", "operations", "settlement"]:
+    for name in ["common", "binding", "document", "review", "premium", "registry", "operations", "settlement", "event"]:
         modules[name] = importlib.import_module(f"gongji.v1.{name}_pb2")
         modules[name + "_grpc"] = importlib.import_module(f"gongji.v1.{name}_pb2_grpc")
     modules["health"] = importlib.import_module("grpcstd.health.v1.health_pb2")

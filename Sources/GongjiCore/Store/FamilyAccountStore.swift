@@ -126,6 +126,17 @@ public protocol FamilyAccountStore: Sendable {
     /// Payments by id (for a page of account uses), in no particular order.
     func payments(ids: [String]) async throws -> [PaymentRecord]
 
+    // MARK: Events (R-EVT)
+
+    /// The events after `position`, in position order, that `person` is a party to (nil: every
+    /// event), at most `limit`.
+    func events(after position: Int64, of person: ResidentID?, limit: Int) async throws -> [AccountEvent]
+    /// The newest position the retention clean-up removed (0 when none): a follower's position
+    /// before it is gone.
+    func eventsRemovedThrough() async throws -> Int64
+    /// R-EVT-3: removes the events written before `now - retentionSeconds`; returns how many.
+    func removeExpiredEvents(now: Int64, retentionSeconds: Int64) async throws -> Int
+
     // MARK: Ledger
 
     /// The sum of every ledger entry (zero while every movement balances).

@@ -18,6 +18,14 @@ extension PaymentPlan {
                 AccountUseRow(
                     kind: .premium, owner: binding.authorizer, member: binding.member, memberName: binding.memberName,
                     amount: quote.accountPart, paymentID: paymentID)))
+        var parts: [BalancePart] = []
+        for posting in postings where !parts.contains(posting.part) { parts.append(posting.part) }
+        writes.append(
+            .event(
+                AccountEvent(
+                    kind: .premiumPaid, at: now, authorizer: binding.authorizer, member: binding.member,
+                    memberName: binding.memberName, bindingID: binding.id, amount: quote.accountPart, parts: parts,
+                    balanceAfter: authorizerAccount.total, reference: paymentID)))
         if let enrolledMember { writes.append(.enrollment(enrolledMember)) }
         return (writes, row)
     }
@@ -40,6 +48,9 @@ extension SettlementPlan {
                         kind: .settlement, owner: owner, member: patient.id, memberName: patient.name, amount: amount,
                         settlement: .inserted))
             })
+        writes.append(
+            contentsOf: AccountEvent.settlement(.settled, postings: split.postings, accounts: accounts, record: row.record, now: now)
+                .map(Write.event))
         return (writes, row)
     }
 }
@@ -57,6 +68,9 @@ extension ReversalPlan {
                         kind: .reversal, owner: owner, member: record.patient, memberName: record.patientName, amount: amount,
                         settlement: .sequence(record.seq)))
             })
+        writes.append(
+            contentsOf: AccountEvent.settlement(.settlementReversed, postings: credits, accounts: accounts, record: record, now: now)
+                .map(Write.event))
         var reversed = record
         reversed.status = .reversed
         reversed.reversedAt = now
@@ -94,13 +108,17 @@ extension CreditRules.Plan {
 }
 
 extension BindingRules {
-    /// A new binding's rows: the binding and its first recorded change.
-    public static func creationWrites(_ binding: Binding, actor: ChangeActor) -> [Write] {
-        [.newBinding(binding), .bindingEvent(binding, actor: actor, reason: nil)]
+    /// A new binding's rows: the binding, its first recorded change and its event.
+    public static func creationWrites(_ binding: Binding, actor: ChangeActor, now: Int64) -> [Write] {
+        [.newBinding(binding), .bindingEvent(binding, actor: actor, reason: nil), .event(.binding(.bindingCreated, binding, now: now))]
     }
 
-    /// A changed binding's rows: its state and the recorded change.
-    public static func changeWrites(_ changed: Binding, actor: ChangeActor, reason: String?) -> [Write] {
-        [.bindingState(changed), .bindingEvent(changed, actor: actor, reason: reason)]
+    /// A changed binding's rows: its state, the recorded change and its event (`kind`).
+    public static func changeWrites(
+        _ changed: Binding, actor: ChangeActor, reason: String?, event kind: AccountEvent.Kind, now: Int64
+    )
+        -> [Write]
+    {
+        [.bindingState(changed), .bindingEvent(changed, actor: actor, reason: reason), .event(.binding(kind, changed, now: now))]
     }
 }

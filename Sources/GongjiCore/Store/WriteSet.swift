@@ -27,11 +27,14 @@ public struct Applied: Hashable, Sendable {
     public var sequence: Int64?
     /// The ids of documents `Write.removeUnheldDocuments` removed.
     public var removedDocuments: [String]
+    /// How many events `Write.removeEvents` removed.
+    public var removedEvents: Int
 
     /// Creates the outcome.
-    public init(sequence: Int64? = nil, removedDocuments: [String] = []) {
+    public init(sequence: Int64? = nil, removedDocuments: [String] = [], removedEvents: Int = 0) {
         self.sequence = sequence
         self.removedDocuments = removedDocuments
+        self.removedEvents = removedEvents
     }
 }
 
@@ -77,6 +80,11 @@ public enum Write: Hashable, Sendable {
     case releaseDocumentHold(documentID: String, uploader: ResidentID)
     /// Removes the records of documents that no uploader and no binding holds (`Applied.removedDocuments`).
     case removeUnheldDocuments
+    /// An event of the journal (R-EVT-1), positioned by the backend.
+    case event(AccountEvent)
+    /// R-EVT-3: removes the events written before this time (Unix seconds) and remembers the
+    /// newest position removed (`Applied.removedEvents` says how many).
+    case removeEvents(writtenBefore: Int64)
 }
 
 /// A payment as written: the record less its sequence and receipt numbers.

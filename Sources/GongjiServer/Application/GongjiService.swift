@@ -27,12 +27,16 @@ public final class GongjiService: Sendable {
     let logger: Logger
     /// Reconciliations being read and compared now (`reconciling`).
     let reconciliationsRunning = Mutex(0)
+    /// The followers of the event journal (set by the composition root).
+    public let events: EventFeed?
 
     /// Creates the service.
     public init(
         store: any FamilyAccountStore, documents: DocumentStore, secrets: Secrets, retentionSeconds: Int, state: RuntimeState,
-        clock: any GongjiClock, makeID: @escaping @Sendable () -> String = makeTimeOrderedID, logger: Logger
+        clock: any GongjiClock, makeID: @escaping @Sendable () -> String = makeTimeOrderedID, events: EventFeed? = nil,
+        logger: Logger
     ) {
+        self.events = events
         self.store = store
         self.documents = documents
         self.secrets = secrets

@@ -65,9 +65,12 @@ public final class GongjiDaemon: Sendable {
             directory: config.documents.directory, key: secrets.documentKey,
             uploadBytesMax: config.uploadBytesMax, storage: storage, blobs: blobs)
         let state = RuntimeState(policies: book, roles: RoleBook(config))
+        let events = EventFeed(
+            store: store, signal: postgres?.eventSignal ?? sqlite!.eventSignal, followersMax: config.eventFollowersMax,
+            slowAfter: .seconds(config.slowFollowerSeconds), logger: logger)
         let service = GongjiService(
             store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
-            state: state, clock: clock, logger: logger)
+            state: state, clock: clock, events: events, logger: logger)
         state.setPolicies(try await service.applyStoredAvailability(to: book))
         try await service.removeOrphanDocumentFiles()
         let material = try TLSMaterial(
@@ -175,7 +178,7 @@ public final class GongjiDaemon: Sendable {
         let gongjiServices = [
             Gongji_V1_BindingService.descriptor, Gongji_V1_DocumentService.descriptor, Gongji_V1_ReviewService.descriptor,
             Gongji_V1_PremiumService.descriptor, Gongji_V1_RegistryService.descriptor, Gongji_V1_OperationsService.descriptor,
-            Gongji_V1_SettlementService.descriptor,
+            Gongji_V1_SettlementService.descriptor, Gongji_V1_EventService.descriptor,
         ].map(\.fullyQualifiedService)
         let services: [any RegistrableRPCService] = [
             BindingHandler(service: service),
@@ -185,6 +188,7 @@ public final class GongjiDaemon: Sendable {
             RegistryHandler(service: service, importBytesMax: config.importBytesMax),
             OperationsHandler(service: service),
             SettlementHandler(service: service, metrics: metrics),
+            EventHandler(service: service),
             HealthHandler(state: health, services: Set(gongjiServices)),
             ReflectionHandler(index: DescriptorIndex(base64: gongjiFileDescriptorSetBase64)),
         ]
@@ -274,12 +278,16 @@ public final class GongjiDaemon: Sendable {
             services += [CheckpointService(store: sqlite, logger: logger), StorageWatch(config: config, storage: storage, logger: logger)]
         }
         if let postgres {
-            services += [DatabaseWatch(store: postgres, logger: logger), AvailabilityWatch(service: service, logger: logger)]
+            services += [
+                DatabaseWatch(store: postgres, logger: logger), AvailabilityWatch(service: service, logger: logger),
+                EventListener(store: postgres),
+            ]
         }
+        services.append(EventJanitor(service: service, retentionSeconds: config.eventRetentionSeconds, logger: logger))
         if let metricsServer { services.append(metricsServer) }
         if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
         if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }
-        services.append(GRPCServerService(server: server, health: health, notifier: notifier, logger: logger))
+        services.append(GRPCServerService(server: server, health: health, events: service.events, notifier: notifier, logger: logger))
         return services
     }
 }
@@ -289,6 +297,8 @@ public final class GongjiDaemon: Sendable {
 struct GRPCServerService: Service {
     let server: GRPCServer<MessageLimitedTransport>
     let health: HealthState
+    /// Followers of the journal are ended first, with where to resume (their streams never end by themselves).
+    let events: EventFeed?
     let notifier: SystemdNotifier
     let logger: Logger
 
@@ -299,6 +309,7 @@ struct GRPCServerService: Service {
             notifier.send("STOPPING=1\nSTATUS=stopping: finishing in-flight calls")
             logger.notice("stopping: no new calls accepted, in-flight calls finish")
             health.markNotServing()
+            events?.stop()
             server.beginGracefulShutdown()
         }
     }
@@ -323,6 +334,31 @@ struct DocumentJanitor: Service {
                 logger.error("removing expired uploads failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+/// R-EVT-3: removes the events past their retention, every hour (and once at start).
+struct EventJanitor: Service {
+    let service: GongjiService
+    let retentionSeconds: Int
+    let logger: Logger
+
+    func run() async throws {
+        await repeatUntilShutdown(every: .seconds(3600)) {
+            do { _ = try await service.removeExpiredEvents(retentionSeconds: retentionSeconds) } catch {
+                logger.error("removing expired events failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// With several daemons on one PostgreSQL database: wakes this daemon's followers of the journal
+/// when another daemon commits events (LISTEN; see `PostgresStore.followCommittedEvents`).
+struct EventListener: Service {
+    let store: PostgresStore
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown { await store.followCommittedEvents() }
     }
 }
 

@@ -29,6 +29,9 @@ public enum AccessPolicy {
             return [.operator]
         case Gongji_V1_SettlementService.descriptor:
             return [.settlement]
+        case Gongji_V1_EventService.descriptor:
+            // The gateway follows its end user's events, a notifier every event (the handler checks which).
+            return [.gateway, .notifier]
         default:
             return []
         }

@@ -18,6 +18,7 @@ extension DomainError.Category {
         case .resourceExhausted: .resourceExhausted
         case .unavailable: .unavailable
         case .aborted: .aborted
+        case .outOfRange: .outOfRange
         }
     }
 }

@@ -1,0 +1,125 @@
+import Foundation
+import GongjiCore
+import GongjiPostgres
+import Logging
+import PostgresNIO
+import Testing
+
+/// The event journal part of the store contract (R-EVT-1, R-EVT-3), on every backend.
+@Suite("store contract: events")
+struct StoreEventsTests {
+    @Test(
+        "R-EVT-1 each payment, settlement, reversal and binding change writes its event in the same transaction, in one order",
+        arguments: Backend.all)
+    func journal(backend: Backend) async throws {
+        let world = try await World(backend)
+        _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
+        let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
+        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
+        let other = try await world.resident(World.id(3, born: "2012-02-02"), name: "王小红")
+        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
+        _ = try await world.bind(authorizer, other, name: "王小红", id: "b2")
+        _ = try await world.store.pay(
+            world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-1", key: nil, policies: world.policies,
+            today: world.today, now: world.now)
+        _ = try await world.settle(child, .yuan(100), id: "s1")
+        _ = try await world.store.reverseSettlement(
+            institution: World.hospital.code, settlementID: "s1", policies: world.policies, today: world.today, now: world.now)
+        _ = try await world.store.changeBinding(id: "b2", .revoke(by: authorizer), key: nil, actor: world.actor, now: world.now)
+        // Refused changes write nothing.
+        #expect(
+            await refusal {
+                try await world.store.pay(
+                    world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-2", key: nil,
+                    policies: world.policies, today: world.today, now: world.now
+                ).record
+            } != nil)
+
+        let events = try await world.store.events(after: 0, of: nil, limit: 100)
+        #expect(
+            events.map(\.kind) == [.bindingCreated, .bindingCreated, .premiumPaid, .settled, .settlementReversed, .bindingEnded],
+            "\(events.map(\.kind))")
+        #expect(zip(events, events.dropFirst()).allSatisfy { $0.position < $1.position }, "positions grow")
+        let paid = try #require(events.first { $0.kind == .premiumPaid })
+        #expect(paid.authorizer == authorizer && paid.member == child && paid.bindingID == "b1" && paid.reference == "pay-1")
+        #expect(paid.amount == .yuan(405) && paid.parts == [.currentYear] && paid.balanceAfter == .yuan(595))
+        #expect(paid.memberNameMasked == "王**" && paid.at == world.now)
+        let settled = try #require(events.first { $0.kind == .settled })
+        #expect(settled.amount == .yuan(100) && settled.balanceAfter == .yuan(495) && settled.reference == "s1")
+        #expect(settled.institution?.name == World.hospital.name && settled.institution?.kind == .hospital)
+        let reversed = try #require(events.first { $0.kind == .settlementReversed })
+        #expect(reversed.amount == .yuan(100) && reversed.balanceAfter == .yuan(595))
+        // R-EVT-2: a person's events are those he or she is a party to.
+        #expect(try await world.store.events(after: 0, of: other, limit: 100).map(\.kind) == [.bindingCreated, .bindingEnded])
+        #expect(try await world.store.events(after: 0, of: authorizer, limit: 100) == events)
+        // Paging: after a position, at most a limit.
+        let page = try await world.store.events(after: events[1].position, of: child, limit: 2)
+        #expect(page.map(\.kind) == [.premiumPaid, .settled])
+        #expect(try await world.store.eventsRemovedThrough() == 0)
+    }
+
+    @Test("R-EVT-3 the clean-up removes the events past their retention and remembers the newest it removed", arguments: Backend.all)
+    func retention(backend: Backend) async throws {
+        let world = try await World(backend)
+        let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
+        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
+        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
+        let later = world.withNow(world.now + 86_400)
+        _ = try await later.store.pay(
+            later.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-1", key: nil, policies: later.policies,
+            today: later.today, now: later.now)
+        let before = try await world.store.events(after: 0, of: nil, limit: 10)
+        #expect(before.count == 2)
+        // Kept for 12 hours, a day later: the binding's event goes, the payment's stays.
+        #expect(try await world.store.removeExpiredEvents(now: later.now + 3600, retentionSeconds: 43_200) == 1)
+        #expect(try await world.store.events(after: 0, of: nil, limit: 10) == [before[1]])
+        #expect(try await world.store.eventsRemovedThrough() == before[0].position)
+        #expect(try await world.store.removeExpiredEvents(now: later.now + 3600, retentionSeconds: 43_200) == 0)
+        #expect(try await world.store.eventsRemovedThrough() == before[0].position, "nothing removed, the horizon stays")
+    }
+
+    @Test("R-EVT-1 on PostgreSQL positions are commit order: a transaction positioning events waits for one that positioned earlier")
+    func commitOrderedPositions() async throws {
+        guard let url = Backend.postgresURL else { return }
+        let (store, schema) = try await Backend.makePostgres()
+        let world = try World(store: store)
+        let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
+        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
+        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
+        let start = try await world.store.events(after: 0, of: nil, limit: 10).last?.position ?? 0
+        var logger = Logger(label: "contract")
+        logger.logLevel = .error
+        let client = PostgresClient(configuration: try PostgresStore.configuration(url: url, poolSize: 1), backgroundLogger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            try await client.withConnection { c in
+                // A transaction that positions an event (as every use case does, under the journal's
+                // lock) and has yet to commit.
+                _ = try await c.query("SET search_path TO \(unescaped: schema)", logger: logger)
+                _ = try await c.query("BEGIN", logger: logger)
+                _ = try await c.query("SELECT pg_advisory_xact_lock(\(PostgresStore.eventLockKey))", logger: logger)
+                let early = try await c.query(
+                    """
+                    INSERT INTO event (kind, at, authorizer, member, member_name_masked, parts)
+                    VALUES ('binding_created', 1, \(authorizer.value), \(child.value), '王**', '') RETURNING seq
+                    """, logger: logger
+                ).collect().first?.decode(Int64.self)
+                // Meanwhile a payment commits through the store on another connection: it must wait.
+                let payment = Task {
+                    try await world.store.pay(
+                        world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-1", key: nil,
+                        policies: world.policies, today: world.today, now: world.now)
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                // A follower reading now sees neither: the later position cannot appear before the earlier one.
+                #expect(try await world.store.events(after: start, of: nil, limit: 10).isEmpty)
+                _ = try await c.query("COMMIT", logger: logger)
+                _ = try await payment.value
+                let seen = try await world.store.events(after: start, of: nil, limit: 10)
+                #expect(seen.map(\.kind) == [.bindingCreated, .premiumPaid])
+                #expect(seen.first?.position == early && seen[0].position < seen[1].position)
+            }
+            group.cancelAll()
+        }
+    }
+}
