@@ -85,7 +85,7 @@ def test_R_EVT_1_R_EVT_2_a_binding_and_a_settlement_reach_each_party_in_order(st
         settled = stubs.settlement.Settle(s.SettleRequest(
             institution_code=HOSPITAL, settlement_id="EV-" + request_id()[:8], patient_id_number=PATIENT,
             credential=s.Credential(type=s.CREDENTIAL_TYPE_ELECTRONIC_VOUCHER, holder_id_number=PATIENT), amount_fen=12000))
-        assert settled.split.acct_mulaid_pay_fen == 12000
+        assert settled.settlement.split.acct_mulaid_pay == 12000
 
         mine = authorizer.take(2)
         assert [event.kind for event in mine] == [e.EVENT_KIND_BINDING_CREATED, e.EVENT_KIND_SETTLED]
@@ -95,7 +95,7 @@ def test_R_EVT_1_R_EVT_2_a_binding_and_a_settlement_reach_each_party_in_order(st
         assert paid.amount_fen == 12000 and paid.balance_after_fen == 50000 - 12000
         assert paid.institution_code == HOSPITAL and paid.institution_kind == s.INSTITUTION_KIND_HOSPITAL and paid.institution_name
         assert paid.member_name_masked == "钱**" and paid.parts == [c.BALANCE_PART_CURRENT_YEAR]
-        assert paid.reference == settled.settlement_id
+        assert paid.reference == settled.settlement.settlement_id
         for event in mine:
             text = str(event)
             assert AUTHORIZER not in text and PATIENT not in text, "no full ID number leaves the daemon"
