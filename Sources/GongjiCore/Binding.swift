@@ -89,6 +89,9 @@ public struct Binding: Hashable, Sendable {
     public var endedBy: BindingEndParty?
     /// Why the registry ended it (a reason such as `AUTHORIZER_NOT_EMPLOYEE_INSURED`).
     public var endReason: String?
+    /// R-CTL-1: the authorizer froze family use through this binding (settlements pay nothing
+    /// from family funds, premium payments are refused) until he or she lifts it.
+    public var isFrozen = false
 
     /// Creates a binding.
     public init(

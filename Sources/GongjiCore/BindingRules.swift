@@ -285,12 +285,15 @@ public enum BindingRules {
         /// The end user, as authorizer, sets (or, nil, clears to the region's default) the annual
         /// limit on family-fund use at designated institutions (R-SETL-8).
         case setMedicalLimit(by: ResidentID, limit: Money?, policies: PolicyBook)
+        /// R-CTL-1: the end user, as authorizer, freezes family use through it, or lifts the freeze.
+        case freeze(by: ResidentID, frozen: Bool)
 
         /// The reason recorded with the change, if any.
         public var reason: String? {
             switch self {
             case .review(.reject(let text)): text
             case .setMedicalLimit(_, let limit, _): "medical limit \(limit.map { "\($0.fen) fen" } ?? "cleared")"
+            case .freeze(_, let frozen): frozen ? "family use frozen" : "family use freeze lifted"
             default: nil
             }
         }
@@ -306,6 +309,8 @@ public enum BindingRules {
         case .review(let decision):
             guard let current else { throw .bindingNotFound(id) }
             return try review(current, decision: decision)
+        case .freeze(let endUser, let frozen):
+            return try freeze(PartyRules.visible(current, to: endUser), actor: endUser, frozen: frozen)
         case .setMedicalLimit(let endUser, let limit, let policies):
             let binding = try PartyRules.visible(current, to: endUser)
             return try setMedicalLimit(
@@ -334,6 +339,34 @@ public enum BindingRules {
         var result = binding
         result.medicalLimit = limit ?? terms.medicalLimitDefault
         return result
+    }
+
+    /// R-CTL-1: only the authorizer freezes family use through an open binding or lifts it (the
+    /// member can do neither); freezing a frozen binding again changes nothing but is no error.
+    public static func freeze(_ binding: Binding, actor: ResidentID, frozen: Bool) throws(DomainError) -> Binding {
+        guard actor == binding.authorizer else { throw .notAuthorizer() }
+        guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
+        var result = binding
+        result.isFrozen = frozen
+        return result
+    }
+
+    /// R-CTL-1 for the whole account: every open binding `actor` authorizes, frozen or lifted,
+    /// with the writes of each change that is one (the others are as asked already).
+    public static func freezeAll(
+        _ bindings: [Binding], actor: ResidentID, frozen: Bool, by changeActor: ChangeActor, now: Int64
+    ) -> (bindings: [Binding], writes: [Write]) {
+        var changed: [Binding] = []
+        var writes: [Write] = []
+        for binding in bindings where binding.authorizer == actor && binding.status.isOpen {
+            var result = binding
+            result.isFrozen = frozen
+            changed.append(result)
+            guard binding.isFrozen != frozen else { continue }
+            let change = Change.freeze(by: actor, frozen: frozen)
+            writes += changeWrites(result, actor: changeActor, reason: change.reason, event: change.eventKind(result), now: now)
+        }
+        return (changed, writes)
     }
 
     /// Either party ends an active or pending binding: the authorizer revokes it (R-BIND-7), the

@@ -92,6 +92,8 @@ extension DomainError {
         public static let familyPaymentSuspended = Reason("FAMILY_PAYMENT_SUSPENDED")
         /// `FUND_USE_OUT_OF_SCOPE`
         public static let fundUseOutOfScope = Reason("FUND_USE_OUT_OF_SCOPE")
+        /// `FAMILY_USE_FROZEN`
+        public static let familyUseFrozen = Reason("FAMILY_USE_FROZEN")
         /// `ID_IMAGES_REQUIRED`
         public static let idImagesRequired = Reason("ID_IMAGES_REQUIRED")
         /// `ID_NUMBER_BIRTH_DATE_INVALID`

@@ -127,6 +127,13 @@ extension DomainError {
             details: ["limit": String(limit)])
     }
 
+    /// R-CTL-1: the authorizer froze family use through `binding`.
+    static func familyUseFrozen(_ binding: Binding) -> DomainError {
+        .payment(
+            .familyUseFrozen, "the authorizer froze family use through this binding; only the authorizer can lift it",
+            "授权人已冻结共济使用", ["binding_id": binding.id])
+    }
+
     static func notAuthorizer() -> DomainError {
         DomainError(
             reason: .notAuthorizer, category: .permissionDenied,

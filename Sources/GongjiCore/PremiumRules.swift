@@ -215,6 +215,8 @@ public enum PremiumRules {
         guard expectedTotal.isValidAmount else { throw .amountOutOfRange("expected_total_fen") }
         if let external { guard external.amount.isValidAmount else { throw .amountOutOfRange("external.amount_fen") } }
         let quote = try quote(years: order.years, facts: facts)
+        // R-CTL-1: the authorizer froze family use through this binding.
+        if facts.binding.isFrozen { throw .familyUseFrozen(facts.binding) }
         // R-SUSP-1: paying fails while the region is suspended, naming the alternatives.
         if quote.paymentSuspension != nil, let policy = facts.policy { throw .suspended(policy) }
         guard expectedTotal == quote.total else {

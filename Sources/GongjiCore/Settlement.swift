@@ -184,6 +184,8 @@ public enum FamilyFundNote: String, Hashable, Sendable {
     case notNeeded = "not_needed"
     /// No policy is loaded for the binding's region.
     case regionNotSupported = "region_not_supported"
+    /// R-CTL-1: the authorizer froze family use through the binding.
+    case frozen
 }
 
 /// One binding of the patient as the split used it.

@@ -83,6 +83,8 @@ public enum SettlementRules {
                 note = .bindingNotActive
             } else if binding.startDate > facts.today {
                 note = .bindingNotStarted
+            } else if binding.isFrozen {
+                note = .frozen
             } else if entry.policy == nil {
                 note = .regionNotSupported
             } else if entry.policy!.availability.suspended {

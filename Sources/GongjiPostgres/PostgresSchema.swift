@@ -270,7 +270,7 @@ extension PostgresSchema {
         CREATE TABLE event (
           seq BIGSERIAL PRIMARY KEY,
           kind TEXT NOT NULL CHECK (kind IN ('premium_paid', 'settled', 'settlement_reversed', 'binding_created',
-            'binding_approved', 'binding_rejected', 'binding_ended', 'limit_changed')),
+            'binding_approved', 'binding_rejected', 'binding_ended', 'limit_changed', 'family_use_frozen', 'family_use_unfrozen')),
           at BIGINT NOT NULL,
           authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
           member TEXT NOT NULL CHECK (length(member) = 18),
@@ -293,6 +293,7 @@ extension PostgresSchema {
         CREATE TABLE event_retention (
           id INTEGER PRIMARY KEY CHECK (id = 1),
           removed_through BIGINT NOT NULL
-        )
+        );
+        ALTER TABLE binding ADD COLUMN frozen BOOLEAN NOT NULL DEFAULT false
         """
 }

@@ -304,7 +304,8 @@ extension PostgresStore {
                     """
                     UPDATE binding SET status = \(b.placeholder(binding.status.rawValue)), rejection_reason = \(b.placeholder(binding.rejectionReason)),
                       medical_limit_fen = \(b.placeholder(binding.medicalLimit?.fen)), ended_by = \(b.placeholder(binding.endedBy?.rawValue)),
-                      end_reason = \(b.placeholder(binding.endReason)), updated_at = \(b.placeholder(now)) WHERE id = \(b.placeholder(binding.id))
+                      end_reason = \(b.placeholder(binding.endReason)), frozen = \(b.placeholder(binding.isFrozen)),
+                      updated_at = \(b.placeholder(now)) WHERE id = \(b.placeholder(binding.id))
                     """
                 }
             case .bindingEvent(let binding, let actor, let reason):

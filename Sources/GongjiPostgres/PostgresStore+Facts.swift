@@ -156,6 +156,12 @@ extension PostgresStore: StorageBackend {
         case .binding(let id):
             facts.binding = try await fetchBindings(where: locking ? "id = $1 FOR NO KEY UPDATE" : "id = $1", [id], on: c, logger: logger)
                 .first
+        case .accountBindings(let authorizer):
+            if locking {
+                try await c.run("SELECT id_number FROM account WHERE id_number = \(authorizer.value) FOR NO KEY UPDATE", logger: logger)
+            }
+            facts.person = try await fetchPerson(authorizer, on: c, logger: logger)
+            facts.bindings = try await fetchBindings(where: "authorizer = $1", [authorizer.value], on: c, logger: logger).map(\.binding)
         case .registration(let id):
             facts.person = try await fetchPerson(id, on: c, logger: logger)
             facts.bindings = try await fetchBindings(

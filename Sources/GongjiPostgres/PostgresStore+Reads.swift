@@ -119,6 +119,7 @@ extension PostgresStore {
             medicalLimit: try row.optionalInt("medical_limit_fen").map(Money.init(fen:)))
         binding.endedBy = try row.optionalString("ended_by").flatMap(BindingEndParty.init(rawValue:))
         binding.endReason = try row.optionalString("end_reason")
+        binding.isFrozen = try row.bool("frozen")
         return BindingRecord(
             binding: binding, createdAt: try row.int("created_at"), updatedAt: try row.int("updated_at"), seq: try row.int("seq"))
     }

@@ -364,7 +364,7 @@ enum Schema {
                 CREATE TABLE event (
                   seq INTEGER PRIMARY KEY AUTOINCREMENT,
                   kind TEXT NOT NULL CHECK (kind IN ('premium_paid', 'settled', 'settlement_reversed', 'binding_created',
-                    'binding_approved', 'binding_rejected', 'binding_ended', 'limit_changed')),
+                    'binding_approved', 'binding_rejected', 'binding_ended', 'limit_changed', 'family_use_frozen', 'family_use_unfrozen')),
                   at INTEGER NOT NULL,
                   authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
                   member TEXT NOT NULL CHECK (length(member) = 18),
@@ -388,6 +388,8 @@ enum Schema {
                   removed_through INTEGER NOT NULL
                 ) STRICT;
                 INSERT INTO event_retention (id, removed_through) VALUES (1, 0);
+                -- R-CTL-1: the authorizer froze family use through the binding.
+                ALTER TABLE binding ADD COLUMN frozen INTEGER NOT NULL DEFAULT 0 CHECK (frozen IN (0, 1));
                 """)
     }
 }

@@ -93,11 +93,12 @@ extension SQLiteStore {
             case .bindingState(let binding):
                 try db.cachedStatement(
                     sql: """
-                        UPDATE binding SET status = ?, rejection_reason = ?, medical_limit_fen = ?, ended_by = ?, end_reason = ?, updated_at = ? WHERE id = ?
+                        UPDATE binding SET status = ?, rejection_reason = ?, medical_limit_fen = ?, ended_by = ?, end_reason = ?, frozen = ?,
+                          updated_at = ? WHERE id = ?
                         """
                 ).execute(arguments: [
                     binding.status.rawValue, binding.rejectionReason, binding.medicalLimit?.fen, binding.endedBy?.rawValue,
-                    binding.endReason, now, binding.id,
+                    binding.endReason, binding.isFrozen, now, binding.id,
                 ])
             case .bindingEvent(let binding, let actor, let reason):
                 try db.cachedStatement(

@@ -62,6 +62,7 @@ extension SQLiteStore {
                 medicalLimit: (row["medical_limit_fen"] as Int64?).map(Money.init(fen:)))
             binding.endedBy = (row["ended_by"] as String?).flatMap(BindingEndParty.init(rawValue:))
             binding.endReason = row["end_reason"]
+            binding.isFrozen = row["frozen"]
             return BindingRecord(binding: binding, createdAt: row["created_at"], updatedAt: row["updated_at"], seq: row["seq"])
         }
     }

@@ -96,6 +96,9 @@ extension SQLiteStore: StorageBackend {
             }
         case .binding(let id):
             facts.binding = try fetchBinding(id: id, in: db)
+        case .accountBindings(let authorizer):
+            facts.person = try fetchPerson(authorizer, in: db)
+            facts.bindings = try fetchBindings(where: "authorizer = ?", [authorizer.value], in: db).map(\.binding)
         case .registration(let id):
             facts.person = try fetchPerson(id, in: db)
             facts.bindings = try fetchBindings(

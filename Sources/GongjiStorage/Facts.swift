@@ -24,6 +24,10 @@ public enum FactsRequest: Hashable, Sendable {
     case newBinding(authorizer: ResidentID, member: ResidentID?, documents: [String])
     /// A binding. Locks it.
     case binding(id: String)
+    /// R-CTL-1, the whole account: the authorizer (with the account) and his or her bindings.
+    /// Locks the account — as a settlement does before it reads the bindings, so that a settlement
+    /// committed after the freeze reads the frozen bindings.
+    case accountBindings(ResidentID)
     /// A person being registered: as registered now, and his or her open (pending or active) bindings.
     case registration(ResidentID)
     /// A credit: the person with the account, and whose account `reference` was applied to. Locks

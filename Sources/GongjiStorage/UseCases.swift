@@ -100,9 +100,13 @@ extension StorageBackend {
         id: String, _ change: BindingRules.Change, key: IdempotencyKey?, actor: ChangeActor,
         now: Int64
     ) async throws -> BindingRecord {
-        try await run(
+        // A freeze also locks the authorizer's account (R-CTL-1: after the binding, as a payment
+        // does): a settlement, which locks the account before it reads the bindings, then commits
+        // before the freeze or reads it.
+        let facts: FactsRequest = if case .freeze = change { .premium(bindingID: id) } else { .binding(id: id) }
+        return try await run(
             UseCase(
-                key: key, facts: .binding(id: id),
+                key: key, facts: facts,
                 decide: { facts in
                     let changed = try BindingRules.apply(change, to: facts.binding?.binding, id: id)
                     guard let current = facts.binding else { throw StoreError(.database, "a changed binding has no record") }
@@ -114,6 +118,21 @@ extension StorageBackend {
                         (BindingRecord(binding: changed, createdAt: current.createdAt, updatedAt: now, seq: current.seq), id)
                     }
                 }, replayFacts: { .binding(id: $0) }, replayed: UseCases.storedBinding))
+    }
+
+    /// R-CTL-1 for the whole account: freezes (or lifts) family use through every open binding
+    /// `authorizer` authorizes; answers them as they are then.
+    public func freezeFamilyUse(
+        of authorizer: ResidentID, frozen: Bool, key: IdempotencyKey?, actor: ChangeActor, now: Int64
+    ) async throws -> [Binding] {
+        try await run(
+            UseCase(
+                key: key, facts: .accountBindings(authorizer),
+                decide: { facts in
+                    let (bindings, writes) = BindingRules.freezeAll(facts.bindings, actor: authorizer, frozen: frozen, by: actor, now: now)
+                    return Decision(WriteSet(writes, now: now)) { _ in (bindings, frozen ? "frozen" : "lifted") }
+                }, replayFacts: { _ in .accountBindings(authorizer) },
+                replayed: { _, facts in facts.bindings.filter { $0.authorizer == authorizer && $0.status.isOpen } }))
     }
 
     // MARK: Documents

@@ -103,3 +103,55 @@ struct EventStreamSeveralDaemonsTests {
         #expect(Set(mover.all).count == mover.all.count)
     }
 }
+
+/// R-CTL-1 with several daemons: the freeze takes effect with its commit.
+@Suite("Freezing family use across daemons", .serialized, .needsPostgreSQL, .timeLimit(.minutes(3)))
+struct FreezeRaceTests {
+    @Test(
+        "R-CTL-1 settlements racing a freeze on two daemons: none committed after the freeze's commit pays family funds (event positions are commit order)"
+    )
+    func freezeRacesSettlements() async throws {
+        let url = try await freshPostgresSchema()
+        let clock = TestClock(inWindow2025)
+        let a = try await TestDaemon.start(clock: clock, postgresql: url)
+        let b = try await TestDaemon.start(directory: a.directory, pki: a.pki, clock: clock, postgresql: url)
+        defer {
+            Task {
+                await a.stop()
+                await b.stop()
+            }
+        }
+        let (patients, authorizers) = try await seedSettlementPatients(
+            a.daemon.store, count: 1, policyDirectory: a.daemon.config.policies.directory, today: clock.today(), now: clock.nowUnix())
+        let authorizer = authorizers[0]
+        let start = try await a.daemon.store.events(after: 0, of: nil, limit: 10_000).last?.position ?? 0
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<8 {
+                group.addTask {
+                    try await (worker % 2 == 0 ? a : b).withClient("settlement") { client in
+                        for round in 0..<40 {
+                            _ = try await Settler(client: client).settle("F-\(worker)-\(round)", patient: patients[0], amount: 100)
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(150))
+                _ = try await b.withClient("gateway") { client in
+                    try await Gongji_V1_BindingService.Client(wrapping: client).freezeFamilyUse(
+                        .with {
+                            $0.requestID = "freeze-1"
+                            $0.frozen = true
+                        }, metadata: endUser(authorizer.value), options: failFast)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let events = try await a.daemon.store.events(after: start, of: authorizer, limit: 10_000)
+        let freeze = try #require(events.first { $0.kind == .familyUseFrozen })
+        let paidBefore = events.filter { $0.kind == .settled && $0.position < freeze.position }
+        let paidAfter = events.filter { $0.kind == .settled && $0.position > freeze.position }
+        #expect(paidAfter.isEmpty, "\(paidAfter.count) settlements paid family funds after the freeze committed")
+        #expect(!paidBefore.isEmpty, "the race started before the freeze (some paid first)")
+    }
+}

@@ -123,3 +123,56 @@ struct StoreEventsTests {
         }
     }
 }
+
+/// R-CTL-1 in the store contract, on every backend.
+@Suite("store contract: freezing family use")
+struct StoreFreezeTests {
+    @Test(
+        "R-CTL-1 a frozen binding pays nothing from family funds and refuses premiums; the whole account freezes every open binding; each change is an event",
+        arguments: Backend.all)
+    func freeze(backend: Backend) async throws {
+        let world = try await World(backend)
+        _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
+        let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
+        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
+        let other = try await world.resident(World.id(3, born: "2012-02-02"), name: "王小红")
+        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
+        _ = try await world.bind(authorizer, other, name: "王小红", id: "b2")
+        let frozen = try await world.store.changeBinding(
+            id: "b1", .freeze(by: authorizer, frozen: true), key: nil, actor: world.actor, now: world.now)
+        #expect(frozen.binding.isFrozen)
+        #expect(try await world.store.binding(id: "b1")?.binding.isFrozen == true, "stored")
+        let settled = try await world.settle(child, .yuan(100), id: "s1")
+        #expect(settled.split.acctMulaidPay == .zero && settled.split.cashPay == .yuan(100) && settled.split.familyZeroNote == .frozen)
+        #expect(
+            await refusal {
+                try await world.store.pay(
+                    world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-1", key: nil, policies: world.policies,
+                    today: world.today, now: world.now
+                ).record
+            } == "FAMILY_USE_FROZEN")
+        // The member can neither lift nor freeze.
+        #expect(
+            await refusal {
+                try await world.store.changeBinding(
+                    id: "b1", .freeze(by: child, frozen: false), key: nil, actor: world.actor, now: world.now)
+            } == "NOT_AUTHORIZER")
+        // The whole account: b2 freezes too; then both are lifted.
+        let all = try await world.store.freezeFamilyUse(
+            of: authorizer, frozen: true, key: world.key("f1"), actor: world.actor, now: world.now)
+        #expect(Set(all.map(\.id)) == ["b1", "b2"] && all.allSatisfy(\.isFrozen))
+        #expect(try await world.settle(other, .yuan(50), id: "s2").split.familyZeroNote == .frozen)
+        let lifted = try await world.store.freezeFamilyUse(of: authorizer, frozen: false, key: nil, actor: world.actor, now: world.now)
+        #expect(lifted.allSatisfy { !$0.isFrozen })
+        #expect(try await world.settle(child, .yuan(100), id: "s3").split.acctMulaidPay == .yuan(100))
+        // A retry of the first whole-account freeze answers as it did, changing nothing.
+        #expect(
+            try await world.store.freezeFamilyUse(of: authorizer, frozen: true, key: world.key("f1"), actor: world.actor, now: world.now)
+                .allSatisfy { !$0.isFrozen })
+        let kinds = try await world.store.events(after: 0, of: authorizer, limit: 100).map(\.kind)
+        #expect(
+            kinds == [
+                .bindingCreated, .bindingCreated, .familyUseFrozen, .familyUseFrozen, .familyUseUnfrozen, .familyUseUnfrozen, .settled,
+            ], "\(kinds)")
+    }
+}

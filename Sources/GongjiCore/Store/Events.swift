@@ -24,6 +24,10 @@ public struct AccountEvent: Hashable, Sendable {
         case bindingEnded = "binding_ended"
         /// The authorizer changed a binding's limit on family use.
         case limitChanged = "limit_changed"
+        /// R-CTL-1: the authorizer froze family use through a binding.
+        case familyUseFrozen = "family_use_frozen"
+        /// R-CTL-1: the authorizer lifted the freeze.
+        case familyUseUnfrozen = "family_use_unfrozen"
     }
 
     /// Its position (0 until the backend has stored it).
@@ -132,6 +136,7 @@ extension BindingRules.Change {
         case .revoke: .bindingEnded
         case .review: changed.status == .active ? .bindingApproved : .bindingRejected
         case .setMedicalLimit: .limitChanged
+        case .freeze(_, let frozen): frozen ? .familyUseFrozen : .familyUseUnfrozen
         }
     }
 }

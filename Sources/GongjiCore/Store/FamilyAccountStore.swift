@@ -45,6 +45,11 @@ public protocol FamilyAccountStore: Sendable {
         id: String, _ change: BindingRules.Change, key: IdempotencyKey?, actor: ChangeActor,
         now: Int64
     ) async throws -> BindingRecord
+    /// R-CTL-1: freezes (or lifts) family use through every open binding `authorizer` authorizes.
+    func freezeFamilyUse(
+        of authorizer: ResidentID, frozen: Bool, key: IdempotencyKey?, actor: ChangeActor, now: Int64
+    ) async throws
+        -> [Binding]
     /// A binding, or nil.
     func binding(id: String) async throws -> BindingRecord?
     /// A person's bindings, newest first, strictly before the cursor.

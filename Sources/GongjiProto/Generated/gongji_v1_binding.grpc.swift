@@ -85,13 +85,27 @@ public enum Gongji_V1_BindingService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "FreezeFamilyUse" metadata.
+        public enum FreezeFamilyUse: Sendable {
+            /// Request type for "FreezeFamilyUse".
+            public typealias Input = Gongji_V1_FreezeFamilyUseRequest
+            /// Response type for "FreezeFamilyUse".
+            public typealias Output = Gongji_V1_FreezeFamilyUseResponse
+            /// Descriptor for "FreezeFamilyUse".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "gongji.v1.BindingService"),
+                method: "FreezeFamilyUse",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "gongji.v1.BindingService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateBinding.descriptor,
             GetBinding.descriptor,
             ListBindings.descriptor,
             RevokeBinding.descriptor,
-            SetBindingMedicalLimit.descriptor
+            SetBindingMedicalLimit.descriptor,
+            FreezeFamilyUse.descriptor
         ]
     }
 }
@@ -228,6 +242,31 @@ extension Gongji_V1_BindingService {
             request: GRPCCore.StreamingServerRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_SetBindingMedicalLimitResponse>
+
+        /// Handle the "FreezeFamilyUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-1: the authorizer freezes family use — through one binding, or (no binding_id) through
+        /// > every open binding he or she authorizes — or lifts the freeze. While frozen, settlements pay
+        /// > nothing from family funds (family_zero_note FROZEN; the patient's own account and cash still
+        /// > settle) and premium payments are refused (FAILED_PRECONDITION, FAMILY_USE_FROZEN). Takes
+        /// > effect with its commit: a settlement committed after it pays no family funds. Only the
+        /// > authorizer (PERMISSION_DENIED NOT_AUTHORIZER; the member can neither freeze nor lift);
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Each change is an event.
+        /// > Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Gongji_V1_FreezeFamilyUseRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Gongji_V1_FreezeFamilyUseResponse` messages.
+        func freezeFamilyUse(
+            request: GRPCCore.StreamingServerRequest<Gongji_V1_FreezeFamilyUseRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_FreezeFamilyUseResponse>
     }
 
     /// Service protocol for the "gongji.v1.BindingService" service.
@@ -348,6 +387,31 @@ extension Gongji_V1_BindingService {
             request: GRPCCore.ServerRequest<Gongji_V1_SetBindingMedicalLimitRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Gongji_V1_SetBindingMedicalLimitResponse>
+
+        /// Handle the "FreezeFamilyUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-1: the authorizer freezes family use — through one binding, or (no binding_id) through
+        /// > every open binding he or she authorizes — or lifts the freeze. While frozen, settlements pay
+        /// > nothing from family funds (family_zero_note FROZEN; the patient's own account and cash still
+        /// > settle) and premium payments are refused (FAILED_PRECONDITION, FAMILY_USE_FROZEN). Takes
+        /// > effect with its commit: a settlement committed after it pays no family funds. Only the
+        /// > authorizer (PERMISSION_DENIED NOT_AUTHORIZER; the member can neither freeze nor lift);
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Each change is an event.
+        /// > Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_FreezeFamilyUseRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Gongji_V1_FreezeFamilyUseResponse` message.
+        func freezeFamilyUse(
+            request: GRPCCore.ServerRequest<Gongji_V1_FreezeFamilyUseRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Gongji_V1_FreezeFamilyUseResponse>
     }
 
     /// Simple service protocol for the "gongji.v1.BindingService" service.
@@ -466,6 +530,31 @@ extension Gongji_V1_BindingService {
             request: Gongji_V1_SetBindingMedicalLimitRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Gongji_V1_SetBindingMedicalLimitResponse
+
+        /// Handle the "FreezeFamilyUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-1: the authorizer freezes family use — through one binding, or (no binding_id) through
+        /// > every open binding he or she authorizes — or lifts the freeze. While frozen, settlements pay
+        /// > nothing from family funds (family_zero_note FROZEN; the patient's own account and cash still
+        /// > settle) and premium payments are refused (FAILED_PRECONDITION, FAMILY_USE_FROZEN). Takes
+        /// > effect with its commit: a settlement committed after it pays no family funds. Only the
+        /// > authorizer (PERMISSION_DENIED NOT_AUTHORIZER; the member can neither freeze nor lift);
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Each change is an event.
+        /// > Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Gongji_V1_FreezeFamilyUseRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Gongji_V1_FreezeFamilyUseResponse` to respond with.
+        func freezeFamilyUse(
+            request: Gongji_V1_FreezeFamilyUseRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Gongji_V1_FreezeFamilyUseResponse
     }
 }
 
@@ -528,6 +617,17 @@ extension Gongji_V1_BindingService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Gongji_V1_BindingService.Method.FreezeFamilyUse.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_FreezeFamilyUseRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_FreezeFamilyUseResponse>(),
+            handler: { request, context in
+                try await self.freezeFamilyUse(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -583,6 +683,17 @@ extension Gongji_V1_BindingService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_SetBindingMedicalLimitResponse> {
         let response = try await self.setBindingMedicalLimit(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func freezeFamilyUse(
+        request: GRPCCore.StreamingServerRequest<Gongji_V1_FreezeFamilyUseRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_FreezeFamilyUseResponse> {
+        let response = try await self.freezeFamilyUse(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -651,6 +762,19 @@ extension Gongji_V1_BindingService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Gongji_V1_SetBindingMedicalLimitResponse> {
         return GRPCCore.ServerResponse<Gongji_V1_SetBindingMedicalLimitResponse>(
             message: try await self.setBindingMedicalLimit(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func freezeFamilyUse(
+        request: GRPCCore.ServerRequest<Gongji_V1_FreezeFamilyUseRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Gongji_V1_FreezeFamilyUseResponse> {
+        return GRPCCore.ServerResponse<Gongji_V1_FreezeFamilyUseResponse>(
+            message: try await self.freezeFamilyUse(
                 request: request.message,
                 context: context
             ),
@@ -802,6 +926,36 @@ extension Gongji_V1_BindingService {
             deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_SetBindingMedicalLimitResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetBindingMedicalLimitResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "FreezeFamilyUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-1: the authorizer freezes family use — through one binding, or (no binding_id) through
+        /// > every open binding he or she authorizes — or lifts the freeze. While frozen, settlements pay
+        /// > nothing from family funds (family_zero_note FROZEN; the patient's own account and cash still
+        /// > settle) and premium payments are refused (FAILED_PRECONDITION, FAMILY_USE_FROZEN). Takes
+        /// > effect with its commit: a settlement committed after it pays no family funds. Only the
+        /// > authorizer (PERMISSION_DENIED NOT_AUTHORIZER; the member can neither freeze nor lift);
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Each change is an event.
+        /// > Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_FreezeFamilyUseRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_FreezeFamilyUseRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_FreezeFamilyUseResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func freezeFamilyUse<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_FreezeFamilyUseRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_FreezeFamilyUseRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_FreezeFamilyUseResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_FreezeFamilyUseResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1011,6 +1165,47 @@ extension Gongji_V1_BindingService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "FreezeFamilyUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-1: the authorizer freezes family use — through one binding, or (no binding_id) through
+        /// > every open binding he or she authorizes — or lifts the freeze. While frozen, settlements pay
+        /// > nothing from family funds (family_zero_note FROZEN; the patient's own account and cash still
+        /// > settle) and premium payments are refused (FAILED_PRECONDITION, FAMILY_USE_FROZEN). Takes
+        /// > effect with its commit: a settlement committed after it pays no family funds. Only the
+        /// > authorizer (PERMISSION_DENIED NOT_AUTHORIZER; the member can neither freeze nor lift);
+        /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Each change is an event.
+        /// > Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_FreezeFamilyUseRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_FreezeFamilyUseRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_FreezeFamilyUseResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func freezeFamilyUse<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_FreezeFamilyUseRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_FreezeFamilyUseRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_FreezeFamilyUseResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_FreezeFamilyUseResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Gongji_V1_BindingService.Method.FreezeFamilyUse.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1172,6 +1367,42 @@ extension Gongji_V1_BindingService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_SetBindingMedicalLimitRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_SetBindingMedicalLimitResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FreezeFamilyUse" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > R-CTL-1: the authorizer freezes family use — through one binding, or (no binding_id) through
+    /// > every open binding he or she authorizes — or lifts the freeze. While frozen, settlements pay
+    /// > nothing from family funds (family_zero_note FROZEN; the patient's own account and cash still
+    /// > settle) and premium payments are refused (FAILED_PRECONDITION, FAMILY_USE_FROZEN). Takes
+    /// > effect with its commit: a settlement committed after it pays no family funds. Only the
+    /// > authorizer (PERMISSION_DENIED NOT_AUTHORIZER; the member can neither freeze nor lift);
+    /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Each change is an event.
+    /// > Idempotent by request_id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Gongji_V1_FreezeFamilyUseRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func freezeFamilyUse<Result>(
+        request: GRPCCore.ClientRequest<Gongji_V1_FreezeFamilyUseRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_FreezeFamilyUseResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.freezeFamilyUse(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_FreezeFamilyUseRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_FreezeFamilyUseResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1355,6 +1586,46 @@ extension Gongji_V1_BindingService.ClientProtocol {
             metadata: metadata
         )
         return try await self.setBindingMedicalLimit(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "FreezeFamilyUse" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > R-CTL-1: the authorizer freezes family use — through one binding, or (no binding_id) through
+    /// > every open binding he or she authorizes — or lifts the freeze. While frozen, settlements pay
+    /// > nothing from family funds (family_zero_note FROZEN; the patient's own account and cash still
+    /// > settle) and premium payments are refused (FAILED_PRECONDITION, FAMILY_USE_FROZEN). Takes
+    /// > effect with its commit: a settlement committed after it pays no family funds. Only the
+    /// > authorizer (PERMISSION_DENIED NOT_AUTHORIZER; the member can neither freeze nor lift);
+    /// > FAILED_PRECONDITION (BINDING_REVOKED, BINDING_REJECTED). Each change is an event.
+    /// > Idempotent by request_id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func freezeFamilyUse<Result>(
+        _ message: Gongji_V1_FreezeFamilyUseRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_FreezeFamilyUseResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Gongji_V1_FreezeFamilyUseRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.freezeFamilyUse(
             request: request,
             options: options,
             onResponse: handleResponse

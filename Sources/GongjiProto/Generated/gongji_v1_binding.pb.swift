@@ -230,6 +230,12 @@ public nonisolated struct Gongji_V1_Binding: @unchecked Sendable {
     set {_uniqueStorage()._endReason = newValue}
   }
 
+  /// R-CTL-1: the authorizer froze family use through it (FreezeFamilyUse).
+  public var familyUseFrozen: Bool {
+    get {_storage._familyUseFrozen}
+    set {_uniqueStorage()._familyUseFrozen = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -516,6 +522,40 @@ public nonisolated struct Gongji_V1_SetBindingMedicalLimitResponse: Sendable {
   fileprivate var _binding: Gongji_V1_Binding? = nil
 }
 
+/// Request of BindingService.FreezeFamilyUse.
+public nonisolated struct Gongji_V1_FreezeFamilyUseRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Idempotency key, 1-64 characters.
+  public var requestID: String = String()
+
+  /// The binding; empty for every open binding the end user authorizes.
+  public var bindingID: String = String()
+
+  /// True freezes, false lifts the freeze.
+  public var frozen: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Response of BindingService.FreezeFamilyUse.
+public nonisolated struct Gongji_V1_FreezeFamilyUseResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The bindings as they are now (one, or every open binding of the end user as authorizer).
+  public var bindings: [Gongji_V1_Binding] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "gongji.v1"
@@ -565,7 +605,7 @@ nonisolated extension Gongji_V1_Commitment: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Binding"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}relationship\0\u{3}region_code\0\u{3}start_date\0\u{1}status\0\u{1}newborn\0\u{1}commitment\0\u{3}front_document_id\0\u{3}back_document_id\0\u{3}rejection_reason\0\u{3}create_time\0\u{3}update_time\0\u{3}medical_limit_fen\0\u{3}ended_by\0\u{3}end_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}relationship\0\u{3}region_code\0\u{3}start_date\0\u{1}status\0\u{1}newborn\0\u{1}commitment\0\u{3}front_document_id\0\u{3}back_document_id\0\u{3}rejection_reason\0\u{3}create_time\0\u{3}update_time\0\u{3}medical_limit_fen\0\u{3}ended_by\0\u{3}end_reason\0\u{3}family_use_frozen\0")
 
   fileprivate class _StorageClass {
     var _bindingID: String = String()
@@ -586,6 +626,7 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
     var _medicalLimitFen: Int64? = nil
     var _endedBy: Gongji_V1_BindingEndParty = .unspecified
     var _endReason: String = String()
+    var _familyUseFrozen: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -614,6 +655,7 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
       _medicalLimitFen = source._medicalLimitFen
       _endedBy = source._endedBy
       _endReason = source._endReason
+      _familyUseFrozen = source._familyUseFrozen
     }
   }
 
@@ -650,6 +692,7 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._medicalLimitFen) }()
         case 17: try { try decoder.decodeSingularEnumField(value: &_storage._endedBy) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._endReason) }()
+        case 19: try { try decoder.decodeSingularBoolField(value: &_storage._familyUseFrozen) }()
         default: break
         }
       }
@@ -716,6 +759,9 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
       if !_storage._endReason.isEmpty {
         try visitor.visitSingularStringField(value: _storage._endReason, fieldNumber: 18)
       }
+      if _storage._familyUseFrozen != false {
+        try visitor.visitSingularBoolField(value: _storage._familyUseFrozen, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -743,6 +789,7 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._medicalLimitFen != rhs_storage._medicalLimitFen {return false}
         if _storage._endedBy != rhs_storage._endedBy {return false}
         if _storage._endReason != rhs_storage._endReason {return false}
+        if _storage._familyUseFrozen != rhs_storage._familyUseFrozen {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1140,6 +1187,76 @@ nonisolated extension Gongji_V1_SetBindingMedicalLimitResponse: SwiftProtobuf.Me
 
   public static func ==(lhs: Gongji_V1_SetBindingMedicalLimitResponse, rhs: Gongji_V1_SetBindingMedicalLimitResponse) -> Bool {
     if lhs._binding != rhs._binding {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_FreezeFamilyUseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FreezeFamilyUseRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}binding_id\0\u{1}frozen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.bindingID) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.frozen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    if !self.bindingID.isEmpty {
+      try visitor.visitSingularStringField(value: self.bindingID, fieldNumber: 2)
+    }
+    if self.frozen != false {
+      try visitor.visitSingularBoolField(value: self.frozen, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_FreezeFamilyUseRequest, rhs: Gongji_V1_FreezeFamilyUseRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.bindingID != rhs.bindingID {return false}
+    if lhs.frozen != rhs.frozen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_FreezeFamilyUseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FreezeFamilyUseResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}bindings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.bindings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.bindings.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.bindings, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_FreezeFamilyUseResponse, rhs: Gongji_V1_FreezeFamilyUseResponse) -> Bool {
+    if lhs.bindings != rhs.bindings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

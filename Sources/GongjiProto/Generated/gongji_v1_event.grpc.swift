@@ -65,8 +65,8 @@ extension Gongji_V1_EventService {
     /// > Source IDL Documentation:
     /// >
     /// > The event journal (R-EVT): every change of money or of a binding — premium payments,
-    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed
-    /// > — written in the same transaction as the change, in one order that every daemon agrees on, and
+    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed,
+    /// > family use frozen and lifted — written in the same transaction as the change, in one order that every daemon agrees on, and
     /// > followed as a stream. Roles: `gateway`, following the end user named in `x-gongji-end-user`
     /// > (the events he or she is a party to, as authorizer or as member); `notifier`, following every
     /// > event (a notification service).
@@ -111,8 +111,8 @@ extension Gongji_V1_EventService {
     /// > Source IDL Documentation:
     /// >
     /// > The event journal (R-EVT): every change of money or of a binding — premium payments,
-    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed
-    /// > — written in the same transaction as the change, in one order that every daemon agrees on, and
+    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed,
+    /// > family use frozen and lifted — written in the same transaction as the change, in one order that every daemon agrees on, and
     /// > followed as a stream. Roles: `gateway`, following the end user named in `x-gongji-end-user`
     /// > (the events he or she is a party to, as authorizer or as member); `notifier`, following every
     /// > event (a notification service).
@@ -155,8 +155,8 @@ extension Gongji_V1_EventService {
     /// > Source IDL Documentation:
     /// >
     /// > The event journal (R-EVT): every change of money or of a binding — premium payments,
-    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed
-    /// > — written in the same transaction as the change, in one order that every daemon agrees on, and
+    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed,
+    /// > family use frozen and lifted — written in the same transaction as the change, in one order that every daemon agrees on, and
     /// > followed as a stream. Roles: `gateway`, following the end user named in `x-gongji-end-user`
     /// > (the events he or she is a party to, as authorizer or as member); `notifier`, following every
     /// > event (a notification service).
@@ -258,8 +258,8 @@ extension Gongji_V1_EventService {
     /// > Source IDL Documentation:
     /// >
     /// > The event journal (R-EVT): every change of money or of a binding — premium payments,
-    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed
-    /// > — written in the same transaction as the change, in one order that every daemon agrees on, and
+    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed,
+    /// > family use frozen and lifted — written in the same transaction as the change, in one order that every daemon agrees on, and
     /// > followed as a stream. Roles: `gateway`, following the end user named in `x-gongji-end-user`
     /// > (the events he or she is a party to, as authorizer or as member); `notifier`, following every
     /// > event (a notification service).
@@ -307,8 +307,8 @@ extension Gongji_V1_EventService {
     /// > Source IDL Documentation:
     /// >
     /// > The event journal (R-EVT): every change of money or of a binding — premium payments,
-    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed
-    /// > — written in the same transaction as the change, in one order that every daemon agrees on, and
+    /// > settlements and their reversals, bindings created, approved, rejected and ended, limits changed,
+    /// > family use frozen and lifted — written in the same transaction as the change, in one order that every daemon agrees on, and
     /// > followed as a stream. Roles: `gateway`, following the end user named in `x-gongji-end-user`
     /// > (the events he or she is a party to, as authorizer or as member); `notifier`, following every
     /// > event (a notification service).

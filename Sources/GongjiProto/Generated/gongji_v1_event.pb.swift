@@ -50,6 +50,12 @@ public nonisolated enum Gongji_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseItera
 
   /// The authorizer changed a binding's limit on family use.
   case limitChanged // = 8
+
+  /// The authorizer froze family use through a binding (R-CTL-1).
+  case familyUseFrozen // = 9
+
+  /// The authorizer lifted the freeze.
+  case familyUseUnfrozen // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -67,6 +73,8 @@ public nonisolated enum Gongji_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseItera
     case 6: self = .bindingRejected
     case 7: self = .bindingEnded
     case 8: self = .limitChanged
+    case 9: self = .familyUseFrozen
+    case 10: self = .familyUseUnfrozen
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -82,6 +90,8 @@ public nonisolated enum Gongji_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseItera
     case .bindingRejected: return 6
     case .bindingEnded: return 7
     case .limitChanged: return 8
+    case .familyUseFrozen: return 9
+    case .familyUseUnfrozen: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -97,6 +107,8 @@ public nonisolated enum Gongji_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseItera
     .bindingRejected,
     .bindingEnded,
     .limitChanged,
+    .familyUseFrozen,
+    .familyUseUnfrozen,
   ]
 
 }
@@ -276,7 +288,7 @@ public nonisolated struct Gongji_V1_Event: Sendable {
 fileprivate nonisolated let _protobuf_package = "gongji.v1"
 
 nonisolated extension Gongji_V1_EventKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_KIND_UNSPECIFIED\0\u{1}EVENT_KIND_PREMIUM_PAID\0\u{1}EVENT_KIND_SETTLED\0\u{1}EVENT_KIND_SETTLEMENT_REVERSED\0\u{1}EVENT_KIND_BINDING_CREATED\0\u{1}EVENT_KIND_BINDING_APPROVED\0\u{1}EVENT_KIND_BINDING_REJECTED\0\u{1}EVENT_KIND_BINDING_ENDED\0\u{1}EVENT_KIND_LIMIT_CHANGED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_KIND_UNSPECIFIED\0\u{1}EVENT_KIND_PREMIUM_PAID\0\u{1}EVENT_KIND_SETTLED\0\u{1}EVENT_KIND_SETTLEMENT_REVERSED\0\u{1}EVENT_KIND_BINDING_CREATED\0\u{1}EVENT_KIND_BINDING_APPROVED\0\u{1}EVENT_KIND_BINDING_REJECTED\0\u{1}EVENT_KIND_BINDING_ENDED\0\u{1}EVENT_KIND_LIMIT_CHANGED\0\u{1}EVENT_KIND_FAMILY_USE_FROZEN\0\u{1}EVENT_KIND_FAMILY_USE_UNFROZEN\0")
 }
 
 nonisolated extension Gongji_V1_EventParty: SwiftProtobuf._ProtoNameProviding {

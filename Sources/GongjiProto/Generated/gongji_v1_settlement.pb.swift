@@ -146,6 +146,9 @@ public nonisolated enum Gongji_V1_FamilyFundNote: SwiftProtobuf.Enum, Swift.Case
 
   /// No policy is loaded for the binding's region.
   case regionNotSupported // = 8
+
+  /// R-CTL-1: the authorizer froze family use through the binding.
+  case frozen // = 9
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -163,6 +166,7 @@ public nonisolated enum Gongji_V1_FamilyFundNote: SwiftProtobuf.Enum, Swift.Case
     case 6: self = .balanceEmpty
     case 7: self = .notNeeded
     case 8: self = .regionNotSupported
+    case 9: self = .frozen
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -178,6 +182,7 @@ public nonisolated enum Gongji_V1_FamilyFundNote: SwiftProtobuf.Enum, Swift.Case
     case .balanceEmpty: return 6
     case .notNeeded: return 7
     case .regionNotSupported: return 8
+    case .frozen: return 9
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -193,6 +198,7 @@ public nonisolated enum Gongji_V1_FamilyFundNote: SwiftProtobuf.Enum, Swift.Case
     .balanceEmpty,
     .notNeeded,
     .regionNotSupported,
+    .frozen,
   ]
 
 }
@@ -906,7 +912,7 @@ nonisolated extension Gongji_V1_CredentialType: SwiftProtobuf._ProtoNameProvidin
 }
 
 nonisolated extension Gongji_V1_FamilyFundNote: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FAMILY_FUND_NOTE_UNSPECIFIED\0\u{1}FAMILY_FUND_NOTE_NO_BINDING\0\u{1}FAMILY_FUND_NOTE_BINDING_NOT_ACTIVE\0\u{1}FAMILY_FUND_NOTE_BINDING_NOT_STARTED\0\u{1}FAMILY_FUND_NOTE_REGION_SUSPENDED\0\u{1}FAMILY_FUND_NOTE_LIMIT_REACHED\0\u{1}FAMILY_FUND_NOTE_BALANCE_EMPTY\0\u{1}FAMILY_FUND_NOTE_NOT_NEEDED\0\u{1}FAMILY_FUND_NOTE_REGION_NOT_SUPPORTED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FAMILY_FUND_NOTE_UNSPECIFIED\0\u{1}FAMILY_FUND_NOTE_NO_BINDING\0\u{1}FAMILY_FUND_NOTE_BINDING_NOT_ACTIVE\0\u{1}FAMILY_FUND_NOTE_BINDING_NOT_STARTED\0\u{1}FAMILY_FUND_NOTE_REGION_SUSPENDED\0\u{1}FAMILY_FUND_NOTE_LIMIT_REACHED\0\u{1}FAMILY_FUND_NOTE_BALANCE_EMPTY\0\u{1}FAMILY_FUND_NOTE_NOT_NEEDED\0\u{1}FAMILY_FUND_NOTE_REGION_NOT_SUPPORTED\0\u{1}FAMILY_FUND_NOTE_FROZEN\0")
 }
 
 nonisolated extension Gongji_V1_SettlementStatus: SwiftProtobuf._ProtoNameProviding {

@@ -55,6 +55,29 @@ extension GongjiService {
         return record
     }
 
+    /// R-CTL-1: the authorizer freezes (or lifts) family use through one binding, or through every
+    /// open binding he or she authorizes; answers the bindings as they are then.
+    public func freezeFamilyUse(
+        bindingID: String?, frozen: Bool, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor,
+        at time: ClockReading
+    ) async throws -> [BindingRecord] {
+        let records: [BindingRecord]
+        if let bindingID {
+            records = [
+                try await store.changeBinding(id: bindingID, .freeze(by: endUser, frozen: frozen), key: key, actor: actor, now: time.now)
+            ]
+        } else {
+            let changed = Set(try await store.freezeFamilyUse(of: endUser, frozen: frozen, key: key, actor: actor, now: time.now).map(\.id))
+            records = try await store.bindings(of: endUser, as: .authorizer, before: nil, limit: 100).filter {
+                changed.contains($0.binding.id)
+            }
+        }
+        logger.info(
+            frozen ? "family use frozen" : "family use freeze lifted",
+            metadata: ["binding.id": "\(bindingID ?? "all")", "bindings": "\(records.count)"])
+        return records
+    }
+
     /// R-BIND-6: a reviewer approves or rejects a pending binding.
     public func reviewBinding(
         id: String, decision: BindingRules.ReviewDecision, key: IdempotencyKey?, actor: ChangeActor,

@@ -74,6 +74,21 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
                 requestID: request.message.requestID), at: time)
         return ServerResponse(message: .with { $0.binding = Gongji_V1_Binding(record) })
     }
+
+    func freezeFamilyUse(
+        request: ServerRequest<Gongji_V1_FreezeFamilyUseRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Gongji_V1_FreezeFamilyUseResponse> {
+        let time = service.now()
+        let user = try endUser(request.metadata, today: time.today)
+        let caller = context.caller(service.state)
+        let message = request.message
+        let key = try idempotencyKey(message, requestID: message.requestID, method: context.descriptor, caller: caller, endUser: user)
+        let records = try await service.freezeFamilyUse(
+            bindingID: message.bindingID.isEmpty ? nil : message.bindingID, frozen: message.frozen, endUser: user, key: key,
+            actor: ChangeActor(certificateIdentity: caller.identity, endUser: user, requestID: message.requestID), at: time)
+        return ServerResponse(message: .with { $0.bindings = records.map(Gongji_V1_Binding.init) })
+    }
 }
 
 extension BindingHandler {

@@ -77,6 +77,8 @@ extension AccountEvent.Kind {
         case .bindingRejected: .bindingRejected
         case .bindingEnded: .bindingEnded
         case .limitChanged: .limitChanged
+        case .familyUseFrozen: .familyUseFrozen
+        case .familyUseUnfrozen: .familyUseUnfrozen
         }
     }
 }

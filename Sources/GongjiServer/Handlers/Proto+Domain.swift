@@ -163,6 +163,7 @@ extension Gongji_V1_Binding {
             case nil: .unspecified
             }
         endReason = b.endReason ?? ""
+        familyUseFrozen = b.isFrozen
     }
 }
 

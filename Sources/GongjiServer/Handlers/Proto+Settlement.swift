@@ -58,6 +58,7 @@ extension FamilyFundNote {
         case .balanceEmpty: .balanceEmpty
         case .notNeeded: .notNeeded
         case .regionNotSupported: .regionNotSupported
+        case .frozen: .frozen
         }
     }
 }
