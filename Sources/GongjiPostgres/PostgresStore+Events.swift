@@ -36,6 +36,13 @@ extension PostgresStore {
         }
     }
 
+    public func newestEventPosition() async throws -> Int64 {
+        let logger = self.logger
+        return try await read(snapshot: false) { c in
+            try await c.row("SELECT COALESCE(MAX(seq), 0)::bigint AS n FROM event", logger: logger)?.int("n") ?? 0
+        }
+    }
+
     public func eventsRemovedThrough() async throws -> Int64 {
         let logger = self.logger
         return try await read(snapshot: false) { c in

@@ -29,6 +29,10 @@ extension SQLiteStore {
         try await read { db in try Int64.fetchOne(db, sql: "SELECT removed_through FROM event_retention WHERE id = 1") ?? 0 }
     }
 
+    public func newestEventPosition() async throws -> Int64 {
+        try await read { db in try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM event") ?? 0 }
+    }
+
     static func decodeEvent(_ row: Row) throws -> AccountEvent {
         try StoredEvent.event(
             position: row["seq"], kind: row["kind"], at: row["at"], authorizer: row["authorizer"], member: row["member"],

@@ -18,7 +18,9 @@ struct Bench: AsyncParsableCommand {
         discussion: """
             Scenarios: health (grpc.health.v1 Check, the transport ceiling), quote (QuotePremium), pay \
             (PayPremium, every payment on its own account), settle (Settle at a designated hospital, every patient bound by \
-            one authorizer of its own), settle-two (Settle, every patient bound by two authorizers and paid from both), \
+            one authorizer of its own), settle-followed (settle while --followers notifier streams follow every event: \
+            the cost of followers, and the lag from a settlement's answer to its event at each follower), settle-two (Settle, \
+            every patient bound by two authorizers and paid from both), \
             pay-shared (PayPremium, \(BenchManifest.sharedMembers) \
             concurrent payments on each account), upload (UploadIdentityDocument of --upload-bytes in \
             --chunk-bytes messages, distinct content each time). Each reports requests/s, latency \
@@ -59,6 +61,8 @@ struct Bench: AsyncParsableCommand {
     var uploadFile: String?
     @Option(help: "Bytes per upload message.")
     var chunkBytes: Int = 64 << 10
+    @Option(help: "Event followers (notifier, every event) during settle-followed.")
+    var followers: Int = 16
 
     func validate() throws {
         guard concurrency >= 1, connections >= 1, uploadConcurrency >= 1, duration > 0, rounds >= 1, uploadBytes >= 16, chunkBytes >= 1
@@ -90,7 +94,8 @@ struct Bench: AsyncParsableCommand {
         }
         let gatewayClients = try connect(as: "gateway")
         let settlementClients = scenarios.contains("settle") ? try connect(as: "settlement") : []
-        let clients = gatewayClients + settlementClients
+        let notifierClients = scenarios.contains("settle-followed") ? try connect(as: "notifier") : []
+        let clients = gatewayClients + settlementClients + notifierClients
         let results = try await withThrowingTaskGroup(of: [ScenarioResult]?.self) { group in
             for client in clients {
                 group.addTask {
@@ -101,7 +106,7 @@ struct Bench: AsyncParsableCommand {
             group.addTask {
                 defer { clients.forEach { $0.beginGracefulShutdown() } }
                 let driver = try LoadDriver(
-                    clients: gatewayClients, settlementClients: settlementClients, manifest: manifest,
+                    clients: gatewayClients, settlementClients: settlementClients, notifierClients: notifierClients, manifest: manifest,
                     serverPIDs: (serverPID ?? "").split(separator: ",").compactMap { Int32($0) }, options: self)
                 return try await driver.runAll()
             }
@@ -149,6 +154,11 @@ struct ScenarioResult: Encodable {
     var clientCpuCores: Double
     /// Upload payload throughput.
     var megabytesPerSecond: Double?
+    /// settle-followed: events the followers received, and the lag from a settlement's answer to
+    /// its event at a follower (0 when the event came first).
+    var eventsDelivered: Int?
+    var eventLagP50Ms: Double?
+    var eventLagP99Ms: Double?
 }
 
 /// Runs the scenarios against a set of connected clients.
@@ -156,6 +166,9 @@ struct LoadDriver: Sendable {
     let clients: [GRPCClient<HTTP2ClientTransport.Posix>]
     /// Connections with the settlement role's certificate.
     let settlementClients: [GRPCClient<HTTP2ClientTransport.Posix>]
+    /// Connections with the notifier role's certificate (settle-followed).
+    let notifierClients: [GRPCClient<HTTP2ClientTransport.Posix>]
+    let followers: Int
     let manifest: BenchManifest
     let serverPIDs: [Int32]
     let databasePID: Int32?
@@ -168,10 +181,12 @@ struct LoadDriver: Sendable {
 
     init(
         clients: [GRPCClient<HTTP2ClientTransport.Posix>], settlementClients: [GRPCClient<HTTP2ClientTransport.Posix>],
-        manifest: BenchManifest, serverPIDs: [Int32], options: Bench
+        notifierClients: [GRPCClient<HTTP2ClientTransport.Posix>], manifest: BenchManifest, serverPIDs: [Int32], options: Bench
     ) throws {
         self.clients = clients
         self.settlementClients = settlementClients
+        self.notifierClients = notifierClients
+        followers = max(1, options.followers)
         self.manifest = manifest
         self.serverPIDs = serverPIDs
         databasePID = options.databasePID
@@ -191,7 +206,7 @@ struct LoadDriver: Sendable {
         scenarios = options.scenarios.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    static let known = ["health", "quote", "pay", "pay-shared", "settle", "settle-two", "upload"]
+    static let known = ["health", "quote", "pay", "pay-shared", "settle", "settle-followed", "settle-two", "upload"]
 
     func runAll() async throws -> [ScenarioResult] {
         if let unknown = scenarios.first(where: { !Self.known.contains($0) }) {
@@ -241,6 +256,8 @@ struct LoadDriver: Sendable {
             return try await measure(streams: concurrency, limit: duration, count: payables.count) { client, index in
                 try await pay(payables[index], client: client)
             }
+        case "settle-followed":
+            return try await settleFollowed()
         case "settle", "settle-two":
             let patients = name == "settle" ? manifest.settlePatients : manifest.settleTwoPatients
             guard !patients.isEmpty else {
@@ -282,6 +299,50 @@ struct LoadDriver: Sendable {
         guard response.payment.totalFen == payable.totalFen, !response.receipt.receiptNumber.isEmpty else {
             throw BenchFailure("pay: unexpected response for \(payable.binding)")
         }
+    }
+
+    /// settle, while `followers` notifier streams follow every event from now on; each follower's
+    /// settlement events are matched to the settlements' answers by reference.
+    func settleFollowed() async throws -> Sample {
+        let patients = manifest.settlePatients
+        guard !patients.isEmpty, !notifierClients.isEmpty else {
+            throw ValidationError("settle-followed needs settle patients and notifier clients")
+        }
+        let lag = LagTracker()
+        let following = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<followers {
+                    let client = notifierClients[index % notifierClients.count]
+                    group.addTask {
+                        try await Gongji_V1_EventService.Client(wrapping: client).followEvents(
+                            .with {
+                                $0.all = true
+                                $0.fromNow = true
+                            }
+                        ) { response in
+                            for try await message in response.messages where message.event.kind == .settled {
+                                lag.received(message.event.reference)
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        // The followers' streams open before the first settlement.
+        try await Task.sleep(for: .milliseconds(300))
+        let stamp = UInt64(Date().timeIntervalSince1970 * 1000)
+        var sample = try await measure(streams: concurrency, limit: duration, count: nil, on: settlementClients) { client, index in
+            let id = "bench-f-\(stamp)-\(index)"
+            try await settle(id: id, patient: patients[index % patients.count], client: client)
+            lag.answered(id)
+        }
+        // What is still on its way arrives within a second or it is lag worth seeing.
+        try await Task.sleep(for: .seconds(1))
+        following.cancel()
+        _ = try? await following.value
+        (sample.eventLagsMs, sample.eventsDelivered) = lag.summary()
+        return sample
     }
 
     /// 30.00 at the hospital: the family funds pay it (both bindings while the older one lasts).
@@ -386,6 +447,9 @@ struct Sample: Sendable {
     var clientCPUSeconds = 0.0
     /// Indices used (payables spent).
     var consumed = 0
+    /// settle-followed: lags of events at followers, and events delivered.
+    var eventLagsMs: [Double] = []
+    var eventsDelivered: Int?
 
     mutating func merge(_ other: Sample) {
         latenciesMs += other.latenciesMs
@@ -397,6 +461,8 @@ struct Sample: Sendable {
         if let cpu = other.databaseCPUSeconds { databaseCPUSeconds = (databaseCPUSeconds ?? 0) + cpu }
         clientCPUSeconds += other.clientCPUSeconds
         consumed += other.consumed
+        eventLagsMs += other.eventLagsMs
+        if let delivered = other.eventsDelivered { eventsDelivered = (eventsDelivered ?? 0) + delivered }
     }
 
     func result(name: String, streams: Int) -> ScenarioResult {
@@ -406,12 +472,18 @@ struct Sample: Sendable {
             return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
         }
         let seconds = max(self.seconds, 1e-9)
+        let lags = eventLagsMs.sorted()
+        func lagPercentile(_ p: Double) -> Double? {
+            guard !lags.isEmpty else { return nil }
+            return lags[min(lags.count - 1, Int((p * Double(lags.count)).rounded(.up)) - 1)]
+        }
         return ScenarioResult(
             name: name, streams: streams, requests: sorted.count, errors: errors, errorSamples: Array(errorSamples.prefix(5)),
             seconds: seconds, requestsPerSecond: Double(sorted.count) / seconds, p50Ms: percentile(0.50), p99Ms: percentile(0.99),
             p999Ms: percentile(0.999), maxMs: sorted.last ?? 0, serverCpuCores: serverCPUSeconds.map { $0 / seconds },
             databaseCpuCores: databaseCPUSeconds.map { $0 / seconds },
-            serverPeakRssMib: serverPeakRSSMiB, clientCpuCores: clientCPUSeconds / seconds, megabytesPerSecond: nil)
+            serverPeakRssMib: serverPeakRSSMiB, clientCpuCores: clientCPUSeconds / seconds, megabytesPerSecond: nil,
+            eventsDelivered: eventsDelivered, eventLagP50Ms: lagPercentile(0.50), eventLagP99Ms: lagPercentile(0.99))
     }
 }
 
@@ -518,4 +590,38 @@ final class ProcessSampler: Sendable {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
+}
+
+/// Matches the followers' events to the settlements' answers: the lag of each delivery is the time
+/// from the answer to the event at the follower (0 when the event arrived first).
+final class LagTracker: Sendable {
+    private struct State {
+        var answered: [String: ContinuousClock.Instant] = [:]
+        var early: [String: Int] = [:]
+        var lagsMs: [Double] = []
+        var delivered = 0
+    }
+    private let state = Mutex(State())
+
+    func answered(_ reference: String) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            state.answered[reference] = now
+            if let count = state.early.removeValue(forKey: reference) { state.lagsMs += Array(repeating: 0, count: count) }
+        }
+    }
+
+    func received(_ reference: String) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            state.delivered += 1
+            if let answered = state.answered[reference] {
+                state.lagsMs.append((now - answered).seconds * 1000)
+            } else {
+                state.early[reference, default: 0] += 1
+            }
+        }
+    }
+
+    func summary() -> (lagsMs: [Double], delivered: Int) { state.withLock { ($0.lagsMs, $0.delivered) } }
 }

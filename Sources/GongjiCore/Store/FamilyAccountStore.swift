@@ -139,6 +139,8 @@ public protocol FamilyAccountStore: Sendable {
     /// The newest position the retention clean-up removed (0 when none): a follower's position
     /// before it is gone.
     func eventsRemovedThrough() async throws -> Int64
+    /// The newest position written so far (0 when none).
+    func newestEventPosition() async throws -> Int64
     /// R-EVT-3: removes the events written before `now - retentionSeconds`; returns how many.
     func removeExpiredEvents(now: Int64, retentionSeconds: Int64) async throws -> Int
 

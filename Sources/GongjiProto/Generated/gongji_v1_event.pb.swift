@@ -171,6 +171,10 @@ public nonisolated struct Gongji_V1_FollowEventsRequest: Sendable {
   /// notifier; no end user).
   public var all: Bool = false
 
+  /// True: start after the newest event there is now (only what commits from now on);
+  /// `after_position` is then ignored.
+  public var fromNow: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -297,7 +301,7 @@ nonisolated extension Gongji_V1_EventParty: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Gongji_V1_FollowEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FollowEventsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_position\0\u{1}all\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_position\0\u{1}all\0\u{3}from_now\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -307,6 +311,7 @@ nonisolated extension Gongji_V1_FollowEventsRequest: SwiftProtobuf.Message, Swif
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt64Field(value: &self.afterPosition) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.all) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.fromNow) }()
       default: break
       }
     }
@@ -319,12 +324,16 @@ nonisolated extension Gongji_V1_FollowEventsRequest: SwiftProtobuf.Message, Swif
     if self.all != false {
       try visitor.visitSingularBoolField(value: self.all, fieldNumber: 2)
     }
+    if self.fromNow != false {
+      try visitor.visitSingularBoolField(value: self.fromNow, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Gongji_V1_FollowEventsRequest, rhs: Gongji_V1_FollowEventsRequest) -> Bool {
     if lhs.afterPosition != rhs.afterPosition {return false}
     if lhs.all != rhs.all {return false}
+    if lhs.fromNow != rhs.fromNow {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

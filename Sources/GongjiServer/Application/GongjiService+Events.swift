@@ -6,6 +6,9 @@ extension GongjiService {
         try EventRules.checkPosition(position, removedThrough: try await store.eventsRemovedThrough())
     }
 
+    /// The newest position of the journal now (a follower that starts from now starts after it).
+    public func newestEventPosition() async throws -> Int64 { try await store.newestEventPosition() }
+
     /// R-EVT-2: delivers the events after `position` that `person` is a party to (nil: every event).
     public func followEvents(
         after position: Int64, of person: ResidentID?, deliver: @escaping @Sendable (AccountEvent) async throws -> Void

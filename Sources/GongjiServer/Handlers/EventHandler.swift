@@ -25,8 +25,9 @@ struct EventHandler: Gongji_V1_EventService.ServiceProtocol {
             person = try endUser(request.metadata, today: service.now().today)
         }
         // Checked before the stream starts, so that a refusal is the call's status.
-        try await service.checkFollowing(after: request.message.afterPosition)
-        let after = request.message.afterPosition
+        let after =
+            request.message.fromNow ? try await service.newestEventPosition() : request.message.afterPosition
+        try await service.checkFollowing(after: after)
         return StreamingServerResponse(of: Gongji_V1_FollowEventsResponse.self) { writer in
             try await service.followEvents(after: after, of: person) { event in
                 try await writer.write(.with { $0.event = Gongji_V1_Event(event, followedBy: person) })
