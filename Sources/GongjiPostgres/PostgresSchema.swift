@@ -291,7 +291,7 @@ extension PostgresSchema {
           BEGIN RAISE EXCEPTION 'events are never changed'; END $$;
         CREATE TRIGGER event_never_changes BEFORE UPDATE ON event FOR EACH ROW EXECUTE FUNCTION event_never_changes();
         CREATE TABLE event_retention (
-          id INTEGER PRIMARY KEY CHECK (id = 1),
+          id BIGINT PRIMARY KEY CHECK (id = 1),
           removed_through BIGINT NOT NULL
         );
         ALTER TABLE binding ADD COLUMN frozen BOOLEAN NOT NULL DEFAULT false

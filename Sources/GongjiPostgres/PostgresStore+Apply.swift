@@ -50,34 +50,57 @@ extension PostgresStore {
             }
         }
         try await plan.flush(on: c, logger: logger)
-        if !plan.events.isEmpty { try await insertEvents(plan.events, now: writes.now, on: c, logger: logger) }
+        if !plan.events.isEmpty { try await insertEvents(plan.events, key: nil, now: writes.now, on: c, logger: logger) }
         return plan.applied
     }
 
     /// R-EVT-1 with several daemons: the events are positioned under `PostgresSchema.eventLock`,
-    /// taken now and held until this transaction ends, so that no transaction positions events
-    /// while another that positioned earlier ones has yet to commit — positions are commit
-    /// order, and a follower reading past position N never misses one below it. The lock is held
-    /// from here to the commit (the use case's last statements): its cost is that commits with
-    /// events do not overlap (bench/notes.md). The commit notifies the daemons' followers.
-    static func insertEvents(_ events: [AccountEvent], now: Int64, on c: PostgresConnection, logger: Logger) async throws {
-        try await c.run("SELECT pg_advisory_xact_lock(\(PostgresSchema.eventLock))", logger: logger)
+    /// taken by this statement and held until the transaction ends, so that no transaction
+    /// positions events while another that positioned earlier ones has yet to commit — positions
+    /// are commit order, and a follower reading past position N never misses one below it (without
+    /// the lock followers were measured skipping events: bench/notes.md). One statement takes the
+    /// lock (a materialized part every inserted row joins, so no position is drawn before it is
+    /// held), records the request's key (`key`, the use case's last write) and inserts the events;
+    /// then the transaction commits: the lock covers this statement and the commit only, and
+    /// commits with events do not overlap. The commit notifies the daemons' followers.
+    static func insertEvents(
+        _ events: [AccountEvent], key: (key: IdempotencyKey, result: String)?, now: Int64, on c: PostgresConnection,
+        logger: Logger
+    ) async throws {
         var b = PostgresBindings()
         let values = events.map { event in
             """
-            (\(b.placeholder(event.kind.rawValue)), \(b.placeholder(now)), \(b.placeholder(event.authorizer.value)), \(b.placeholder(event.member.value)),
-              \(b.placeholder(event.memberNameMasked)), \(b.placeholder(event.bindingID)), \(b.placeholder(event.amount?.fen)),
-              \(b.placeholder(StoredEvent.parts(event))), \(b.placeholder(event.institution?.code.value)), \(b.placeholder(event.institution?.name)),
-              \(b.placeholder(event.institution?.kind.rawValue)), \(b.placeholder(event.balanceAfter?.fen)), \(b.placeholder(event.reference)))
+            (\(b.placeholder(event.kind.rawValue))::text, \(b.placeholder(now))::bigint, \(b.placeholder(event.authorizer.value))::text,
+              \(b.placeholder(event.member.value))::text, \(b.placeholder(event.memberNameMasked))::text, \(b.placeholder(event.bindingID))::text,
+              \(b.placeholder(event.amount?.fen))::bigint, \(b.placeholder(StoredEvent.parts(event)))::text,
+              \(b.placeholder(event.institution?.code.value))::text, \(b.placeholder(event.institution?.name))::text,
+              \(b.placeholder(event.institution?.kind.rawValue))::text, \(b.placeholder(event.balanceAfter?.fen))::bigint,
+              \(b.placeholder(event.reference))::text)
             """
         }
-        // A data-modifying WITH part always runs; the notification is sent when the transaction commits.
+        var recorded = ""
+        if let key {
+            try b.append(key.key.fingerprint)
+            let fingerprint = "$\(b.count)"
+            recorded = """
+                recorded AS (
+                  INSERT INTO idempotency (scope, request_id, fingerprint, result, created_at)
+                  VALUES (\(b.placeholder(key.key.scope)), \(b.placeholder(key.key.requestID)), \(fingerprint),
+                    \(b.placeholder(key.result)), \(b.placeholder(now)))),
+                """
+        }
+        // Data-modifying WITH parts always run; the notification is sent when the transaction commits.
+        let columns =
+            "kind, at, authorizer, member, member_name_masked, binding_id, amount_fen, parts, institution_code, "
+            + "institution_name, institution_kind, balance_after_fen, reference"
         let sql = """
-            WITH inserted AS (
-              INSERT INTO event (kind, at, authorizer, member, member_name_masked, binding_id, amount_fen, parts, institution_code,
-                institution_name, institution_kind, balance_after_fen, reference)
-              VALUES \(values.joined(separator: ", ")) RETURNING seq)
-            SELECT pg_notify('\(PostgresSchema.eventChannel)', '')
+            WITH held AS MATERIALIZED (SELECT pg_advisory_xact_lock(\(PostgresSchema.eventLock)) AS locked),
+            \(recorded)
+            inserted AS (
+              INSERT INTO event (\(columns))
+              SELECT v.* FROM (VALUES \(values.joined(separator: ", "))) AS v(\(columns)) CROSS JOIN held
+              RETURNING seq)
+            SELECT pg_notify('\(PostgresSchema.eventChannel)', '') FROM (SELECT COUNT(*) FROM inserted) AS written
             """
         try await c.run(PostgresQuery(unsafeSQL: sql, binds: b), logger: logger)
     }

@@ -36,8 +36,16 @@ extension PostgresStore: StorageBackend {
                 stored.result, try await facts(try useCase.replaying(stored), locking: false, on: c, logger: logger))
         }
         let decision = try useCase.decide(try await facts(useCase.facts, locking: true, on: c, logger: logger))
-        let (answer, result) = decision.finish(try await apply(decision.writes, on: c, logger: logger))
-        if let key = useCase.key {
+        // The events go last, after the key: the journal's lock is then held only for their
+        // insert and the commit (`insertEvents`).
+        var writes = decision.writes
+        let events = writes.events
+        writes.writes.removeAll { if case .event = $0 { true } else { false } }
+        let (answer, result) = decision.finish(try await apply(writes, on: c, logger: logger))
+        if !events.isEmpty {
+            // The key and the events in one statement, under the journal's lock.
+            try await insertEvents(events, key: useCase.key.map { ($0, result) }, now: writes.now, on: c, logger: logger)
+        } else if let key = useCase.key {
             try await c.run(
                 """
                 INSERT INTO idempotency (scope, request_id, fingerprint, result, created_at)

@@ -30,7 +30,12 @@ struct EventHandler: Gongji_V1_EventService.ServiceProtocol {
         try await service.checkFollowing(after: after)
         return StreamingServerResponse(of: Gongji_V1_FollowEventsResponse.self) { writer in
             try await service.followEvents(after: after, of: person) { event in
-                try await writer.write(.with { $0.event = Gongji_V1_Event(event, followedBy: person) })
+                do {
+                    try await writer.write(.with { $0.event = Gongji_V1_Event(event, followedBy: person) })
+                } catch {
+                    // The follower went away (the stream's usual end): a cancelled call, not the server's error.
+                    throw CancellationError()
+                }
             }
             return [:]
         }
