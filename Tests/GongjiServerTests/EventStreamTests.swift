@@ -72,6 +72,10 @@ struct EventStreamTests {
         // A notifier follows everything.
         let all = try await Self.follow(daemon, as: nil, count: 2)
         #expect(all.map(\.position) == events.map(\.position) && all[1].hasBalanceAfterFen)
+        // Operators see the deliveries (2 + 2 + 1 + 2) and the followers open now.
+        let metrics = daemon.daemon.metrics.render()
+        #expect(metrics.contains("gongji_events_delivered_total 7"), "\(metrics)")
+        #expect(metrics.contains("gongji_event_followers ") && metrics.contains("gongji_event_delivery_age_seconds_bucket"))
     }
 
     @Test("R-EVT-3 a follower that does not take an event is ended with where to resume; the feed admits at most its maximum")

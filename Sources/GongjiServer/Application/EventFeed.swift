@@ -1,3 +1,4 @@
+import Foundation
 import GongjiCore
 import GongjiStorage
 import Logging
@@ -28,12 +29,16 @@ public final class EventFeed: Sendable {
     }
     private let state = Mutex(State())
     let logger: Logger
+    /// Told of each event delivered, with its age (seconds since it was written, whole seconds).
+    let delivered: @Sendable (_ ageSeconds: Int64) -> Void
 
     /// A feed over `store`'s journal, woken by `signal`.
     public init(
         store: any FamilyAccountStore, signal: EventSignal, followersMax: Int, slowAfter: Duration = .seconds(10),
-        pollInterval: Duration = .seconds(1), logger: Logger
+        pollInterval: Duration = .seconds(1), delivered: @escaping @Sendable (_ ageSeconds: Int64) -> Void = { _ in },
+        logger: Logger
     ) {
+        self.delivered = delivered
         self.store = store
         self.signal = signal
         self.followersMax = followersMax
@@ -103,6 +108,7 @@ public final class EventFeed: Sendable {
                 progress.startDelivery()
                 try await deliver(event)
                 progress.delivered(event.position)
+                delivered(max(0, Int64(Date().timeIntervalSince1970) - event.at))
             }
             if state.withLock({ $0.stopping }) { throw EventRules.stopping(resumeAfter: progress.position) }
             if page.count == Self.pageSize { continue }

@@ -67,7 +67,8 @@ public final class GongjiDaemon: Sendable {
         let state = RuntimeState(policies: book, roles: RoleBook(config))
         let events = EventFeed(
             store: store, signal: postgres?.eventSignal ?? sqlite!.eventSignal, followersMax: config.eventFollowersMax,
-            slowAfter: .seconds(config.slowFollowerSeconds), logger: logger)
+            slowAfter: .seconds(config.slowFollowerSeconds), delivered: { metrics.recordEventDelivered(ageSeconds: $0) },
+            logger: logger)
         let service = GongjiService(
             store: store, documents: documents, secrets: secrets, retentionSeconds: config.retentionSeconds,
             state: state, clock: clock, events: events, logger: logger)
@@ -149,6 +150,8 @@ public final class GongjiDaemon: Sendable {
         if let sqlite {
             metrics.onScrape { metrics in metrics.gauge("gongji_db_group_commit_queue_depth", Double(sqlite.groupCommitQueueDepth)) }
         }
+        let events = service.events
+        metrics.onScrape { metrics in metrics.gauge("gongji_event_followers", Double(events?.followers ?? 0)) }
         if let postgres {
             postgres.statistics.onLease { metrics.recordPoolWait($0) }
             metrics.onScrape { metrics in

@@ -122,6 +122,12 @@ public final class DaemonMetrics: Sendable {
         CoreMetrics.Timer(label: "gongji_db_transaction_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
     }
 
+    /// An event delivered to a follower of the journal, `ageSeconds` after it was written.
+    func recordEventDelivered(ageSeconds: Int64) {
+        CoreMetrics.Counter(label: "gongji_events_delivered_total", factory: factory).increment()
+        CoreMetrics.Timer(label: "gongji_event_delivery_age_seconds", factory: factory).recordSeconds(ageSeconds)
+    }
+
     /// How many payments one group-committed transaction carried.
     func recordBatchSize(_ size: Int) {
         CoreMetrics.Recorder(label: "gongji_db_batch_size", factory: factory).record(size)
