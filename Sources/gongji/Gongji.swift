@@ -302,21 +302,12 @@ struct Events: AsyncParsableCommand {
 
         func run() async throws {
             let position = Position(after)
-            while true {
-                do {
-                    try await follow(from: position)
-                    return
-                } catch let error as RPCError where error.code == .unavailable || error.code == .resourceExhausted {
-                    let resume = (try? error.unpackGoogleRPCStatus())?.details.compactMap(\.errorInfo).first?.metadata[
-                        "resume_after_position"]
-                    if let resume, let value = Int64(resume) { position.value = max(position.value, value) }
-                    FileHandle.standardError.write(Data("gongji: \(error.code): following again after \(position.value)\n".utf8))
-                    try await Task.sleep(for: .seconds(1))
-                }
-            }
+            while try await follow(from: position) { try await Task.sleep(for: .seconds(1)) }
         }
 
-        func follow(from position: Position) async throws {
+        /// Follows until the stream ends; true when it ended so as to follow again (the daemon
+        /// stopped or is out of reach, or this terminal read too slowly), from where it says.
+        func follow(from position: Position) async throws -> Bool {
             let metadata: Metadata = endUser.map { ["x-gongji-end-user": .string($0)] } ?? [:]
             let request = Gongji_V1_FollowEventsRequest.with {
                 $0.afterPosition = position.value
@@ -327,17 +318,35 @@ struct Events: AsyncParsableCommand {
                 options.waitForReady = false
                 return options
             }()
-            try await connection.run { client in
-                try await Gongji_V1_EventService.Client(wrapping: client).followEvents(request, metadata: metadata, options: options) {
-                    response in
-                    for try await message in response.messages {
-                        let event = message.event
-                        position.value = event.position
-                        try connection.output(event, text: Self.line(event))
+            return try await connection.run { client in
+                do {
+                    try await Gongji_V1_EventService.Client(wrapping: client).followEvents(request, metadata: metadata, options: options) {
+                        response in
+                        for try await message in response.messages {
+                            let event = message.event
+                            position.value = event.position
+                            // One line per event as it comes, also into a pipe or a file (print buffers those).
+                            let text = connection.json ? try event.jsonString(options: Self.jsonOptions) : Self.line(event)
+                            FileHandle.standardOutput.write(Data((text + "\n").utf8))
+                        }
                     }
+                    return false
+                } catch let error as RPCError where error.code == .unavailable || error.code == .resourceExhausted {
+                    let resume = (try? error.unpackGoogleRPCStatus())?.details.compactMap(\.errorInfo).first?.metadata[
+                        "resume_after_position"]
+                    if let resume, let value = Int64(resume) { position.value = max(position.value, value) }
+                    FileHandle.standardError.write(
+                        Data("gongji: \(error.code) (\(error.message)): following again after \(position.value)\n".utf8))
+                    return true
                 }
             }
         }
+
+        static let jsonOptions: JSONEncodingOptions = {
+            var options = JSONEncodingOptions()
+            options.preserveProtoFieldNames = true
+            return options
+        }()
 
         static func line(_ event: Gongji_V1_Event) -> String {
             let time = Date(timeIntervalSince1970: TimeInterval(event.time.seconds)).ISO8601Format()
