@@ -92,6 +92,11 @@ public struct Binding: Hashable, Sendable {
     /// R-CTL-1: the authorizer froze family use through this binding (settlements pay nothing
     /// from family funds, premium payments are refused) until he or she lifts it.
     public var isFrozen = false
+    /// R-CTL-2: the most family funds one settlement may take through this binding; nil: no limit.
+    public var settlementLimit: Money?
+    /// R-CTL-2: the most family funds settlements may take through it in one day (China time);
+    /// nil: no limit.
+    public var dailyLimit: Money?
 
     /// Creates a binding.
     public init(

@@ -105,7 +105,7 @@ public enum BindingRules {
                 category: .invalidArgument)
         }
         try checkMaterials(request, documents: facts.documents, policy: policy, today: facts.today)
-        return Binding(
+        var binding = Binding(
             id: id, authorizer: authorizer.id, member: member.id, memberName: name, relationship: request.relationship,
             region: policy.region, startDate: request.startDate,
             status: policy.review == .reviewer ? .pending : .active, isNewborn: isNewborn,
@@ -113,6 +113,9 @@ public enum BindingRules {
             frontDocument: policy.materials.idImages ? request.frontDocument : nil,
             backDocument: policy.materials.idImages ? request.backDocument : nil,
             medicalLimit: policy.settlementTerms.medicalLimitDefault)
+        binding.settlementLimit = policy.settlementTerms.settlementLimitDefault
+        binding.dailyLimit = policy.settlementTerms.dailyLimitDefault
+        return binding
     }
 
     /// R-BIND-1: the authorizer is employee-insured, normal, registered where the policy says.
@@ -287,6 +290,9 @@ public enum BindingRules {
         case setMedicalLimit(by: ResidentID, limit: Money?, policies: PolicyBook)
         /// R-CTL-1: the end user, as authorizer, freezes family use through it, or lifts the freeze.
         case freeze(by: ResidentID, frozen: Bool)
+        /// R-CTL-2: the end user, as authorizer, sets (or, nil, resets to the region's default) the
+        /// limits per settlement and per day on family use at institutions.
+        case setUseLimits(by: ResidentID, perSettlement: Money?, perDay: Money?, policies: PolicyBook)
 
         /// The reason recorded with the change, if any.
         public var reason: String? {
@@ -294,6 +300,8 @@ public enum BindingRules {
             case .review(.reject(let text)): text
             case .setMedicalLimit(_, let limit, _): "medical limit \(limit.map { "\($0.fen) fen" } ?? "cleared")"
             case .freeze(_, let frozen): frozen ? "family use frozen" : "family use freeze lifted"
+            case .setUseLimits(_, let perSettlement, let perDay, _):
+                "limits per settlement \(perSettlement.map { "\($0.fen) fen" } ?? "default"), per day \(perDay.map { "\($0.fen) fen" } ?? "default")"
             default: nil
             }
         }
@@ -311,6 +319,11 @@ public enum BindingRules {
             return try review(current, decision: decision)
         case .freeze(let endUser, let frozen):
             return try freeze(PartyRules.visible(current, to: endUser), actor: endUser, frozen: frozen)
+        case .setUseLimits(let endUser, let perSettlement, let perDay, let policies):
+            let binding = try PartyRules.visible(current, to: endUser)
+            return try setUseLimits(
+                binding, actor: endUser, perSettlement: perSettlement, perDay: perDay,
+                terms: policies.policy(of: binding.region)?.settlementTerms ?? .defaults)
         case .setMedicalLimit(let endUser, let limit, let policies):
             let binding = try PartyRules.visible(current, to: endUser)
             return try setMedicalLimit(
@@ -338,6 +351,31 @@ public enum BindingRules {
         }
         var result = binding
         result.medicalLimit = limit ?? terms.medicalLimitDefault
+        return result
+    }
+
+    /// R-CTL-2: the authorizer sets the limits per settlement and per day of an open binding; nil
+    /// restores the region's default; above the region's maximum is refused.
+    public static func setUseLimits(
+        _ binding: Binding, actor: ResidentID, perSettlement: Money?, perDay: Money?, terms: RegionPolicy.SettlementTerms
+    ) throws(DomainError) -> Binding {
+        guard actor == binding.authorizer else { throw .notAuthorizer() }
+        guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
+        for (field, limit, max) in [
+            ("settlement_limit_fen", perSettlement, terms.settlementLimitMax), ("daily_limit_fen", perDay, terms.dailyLimitMax),
+        ] {
+            guard let limit else { continue }
+            guard limit >= .zero, limit.isValidAmount else { throw .amountOutOfRange(field) }
+            if let max, limit > max {
+                throw DomainError(
+                    reason: .useLimitAboveMaximum, category: .invalidArgument,
+                    message: "the region allows \(field) of at most \(max.yuanString) yuan",
+                    messageZH: "限额超过本地区上限", details: ["field": field, "maximum_fen": String(max.fen)])
+            }
+        }
+        var result = binding
+        result.settlementLimit = perSettlement ?? terms.settlementLimitDefault
+        result.dailyLimit = perDay ?? terms.dailyLimitDefault
         return result
     }
 

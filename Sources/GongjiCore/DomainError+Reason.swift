@@ -92,6 +92,8 @@ extension DomainError {
         public static let familyPaymentSuspended = Reason("FAMILY_PAYMENT_SUSPENDED")
         /// `FUND_USE_OUT_OF_SCOPE`
         public static let fundUseOutOfScope = Reason("FUND_USE_OUT_OF_SCOPE")
+        /// `USE_LIMIT_ABOVE_MAXIMUM`
+        public static let useLimitAboveMaximum = Reason("USE_LIMIT_ABOVE_MAXIMUM")
         /// `FAMILY_USE_FROZEN`
         public static let familyUseFrozen = Reason("FAMILY_USE_FROZEN")
         /// `ID_IMAGES_REQUIRED`

@@ -83,11 +83,17 @@ extension RegionPolicy {
             }
             for (key, value) in [
                 ("medical_limit_default_fen", terms.medicalLimitDefault), ("medical_limit_max_fen", terms.medicalLimitMax),
+                ("settlement_limit_default_fen", terms.settlementLimitDefault), ("settlement_limit_max_fen", terms.settlementLimitMax),
+                ("daily_limit_default_fen", terms.dailyLimitDefault), ("daily_limit_max_fen", terms.dailyLimitMax),
             ] {
                 if let value, !(value >= .zero && value.isValidAmount) { throw fail("settlement.\(key)", "must be 0…\(Money.max.fen)") }
             }
-            if let preset = terms.medicalLimitDefault, let max = terms.medicalLimitMax, preset > max {
-                throw fail("settlement.medical_limit_default_fen", "must not exceed medical_limit_max_fen")
+            for (name, preset, max) in [
+                ("medical_limit", terms.medicalLimitDefault, terms.medicalLimitMax),
+                ("settlement_limit", terms.settlementLimitDefault, terms.settlementLimitMax),
+                ("daily_limit", terms.dailyLimitDefault, terms.dailyLimitMax),
+            ] {
+                if let preset, let max, preset > max { throw fail("settlement.\(name)_default_fen", "must not exceed \(name)_max_fen") }
             }
         }
         for (i, channel) in availability.alternativeChannels.enumerated() where channel.isEmpty {

@@ -34,21 +34,40 @@ public struct RegionPolicy: Hashable, Sendable, Codable {
         public var medicalLimitDefault: Money?
         /// The highest annual limit an authorizer may set; nil: any.
         public var medicalLimitMax: Money?
+        /// R-CTL-2: the limit per settlement a new binding gets; nil: none.
+        public var settlementLimitDefault: Money?
+        /// R-CTL-2: the highest limit per settlement an authorizer may set; nil: any.
+        public var settlementLimitMax: Money?
+        /// R-CTL-2: the limit per day (China time) a new binding gets; nil: none.
+        public var dailyLimitDefault: Money?
+        /// R-CTL-2: the highest limit per day an authorizer may set; nil: any.
+        public var dailyLimitMax: Money?
 
         /// PLACEHOLDER: no source gives a reversal period; 30 days until one does.
         public static let defaults = SettlementTerms(reversalDays: 30, medicalLimitDefault: nil, medicalLimitMax: nil)
 
         /// Creates the terms.
-        public init(reversalDays: Int, medicalLimitDefault: Money?, medicalLimitMax: Money?) {
+        public init(
+            reversalDays: Int, medicalLimitDefault: Money?, medicalLimitMax: Money?, settlementLimitDefault: Money? = nil,
+            settlementLimitMax: Money? = nil, dailyLimitDefault: Money? = nil, dailyLimitMax: Money? = nil
+        ) {
             self.reversalDays = reversalDays
             self.medicalLimitDefault = medicalLimitDefault
             self.medicalLimitMax = medicalLimitMax
+            self.settlementLimitDefault = settlementLimitDefault
+            self.settlementLimitMax = settlementLimitMax
+            self.dailyLimitDefault = dailyLimitDefault
+            self.dailyLimitMax = dailyLimitMax
         }
 
         enum CodingKeys: String, CodingKey {
             case reversalDays = "reversal_days"
             case medicalLimitDefault = "medical_limit_default_fen"
             case medicalLimitMax = "medical_limit_max_fen"
+            case settlementLimitDefault = "settlement_limit_default_fen"
+            case settlementLimitMax = "settlement_limit_max_fen"
+            case dailyLimitDefault = "daily_limit_default_fen"
+            case dailyLimitMax = "daily_limit_max_fen"
         }
     }
 

@@ -274,13 +274,17 @@ public struct FamilyBinding: Hashable, Sendable {
     public var policy: RegionPolicy?
     /// Family funds it paid at institutions this calendar year, net of reversals (R-SETL-8).
     public var usedThisYear: Money
+    /// Family funds it paid at institutions today (China time), net of reversals (R-CTL-2).
+    public var usedToday: Money
 
     /// Creates the facts of one binding.
-    public init(binding: Binding, authorizerAccount: PersonalAccount?, policy: RegionPolicy?, usedThisYear: Money) {
+    public init(binding: Binding, authorizerAccount: PersonalAccount?, policy: RegionPolicy?, usedThisYear: Money, usedToday: Money = .zero)
+    {
         self.binding = binding
         self.authorizerAccount = authorizerAccount
         self.policy = policy
         self.usedThisYear = usedThisYear
+        self.usedToday = usedToday
     }
 }
 

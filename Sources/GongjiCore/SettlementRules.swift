@@ -97,7 +97,10 @@ public enum SettlementRules {
                     (try? FundUse.check(
                         .providerCost(provider: institution.kind.provider, credentialHolder: binding.member),
                         binding: binding)) != nil, "the binding may pay at a designated institution")
-                let limitLeft = binding.medicalLimit.map { $0 > entry.usedThisYear ? $0.subtracting(entry.usedThisYear)! : .zero }
+                // R-SETL-8 (the year), R-CTL-2 (one settlement, the day): the least of what each leaves.
+                let yearLeft = binding.medicalLimit.map { $0 > entry.usedThisYear ? $0.subtracting(entry.usedThisYear)! : .zero }
+                let dayLeft = binding.dailyLimit.map { $0 > entry.usedToday ? $0.subtracting(entry.usedToday)! : .zero }
+                let limitLeft = [yearLeft, binding.settlementLimit, dayLeft].compactMap { $0 }.min()
                 // An account already debited by this split (the same authorizer twice) goes on from there.
                 let account = entry.authorizerAccount.map { current in accounts.first { $0.owner == current.owner } ?? current }
                 let usable = account?.usable(entry.policy!.payment.balanceParts) ?? .zero
@@ -352,7 +355,8 @@ extension SettlementFacts {
     /// region's (the order of the own account's parts) and each binding's region's.
     public init(
         scope: InstitutionScope, institution: Institution?, patient: PersonRecord?,
-        bindings: [(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money)], policies: PolicyBook, today: CivilDate
+        bindings: [(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money, usedToday: Money)], policies: PolicyBook,
+        today: CivilDate
     ) {
         self.init(
             scope: scope, institution: institution, patient: patient,
@@ -360,7 +364,7 @@ extension SettlementFacts {
             bindings: bindings.map {
                 FamilyBinding(
                     binding: $0.binding, authorizerAccount: $0.authorizerAccount, policy: policies.policy(of: $0.binding.region),
-                    usedThisYear: $0.usedThisYear)
+                    usedThisYear: $0.usedThisYear, usedToday: $0.usedToday)
             }, today: today)
     }
 }

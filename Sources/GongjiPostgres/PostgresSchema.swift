@@ -294,6 +294,8 @@ extension PostgresSchema {
           id BIGINT PRIMARY KEY CHECK (id = 1),
           removed_through BIGINT NOT NULL
         );
-        ALTER TABLE binding ADD COLUMN frozen BOOLEAN NOT NULL DEFAULT false
+        ALTER TABLE binding ADD COLUMN frozen BOOLEAN NOT NULL DEFAULT false;
+        ALTER TABLE binding ADD COLUMN settlement_limit_fen BIGINT CHECK (settlement_limit_fen IS NULL OR settlement_limit_fen >= 0);
+        ALTER TABLE binding ADD COLUMN daily_limit_fen BIGINT CHECK (daily_limit_fen IS NULL OR daily_limit_fen >= 0)
         """
 }

@@ -185,12 +185,14 @@ extension PostgresStore {
             writes.addReturning { b in
                 """
                 INSERT INTO binding (id, authorizer, member, member_name, relationship, region_code, start_date, status, newborn,
-                  commitment_version, commitment_accepted_at, front_document, back_document, medical_limit_fen, created_at, updated_at)
+                  commitment_version, commitment_accepted_at, front_document, back_document, medical_limit_fen, settlement_limit_fen,
+                  daily_limit_fen, created_at, updated_at)
                 VALUES (\(b.placeholder(binding.id)), \(b.placeholder(binding.authorizer.value)), \(b.placeholder(binding.member.value)),
                   \(b.placeholder(binding.memberName)), \(b.placeholder(binding.relationship.rawValue)), \(b.placeholder(Int64(binding.region.value))),
                   \(b.placeholder(binding.startDate.description)), \(b.placeholder(binding.status.rawValue)), \(b.placeholder(binding.isNewborn)),
                   \(b.placeholder(binding.commitment?.version)), \(b.placeholder(binding.commitment?.acceptedAtUnix)),
                   \(b.placeholder(binding.frontDocument)), \(b.placeholder(binding.backDocument)), \(b.placeholder(binding.medicalLimit?.fen)),
+                  \(b.placeholder(binding.settlementLimit?.fen)), \(b.placeholder(binding.dailyLimit?.fen)),
                   \(b.placeholder(now)), \(b.placeholder(now)))
                 RETURNING seq
                 """
@@ -328,6 +330,7 @@ extension PostgresStore {
                     UPDATE binding SET status = \(b.placeholder(binding.status.rawValue)), rejection_reason = \(b.placeholder(binding.rejectionReason)),
                       medical_limit_fen = \(b.placeholder(binding.medicalLimit?.fen)), ended_by = \(b.placeholder(binding.endedBy?.rawValue)),
                       end_reason = \(b.placeholder(binding.endReason)), frozen = \(b.placeholder(binding.isFrozen)),
+                      settlement_limit_fen = \(b.placeholder(binding.settlementLimit?.fen)), daily_limit_fen = \(b.placeholder(binding.dailyLimit?.fen)),
                       updated_at = \(b.placeholder(now)) WHERE id = \(b.placeholder(binding.id))
                     """
                 }

@@ -88,7 +88,7 @@ extension PostgresStore: StorageBackend {
             facts.person = try decodePerson(row, prefix: "a_", id: record.binding.authorizer)
             facts.member = try decodePerson(row, prefix: "m_", id: record.binding.member)
             facts.memberPaymentYears = Set(try row["member_payment_years"].decode([Int64].self).map { Int($0) })
-        case .settlement(let code, let patient, let year):
+        case .settlement(let code, let patient, let day):
             // Every account the split may debit (the patient's and each authorizer's), so that the
             // balances and this year's use of each binding stay as read until commit.
             if locking, let patient {
@@ -115,7 +115,10 @@ extension PostgresStore: StorageBackend {
                 """
                 SELECT b.*, a.year AS account_year, a.current_year_fen, a.carry_over_fen,
                        (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
-                        WHERE p.binding_id = b.id AND p.settled_year = \(Int64(year)) AND s.status = 'settled')::bigint AS used_this_year
+                        WHERE p.binding_id = b.id AND p.settled_year = \(Int64(day.year)) AND s.status = 'settled')::bigint AS used_this_year,
+                       (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
+                        WHERE p.binding_id = b.id AND p.settled_year = \(Int64(day.year)) AND s.settled_on = \(day.description)
+                          AND s.status = 'settled')::bigint AS used_today
                 FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer
                 WHERE b.member = \(patient.value) ORDER BY b.seq
                 """, logger: logger)
@@ -124,7 +127,7 @@ extension PostgresStore: StorageBackend {
                 facts.patientBindings.append(
                     StoredFamilyBinding(
                         binding: binding, authorizerAccount: try decodeAccount(row, prefix: "", owner: binding.authorizer),
-                        usedThisYear: try row.money("used_this_year")))
+                        usedThisYear: try row.money("used_this_year"), usedToday: try row.money("used_today")))
             }
         case .reversal(let institution, let settlementID):
             if locking {

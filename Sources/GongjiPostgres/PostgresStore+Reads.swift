@@ -120,6 +120,8 @@ extension PostgresStore {
         binding.endedBy = try row.optionalString("ended_by").flatMap(BindingEndParty.init(rawValue:))
         binding.endReason = try row.optionalString("end_reason")
         binding.isFrozen = try row.bool("frozen")
+        binding.settlementLimit = try row.optionalInt("settlement_limit_fen").map(Money.init(fen:))
+        binding.dailyLimit = try row.optionalInt("daily_limit_fen").map(Money.init(fen:))
         return BindingRecord(
             binding: binding, createdAt: try row.int("created_at"), updatedAt: try row.int("updated_at"), seq: try row.int("seq"))
     }

@@ -390,6 +390,9 @@ enum Schema {
                 INSERT INTO event_retention (id, removed_through) VALUES (1, 0);
                 -- R-CTL-1: the authorizer froze family use through the binding.
                 ALTER TABLE binding ADD COLUMN frozen INTEGER NOT NULL DEFAULT 0 CHECK (frozen IN (0, 1));
+                -- R-CTL-2: the limits per settlement and per day on family use.
+                ALTER TABLE binding ADD COLUMN settlement_limit_fen INTEGER CHECK (settlement_limit_fen IS NULL OR settlement_limit_fen >= 0);
+                ALTER TABLE binding ADD COLUMN daily_limit_fen INTEGER CHECK (daily_limit_fen IS NULL OR daily_limit_fen >= 0);
                 """)
     }
 }

@@ -80,25 +80,25 @@ extension SQLiteStore {
                     sql: """
                         INSERT INTO binding (id, authorizer, member, member_name, relationship, region_code, start_date, status, newborn,
                           commitment_version, commitment_accepted_at, front_document, back_document, rejection_reason, medical_limit_fen,
-                          created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
+                          settlement_limit_fen, daily_limit_fen, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
                         """
                 ).execute(arguments: [
                     binding.id, binding.authorizer.value, binding.member.value, binding.memberName, binding.relationship.rawValue,
                     binding.region.value, binding.startDate.description, binding.status.rawValue, binding.isNewborn,
                     binding.commitment?.version, binding.commitment?.acceptedAtUnix, binding.frontDocument,
-                    binding.backDocument, binding.medicalLimit?.fen, now, now,
+                    binding.backDocument, binding.medicalLimit?.fen, binding.settlementLimit?.fen, binding.dailyLimit?.fen, now, now,
                 ])
                 applied.sequence = db.lastInsertedRowID
             case .bindingState(let binding):
                 try db.cachedStatement(
                     sql: """
                         UPDATE binding SET status = ?, rejection_reason = ?, medical_limit_fen = ?, ended_by = ?, end_reason = ?, frozen = ?,
-                          updated_at = ? WHERE id = ?
+                          settlement_limit_fen = ?, daily_limit_fen = ?, updated_at = ? WHERE id = ?
                         """
                 ).execute(arguments: [
                     binding.status.rawValue, binding.rejectionReason, binding.medicalLimit?.fen, binding.endedBy?.rawValue,
-                    binding.endReason, binding.isFrozen, now, binding.id,
+                    binding.endReason, binding.isFrozen, binding.settlementLimit?.fen, binding.dailyLimit?.fen, now, binding.id,
                 ])
             case .bindingEvent(let binding, let actor, let reason):
                 try db.cachedStatement(

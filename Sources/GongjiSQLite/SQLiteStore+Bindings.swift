@@ -63,6 +63,8 @@ extension SQLiteStore {
             binding.endedBy = (row["ended_by"] as String?).flatMap(BindingEndParty.init(rawValue:))
             binding.endReason = row["end_reason"]
             binding.isFrozen = row["frozen"]
+            binding.settlementLimit = (row["settlement_limit_fen"] as Int64?).map(Money.init(fen:))
+            binding.dailyLimit = (row["daily_limit_fen"] as Int64?).map(Money.init(fen:))
             return BindingRecord(binding: binding, createdAt: row["created_at"], updatedAt: row["updated_at"], seq: row["seq"])
         }
     }

@@ -54,23 +54,24 @@ extension SQLiteStore: StorageBackend {
             facts.memberPaymentYears = try Int.fetchSet(
                 db.cachedStatement(sql: "SELECT year FROM payment_year WHERE member = ?"),
                 arguments: [record.binding.member.value])
-        case .settlement(let institution, let patient, let year):
+        case .settlement(let institution, let patient, let day):
             facts.institution = try institution.flatMap { try fetchInstitution($0, in: db) }
             guard let patient else { break }
             facts.person = try fetchPerson(patient, in: db)
             for record in try fetchBindings(where: "member = ? ORDER BY seq", [patient.value], in: db) {
                 let binding = record.binding
-                let used =
-                    try Int64.fetchOne(
-                        db.cachedStatement(
-                            sql: """
-                                SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
-                                WHERE p.binding_id = ? AND p.settled_year = ? AND s.status = 'settled'
-                                """), arguments: [binding.id, year]) ?? 0
+                let used = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT COALESCE(SUM(p.amount_fen), 0) AS year_fen,
+                                   COALESCE(SUM(CASE WHEN s.settled_on = ?3 THEN p.amount_fen ELSE 0 END), 0) AS day_fen
+                            FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
+                            WHERE p.binding_id = ?1 AND p.settled_year = ?2 AND s.status = 'settled'
+                            """), arguments: [binding.id, day.year, day.description])
                 facts.patientBindings.append(
                     StoredFamilyBinding(
                         binding: binding, authorizerAccount: try fetchAccount(binding.authorizer, in: db),
-                        usedThisYear: Money(fen: used)))
+                        usedThisYear: Money(fen: used?["year_fen"] ?? 0), usedToday: Money(fen: used?["day_fen"] ?? 0)))
             }
         case .reversal(let institution, let settlementID):
             facts.settlement = try fetchSettlements(

@@ -14,8 +14,8 @@ public enum FactsRequest: Hashable, Sendable {
     case premium(bindingID: String)
     /// A settlement: the institution, the patient, and the patient's bindings as member, oldest
     /// first, each with its authorizer's account and its family funds used at institutions in
-    /// `year`. Locks the accounts of the patient and of every authorizer.
-    case settlement(institution: InstitutionCode?, patient: ResidentID?, year: Int)
+    /// `day`'s year and on `day`. Locks the accounts of the patient and of every authorizer.
+    case settlement(institution: InstitutionCode?, patient: ResidentID?, day: CivilDate)
     /// A reversal: the settlement, and the accounts its postings debited. Locks the settlement,
     /// then those accounts.
     case reversal(institution: InstitutionCode, settlementID: String)
@@ -98,12 +98,15 @@ public struct StoredFamilyBinding: Sendable {
     public var authorizerAccount: PersonalAccount?
     /// Family funds it paid at institutions this year, net of reversals.
     public var usedThisYear: Money
+    /// Family funds it paid at institutions today, net of reversals (R-CTL-2).
+    public var usedToday: Money
 
     /// Creates it.
-    public init(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money) {
+    public init(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money, usedToday: Money) {
         self.binding = binding
         self.authorizerAccount = authorizerAccount
         self.usedThisYear = usedThisYear
+        self.usedToday = usedToday
     }
 }
 

@@ -349,13 +349,14 @@ enum UseCases {
     /// What a settlement order reads: an institution code or ID number that did not parse reads
     /// nothing, and the core refuses the order.
     static func settlementFactsRequest(_ order: SettlementOrder, today: CivilDate) -> FactsRequest {
-        .settlement(institution: try? order.institution.get(), patient: try? order.patient.get(), year: today.year)
+        .settlement(institution: try? order.institution.get(), patient: try? order.patient.get(), day: today)
     }
 
     static func settlementFacts(_ facts: StoredFacts, scope: InstitutionScope, policies: PolicyBook, today: CivilDate) -> SettlementFacts {
         SettlementFacts(
             scope: scope, institution: facts.institution, patient: facts.person,
-            bindings: facts.patientBindings.map { ($0.binding, $0.authorizerAccount, $0.usedThisYear) }, policies: policies, today: today)
+            bindings: facts.patientBindings.map { ($0.binding, $0.authorizerAccount, $0.usedThisYear, $0.usedToday) }, policies: policies,
+            today: today)
     }
 }
 

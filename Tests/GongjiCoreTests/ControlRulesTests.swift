@@ -84,3 +84,74 @@ struct ControlRulesTests {
         #expect(try PremiumRules.pay(years: [2025], expectedTotal: .yuan(405), external: nil, facts: lifted).quote.total == .yuan(405))
     }
 }
+
+/// R-CTL-2: limits per settlement and per day beside the annual limit.
+@Suite("R-CTL-2 limits per settlement and per day")
+struct UseLimitTests {
+    static func limited(
+        _ entry: FamilyBinding, perSettlement: Money? = nil, perDay: Money? = nil, usedToday: Money = .zero
+    ) -> FamilyBinding {
+        var entry = entry
+        entry.binding.settlementLimit = perSettlement
+        entry.binding.dailyLimit = perDay
+        entry.usedToday = usedToday
+        return entry
+    }
+
+    @Test(
+        "R-CTL-2 the family part is the least of what the annual, per-settlement and daily limits leave; a limit used up is LIMIT_REACHED",
+        arguments: [
+            // (annual limit, used this year, per settlement, per day, used today, asks) → family part
+            (nil, 0, 5000, nil, 0, 8000, 5000),
+            (nil, 0, nil, 10000, 7000, 8000, 3000),
+            (nil, 0, nil, 10000, 10000, 8000, 0),
+            (10000, 8000, 5000, 10000, 0, 8000, 2000),
+            (nil, 0, 5000, 4000, 1000, 8000, 3000),
+            (nil, 0, 0, nil, 0, 8000, 0),
+            (nil, 0, nil, nil, 0, 8000, 8000),
+        ] as [(Int64?, Int64, Int64?, Int64?, Int64, Int64, Int64)])
+    func leastLimit(
+        annual: Int64?, usedYear: Int64, perSettlement: Int64?, perDay: Int64?, usedToday: Int64, asks: Int64, family: Int64
+    )
+        throws
+    {
+        let entry = Self.limited(
+            Settle.binding("b1", current: .yuan(1000), limit: annual.map(Money.init(fen:)), used: Money(fen: usedYear)),
+            perSettlement: perSettlement.map(Money.init(fen:)), perDay: perDay.map(Money.init(fen:)), usedToday: Money(fen: usedToday))
+        let split = try SettlementRules.preSettle(Settle.order(Money(fen: asks)), facts: Settle.facts(bindings: [entry]))
+        #expect(split.acctMulaidPay == Money(fen: family))
+        #expect(split.cashPay == Money(fen: asks - family))
+        if family == 0 { #expect(split.familyZeroNote == .limitReached) }
+    }
+
+    @Test("R-CTL-2 only the authorizer sets the limits; above the region's maximum is refused; unset is the region's default")
+    func setting() throws {
+        let binding = Binding(
+            id: "b1", authorizer: authorizerID, member: childID, memberName: "王小明", relationship: .child, region: .hohhot,
+            startDate: today, status: .active)
+        let terms = RegionPolicy.SettlementTerms(
+            reversalDays: 30, medicalLimitDefault: nil, medicalLimitMax: nil, settlementLimitDefault: .yuan(300),
+            settlementLimitMax: .yuan(1000), dailyLimitDefault: nil, dailyLimitMax: .yuan(2000))
+        let set = try BindingRules.setUseLimits(binding, actor: authorizerID, perSettlement: .yuan(200), perDay: .yuan(500), terms: terms)
+        #expect(set.settlementLimit == .yuan(200) && set.dailyLimit == .yuan(500))
+        let reset = try BindingRules.setUseLimits(set, actor: authorizerID, perSettlement: nil, perDay: nil, terms: terms)
+        #expect(reset.settlementLimit == .yuan(300) && reset.dailyLimit == nil)
+        let above = failure {
+            try BindingRules.setUseLimits(binding, actor: authorizerID, perSettlement: nil, perDay: Money(fen: 200_001), terms: terms)
+        }
+        #expect(
+            above?.reason == .useLimitAboveMaximum && above?.details["field"] == "daily_limit_fen"
+                && above?.details["maximum_fen"] == "200000")
+        #expect(
+            failure { try BindingRules.setUseLimits(binding, actor: childID, perSettlement: nil, perDay: nil, terms: terms) }?.reason
+                == .notAuthorizer)
+        #expect(
+            failure {
+                try BindingRules.setUseLimits(binding, actor: authorizerID, perSettlement: Money(fen: -1), perDay: nil, terms: terms)
+            }?
+            .reason == .amountOutOfRange)
+        #expect(
+            BindingRules.Change.setUseLimits(by: authorizerID, perSettlement: nil, perDay: nil, policies: try PolicyBook([])).eventKind(set)
+                == .limitChanged)
+    }
+}

@@ -176,3 +176,34 @@ struct StoreFreezeTests {
             ], "\(kinds)")
     }
 }
+
+/// R-CTL-2 in the store contract, on every backend.
+@Suite("store contract: limits per settlement and per day")
+struct StoreUseLimitTests {
+    @Test(
+        "R-CTL-2 the limits are stored; a settlement takes at most the per-settlement limit, a day at most the daily limit",
+        arguments: Backend.all)
+    func limits(backend: Backend) async throws {
+        let world = try await World(backend)
+        _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
+        let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
+        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
+        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
+        let limited = try await world.store.changeBinding(
+            id: "b1", .setUseLimits(by: authorizer, perSettlement: .yuan(60), perDay: .yuan(100), policies: world.policies), key: nil,
+            actor: world.actor, now: world.now)
+        #expect(limited.binding.settlementLimit == .yuan(60) && limited.binding.dailyLimit == .yuan(100))
+        #expect(try await world.store.binding(id: "b1")?.binding.dailyLimit == .yuan(100), "stored")
+        let first = try await world.settle(child, .yuan(80), id: "s1")
+        #expect(first.split.acctMulaidPay == .yuan(60) && first.split.cashPay == .yuan(20), "per settlement")
+        let second = try await world.settle(child, .yuan(80), id: "s2")
+        #expect(second.split.acctMulaidPay == .yuan(40) && second.split.cashPay == .yuan(40), "what the day leaves")
+        let third = try await world.settle(child, .yuan(10), id: "s3")
+        #expect(third.split.acctMulaidPay == .zero && third.split.familyZeroNote == .limitReached)
+        // A reversal gives the day its room back.
+        _ = try await world.store.reverseSettlement(
+            institution: World.hospital.code, settlementID: "s2", policies: world.policies, today: world.today, now: world.now)
+        #expect(try await world.settle(child, .yuan(10), id: "s4").split.acctMulaidPay == .yuan(10))
+        #expect(try await world.store.events(after: 0, of: authorizer, limit: 100).contains { $0.kind == .limitChanged })
+    }
+}

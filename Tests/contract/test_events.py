@@ -135,3 +135,44 @@ def test_R_EVT_2_refusals(stubs, pb):
     expect_error(lambda: first(stubs.events, e.FollowEventsRequest()), grpc.StatusCode.UNAUTHENTICATED, "END_USER_REQUIRED")
     expect_error(lambda: first(stubs.events, e.FollowEventsRequest(after_position=-1), user(AUTHORIZER)),
                  grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIELD")
+
+
+def test_R_CTL_1_R_CTL_2_freeze_and_limits_over_the_wire(stubs, pb, daemon):
+    """The authorizer of the first test freezes, then limits; the hospital's settlements follow."""
+    b, s, e = pb["binding"], pb["settlement"], pb["event"]
+    binding = next(x for x in stubs.bindings.ListBindings(
+        b.ListBindingsRequest(perspective=b.ListBindingsRequest.PERSPECTIVE_AUTHORIZER), metadata=user(AUTHORIZER)).bindings
+        if x.member_id_number == PATIENT)
+
+    def settle(amount):
+        return stubs.settlement.Settle(s.SettleRequest(
+            institution_code=HOSPITAL, settlement_id="CTL-" + request_id()[:8], patient_id_number=PATIENT,
+            credential=s.Credential(type=s.CREDENTIAL_TYPE_ELECTRONIC_VOUCHER, holder_id_number=PATIENT),
+            amount_fen=amount)).settlement.split
+
+    frozen = stubs.bindings.FreezeFamilyUse(b.FreezeFamilyUseRequest(request_id=request_id(), binding_id=binding.binding_id,
+                                                                     frozen=True), metadata=user(AUTHORIZER))
+    assert frozen.bindings[0].family_use_frozen
+    split = settle(3000)
+    assert split.acct_mulaid_pay == 0 and split.psn_cash_pay == 3000
+    assert split.family_zero_note == s.FAMILY_FUND_NOTE_FROZEN
+    expect_error(lambda: stubs.bindings.FreezeFamilyUse(b.FreezeFamilyUseRequest(
+        request_id=request_id(), binding_id=binding.binding_id, frozen=False), metadata=user(PATIENT)),
+        grpc.StatusCode.PERMISSION_DENIED, "NOT_AUTHORIZER")
+    stubs.bindings.FreezeFamilyUse(b.FreezeFamilyUseRequest(request_id=request_id(), frozen=False), metadata=user(AUTHORIZER))
+
+    # The day's limit counts today's earlier settlement too (120.00, the first test's).
+    limited = stubs.bindings.SetFamilyUseLimits(b.SetFamilyUseLimitsRequest(
+        request_id=request_id(), binding_id=binding.binding_id, settlement_limit_fen=1000, daily_limit_fen=12000 + 1500),
+        metadata=user(AUTHORIZER)).binding
+    assert limited.settlement_limit_fen == 1000 and limited.daily_limit_fen == 13500
+    first = settle(3000)
+    assert first.acct_mulaid_pay == 1000 and first.psn_cash_pay == 2000
+    second = settle(3000)
+    assert second.acct_mulaid_pay == 500, "what the day leaves"
+    assert settle(100).family_zero_note == s.FAMILY_FUND_NOTE_LIMIT_REACHED
+    expect_error(lambda: stubs.bindings.SetFamilyUseLimits(b.SetFamilyUseLimitsRequest(
+        request_id=request_id(), binding_id=binding.binding_id, settlement_limit_fen=-1), metadata=user(AUTHORIZER)),
+        grpc.StatusCode.INVALID_ARGUMENT, "AMOUNT_OUT_OF_RANGE")
+    kinds = [event.kind for event in Follower(stubs.events, e.FollowEventsRequest(after_position=0), user(AUTHORIZER)).take(5)]
+    assert e.EVENT_KIND_FAMILY_USE_FROZEN in kinds

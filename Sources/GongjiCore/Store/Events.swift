@@ -137,6 +137,7 @@ extension BindingRules.Change {
         case .review: changed.status == .active ? .bindingApproved : .bindingRejected
         case .setMedicalLimit: .limitChanged
         case .freeze(_, let frozen): frozen ? .familyUseFrozen : .familyUseUnfrozen
+        case .setUseLimits: .limitChanged
         }
     }
 }

@@ -98,6 +98,19 @@ public enum Gongji_V1_BindingService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SetFamilyUseLimits" metadata.
+        public enum SetFamilyUseLimits: Sendable {
+            /// Request type for "SetFamilyUseLimits".
+            public typealias Input = Gongji_V1_SetFamilyUseLimitsRequest
+            /// Response type for "SetFamilyUseLimits".
+            public typealias Output = Gongji_V1_SetFamilyUseLimitsResponse
+            /// Descriptor for "SetFamilyUseLimits".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "gongji.v1.BindingService"),
+                method: "SetFamilyUseLimits",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "gongji.v1.BindingService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateBinding.descriptor,
@@ -105,7 +118,8 @@ public enum Gongji_V1_BindingService: Sendable {
             ListBindings.descriptor,
             RevokeBinding.descriptor,
             SetBindingMedicalLimit.descriptor,
-            FreezeFamilyUse.descriptor
+            FreezeFamilyUse.descriptor,
+            SetFamilyUseLimits.descriptor
         ]
     }
 }
@@ -267,6 +281,31 @@ extension Gongji_V1_BindingService {
             request: GRPCCore.StreamingServerRequest<Gongji_V1_FreezeFamilyUseRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_FreezeFamilyUseResponse>
+
+        /// Handle the "SetFamilyUseLimits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-2: the authorizer sets the binding's limits on family use at designated institutions
+        /// > per settlement and per day (China time), beside the annual limit; an unset field resets it
+        /// > to the region's default (settlement_limit_default_fen, daily_limit_default_fen; none where
+        /// > the region sets none). A settlement's family part through the binding is then at most the
+        /// > least of what the three limits leave (family note LIMIT_REACHED when one leaves nothing).
+        /// > Only the authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT USE_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > field, maximum_fen) above the region's maximum; AMOUNT_OUT_OF_RANGE. The change is an event
+        /// > (LIMIT_CHANGED). Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Gongji_V1_SetFamilyUseLimitsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Gongji_V1_SetFamilyUseLimitsResponse` messages.
+        func setFamilyUseLimits(
+            request: GRPCCore.StreamingServerRequest<Gongji_V1_SetFamilyUseLimitsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_SetFamilyUseLimitsResponse>
     }
 
     /// Service protocol for the "gongji.v1.BindingService" service.
@@ -412,6 +451,31 @@ extension Gongji_V1_BindingService {
             request: GRPCCore.ServerRequest<Gongji_V1_FreezeFamilyUseRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Gongji_V1_FreezeFamilyUseResponse>
+
+        /// Handle the "SetFamilyUseLimits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-2: the authorizer sets the binding's limits on family use at designated institutions
+        /// > per settlement and per day (China time), beside the annual limit; an unset field resets it
+        /// > to the region's default (settlement_limit_default_fen, daily_limit_default_fen; none where
+        /// > the region sets none). A settlement's family part through the binding is then at most the
+        /// > least of what the three limits leave (family note LIMIT_REACHED when one leaves nothing).
+        /// > Only the authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT USE_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > field, maximum_fen) above the region's maximum; AMOUNT_OUT_OF_RANGE. The change is an event
+        /// > (LIMIT_CHANGED). Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_SetFamilyUseLimitsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Gongji_V1_SetFamilyUseLimitsResponse` message.
+        func setFamilyUseLimits(
+            request: GRPCCore.ServerRequest<Gongji_V1_SetFamilyUseLimitsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Gongji_V1_SetFamilyUseLimitsResponse>
     }
 
     /// Simple service protocol for the "gongji.v1.BindingService" service.
@@ -555,6 +619,31 @@ extension Gongji_V1_BindingService {
             request: Gongji_V1_FreezeFamilyUseRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Gongji_V1_FreezeFamilyUseResponse
+
+        /// Handle the "SetFamilyUseLimits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-2: the authorizer sets the binding's limits on family use at designated institutions
+        /// > per settlement and per day (China time), beside the annual limit; an unset field resets it
+        /// > to the region's default (settlement_limit_default_fen, daily_limit_default_fen; none where
+        /// > the region sets none). A settlement's family part through the binding is then at most the
+        /// > least of what the three limits leave (family note LIMIT_REACHED when one leaves nothing).
+        /// > Only the authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT USE_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > field, maximum_fen) above the region's maximum; AMOUNT_OUT_OF_RANGE. The change is an event
+        /// > (LIMIT_CHANGED). Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A `Gongji_V1_SetFamilyUseLimitsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Gongji_V1_SetFamilyUseLimitsResponse` to respond with.
+        func setFamilyUseLimits(
+            request: Gongji_V1_SetFamilyUseLimitsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Gongji_V1_SetFamilyUseLimitsResponse
     }
 }
 
@@ -628,6 +717,17 @@ extension Gongji_V1_BindingService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Gongji_V1_BindingService.Method.SetFamilyUseLimits.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_SetFamilyUseLimitsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_SetFamilyUseLimitsResponse>(),
+            handler: { request, context in
+                try await self.setFamilyUseLimits(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -694,6 +794,17 @@ extension Gongji_V1_BindingService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_FreezeFamilyUseResponse> {
         let response = try await self.freezeFamilyUse(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func setFamilyUseLimits(
+        request: GRPCCore.StreamingServerRequest<Gongji_V1_SetFamilyUseLimitsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_SetFamilyUseLimitsResponse> {
+        let response = try await self.setFamilyUseLimits(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -775,6 +886,19 @@ extension Gongji_V1_BindingService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Gongji_V1_FreezeFamilyUseResponse> {
         return GRPCCore.ServerResponse<Gongji_V1_FreezeFamilyUseResponse>(
             message: try await self.freezeFamilyUse(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func setFamilyUseLimits(
+        request: GRPCCore.ServerRequest<Gongji_V1_SetFamilyUseLimitsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Gongji_V1_SetFamilyUseLimitsResponse> {
+        return GRPCCore.ServerResponse<Gongji_V1_SetFamilyUseLimitsResponse>(
+            message: try await self.setFamilyUseLimits(
                 request: request.message,
                 context: context
             ),
@@ -956,6 +1080,36 @@ extension Gongji_V1_BindingService {
             deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_FreezeFamilyUseResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_FreezeFamilyUseResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SetFamilyUseLimits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-2: the authorizer sets the binding's limits on family use at designated institutions
+        /// > per settlement and per day (China time), beside the annual limit; an unset field resets it
+        /// > to the region's default (settlement_limit_default_fen, daily_limit_default_fen; none where
+        /// > the region sets none). A settlement's family part through the binding is then at most the
+        /// > least of what the three limits leave (family note LIMIT_REACHED when one leaves nothing).
+        /// > Only the authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT USE_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > field, maximum_fen) above the region's maximum; AMOUNT_OUT_OF_RANGE. The change is an event
+        /// > (LIMIT_CHANGED). Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_SetFamilyUseLimitsRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_SetFamilyUseLimitsRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_SetFamilyUseLimitsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func setFamilyUseLimits<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_SetFamilyUseLimitsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_SetFamilyUseLimitsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_SetFamilyUseLimitsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetFamilyUseLimitsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1206,6 +1360,47 @@ extension Gongji_V1_BindingService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "SetFamilyUseLimits" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-CTL-2: the authorizer sets the binding's limits on family use at designated institutions
+        /// > per settlement and per day (China time), beside the annual limit; an unset field resets it
+        /// > to the region's default (settlement_limit_default_fen, daily_limit_default_fen; none where
+        /// > the region sets none). A settlement's family part through the binding is then at most the
+        /// > least of what the three limits leave (family note LIMIT_REACHED when one leaves nothing).
+        /// > Only the authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT USE_LIMIT_ABOVE_MAXIMUM (metadata:
+        /// > field, maximum_fen) above the region's maximum; AMOUNT_OUT_OF_RANGE. The change is an event
+        /// > (LIMIT_CHANGED). Idempotent by request_id.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_SetFamilyUseLimitsRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_SetFamilyUseLimitsRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_SetFamilyUseLimitsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func setFamilyUseLimits<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_SetFamilyUseLimitsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_SetFamilyUseLimitsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_SetFamilyUseLimitsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetFamilyUseLimitsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Gongji_V1_BindingService.Method.SetFamilyUseLimits.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1403,6 +1598,42 @@ extension Gongji_V1_BindingService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_FreezeFamilyUseRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_FreezeFamilyUseResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetFamilyUseLimits" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > R-CTL-2: the authorizer sets the binding's limits on family use at designated institutions
+    /// > per settlement and per day (China time), beside the annual limit; an unset field resets it
+    /// > to the region's default (settlement_limit_default_fen, daily_limit_default_fen; none where
+    /// > the region sets none). A settlement's family part through the binding is then at most the
+    /// > least of what the three limits leave (family note LIMIT_REACHED when one leaves nothing).
+    /// > Only the authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT USE_LIMIT_ABOVE_MAXIMUM (metadata:
+    /// > field, maximum_fen) above the region's maximum; AMOUNT_OUT_OF_RANGE. The change is an event
+    /// > (LIMIT_CHANGED). Idempotent by request_id.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Gongji_V1_SetFamilyUseLimitsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setFamilyUseLimits<Result>(
+        request: GRPCCore.ClientRequest<Gongji_V1_SetFamilyUseLimitsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetFamilyUseLimitsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.setFamilyUseLimits(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_SetFamilyUseLimitsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_SetFamilyUseLimitsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1626,6 +1857,46 @@ extension Gongji_V1_BindingService.ClientProtocol {
             metadata: metadata
         )
         return try await self.freezeFamilyUse(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SetFamilyUseLimits" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > R-CTL-2: the authorizer sets the binding's limits on family use at designated institutions
+    /// > per settlement and per day (China time), beside the annual limit; an unset field resets it
+    /// > to the region's default (settlement_limit_default_fen, daily_limit_default_fen; none where
+    /// > the region sets none). A settlement's family part through the binding is then at most the
+    /// > least of what the three limits leave (family note LIMIT_REACHED when one leaves nothing).
+    /// > Only the authorizer (NOT_AUTHORIZER); INVALID_ARGUMENT USE_LIMIT_ABOVE_MAXIMUM (metadata:
+    /// > field, maximum_fen) above the region's maximum; AMOUNT_OUT_OF_RANGE. The change is an event
+    /// > (LIMIT_CHANGED). Idempotent by request_id.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func setFamilyUseLimits<Result>(
+        _ message: Gongji_V1_SetFamilyUseLimitsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_SetFamilyUseLimitsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Gongji_V1_SetFamilyUseLimitsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.setFamilyUseLimits(
             request: request,
             options: options,
             onResponse: handleResponse

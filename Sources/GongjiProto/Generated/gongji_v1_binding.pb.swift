@@ -236,6 +236,27 @@ public nonisolated struct Gongji_V1_Binding: @unchecked Sendable {
     set {_uniqueStorage()._familyUseFrozen = newValue}
   }
 
+  /// R-CTL-2: the most family funds one settlement may take through it, fen; absent: no limit.
+  public var settlementLimitFen: Int64 {
+    get {_storage._settlementLimitFen ?? 0}
+    set {_uniqueStorage()._settlementLimitFen = newValue}
+  }
+  /// Returns true if `settlementLimitFen` has been explicitly set.
+  public var hasSettlementLimitFen: Bool {_storage._settlementLimitFen != nil}
+  /// Clears the value of `settlementLimitFen`. Subsequent reads from it will return its default value.
+  public mutating func clearSettlementLimitFen() {_uniqueStorage()._settlementLimitFen = nil}
+
+  /// R-CTL-2: the most family funds settlements may take through it in one day (China time),
+  /// fen; absent: no limit.
+  public var dailyLimitFen: Int64 {
+    get {_storage._dailyLimitFen ?? 0}
+    set {_uniqueStorage()._dailyLimitFen = newValue}
+  }
+  /// Returns true if `dailyLimitFen` has been explicitly set.
+  public var hasDailyLimitFen: Bool {_storage._dailyLimitFen != nil}
+  /// Clears the value of `dailyLimitFen`. Subsequent reads from it will return its default value.
+  public mutating func clearDailyLimitFen() {_uniqueStorage()._dailyLimitFen = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -542,6 +563,69 @@ public nonisolated struct Gongji_V1_FreezeFamilyUseRequest: Sendable {
   public init() {}
 }
 
+/// Request of BindingService.SetFamilyUseLimits.
+public nonisolated struct Gongji_V1_SetFamilyUseLimitsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Idempotency key, 1-64 characters.
+  public var requestID: String = String()
+
+  /// The binding.
+  public var bindingID: String = String()
+
+  /// The limit per settlement, fen (0: family funds pay no settlement); unset: the region's default.
+  public var settlementLimitFen: Int64 {
+    get {_settlementLimitFen ?? 0}
+    set {_settlementLimitFen = newValue}
+  }
+  /// Returns true if `settlementLimitFen` has been explicitly set.
+  public var hasSettlementLimitFen: Bool {self._settlementLimitFen != nil}
+  /// Clears the value of `settlementLimitFen`. Subsequent reads from it will return its default value.
+  public mutating func clearSettlementLimitFen() {self._settlementLimitFen = nil}
+
+  /// The limit per day, fen; unset: the region's default.
+  public var dailyLimitFen: Int64 {
+    get {_dailyLimitFen ?? 0}
+    set {_dailyLimitFen = newValue}
+  }
+  /// Returns true if `dailyLimitFen` has been explicitly set.
+  public var hasDailyLimitFen: Bool {self._dailyLimitFen != nil}
+  /// Clears the value of `dailyLimitFen`. Subsequent reads from it will return its default value.
+  public mutating func clearDailyLimitFen() {self._dailyLimitFen = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settlementLimitFen: Int64? = nil
+  fileprivate var _dailyLimitFen: Int64? = nil
+}
+
+/// Response of BindingService.SetFamilyUseLimits.
+public nonisolated struct Gongji_V1_SetFamilyUseLimitsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The binding with its limits.
+  public var binding: Gongji_V1_Binding {
+    get {_binding ?? Gongji_V1_Binding()}
+    set {_binding = newValue}
+  }
+  /// Returns true if `binding` has been explicitly set.
+  public var hasBinding: Bool {self._binding != nil}
+  /// Clears the value of `binding`. Subsequent reads from it will return its default value.
+  public mutating func clearBinding() {self._binding = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _binding: Gongji_V1_Binding? = nil
+}
+
 /// Response of BindingService.FreezeFamilyUse.
 public nonisolated struct Gongji_V1_FreezeFamilyUseResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -605,7 +689,7 @@ nonisolated extension Gongji_V1_Commitment: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Binding"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}relationship\0\u{3}region_code\0\u{3}start_date\0\u{1}status\0\u{1}newborn\0\u{1}commitment\0\u{3}front_document_id\0\u{3}back_document_id\0\u{3}rejection_reason\0\u{3}create_time\0\u{3}update_time\0\u{3}medical_limit_fen\0\u{3}ended_by\0\u{3}end_reason\0\u{3}family_use_frozen\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}relationship\0\u{3}region_code\0\u{3}start_date\0\u{1}status\0\u{1}newborn\0\u{1}commitment\0\u{3}front_document_id\0\u{3}back_document_id\0\u{3}rejection_reason\0\u{3}create_time\0\u{3}update_time\0\u{3}medical_limit_fen\0\u{3}ended_by\0\u{3}end_reason\0\u{3}family_use_frozen\0\u{3}settlement_limit_fen\0\u{3}daily_limit_fen\0")
 
   fileprivate class _StorageClass {
     var _bindingID: String = String()
@@ -627,6 +711,8 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
     var _endedBy: Gongji_V1_BindingEndParty = .unspecified
     var _endReason: String = String()
     var _familyUseFrozen: Bool = false
+    var _settlementLimitFen: Int64? = nil
+    var _dailyLimitFen: Int64? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -656,6 +742,8 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
       _endedBy = source._endedBy
       _endReason = source._endReason
       _familyUseFrozen = source._familyUseFrozen
+      _settlementLimitFen = source._settlementLimitFen
+      _dailyLimitFen = source._dailyLimitFen
     }
   }
 
@@ -693,6 +781,8 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
         case 17: try { try decoder.decodeSingularEnumField(value: &_storage._endedBy) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._endReason) }()
         case 19: try { try decoder.decodeSingularBoolField(value: &_storage._familyUseFrozen) }()
+        case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._settlementLimitFen) }()
+        case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._dailyLimitFen) }()
         default: break
         }
       }
@@ -762,6 +852,12 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
       if _storage._familyUseFrozen != false {
         try visitor.visitSingularBoolField(value: _storage._familyUseFrozen, fieldNumber: 19)
       }
+      try { if let v = _storage._settlementLimitFen {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 20)
+      } }()
+      try { if let v = _storage._dailyLimitFen {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 21)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -790,6 +886,8 @@ nonisolated extension Gongji_V1_Binding: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._endedBy != rhs_storage._endedBy {return false}
         if _storage._endReason != rhs_storage._endReason {return false}
         if _storage._familyUseFrozen != rhs_storage._familyUseFrozen {return false}
+        if _storage._settlementLimitFen != rhs_storage._settlementLimitFen {return false}
+        if _storage._dailyLimitFen != rhs_storage._dailyLimitFen {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1227,6 +1325,89 @@ nonisolated extension Gongji_V1_FreezeFamilyUseRequest: SwiftProtobuf.Message, S
     if lhs.requestID != rhs.requestID {return false}
     if lhs.bindingID != rhs.bindingID {return false}
     if lhs.frozen != rhs.frozen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_SetFamilyUseLimitsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetFamilyUseLimitsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}binding_id\0\u{3}settlement_limit_fen\0\u{3}daily_limit_fen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.bindingID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self._settlementLimitFen) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self._dailyLimitFen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    if !self.bindingID.isEmpty {
+      try visitor.visitSingularStringField(value: self.bindingID, fieldNumber: 2)
+    }
+    try { if let v = self._settlementLimitFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._dailyLimitFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_SetFamilyUseLimitsRequest, rhs: Gongji_V1_SetFamilyUseLimitsRequest) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.bindingID != rhs.bindingID {return false}
+    if lhs._settlementLimitFen != rhs._settlementLimitFen {return false}
+    if lhs._dailyLimitFen != rhs._dailyLimitFen {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_SetFamilyUseLimitsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetFamilyUseLimitsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}binding\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._binding) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._binding {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_SetFamilyUseLimitsResponse, rhs: Gongji_V1_SetFamilyUseLimitsResponse) -> Bool {
+    if lhs._binding != rhs._binding {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

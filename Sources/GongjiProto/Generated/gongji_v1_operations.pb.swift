@@ -393,12 +393,56 @@ public nonisolated struct Gongji_V1_RegionPolicy: @unchecked Sendable {
     /// Clears the value of `medicalLimitMaxFen`. Subsequent reads from it will return its default value.
     public mutating func clearMedicalLimitMaxFen() {self._medicalLimitMaxFen = nil}
 
+    /// R-CTL-2: the limit per settlement a new binding gets, fen; unset: none.
+    public var settlementLimitDefaultFen: Int64 {
+      get {_settlementLimitDefaultFen ?? 0}
+      set {_settlementLimitDefaultFen = newValue}
+    }
+    /// Returns true if `settlementLimitDefaultFen` has been explicitly set.
+    public var hasSettlementLimitDefaultFen: Bool {self._settlementLimitDefaultFen != nil}
+    /// Clears the value of `settlementLimitDefaultFen`. Subsequent reads from it will return its default value.
+    public mutating func clearSettlementLimitDefaultFen() {self._settlementLimitDefaultFen = nil}
+
+    /// R-CTL-2: the highest limit per settlement an authorizer may set, fen; unset: any.
+    public var settlementLimitMaxFen: Int64 {
+      get {_settlementLimitMaxFen ?? 0}
+      set {_settlementLimitMaxFen = newValue}
+    }
+    /// Returns true if `settlementLimitMaxFen` has been explicitly set.
+    public var hasSettlementLimitMaxFen: Bool {self._settlementLimitMaxFen != nil}
+    /// Clears the value of `settlementLimitMaxFen`. Subsequent reads from it will return its default value.
+    public mutating func clearSettlementLimitMaxFen() {self._settlementLimitMaxFen = nil}
+
+    /// R-CTL-2: the limit per day a new binding gets, fen; unset: none.
+    public var dailyLimitDefaultFen: Int64 {
+      get {_dailyLimitDefaultFen ?? 0}
+      set {_dailyLimitDefaultFen = newValue}
+    }
+    /// Returns true if `dailyLimitDefaultFen` has been explicitly set.
+    public var hasDailyLimitDefaultFen: Bool {self._dailyLimitDefaultFen != nil}
+    /// Clears the value of `dailyLimitDefaultFen`. Subsequent reads from it will return its default value.
+    public mutating func clearDailyLimitDefaultFen() {self._dailyLimitDefaultFen = nil}
+
+    /// R-CTL-2: the highest limit per day an authorizer may set, fen; unset: any.
+    public var dailyLimitMaxFen: Int64 {
+      get {_dailyLimitMaxFen ?? 0}
+      set {_dailyLimitMaxFen = newValue}
+    }
+    /// Returns true if `dailyLimitMaxFen` has been explicitly set.
+    public var hasDailyLimitMaxFen: Bool {self._dailyLimitMaxFen != nil}
+    /// Clears the value of `dailyLimitMaxFen`. Subsequent reads from it will return its default value.
+    public mutating func clearDailyLimitMaxFen() {self._dailyLimitMaxFen = nil}
+
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
     public init() {}
 
     fileprivate var _medicalLimitDefaultFen: Int64? = nil
     fileprivate var _medicalLimitMaxFen: Int64? = nil
+    fileprivate var _settlementLimitDefaultFen: Int64? = nil
+    fileprivate var _settlementLimitMaxFen: Int64? = nil
+    fileprivate var _dailyLimitDefaultFen: Int64? = nil
+    fileprivate var _dailyLimitMaxFen: Int64? = nil
   }
 
   public init() {}
@@ -1050,7 +1094,7 @@ nonisolated extension Gongji_V1_RegionPolicy.PremiumYear: SwiftProtobuf.Message,
 
 nonisolated extension Gongji_V1_RegionPolicy.SettlementTerms: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = Gongji_V1_RegionPolicy.protoMessageName + ".SettlementTerms"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reversal_days\0\u{3}medical_limit_default_fen\0\u{3}medical_limit_max_fen\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reversal_days\0\u{3}medical_limit_default_fen\0\u{3}medical_limit_max_fen\0\u{3}settlement_limit_default_fen\0\u{3}settlement_limit_max_fen\0\u{3}daily_limit_default_fen\0\u{3}daily_limit_max_fen\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1061,6 +1105,10 @@ nonisolated extension Gongji_V1_RegionPolicy.SettlementTerms: SwiftProtobuf.Mess
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.reversalDays) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self._medicalLimitDefaultFen) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self._medicalLimitMaxFen) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self._settlementLimitDefaultFen) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self._settlementLimitMaxFen) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self._dailyLimitDefaultFen) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self._dailyLimitMaxFen) }()
       default: break
       }
     }
@@ -1080,6 +1128,18 @@ nonisolated extension Gongji_V1_RegionPolicy.SettlementTerms: SwiftProtobuf.Mess
     try { if let v = self._medicalLimitMaxFen {
       try visitor.visitSingularInt64Field(value: v, fieldNumber: 3)
     } }()
+    try { if let v = self._settlementLimitDefaultFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._settlementLimitMaxFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._dailyLimitDefaultFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._dailyLimitMaxFen {
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1087,6 +1147,10 @@ nonisolated extension Gongji_V1_RegionPolicy.SettlementTerms: SwiftProtobuf.Mess
     if lhs.reversalDays != rhs.reversalDays {return false}
     if lhs._medicalLimitDefaultFen != rhs._medicalLimitDefaultFen {return false}
     if lhs._medicalLimitMaxFen != rhs._medicalLimitMaxFen {return false}
+    if lhs._settlementLimitDefaultFen != rhs._settlementLimitDefaultFen {return false}
+    if lhs._settlementLimitMaxFen != rhs._settlementLimitMaxFen {return false}
+    if lhs._dailyLimitDefaultFen != rhs._dailyLimitDefaultFen {return false}
+    if lhs._dailyLimitMaxFen != rhs._dailyLimitMaxFen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

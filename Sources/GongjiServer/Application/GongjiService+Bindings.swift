@@ -55,6 +55,18 @@ extension GongjiService {
         return record
     }
 
+    /// R-CTL-2: the authorizer sets a binding's limits per settlement and per day (nil: the region's default).
+    public func setFamilyUseLimits(
+        bindingID: String, perSettlement: Money?, perDay: Money?, endUser: ResidentID, key: IdempotencyKey?, actor: ChangeActor,
+        at time: ClockReading
+    ) async throws -> BindingRecord {
+        let record = try await store.changeBinding(
+            id: bindingID, .setUseLimits(by: endUser, perSettlement: perSettlement, perDay: perDay, policies: state.policies), key: key,
+            actor: actor, now: time.now)
+        logger.info("family use limits set", metadata: ["binding.id": "\(bindingID)"])
+        return record
+    }
+
     /// R-CTL-1: the authorizer freezes (or lifts) family use through one binding, or through every
     /// open binding he or she authorizes; answers the bindings as they are then.
     public func freezeFamilyUse(

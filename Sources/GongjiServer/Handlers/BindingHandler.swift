@@ -75,6 +75,23 @@ struct BindingHandler: Gongji_V1_BindingService.ServiceProtocol {
         return ServerResponse(message: .with { $0.binding = Gongji_V1_Binding(record) })
     }
 
+    func setFamilyUseLimits(
+        request: ServerRequest<Gongji_V1_SetFamilyUseLimitsRequest>,
+        context: ServerContext
+    ) async throws -> ServerResponse<Gongji_V1_SetFamilyUseLimitsResponse> {
+        let time = service.now()
+        let user = try endUser(request.metadata, today: time.today)
+        let caller = context.caller(service.state)
+        let message = request.message
+        let key = try idempotencyKey(message, requestID: message.requestID, method: context.descriptor, caller: caller, endUser: user)
+        let record = try await service.setFamilyUseLimits(
+            bindingID: message.bindingID,
+            perSettlement: message.hasSettlementLimitFen ? Money(fen: message.settlementLimitFen) : nil,
+            perDay: message.hasDailyLimitFen ? Money(fen: message.dailyLimitFen) : nil, endUser: user, key: key,
+            actor: ChangeActor(certificateIdentity: caller.identity, endUser: user, requestID: message.requestID), at: time)
+        return ServerResponse(message: .with { $0.binding = Gongji_V1_Binding(record) })
+    }
+
     func freezeFamilyUse(
         request: ServerRequest<Gongji_V1_FreezeFamilyUseRequest>,
         context: ServerContext

@@ -164,6 +164,8 @@ extension Gongji_V1_Binding {
             }
         endReason = b.endReason ?? ""
         familyUseFrozen = b.isFrozen
+        if let limit = b.settlementLimit { settlementLimitFen = limit.fen }
+        if let limit = b.dailyLimit { dailyLimitFen = limit.fen }
     }
 }
 
@@ -306,6 +308,10 @@ extension Gongji_V1_RegionPolicy {
             $0.reversalDays = Int32(terms.reversalDays)
             if let preset = terms.medicalLimitDefault { $0.medicalLimitDefaultFen = preset.fen }
             if let max = terms.medicalLimitMax { $0.medicalLimitMaxFen = max.fen }
+            if let preset = terms.settlementLimitDefault { $0.settlementLimitDefaultFen = preset.fen }
+            if let max = terms.settlementLimitMax { $0.settlementLimitMaxFen = max.fen }
+            if let preset = terms.dailyLimitDefault { $0.dailyLimitDefaultFen = preset.fen }
+            if let max = terms.dailyLimitMax { $0.dailyLimitMaxFen = max.fen }
         }
     }
 }
