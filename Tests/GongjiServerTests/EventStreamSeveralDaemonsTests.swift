@@ -44,12 +44,12 @@ struct EventStreamSeveralDaemonsTests {
     }
 
     @Test(
-        "R-EVT-2 500 settlements committing on two daemons: four followers — two per daemon, one moving to the other daemon halfway — each see every event exactly once, in position order, as the table holds them"
+        "R-EVT-1 R-EVT-2 R-EVT-3 500 settlements committing on two daemons: four followers — two per daemon, one moving to the other daemon halfway — each see every event exactly once, in position order, as the table holds them; a follower that stops taking events is ended with where to resume, and the writers go on"
     )
     func fourFollowers() async throws {
         let url = try await freshPostgresSchema()
         let clock = TestClock(inWindow2025)
-        let a = try await TestDaemon.start(clock: clock, postgresql: url)
+        let a = try await TestDaemon.start(clock: clock, postgresql: url, events: .init(slowFollowerSeconds: 1))
         let b = try await TestDaemon.start(directory: a.directory, pki: a.pki, clock: clock, postgresql: url)
         defer {
             Task {
@@ -69,6 +69,20 @@ struct EventStreamSeveralDaemonsTests {
         let mineOnA = Received()
         let onB = Received()
         let mover = Received()
+        let slow = Received()
+        let slowEnd = Mutex<DomainError?>(nil)
+        // A follower on A that takes one event and then no more (the daemon's own feed, as its RPC uses).
+        let feed = try #require(a.daemon.service.events)
+        let stalled = Task {
+            do {
+                try await feed.follow(after: start, of: nil) { event in
+                    slow.add(event.position)
+                    if slow.all.count > 1 { try await Task.sleep(for: .seconds(3600)) }
+                }
+            } catch let error as DomainError {
+                slowEnd.withLock { $0 = error }
+            }
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await Self.follow(a, as: nil, after: start, into: onA, until: total) }
             group.addTask {
@@ -93,6 +107,10 @@ struct EventStreamSeveralDaemonsTests {
             }
             try await group.waitForAll()
         }
+        try await stalled.value
+        let ended = slowEnd.withLock { $0 }
+        #expect(ended?.reason == .followerTooSlow, "\(String(describing: ended))")
+        #expect(ended?.details["resume_after_position"] == slow.all.first.map(String.init), "resume after the one it took")
         let table = try await a.daemon.store.events(after: start, of: nil, limit: 10_000)
         #expect(table.count == total, "one event per settlement")
         let positions = table.map(\.position)

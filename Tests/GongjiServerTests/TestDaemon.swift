@@ -64,7 +64,8 @@ final class TestDaemon: Sendable {
     static func start(
         directory: URL? = nil, pki: TestPKI? = nil, clock: TestClock = TestClock(),
         limits: GongjiConfig.Limits = .defaults, policies: URL? = nil,
-        metrics: GongjiConfig.Metrics? = nil, postgresql: String? = nil, tracing: GongjiConfig.Tracing? = nil
+        metrics: GongjiConfig.Metrics? = nil, postgresql: String? = nil, tracing: GongjiConfig.Tracing? = nil,
+        events: GongjiConfig.Events? = nil
     ) async throws -> TestDaemon {
         let dir = directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("gongji-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -99,7 +100,7 @@ final class TestDaemon: Sendable {
             limits: limits, metrics: metrics,
             // The hub settles for every institution; the clinic only for the demo hospital.
             settlement: .init(institutions: [TestPKI.identities["settlement"]!: ["*"], TestPKI.identities["clinic"]!: ["H15010000001"]]),
-            tracing: tracing)
+            tracing: tracing, events: events)
         var logger = Logger(label: "test")
         logger.logLevel = ProcessInfo.processInfo.environment["GONGJI_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let daemon = try await GongjiDaemon.build(config: config, clock: clock, logger: logger)
