@@ -230,6 +230,12 @@ struct ReconciliationMemoryTests {
         let env = try DevEnvironment.create(
             at: dir, policySource: TestDaemon.repositoryRoot.appendingPathComponent("deploy/policies"),
             host: "127.0.0.1", port: 0, today: SystemClock().today())
+        // This test is about memory and admission, not deadlines (CallDeadlinesTests has those): a
+        // debug daemon reading four 16 MB streams at once beside the rest of the suite can need
+        // more than the default 30 s, which answered one of them CALL_TIMEOUT on a loaded machine.
+        let config = try String(contentsOfFile: env.configPath, encoding: .utf8)
+        try config.replacingOccurrences(of: "\n  log:", with: "\n  limits: { call_timeout_seconds: 300 },\n  log:")
+            .write(toFile: env.configPath, atomically: true, encoding: .utf8)
         let daemon = try DaemonProcess(config: env.configPath, directory: dir)
         defer { daemon.kill(SIGTERM) }
         let port = try await daemon.port()

@@ -5,6 +5,19 @@ import Logging
 import PostgresNIO
 import Testing
 
+extension World {
+    /// The hospital, and an authorizer holding 1000.00 with two children bound: 王小明 (`b1`) and 王小红 (`b2`).
+    func familyAtHospital() async throws -> (authorizer: ResidentID, child: ResidentID, other: ResidentID) {
+        _ = try await store.upsertInstitution(World.hospital, key: nil, now: now)
+        let authorizer = try await employee(World.id(1), balance: .yuan(1000))
+        let child = try await resident(World.id(2, born: "2010-06-01"), name: "王小明")
+        let other = try await resident(World.id(3, born: "2012-02-02"), name: "王小红")
+        _ = try await bind(authorizer, child, name: "王小明", id: "b1")
+        _ = try await bind(authorizer, other, name: "王小红", id: "b2")
+        return (authorizer, child, other)
+    }
+}
+
 /// The event journal part of the store contract (R-EVT-1, R-EVT-3), on every backend.
 @Suite("store contract: events")
 struct StoreEventsTests {
@@ -13,12 +26,7 @@ struct StoreEventsTests {
         arguments: Backend.all)
     func journal(backend: Backend) async throws {
         let world = try await World(backend)
-        _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
-        let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
-        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
-        let other = try await world.resident(World.id(3, born: "2012-02-02"), name: "王小红")
-        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
-        _ = try await world.bind(authorizer, other, name: "王小红", id: "b2")
+        let (authorizer, child, other) = try await world.familyAtHospital()
         _ = try await world.store.pay(
             world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-1", key: nil, policies: world.policies,
             today: world.today, now: world.now)
@@ -132,12 +140,7 @@ struct StoreFreezeTests {
         arguments: Backend.all)
     func freeze(backend: Backend) async throws {
         let world = try await World(backend)
-        _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
-        let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
-        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
-        let other = try await world.resident(World.id(3, born: "2012-02-02"), name: "王小红")
-        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
-        _ = try await world.bind(authorizer, other, name: "王小红", id: "b2")
+        let (authorizer, child, other) = try await world.familyAtHospital()
         let frozen = try await world.store.changeBinding(
             id: "b1", .freeze(by: authorizer, frozen: true), key: nil, actor: world.actor, now: world.now)
         #expect(frozen.binding.isFrozen)
@@ -185,10 +188,7 @@ struct StoreUseLimitTests {
         arguments: Backend.all)
     func limits(backend: Backend) async throws {
         let world = try await World(backend)
-        _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
-        let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
-        let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
-        _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
+        let (authorizer, child, _) = try await world.familyAtHospital()
         let limited = try await world.store.changeBinding(
             id: "b1", .setUseLimits(by: authorizer, perSettlement: .yuan(60), perDay: .yuan(100), policies: world.policies), key: nil,
             actor: world.actor, now: world.now)
