@@ -338,8 +338,7 @@ public enum BindingRules {
         _ binding: Binding, actor: ResidentID, limit: Money?,
         terms: RegionPolicy.SettlementTerms
     ) throws(DomainError) -> Binding {
-        guard actor == binding.authorizer else { throw .notAuthorizer() }
-        guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
+        try checkAuthorizerMayChange(binding, actor: actor)
         if let limit {
             guard limit >= .zero, limit.isValidAmount else { throw .amountOutOfRange("annual_limit_fen") }
             if let max = terms.medicalLimitMax, limit > max {
@@ -354,13 +353,18 @@ public enum BindingRules {
         return result
     }
 
+    /// Only the authorizer changes an open binding's limits and controls (R-SETL-8, R-CTL-1, R-CTL-2).
+    static func checkAuthorizerMayChange(_ binding: Binding, actor: ResidentID) throws(DomainError) {
+        guard actor == binding.authorizer else { throw .notAuthorizer() }
+        guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
+    }
+
     /// R-CTL-2: the authorizer sets the limits per settlement and per day of an open binding; nil
     /// restores the region's default; above the region's maximum is refused.
     public static func setUseLimits(
         _ binding: Binding, actor: ResidentID, perSettlement: Money?, perDay: Money?, terms: RegionPolicy.SettlementTerms
     ) throws(DomainError) -> Binding {
-        guard actor == binding.authorizer else { throw .notAuthorizer() }
-        guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
+        try checkAuthorizerMayChange(binding, actor: actor)
         for (field, limit, max) in [
             ("settlement_limit_fen", perSettlement, terms.settlementLimitMax), ("daily_limit_fen", perDay, terms.dailyLimitMax),
         ] {
@@ -382,8 +386,7 @@ public enum BindingRules {
     /// R-CTL-1: only the authorizer freezes family use through an open binding or lifts it (the
     /// member can do neither); freezing a frozen binding again changes nothing but is no error.
     public static func freeze(_ binding: Binding, actor: ResidentID, frozen: Bool) throws(DomainError) -> Binding {
-        guard actor == binding.authorizer else { throw .notAuthorizer() }
-        guard binding.status.isOpen else { throw .bindingState(binding, expected: "active or pending") }
+        try checkAuthorizerMayChange(binding, actor: actor)
         var result = binding
         result.isFrozen = frozen
         return result

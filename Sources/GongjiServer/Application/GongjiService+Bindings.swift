@@ -79,10 +79,13 @@ extension GongjiService {
                 try await store.changeBinding(id: bindingID, .freeze(by: endUser, frozen: frozen), key: key, actor: actor, now: time.now)
             ]
         } else {
-            let changed = Set(try await store.freezeFamilyUse(of: endUser, frozen: frozen, key: key, actor: actor, now: time.now).map(\.id))
-            records = try await store.bindings(of: endUser, as: .authorizer, before: nil, limit: 100).filter {
-                changed.contains($0.binding.id)
+            // Each open binding read back by id (at most a few): a page of the list could miss an
+            // old open binding behind many ended ones.
+            var read: [BindingRecord] = []
+            for binding in try await store.freezeFamilyUse(of: endUser, frozen: frozen, key: key, actor: actor, now: time.now) {
+                if let record = try await store.binding(id: binding.id) { read.append(record) }
             }
+            records = read
         }
         logger.info(
             frozen ? "family use frozen" : "family use freeze lifted",
