@@ -122,6 +122,13 @@ struct EventStreamSeveralDaemonsTests {
     }
 }
 
+/// A count shared by tasks.
+private final class Tally: Sendable {
+    private let value = Mutex(0)
+    var count: Int { value.withLock { $0 } }
+    func add() { value.withLock { $0 += 1 } }
+}
+
 /// R-CTL-1 with several daemons: the freeze takes effect with its commit.
 @Suite("Freezing family use across daemons", .serialized, .needsPostgreSQL, .timeLimit(.minutes(3)))
 struct FreezeRaceTests {
@@ -143,18 +150,25 @@ struct FreezeRaceTests {
             a.daemon.store, count: 1, policyDirectory: a.daemon.config.policies.directory, today: clock.today(), now: clock.nowUnix())
         let authorizer = authorizers[0]
         let start = try await a.daemon.store.events(after: 0, of: nil, limit: 10_000).last?.position ?? 0
+        // The freeze goes out once settlements are being answered on both daemons (a fixed delay
+        // raced the clients' handshakes on a slow machine), while most are still to come.
+        let answered = Tally()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<8 {
                 group.addTask {
                     try await (worker % 2 == 0 ? a : b).withClient("settlement") { client in
                         for round in 0..<40 {
                             _ = try await Settler(client: client).settle("F-\(worker)-\(round)", patient: patients[0], amount: 100)
+                            answered.add()
                         }
                     }
                 }
             }
             group.addTask {
-                try await Task.sleep(for: .milliseconds(150))
+                let deadline = ContinuousClock.now + .seconds(60)
+                while answered.count < 16 && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
                 _ = try await b.withClient("gateway") { client in
                     try await Gongji_V1_BindingService.Client(wrapping: client).freezeFamilyUse(
                         .with {
