@@ -168,7 +168,8 @@ public enum BindingRules {
         }
     }
 
-    /// R-BIND-2 and R-BIND-8: the member is insured, normal, in the same province — or a newborn.
+    /// R-BIND-2 and R-BIND-8: the member is insured, normal, in the same province (or, R-XP-1, in
+    /// another where the region takes part in cross-province aid) — or a newborn.
     /// Returns whether the member is bound as a newborn.
     static func checkMemberInsurance(
         _ member: Person, relationship: Relationship, policy: RegionPolicy,
@@ -200,7 +201,8 @@ public enum BindingRules {
                 .memberStatusNotNormal, "the member's insurance status is \(member.status.rawValue)",
                 "被共济人参保状态不正常", ["status": member.status.rawValue])
         }
-        guard member.region.isInSameProvince(as: policy.region) else {
+        // R-XP-1: across provinces only where the region takes part (then through the wallet).
+        guard member.region.isInSameProvince(as: policy.region) || policy.takesPartCrossProvince else {
             throw .member(
                 .crossProvinceNotAllowed, "the member is insured in another province (\(member.region))",
                 "被共济人须在本省参保，不支持跨省共济",

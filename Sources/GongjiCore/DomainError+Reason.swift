@@ -218,6 +218,24 @@ extension DomainError {
         public static let storageFull = Reason("STORAGE_FULL")
         /// `UPLOAD_METADATA_REPEATED`
         public static let uploadMetadataRepeated = Reason("UPLOAD_METADATA_REPEATED")
+        /// `NOT_CROSS_PROVINCE`
+        public static let notCrossProvince = Reason("NOT_CROSS_PROVINCE")
+        /// `WALLET_NOT_OPEN`
+        public static let walletNotOpen = Reason("WALLET_NOT_OPEN")
+        /// `TRANSFER_ABOVE_MAXIMUM`
+        public static let transferAboveMaximum = Reason("TRANSFER_ABOVE_MAXIMUM")
+        /// `TRANSFER_QUIET_HOURS`
+        public static let transferQuietHours = Reason("TRANSFER_QUIET_HOURS")
+        /// `TRANSFERS_PER_DAY_REACHED`
+        public static let transfersPerDayReached = Reason("TRANSFERS_PER_DAY_REACHED")
+        /// `TRANSFER_PENDING`
+        public static let transferPending = Reason("TRANSFER_PENDING")
+        /// `TRANSFER_NOT_PENDING`
+        public static let transferNotPending = Reason("TRANSFER_NOT_PENDING")
+        /// `NOT_MEMBER`
+        public static let notMember = Reason("NOT_MEMBER")
+        /// `CROSS_PROVINCE_USES_WALLET`
+        public static let crossProvinceUsesWallet = Reason("CROSS_PROVINCE_USES_WALLET")
         /// `UPLOAD_METADATA_REQUIRED`
         public static let uploadMetadataRequired = Reason("UPLOAD_METADATA_REQUIRED")
     }

@@ -286,6 +286,12 @@ public enum PremiumRules {
                 .authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
                 "授权人参保状态不正常", ["status": facts.authorizer.status.rawValue])
         }
+        // R-XP-1: across provinces the authorizer's money reaches the member through the wallet.
+        if facts.member.insuranceType != .none, WalletRules.crossesProvinces(policyRegion: facts.binding.region, memberRegion: facts.member.region) {
+            throw .payment(
+                .crossProvinceUsesWallet, "the member is insured in another province: grant the amount into the member's wallet instead",
+                "跨省共济请通过医保钱包划转", ["member_region": facts.member.region.description])
+        }
         if facts.member.insuranceType == .none, !facts.binding.isNewborn {
             throw .payment(.memberNotInsured, "the member is not enrolled in basic medical insurance", "被共济人未参加基本医疗保险")
         }

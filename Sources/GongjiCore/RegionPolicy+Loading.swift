@@ -96,6 +96,14 @@ extension RegionPolicy {
                 if let preset, let max, preset > max { throw fail("settlement.\(name)_default_fen", "must not exceed \(name)_max_fen") }
             }
         }
+        if let terms = crossProvince {
+            guard terms.transferMax > .zero, terms.transferMax.isValidAmount else {
+                throw fail("cross_province.transfer_max_fen", "must be 1…\(Money.max.fen)")
+            }
+            guard (1...100).contains(terms.transfersPerDay) else {
+                throw fail("cross_province.transfers_per_day", "must be 1…100, got \(terms.transfersPerDay)")
+            }
+        }
         for (i, channel) in availability.alternativeChannels.enumerated() where channel.isEmpty {
             throw fail("availability.alternative_channels[\(i)]", "must not be empty")
         }

@@ -25,6 +25,14 @@ public struct RegionPolicy: Hashable, Sendable, Codable {
     /// Settlement at designated institutions (R-SETL-5, R-SETL-8); absent: the defaults of
     /// `SettlementTerms`.
     public var settlement: SettlementTerms?
+    /// R-XP-1, R-XP-3, R-XP-4: cross-province aid through the member's wallet; absent: the region
+    /// does not take part.
+    public var crossProvince: CrossProvinceTerms?
+
+    enum CodingKeys: String, CodingKey {
+        case region, name, authorizer, member, materials, review, payment, premiums, availability, settlement
+        case crossProvince = "cross_province"
+    }
 
     /// R-SETL-5 and R-SETL-8.
     public struct SettlementTerms: Hashable, Sendable, Codable {

@@ -186,6 +186,8 @@ public enum FamilyFundNote: String, Hashable, Sendable {
     case regionNotSupported = "region_not_supported"
     /// R-CTL-1: the authorizer froze family use through the binding.
     case frozen
+    /// R-XP-1: the binding crosses provinces: its family money reaches the member through the wallet.
+    case crossProvinceWallet = "cross_province_wallet"
 }
 
 /// One binding of the patient as the split used it.

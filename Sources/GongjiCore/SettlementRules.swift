@@ -85,6 +85,8 @@ public enum SettlementRules {
                 note = .bindingNotStarted
             } else if binding.isFrozen {
                 note = .frozen
+            } else if WalletRules.crossesProvinces(policyRegion: binding.region, memberRegion: patient.person.region) {
+                note = .crossProvinceWallet
             } else if entry.policy == nil {
                 note = .regionNotSupported
             } else if entry.policy!.availability.suspended {

@@ -10,6 +10,8 @@ enum PostgresSchema {
     /// before it positions its events and holds it until it commits, so positions are given in
     /// commit order and a reader that saw position N can never later find a smaller one.
     static let eventLock: Int64 = 0x474A_4556
+    /// The advisory lock of the wallet's return job ("GJWR"): one daemon at a time runs it.
+    static let walletReturnLock: Int64 = 0x474A_5752
     /// The channel a commit with events notifies (the payload is empty: the table is the truth).
     static let eventChannel = "gongji_events"
 
@@ -18,6 +20,7 @@ enum PostgresSchema {
         ("v3-document-segments", v3DocumentSegments),
         ("v4-binding-relationship-vocabulary", v4BindingRelationshipVocabulary),
         ("v5-event-journal", v5EventJournal),
+        ("v6-wallet", v6Wallet),
     ]
 
     static let v1 = """
@@ -297,5 +300,54 @@ extension PostgresSchema {
         ALTER TABLE binding ADD COLUMN frozen BOOLEAN NOT NULL DEFAULT false;
         ALTER TABLE binding ADD COLUMN settlement_limit_fen BIGINT CHECK (settlement_limit_fen IS NULL OR settlement_limit_fen >= 0);
         ALTER TABLE binding ADD COLUMN daily_limit_fen BIGINT CHECK (daily_limit_fen IS NULL OR daily_limit_fen >= 0)
+        """
+
+    /// R-XP-*: the members' wallets, their transfers and holdings, as the SQLite schema's v8; the
+    /// journal takes the wallet's event kinds.
+    static let v6Wallet = """
+        ALTER TABLE event DROP CONSTRAINT event_kind_check;
+        ALTER TABLE event ADD CONSTRAINT event_kind_check CHECK (kind IN ('premium_paid', 'settled', 'settlement_reversed',
+          'binding_created', 'binding_approved', 'binding_rejected', 'binding_ended', 'limit_changed', 'family_use_frozen',
+          'family_use_unfrozen', 'wallet_transfer_sent', 'wallet_transfer_accepted', 'wallet_transfer_declined',
+          'wallet_transfer_returned', 'wallet_returned'));
+        CREATE TABLE wallet (
+          member TEXT PRIMARY KEY CHECK (length(member) = 18),
+          province BIGINT NOT NULL CHECK (province BETWEEN 100000 AND 999999),
+          opened_at BIGINT NOT NULL
+        );
+        CREATE TABLE wallet_transfer (
+          seq BIGSERIAL PRIMARY KEY,
+          id TEXT NOT NULL UNIQUE,
+          binding_id TEXT NOT NULL REFERENCES binding(id),
+          authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
+          member TEXT NOT NULL REFERENCES wallet(member),
+          member_name TEXT NOT NULL,
+          current_year_fen BIGINT NOT NULL CHECK (current_year_fen >= 0),
+          carry_over_fen BIGINT NOT NULL CHECK (carry_over_fen >= 0),
+          account_year BIGINT NOT NULL,
+          from_province BIGINT NOT NULL,
+          to_province BIGINT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'declined', 'returned')),
+          sent_on TEXT NOT NULL,
+          sent_at BIGINT NOT NULL,
+          return_due_at BIGINT NOT NULL,
+          resolved_at BIGINT,
+          CHECK (current_year_fen + carry_over_fen > 0),
+          CHECK ((status = 'pending') = (resolved_at IS NULL))
+        );
+        CREATE INDEX wallet_transfer_by_authorizer ON wallet_transfer(authorizer, seq);
+        CREATE INDEX wallet_transfer_by_member ON wallet_transfer(member, seq);
+        CREATE INDEX wallet_transfer_by_day ON wallet_transfer(authorizer, sent_on);
+        CREATE INDEX wallet_transfer_due ON wallet_transfer(return_due_at) WHERE status = 'pending';
+        CREATE INDEX wallet_transfer_pending_by_binding ON wallet_transfer(binding_id) WHERE status = 'pending';
+        CREATE TABLE wallet_holding (
+          binding_id TEXT PRIMARY KEY REFERENCES binding(id),
+          member TEXT NOT NULL REFERENCES wallet(member),
+          authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
+          current_year_fen BIGINT NOT NULL CHECK (current_year_fen >= 0),
+          carry_over_fen BIGINT NOT NULL CHECK (carry_over_fen >= 0),
+          updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX wallet_holding_by_member ON wallet_holding(member)
         """
 }

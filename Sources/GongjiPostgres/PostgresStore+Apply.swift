@@ -383,6 +383,37 @@ extension PostgresStore {
                 writes.add { b in
                     "DELETE FROM document_uploader WHERE document_id = \(b.placeholder(id)) AND uploader = \(b.placeholder(uploader.value))"
                 }
+            case .wallet(let wallet):
+                writes.add { b in
+                    """
+                    INSERT INTO wallet (member, province, opened_at)
+                    VALUES (\(b.placeholder(wallet.member.value)), \(b.placeholder(Int64(wallet.province.value))), \(b.placeholder(wallet.openedAt)))
+                    ON CONFLICT (member) DO NOTHING
+                    """
+                }
+            case .walletTransfer(let t):
+                writes.add { b in
+                    """
+                    INSERT INTO wallet_transfer (id, binding_id, authorizer, member, member_name, current_year_fen, carry_over_fen, account_year,
+                      from_province, to_province, status, sent_on, sent_at, return_due_at, resolved_at)
+                    VALUES (\(b.placeholder(t.id)), \(b.placeholder(t.bindingID)), \(b.placeholder(t.authorizer.value)), \(b.placeholder(t.member.value)),
+                      \(b.placeholder(t.memberName)), \(b.placeholder(t.currentYear.fen)), \(b.placeholder(t.carryOver.fen)),
+                      \(b.placeholder(Int64(t.accountYear))), \(b.placeholder(Int64(t.fromProvince.value))), \(b.placeholder(Int64(t.toProvince.value))),
+                      \(b.placeholder(t.storedStatus.rawValue)), \(b.placeholder(t.sentOn.description)), \(b.placeholder(t.sentAt)),
+                      \(b.placeholder(t.returnDueAt)), \(b.placeholder(t.resolvedAt)))
+                    ON CONFLICT (id) DO UPDATE SET status = excluded.status, resolved_at = excluded.resolved_at
+                    """
+                }
+            case .walletHolding(let h):
+                writes.add { b in
+                    """
+                    INSERT INTO wallet_holding (binding_id, member, authorizer, current_year_fen, carry_over_fen, updated_at)
+                    VALUES (\(b.placeholder(h.bindingID)), \(b.placeholder(h.member.value)), \(b.placeholder(h.authorizer.value)),
+                      \(b.placeholder(h.currentYear.fen)), \(b.placeholder(h.carryOver.fen)), \(b.placeholder(now)))
+                    ON CONFLICT (binding_id) DO UPDATE SET current_year_fen = excluded.current_year_fen,
+                      carry_over_fen = excluded.carry_over_fen, updated_at = excluded.updated_at
+                    """
+                }
             case .payment, .settlement, .newBinding, .removeUnheldDocuments, .event, .removeEvents:
                 preconditionFailure("numbered, answering and journal writes are added by apply")
             }
@@ -402,6 +433,9 @@ extension Write {
         case .documentHold(let id, _), .releaseDocumentHold(let id, _): "hold:\(id)"
         case .institution(let institution): "institution:\(institution.code.value)"
         case .availability(let region, _): "region:\(region)"
+        case .wallet(let wallet): "wallet:\(wallet.member.value)"
+        case .walletTransfer(let transfer): "transfer:\(transfer.id)"
+        case .walletHolding(let holding): "holding:\(holding.bindingID)"
         default: nil
         }
     }

@@ -16,6 +16,7 @@ enum Schema {
         migrator.registerMigration("v5-no-payment-list-indexes", migrate: v5NoPaymentListIndexes)
         migrator.registerMigration("v6-binding-relationship-vocabulary", migrate: v6BindingRelationshipVocabulary)
         migrator.registerMigration("v7-event-journal", migrate: v7EventJournal)
+        migrator.registerMigration("v8-wallet", migrate: v8Wallet)
         return migrator
     }
 
@@ -393,6 +394,84 @@ enum Schema {
                 -- R-CTL-2: the limits per settlement and per day on family use.
                 ALTER TABLE binding ADD COLUMN settlement_limit_fen INTEGER CHECK (settlement_limit_fen IS NULL OR settlement_limit_fen >= 0);
                 ALTER TABLE binding ADD COLUMN daily_limit_fen INTEGER CHECK (daily_limit_fen IS NULL OR daily_limit_fen >= 0);
+                """)
+    }
+
+    /// R-XP-*: the members' wallets, their transfers and holdings; the journal takes the wallet's
+    /// event kinds (the event table is rebuilt for its CHECK, keeping every position and the
+    /// AUTOINCREMENT high-water mark, so no position is ever given twice).
+    private static func v8Wallet(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE event_v8 (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  kind TEXT NOT NULL CHECK (kind IN ('premium_paid', 'settled', 'settlement_reversed', 'binding_created',
+                    'binding_approved', 'binding_rejected', 'binding_ended', 'limit_changed', 'family_use_frozen', 'family_use_unfrozen',
+                    'wallet_transfer_sent', 'wallet_transfer_accepted', 'wallet_transfer_declined', 'wallet_transfer_returned',
+                    'wallet_returned')),
+                  at INTEGER NOT NULL,
+                  authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
+                  member TEXT NOT NULL CHECK (length(member) = 18),
+                  member_name_masked TEXT NOT NULL,
+                  binding_id TEXT,
+                  amount_fen INTEGER CHECK (amount_fen IS NULL OR amount_fen >= 0),
+                  parts TEXT NOT NULL,
+                  institution_code TEXT,
+                  institution_name TEXT,
+                  institution_kind TEXT CHECK (institution_kind IS NULL OR institution_kind IN ('hospital', 'pharmacy')),
+                  balance_after_fen INTEGER,
+                  reference TEXT
+                ) STRICT;
+                INSERT INTO event_v8 SELECT * FROM event ORDER BY seq;
+                DELETE FROM sqlite_sequence WHERE name = 'event_v8';
+                INSERT INTO sqlite_sequence (name, seq) SELECT 'event_v8', seq FROM sqlite_sequence WHERE name = 'event';
+                DROP TABLE event;
+                ALTER TABLE event_v8 RENAME TO event;
+                CREATE INDEX event_by_authorizer ON event(authorizer, seq);
+                CREATE INDEX event_by_member ON event(member, seq);
+                CREATE INDEX event_by_time ON event(at);
+                CREATE TRIGGER event_never_changes BEFORE UPDATE ON event
+                BEGIN SELECT RAISE(ABORT, 'events are never changed'); END;
+
+                CREATE TABLE wallet (
+                  member TEXT PRIMARY KEY CHECK (length(member) = 18),
+                  province INTEGER NOT NULL CHECK (province BETWEEN 100000 AND 999999),
+                  opened_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE TABLE wallet_transfer (
+                  seq INTEGER PRIMARY KEY,
+                  id TEXT NOT NULL UNIQUE,
+                  binding_id TEXT NOT NULL REFERENCES binding(id),
+                  authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
+                  member TEXT NOT NULL REFERENCES wallet(member),
+                  member_name TEXT NOT NULL,
+                  current_year_fen INTEGER NOT NULL CHECK (current_year_fen >= 0),
+                  carry_over_fen INTEGER NOT NULL CHECK (carry_over_fen >= 0),
+                  account_year INTEGER NOT NULL,
+                  from_province INTEGER NOT NULL,
+                  to_province INTEGER NOT NULL,
+                  status TEXT NOT NULL CHECK (status IN ('pending', 'accepted', 'declined', 'returned')),
+                  sent_on TEXT NOT NULL,
+                  sent_at INTEGER NOT NULL,
+                  return_due_at INTEGER NOT NULL,
+                  resolved_at INTEGER,
+                  CHECK (current_year_fen + carry_over_fen > 0),
+                  CHECK ((status = 'pending') = (resolved_at IS NULL))
+                ) STRICT;
+                CREATE INDEX wallet_transfer_by_authorizer ON wallet_transfer(authorizer, seq);
+                CREATE INDEX wallet_transfer_by_member ON wallet_transfer(member, seq);
+                CREATE INDEX wallet_transfer_by_day ON wallet_transfer(authorizer, sent_on);
+                CREATE INDEX wallet_transfer_due ON wallet_transfer(return_due_at) WHERE status = 'pending';
+                CREATE INDEX wallet_transfer_pending_by_binding ON wallet_transfer(binding_id) WHERE status = 'pending';
+                CREATE TABLE wallet_holding (
+                  binding_id TEXT PRIMARY KEY REFERENCES binding(id),
+                  member TEXT NOT NULL REFERENCES wallet(member),
+                  authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
+                  current_year_fen INTEGER NOT NULL CHECK (current_year_fen >= 0),
+                  carry_over_fen INTEGER NOT NULL CHECK (carry_over_fen >= 0),
+                  updated_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX wallet_holding_by_member ON wallet_holding(member);
                 """)
     }
 }

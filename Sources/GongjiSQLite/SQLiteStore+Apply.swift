@@ -150,6 +150,8 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "DELETE FROM document_uploader WHERE document_id = ? AND uploader = ?").execute(arguments: [
                     id, uploader.value,
                 ])
+            case .wallet, .walletTransfer, .walletHolding:
+                try applyWallet(write, now: now, in: db)
             case .event(let event):
                 try db.cachedStatement(
                     sql: """

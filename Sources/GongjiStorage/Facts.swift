@@ -43,6 +43,27 @@ public enum FactsRequest: Hashable, Sendable {
     /// The clean-up: the holds last renewed at or before `uploadedBefore`. Takes the clean-up's
     /// lock without waiting (one daemon at a time); `StoredFacts.cleanupLockHeld` says whether it got it.
     case documentHolds(uploadedBefore: Int64)
+    /// R-XP-2: a person's wallet (`person`, `wallet`, `holdings`).
+    case wallet(ResidentID)
+    /// R-XP-3: a transfer through a binding: the binding, the authorizer (with the account), the
+    /// member, the member's wallet, how many transfers the authorizer sent on `day`, and the
+    /// binding's transfers stored as pending. Locks the binding, the account, then those transfers.
+    case walletTransfer(bindingID: String, day: CivilDate)
+    /// R-XP-4: a transfer (`transfers`), its binding, its authorizer (with the account) and what
+    /// the wallet holds through the binding. Locks the binding, the account, then the transfer.
+    case transfer(id: String)
+    /// R-XP-4: the transfers stored as pending whose return time is at or before `at` (at most
+    /// `limit`), with their authorizers' accounts. Takes the return's lock without waiting (one
+    /// daemon at a time; `cleanupLockHeld` says whether it got it), then locks the bindings, the
+    /// accounts, then the transfers.
+    case dueTransfers(at: Int64, limit: Int)
+    /// A person's transfers as sender (`.authorizer`) or receiver (`.member`), newest first,
+    /// strictly before the cursor (`transfers`).
+    case walletTransfers(of: ResidentID, as: BindingPerspective, before: Int64?, limit: Int)
+    /// R-XP-6: a binding that may end: the binding, its authorizer (with the account), what the
+    /// member's wallet holds through it and its transfers stored as pending. Locks the binding,
+    /// the account, then those transfers.
+    case endingBinding(id: String)
     /// A payment (a replay).
     case payment(id: String)
     /// A settlement by its sequence number (a replay).
@@ -81,10 +102,18 @@ public struct StoredFacts: Sendable {
     public var recordedSide: DocumentSide??
     /// The holds (`.documentHolds`).
     public var documentHolds: [DocumentHold] = []
-    /// Whether this daemon holds the clean-up's lock (`.documentHolds`).
+    /// Whether this daemon holds the clean-up's lock (`.documentHolds`; the return's, `.dueTransfers`).
     public var cleanupLockHeld = true
     /// The payment (`.payment`).
     public var payment: PaymentRecord?
+    /// The member's wallet (`.wallet`, `.walletTransfer`).
+    public var wallet: Wallet?
+    /// What wallets hold (`.wallet`: the person's; `.transfer`, `.endingBinding`: through the binding).
+    public var holdings: [WalletHolding] = []
+    /// Transfers (see the request).
+    public var transfers: [WalletTransfer] = []
+    /// How many transfers the authorizer sent that day (`.walletTransfer`).
+    public var transfersSentToday = 0
 
     /// No facts.
     public init() {}

@@ -103,18 +103,27 @@ extension StorageBackend {
         // A freeze also locks the authorizer's account (R-CTL-1: after the binding, as a payment
         // does): a settlement, which locks the account before it reads the bindings, then commits
         // before the freeze or reads it.
-        let facts: FactsRequest = if case .freeze = change { .premium(bindingID: id) } else { .binding(id: id) }
+        // An ending returns what the member's wallet holds through the binding (R-XP-6), so it
+        // reads the wallet and locks the account the money goes back to.
+        let facts: FactsRequest =
+            switch change {
+            case .freeze: .premium(bindingID: id)
+            case .revoke: .endingBinding(id: id)
+            default: .binding(id: id)
+            }
         return try await run(
             UseCase(
                 key: key, facts: facts,
                 decide: { facts in
                     let changed = try BindingRules.apply(change, to: facts.binding?.binding, id: id)
                     guard let current = facts.binding else { throw StoreError(.database, "a changed binding has no record") }
-                    return Decision(
-                        WriteSet(
-                            BindingRules.changeWrites(
-                                changed, actor: actor, reason: change.reason, event: change.eventKind(changed), now: now), now: now)
-                    ) { _ in
+                    var writes = BindingRules.changeWrites(
+                        changed, actor: actor, reason: change.reason, event: change.eventKind(changed), now: now)
+                    if current.binding.status.isOpen, !changed.status.isOpen {
+                        writes += try WalletRules.returnOnEnd(
+                            changed, holding: facts.holdings.first, pending: facts.transfers, account: facts.person?.account, now: now)
+                    }
+                    return Decision(WriteSet(writes, now: now)) { _ in
                         (BindingRecord(binding: changed, createdAt: current.createdAt, updatedAt: now, seq: current.seq), id)
                     }
                 }, replayFacts: { .binding(id: $0) }, replayed: UseCases.storedBinding))

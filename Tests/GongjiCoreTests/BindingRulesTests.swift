@@ -76,17 +76,24 @@ struct BindingRulesTests {
         #expect(check(resident(childID, name: "王小明", region: .ulanqab), hohhot) == nil)
         #expect(check(resident(childID, name: "王小明", type: .employee), hohhot) == "MEMBER_INSURANCE_TYPE_NOT_ALLOWED")
         #expect(check(resident(childID, name: "王小明", status: .suspended), hohhot) == "MEMBER_STATUS_NOT_NORMAL")
-        #expect(check(resident(childID, name: "王小明", region: .maanshan), hohhot) == "CROSS_PROVINCE_NOT_ALLOWED")
+        // Another province: only where the region takes part in cross-province aid (R-XP-1).
+        var hohhot2025 = hohhot
+        hohhot2025.crossProvince = nil
+        #expect(check(resident(childID, name: "王小明", region: .maanshan), hohhot2025) == "CROSS_PROVINCE_NOT_ALLOWED")
         #expect(check(resident(childID, name: "王小明", type: .none), hohhot) == "MEMBER_NOT_INSURED")
         // maanshan: resident- or employee-insured anywhere in Anhui.
         let auth = employee(authorizerID, region: .maanshan)
         #expect(check(resident(childID, name: "王小明", region: .maanshan, type: .employee), maanshan, auth: auth) == nil)
     }
 
-    @Test("R-BIND-2 worked examples: maanshan binds a child insured in Hefei, not one insured in Hohhot")
+    @Test(
+        "R-BIND-2 worked examples: maanshan binds a child insured in Hefei, not one insured in Hohhot (the 2025 policy, without cross-province aid)"
+    )
     func maanshanProvinceExamples() {
         let auth = employee(authorizerID, region: .maanshan)
         let request = bindingRequest(childID, name: "王小明")
+        var maanshan = self.maanshan
+        maanshan.crossProvince = nil
         #expect(
             reason {
                 try create(

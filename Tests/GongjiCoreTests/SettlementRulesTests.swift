@@ -100,9 +100,11 @@ struct SettlementRulesTests {
     func regionParts() throws {
         let split = try SettlementRules.preSettle(
             Settle.order(.yuan(120)),
-            facts: Settle.facts(bindings: [
-                Settle.binding("m", current: .yuan(900), carryOver: .yuan(50), policy: ShippedPolicies.maanshanPublished)
-            ]))
+            facts: Settle.facts(
+                patient: Settle.record(resident(Settle.patient, name: "王小明", region: .maanshan)),
+                bindings: [
+                    Settle.binding("m", current: .yuan(900), carryOver: .yuan(50), policy: ShippedPolicies.maanshanPublished)
+                ]))
         #expect(split.acctMulaidPay == .yuan(50) && split.cashPay == .yuan(70))
         #expect(split.postings.map(\.part) == [.carryOver])
     }

@@ -245,11 +245,6 @@ struct BindingTests {
                     "DOCUMENT_SIDE_MISMATCH", .invalidArgument
                 ),
                 (
-                    createRequest("h", member: Demo.maanshanChild, name: "张小明", start: today, front: front, back: back),
-                    "CROSS_PROVINCE_NOT_ALLOWED",
-                    .failedPrecondition
-                ),
-                (
                     createRequest(
                         "i", member: Demo.hohhotAuthorizer, name: "王建国", relationship: .spouse, start: today, front: front, back: back),
                     "SELF_BINDING_NOT_ALLOWED", .invalidArgument

@@ -28,6 +28,16 @@ public struct AccountEvent: Hashable, Sendable {
         case familyUseFrozen = "family_use_frozen"
         /// R-CTL-1: the authorizer lifted the freeze.
         case familyUseUnfrozen = "family_use_unfrozen"
+        /// R-XP-3: the authorizer granted an amount into the member's wallet (pending acceptance).
+        case walletTransferSent = "wallet_transfer_sent"
+        /// R-XP-4: the member accepted a transfer: the wallet holds it.
+        case walletTransferAccepted = "wallet_transfer_accepted"
+        /// R-XP-4: the member declined a transfer: back in the authorizer's account.
+        case walletTransferDeclined = "wallet_transfer_declined"
+        /// R-XP-4, R-XP-6: a transfer not accepted in time, or pending when its binding ended, came back.
+        case walletTransferReturned = "wallet_transfer_returned"
+        /// R-XP-6: the binding ended: what the wallet held from the authorizer came back.
+        case walletReturned = "wallet_returned"
     }
 
     /// Its position (0 until the backend has stored it).
@@ -155,7 +165,8 @@ extension WriteSet {
         var expected = 0
         for write in writes {
             switch write {
-            case .accountUse, .bindingEvent: expected += 1
+            case .accountUse, .bindingEvent, .walletTransfer: expected += 1
+            case .ledger(let movement) where movement.isWalletReturn: expected += 1
             default: break
             }
         }

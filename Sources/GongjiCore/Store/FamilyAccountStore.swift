@@ -150,6 +150,28 @@ public protocol FamilyAccountStore: Sendable {
     func ledgerSum() async throws -> Money
     /// The balance of one ledger account.
     func ledgerBalance(of account: String) async throws -> Money
+
+    // MARK: Cross-province wallet (R-XP-*)
+
+    /// R-XP-2: opens the end user's wallet (`WalletRules.open`); an open one is answered as it is.
+    func openWallet(for member: ResidentID, key: IdempotencyKey?, now: Int64) async throws -> (view: WalletView, opened: Bool)
+    /// A person's wallet and what it holds.
+    func wallet(of member: ResidentID) async throws -> WalletView
+    /// R-XP-3: a transfer into the wallet of the binding's member (`WalletRules.transfer`),
+    /// exactly once per key; answers it and the authorizer's balance after it.
+    func transferToWallet(
+        bindingID: String, amount: Money, endUser: ResidentID, transferID: String, key: IdempotencyKey?, policies: PolicyBook,
+        now: Int64
+    ) async throws -> (transfer: WalletTransfer, balanceAfter: Money)
+    /// R-XP-4: the member accepts or declines a pending transfer (`WalletRules.answer`).
+    func answerTransfer(id: String, _ answer: WalletRules.Answer, endUser: ResidentID, key: IdempotencyKey?, now: Int64) async throws
+        -> WalletTransfer
+    /// R-XP-4: returns the transfers whose return time has come, each exactly once (on
+    /// PostgreSQL one daemon at a time); returns how many.
+    func returnDueTransfers(now: Int64, limit: Int) async throws -> Int
+    /// A person's transfers as sender or receiver, newest first, strictly before the cursor.
+    func walletTransfers(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws
+        -> [WalletTransfer]
 }
 
 extension PremiumFacts {

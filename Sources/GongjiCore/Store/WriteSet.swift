@@ -80,6 +80,12 @@ public enum Write: Hashable, Sendable {
     case releaseDocumentHold(documentID: String, uploader: ResidentID)
     /// Removes the records of documents that no uploader and no binding holds (`Applied.removedDocuments`).
     case removeUnheldDocuments
+    /// R-XP-2: opens a member's wallet unless it is open.
+    case wallet(Wallet)
+    /// R-XP-3, R-XP-4: a wallet transfer as it now stands (inserted, or its status changed).
+    case walletTransfer(WalletTransfer)
+    /// What a wallet holds through a binding, as it now stands.
+    case walletHolding(WalletHolding)
     /// An event of the journal (R-EVT-1), positioned by the backend.
     case event(AccountEvent)
     /// R-EVT-3: removes the events written before this time (Unix seconds) and remembers the

@@ -56,6 +56,21 @@ public nonisolated enum Gongji_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseItera
 
   /// The authorizer lifted the freeze.
   case familyUseUnfrozen // = 10
+
+  /// R-XP-3: the authorizer granted an amount into the member's wallet (pending acceptance).
+  case walletTransferSent // = 11
+
+  /// R-XP-4: the member accepted a transfer: the wallet holds it.
+  case walletTransferAccepted // = 12
+
+  /// R-XP-4: the member declined a transfer: back in the authorizer's account.
+  case walletTransferDeclined // = 13
+
+  /// R-XP-4, R-XP-6: a transfer not accepted in time, or pending when the binding ended, came back.
+  case walletTransferReturned // = 14
+
+  /// R-XP-6: the binding ended: what the wallet held from the authorizer came back (carry-over).
+  case walletReturned // = 15
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -75,6 +90,11 @@ public nonisolated enum Gongji_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseItera
     case 8: self = .limitChanged
     case 9: self = .familyUseFrozen
     case 10: self = .familyUseUnfrozen
+    case 11: self = .walletTransferSent
+    case 12: self = .walletTransferAccepted
+    case 13: self = .walletTransferDeclined
+    case 14: self = .walletTransferReturned
+    case 15: self = .walletReturned
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -92,6 +112,11 @@ public nonisolated enum Gongji_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseItera
     case .limitChanged: return 8
     case .familyUseFrozen: return 9
     case .familyUseUnfrozen: return 10
+    case .walletTransferSent: return 11
+    case .walletTransferAccepted: return 12
+    case .walletTransferDeclined: return 13
+    case .walletTransferReturned: return 14
+    case .walletReturned: return 15
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -109,6 +134,11 @@ public nonisolated enum Gongji_V1_EventKind: SwiftProtobuf.Enum, Swift.CaseItera
     .limitChanged,
     .familyUseFrozen,
     .familyUseUnfrozen,
+    .walletTransferSent,
+    .walletTransferAccepted,
+    .walletTransferDeclined,
+    .walletTransferReturned,
+    .walletReturned,
   ]
 
 }
@@ -292,7 +322,7 @@ public nonisolated struct Gongji_V1_Event: Sendable {
 fileprivate nonisolated let _protobuf_package = "gongji.v1"
 
 nonisolated extension Gongji_V1_EventKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_KIND_UNSPECIFIED\0\u{1}EVENT_KIND_PREMIUM_PAID\0\u{1}EVENT_KIND_SETTLED\0\u{1}EVENT_KIND_SETTLEMENT_REVERSED\0\u{1}EVENT_KIND_BINDING_CREATED\0\u{1}EVENT_KIND_BINDING_APPROVED\0\u{1}EVENT_KIND_BINDING_REJECTED\0\u{1}EVENT_KIND_BINDING_ENDED\0\u{1}EVENT_KIND_LIMIT_CHANGED\0\u{1}EVENT_KIND_FAMILY_USE_FROZEN\0\u{1}EVENT_KIND_FAMILY_USE_UNFROZEN\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EVENT_KIND_UNSPECIFIED\0\u{1}EVENT_KIND_PREMIUM_PAID\0\u{1}EVENT_KIND_SETTLED\0\u{1}EVENT_KIND_SETTLEMENT_REVERSED\0\u{1}EVENT_KIND_BINDING_CREATED\0\u{1}EVENT_KIND_BINDING_APPROVED\0\u{1}EVENT_KIND_BINDING_REJECTED\0\u{1}EVENT_KIND_BINDING_ENDED\0\u{1}EVENT_KIND_LIMIT_CHANGED\0\u{1}EVENT_KIND_FAMILY_USE_FROZEN\0\u{1}EVENT_KIND_FAMILY_USE_UNFROZEN\0\u{1}EVENT_KIND_WALLET_TRANSFER_SENT\0\u{1}EVENT_KIND_WALLET_TRANSFER_ACCEPTED\0\u{1}EVENT_KIND_WALLET_TRANSFER_DECLINED\0\u{1}EVENT_KIND_WALLET_TRANSFER_RETURNED\0\u{1}EVENT_KIND_WALLET_RETURNED\0")
 }
 
 nonisolated extension Gongji_V1_EventParty: SwiftProtobuf._ProtoNameProviding {

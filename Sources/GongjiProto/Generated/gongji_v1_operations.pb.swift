@@ -224,7 +224,47 @@ public nonisolated struct Gongji_V1_RegionPolicy: @unchecked Sendable {
   /// Clears the value of `settlement`. Subsequent reads from it will return its default value.
   public mutating func clearSettlement() {_uniqueStorage()._settlement = nil}
 
+  /// R-XP-1, R-XP-3, R-XP-4: cross-province aid through the member's wallet; unset: the region
+  /// does not take part.
+  public var crossProvince: Gongji_V1_RegionPolicy.CrossProvinceTerms {
+    get {_storage._crossProvince ?? Gongji_V1_RegionPolicy.CrossProvinceTerms()}
+    set {_uniqueStorage()._crossProvince = newValue}
+  }
+  /// Returns true if `crossProvince` has been explicitly set.
+  public var hasCrossProvince: Bool {_storage._crossProvince != nil}
+  /// Clears the value of `crossProvince`. Subsequent reads from it will return its default value.
+  public mutating func clearCrossProvince() {_uniqueStorage()._crossProvince = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// R-XP-*: the wallet's limits.
+  public nonisolated struct CrossProvinceTerms: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    /// Whether the region's authorizers may bind members insured in other provinces.
+    public var enabled: Bool = false
+
+    /// The most one transfer may grant.
+    public var transferMaxFen: Int64 = 0
+
+    /// The most transfers one account may send in a day (China time).
+    public var transfersPerDay: Int32 = 0
+
+    /// No transfers from this time of day (HH:MM, China time) …
+    public var quietFrom: String = String()
+
+    /// … until this time.
+    public var quietUntil: String = String()
+
+    /// An unaccepted transfer returns at this time the day after it was sent.
+    public var returnAt: String = String()
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
 
   /// R-BIND-1.
   public nonisolated struct AuthorizerRules: Sendable {
@@ -733,7 +773,7 @@ nonisolated extension Gongji_V1_GetRegionPolicyResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegionPolicy"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}region_code\0\u{1}name\0\u{1}authorizer\0\u{1}member\0\u{1}materials\0\u{1}reviewed\0\u{1}payment\0\u{1}premiums\0\u{1}availability\0\u{1}settlement\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}region_code\0\u{1}name\0\u{1}authorizer\0\u{1}member\0\u{1}materials\0\u{1}reviewed\0\u{1}payment\0\u{1}premiums\0\u{1}availability\0\u{1}settlement\0\u{3}cross_province\0")
 
   fileprivate class _StorageClass {
     var _regionCode: String = String()
@@ -746,6 +786,7 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
     var _premiums: [Gongji_V1_RegionPolicy.PremiumYear] = []
     var _availability: Gongji_V1_Region? = nil
     var _settlement: Gongji_V1_RegionPolicy.SettlementTerms? = nil
+    var _crossProvince: Gongji_V1_RegionPolicy.CrossProvinceTerms? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -766,6 +807,7 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
       _premiums = source._premiums
       _availability = source._availability
       _settlement = source._settlement
+      _crossProvince = source._crossProvince
     }
   }
 
@@ -794,6 +836,7 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
         case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._premiums) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._availability) }()
         case 10: try { try decoder.decodeSingularMessageField(value: &_storage._settlement) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._crossProvince) }()
         default: break
         }
       }
@@ -836,6 +879,9 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
       try { if let v = _storage._settlement {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
       } }()
+      try { if let v = _storage._crossProvince {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -855,10 +901,66 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
         if _storage._premiums != rhs_storage._premiums {return false}
         if _storage._availability != rhs_storage._availability {return false}
         if _storage._settlement != rhs_storage._settlement {return false}
+        if _storage._crossProvince != rhs_storage._crossProvince {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_RegionPolicy.CrossProvinceTerms: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Gongji_V1_RegionPolicy.protoMessageName + ".CrossProvinceTerms"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}enabled\0\u{3}transfer_max_fen\0\u{3}transfers_per_day\0\u{3}quiet_from\0\u{3}quiet_until\0\u{3}return_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.transferMaxFen) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.transfersPerDay) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.quietFrom) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.quietUntil) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.returnAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.enabled != false {
+      try visitor.visitSingularBoolField(value: self.enabled, fieldNumber: 1)
+    }
+    if self.transferMaxFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.transferMaxFen, fieldNumber: 2)
+    }
+    if self.transfersPerDay != 0 {
+      try visitor.visitSingularInt32Field(value: self.transfersPerDay, fieldNumber: 3)
+    }
+    if !self.quietFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.quietFrom, fieldNumber: 4)
+    }
+    if !self.quietUntil.isEmpty {
+      try visitor.visitSingularStringField(value: self.quietUntil, fieldNumber: 5)
+    }
+    if !self.returnAt.isEmpty {
+      try visitor.visitSingularStringField(value: self.returnAt, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_RegionPolicy.CrossProvinceTerms, rhs: Gongji_V1_RegionPolicy.CrossProvinceTerms) -> Bool {
+    if lhs.enabled != rhs.enabled {return false}
+    if lhs.transferMaxFen != rhs.transferMaxFen {return false}
+    if lhs.transfersPerDay != rhs.transfersPerDay {return false}
+    if lhs.quietFrom != rhs.quietFrom {return false}
+    if lhs.quietUntil != rhs.quietUntil {return false}
+    if lhs.returnAt != rhs.returnAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

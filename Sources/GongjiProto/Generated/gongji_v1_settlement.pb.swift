@@ -149,6 +149,10 @@ public nonisolated enum Gongji_V1_FamilyFundNote: SwiftProtobuf.Enum, Swift.Case
 
   /// R-CTL-1: the authorizer froze family use through the binding.
   case frozen // = 9
+
+  /// R-XP-1, R-XP-5: the binding crosses provinces: the authorizer's family money reaches the
+  /// member through the member's wallet (WalletService), never from the account directly.
+  case crossProvinceWallet // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -167,6 +171,7 @@ public nonisolated enum Gongji_V1_FamilyFundNote: SwiftProtobuf.Enum, Swift.Case
     case 7: self = .notNeeded
     case 8: self = .regionNotSupported
     case 9: self = .frozen
+    case 10: self = .crossProvinceWallet
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -183,6 +188,7 @@ public nonisolated enum Gongji_V1_FamilyFundNote: SwiftProtobuf.Enum, Swift.Case
     case .notNeeded: return 7
     case .regionNotSupported: return 8
     case .frozen: return 9
+    case .crossProvinceWallet: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -199,6 +205,7 @@ public nonisolated enum Gongji_V1_FamilyFundNote: SwiftProtobuf.Enum, Swift.Case
     .notNeeded,
     .regionNotSupported,
     .frozen,
+    .crossProvinceWallet,
   ]
 
 }
@@ -912,7 +919,7 @@ nonisolated extension Gongji_V1_CredentialType: SwiftProtobuf._ProtoNameProvidin
 }
 
 nonisolated extension Gongji_V1_FamilyFundNote: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FAMILY_FUND_NOTE_UNSPECIFIED\0\u{1}FAMILY_FUND_NOTE_NO_BINDING\0\u{1}FAMILY_FUND_NOTE_BINDING_NOT_ACTIVE\0\u{1}FAMILY_FUND_NOTE_BINDING_NOT_STARTED\0\u{1}FAMILY_FUND_NOTE_REGION_SUSPENDED\0\u{1}FAMILY_FUND_NOTE_LIMIT_REACHED\0\u{1}FAMILY_FUND_NOTE_BALANCE_EMPTY\0\u{1}FAMILY_FUND_NOTE_NOT_NEEDED\0\u{1}FAMILY_FUND_NOTE_REGION_NOT_SUPPORTED\0\u{1}FAMILY_FUND_NOTE_FROZEN\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FAMILY_FUND_NOTE_UNSPECIFIED\0\u{1}FAMILY_FUND_NOTE_NO_BINDING\0\u{1}FAMILY_FUND_NOTE_BINDING_NOT_ACTIVE\0\u{1}FAMILY_FUND_NOTE_BINDING_NOT_STARTED\0\u{1}FAMILY_FUND_NOTE_REGION_SUSPENDED\0\u{1}FAMILY_FUND_NOTE_LIMIT_REACHED\0\u{1}FAMILY_FUND_NOTE_BALANCE_EMPTY\0\u{1}FAMILY_FUND_NOTE_NOT_NEEDED\0\u{1}FAMILY_FUND_NOTE_REGION_NOT_SUPPORTED\0\u{1}FAMILY_FUND_NOTE_FROZEN\0\u{1}FAMILY_FUND_NOTE_CROSS_PROVINCE_WALLET\0")
 }
 
 nonisolated extension Gongji_V1_SettlementStatus: SwiftProtobuf._ProtoNameProviding {

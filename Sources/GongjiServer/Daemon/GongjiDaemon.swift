@@ -181,7 +181,7 @@ public final class GongjiDaemon: Sendable {
         let gongjiServices = [
             Gongji_V1_BindingService.descriptor, Gongji_V1_DocumentService.descriptor, Gongji_V1_ReviewService.descriptor,
             Gongji_V1_PremiumService.descriptor, Gongji_V1_RegistryService.descriptor, Gongji_V1_OperationsService.descriptor,
-            Gongji_V1_SettlementService.descriptor, Gongji_V1_EventService.descriptor,
+            Gongji_V1_SettlementService.descriptor, Gongji_V1_EventService.descriptor, Gongji_V1_WalletService.descriptor,
         ].map(\.fullyQualifiedService)
         let services: [any RegistrableRPCService] = [
             BindingHandler(service: service),
@@ -192,6 +192,7 @@ public final class GongjiDaemon: Sendable {
             OperationsHandler(service: service),
             SettlementHandler(service: service, metrics: metrics),
             EventHandler(service: service),
+            WalletHandler(service: service),
             HealthHandler(state: health, services: Set(gongjiServices)),
             ReflectionHandler(index: DescriptorIndex(base64: gongjiFileDescriptorSetBase64)),
         ]
@@ -287,6 +288,7 @@ public final class GongjiDaemon: Sendable {
             ]
         }
         services.append(EventJanitor(service: service, retentionSeconds: config.eventRetentionSeconds, logger: logger))
+        services.append(WalletReturns(service: service, logger: logger))
         if let metricsServer { services.append(metricsServer) }
         if let configPath { services.append(ReloadService(daemon: self, configPath: configPath, notifier: notifier, logger: logger)) }
         if let interval = notifier.watchdogInterval { services.append(WatchdogService(notifier: notifier, interval: interval)) }
@@ -350,6 +352,24 @@ struct EventJanitor: Service {
         await repeatUntilShutdown(every: .seconds(3600)) {
             do { _ = try await service.removeExpiredEvents(retentionSeconds: retentionSeconds) } catch {
                 logger.error("removing expired events failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// R-XP-4: returns the wallet transfers not accepted by their return time — every 30 s (and
+/// once at start, so that a restart returns what fell due while the daemon was down). A transfer
+/// past its return time already reads as returned; this moves its money back. Exactly once: the
+/// return changes the transfer's status and the account in one transaction (on PostgreSQL, one
+/// daemon at a time, under the transfer's row lock).
+struct WalletReturns: Service {
+    let service: GongjiService
+    let logger: Logger
+
+    func run() async throws {
+        await repeatUntilShutdown(every: .seconds(30)) {
+            do { try await service.returnDueTransfers() } catch {
+                logger.error("returning due wallet transfers failed", metadata: ["error": "\(error)"])
             }
         }
     }

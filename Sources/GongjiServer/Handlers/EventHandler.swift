@@ -85,6 +85,11 @@ extension AccountEvent.Kind {
         case .limitChanged: .limitChanged
         case .familyUseFrozen: .familyUseFrozen
         case .familyUseUnfrozen: .familyUseUnfrozen
+        case .walletTransferSent: .walletTransferSent
+        case .walletTransferAccepted: .walletTransferAccepted
+        case .walletTransferDeclined: .walletTransferDeclined
+        case .walletTransferReturned: .walletTransferReturned
+        case .walletReturned: .walletReturned
         }
     }
 }

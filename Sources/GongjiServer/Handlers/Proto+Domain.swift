@@ -313,5 +313,15 @@ extension Gongji_V1_RegionPolicy {
             if let preset = terms.dailyLimitDefault { $0.dailyLimitDefaultFen = preset.fen }
             if let max = terms.dailyLimitMax { $0.dailyLimitMaxFen = max.fen }
         }
+        if let terms = policy.crossProvince {
+            crossProvince = .with {
+                $0.enabled = terms.enabled
+                $0.transferMaxFen = terms.transferMax.fen
+                $0.transfersPerDay = Int32(terms.transfersPerDay)
+                $0.quietFrom = terms.quietFrom.description
+                $0.quietUntil = terms.quietUntil.description
+                $0.returnAt = terms.returnAt.description
+            }
+        }
     }
 }

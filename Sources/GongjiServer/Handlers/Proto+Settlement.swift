@@ -59,6 +59,7 @@ extension FamilyFundNote {
         case .notNeeded: .notNeeded
         case .regionNotSupported: .regionNotSupported
         case .frozen: .frozen
+        case .crossProvinceWallet: .crossProvinceWallet
         }
     }
 }

@@ -21,7 +21,8 @@ public enum AccessPolicy {
         switch method.service {
         case Grpc_Health_V1_Health.descriptor, Grpc_Reflection_V1_ServerReflection.descriptor:
             return nil
-        case Gongji_V1_BindingService.descriptor, Gongji_V1_DocumentService.descriptor, Gongji_V1_PremiumService.descriptor:
+        case Gongji_V1_BindingService.descriptor, Gongji_V1_DocumentService.descriptor, Gongji_V1_PremiumService.descriptor,
+            Gongji_V1_WalletService.descriptor:
             return [.gateway]
         case Gongji_V1_ReviewService.descriptor:
             return [.reviewer]

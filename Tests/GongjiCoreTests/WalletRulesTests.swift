@@ -1,0 +1,270 @@
+import Foundation
+import Testing
+
+@testable import GongjiCore
+
+/// R-XP-1 … R-XP-4, R-XP-6: cross-province aid through the member's wallet, pure (the clock is an input).
+@Suite("R-XP cross-province wallet")
+struct WalletRulesTests {
+    static let haikou = RegionCode(460_100)!
+    static let mother = rid("460100", born: "19550101", sequence: 122)
+    static let hohhot = ShippedPolicies.hohhot
+
+    /// `hh:mm:ss` China time on `day`.
+    static func at(_ hour: Int, _ minute: Int, _ second: Int = 0, on day: CivilDate = today) -> Int64 {
+        ClockTime(hour: hour, minute: minute)!.unixSeconds(on: day) + Int64(second)
+    }
+
+    static let binding = Binding(
+        id: "b-xp", authorizer: authorizerID, member: mother, memberName: "李秀兰", relationship: .parent, region: .hohhot,
+        startDate: today, status: .active)
+
+    static func facts(
+        now: Int64 = at(10, 0), sentToday: Int = 0, pending: [WalletTransfer] = [], wallet: Bool = true,
+        account: PersonalAccount = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(3000), carryOver: .yuan(1000)),
+        binding: Binding = binding, policy: RegionPolicy = hohhot, memberRegion: RegionCode = haikou
+    ) -> TransferFacts {
+        TransferFacts(
+            actor: authorizerID, binding: binding, authorizer: employee(authorizerID), account: account,
+            member: resident(mother, name: "李秀兰", region: memberRegion),
+            wallet: wallet ? Wallet(member: mother, province: memberRegion.province, openedAt: at(9, 0)) : nil, sentToday: sentToday,
+            pending: pending, policy: policy, now: now)
+    }
+
+    static func send(_ amount: Money, _ facts: TransferFacts = facts(), id: String = "t1") throws -> (WalletTransfer, [Write]) {
+        try WalletRules.transfer(amount, id: id, facts: facts)
+    }
+
+    static func sums(_ writes: [Write]) -> [String: Money] {
+        var totals: [String: Money] = [:]
+        for case .ledger(let movement) in writes {
+            #expect(Money.sum(movement.entries.map(\.amount)) == .zero, "\(movement.name) sums to zero")
+            for entry in movement.entries { totals[entry.account] = (totals[entry.account] ?? .zero).adding(entry.amount)! }
+        }
+        return totals
+    }
+
+    @Test("R-XP-1 a hohhot authorizer binds his mother insured in Hainan: allowed where the region takes part, refused where it does not")
+    func crossProvinceBinding() {
+        let request = bindingRequest(Self.mother, name: "李秀兰", relationship: .parent)
+        let member = resident(Self.mother, name: "李秀兰", region: Self.haikou)
+        #expect(reason { try BindingRules.create(request, facts: bindingFacts(policy: Self.hohhot, member: member), id: "b") } == nil)
+        var policy = Self.hohhot
+        policy.crossProvince = nil
+        #expect(
+            reason { try BindingRules.create(request, facts: bindingFacts(policy: policy, member: member), id: "b") }
+                == "CROSS_PROVINCE_NOT_ALLOWED")
+        #expect(Self.hohhot.crossProvince == .published)
+        #expect(
+            ShippedPolicies.maanshanPublished.takesPartCrossProvince && ShippedPolicies.ulanqab.takesPartCrossProvince,
+            "the shipped policies take part")
+    }
+
+    @Test("R-XP-1 across provinces the money goes through the wallet: no direct premium, no direct family part at a settlement")
+    func noDirectUse() throws {
+        let member = resident(Self.mother, name: "李秀兰", region: Self.haikou)
+        let premium = PremiumFacts(
+            binding: Self.binding, actor: authorizerID, authorizer: employee(authorizerID),
+            authorizerAccount: PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(3000)), member: member,
+            memberAccount: nil, paidYears: [], policy: Self.hohhot, memberPolicy: Self.hohhot, today: today)
+        #expect(reason { try PremiumRules.quote(years: [2025], facts: premium) } == "CROSS_PROVINCE_USES_WALLET")
+        let patient = PersonRecord(person: member, paidYears: [], account: nil)
+        let split = try SettlementRules.preSettle(
+            Settle.order(.yuan(100), patient: Self.mother),
+            facts: Settle.facts(
+                patient: patient,
+                bindings: [
+                    FamilyBinding(
+                        binding: Self.binding,
+                        authorizerAccount: PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(3000)),
+                        policy: Self.hohhot, usedThisYear: .zero)
+                ]))
+        #expect(split.acctMulaidPay == .zero && split.cashPay == .yuan(100))
+        #expect(split.family.map(\.note) == [.crossProvinceWallet] && split.familyZeroNote == .crossProvinceWallet)
+    }
+
+    @Test("R-XP-2 a wallet is opened by the insured member; opening it again answers it as it is")
+    func openWallet() throws {
+        let member = resident(Self.mother, name: "李秀兰", region: Self.haikou)
+        let (wallet, writes, opened) = try WalletRules.open(member: member, actor: Self.mother, existing: nil, now: 100)
+        #expect(opened && wallet.province == RegionCode(460_000)! && writes == [.wallet(wallet)])
+        let again = try WalletRules.open(member: member, actor: Self.mother, existing: wallet, now: 200)
+        #expect(!again.opened && again.writes.isEmpty && again.wallet.openedAt == 100)
+        #expect(reason { try WalletRules.open(member: nil, actor: Self.mother, existing: nil, now: 1) } == "PERSON_NOT_FOUND")
+        var terminated = member
+        terminated.status = .terminated
+        #expect(reason { try WalletRules.open(member: terminated, actor: Self.mother, existing: nil, now: 1) } == "MEMBER_NOT_INSURED")
+        #expect(reason { try Self.send(.yuan(100), Self.facts(wallet: false)) } == "WALLET_NOT_OPEN")
+    }
+
+    @Test(
+        "R-XP-3 a transfer leaves the authorizer's balance at once, from the region's parts in order, held pending; the ledger sums to zero"
+    )
+    func transferMovesMoney() throws {
+        let (sent, writes) = try Self.send(.yuan(1500))
+        // Hohhot draws carry-over first: 1,000.00 carry-over, then 500.00 current-year.
+        #expect(sent.carryOver == .yuan(1000) && sent.currentYear == .yuan(500) && sent.storedStatus == .pending)
+        #expect(sent.returnDueAt == Self.at(6, 0, on: today.adding(days: 1)), "06:00 China time the next day")
+        #expect(sent.fromProvince == RegionCode(150_000)! && sent.toProvince == RegionCode(460_000)!)
+        #expect(writes.contains(.account(PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(2500), carryOver: .zero))))
+        let totals = Self.sums(writes)
+        #expect(totals[LedgerAccount.person(authorizerID, .carryOver)] == .yuan(-1000))
+        #expect(totals[LedgerAccount.pendingTransfer("t1", .carryOver)] == .yuan(1000))
+        #expect(totals[LedgerAccount.pendingTransfer("t1", .currentYear)] == .yuan(500))
+        #expect(WriteSet(writes, now: 0).recordsEveryEvent && WriteSet(writes, now: 0).events.map(\.kind) == [.walletTransferSent])
+        #expect(
+            reason {
+                try Self.send(.yuan(1500), Self.facts(account: PersonalAccount(owner: authorizerID, year: 2024, carryOver: .yuan(1000))))
+            }
+                == "BALANCE_INSUFFICIENT")
+        // Ma'anshan lets family use carry-over only: a transfer never touches the current year.
+        var carryOnly = Self.hohhot
+        carryOnly.payment.balanceParts = [.carryOver]
+        #expect(reason { try Self.send(.yuan(1001), Self.facts(policy: carryOnly)) } == "BALANCE_INSUFFICIENT")
+        #expect(try Self.send(.yuan(1000), Self.facts(policy: carryOnly)).0.currentYear == .zero)
+    }
+
+    @Test("R-XP-3 boundaries: 2,000.00 passes, 2,000.01 does not; the 3rd transfer of a day passes, the 4th does not")
+    func transferLimits() throws {
+        #expect(reason { try Self.send(.yuan(2000)) } == nil)
+        #expect(reason { try Self.send(Money(fen: 200_001)) } == "TRANSFER_ABOVE_MAXIMUM")
+        #expect(reason { try Self.send(.zero) } == "AMOUNT_OUT_OF_RANGE")
+        #expect(reason { try Self.send(.yuan(10), Self.facts(sentToday: 2)) } == nil)
+        #expect(reason { try Self.send(.yuan(10), Self.facts(sentToday: 3)) } == "TRANSFERS_PER_DAY_REACHED")
+    }
+
+    @Test(
+        "R-XP-3 quiet hours, China time: 21:59:59 passes, 22:00:00 does not, 05:59:59 does not, 06:00:00 passes",
+        arguments: [
+            ((21, 59, 59), true), ((22, 0, 0), false), ((23, 30, 0), false), ((0, 0, 0), false), ((5, 59, 59), false), ((6, 0, 0), true),
+        ]
+    )
+    func quietHours(time: (Int, Int, Int), allowed: Bool) {
+        let now = Self.at(time.0, time.1, time.2)
+        #expect((reason { try Self.send(.yuan(10), Self.facts(now: now)) } == nil) == allowed)
+        if !allowed { #expect(reason { try Self.send(.yuan(10), Self.facts(now: now)) } == "TRANSFER_QUIET_HOURS") }
+    }
+
+    @Test("R-XP-3 only the authorizer of an active, started, unfrozen cross-province binding sends")
+    func whoMaySend() {
+        var facts = Self.facts()
+        facts.actor = Self.mother
+        #expect(reason { try Self.send(.yuan(10), facts) } == "NOT_AUTHORIZER")
+        facts.actor = spouseID
+        #expect(reason { try Self.send(.yuan(10), facts) } == "NOT_PARTY")
+        var frozen = Self.binding
+        frozen.isFrozen = true
+        #expect(reason { try Self.send(.yuan(10), Self.facts(binding: frozen)) } == "FAMILY_USE_FROZEN")
+        var ended = Self.binding
+        ended.status = .revoked
+        #expect(reason { try Self.send(.yuan(10), Self.facts(binding: ended)) } == "BINDING_REVOKED")
+        #expect(reason { try Self.send(.yuan(10), Self.facts(memberRegion: .ulanqab)) } == "NOT_CROSS_PROVINCE")
+        var suspended = Self.hohhot
+        suspended.availability.suspended = true
+        #expect(reason { try Self.send(.yuan(10), Self.facts(policy: suspended)) } == "FAMILY_PAYMENT_SUSPENDED")
+    }
+
+    @Test("R-XP-4 one pending transfer per member; accepting puts it in the wallet by origin part; declining returns it")
+    func acceptAndDecline() throws {
+        let (sent, _) = try Self.send(.yuan(1500))
+        #expect(reason { try Self.send(.yuan(10), Self.facts(pending: [sent]), id: "t2") } == "TRANSFER_PENDING")
+        let accepted = try WalletRules.answer(
+            .accept, transfer: sent, actor: Self.mother, binding: Self.binding, holding: nil, account: nil, now: Self.at(12, 0))
+        #expect(accepted.transfer.storedStatus == .accepted && accepted.transfer.resolvedAt == Self.at(12, 0))
+        #expect(
+            accepted.writes.contains(
+                .walletHolding(
+                    WalletHolding(
+                        member: Self.mother, bindingID: "b-xp", authorizer: authorizerID, currentYear: .yuan(500), carryOver: .yuan(1000))))
+        )
+        let totals = Self.sums(accepted.writes)
+        #expect(totals[LedgerAccount.wallet(Self.mother, binding: "b-xp", .carryOver)] == .yuan(1000))
+        #expect(totals[LedgerAccount.pendingTransfer("t1", .carryOver)] == .yuan(-1000))
+        #expect(WriteSet(accepted.writes, now: 0).recordsEveryEvent)
+        // Answered already; only the member answers.
+        #expect(
+            reason {
+                try WalletRules.answer(
+                    .decline, transfer: accepted.transfer, actor: Self.mother, binding: Self.binding, holding: nil, account: nil, now: 1)
+            } == "TRANSFER_NOT_PENDING")
+        #expect(
+            reason {
+                try WalletRules.answer(
+                    .accept, transfer: sent, actor: authorizerID, binding: Self.binding, holding: nil, account: nil, now: 1)
+            } == "NOT_MEMBER")
+        let account = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(2500))
+        let declined = try WalletRules.answer(
+            .decline, transfer: sent, actor: Self.mother, binding: Self.binding, holding: nil, account: account, now: Self.at(12, 0))
+        #expect(declined.transfer.storedStatus == .declined)
+        #expect(
+            declined.writes.contains(
+                .account(PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(3000), carryOver: .yuan(1000)))))
+        #expect(WriteSet(declined.writes, now: 0).events.map(\.kind) == [.walletTransferDeclined])
+    }
+
+    @Test("R-XP-4 return at 06:00 the next day: pending at 05:59:59, returned from 06:00:00 exactly, to the part it came from, once")
+    func returnAtSix() throws {
+        let (sent, _) = try Self.send(.yuan(1500))
+        let six = Self.at(6, 0, on: today.adding(days: 1))
+        #expect(sent.status(at: six - 1) == .pending && sent.status(at: six) == .returned)
+        #expect(sent.resolved(at: six + 3600) == six, "reads as returned at its return time before the job runs")
+        #expect(
+            reason {
+                try WalletRules.answer(
+                    .accept, transfer: sent, actor: Self.mother, binding: Self.binding, holding: nil, account: nil, now: six)
+            }
+                == "TRANSFER_NOT_PENDING")
+        let account = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(2500))
+        #expect(try WalletRules.returnDue([sent], accounts: [account], now: six - 1).isEmpty, "not due at 05:59:59")
+        let writes = try WalletRules.returnDue([sent], accounts: [account], now: six)
+        #expect(
+            writes.contains(.account(PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(3000), carryOver: .yuan(1000)))))
+        var returned = sent
+        returned.storedStatus = .returned
+        returned.resolvedAt = six
+        #expect(writes.contains(.walletTransfer(returned)))
+        #expect(try WalletRules.returnDue([returned], accounts: [account], now: six + 60).isEmpty, "a returned transfer returns once")
+        // After the year rolled over, the current-year part goes back to carry-over (as a reversal's).
+        let rolled = PersonalAccount(owner: authorizerID, year: 2025, currentYear: .zero, carryOver: .yuan(2500))
+        let later = try WalletRules.returnDue([sent], accounts: [rolled], now: six)
+        #expect(later.contains(.account(PersonalAccount(owner: authorizerID, year: 2025, currentYear: .zero, carryOver: .yuan(4000)))))
+        // A transfer past its return time no longer blocks the next: it goes back first, in the same write-set.
+        let next = try Self.send(.yuan(100), Self.facts(now: six + 3600, pending: [sent], account: account), id: "t2")
+        #expect(next.1.contains(.walletTransfer(returned)) && next.0.id == "t2")
+        #expect(WriteSet(next.1, now: 0).events.map(\.kind) == [.walletTransferReturned, .walletTransferSent])
+    }
+
+    @Test("R-XP-6 the binding ends: what the wallet holds and a pending transfer come back to carry-over, at once")
+    func returnOnEnd() throws {
+        let (sent, _) = try Self.send(.yuan(300))
+        let holding = WalletHolding(
+            member: Self.mother, bindingID: "b-xp", authorizer: authorizerID, currentYear: .yuan(200), carryOver: .yuan(50))
+        let account = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(1000))
+        var ended = Self.binding
+        ended.status = .revoked
+        let writes = try WalletRules.returnOnEnd(ended, holding: holding, pending: [sent], account: account, now: Self.at(15, 0))
+        #expect(
+            writes.contains(.account(PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(1000), carryOver: .yuan(550)))))
+        #expect(writes.contains(.walletHolding(WalletHolding(member: Self.mother, bindingID: "b-xp", authorizer: authorizerID))))
+        let totals = Self.sums(writes)
+        #expect(totals[LedgerAccount.wallet(Self.mother, binding: "b-xp", .currentYear)] == .yuan(-200))
+        #expect(totals[LedgerAccount.person(authorizerID, .carryOver)] == .yuan(550))
+        let set = WriteSet(writes, now: 0)
+        #expect(set.recordsEveryEvent && set.events.map(\.kind) == [.walletTransferReturned, .walletReturned])
+        #expect(try WalletRules.returnOnEnd(ended, holding: nil, pending: [], account: account, now: 1).isEmpty)
+    }
+
+    @Test("R-XP-3 policy: the terms decode with the published defaults, and bad values are refused")
+    func policyTerms() throws {
+        let json = #"{ enabled: true, transfer_max_fen: 100000, quiet_from: "23:00" }"#
+        let terms = try JSON5.decode(RegionPolicy.CrossProvinceTerms.self, from: Data(json.utf8))
+        #expect(terms.transferMax == .yuan(1000) && terms.quietFrom == ClockTime(hour: 23, minute: 0)! && terms.transfersPerDay == 3)
+        #expect(terms.isQuiet(ClockTime(hour: 5, minute: 59)!) && !terms.isQuiet(ClockTime(hour: 22, minute: 30)!))
+        #expect(throws: (any Error).self) {
+            try JSONDecoder().decode(RegionPolicy.CrossProvinceTerms.self, from: Data(#"{"enabled": true, "quiet_from": "24:00"}"#.utf8))
+        }
+        var policy = Self.hohhot
+        policy.crossProvince?.transfersPerDay = 0
+        #expect(reason { try policy.validate() } == "POLICY_INVALID")
+    }
+}

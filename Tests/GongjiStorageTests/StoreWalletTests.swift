@@ -1,0 +1,159 @@
+import Foundation
+import GongjiCore
+import Testing
+
+extension World {
+    static let haikou = RegionCode(460_100)!
+
+    /// An authorizer in Hohhot holding 1000.00 (current year) and a child insured in Haikou
+    /// (another province) bound as `bx`, with the child's wallet open.
+    func crossProvinceFamily(openWallet: Bool = true) async throws -> (authorizer: ResidentID, member: ResidentID) {
+        let authorizer = try await employee(World.id(1), balance: .yuan(1000))
+        let member = try await resident(World.id(2, area: "460100", born: "2010-06-01"), name: "王小明", region: World.haikou)
+        _ = try await bind(authorizer, member, name: "王小明", id: "bx")
+        if openWallet { _ = try await store.openWallet(for: member, key: nil, now: now) }
+        return (authorizer, member)
+    }
+
+    func transfer(
+        _ amount: Money, from authorizer: ResidentID, id: String, key: IdempotencyKey? = nil, at time: Int64? = nil
+    )
+        async throws -> WalletTransfer
+    {
+        try await store.transferToWallet(
+            bindingID: "bx", amount: amount, endUser: authorizer, transferID: id, key: key, policies: policies, now: time ?? now
+        ).transfer
+    }
+}
+
+/// The wallet part of the store contract (R-XP-1 … R-XP-4, R-XP-6), on every backend.
+@Suite("store contract: cross-province wallet")
+struct StoreWalletTests {
+    @Test(
+        "R-XP-2 R-XP-3 R-XP-4 open, transfer exactly once per key, accept: the wallet holds it by origin part, the ledger sums to zero",
+        arguments: Backend.all)
+    func transferAndAccept(backend: Backend) async throws {
+        let world = try await World(backend)
+        let (authorizer, member) = try await world.crossProvinceFamily(openWallet: false)
+        #expect(await refusal { try await world.transfer(.yuan(100), from: authorizer, id: "t0") } == "WALLET_NOT_OPEN")
+        let (view, opened) = try await world.store.openWallet(for: member, key: world.key("open-1"), now: world.now)
+        #expect(opened && view.wallet?.province == RegionCode(460_000)! && view.balance == .zero)
+        #expect(try await world.store.openWallet(for: member, key: world.key("open-2"), now: world.now + 5).opened == false)
+
+        let key = world.key("transfer-1", content: "300")
+        let sent = try await world.transfer(.yuan(300), from: authorizer, id: "t1", key: key)
+        #expect(sent.storedStatus == .pending && sent.currentYear == .yuan(300))
+        // R-PAY-9 style: the same key answers the first transfer, moving nothing again.
+        let again = try await world.transfer(.yuan(300), from: authorizer, id: "t-other", key: key)
+        #expect(again.id == "t1")
+        #expect(try await world.store.person(authorizer)?.account?.total == .yuan(700))
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.pendingTransfer("t1", .currentYear)) == .yuan(300))
+        // R-XP-4: one pending transfer per member.
+        #expect(await refusal { try await world.transfer(.yuan(10), from: authorizer, id: "t2") } == "TRANSFER_PENDING")
+        // Only the member answers.
+        #expect(
+            await refusal { try await world.store.answerTransfer(id: "t1", .accept, endUser: authorizer, key: nil, now: world.now) }
+                == "NOT_MEMBER")
+        let accepted = try await world.store.answerTransfer(id: "t1", .accept, endUser: member, key: nil, now: world.now + 60)
+        #expect(accepted.storedStatus == .accepted && accepted.resolvedAt == world.now + 60)
+        let wallet = try await world.store.wallet(of: member)
+        #expect(
+            wallet.balance == .yuan(300) && wallet.holdings.first?.currentYear == .yuan(300) && wallet.holdings.first?.bindingID == "bx")
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.wallet(member, binding: "bx", .currentYear)) == .yuan(300))
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.pendingTransfer("t1", .currentYear)) == .zero)
+        #expect(try await world.store.ledgerSum() == .zero)
+        // The next transfer goes (the first is no longer pending), and both parties list them.
+        _ = try await world.transfer(.yuan(50), from: authorizer, id: "t2")
+        #expect(try await world.store.walletTransfers(of: authorizer, as: .authorizer, before: nil, limit: 10).map(\.id) == ["t2", "t1"])
+        #expect(try await world.store.walletTransfers(of: member, as: .member, before: nil, limit: 1).map(\.id) == ["t2"])
+        #expect(try await world.store.walletTransfers(of: member, as: .authorizer, before: nil, limit: 10).isEmpty)
+        let kinds = try await world.store.events(after: 0, of: member, limit: 100).map(\.kind)
+        #expect(kinds == [.bindingCreated, .walletTransferSent, .walletTransferAccepted, .walletTransferSent], "\(kinds)")
+    }
+
+    @Test("R-XP-3 the 3rd transfer of a day passes, the 4th does not (the day's count is the sending account's)", arguments: Backend.all)
+    func transfersPerDay(backend: Backend) async throws {
+        let world = try await World(backend)
+        let (authorizer, member) = try await world.crossProvinceFamily()
+        for index in 1...3 {
+            _ = try await world.transfer(.yuan(10), from: authorizer, id: "t\(index)")
+            _ = try await world.store.answerTransfer(id: "t\(index)", .decline, endUser: member, key: nil, now: world.now)
+        }
+        #expect(await refusal { try await world.transfer(.yuan(10), from: authorizer, id: "t4") } == "TRANSFERS_PER_DAY_REACHED")
+        // The next day (after 06:00) counts again.
+        #expect(await refusal { try await world.transfer(.yuan(10), from: authorizer, id: "t4", at: world.now + 86_400) } == nil)
+        #expect(try await world.store.person(authorizer)?.account?.total == .yuan(990))
+    }
+
+    @Test(
+        "R-XP-4 declined, or not accepted by 06:00 the next day: back to the part it came from, exactly once, by the daemon's return",
+        arguments: Backend.all)
+    func returns(backend: Backend) async throws {
+        let world = try await World(backend)
+        let (authorizer, member) = try await world.crossProvinceFamily()
+        _ = try await world.transfer(.yuan(100), from: authorizer, id: "t1")
+        let declined = try await world.store.answerTransfer(id: "t1", .decline, endUser: member, key: nil, now: world.now)
+        #expect(declined.storedStatus == .declined)
+        let sent = try await world.transfer(.yuan(200), from: authorizer, id: "t2")
+        #expect(try await world.store.person(authorizer)?.account?.total == .yuan(800))
+        // 2024-10-16 06:00 China time.
+        let six = ClockTime(hour: 6, minute: 0)!.unixSeconds(on: world.today.adding(days: 1))
+        #expect(sent.returnDueAt == six)
+        #expect(try await world.store.returnDueTransfers(now: six - 1, limit: 500) == 0)
+        #expect(try await world.store.returnDueTransfers(now: six, limit: 500) == 1)
+        #expect(try await world.store.returnDueTransfers(now: six + 30, limit: 500) == 0, "returned once")
+        #expect(try await world.store.person(authorizer)?.account?.total == .yuan(1000))
+        let listed = try await world.store.walletTransfers(of: member, as: .member, before: nil, limit: 10)
+        #expect(listed.map(\.storedStatus) == [.returned, .declined] && listed.first?.resolvedAt == six)
+        #expect(
+            await refusal { try await world.store.answerTransfer(id: "t2", .accept, endUser: member, key: nil, now: six + 60) }
+                == "TRANSFER_NOT_PENDING")
+        #expect(try await world.store.ledgerSum() == .zero)
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.pendingTransfer("t2", .currentYear)) == .zero)
+        let kinds = try await world.store.events(after: 0, of: authorizer, limit: 100).map(\.kind)
+        #expect(kinds.suffix(4) == [.walletTransferSent, .walletTransferDeclined, .walletTransferSent, .walletTransferReturned])
+    }
+
+    @Test(
+        "R-XP-6 the member ends the binding: what the wallet holds and a pending transfer come back to carry-over at once",
+        arguments: Backend.all)
+    func bindingEnds(backend: Backend) async throws {
+        let world = try await World(backend)
+        let (authorizer, member) = try await world.crossProvinceFamily()
+        _ = try await world.transfer(.yuan(300), from: authorizer, id: "t1")
+        _ = try await world.store.answerTransfer(id: "t1", .accept, endUser: member, key: nil, now: world.now)
+        _ = try await world.transfer(.yuan(100), from: authorizer, id: "t2")
+        let ended = try await world.store.changeBinding(id: "bx", .revoke(by: member), key: nil, actor: world.actor, now: world.now + 60)
+        #expect(ended.binding.status == .revoked)
+        let account = try #require(try await world.store.person(authorizer)?.account)
+        #expect(account.currentYear == .yuan(600) && account.carryOver == .yuan(400))
+        #expect(try await world.store.wallet(of: member).balance == .zero)
+        #expect(try await world.store.walletTransfers(of: member, as: .member, before: nil, limit: 10).first?.storedStatus == .returned)
+        #expect(try await world.store.ledgerSum() == .zero)
+        #expect(try await world.store.returnDueTransfers(now: world.now + 86_400, limit: 500) == 0, "nothing left to return")
+        let kinds = try await world.store.events(after: 0, of: authorizer, limit: 100).map(\.kind)
+        #expect(kinds.suffix(3) == [.bindingEnded, .walletTransferReturned, .walletReturned], "\(kinds)")
+    }
+
+    @Test(
+        "R-XP-1 a cross-province binding pays no premium directly; a same-province binding has no wallet transfer", arguments: Backend.all)
+    func directPathsStayApart(backend: Backend) async throws {
+        let world = try await World(backend)
+        let (authorizer, _) = try await world.crossProvinceFamily()
+        #expect(
+            await refusal {
+                try await world.store.pay(
+                    world.order("bx", total: .yuan(405)), endUser: authorizer, paymentID: "p1", key: nil, policies: world.policies,
+                    today: world.today, now: world.now
+                ).record
+            } == "CROSS_PROVINCE_USES_WALLET")
+        let local = try await world.resident(World.id(3, born: "2012-02-02"), name: "王小红")
+        _ = try await world.bind(authorizer, local, name: "王小红", id: "b-local")
+        #expect(
+            await refusal {
+                try await world.store.transferToWallet(
+                    bindingID: "b-local", amount: .yuan(10), endUser: authorizer, transferID: "t", key: nil, policies: world.policies,
+                    now: world.now)
+            } == "NOT_CROSS_PROVINCE")
+    }
+}
