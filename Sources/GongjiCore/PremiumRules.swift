@@ -287,7 +287,9 @@ public enum PremiumRules {
                 "授权人参保状态不正常", ["status": facts.authorizer.status.rawValue])
         }
         // R-XP-1: across provinces the authorizer's money reaches the member through the wallet.
-        if facts.member.insuranceType != .none, WalletRules.crossesProvinces(policyRegion: facts.binding.region, memberRegion: facts.member.region) {
+        if facts.member.insuranceType != .none,
+            WalletRules.crossesProvinces(policyRegion: facts.binding.region, memberRegion: facts.member.region)
+        {
             throw .payment(
                 .crossProvinceUsesWallet, "the member is insured in another province: grant the amount into the member's wallet instead",
                 "跨省共济请通过医保钱包划转", ["member_region": facts.member.region.description])

@@ -164,13 +164,17 @@ public protocol FamilyAccountStore: Sendable {
         now: Int64
     ) async throws -> (transfer: WalletTransfer, balanceAfter: Money)
     /// R-XP-4: the member accepts or declines a pending transfer (`WalletRules.answer`).
-    func answerTransfer(id: String, _ answer: WalletRules.Answer, endUser: ResidentID, key: IdempotencyKey?, now: Int64) async throws
+    func answerTransfer(
+        id: String, _ answer: WalletRules.Answer, endUser: ResidentID, key: IdempotencyKey?, now: Int64
+    ) async throws
         -> WalletTransfer
     /// R-XP-4: returns the transfers whose return time has come, each exactly once (on
     /// PostgreSQL one daemon at a time); returns how many.
     func returnDueTransfers(now: Int64, limit: Int) async throws -> Int
     /// A person's transfers as sender or receiver, newest first, strictly before the cursor.
-    func walletTransfers(of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int) async throws
+    func walletTransfers(
+        of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int
+    ) async throws
         -> [WalletTransfer]
 }
 
