@@ -223,14 +223,18 @@ public struct SettlementPosting: Hashable, Sendable {
     /// The account's year when debited: a reversal after the account rolled over credits a
     /// current-year debit to carry-over (R-SETL-5).
     public var accountYear: Int
+    /// R-XP-5: paid from what the member's wallet holds from `owner` through the binding (the
+    /// part is the part of `owner`'s account it came from), not from the account itself.
+    public var fromWallet: Bool
 
     /// Creates a posting.
-    public init(owner: ResidentID, part: BalancePart, amount: Money, bindingID: String?, accountYear: Int) {
+    public init(owner: ResidentID, part: BalancePart, amount: Money, bindingID: String?, accountYear: Int, fromWallet: Bool = false) {
         self.owner = owner
         self.part = part
         self.amount = amount
         self.bindingID = bindingID
         self.accountYear = accountYear
+        self.fromWallet = fromWallet
     }
 }
 
@@ -278,15 +282,20 @@ public struct FamilyBinding: Hashable, Sendable {
     public var usedThisYear: Money
     /// Family funds it paid at institutions today (China time), net of reversals (R-CTL-2).
     public var usedToday: Money
+    /// R-XP-5: what the member's wallet holds through it (a cross-province binding).
+    public var walletHolding: WalletHolding?
 
     /// Creates the facts of one binding.
-    public init(binding: Binding, authorizerAccount: PersonalAccount?, policy: RegionPolicy?, usedThisYear: Money, usedToday: Money = .zero)
-    {
+    public init(
+        binding: Binding, authorizerAccount: PersonalAccount?, policy: RegionPolicy?, usedThisYear: Money, usedToday: Money = .zero,
+        walletHolding: WalletHolding? = nil
+    ) {
         self.binding = binding
         self.authorizerAccount = authorizerAccount
         self.policy = policy
         self.usedThisYear = usedThisYear
         self.usedToday = usedToday
+        self.walletHolding = walletHolding
     }
 }
 
@@ -380,6 +389,8 @@ public struct SettlementPlan: Hashable, Sendable {
     public var split: SettlementSplit
     /// Each debited account afterwards.
     public var accounts: [PersonalAccount]
+    /// R-XP-5: the wallet holdings the split debited (or the reversal credited), as they are after it.
+    public var holdings: [WalletHolding] = []
     /// The ledger movement: the accounts pay the institution.
     public var movement: LedgerMovement
 }
@@ -390,6 +401,8 @@ public struct ReversalPlan: Hashable, Sendable {
     public var credits: [SettlementPosting]
     /// Each credited account afterwards.
     public var accounts: [PersonalAccount]
+    /// R-XP-5: the wallet holdings the split debited (or the reversal credited), as they are after it.
+    public var holdings: [WalletHolding] = []
     /// The ledger movement: the institution pays the accounts back.
     public var movement: LedgerMovement
 }
@@ -490,4 +503,13 @@ public struct ReconciliationReport: Hashable, Sendable {
     public var differences: [ReconciliationDifference]
     /// More differences than listed.
     public var truncated: Bool
+}
+
+extension SettlementPosting {
+    /// The ledger account it debits (or, reversed, credits): a part of `owner`'s account, or
+    /// (R-XP-5) that part held in the member's wallet through the binding.
+    public func ledgerAccount(member: ResidentID) -> String {
+        if fromWallet, let bindingID { return LedgerAccount.wallet(member, binding: bindingID, part) }
+        return LedgerAccount.person(owner, part)
+    }
 }

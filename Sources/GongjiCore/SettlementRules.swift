@@ -42,12 +42,12 @@ public enum SettlementRules {
     public static func settle(_ order: SettlementOrder, facts: SettlementFacts) throws(DomainError) -> SettlementPlan {
         let id = try settlementID(order.settlementID)
         let (institution, patient) = try check(order, facts: facts)
-        let (split, accounts) = split(order.amount, institution: institution, patient: patient, facts: facts)
+        let (split, accounts, holdings) = split(order.amount, institution: institution, patient: patient, facts: facts)
         let entries =
-            split.postings.map { LedgerEntry(LedgerAccount.person($0.owner, $0.part), Money(fen: -$0.amount.fen)) }
+            split.postings.map { LedgerEntry($0.ledgerAccount(member: patient.person.id), Money(fen: -$0.amount.fen)) }
             + [LedgerEntry(LedgerAccount.institution(institution.code), Money.sum(split.postings.map(\.amount)) ?? .zero)]
         return SettlementPlan(
-            settlementID: id, institution: institution, patient: patient.person, split: split, accounts: accounts,
+            settlementID: id, institution: institution, patient: patient.person, split: split, accounts: accounts, holdings: holdings,
             movement: LedgerMovement("settlement:\(institution.code.value):\(id)", entries))
     }
 
@@ -56,10 +56,11 @@ public enum SettlementRules {
     static func split(
         _ amount: Money, institution: Institution, patient: PersonRecord,
         facts: SettlementFacts
-    ) -> (split: SettlementSplit, accounts: [PersonalAccount]) {
+    ) -> (split: SettlementSplit, accounts: [PersonalAccount], holdings: [WalletHolding]) {
         var remaining = amount
         var postings: [SettlementPosting] = []
         var accounts: [PersonalAccount] = []
+        var holdings: [WalletHolding] = []
         // The patient's own account: the parts in the order of the patient's region, then the rest.
         if let own = patient.account {
             let order = facts.patientPolicy?.payment.balanceParts ?? [.carryOver, .currentYear]
@@ -75,7 +76,11 @@ public enum SettlementRules {
         }
         let acctPay = amount.subtracting(remaining)!
         var family: [FamilyFundUse] = []
-        for entry in facts.bindings {
+        // R-XP-5: the wallet (cross-province bindings) before the same-province bindings, each oldest first.
+        let crossing = { (entry: FamilyBinding) in
+            WalletRules.crossesProvinces(policyRegion: entry.binding.region, memberRegion: patient.person.region)
+        }
+        for entry in facts.bindings.filter(crossing) + facts.bindings.filter({ !crossing($0) }) {
             let binding = entry.binding
             var note: FamilyFundNote? = nil
             var taken = Money.zero
@@ -85,8 +90,6 @@ public enum SettlementRules {
                 note = .bindingNotStarted
             } else if binding.isFrozen {
                 note = .frozen
-            } else if WalletRules.crossesProvinces(policyRegion: binding.region, memberRegion: patient.person.region) {
-                note = .crossProvinceWallet
             } else if entry.policy == nil {
                 note = .regionNotSupported
             } else if entry.policy!.availability.suspended {
@@ -108,6 +111,28 @@ public enum SettlementRules {
                 let usable = account?.usable(entry.policy!.payment.balanceParts) ?? .zero
                 if limitLeft == .zero {
                     note = .limitReached
+                } else if crossing(entry) {
+                    // R-XP-5: what the wallet holds through this binding, by the part it came from.
+                    guard let holding = entry.walletHolding, holding.total > .zero else {
+                        note = .crossProvinceWallet
+                        family.append(FamilyFundUse(bindingID: binding.id, authorizer: binding.authorizer, amount: .zero, note: note))
+                        continue
+                    }
+                    let cap = Money.min(remaining, limitLeft.map { Money.min($0, holding.total) } ?? holding.total)
+                    var after = holding
+                    for part in entry.policy!.payment.balanceParts + [.carryOver, .currentYear] where taken < cap {
+                        let held = part == .currentYear ? after.currentYear : after.carryOver
+                        let take = Money.min(held, cap.subtracting(taken)!)
+                        guard take > .zero else { continue }
+                        if part == .currentYear { after.currentYear = held.subtracting(take)! } else { after.carryOver = held.subtracting(take)! }
+                        postings.append(
+                            SettlementPosting(
+                                owner: binding.authorizer, part: part, amount: take, bindingID: binding.id,
+                                accountYear: entry.authorizerAccount?.year ?? facts.today.year, fromWallet: true))
+                        taken = taken.adding(take)!
+                    }
+                    holdings.append(after)
+                    remaining = remaining.subtracting(taken)!
                 } else if usable == .zero {
                     note = .balanceEmpty
                 } else if let account {
@@ -130,7 +155,7 @@ public enum SettlementRules {
         return (
             SettlementSplit(
                 amount: amount, acctPay: acctPay, acctMulaidPay: mulaid, cashPay: remaining, postings: postings,
-                family: family, familyZeroNote: zeroNote), accounts
+                family: family, familyZeroNote: zeroNote), accounts, holdings
         )
     }
 
@@ -138,7 +163,8 @@ public enum SettlementRules {
     /// period; `accounts` are the debited accounts as they are now. Nil when it is reversed
     /// already (a second reversal changes nothing).
     public static func reverse(
-        _ record: SettlementRecord, accounts: [PersonalAccount], terms: RegionPolicy.SettlementTerms,
+        _ record: SettlementRecord, accounts: [PersonalAccount], holdings: [WalletHolding] = [], walletBindings: [Binding] = [],
+        terms: RegionPolicy.SettlementTerms,
         today: CivilDate
     ) throws(DomainError) -> ReversalPlan? {
         guard record.status == .settled else { return nil }
@@ -154,23 +180,45 @@ public enum SettlementRules {
                 ])
         }
         var byOwner = Dictionary(accounts.map { ($0.owner, $0) }, uniquingKeysWith: { first, _ in first })
+        var byBinding = Dictionary(holdings.map { ($0.bindingID, $0) }, uniquingKeysWith: { first, _ in first })
         var credits: [SettlementPosting] = []
         for posting in record.split.postings {
+            if posting.fromWallet, let bindingID = posting.bindingID {
+                // R-XP-5: back into the wallet, to the part it came from — unless the binding has ended
+                // (R-XP-6 returned the wallet): then to the authorizer's carry-over.
+                if walletBindings.first(where: { $0.id == bindingID })?.status == .active, var holding = byBinding[bindingID] {
+                    guard let current = holding.currentYear.adding(posting.part == .currentYear ? posting.amount : .zero),
+                        let carry = holding.carryOver.adding(posting.part == .carryOver ? posting.amount : .zero),
+                        current.isValidAmount, carry.isValidAmount
+                    else { throw .amountOutOfRange("wallet") }
+                    holding.currentYear = current
+                    holding.carryOver = carry
+                    byBinding[bindingID] = holding
+                    credits.append(posting)
+                    continue
+                }
+            }
             guard let account = byOwner[posting.owner] else { preconditionFailure("the store hands over every debited account") }
             // A current-year debit whose year has rolled over since goes back to carry-over.
             var credit = posting
             if posting.part == .currentYear, account.year > posting.accountYear { credit.part = .carryOver }
+            if posting.fromWallet {
+                credit.part = .carryOver
+                credit.fromWallet = false
+            }
             credit.accountYear = account.year
             byOwner[posting.owner] = try account.crediting(posting.amount, to: credit.part)
             credits.append(credit)
         }
         let total = Money.sum(credits.map(\.amount)) ?? .zero
         let entries =
-            credits.map { LedgerEntry(LedgerAccount.person($0.owner, $0.part), $0.amount) }
+            credits.map { LedgerEntry($0.ledgerAccount(member: record.patient), $0.amount) }
             + [LedgerEntry(LedgerAccount.institution(record.institution.code), Money(fen: -total.fen))]
-        let touched = Set(credits.map(\.owner))
+        let touched = Set(credits.filter { !$0.fromWallet }.map(\.owner))
+        let walletBindings = Set(credits.filter(\.fromWallet).compactMap(\.bindingID))
         return ReversalPlan(
             credits: credits, accounts: byOwner.values.filter { touched.contains($0.owner) }.sorted { $0.owner.value < $1.owner.value },
+            holdings: byBinding.values.filter { walletBindings.contains($0.bindingID) }.sorted { $0.bindingID < $1.bindingID },
             movement: LedgerMovement("reversal:\(record.institution.code.value):\(record.settlementID)", entries))
     }
 
@@ -344,11 +392,12 @@ extension SettlementRules {
     /// R-SETL-5 under the terms of the institution's region (the published defaults when its
     /// policy names none, or none is loaded).
     public static func reverse(
-        _ record: SettlementRecord, accounts: [PersonalAccount], policies: PolicyBook,
-        today: CivilDate
+        _ record: SettlementRecord, accounts: [PersonalAccount], holdings: [WalletHolding] = [], walletBindings: [Binding] = [],
+        policies: PolicyBook, today: CivilDate
     ) throws(DomainError) -> ReversalPlan? {
         try reverse(
-            record, accounts: accounts, terms: policies.policy(of: record.institution.region)?.settlementTerms ?? .defaults, today: today)
+            record, accounts: accounts, holdings: holdings, walletBindings: walletBindings,
+            terms: policies.policy(of: record.institution.region)?.settlementTerms ?? .defaults, today: today)
     }
 }
 
@@ -357,7 +406,8 @@ extension SettlementFacts {
     /// region's (the order of the own account's parts) and each binding's region's.
     public init(
         scope: InstitutionScope, institution: Institution?, patient: PersonRecord?,
-        bindings: [(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money, usedToday: Money)], policies: PolicyBook,
+        bindings: [(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money, usedToday: Money, walletHolding: WalletHolding?)],
+        policies: PolicyBook,
         today: CivilDate
     ) {
         self.init(
@@ -366,7 +416,7 @@ extension SettlementFacts {
             bindings: bindings.map {
                 FamilyBinding(
                     binding: $0.binding, authorizerAccount: $0.authorizerAccount, policy: policies.policy(of: $0.binding.region),
-                    usedThisYear: $0.usedThisYear, usedToday: $0.usedToday)
+                    usedThisYear: $0.usedThisYear, usedToday: $0.usedToday, walletHolding: $0.walletHolding)
             }, today: today)
     }
 }

@@ -348,6 +348,7 @@ extension PostgresSchema {
           carry_over_fen BIGINT NOT NULL CHECK (carry_over_fen >= 0),
           updated_at BIGINT NOT NULL
         );
-        CREATE INDEX wallet_holding_by_member ON wallet_holding(member)
+        CREATE INDEX wallet_holding_by_member ON wallet_holding(member);
+        ALTER TABLE settlement_posting ADD COLUMN from_wallet BOOLEAN NOT NULL DEFAULT false
         """
 }

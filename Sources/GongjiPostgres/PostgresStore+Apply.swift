@@ -170,11 +170,11 @@ extension PostgresStore {
             guard !split.postings.isEmpty else { return }
             let seq = insertedSettlement
             writes.add { b in
-                "INSERT INTO settlement_posting (settlement_seq, position, owner, part, amount_fen, binding_id, account_year, settled_year) VALUES "
+                "INSERT INTO settlement_posting (settlement_seq, position, owner, part, amount_fen, binding_id, account_year, settled_year, from_wallet) VALUES "
                     + split.postings.enumerated().map { position, posting in
                         "(\(seq), \(b.placeholder(Int64(position))), \(b.placeholder(posting.owner.value)), \(b.placeholder(posting.part.rawValue)), "
                             + "\(b.placeholder(posting.amount.fen)), \(b.placeholder(posting.bindingID)), \(b.placeholder(Int64(posting.accountYear))), "
-                            + "\(b.placeholder(Int64(row.day.year))))"
+                            + "\(b.placeholder(Int64(row.day.year))), \(b.placeholder(posting.fromWallet)))"
                     }.joined(separator: ", ")
             }
         }

@@ -118,8 +118,9 @@ extension PostgresStore: StorageBackend {
                         WHERE p.binding_id = b.id AND p.settled_year = \(Int64(day.year)) AND s.status = 'settled')::bigint AS used_this_year,
                        (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
                         WHERE p.binding_id = b.id AND p.settled_year = \(Int64(day.year)) AND s.settled_on = \(day.description)
-                          AND s.status = 'settled')::bigint AS used_today
-                FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer
+                          AND s.status = 'settled')::bigint AS used_today,
+                       h.binding_id AS holding_binding, h.current_year_fen AS holding_current_fen, h.carry_over_fen AS holding_carry_fen
+                FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer LEFT JOIN wallet_holding h ON h.binding_id = b.id
                 WHERE b.member = \(patient.value) ORDER BY b.seq
                 """, logger: logger)
             {
@@ -127,7 +128,12 @@ extension PostgresStore: StorageBackend {
                 facts.patientBindings.append(
                     StoredFamilyBinding(
                         binding: binding, authorizerAccount: try decodeAccount(row, prefix: "", owner: binding.authorizer),
-                        usedThisYear: try row.money("used_this_year"), usedToday: try row.money("used_today")))
+                        usedThisYear: try row.money("used_this_year"), usedToday: try row.money("used_today"),
+                        walletHolding: try row.optionalString("holding_binding") == nil
+                            ? nil
+                            : WalletHolding(
+                                member: patient, bindingID: binding.id, authorizer: binding.authorizer,
+                                currentYear: try row.money("holding_current_fen"), carryOver: try row.money("holding_carry_fen"))))
             }
         case .reversal(let institution, let settlementID):
             if locking {
@@ -144,6 +150,13 @@ extension PostgresStore: StorageBackend {
             if locking { try await lockAccounts(owners, on: c, logger: logger) }
             for owner in owners {
                 if let account = try await fetchAccount(owner, on: c, logger: logger) { facts.accounts.append(account) }
+            }
+            let walletBindings = Array(Set(facts.settlement?.split.postings.filter(\.fromWallet).compactMap(\.bindingID) ?? [])).sorted()
+            if !walletBindings.isEmpty {
+                for bindingID in walletBindings {
+                    facts.bindings += try await fetchBindings(where: "id = $1", [bindingID], on: c, logger: logger).map(\.binding)
+                    facts.holdings += try await fetchHoldings(where: "binding_id = $1", [bindingID], on: c, logger: logger)
+                }
             }
         case .newBinding(let authorizer, let member, let documents):
             // The authorizer's bindings (their count, R-BIND-4) stay as read until commit.

@@ -207,7 +207,7 @@ extension PostgresStore {
                 SettlementPosting(
                     owner: try row.id("owner"), part: part, amount: try row.money("amount_fen"),
                     bindingID: try row.optionalString("binding_id"),
-                    accountYear: Int(try row.int("account_year"))))
+                    accountYear: Int(try row.int("account_year")), fromWallet: try row.bool("from_wallet")))
         }
         return try rows.map { row in
             let seq = try row.int("seq")

@@ -472,6 +472,8 @@ enum Schema {
                   updated_at INTEGER NOT NULL
                 ) STRICT;
                 CREATE INDEX wallet_holding_by_member ON wallet_holding(member);
+                -- R-XP-5: a settlement's posting paid from what a wallet holds through the binding.
+                ALTER TABLE settlement_posting ADD COLUMN from_wallet INTEGER NOT NULL DEFAULT 0 CHECK (from_wallet IN (0, 1));
                 """)
     }
 }

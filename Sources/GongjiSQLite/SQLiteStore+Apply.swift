@@ -240,12 +240,13 @@ extension SQLiteStore {
         for (position, posting) in split.postings.enumerated() {
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO settlement_posting (settlement_seq, position, owner, part, amount_fen, binding_id, account_year, settled_year)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO settlement_posting (settlement_seq, position, owner, part, amount_fen, binding_id, account_year, settled_year,
+                      from_wallet)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 seq, position, posting.owner.value, posting.part.rawValue, posting.amount.fen, posting.bindingID,
-                posting.accountYear, row.day.year,
+                posting.accountYear, row.day.year, posting.fromWallet,
             ])
         }
         return seq

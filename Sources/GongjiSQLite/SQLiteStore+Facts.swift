@@ -71,7 +71,8 @@ extension SQLiteStore: StorageBackend {
                 facts.patientBindings.append(
                     StoredFamilyBinding(
                         binding: binding, authorizerAccount: try fetchAccount(binding.authorizer, in: db),
-                        usedThisYear: Money(fen: used?["year_fen"] ?? 0), usedToday: Money(fen: used?["day_fen"] ?? 0)))
+                        usedThisYear: Money(fen: used?["year_fen"] ?? 0), usedToday: Money(fen: used?["day_fen"] ?? 0),
+                        walletHolding: try fetchHoldings(where: "binding_id = ?", [binding.id], in: db).first))
             }
         case .reversal(let institution, let settlementID):
             facts.settlement = try fetchSettlements(
@@ -80,6 +81,10 @@ extension SQLiteStore: StorageBackend {
             ).first
             for owner in Set(facts.settlement?.split.postings.map(\.owner) ?? []) {
                 if let account = try fetchAccount(owner, in: db) { facts.accounts.append(account) }
+            }
+            for bindingID in Set(facts.settlement?.split.postings.filter(\.fromWallet).compactMap(\.bindingID) ?? []).sorted() {
+                if let record = try fetchBinding(id: bindingID, in: db) { facts.bindings.append(record.binding) }
+                facts.holdings += try fetchHoldings(where: "binding_id = ?", [bindingID], in: db)
             }
         case .newBinding(let authorizer, let member, let documents):
             facts.person = try fetchPerson(authorizer, in: db)

@@ -101,7 +101,7 @@ extension SQLiteStore {
                 SettlementPosting(
                     owner: try ResidentID.stored(row["owner"]), part: part, amount: Money(fen: row["amount_fen"]),
                     bindingID: row["binding_id"],
-                    accountYear: row["account_year"]))
+                    accountYear: row["account_year"], fromWallet: row["from_wallet"]))
         }
         return try rows.map { row in
             let seq: Int64 = row["seq"]

@@ -13,11 +13,14 @@ public enum FactsRequest: Hashable, Sendable {
     /// the years paid for the member through Gongji. Locks the binding, then the authorizer's account.
     case premium(bindingID: String)
     /// A settlement: the institution, the patient, and the patient's bindings as member, oldest
-    /// first, each with its authorizer's account and its family funds used at institutions in
-    /// `day`'s year and on `day`. Locks the accounts of the patient and of every authorizer.
+    /// first, each with its authorizer's account, its family funds used at institutions in
+    /// `day`'s year and on `day`, and what the patient's wallet holds through it (R-XP-5). Locks
+    /// the accounts of the patient and of every authorizer (a wallet's holding changes only
+    /// under its authorizer's account lock).
     case settlement(institution: InstitutionCode?, patient: ResidentID?, day: CivilDate)
-    /// A reversal: the settlement, and the accounts its postings debited. Locks the settlement,
-    /// then those accounts.
+    /// A reversal: the settlement, the accounts its postings debited, and for the postings paid
+    /// from a wallet, their bindings (`bindings`) and holdings. Locks the settlement, then those
+    /// accounts.
     case reversal(institution: InstitutionCode, settlementID: String)
     /// A new binding: the authorizer, the member (when the number is valid), the authorizer's
     /// bindings, and which of `documents` the authorizer uploaded. Locks the authorizer's person row.
@@ -129,13 +132,18 @@ public struct StoredFamilyBinding: Sendable {
     public var usedThisYear: Money
     /// Family funds it paid at institutions today, net of reversals (R-CTL-2).
     public var usedToday: Money
+    /// R-XP-5: what the patient's wallet holds through it.
+    public var walletHolding: WalletHolding?
 
     /// Creates it.
-    public init(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money, usedToday: Money) {
+    public init(
+        binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money, usedToday: Money, walletHolding: WalletHolding? = nil
+    ) {
         self.binding = binding
         self.authorizerAccount = authorizerAccount
         self.usedThisYear = usedThisYear
         self.usedToday = usedToday
+        self.walletHolding = walletHolding
     }
 }
 

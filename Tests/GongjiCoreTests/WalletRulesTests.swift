@@ -267,4 +267,85 @@ struct WalletRulesTests {
         policy.crossProvince?.transfersPerDay = 0
         #expect(reason { try policy.validate() } == "POLICY_INVALID")
     }
+
+    static func walletEntry(holding: WalletHolding?, limit: Money? = nil, used: Money = .zero) -> FamilyBinding {
+        var binding = Self.binding
+        binding.medicalLimit = limit
+        return FamilyBinding(
+            binding: binding, authorizerAccount: PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(5000)),
+            policy: Self.hohhot, usedThisYear: used, walletHolding: holding)
+    }
+
+    static var patient: PersonRecord {
+        PersonRecord(person: resident(Self.mother, name: "李秀兰", region: Self.haikou), paidYears: [], account: nil)
+    }
+
+    @Test(
+        "R-XP-5 worked example: the mother's wallet holds 300.00 from her son; she settles 500.00 → 300.00 from the wallet (by origin part), 200.00 cash; the son's account is untouched"
+    )
+    func settleFromWallet() throws {
+        let holding = WalletHolding(
+            member: Self.mother, bindingID: "b-xp", authorizer: authorizerID, currentYear: .yuan(100), carryOver: .yuan(200))
+        let order = Settle.order(.yuan(500), patient: Self.mother)
+        let plan = try SettlementRules.settle(
+            order, facts: Settle.facts(patient: Self.patient, bindings: [Self.walletEntry(holding: holding)]))
+        #expect(plan.split.acctMulaidPay == .yuan(300) && plan.split.cashPay == .yuan(200))
+        #expect(plan.split.postings.allSatisfy(\.fromWallet) && plan.split.postings.map(\.part) == [.carryOver, .currentYear])
+        #expect(plan.accounts.isEmpty, "the authorizer's account is not debited")
+        #expect(plan.holdings == [WalletHolding(member: Self.mother, bindingID: "b-xp", authorizer: authorizerID)])
+        #expect(plan.movement.entries.contains(LedgerEntry(LedgerAccount.wallet(Self.mother, binding: "b-xp", .carryOver), .yuan(-200))))
+        // The binding's limits apply as to any family use (R-SETL-8).
+        let limited = try SettlementRules.preSettle(
+            order,
+            facts: Settle.facts(patient: Self.patient, bindings: [Self.walletEntry(holding: holding, limit: .yuan(250), used: .yuan(200))]))
+        #expect(limited.acctMulaidPay == .yuan(50))
+        // An empty wallet: nothing, noted.
+        let empty = try SettlementRules.preSettle(
+            order, facts: Settle.facts(patient: Self.patient, bindings: [Self.walletEntry(holding: nil)]))
+        #expect(empty.acctMulaidPay == .zero && empty.familyZeroNote == .crossProvinceWallet)
+    }
+
+    @Test("R-XP-5 the wallet pays before a same-province binding of the patient")
+    func walletFirst() throws {
+        let local = Binding(
+            id: "b-local", authorizer: Settle.otherAuthorizer, member: Self.mother, memberName: "李秀兰", relationship: .parent,
+            region: RegionCode(460_100)!, startDate: today, status: .active)
+        var hainan = Self.hohhot
+        hainan.region = RegionCode(460_100)!
+        let localEntry = FamilyBinding(
+            binding: local, authorizerAccount: PersonalAccount(owner: Settle.otherAuthorizer, year: 2024, currentYear: .yuan(1000)),
+            policy: hainan, usedThisYear: .zero)
+        let holding = WalletHolding(member: Self.mother, bindingID: "b-xp", authorizer: authorizerID, carryOver: .yuan(100))
+        let split = try SettlementRules.preSettle(
+            Settle.order(.yuan(150), patient: Self.mother),
+            facts: Settle.facts(patient: Self.patient, bindings: [localEntry, Self.walletEntry(holding: holding)]))
+        #expect(split.family.map(\.bindingID) == ["b-xp", "b-local"] && split.family.map(\.amount) == [.yuan(100), .yuan(50)])
+        #expect(split.postings.map(\.fromWallet) == [true, false])
+    }
+
+    @Test("R-XP-5 a reversal puts wallet money back into the wallet; after the binding ended, into the authorizer's carry-over")
+    func reverseIntoWallet() throws {
+        let holding = WalletHolding(
+            member: Self.mother, bindingID: "b-xp", authorizer: authorizerID, currentYear: .yuan(100), carryOver: .yuan(200))
+        let plan = try SettlementRules.settle(
+            Settle.order(.yuan(250), patient: Self.mother),
+            facts: Settle.facts(patient: Self.patient, bindings: [Self.walletEntry(holding: holding)]))
+        let record = Settle.settled(plan)
+        let account = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(5000))
+        let emptied = WalletHolding(member: Self.mother, bindingID: "b-xp", authorizer: authorizerID, currentYear: .yuan(50))
+        let back = try #require(
+            try SettlementRules.reverse(
+                record, accounts: [account], holdings: [emptied], walletBindings: [Self.binding], terms: .defaults, today: today))
+        #expect(back.holdings == [holding] && back.accounts.isEmpty)
+        #expect(Money.sum(back.movement.entries.map(\.amount)) == .zero)
+        var ended = Self.binding
+        ended.status = .revoked
+        let afterEnd = try #require(
+            try SettlementRules.reverse(
+                record, accounts: [account], holdings: [emptied], walletBindings: [ended], terms: .defaults, today: today))
+        #expect(
+            afterEnd.holdings.isEmpty
+                && afterEnd.accounts == [PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(5000), carryOver: .yuan(250))])
+        #expect(afterEnd.movement.entries.contains(LedgerEntry(LedgerAccount.person(authorizerID, .carryOver), .yuan(200))))
+    }
 }

@@ -156,4 +156,30 @@ struct StoreWalletTests {
                     now: world.now)
             } == "NOT_CROSS_PROVINCE")
     }
+
+    @Test(
+        "R-XP-5 the member settles from her wallet (the family part), the reversal puts it back into the wallet; the ledger sums to zero",
+        arguments: Backend.all)
+    func settleFromWallet(backend: Backend) async throws {
+        let world = try await World(backend)
+        _ = try await world.store.upsertInstitution(World.hospital, key: nil, now: world.now)
+        let (authorizer, member) = try await world.crossProvinceFamily()
+        _ = try await world.transfer(.yuan(300), from: authorizer, id: "t1")
+        _ = try await world.store.answerTransfer(id: "t1", .accept, endUser: member, key: nil, now: world.now)
+        let settled = try await world.settle(member, .yuan(500), id: "s1")
+        #expect(settled.split.acctMulaidPay == .yuan(300) && settled.split.cashPay == .yuan(200))
+        #expect(settled.split.postings.allSatisfy(\.fromWallet) && settled.split.postings.first?.bindingID == "bx")
+        #expect(try await world.store.wallet(of: member).balance == .zero)
+        #expect(try await world.store.person(authorizer)?.account?.total == .yuan(700), "the account paid when it granted, not again")
+        let stored = try await world.store.settlement(institution: World.hospital.code, settlementID: "s1")
+        #expect(stored?.split.postings == settled.split.postings, "read back with where it came from")
+        _ = try await world.store.reverseSettlement(
+            institution: World.hospital.code, settlementID: "s1", policies: world.policies, today: world.today, now: world.now)
+        #expect(try await world.store.wallet(of: member).balance == .yuan(300))
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.wallet(member, binding: "bx", .currentYear)) == .yuan(300))
+        #expect(try await world.store.ledgerSum() == .zero)
+        // Limits and the deduction lists count it as family use through the binding.
+        let uses = try await world.store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 10)
+        #expect(uses.map(\.kind) == [.reversal, .settlement])
+    }
 }

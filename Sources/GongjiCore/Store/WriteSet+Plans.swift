@@ -40,7 +40,7 @@ extension SettlementPlan {
                 settlementID: settlementID, institution: institution, patient: patient.id, patientName: patient.name,
                 split: split, status: .settled, settledAt: now, reversedAt: nil, seq: 0),
             day: today)
-        var writes = WriteSet([.settlement(row)] + accounts.map(Write.account) + [.ledger(movement)], now: now)
+        var writes = WriteSet([.settlement(row)] + accounts.map(Write.account) + holdings.map(Write.walletHolding) + [.ledger(movement)], now: now)
         writes.append(
             contentsOf: SettlementPosting.byOwner(split.postings).map { owner, amount in
                 .accountUse(
@@ -60,7 +60,8 @@ extension ReversalPlan {
     /// one deduction-list row per account credited; and the record as it reads afterwards.
     public func writeSet(of record: SettlementRecord, today: CivilDate, now: Int64) -> (writes: WriteSet, reversed: SettlementRecord) {
         var writes = WriteSet(
-            accounts.map(Write.account) + [.settlementReversed(sequence: record.seq, day: today), .ledger(movement)], now: now)
+            accounts.map(Write.account) + holdings.map(Write.walletHolding)
+                + [.settlementReversed(sequence: record.seq, day: today), .ledger(movement)], now: now)
         writes.append(
             contentsOf: SettlementPosting.byOwner(credits).map { owner, amount in
                 .accountUse(

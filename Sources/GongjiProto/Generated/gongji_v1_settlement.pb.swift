@@ -393,6 +393,11 @@ public nonisolated struct Gongji_V1_SettlementPosting: Sendable {
   /// The binding through which family funds paid; empty for the patient's own account.
   public var bindingID: String = String()
 
+  /// R-XP-5: paid from what the member's medical-insurance wallet holds from this authorizer
+  /// through the (cross-province) binding, not from the account directly; `part` is the part of
+  /// the account the wallet's money came from.
+  public var fromWallet: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1067,7 +1072,7 @@ nonisolated extension Gongji_V1_FamilyFundUse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Gongji_V1_SettlementPosting: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SettlementPosting"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id_number\0\u{1}part\0\u{3}amount_fen\0\u{3}binding_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id_number\0\u{1}part\0\u{3}amount_fen\0\u{3}binding_id\0\u{3}from_wallet\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1079,6 +1084,7 @@ nonisolated extension Gongji_V1_SettlementPosting: SwiftProtobuf.Message, SwiftP
       case 2: try { try decoder.decodeSingularEnumField(value: &self.part) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.amountFen) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.bindingID) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.fromWallet) }()
       default: break
       }
     }
@@ -1097,6 +1103,9 @@ nonisolated extension Gongji_V1_SettlementPosting: SwiftProtobuf.Message, SwiftP
     if !self.bindingID.isEmpty {
       try visitor.visitSingularStringField(value: self.bindingID, fieldNumber: 4)
     }
+    if self.fromWallet != false {
+      try visitor.visitSingularBoolField(value: self.fromWallet, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1105,6 +1114,7 @@ nonisolated extension Gongji_V1_SettlementPosting: SwiftProtobuf.Message, SwiftP
     if lhs.part != rhs.part {return false}
     if lhs.amountFen != rhs.amountFen {return false}
     if lhs.bindingID != rhs.bindingID {return false}
+    if lhs.fromWallet != rhs.fromWallet {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

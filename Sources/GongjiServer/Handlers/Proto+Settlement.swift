@@ -77,6 +77,7 @@ extension Gongji_V1_SettlementSplit {
                 $0.part = posting.part.proto
                 $0.amountFen = posting.amount.fen
                 $0.bindingID = posting.bindingID ?? ""
+                $0.fromWallet = posting.fromWallet
             }
         }
         family = split.family.map { use in
