@@ -124,7 +124,11 @@ public enum SettlementRules {
                         let held = part == .currentYear ? after.currentYear : after.carryOver
                         let take = Money.min(held, cap.subtracting(taken)!)
                         guard take > .zero else { continue }
-                        if part == .currentYear { after.currentYear = held.subtracting(take)! } else { after.carryOver = held.subtracting(take)! }
+                        if part == .currentYear {
+                            after.currentYear = held.subtracting(take)!
+                        } else {
+                            after.carryOver = held.subtracting(take)!
+                        }
                         postings.append(
                             SettlementPosting(
                                 owner: binding.authorizer, part: part, amount: take, bindingID: binding.id,
@@ -406,7 +410,9 @@ extension SettlementFacts {
     /// region's (the order of the own account's parts) and each binding's region's.
     public init(
         scope: InstitutionScope, institution: Institution?, patient: PersonRecord?,
-        bindings: [(binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money, usedToday: Money, walletHolding: WalletHolding?)],
+        bindings: [(
+            binding: Binding, authorizerAccount: PersonalAccount?, usedThisYear: Money, usedToday: Money, walletHolding: WalletHolding?
+        )],
         policies: PolicyBook,
         today: CivilDate
     ) {

@@ -266,9 +266,11 @@ extension StorageBackend {
                     guard Set(facts.accounts.map(\.owner)).isSuperset(of: record.split.postings.map(\.owner)) else {
                         throw StoreError(.database, "a debited account is missing")
                     }
-                    guard let plan = try SettlementRules.reverse(
+                    guard
+                        let plan = try SettlementRules.reverse(
                             record, accounts: facts.accounts, holdings: facts.holdings, walletBindings: facts.bindings, policies: policies,
-                            today: today) else {
+                            today: today)
+                    else {
                         return Decision(WriteSet(now: now)) { _ in (record, "") }
                     }
                     let (writes, reversed) = plan.writeSet(of: record, today: today, now: now)
@@ -366,7 +368,8 @@ enum UseCases {
     static func settlementFacts(_ facts: StoredFacts, scope: InstitutionScope, policies: PolicyBook, today: CivilDate) -> SettlementFacts {
         SettlementFacts(
             scope: scope, institution: facts.institution, patient: facts.person,
-            bindings: facts.patientBindings.map { ($0.binding, $0.authorizerAccount, $0.usedThisYear, $0.usedToday, $0.walletHolding) }, policies: policies,
+            bindings: facts.patientBindings.map { ($0.binding, $0.authorizerAccount, $0.usedThisYear, $0.usedToday, $0.walletHolding) },
+            policies: policies,
             today: today)
     }
 }

@@ -40,7 +40,8 @@ extension SettlementPlan {
                 settlementID: settlementID, institution: institution, patient: patient.id, patientName: patient.name,
                 split: split, status: .settled, settledAt: now, reversedAt: nil, seq: 0),
             day: today)
-        var writes = WriteSet([.settlement(row)] + accounts.map(Write.account) + holdings.map(Write.walletHolding) + [.ledger(movement)], now: now)
+        var writes = WriteSet(
+            [.settlement(row)] + accounts.map(Write.account) + holdings.map(Write.walletHolding) + [.ledger(movement)], now: now)
         writes.append(
             contentsOf: SettlementPosting.byOwner(split.postings).map { owner, amount in
                 .accountUse(
