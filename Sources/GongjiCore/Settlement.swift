@@ -391,6 +391,8 @@ public struct SettlementPlan: Hashable, Sendable {
     public var accounts: [PersonalAccount]
     /// R-XP-5: the wallet holdings the split debited (or the reversal credited), as they are after it.
     public var holdings: [WalletHolding] = []
+    /// R-XP-7: what the wallets spent, per binding.
+    public var walletMovements: [WalletMovement] = []
     /// The ledger movement: the accounts pay the institution.
     public var movement: LedgerMovement
 }
@@ -403,6 +405,8 @@ public struct ReversalPlan: Hashable, Sendable {
     public var accounts: [PersonalAccount]
     /// R-XP-5: the wallet holdings the split debited (or the reversal credited), as they are after it.
     public var holdings: [WalletHolding] = []
+    /// R-XP-7: wallet money the institution paid back (and, the binding having ended, returned).
+    public var walletMovements: [WalletMovement] = []
     /// The ledger movement: the institution pays the accounts back.
     public var movement: LedgerMovement
 }

@@ -46,9 +46,17 @@ public enum SettlementRules {
         let entries =
             split.postings.map { LedgerEntry($0.ledgerAccount(member: patient.person.id), Money(fen: -$0.amount.fen)) }
             + [LedgerEntry(LedgerAccount.institution(institution.code), Money.sum(split.postings.map(\.amount)) ?? .zero)]
+        let reference = "\(institution.code.value):\(id)"
+        let spent = holdings.compactMap { holding -> WalletMovement? in
+            let paid = split.postings.filter { $0.fromWallet && $0.bindingID == holding.bindingID }
+            guard let entry = facts.bindings.first(where: { $0.binding.id == holding.bindingID }), !paid.isEmpty else { return nil }
+            return WalletMovement(
+                kind: .spent, provinces: holding.clearingPair(entry.binding), amount: Money.sum(paid.map(\.amount)) ?? .zero,
+                bindingID: holding.bindingID, reference: reference)
+        }
         return SettlementPlan(
             settlementID: id, institution: institution, patient: patient.person, split: split, accounts: accounts, holdings: holdings,
-            movement: LedgerMovement("settlement:\(institution.code.value):\(id)", entries))
+            walletMovements: spent, movement: LedgerMovement("settlement:\(reference)", entries))
     }
 
     /// The own account first, then each binding oldest first within its region's usable parts
@@ -186,6 +194,21 @@ public enum SettlementRules {
         var byOwner = Dictionary(accounts.map { ($0.owner, $0) }, uniquingKeysWith: { first, _ in first })
         var byBinding = Dictionary(holdings.map { ($0.bindingID, $0) }, uniquingKeysWith: { first, _ in first })
         var credits: [SettlementPosting] = []
+        var movements: [WalletMovement] = []
+        let reference = "\(record.institution.code.value):\(record.settlementID)"
+        // R-XP-7: wallet money the institution pays back, and (the binding ended) returned to the authorizer.
+        func moved(_ kind: WalletMovement.Kind, _ posting: SettlementPosting) {
+            guard let bindingID = posting.bindingID else { return }
+            let binding = walletBindings.first { $0.id == bindingID }
+            let pair =
+                byBinding[bindingID]?.provinces ?? binding.map { ProvincePair(from: $0.region.province, to: $0.region.province) }
+            guard let pair else { return }
+            if let index = movements.firstIndex(where: { $0.kind == kind && $0.bindingID == bindingID }) {
+                movements[index].amount = movements[index].amount.adding(posting.amount) ?? movements[index].amount
+            } else {
+                movements.append(WalletMovement(kind: kind, provinces: pair, amount: posting.amount, bindingID: bindingID, reference: reference))
+            }
+        }
         for posting in record.split.postings {
             if posting.fromWallet, let bindingID = posting.bindingID {
                 // R-XP-5: back into the wallet, to the part it came from — unless the binding has ended
@@ -199,8 +222,11 @@ public enum SettlementRules {
                     holding.carryOver = carry
                     byBinding[bindingID] = holding
                     credits.append(posting)
+                    moved(.reversed, posting)
                     continue
                 }
+                moved(.reversed, posting)
+                moved(.returned, posting)
             }
             guard let account = byOwner[posting.owner] else { preconditionFailure("the store hands over every debited account") }
             // A current-year debit whose year has rolled over since goes back to carry-over.
@@ -219,10 +245,11 @@ public enum SettlementRules {
             credits.map { LedgerEntry($0.ledgerAccount(member: record.patient), $0.amount) }
             + [LedgerEntry(LedgerAccount.institution(record.institution.code), Money(fen: -total.fen))]
         let touched = Set(credits.filter { !$0.fromWallet }.map(\.owner))
-        let walletBindings = Set(credits.filter(\.fromWallet).compactMap(\.bindingID))
+        let refilled = Set(credits.filter(\.fromWallet).compactMap(\.bindingID))
         return ReversalPlan(
             credits: credits, accounts: byOwner.values.filter { touched.contains($0.owner) }.sorted { $0.owner.value < $1.owner.value },
-            holdings: byBinding.values.filter { walletBindings.contains($0.bindingID) }.sorted { $0.bindingID < $1.bindingID },
+            holdings: byBinding.values.filter { refilled.contains($0.bindingID) }.sorted { $0.bindingID < $1.bindingID },
+            walletMovements: movements,
             movement: LedgerMovement("reversal:\(record.institution.code.value):\(record.settlementID)", entries))
     }
 

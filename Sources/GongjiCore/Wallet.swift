@@ -140,14 +140,20 @@ public struct WalletHolding: Hashable, Sendable {
     public var currentYear: Money
     /// From the authorizer's carry-over part.
     public var carryOver: Money
+    /// R-XP-7: the authorizer's province and the member's (the pair its money clears between).
+    public var provinces: ProvincePair?
 
     /// Creates a holding.
-    public init(member: ResidentID, bindingID: String, authorizer: ResidentID, currentYear: Money = .zero, carryOver: Money = .zero) {
+    public init(
+        member: ResidentID, bindingID: String, authorizer: ResidentID, currentYear: Money = .zero, carryOver: Money = .zero,
+        provinces: ProvincePair? = nil
+    ) {
         self.member = member
         self.bindingID = bindingID
         self.authorizer = authorizer
         self.currentYear = currentYear
         self.carryOver = carryOver
+        self.provinces = provinces
     }
 
     /// What it holds.
@@ -265,4 +271,58 @@ public struct WalletView: Sendable, Hashable {
 
     /// The sum of the holdings.
     public var balance: Money { Money.sum(holdings.map(\.total)) ?? .zero }
+}
+
+/// R-XP-7: the two provinces a wallet's money clears between.
+public struct ProvincePair: Hashable, Sendable, Comparable {
+    /// The authorizer's province (whose fund held the money).
+    public var from: RegionCode
+    /// The member's province (whose fund spends it).
+    public var to: RegionCode
+
+    /// Creates a pair.
+    public init(from: RegionCode, to: RegionCode) {
+        self.from = from
+        self.to = to
+    }
+
+    public static func < (lhs: ProvincePair, rhs: ProvincePair) -> Bool {
+        (lhs.from.value, lhs.to.value) < (rhs.from.value, rhs.to.value)
+    }
+}
+
+/// R-XP-7: one movement of wallet money between two provinces' funds, as clearing counts it;
+/// written with the change that moves it (`Write.walletMovement`), never changed.
+public struct WalletMovement: Hashable, Sendable {
+    /// What moved.
+    public enum Kind: String, Hashable, Sendable, CaseIterable {
+        /// A transfer accepted into the wallet: the member's province now holds it.
+        case granted
+        /// Spent from the wallet at a designated institution (or on a premium).
+        case spent
+        /// A settlement paid from the wallet reversed: the institution paid it back.
+        case reversed
+        /// Back from the wallet to the authorizer's account (the binding ended).
+        case returned
+    }
+
+    /// What moved.
+    public var kind: Kind
+    /// Between which provinces.
+    public var provinces: ProvincePair
+    /// How much (positive).
+    public var amount: Money
+    /// The binding.
+    public var bindingID: String
+    /// What it was: the transfer, the settlement (`institution:settlement id`) or the binding.
+    public var reference: String
+
+    /// Creates a movement.
+    public init(kind: Kind, provinces: ProvincePair, amount: Money, bindingID: String, reference: String) {
+        self.kind = kind
+        self.provinces = provinces
+        self.amount = amount
+        self.bindingID = bindingID
+        self.reference = reference
+    }
 }

@@ -201,6 +201,8 @@ public enum WalletRules {
             else { throw .amountOutOfRange("wallet") }
             held.currentYear = current
             held.carryOver = carry
+            let provinces = ProvincePair(from: transfer.fromProvince, to: transfer.toProvince)
+            held.provinces = provinces
             let entries = parts(of: transfer).flatMap { part, amount in
                 [
                     LedgerEntry(LedgerAccount.pendingTransfer(transfer.id, part), Money(fen: -amount.fen)),
@@ -211,6 +213,9 @@ public enum WalletRules {
                 resolved,
                 [
                     .walletTransfer(resolved), .walletHolding(held), .ledger(LedgerMovement("transfer-accepted:\(transfer.id)", entries)),
+                    .walletMovement(
+                        WalletMovement(
+                            kind: .granted, provinces: provinces, amount: transfer.amount, bindingID: transfer.bindingID, reference: transfer.id)),
                     .event(event(.walletTransferAccepted, resolved, parts: parts(of: transfer).map(\.0), balanceAfter: nil, now: now)),
                 ]
             )
@@ -260,6 +265,10 @@ public enum WalletRules {
                 } + [LedgerEntry(LedgerAccount.person(holding.authorizer, .carryOver), holding.total)]
             writes += [
                 .account(account), .walletHolding(emptied),
+                .walletMovement(
+                    WalletMovement(
+                        kind: .returned, provinces: holding.clearingPair(binding), amount: holding.total, bindingID: binding.id,
+                        reference: binding.id)),
                 .ledger(LedgerMovement("\(LedgerMovement.walletReturnPrefix)\(binding.id):\(now)", entries)),
                 .event(
                     AccountEvent(
@@ -340,5 +349,75 @@ extension DomainError {
             reason: .crossProvinceNotAllowed, category: .failedPrecondition,
             message: "\(policy.name) does not take part in cross-province mutual aid", messageZH: "本地区暂未开通跨省共济",
             details: ["region": policy.region.description])
+    }
+}
+
+extension WalletHolding {
+    /// The provinces its money clears between (the binding's province on both sides for a
+    /// holding stored before it knew them).
+    public func clearingPair(_ binding: Binding) -> ProvincePair {
+        provinces ?? ProvincePair(from: binding.region.province, to: binding.region.province)
+    }
+}
+
+/// R-XP-7: one pair of provinces' clearing for a month.
+public struct PairClearing: Hashable, Sendable {
+    /// The authorizer's province and the member's.
+    public var provinces: ProvincePair
+    /// Accepted into wallets.
+    public var granted = Money.zero
+    /// Spent from wallets.
+    public var spent = Money.zero
+    /// Spent and reversed by the institution.
+    public var reversed = Money.zero
+    /// Returned from wallets to the authorizers.
+    public var returned = Money.zero
+    /// The movements behind the figures.
+    public var movements: [WalletMovement] = []
+
+    /// What the authorizer's province owes the member's: what entered the member's wallets and
+    /// did not come back (what the wallets spent, the member's province paid out of it).
+    public var netOwed: Money { granted.subtracting(returned) ?? .zero }
+    /// How much the wallets of the pair changed by: granted − spent + reversed − returned, the
+    /// change of their ledger accounts over the month.
+    public var walletChange: Money { Money(fen: granted.fen - spent.fen + reversed.fen - returned.fen) }
+}
+
+/// R-XP-7: clearing (清算) between provinces, by month, China time.
+public enum ClearingRules {
+    /// The instants a month begins and ends (China time, Unix seconds), or MONTH_NOT_ENDED /
+    /// INVALID_FIELD: only a month that has ended is cleared, so its answer never changes.
+    public static func window(month text: String, now: Int64) throws(DomainError) -> (start: Int64, end: Int64) {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let year = Int(parts[0]), let month = Int(parts[1]),
+            let first = CivilDate(year: year, month: month, day: 1), (2000...2200).contains(year)
+        else { throw .invalidField("month", "must be YYYY-MM", zh: "月份格式应为YYYY-MM") }
+        let next = month == 12 ? CivilDate(year: year + 1, month: 1, day: 1)! : CivilDate(year: year, month: month + 1, day: 1)!
+        let midnight = ClockTime(hour: 0, minute: 0)!
+        let (start, end) = (midnight.unixSeconds(on: first), midnight.unixSeconds(on: next))
+        guard now >= end else {
+            throw DomainError(
+                reason: .monthNotEnded, category: .failedPrecondition,
+                message: "\(text) has not ended (China time); it is cleared from \(next)", messageZH: "该月尚未结束，暂不能清算",
+                details: ["month": text, "clearable_from": next.description])
+        }
+        return (start, end)
+    }
+
+    /// The month's clearing per pair of provinces, in province order, from its movements.
+    public static func report(_ movements: [WalletMovement]) -> [PairClearing] {
+        var pairs: [ProvincePair: PairClearing] = [:]
+        for movement in movements {
+            var pair = pairs[movement.provinces] ?? PairClearing(provinces: movement.provinces)
+            switch movement.kind {
+            case .granted: pair.granted = pair.granted.adding(movement.amount) ?? pair.granted
+            case .spent: pair.spent = pair.spent.adding(movement.amount) ?? pair.spent
+            case .reversed: pair.reversed = pair.reversed.adding(movement.amount) ?? pair.reversed
+            case .returned: pair.returned = pair.returned.adding(movement.amount) ?? pair.returned
+            }
+            pair.movements.append(movement)
+            pairs[movement.provinces] = pair
+        }
+        return pairs.values.sorted { $0.provinces < $1.provinces }
     }
 }

@@ -346,9 +346,22 @@ extension PostgresSchema {
           authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
           current_year_fen BIGINT NOT NULL CHECK (current_year_fen >= 0),
           carry_over_fen BIGINT NOT NULL CHECK (carry_over_fen >= 0),
+          from_province BIGINT,
+          to_province BIGINT,
           updated_at BIGINT NOT NULL
         );
         CREATE INDEX wallet_holding_by_member ON wallet_holding(member);
+        CREATE TABLE wallet_movement (
+          seq BIGSERIAL PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('granted', 'spent', 'reversed', 'returned')),
+          from_province BIGINT NOT NULL,
+          to_province BIGINT NOT NULL,
+          amount_fen BIGINT NOT NULL CHECK (amount_fen > 0),
+          binding_id TEXT NOT NULL,
+          reference TEXT NOT NULL,
+          at BIGINT NOT NULL
+        );
+        CREATE INDEX wallet_movement_by_time ON wallet_movement(at);
         ALTER TABLE settlement_posting ADD COLUMN from_wallet BOOLEAN NOT NULL DEFAULT false
         """
 }

@@ -407,11 +407,23 @@ extension PostgresStore {
             case .walletHolding(let h):
                 writes.add { b in
                     """
-                    INSERT INTO wallet_holding (binding_id, member, authorizer, current_year_fen, carry_over_fen, updated_at)
+                    INSERT INTO wallet_holding (binding_id, member, authorizer, current_year_fen, carry_over_fen, updated_at, from_province,
+                      to_province)
                     VALUES (\(b.placeholder(h.bindingID)), \(b.placeholder(h.member.value)), \(b.placeholder(h.authorizer.value)),
-                      \(b.placeholder(h.currentYear.fen)), \(b.placeholder(h.carryOver.fen)), \(b.placeholder(now)))
+                      \(b.placeholder(h.currentYear.fen)), \(b.placeholder(h.carryOver.fen)), \(b.placeholder(now)),
+                      \(b.placeholder(h.provinces.map { Int64($0.from.value) }))::bigint, \(b.placeholder(h.provinces.map { Int64($0.to.value) }))::bigint)
                     ON CONFLICT (binding_id) DO UPDATE SET current_year_fen = excluded.current_year_fen,
-                      carry_over_fen = excluded.carry_over_fen, updated_at = excluded.updated_at
+                      carry_over_fen = excluded.carry_over_fen, updated_at = excluded.updated_at,
+                      from_province = COALESCE(excluded.from_province, wallet_holding.from_province),
+                      to_province = COALESCE(excluded.to_province, wallet_holding.to_province)
+                    """
+                }
+            case .walletMovement(let m):
+                writes.add { b in
+                    """
+                    INSERT INTO wallet_movement (kind, from_province, to_province, amount_fen, binding_id, reference, at)
+                    VALUES (\(b.placeholder(m.kind.rawValue)), \(b.placeholder(Int64(m.provinces.from.value))), \(b.placeholder(Int64(m.provinces.to.value))),
+                      \(b.placeholder(m.amount.fen)), \(b.placeholder(m.bindingID)), \(b.placeholder(m.reference)), \(b.placeholder(now)))
                     """
                 }
             case .payment, .settlement, .newBinding, .removeUnheldDocuments, .event, .removeEvents:

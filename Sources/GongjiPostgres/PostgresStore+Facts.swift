@@ -119,7 +119,8 @@ extension PostgresStore: StorageBackend {
                        (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
                         WHERE p.binding_id = b.id AND p.settled_year = \(Int64(day.year)) AND s.settled_on = \(day.description)
                           AND s.status = 'settled')::bigint AS used_today,
-                       h.binding_id AS holding_binding, h.current_year_fen AS holding_current_fen, h.carry_over_fen AS holding_carry_fen
+                       h.binding_id AS holding_binding, h.current_year_fen AS holding_current_fen, h.carry_over_fen AS holding_carry_fen,
+                       h.from_province AS holding_from, h.to_province AS holding_to
                 FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer LEFT JOIN wallet_holding h ON h.binding_id = b.id
                 WHERE b.member = \(patient.value) ORDER BY b.seq
                 """, logger: logger)
@@ -133,7 +134,8 @@ extension PostgresStore: StorageBackend {
                             ? nil
                             : WalletHolding(
                                 member: patient, bindingID: binding.id, authorizer: binding.authorizer,
-                                currentYear: try row.money("holding_current_fen"), carryOver: try row.money("holding_carry_fen"))))
+                                currentYear: try row.money("holding_current_fen"), carryOver: try row.money("holding_carry_fen"),
+                                provinces: pair(try row.optionalInt("holding_from"), try row.optionalInt("holding_to")))))
             }
         case .reversal(let institution, let settlementID):
             if locking {
@@ -244,7 +246,7 @@ extension PostgresStore: StorageBackend {
                     documentID: try row.string("document_id"), uploader: try row.id("uploader"), uploadedAt: try row.int("uploaded_at"),
                     isReferenced: try row.bool("used"))
             }
-        case .wallet, .walletTransfer, .transfer, .dueTransfers, .walletTransfers, .endingBinding:
+        case .wallet, .walletTransfer, .transfer, .dueTransfers, .walletTransfers, .endingBinding, .walletMovements:
             try await walletFacts(request, locking: locking, into: &facts, on: c, logger: logger)
         case .payment(let id):
             facts.payment = try await fetchPayments(where: "id = ANY($1)", [id], on: c, logger: logger).first

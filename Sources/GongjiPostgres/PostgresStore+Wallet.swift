@@ -72,6 +72,17 @@ extension PostgresStore {
             facts.transfers = try await fetchTransfers(
                 where: "\(column) = $1 AND seq < $2::bigint ORDER BY seq DESC LIMIT $3::bigint",
                 [person.value, String(before ?? Int64.max), String(limit)], on: c, logger: logger)
+        case .walletMovements(let from, let until):
+            facts.walletMovements = try await c.rows(
+                "SELECT * FROM wallet_movement WHERE at >= \(from) AND at < \(until) ORDER BY seq", logger: logger
+            ).map { row in
+                guard let kind = WalletMovement.Kind(rawValue: try row.string("kind")),
+                    let from = RegionCode(Int(try row.int("from_province"))), let to = RegionCode(Int(try row.int("to_province")))
+                else { throw StoreError(.database, "a wallet movement row does not decode") }
+                return WalletMovement(
+                    kind: kind, provinces: ProvincePair(from: from, to: to), amount: try row.money("amount_fen"),
+                    bindingID: try row.string("binding_id"), reference: try row.string("reference"))
+            }
         case .endingBinding(let id):
             if locking { try await lockBindingAndAccount(id, on: c, logger: logger) }
             guard let record = try await fetchBindings(where: "id = $1", [id], on: c, logger: logger).first else { return }
@@ -107,8 +118,14 @@ extension PostgresStore {
             .map { row in
                 WalletHolding(
                     member: try row.id("member"), bindingID: try row.string("binding_id"), authorizer: try row.id("authorizer"),
-                    currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"))
+                    currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"),
+                    provinces: pair(try row.optionalInt("from_province"), try row.optionalInt("to_province")))
             }
+    }
+
+    static func pair(_ from: Int64?, _ to: Int64?) -> ProvincePair? {
+        guard let from = from.flatMap({ RegionCode(Int($0)) }), let to = to.flatMap({ RegionCode(Int($0)) }) else { return nil }
+        return ProvincePair(from: from, to: to)
     }
 
     static func fetchTransfers(

@@ -469,9 +469,25 @@ enum Schema {
                   authorizer TEXT NOT NULL CHECK (length(authorizer) = 18),
                   current_year_fen INTEGER NOT NULL CHECK (current_year_fen >= 0),
                   carry_over_fen INTEGER NOT NULL CHECK (carry_over_fen >= 0),
+                  from_province INTEGER,
+                  to_province INTEGER,
                   updated_at INTEGER NOT NULL
                 ) STRICT;
                 CREATE INDEX wallet_holding_by_member ON wallet_holding(member);
+                -- R-XP-7: wallet money moved between two provinces' funds, as clearing counts it.
+                CREATE TABLE wallet_movement (
+                  seq INTEGER PRIMARY KEY,
+                  kind TEXT NOT NULL CHECK (kind IN ('granted', 'spent', 'reversed', 'returned')),
+                  from_province INTEGER NOT NULL,
+                  to_province INTEGER NOT NULL,
+                  amount_fen INTEGER NOT NULL CHECK (amount_fen > 0),
+                  binding_id TEXT NOT NULL,
+                  reference TEXT NOT NULL,
+                  at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX wallet_movement_by_time ON wallet_movement(at);
+                CREATE TRIGGER wallet_movement_never_changes BEFORE UPDATE ON wallet_movement
+                BEGIN SELECT RAISE(ABORT, 'wallet movements are never changed'); END;
                 -- R-XP-5: a settlement's posting paid from what a wallet holds through the binding.
                 ALTER TABLE settlement_posting ADD COLUMN from_wallet INTEGER NOT NULL DEFAULT 0 CHECK (from_wallet IN (0, 1));
                 """)

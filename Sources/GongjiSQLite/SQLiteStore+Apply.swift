@@ -150,7 +150,7 @@ extension SQLiteStore {
                 try db.cachedStatement(sql: "DELETE FROM document_uploader WHERE document_id = ? AND uploader = ?").execute(arguments: [
                     id, uploader.value,
                 ])
-            case .wallet, .walletTransfer, .walletHolding:
+            case .wallet, .walletTransfer, .walletHolding, .walletMovement:
                 try applyWallet(write, now: now, in: db)
             case .event(let event):
                 try db.cachedStatement(

@@ -39,6 +39,17 @@ extension SQLiteStore {
             let column = perspective == .authorizer ? "authorizer" : "member"
             facts.transfers = try fetchTransfers(
                 where: "\(column) = ? AND seq < ? ORDER BY seq DESC LIMIT ?", [person.value, before ?? Int64.max, limit], in: db)
+        case .walletMovements(let from, let until):
+            facts.walletMovements = try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM wallet_movement WHERE at >= ? AND at < ? ORDER BY seq"), arguments: [from, until]
+            ).map { row in
+                guard let kind = WalletMovement.Kind(rawValue: row["kind"]), let from = RegionCode(row["from_province"] as Int),
+                    let to = RegionCode(row["to_province"] as Int)
+                else { throw StoreError(.database, "a wallet movement row does not decode") }
+                return WalletMovement(
+                    kind: kind, provinces: ProvincePair(from: from, to: to), amount: Money(fen: row["amount_fen"]), bindingID: row["binding_id"],
+                    reference: row["reference"])
+            }
         case .endingBinding(let id):
             guard let record = try fetchBinding(id: id, in: db) else { return }
             facts.binding = record
@@ -72,12 +83,25 @@ extension SQLiteStore {
         case .walletHolding(let h):
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO wallet_holding (binding_id, member, authorizer, current_year_fen, carry_over_fen, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO wallet_holding (binding_id, member, authorizer, current_year_fen, carry_over_fen, updated_at, from_province,
+                      to_province)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (binding_id) DO UPDATE SET current_year_fen = excluded.current_year_fen,
-                      carry_over_fen = excluded.carry_over_fen, updated_at = excluded.updated_at
+                      carry_over_fen = excluded.carry_over_fen, updated_at = excluded.updated_at,
+                      from_province = COALESCE(excluded.from_province, wallet_holding.from_province),
+                      to_province = COALESCE(excluded.to_province, wallet_holding.to_province)
                     """
-            ).execute(arguments: [h.bindingID, h.member.value, h.authorizer.value, h.currentYear.fen, h.carryOver.fen, now])
+            ).execute(arguments: [
+                h.bindingID, h.member.value, h.authorizer.value, h.currentYear.fen, h.carryOver.fen, now, h.provinces?.from.value,
+                h.provinces?.to.value,
+            ])
+        case .walletMovement(let m):
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO wallet_movement (kind, from_province, to_province, amount_fen, binding_id, reference, at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [m.kind.rawValue, m.provinces.from.value, m.provinces.to.value, m.amount.fen, m.bindingID, m.reference, now])
         default:
             preconditionFailure("not a wallet write")
         }
@@ -95,8 +119,14 @@ extension SQLiteStore {
             WalletHolding(
                 member: try ResidentID.stored(row["member"]), bindingID: row["binding_id"],
                 authorizer: try ResidentID.stored(row["authorizer"]),
-                currentYear: Money(fen: row["current_year_fen"]), carryOver: Money(fen: row["carry_over_fen"]))
+                currentYear: Money(fen: row["current_year_fen"]), carryOver: Money(fen: row["carry_over_fen"]),
+                provinces: pair(row["from_province"], row["to_province"]))
         }
+    }
+
+    static func pair(_ from: Int?, _ to: Int?) -> ProvincePair? {
+        guard let from = from.flatMap(RegionCode.init), let to = to.flatMap(RegionCode.init) else { return nil }
+        return ProvincePair(from: from, to: to)
     }
 
     static func fetchTransfers(where condition: String, _ arguments: StatementArguments, in db: Database) throws -> [WalletTransfer] {

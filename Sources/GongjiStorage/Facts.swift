@@ -67,6 +67,8 @@ public enum FactsRequest: Hashable, Sendable {
     /// member's wallet holds through it and its transfers stored as pending. Locks the binding,
     /// the account, then those transfers.
     case endingBinding(id: String)
+    /// R-XP-7: the wallet movements written at or after `from` and before `until`, in order (`walletMovements`).
+    case walletMovements(from: Int64, until: Int64)
     /// A payment (a replay).
     case payment(id: String)
     /// A settlement by its sequence number (a replay).
@@ -117,6 +119,8 @@ public struct StoredFacts: Sendable {
     public var transfers: [WalletTransfer] = []
     /// How many transfers the authorizer sent that day (`.walletTransfer`).
     public var transfersSentToday = 0
+    /// The wallet movements (`.walletMovements`).
+    public var walletMovements: [WalletMovement] = []
 
     /// No facts.
     public init() {}

@@ -86,6 +86,11 @@ extension StorageBackend {
                 }, replayed: { _, _ in 0 }), bulk: true)
     }
 
+    /// R-XP-7: the wallet movements written at or after `from` and before `until`, in order.
+    public func walletMovements(from: Int64, until: Int64) async throws -> [WalletMovement] {
+        try await facts(.walletMovements(from: from, until: until)).walletMovements
+    }
+
     /// A person's transfers as sender or receiver, newest first, strictly before the cursor.
     public func walletTransfers(
         of person: ResidentID, as perspective: BindingPerspective, before: Int64?, limit: Int

@@ -18,7 +18,7 @@ struct Gongji: AsyncParsableCommand {
             Connection settings come from the options or from GONGJI_ADDRESS, GONGJI_CA, GONGJI_CERT and
             GONGJI_KEY. The exit status is the gRPC status code of the failed call (0 on success).
             """,
-        subcommands: [Health.self, Import.self, Region.self, PersonCommand.self, Rollover.self, Events.self])
+        subcommands: [Health.self, Import.self, Region.self, PersonCommand.self, Rollover.self, Events.self, Clearing.self])
 }
 
 /// Connection options shared by every command.
@@ -357,6 +357,43 @@ struct Events: AsyncParsableCommand {
             if event.hasBalanceAfterFen { text += "  balance \(yuan(event.balanceAfterFen))" }
             if !event.bindingID.isEmpty { text += "  binding \(event.bindingID)" }
             return text
+        }
+    }
+}
+
+/// R-XP-7: a month's cross-province clearing.
+struct Clearing: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report a month's cross-province clearing (wallet money between provinces).",
+        discussion: """
+            One line per pair of provinces (the authorizer's → the member's): granted, spent, reversed, returned and \
+            the net amount the first owes the second; --movements adds the transfers, settlements and bindings behind \
+            the figures. Only a month that has ended (China time). Needs an operator certificate.
+            """)
+    @OptionGroup var connection: Connection
+    @Option(help: "The month, YYYY-MM.") var month: String
+    @Flag(help: "Also print each movement behind the totals.") var movements = false
+
+    func run() async throws {
+        try await connection.run { client in
+            try await Gongji_V1_OperationsService.Client(wrapping: client).reportCrossProvinceClearing(.with { $0.month = month }) {
+                response in
+                var pairs = 0
+                for try await message in response.messages {
+                    switch message.entry {
+                    case .pair(let pair)?:
+                        pairs += 1
+                        print(
+                            "\(pair.fromProvinceCode) → \(pair.toProvinceCode)  granted \(yuan(pair.grantedFen))  spent \(yuan(pair.spentFen))  "
+                                + "reversed \(yuan(pair.reversedFen))  returned \(yuan(pair.returnedFen))  net owed \(yuan(pair.netOwedFen))  "
+                                + "(\(pair.movementCount) movements)")
+                    case .movement(let movement)? where movements:
+                        print("    \(movement.kind)  \(yuan(movement.amountFen))  binding \(movement.bindingID)  \(movement.reference)")
+                    default: break
+                    }
+                }
+                if pairs == 0 { print("no cross-province movements in \(month)") }
+            }
         }
     }
 }

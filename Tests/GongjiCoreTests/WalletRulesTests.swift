@@ -175,8 +175,15 @@ struct WalletRulesTests {
             accepted.writes.contains(
                 .walletHolding(
                     WalletHolding(
-                        member: Self.mother, bindingID: "b-xp", authorizer: authorizerID, currentYear: .yuan(500), carryOver: .yuan(1000))))
+                        member: Self.mother, bindingID: "b-xp", authorizer: authorizerID, currentYear: .yuan(500), carryOver: .yuan(1000),
+                        provinces: ProvincePair(from: RegionCode(150_000)!, to: RegionCode(460_000)!))))
         )
+        #expect(
+            accepted.writes.contains(
+                .walletMovement(
+                    WalletMovement(
+                        kind: .granted, provinces: ProvincePair(from: RegionCode(150_000)!, to: RegionCode(460_000)!), amount: .yuan(1500),
+                        bindingID: "b-xp", reference: "t1"))))
         let totals = Self.sums(accepted.writes)
         #expect(totals[LedgerAccount.wallet(Self.mother, binding: "b-xp", .carryOver)] == .yuan(1000))
         #expect(totals[LedgerAccount.pendingTransfer("t1", .carryOver)] == .yuan(-1000))
@@ -347,5 +354,34 @@ struct WalletRulesTests {
             afterEnd.holdings.isEmpty
                 && afterEnd.accounts == [PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(5000), carryOver: .yuan(250))])
         #expect(afterEnd.movement.entries.contains(LedgerEntry(LedgerAccount.person(authorizerID, .carryOver), .yuan(200))))
+    }
+
+    @Test("R-XP-7 clearing: a month is cleared once it has ended, China time; per pair: granted, spent, reversed, returned, net owed")
+    func clearing() throws {
+        let firstOfNovember = ClockTime(hour: 0, minute: 0)!.unixSeconds(on: CivilDate(year: 2024, month: 11, day: 1)!)
+        #expect(reason { try ClearingRules.window(month: "2024-10", now: firstOfNovember - 1) } == "MONTH_NOT_ENDED")
+        let window = try ClearingRules.window(month: "2024-10", now: firstOfNovember)
+        #expect(
+            window.end == firstOfNovember
+                && window.start == ClockTime(hour: 0, minute: 0)!.unixSeconds(on: CivilDate(year: 2024, month: 10, day: 1)!))
+        #expect(
+            try ClearingRules.window(month: "2024-12", now: .max).end
+                == ClockTime(hour: 0, minute: 0)!.unixSeconds(on: CivilDate(year: 2025, month: 1, day: 1)!))
+        for bad in ["2024-13", "2024-1", "24-10", "2024/10", ""] {
+            #expect(reason { try ClearingRules.window(month: bad, now: .max) } == "INVALID_FIELD", "\(bad)")
+        }
+        let inner = ProvincePair(from: RegionCode(150_000)!, to: RegionCode(460_000)!)
+        let other = ProvincePair(from: RegionCode(340_000)!, to: RegionCode(460_000)!)
+        let report = ClearingRules.report([
+            WalletMovement(kind: .granted, provinces: inner, amount: .yuan(300), bindingID: "b", reference: "t1"),
+            WalletMovement(kind: .spent, provinces: inner, amount: .yuan(120), bindingID: "b", reference: "H:s1"),
+            WalletMovement(kind: .reversed, provinces: inner, amount: .yuan(20), bindingID: "b", reference: "H:s1"),
+            WalletMovement(kind: .returned, provinces: inner, amount: .yuan(200), bindingID: "b", reference: "b"),
+            WalletMovement(kind: .granted, provinces: other, amount: .yuan(50), bindingID: "c", reference: "t2"),
+        ])
+        #expect(report.map(\.provinces) == [inner, other])
+        #expect(report[0].granted == .yuan(300) && report[0].spent == .yuan(120) && report[0].reversed == .yuan(20))
+        #expect(report[0].returned == .yuan(200) && report[0].netOwed == .yuan(100) && report[0].walletChange == .zero)
+        #expect(report[0].movements.map(\.reference) == ["t1", "H:s1", "H:s1", "b"] && report[1].netOwed == .yuan(50))
     }
 }

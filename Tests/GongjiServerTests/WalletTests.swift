@@ -168,6 +168,22 @@ struct WalletTests {
                 .walletReturned,
             ], "\(kinds)")
         #expect(try await daemon.daemon.store.ledgerSum() == .zero)
+
+        // R-XP-7: October is cleared once it has ended: granted 2,000.00, returned 2,000.00, nothing owed.
+        func clearing() async throws -> [Gongji_V1_ReportCrossProvinceClearingResponse] {
+            try await daemon.withClient("operator") { client in
+                try await Gongji_V1_OperationsService.Client(wrapping: client).reportCrossProvinceClearing(
+                    .with { $0.month = "2024-10" }, options: failFast
+                ) { response in try await response.messages.reduce(into: []) { $0.append($1) } }
+            }
+        }
+        #expect(await Self.reason { try await clearing() } == Self.status(.failedPrecondition, "MONTH_NOT_ENDED"))
+        daemon.clock.advance(seconds: 15 * 86_400)
+        let report = try await clearing()
+        let pair = try #require(report.first?.pair)
+        #expect(pair.fromProvinceCode == "150000" && pair.toProvinceCode == "460000")
+        #expect(pair.grantedFen == 200_000 && pair.returnedFen == 200_000 && pair.netOwedFen == 0 && pair.movementCount == 2)
+        #expect(report.dropFirst().map(\.movement.kind) == [.granted, .returned])
     }
 
     @Test("GetRegionPolicy shows the cross-province terms: enabled, 2,000.00, 3 a day, 22:00–06:00, return at 06:00")

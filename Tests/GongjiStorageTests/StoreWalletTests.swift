@@ -133,6 +133,9 @@ struct StoreWalletTests {
         #expect(try await world.store.returnDueTransfers(now: world.now + 86_400, limit: 500) == 0, "nothing left to return")
         let kinds = try await world.store.events(after: 0, of: authorizer, limit: 100).map(\.kind)
         #expect(kinds.suffix(3) == [.bindingEnded, .walletTransferReturned, .walletReturned], "\(kinds)")
+        // R-XP-7: granted 300.00, returned 300.00: nothing owed, the wallet back to zero.
+        let pair = try #require(ClearingRules.report(try await world.store.walletMovements(from: 0, until: .max)).first)
+        #expect(pair.granted == .yuan(300) && pair.returned == .yuan(300) && pair.netOwed == .zero && pair.walletChange == .zero)
     }
 
     @Test(
@@ -178,6 +181,12 @@ struct StoreWalletTests {
         #expect(try await world.store.wallet(of: member).balance == .yuan(300))
         #expect(try await world.store.ledgerBalance(of: LedgerAccount.wallet(member, binding: "bx", .currentYear)) == .yuan(300))
         #expect(try await world.store.ledgerSum() == .zero)
+        // R-XP-7: the movements of the day, as clearing counts them, add up to the wallet's ledger.
+        let movements = try await world.store.walletMovements(from: world.now - 86_400, until: world.now + 1)
+        #expect(movements.map(\.kind) == [.granted, .spent, .reversed])
+        #expect(movements.allSatisfy { $0.provinces == ProvincePair(from: RegionCode(150_000)!, to: RegionCode(460_000)!) })
+        let pair = try #require(ClearingRules.report(movements).first)
+        #expect(pair.netOwed == .yuan(300) && pair.walletChange == .yuan(300))
         // Limits and the deduction lists count it as family use through the binding.
         let uses = try await world.store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 10)
         #expect(uses.map(\.kind) == [.reversal, .settlement])

@@ -41,7 +41,7 @@ extension SettlementPlan {
                 split: split, status: .settled, settledAt: now, reversedAt: nil, seq: 0),
             day: today)
         var writes = WriteSet(
-            [.settlement(row)] + accounts.map(Write.account) + holdings.map(Write.walletHolding) + [.ledger(movement)], now: now)
+            [.settlement(row)] + accounts.map(Write.account) + holdings.map(Write.walletHolding) + walletMovements.map(Write.walletMovement) + [.ledger(movement)], now: now)
         writes.append(
             contentsOf: SettlementPosting.byOwner(split.postings).map { owner, amount in
                 .accountUse(
@@ -61,7 +61,7 @@ extension ReversalPlan {
     /// one deduction-list row per account credited; and the record as it reads afterwards.
     public func writeSet(of record: SettlementRecord, today: CivilDate, now: Int64) -> (writes: WriteSet, reversed: SettlementRecord) {
         var writes = WriteSet(
-            accounts.map(Write.account) + holdings.map(Write.walletHolding)
+            accounts.map(Write.account) + holdings.map(Write.walletHolding) + walletMovements.map(Write.walletMovement)
                 + [.settlementReversed(sequence: record.seq, day: today), .ledger(movement)], now: now)
         writes.append(
             contentsOf: SettlementPosting.byOwner(credits).map { owner, amount in

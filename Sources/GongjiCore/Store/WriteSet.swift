@@ -86,6 +86,8 @@ public enum Write: Hashable, Sendable {
     case walletTransfer(WalletTransfer)
     /// What a wallet holds through a binding, as it now stands.
     case walletHolding(WalletHolding)
+    /// R-XP-7: wallet money moved between two provinces' funds (written at the set's time).
+    case walletMovement(WalletMovement)
     /// An event of the journal (R-EVT-1), positioned by the backend.
     case event(AccountEvent)
     /// R-EVT-3: removes the events written before this time (Unix seconds) and remembers the

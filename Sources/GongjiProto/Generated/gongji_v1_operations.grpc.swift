@@ -72,12 +72,26 @@ public enum Gongji_V1_OperationsService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ReportCrossProvinceClearing" metadata.
+        public enum ReportCrossProvinceClearing: Sendable {
+            /// Request type for "ReportCrossProvinceClearing".
+            public typealias Input = Gongji_V1_ReportCrossProvinceClearingRequest
+            /// Response type for "ReportCrossProvinceClearing".
+            public typealias Output = Gongji_V1_ReportCrossProvinceClearingResponse
+            /// Descriptor for "ReportCrossProvinceClearing".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "gongji.v1.OperationsService"),
+                method: "ReportCrossProvinceClearing",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "gongji.v1.OperationsService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             ListRegions.descriptor,
             GetRegionPolicy.descriptor,
             SetRegionAvailability.descriptor,
-            GetSettlementTotals.descriptor
+            GetSettlementTotals.descriptor,
+            ReportCrossProvinceClearing.descriptor
         ]
     }
 }
@@ -180,6 +194,31 @@ extension Gongji_V1_OperationsService {
             request: GRPCCore.StreamingServerRequest<Gongji_V1_GetSettlementTotalsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_GetSettlementTotalsResponse>
+
+        /// Handle the "ReportCrossProvinceClearing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-XP-7: the clearing (清算) of a month (China time) between provinces for the cross-province
+        /// > wallet: per pair (the authorizer's province, the member's), what was granted into wallets,
+        /// > spent from them, reversed by institutions and returned to authorizers, and the net amount
+        /// > the authorizer's province owes the member's (granted − returned). Streamed: each pair's
+        /// > totals, then the movements behind them (the ids: transfer, settlement, binding). Only a
+        /// > month that has ended (FAILED_PRECONDITION MONTH_NOT_ENDED, metadata clearable_from), so the
+        /// > answer is the same whenever and on whichever daemon it is asked; INVALID_ARGUMENT
+        /// > INVALID_FIELD for a month not YYYY-MM.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Gongji_V1_ReportCrossProvinceClearingRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Gongji_V1_ReportCrossProvinceClearingResponse` messages.
+        func reportCrossProvinceClearing(
+            request: GRPCCore.StreamingServerRequest<Gongji_V1_ReportCrossProvinceClearingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_ReportCrossProvinceClearingResponse>
     }
 
     /// Service protocol for the "gongji.v1.OperationsService" service.
@@ -266,6 +305,31 @@ extension Gongji_V1_OperationsService {
             request: GRPCCore.ServerRequest<Gongji_V1_GetSettlementTotalsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Gongji_V1_GetSettlementTotalsResponse>
+
+        /// Handle the "ReportCrossProvinceClearing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-XP-7: the clearing (清算) of a month (China time) between provinces for the cross-province
+        /// > wallet: per pair (the authorizer's province, the member's), what was granted into wallets,
+        /// > spent from them, reversed by institutions and returned to authorizers, and the net amount
+        /// > the authorizer's province owes the member's (granted − returned). Streamed: each pair's
+        /// > totals, then the movements behind them (the ids: transfer, settlement, binding). Only a
+        /// > month that has ended (FAILED_PRECONDITION MONTH_NOT_ENDED, metadata clearable_from), so the
+        /// > answer is the same whenever and on whichever daemon it is asked; INVALID_ARGUMENT
+        /// > INVALID_FIELD for a month not YYYY-MM.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_ReportCrossProvinceClearingRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Gongji_V1_ReportCrossProvinceClearingResponse` messages.
+        func reportCrossProvinceClearing(
+            request: GRPCCore.ServerRequest<Gongji_V1_ReportCrossProvinceClearingRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_ReportCrossProvinceClearingResponse>
     }
 
     /// Simple service protocol for the "gongji.v1.OperationsService" service.
@@ -350,6 +414,32 @@ extension Gongji_V1_OperationsService {
             request: Gongji_V1_GetSettlementTotalsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Gongji_V1_GetSettlementTotalsResponse
+
+        /// Handle the "ReportCrossProvinceClearing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-XP-7: the clearing (清算) of a month (China time) between provinces for the cross-province
+        /// > wallet: per pair (the authorizer's province, the member's), what was granted into wallets,
+        /// > spent from them, reversed by institutions and returned to authorizers, and the net amount
+        /// > the authorizer's province owes the member's (granted − returned). Streamed: each pair's
+        /// > totals, then the movements behind them (the ids: transfer, settlement, binding). Only a
+        /// > month that has ended (FAILED_PRECONDITION MONTH_NOT_ENDED, metadata clearable_from), so the
+        /// > answer is the same whenever and on whichever daemon it is asked; INVALID_ARGUMENT
+        /// > INVALID_FIELD for a month not YYYY-MM.
+        ///
+        /// - Parameters:
+        ///   - request: A `Gongji_V1_ReportCrossProvinceClearingRequest` message.
+        ///   - response: A response stream of `Gongji_V1_ReportCrossProvinceClearingResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func reportCrossProvinceClearing(
+            request: Gongji_V1_ReportCrossProvinceClearingRequest,
+            response: GRPCCore.RPCWriter<Gongji_V1_ReportCrossProvinceClearingResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -396,6 +486,17 @@ extension Gongji_V1_OperationsService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_GetSettlementTotalsResponse>(),
             handler: { request, context in
                 try await self.getSettlementTotals(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Gongji_V1_OperationsService.Method.ReportCrossProvinceClearing.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_ReportCrossProvinceClearingRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_ReportCrossProvinceClearingResponse>(),
+            handler: { request, context in
+                try await self.reportCrossProvinceClearing(
                     request: request,
                     context: context
                 )
@@ -449,6 +550,17 @@ extension Gongji_V1_OperationsService.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func reportCrossProvinceClearing(
+        request: GRPCCore.StreamingServerRequest<Gongji_V1_ReportCrossProvinceClearingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_ReportCrossProvinceClearingResponse> {
+        let response = try await self.reportCrossProvinceClearing(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 }
 
@@ -504,6 +616,23 @@ extension Gongji_V1_OperationsService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func reportCrossProvinceClearing(
+        request: GRPCCore.ServerRequest<Gongji_V1_ReportCrossProvinceClearingRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_ReportCrossProvinceClearingResponse> {
+        return GRPCCore.StreamingServerResponse<Gongji_V1_ReportCrossProvinceClearingResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.reportCrossProvinceClearing(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -612,6 +741,36 @@ extension Gongji_V1_OperationsService {
             deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_GetSettlementTotalsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_GetSettlementTotalsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReportCrossProvinceClearing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-XP-7: the clearing (清算) of a month (China time) between provinces for the cross-province
+        /// > wallet: per pair (the authorizer's province, the member's), what was granted into wallets,
+        /// > spent from them, reversed by institutions and returned to authorizers, and the net amount
+        /// > the authorizer's province owes the member's (granted − returned). Streamed: each pair's
+        /// > totals, then the movements behind them (the ids: transfer, settlement, binding). Only a
+        /// > month that has ended (FAILED_PRECONDITION MONTH_NOT_ENDED, metadata clearable_from), so the
+        /// > answer is the same whenever and on whichever daemon it is asked; INVALID_ARGUMENT
+        /// > INVALID_FIELD for a month not YYYY-MM.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_ReportCrossProvinceClearingRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_ReportCrossProvinceClearingRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_ReportCrossProvinceClearingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reportCrossProvinceClearing<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_ReportCrossProvinceClearingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_ReportCrossProvinceClearingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_ReportCrossProvinceClearingResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Gongji_V1_ReportCrossProvinceClearingResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -771,6 +930,45 @@ extension Gongji_V1_OperationsService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ReportCrossProvinceClearing" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > R-XP-7: the clearing (清算) of a month (China time) between provinces for the cross-province
+        /// > wallet: per pair (the authorizer's province, the member's), what was granted into wallets,
+        /// > spent from them, reversed by institutions and returned to authorizers, and the net amount
+        /// > the authorizer's province owes the member's (granted − returned). Streamed: each pair's
+        /// > totals, then the movements behind them (the ids: transfer, settlement, binding). Only a
+        /// > month that has ended (FAILED_PRECONDITION MONTH_NOT_ENDED, metadata clearable_from), so the
+        /// > answer is the same whenever and on whichever daemon it is asked; INVALID_ARGUMENT
+        /// > INVALID_FIELD for a month not YYYY-MM.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_ReportCrossProvinceClearingRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_ReportCrossProvinceClearingRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_ReportCrossProvinceClearingResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reportCrossProvinceClearing<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_ReportCrossProvinceClearingRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_ReportCrossProvinceClearingRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_ReportCrossProvinceClearingResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Gongji_V1_ReportCrossProvinceClearingResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Gongji_V1_OperationsService.Method.ReportCrossProvinceClearing.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -889,6 +1087,40 @@ extension Gongji_V1_OperationsService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_GetSettlementTotalsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_GetSettlementTotalsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportCrossProvinceClearing" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > R-XP-7: the clearing (清算) of a month (China time) between provinces for the cross-province
+    /// > wallet: per pair (the authorizer's province, the member's), what was granted into wallets,
+    /// > spent from them, reversed by institutions and returned to authorizers, and the net amount
+    /// > the authorizer's province owes the member's (granted − returned). Streamed: each pair's
+    /// > totals, then the movements behind them (the ids: transfer, settlement, binding). Only a
+    /// > month that has ended (FAILED_PRECONDITION MONTH_NOT_ENDED, metadata clearable_from), so the
+    /// > answer is the same whenever and on whichever daemon it is asked; INVALID_ARGUMENT
+    /// > INVALID_FIELD for a month not YYYY-MM.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Gongji_V1_ReportCrossProvinceClearingRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reportCrossProvinceClearing<Result>(
+        request: GRPCCore.ClientRequest<Gongji_V1_ReportCrossProvinceClearingRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Gongji_V1_ReportCrossProvinceClearingResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.reportCrossProvinceClearing(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_ReportCrossProvinceClearingRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_ReportCrossProvinceClearingResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1025,6 +1257,44 @@ extension Gongji_V1_OperationsService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getSettlementTotals(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportCrossProvinceClearing" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > R-XP-7: the clearing (清算) of a month (China time) between provinces for the cross-province
+    /// > wallet: per pair (the authorizer's province, the member's), what was granted into wallets,
+    /// > spent from them, reversed by institutions and returned to authorizers, and the net amount
+    /// > the authorizer's province owes the member's (granted − returned). Streamed: each pair's
+    /// > totals, then the movements behind them (the ids: transfer, settlement, binding). Only a
+    /// > month that has ended (FAILED_PRECONDITION MONTH_NOT_ENDED, metadata clearable_from), so the
+    /// > answer is the same whenever and on whichever daemon it is asked; INVALID_ARGUMENT
+    /// > INVALID_FIELD for a month not YYYY-MM.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reportCrossProvinceClearing<Result>(
+        _ message: Gongji_V1_ReportCrossProvinceClearingRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Gongji_V1_ReportCrossProvinceClearingResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Gongji_V1_ReportCrossProvinceClearingRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reportCrossProvinceClearing(
             request: request,
             options: options,
             onResponse: handleResponse

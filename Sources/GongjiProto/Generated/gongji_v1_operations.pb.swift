@@ -20,6 +20,180 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// Request of OperationsService.ReportCrossProvinceClearing.
+public nonisolated struct Gongji_V1_ReportCrossProvinceClearingRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The month, YYYY-MM (China time).
+  public var month: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One message of the clearing report: a pair's totals, then its movements.
+public nonisolated struct Gongji_V1_ReportCrossProvinceClearingResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What this message carries.
+  public var entry: Gongji_V1_ReportCrossProvinceClearingResponse.OneOf_Entry? = nil
+
+  /// A pair of provinces' totals (the movements that follow are this pair's).
+  public var pair: Gongji_V1_ClearingPair {
+    get {
+      if case .pair(let v)? = entry {return v}
+      return Gongji_V1_ClearingPair()
+    }
+    set {entry = .pair(newValue)}
+  }
+
+  /// One movement behind the totals.
+  public var movement: Gongji_V1_ClearingMovement {
+    get {
+      if case .movement(let v)? = entry {return v}
+      return Gongji_V1_ClearingMovement()
+    }
+    set {entry = .movement(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// What this message carries.
+  public nonisolated enum OneOf_Entry: Equatable, Sendable {
+    /// A pair of provinces' totals (the movements that follow are this pair's).
+    case pair(Gongji_V1_ClearingPair)
+    /// One movement behind the totals.
+    case movement(Gongji_V1_ClearingMovement)
+
+  }
+
+  public init() {}
+}
+
+/// A pair of provinces' clearing for the month.
+public nonisolated struct Gongji_V1_ClearingPair: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The authorizer's province (GB/T 2260).
+  public var fromProvinceCode: String = String()
+
+  /// The member's province.
+  public var toProvinceCode: String = String()
+
+  /// Accepted into wallets.
+  public var grantedFen: Int64 = 0
+
+  /// Spent from wallets (settlements, premiums).
+  public var spentFen: Int64 = 0
+
+  /// Of the spent, reversed by institutions (back into the wallets or, the binding ended, returned).
+  public var reversedFen: Int64 = 0
+
+  /// Returned from wallets to authorizers' accounts (bindings ended).
+  public var returnedFen: Int64 = 0
+
+  /// What the authorizer's province owes the member's: granted − returned.
+  public var netOwedFen: Int64 = 0
+
+  /// How much the pair's wallets changed: granted − spent + reversed − returned (the ledger's
+  /// change of the wallet accounts over the month).
+  public var walletChangeFen: Int64 = 0
+
+  /// How many movements follow.
+  public var movementCount: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One movement of wallet money between two provinces' funds.
+public nonisolated struct Gongji_V1_ClearingMovement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What moved.
+  public var kind: Gongji_V1_ClearingMovement.Kind = .unspecified
+
+  /// The amount.
+  public var amountFen: Int64 = 0
+
+  /// The binding.
+  public var bindingID: String = String()
+
+  /// The transfer id, the settlement (`institution code:settlement id`) or the binding id.
+  public var reference: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  /// What moved.
+  public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// Not used.
+    case unspecified // = 0
+
+    /// A transfer accepted into a wallet.
+    case granted // = 1
+
+    /// Spent from a wallet.
+    case spent // = 2
+
+    /// A settlement paid from a wallet, reversed.
+    case reversed // = 3
+
+    /// Back to the authorizer's account.
+    case returned // = 4
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .unspecified
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .unspecified
+      case 1: self = .granted
+      case 2: self = .spent
+      case 3: self = .reversed
+      case 4: self = .returned
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .unspecified: return 0
+      case .granted: return 1
+      case .spent: return 2
+      case .reversed: return 3
+      case .returned: return 4
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Gongji_V1_ClearingMovement.Kind] = [
+      .unspecified,
+      .granted,
+      .spent,
+      .reversed,
+      .returned,
+    ]
+
+  }
+
+  public init() {}
+}
+
 /// A pooling region with a policy.
 public nonisolated struct Gongji_V1_Region: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -576,6 +750,222 @@ public nonisolated struct Gongji_V1_GetSettlementTotalsResponse: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "gongji.v1"
+
+nonisolated extension Gongji_V1_ReportCrossProvinceClearingRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportCrossProvinceClearingRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_ReportCrossProvinceClearingRequest, rhs: Gongji_V1_ReportCrossProvinceClearingRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_ReportCrossProvinceClearingResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportCrossProvinceClearingResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pair\0\u{1}movement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Gongji_V1_ClearingPair?
+        var hadOneofValue = false
+        if let current = self.entry {
+          hadOneofValue = true
+          if case .pair(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.entry = .pair(v)
+        }
+      }()
+      case 2: try {
+        var v: Gongji_V1_ClearingMovement?
+        var hadOneofValue = false
+        if let current = self.entry {
+          hadOneofValue = true
+          if case .movement(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.entry = .movement(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.entry {
+    case .pair?: try {
+      guard case .pair(let v)? = self.entry else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .movement?: try {
+      guard case .movement(let v)? = self.entry else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_ReportCrossProvinceClearingResponse, rhs: Gongji_V1_ReportCrossProvinceClearingResponse) -> Bool {
+    if lhs.entry != rhs.entry {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_ClearingPair: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClearingPair"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_province_code\0\u{3}to_province_code\0\u{3}granted_fen\0\u{3}spent_fen\0\u{3}reversed_fen\0\u{3}returned_fen\0\u{3}net_owed_fen\0\u{3}wallet_change_fen\0\u{3}movement_count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.fromProvinceCode) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.toProvinceCode) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.grantedFen) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.spentFen) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.reversedFen) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.returnedFen) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.netOwedFen) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.walletChangeFen) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.movementCount) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.fromProvinceCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.fromProvinceCode, fieldNumber: 1)
+    }
+    if !self.toProvinceCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.toProvinceCode, fieldNumber: 2)
+    }
+    if self.grantedFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.grantedFen, fieldNumber: 3)
+    }
+    if self.spentFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.spentFen, fieldNumber: 4)
+    }
+    if self.reversedFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.reversedFen, fieldNumber: 5)
+    }
+    if self.returnedFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.returnedFen, fieldNumber: 6)
+    }
+    if self.netOwedFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.netOwedFen, fieldNumber: 7)
+    }
+    if self.walletChangeFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.walletChangeFen, fieldNumber: 8)
+    }
+    if self.movementCount != 0 {
+      try visitor.visitSingularInt32Field(value: self.movementCount, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_ClearingPair, rhs: Gongji_V1_ClearingPair) -> Bool {
+    if lhs.fromProvinceCode != rhs.fromProvinceCode {return false}
+    if lhs.toProvinceCode != rhs.toProvinceCode {return false}
+    if lhs.grantedFen != rhs.grantedFen {return false}
+    if lhs.spentFen != rhs.spentFen {return false}
+    if lhs.reversedFen != rhs.reversedFen {return false}
+    if lhs.returnedFen != rhs.returnedFen {return false}
+    if lhs.netOwedFen != rhs.netOwedFen {return false}
+    if lhs.walletChangeFen != rhs.walletChangeFen {return false}
+    if lhs.movementCount != rhs.movementCount {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_ClearingMovement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClearingMovement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}amount_fen\0\u{3}binding_id\0\u{1}reference\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.amountFen) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.bindingID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.amountFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.amountFen, fieldNumber: 2)
+    }
+    if !self.bindingID.isEmpty {
+      try visitor.visitSingularStringField(value: self.bindingID, fieldNumber: 3)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_ClearingMovement, rhs: Gongji_V1_ClearingMovement) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.amountFen != rhs.amountFen {return false}
+    if lhs.bindingID != rhs.bindingID {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_ClearingMovement.Kind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}KIND_GRANTED\0\u{1}KIND_SPENT\0\u{1}KIND_REVERSED\0\u{1}KIND_RETURNED\0")
+}
 
 nonisolated extension Gongji_V1_Region: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Region"

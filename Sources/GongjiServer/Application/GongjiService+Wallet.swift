@@ -49,6 +49,12 @@ extension GongjiService {
         }
     }
 
+    /// R-XP-7: the clearing of `month` (YYYY-MM, China time) per pair of provinces; only a month that has ended.
+    public func crossProvinceClearing(month: String, at time: ClockReading) async throws -> [PairClearing] {
+        let (start, end) = try ClearingRules.window(month: month, now: time.now)
+        return ClearingRules.report(try await store.walletMovements(from: start, until: end))
+    }
+
     /// R-XP-4: returns the transfers whose return time has come; returns how many.
     @discardableResult
     public func returnDueTransfers() async throws -> Int {

@@ -26,6 +26,45 @@ struct OperationsHandler: Gongji_V1_OperationsService.SimpleServiceProtocol {
         }
     }
 
+    func reportCrossProvinceClearing(
+        request: Gongji_V1_ReportCrossProvinceClearingRequest, response: RPCWriter<Gongji_V1_ReportCrossProvinceClearingResponse>,
+        context: ServerContext
+    ) async throws {
+        for pair in try await service.crossProvinceClearing(month: request.month, at: service.now()) {
+            try await response.write(
+                .with {
+                    $0.pair = .with {
+                        $0.fromProvinceCode = pair.provinces.from.description
+                        $0.toProvinceCode = pair.provinces.to.description
+                        $0.grantedFen = pair.granted.fen
+                        $0.spentFen = pair.spent.fen
+                        $0.reversedFen = pair.reversed.fen
+                        $0.returnedFen = pair.returned.fen
+                        $0.netOwedFen = pair.netOwed.fen
+                        $0.walletChangeFen = pair.walletChange.fen
+                        $0.movementCount = Int32(pair.movements.count)
+                    }
+                })
+            for movement in pair.movements {
+                try await response.write(
+                    .with {
+                        $0.movement = .with {
+                            $0.kind =
+                                switch movement.kind {
+                                case .granted: .granted
+                                case .spent: .spent
+                                case .reversed: .reversed
+                                case .returned: .returned
+                                }
+                            $0.amountFen = movement.amount.fen
+                            $0.bindingID = movement.bindingID
+                            $0.reference = movement.reference
+                        }
+                    })
+            }
+        }
+    }
+
     func setRegionAvailability(
         request: Gongji_V1_SetRegionAvailabilityRequest,
         context: ServerContext
