@@ -206,7 +206,8 @@ public enum SettlementRules {
             if let index = movements.firstIndex(where: { $0.kind == kind && $0.bindingID == bindingID }) {
                 movements[index].amount = movements[index].amount.adding(posting.amount) ?? movements[index].amount
             } else {
-                movements.append(WalletMovement(kind: kind, provinces: pair, amount: posting.amount, bindingID: bindingID, reference: reference))
+                movements.append(
+                    WalletMovement(kind: kind, provinces: pair, amount: posting.amount, bindingID: bindingID, reference: reference))
             }
         }
         for posting in record.split.postings {

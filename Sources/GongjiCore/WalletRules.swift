@@ -215,7 +215,8 @@ public enum WalletRules {
                     .walletTransfer(resolved), .walletHolding(held), .ledger(LedgerMovement("transfer-accepted:\(transfer.id)", entries)),
                     .walletMovement(
                         WalletMovement(
-                            kind: .granted, provinces: provinces, amount: transfer.amount, bindingID: transfer.bindingID, reference: transfer.id)),
+                            kind: .granted, provinces: provinces, amount: transfer.amount, bindingID: transfer.bindingID,
+                            reference: transfer.id)),
                     .event(event(.walletTransferAccepted, resolved, parts: parts(of: transfer).map(\.0), balanceAfter: nil, now: now)),
                 ]
             )

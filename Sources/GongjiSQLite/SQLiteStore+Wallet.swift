@@ -47,7 +47,8 @@ extension SQLiteStore {
                     let to = RegionCode(row["to_province"] as Int)
                 else { throw StoreError(.database, "a wallet movement row does not decode") }
                 return WalletMovement(
-                    kind: kind, provinces: ProvincePair(from: from, to: to), amount: Money(fen: row["amount_fen"]), bindingID: row["binding_id"],
+                    kind: kind, provinces: ProvincePair(from: from, to: to), amount: Money(fen: row["amount_fen"]),
+                    bindingID: row["binding_id"],
                     reference: row["reference"])
             }
         case .endingBinding(let id):
@@ -101,7 +102,9 @@ extension SQLiteStore {
                     INSERT INTO wallet_movement (kind, from_province, to_province, amount_fen, binding_id, reference, at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """
-            ).execute(arguments: [m.kind.rawValue, m.provinces.from.value, m.provinces.to.value, m.amount.fen, m.bindingID, m.reference, now])
+            ).execute(arguments: [
+                m.kind.rawValue, m.provinces.from.value, m.provinces.to.value, m.amount.fen, m.bindingID, m.reference, now,
+            ])
         default:
             preconditionFailure("not a wallet write")
         }

@@ -41,7 +41,8 @@ extension SettlementPlan {
                 split: split, status: .settled, settledAt: now, reversedAt: nil, seq: 0),
             day: today)
         var writes = WriteSet(
-            [.settlement(row)] + accounts.map(Write.account) + holdings.map(Write.walletHolding) + walletMovements.map(Write.walletMovement) + [.ledger(movement)], now: now)
+            [.settlement(row)] + accounts.map(Write.account) + holdings.map(Write.walletHolding) + walletMovements.map(Write.walletMovement)
+                + [.ledger(movement)], now: now)
         writes.append(
             contentsOf: SettlementPosting.byOwner(split.postings).map { owner, amount in
                 .accountUse(
