@@ -236,8 +236,6 @@ extension DomainError {
         public static let transferNotPending = Reason("TRANSFER_NOT_PENDING")
         /// `NOT_MEMBER`
         public static let notMember = Reason("NOT_MEMBER")
-        /// `CROSS_PROVINCE_USES_WALLET`
-        public static let crossProvinceUsesWallet = Reason("CROSS_PROVINCE_USES_WALLET")
         /// `UPLOAD_METADATA_REQUIRED`
         public static let uploadMetadataRequired = Reason("UPLOAD_METADATA_REQUIRED")
     }

@@ -22,13 +22,16 @@ public struct PremiumFacts: Sendable {
     public var memberPolicy: RegionPolicy?
     /// Today in China time.
     public var today: CivilDate
+    /// R-XP-5: what the member's wallet holds through the binding (a cross-province binding pays from it).
+    public var walletHolding: WalletHolding?
 
     /// Creates the facts.
     public init(
         binding: Binding, actor: ResidentID, authorizer: Person, authorizerAccount: PersonalAccount?,
         member: Person, memberAccount: PersonalAccount?, paidYears: Set<Int>, policy: RegionPolicy?, memberPolicy: RegionPolicy?,
-        today: CivilDate
+        today: CivilDate, walletHolding: WalletHolding? = nil
     ) {
+        self.walletHolding = walletHolding
         self.binding = binding
         self.actor = actor
         self.authorizer = authorizer
@@ -153,6 +156,8 @@ public struct PaymentPlan: Hashable, Sendable {
     public var external: ExternalPayment?
     /// The authorizer's account after the debits.
     public var authorizerAccount: PersonalAccount
+    /// R-XP-5: the wallet's holding after a payment from it; nil for a payment from the account.
+    public var walletHolding: WalletHolding?
     /// The member as enrolled by this payment (R-BIND-8: a newborn becomes resident-insured, normal,
     /// in the binding's region); nil when the member was insured already.
     public var enrolledMember: Person?
@@ -184,7 +189,10 @@ public enum PremiumRules {
     public static func quote(years: [Int], facts: PremiumFacts) throws(DomainError) -> PremiumQuote {
         guard let account = facts.authorizerAccount else { throw .authorizerNotEmployeeInsured() }
         guard let policy = facts.policy else { throw .authorizerRegionNotSupported(facts.binding.region) }
-        guard facts.actor == facts.binding.authorizer else { throw .notAuthorizer() }
+        // R-XP-5: from the wallet, the member may pay too.
+        guard facts.actor == facts.binding.authorizer || (facts.paysFromWallet && facts.actor == facts.binding.member) else {
+            throw .notAuthorizer()
+        }
         try checkBinding(facts)
         try checkYears(years, policy: policy)
         // R-PAY-2a: the standard is the member's region's.
@@ -197,7 +205,9 @@ public enum PremiumRules {
         var lines: [PremiumLine] = []
         for year in years.sorted() { lines.append(try line(year: year, facts: facts, policy: standard)) }
         guard let total = Money.sum(lines.map(\.amount)),
-            case let available = account.usable(policy.payment.balanceParts)
+            case let available = facts.paysFromWallet
+                ? (facts.walletHolding.map { Money.sum([$0.currentYear, $0.carryOver]) ?? .zero } ?? .zero)
+                : account.usable(policy.payment.balanceParts)
         else { throw .amountOutOfRange("total") }
         let accountPart = Money.min(total, available)
         // R-SUSP-2: a quote moves no money, so it answers while payment is suspended, and says so.
@@ -249,12 +259,24 @@ public enum PremiumRules {
         } else if quote.shortfall > .zero {
             throw .balanceInsufficient(shortfall: quote.shortfall, available: quote.available, total: quote.total)
         }
-        let (postings, account) = facts.authorizerAccount!.debiting(upTo: quote.accountPart, from: facts.policy!.payment.balanceParts)
+        var (postings, account) = facts.authorizerAccount!.debiting(upTo: quote.accountPart, from: facts.policy!.payment.balanceParts)
+        var holding: WalletHolding? = nil
+        if facts.paysFromWallet, let held = facts.walletHolding {
+            // R-XP-5: from what the wallet holds, by the part it came from; the account is not touched.
+            (postings, holding) = held.debiting(quote.accountPart, order: facts.policy!.payment.balanceParts)
+            account = facts.authorizerAccount!
+        }
         precondition(Money.sum(postings.map(\.amount)) == quote.accountPart, "postings must cover the account part")
         let externalPart =
             quote.shortfall > .zero ? external.map { ExternalPayment(amount: $0.amount, reference: $0.reference.trimmingWhitespace) } : nil
         let binding = facts.binding
-        var entries = postings.map { LedgerEntry(LedgerAccount.person(binding.authorizer, $0.part), Money(fen: -$0.amount.fen)) }
+        var entries = postings.map { posting in
+            LedgerEntry(
+                holding == nil
+                    ? LedgerAccount.person(binding.authorizer, posting.part)
+                    : LedgerAccount.wallet(binding.member, binding: binding.id, posting.part),
+                Money(fen: -posting.amount.fen))
+        }
         if let externalPart { entries.append(LedgerEntry(LedgerAccount.external(binding.region), Money(fen: -externalPart.amount.fen))) }
         // R-PAY-2a: the premium goes to the collection of the member's region.
         let premiumRegion = facts.memberPolicy?.region ?? binding.region
@@ -270,7 +292,7 @@ public enum PremiumRules {
         }
         return PaymentPlan(
             paymentID: paymentID, binding: binding, authorizerName: facts.authorizer.name, quote: quote,
-            postings: postings, external: externalPart, authorizerAccount: account, enrolledMember: enrolled,
+            postings: postings, external: externalPart, authorizerAccount: account, walletHolding: holding, enrolledMember: enrolled,
             movement: LedgerMovement("payment:\(paymentID)", entries), issuedOn: facts.today)
     }
 
@@ -285,14 +307,6 @@ public enum PremiumRules {
             throw .authorizer(
                 .authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
                 "授权人参保状态不正常", ["status": facts.authorizer.status.rawValue])
-        }
-        // R-XP-1: across provinces the authorizer's money reaches the member through the wallet.
-        if facts.member.insuranceType != .none,
-            WalletRules.crossesProvinces(policyRegion: facts.binding.region, memberRegion: facts.member.region)
-        {
-            throw .payment(
-                .crossProvinceUsesWallet, "the member is insured in another province: grant the amount into the member's wallet instead",
-                "跨省共济请通过医保钱包划转", ["member_region": facts.member.region.description])
         }
         if facts.member.insuranceType == .none, !facts.binding.isNewborn {
             throw .payment(.memberNotInsured, "the member is not enrolled in basic medical insurance", "被共济人未参加基本医疗保险")
@@ -343,5 +357,30 @@ public enum PremiumRules {
             : CivilDate.firstOfYear(year)
         let benefitStart = start <= CivilDate.lastOfYear(year) ? start : nil
         return PremiumLine(year: year, amount: amount, category: category, isLate: isLate, benefitStart: benefitStart)
+    }
+}
+
+extension PremiumFacts {
+    /// R-XP-5: a cross-province binding pays from the member's wallet, never from the account.
+    public var paysFromWallet: Bool {
+        member.insuranceType != .none && WalletRules.crossesProvinces(policyRegion: binding.region, memberRegion: member.region)
+    }
+}
+
+extension WalletHolding {
+    /// The holding after `amount` (at most its total) leaves it, the parts in `order` first; the postings.
+    func debiting(_ amount: Money, order: [BalancePart]) -> (postings: [Posting], holding: WalletHolding) {
+        var after = self
+        var postings: [Posting] = []
+        var left = amount
+        for part in order + [.carryOver, .currentYear] where left > .zero {
+            let held = part == .currentYear ? after.currentYear : after.carryOver
+            let take = Money.min(held, left)
+            guard take > .zero else { continue }
+            if part == .currentYear { after.currentYear = held.subtracting(take)! } else { after.carryOver = held.subtracting(take)! }
+            postings.append(Posting(part: part, amount: take))
+            left = left.subtracting(take)!
+        }
+        return (postings, after)
     }
 }

@@ -362,6 +362,7 @@ extension PostgresSchema {
           at BIGINT NOT NULL
         );
         CREATE INDEX wallet_movement_by_time ON wallet_movement(at);
-        ALTER TABLE settlement_posting ADD COLUMN from_wallet BOOLEAN NOT NULL DEFAULT false
+        ALTER TABLE settlement_posting ADD COLUMN from_wallet BOOLEAN NOT NULL DEFAULT false;
+        ALTER TABLE payment ADD COLUMN from_wallet BOOLEAN NOT NULL DEFAULT false
         """
 }

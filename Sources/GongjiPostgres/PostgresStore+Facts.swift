@@ -88,6 +88,7 @@ extension PostgresStore: StorageBackend {
             facts.person = try decodePerson(row, prefix: "a_", id: record.binding.authorizer)
             facts.member = try decodePerson(row, prefix: "m_", id: record.binding.member)
             facts.memberPaymentYears = Set(try row["member_payment_years"].decode([Int64].self).map { Int($0) })
+            facts.holdings = try await fetchHoldings(where: "binding_id = $1", [bindingID], on: c, logger: logger)
         case .settlement(let code, let patient, let day):
             // Every account the split may debit (the patient's and each authorizer's), so that the
             // balances and this year's use of each binding stay as read until commit.

@@ -47,7 +47,8 @@ extension PostgresStore {
                 total: try row.money("total_fen"), postings: postings[id] ?? [],
                 external: externalFen > 0
                     ? ExternalPayment(amount: Money(fen: externalFen), reference: try row.optionalString("external_reference") ?? "") : nil,
-                receiptNumber: try row.string("receipt_number"), createdAt: try row.int("created_at"), seq: try row.int("seq"))
+                receiptNumber: try row.string("receipt_number"), createdAt: try row.int("created_at"), seq: try row.int("seq"),
+                fromWallet: try row.bool("from_wallet"))
         }
     }
 

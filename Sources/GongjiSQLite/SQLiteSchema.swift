@@ -490,6 +490,7 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'wallet movements are never changed'); END;
                 -- R-XP-5: a settlement's posting paid from what a wallet holds through the binding.
                 ALTER TABLE settlement_posting ADD COLUMN from_wallet INTEGER NOT NULL DEFAULT 0 CHECK (from_wallet IN (0, 1));
+                ALTER TABLE payment ADD COLUMN from_wallet INTEGER NOT NULL DEFAULT 0 CHECK (from_wallet IN (0, 1));
                 """)
     }
 }

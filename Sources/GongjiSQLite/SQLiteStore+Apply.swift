@@ -195,13 +195,13 @@ extension SQLiteStore {
         try db.cachedStatement(
             sql: """
                 INSERT INTO payment (seq, id, binding_id, authorizer, member, member_name, authorizer_name, region_code, total_fen, account_fen,
-                  external_fen, external_reference, receipt_number, verification_code, enrolled_member, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)
+                  external_fen, external_reference, receipt_number, verification_code, enrolled_member, created_at, from_wallet)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)
                 """
         ).execute(arguments: [
             seq, record.id, record.bindingID, record.authorizer.value, record.member.value, record.memberName,
             record.authorizerName, record.region.value, record.total.fen, record.accountPart.fen,
-            record.external?.amount.fen ?? 0, record.external?.reference, record.receiptNumber, row.enrollsMember, now,
+            record.external?.amount.fen ?? 0, record.external?.reference, record.receiptNumber, row.enrollsMember, now, record.fromWallet,
         ])
         for line in record.lines {
             try db.cachedStatement(

@@ -54,6 +54,7 @@ extension SQLiteStore: StorageBackend {
             facts.memberPaymentYears = try Int.fetchSet(
                 db.cachedStatement(sql: "SELECT year FROM payment_year WHERE member = ?"),
                 arguments: [record.binding.member.value])
+            facts.holdings = try fetchHoldings(where: "binding_id = ?", [bindingID], in: db)
         case .settlement(let institution, let patient, let day):
             facts.institution = try institution.flatMap { try fetchInstitution($0, in: db) }
             guard let patient else { break }

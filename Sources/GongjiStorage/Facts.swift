@@ -9,8 +9,9 @@ import GongjiCore
 public enum FactsRequest: Hashable, Sendable {
     /// Nothing: the write depends on no stored fact.
     case nothing
-    /// A quote or payment through a binding: the binding, both parties (paid years, accounts) and
-    /// the years paid for the member through Gongji. Locks the binding, then the authorizer's account.
+    /// A quote or payment through a binding: the binding, both parties (paid years, accounts), the
+    /// years paid for the member through Gongji and what the member's wallet holds through the
+    /// binding (`holdings`). Locks the binding, then the authorizer's account.
     case premium(bindingID: String)
     /// A settlement: the institution, the patient, and the patient's bindings as member, oldest
     /// first, each with its authorizer's account, its family funds used at institutions in

@@ -354,9 +354,11 @@ enum UseCases {
         guard let authorizer = facts.person, let member = facts.member else {
             throw StoreError(.database, "a bound person is missing from the registry")
         }
-        return PremiumFacts(
+        var premium = PremiumFacts(
             binding: binding, actor: endUser, authorizer: authorizer, member: member, paidYears: facts.memberPaymentYears,
             policies: policies, today: today)
+        premium.walletHolding = facts.holdings.first
+        return premium
     }
 
     /// What a settlement order reads: an institution code or ID number that did not parse reads

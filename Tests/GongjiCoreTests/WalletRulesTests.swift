@@ -60,14 +60,28 @@ struct WalletRulesTests {
             "the shipped policies take part")
     }
 
-    @Test("R-XP-1 across provinces the money goes through the wallet: no direct premium, no direct family part at a settlement")
+    static var haikouPolicy: RegionPolicy { ShippedPolicies.load("haikou") }
+
+    static func premiumFacts(actor: ResidentID = authorizerID, holding: WalletHolding?) -> PremiumFacts {
+        PremiumFacts(
+            binding: Self.binding, actor: actor, authorizer: employee(authorizerID),
+            authorizerAccount: PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(3000)),
+            member: resident(Self.mother, name: "李秀兰", region: Self.haikou), memberAccount: nil, paidYears: [], policy: Self.hohhot,
+            memberPolicy: Self.haikouPolicy, today: today, walletHolding: holding)
+    }
+
+    @Test("R-XP-1 across provinces the money goes through the wallet: no direct family part at a settlement, no premium from the account")
     func noDirectUse() throws {
         let member = resident(Self.mother, name: "李秀兰", region: Self.haikou)
-        let premium = PremiumFacts(
-            binding: Self.binding, actor: authorizerID, authorizer: employee(authorizerID),
-            authorizerAccount: PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(3000)), member: member,
-            memberAccount: nil, paidYears: [], policy: Self.hohhot, memberPolicy: Self.hohhot, today: today)
-        #expect(reason { try PremiumRules.quote(years: [2025], facts: premium) } == "CROSS_PROVINCE_USES_WALLET")
+        // Nothing in the wallet: the account's 3,000.00 does not count.
+        let quote = try PremiumRules.quote(years: [2025], facts: Self.premiumFacts(holding: nil))
+        #expect(quote.available == .zero && quote.total == .yuan(400))
+        #expect(
+            reason {
+                try PremiumRules.pay(
+                    PaymentOrder(bindingID: "b-xp", years: [2025], expectedTotal: .yuan(400), external: nil), paymentID: "p",
+                    facts: Self.premiumFacts(holding: nil))
+            } == "BALANCE_INSUFFICIENT")
         let patient = PersonRecord(person: member, paidYears: [], account: nil)
         let split = try SettlementRules.preSettle(
             Settle.order(.yuan(100), patient: Self.mother),
@@ -81,6 +95,32 @@ struct WalletRulesTests {
                 ]))
         #expect(split.acctMulaidPay == .zero && split.cashPay == .yuan(100))
         #expect(split.family.map(\.note) == [.crossProvinceWallet] && split.familyZeroNote == .crossProvinceWallet)
+    }
+
+    @Test(
+        "R-XP-5 worked example: the mother's wallet holds 500.00 from her son; her 2025 Haikou premium of 400.00 is paid from it — by her or by him — to Haikou's collection; his account is untouched"
+    )
+    func premiumFromWallet() throws {
+        let holding = WalletHolding(
+            member: Self.mother, bindingID: "b-xp", authorizer: authorizerID, currentYear: .yuan(100), carryOver: .yuan(400),
+            provinces: ProvincePair(from: RegionCode(150_000)!, to: RegionCode(460_000)!))
+        let order = PaymentOrder(bindingID: "b-xp", years: [2025], expectedTotal: .yuan(400), external: nil)
+        for actor in [authorizerID, Self.mother] {
+            let plan = try PremiumRules.pay(order, paymentID: "p1", facts: Self.premiumFacts(actor: actor, holding: holding))
+            #expect(plan.postings == [Posting(part: .carryOver, amount: .yuan(400))])
+            #expect(plan.walletHolding?.total == .yuan(100) && plan.authorizerAccount.total == .yuan(3000))
+            #expect(plan.movement.entries.contains(LedgerEntry(LedgerAccount.premiumCollection(Self.haikou), .yuan(400))))
+            #expect(
+                plan.movement.entries.contains(LedgerEntry(LedgerAccount.wallet(Self.mother, binding: "b-xp", .carryOver), .yuan(-400))))
+            let (writes, row) = plan.writeSet(now: 1)
+            #expect(row.record.fromWallet && writes.recordsEveryEvent)
+            #expect(
+                writes.writes.contains { if case .walletMovement(let m) = $0 { m.kind == .spent && m.amount == .yuan(400) } else { false } }
+            )
+        }
+        #expect(
+            reason { try PremiumRules.pay(order, paymentID: "p1", facts: Self.premiumFacts(actor: spouseID, holding: holding)) }
+                == "NOT_AUTHORIZER")
     }
 
     @Test("R-XP-2 a wallet is opened by the insured member; opening it again answers it as it is")

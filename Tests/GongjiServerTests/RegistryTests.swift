@@ -237,7 +237,7 @@ struct RegistryTests {
                     $0.pageSize = 2
                     $0.pageToken = page1.nextPageToken
                 }, options: failFast)
-            #expect(page2.regions.map(\.regionCode) == ["340500"] && page2.nextPageToken.isEmpty)
+            #expect(page2.regions.map(\.regionCode) == ["340500", "460100"] && page2.nextPageToken.isEmpty)
             let badToken = await rpcFailure { try await operations.listRegions(.with { $0.pageToken = "garbage" }, options: failFast) }
             #expect(badToken?.reason == "PAGE_TOKEN_INVALID")
         }

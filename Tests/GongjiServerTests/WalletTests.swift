@@ -82,9 +82,9 @@ struct WalletTests {
             #expect(
                 await Self.reason {
                     try await PaymentTests().pay(
-                        client, "p1", binding: binding.bindingID, years: [2025], total: 40500, as: Demo.hohhotAuthorizer)
+                        client, "p1", binding: binding.bindingID, years: [2025], total: 40000, as: Demo.hohhotAuthorizer)
                 }
-                    == Self.status(.failedPrecondition, "CROSS_PROVINCE_USES_WALLET"))
+                    == Self.status(.failedPrecondition, "BALANCE_INSUFFICIENT"))
             // R-XP-2
             #expect(
                 await Self.reason { try await Self.transfer(client, "t0", binding: binding.bindingID, fen: 10000) }
@@ -128,6 +128,12 @@ struct WalletTests {
             let wallet = try await Self.wallet(client).getWallet(.init(), metadata: endUser(Self.mother), options: failFast).wallet
             #expect(wallet.balanceFen == 200_000 && wallet.holdings.map(\.bindingID) == [binding.bindingID])
             #expect(wallet.holdings.first?.carryOverFen == 200_000)
+            // R-XP-5: she pays her 2025 Haikou premium (400.00) from the wallet.
+            let paid = try await PaymentTests().pay(client, "p2", binding: binding.bindingID, years: [2025], total: 40000, as: Self.mother)
+            #expect(paid.payment.fromWallet && paid.payment.totalFen == 40000)
+            #expect(try await Self.balance(daemon) == .yuan(1000), "the account paid when it granted")
+            let spentFrom = try await Self.wallet(client).getWallet(.init(), metadata: endUser(Self.mother), options: failFast).wallet
+            #expect(spentFrom.balanceFen == 160_000)
 
             // Quiet hours: 22:00 China time is refused.
             daemon.clock.advance(seconds: 10 * 3600)  // 22:00
@@ -155,7 +161,7 @@ struct WalletTests {
                 }, metadata: endUser(Self.mother), options: failFast)
             #expect(ended.binding.status == .revoked)
             let after = try await daemon.daemon.service.person(idNumber: Demo.hohhotAuthorizer).account
-            #expect(after?.currentYear == .yuan(1000) && after?.carryOver == .yuan(2000))
+            #expect(after?.currentYear == .yuan(1000) && after?.carryOver == .yuan(1600))
             let emptied = try await Self.wallet(client).getWallet(.init(), metadata: endUser(Self.mother), options: failFast).wallet
             #expect(emptied.balanceFen == 0 && emptied.holdings.isEmpty)
         }
@@ -164,12 +170,14 @@ struct WalletTests {
         ).map(\.kind)
         #expect(
             kinds == [
-                .bindingCreated, .walletTransferSent, .walletTransferAccepted, .walletTransferSent, .walletTransferReturned, .bindingEnded,
+                .bindingCreated, .walletTransferSent, .walletTransferAccepted, .premiumPaid, .walletTransferSent, .walletTransferReturned,
+                .bindingEnded,
                 .walletReturned,
             ], "\(kinds)")
         #expect(try await daemon.daemon.store.ledgerSum() == .zero)
 
-        // R-XP-7: October is cleared once it has ended: granted 2,000.00, returned 2,000.00, nothing owed.
+        // R-XP-7: October is cleared once it has ended: granted 2,000.00, spent 400.00 (her premium), returned 1,600.00:
+        // Inner Mongolia owes Hainan the 400.00 Hainan's fund collected from the wallet.
         func clearing() async throws -> [Gongji_V1_ReportCrossProvinceClearingResponse] {
             try await daemon.withClient("operator") { client in
                 try await Gongji_V1_OperationsService.Client(wrapping: client).reportCrossProvinceClearing(
@@ -182,8 +190,8 @@ struct WalletTests {
         let report = try await clearing()
         let pair = try #require(report.first?.pair)
         #expect(pair.fromProvinceCode == "150000" && pair.toProvinceCode == "460000")
-        #expect(pair.grantedFen == 200_000 && pair.returnedFen == 200_000 && pair.netOwedFen == 0 && pair.movementCount == 2)
-        #expect(report.dropFirst().map(\.movement.kind) == [.granted, .returned])
+        #expect(pair.grantedFen == 200_000 && pair.spentFen == 40000 && pair.returnedFen == 160_000 && pair.netOwedFen == 40000)
+        #expect(pair.movementCount == 3 && report.dropFirst().map(\.movement.kind) == [.granted, .spent, .returned])
     }
 
     @Test("GetRegionPolicy shows the cross-province terms: enabled, 2,000.00, 3 a day, 22:00–06:00, return at 06:00")

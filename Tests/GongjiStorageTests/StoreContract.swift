@@ -85,7 +85,7 @@ struct World {
         hohhot.materials.idImages = false
         var maanshan = try Self.policy("maanshan")
         maanshan.premiums[0].amount = .yuan(380)
-        policies = try PolicyBook([hohhot, maanshan])
+        policies = try PolicyBook([hohhot, maanshan, try Self.policy("haikou")])
     }
 
     private init(store: any FamilyAccountStore, policies: PolicyBook, now: Int64?) {

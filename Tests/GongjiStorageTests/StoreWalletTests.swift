@@ -139,17 +139,31 @@ struct StoreWalletTests {
     }
 
     @Test(
-        "R-XP-1 a cross-province binding pays no premium directly; a same-province binding has no wallet transfer", arguments: Backend.all)
-    func directPathsStayApart(backend: Backend) async throws {
+        "R-XP-1 R-XP-5 a cross-province binding pays the member's premium from her wallet only (by her or the authorizer); a same-province binding has no wallet transfer",
+        arguments: Backend.all)
+    func premiumFromWallet(backend: Backend) async throws {
         let world = try await World(backend)
-        let (authorizer, _) = try await world.crossProvinceFamily()
-        #expect(
-            await refusal {
-                try await world.store.pay(
-                    world.order("bx", total: .yuan(405)), endUser: authorizer, paymentID: "p1", key: nil, policies: world.policies,
-                    today: world.today, now: world.now
-                ).record
-            } == "CROSS_PROVINCE_USES_WALLET")
+        let (authorizer, member) = try await world.crossProvinceFamily()
+        func pay(_ id: String, as payer: ResidentID) async throws -> PaymentRecord {
+            try await world.store.pay(
+                world.order("bx", total: .yuan(400)), endUser: payer, paymentID: id, key: nil, policies: world.policies,
+                today: world.today, now: world.now
+            ).record
+        }
+        #expect(await refusal { try await pay("p0", as: authorizer) } == "BALANCE_INSUFFICIENT", "the account does not pay directly")
+        _ = try await world.transfer(.yuan(500), from: authorizer, id: "t1")
+        _ = try await world.store.answerTransfer(id: "t1", .accept, endUser: member, key: nil, now: world.now)
+        let paid = try await pay("p1", as: member)
+        #expect(paid.fromWallet && paid.total == .yuan(400) && paid.postings.map(\.part) == [.currentYear])
+        #expect(try await world.store.payment(id: "p1")?.fromWallet == true)
+        #expect(try await world.store.wallet(of: member).balance == .yuan(100))
+        #expect(try await world.store.person(authorizer)?.account?.total == .yuan(500))
+        #expect(try await world.store.ledgerBalance(of: LedgerAccount.premiumCollection(World.haikou)) == .yuan(400))
+        #expect(try await world.store.ledgerSum() == .zero)
+        let movements = try await world.store.walletMovements(from: 0, until: .max)
+        #expect(movements.map(\.kind) == [.granted, .spent] && movements.last?.reference == "payment:p1")
+        #expect(await refusal { try await pay("p2", as: member) } == "PREMIUM_ALREADY_PAID")
+
         let local = try await world.resident(World.id(3, born: "2012-02-02"), name: "王小红")
         _ = try await world.bind(authorizer, local, name: "王小红", id: "b-local")
         #expect(

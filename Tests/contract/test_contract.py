@@ -210,7 +210,7 @@ def test_regions_list_policy_and_availability(stubs, pb):
     ops = pb["operations"]
     first = stubs.operations.ListRegions(ops.ListRegionsRequest(page_size=2))
     second = stubs.operations.ListRegions(ops.ListRegionsRequest(page_size=2, page_token=first.next_page_token))
-    assert [r.region_code for r in list(first.regions) + list(second.regions)] == ["150100", "150900", "340500"]
+    assert [r.region_code for r in list(first.regions) + list(second.regions)] == ["150100", "150900", "340500", "460100"]
     assert second.next_page_token == ""
     policy = stubs.gateway_operations.GetRegionPolicy(ops.GetRegionPolicyRequest(region_code="150900"))
     assert policy.region.hotline == "12393" and '"newborn_days" : 90' in policy.policy_json

@@ -158,13 +158,18 @@ public struct PaymentRecord: Hashable, Sendable {
     public var createdAt: Int64
     /// List cursor.
     public var seq: Int64
+    /// R-XP-5: paid from what the member's wallet holds from the authorizer (the postings' parts
+    /// are the parts of the account the wallet's money came from), not from the account.
+    public var fromWallet = false
 
     /// Creates a record.
     public init(
         id: String, bindingID: String, authorizer: ResidentID, authorizerName: String, member: ResidentID,
         memberName: String, region: RegionCode, lines: [PremiumLine], total: Money, postings: [Posting],
-        external: ExternalPayment?, receiptNumber: String, verificationCode: String = "", createdAt: Int64, seq: Int64
+        external: ExternalPayment?, receiptNumber: String, verificationCode: String = "", createdAt: Int64, seq: Int64,
+        fromWallet: Bool = false
     ) {
+        self.fromWallet = fromWallet
         self.id = id
         self.bindingID = bindingID
         self.authorizer = authorizer

@@ -10,9 +10,18 @@ extension PaymentPlan {
                 id: paymentID, bindingID: binding.id, authorizer: binding.authorizer, authorizerName: authorizerName,
                 member: binding.member,
                 memberName: binding.memberName, region: binding.region, lines: quote.lines, total: quote.total, postings: postings,
-                external: external, receiptNumber: "", createdAt: now, seq: 0),
+                external: external, receiptNumber: "", createdAt: now, seq: 0, fromWallet: walletHolding != nil),
             issuedOn: issuedOn, enrollsMember: enrollsMember)
         var writes = WriteSet([.account(authorizerAccount), .payment(row), .ledger(movement)], now: now)
+        if let walletHolding {
+            // R-XP-5, R-XP-7: paid from the wallet: the member's province spent it.
+            writes.append(.walletHolding(walletHolding))
+            writes.append(
+                .walletMovement(
+                    WalletMovement(
+                        kind: .spent, provinces: walletHolding.clearingPair(binding), amount: quote.accountPart, bindingID: binding.id,
+                        reference: "payment:\(paymentID)")))
+        }
         writes.append(
             .accountUse(
                 AccountUseRow(

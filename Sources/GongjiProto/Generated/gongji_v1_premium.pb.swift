@@ -283,6 +283,11 @@ public nonisolated struct Gongji_V1_Payment: Sendable {
   /// The governing region.
   public var regionCode: String = String()
 
+  /// R-XP-5: paid from what the member's medical-insurance wallet holds from the authorizer (a
+  /// cross-province binding; the member or the authorizer may pay), not from the account; the
+  /// postings' parts are the parts of the account the wallet's money came from.
+  public var fromWallet: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -927,7 +932,7 @@ nonisolated extension Gongji_V1_PayPremiumRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Gongji_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Payment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}payment_id\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}lines\0\u{3}total_fen\0\u{1}postings\0\u{1}external\0\u{3}receipt_number\0\u{3}create_time\0\u{3}region_code\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}payment_id\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}lines\0\u{3}total_fen\0\u{1}postings\0\u{1}external\0\u{3}receipt_number\0\u{3}create_time\0\u{3}region_code\0\u{3}from_wallet\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -947,6 +952,7 @@ nonisolated extension Gongji_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._M
       case 10: try { try decoder.decodeSingularStringField(value: &self.receiptNumber) }()
       case 11: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
       case 12: try { try decoder.decodeSingularStringField(value: &self.regionCode) }()
+      case 13: try { try decoder.decodeSingularBoolField(value: &self.fromWallet) }()
       default: break
       }
     }
@@ -993,6 +999,9 @@ nonisolated extension Gongji_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.regionCode.isEmpty {
       try visitor.visitSingularStringField(value: self.regionCode, fieldNumber: 12)
     }
+    if self.fromWallet != false {
+      try visitor.visitSingularBoolField(value: self.fromWallet, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1009,6 +1018,7 @@ nonisolated extension Gongji_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.receiptNumber != rhs.receiptNumber {return false}
     if lhs._createTime != rhs._createTime {return false}
     if lhs.regionCode != rhs.regionCode {return false}
+    if lhs.fromWallet != rhs.fromWallet {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -220,6 +220,7 @@ extension BalancePart {
 extension Gongji_V1_Payment {
     init(_ record: PaymentRecord) {
         self.init()
+        fromWallet = record.fromWallet
         paymentID = record.id
         bindingID = record.bindingID
         authorizerIDNumber = record.authorizer.value
