@@ -23,7 +23,8 @@ struct CallDeadlinesTests {
             try await inCallTask { try await deadlines.run(timeout: .milliseconds(100)) { try await Task.sleep(for: .seconds(30)) } }
         }
         #expect(slow?.code == .deadlineExceeded && slow?.reason == "CALL_TIMEOUT", "\(String(describing: slow))")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Far sooner than the body's 30 s (the bound is loose: the whole suite shares 2 cores).
+        #expect(ContinuousClock.now - started < .seconds(20))
         // A call that ignores cancellation still fails once its deadline has passed.
         let stubborn = await rpcFailure {
             try await inCallTask {

@@ -78,14 +78,14 @@ class Daemon:
                                    options=[("grpc.ssl_target_name_override", "localhost")])
 
 
-def launch(directory, *extra):
-    """Starts `gongjid dev` in `directory` with `extra` arguments; returns the process, its port and
-    the list its standard output's lines keep being appended to (a thread drains the pipe, so the
-    daemon never blocks on it)."""
+def launch(directory, *extra, policies=os.path.join(ROOT, "deploy", "policies")):
+    """Starts `gongjid dev` in `directory` with `extra` arguments and the policies of `policies`;
+    returns the process, its port and the list its standard output's lines keep being appended to
+    (a thread drains the pipe, so the daemon never blocks on it)."""
     binary = os.environ.get("GONGJID", os.path.join(ROOT, ".build", "debug", "gongjid"))
     assert os.access(binary, os.X_OK), f"{binary} is missing: run swift build first"
     process = subprocess.Popen(
-        [binary, "dev", "--directory", directory, "--port", "0", "--policies", os.path.join(ROOT, "deploy", "policies"), *extra],
+        [binary, "dev", "--directory", directory, "--port", "0", "--policies", policies, *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     port = None
     lines = []
@@ -118,7 +118,7 @@ def pb():
     import importlib
 
     modules = {}
-    for name in ["common", "binding", "document", "review", "premium", "registry", "operations", "settlement", "event"]:
+    for name in ["common", "binding", "document", "review", "premium", "registry", "operations", "settlement", "event", "wallet"]:
         modules[name] = importlib.import_module(f"gongji.v1.{name}_pb2")
         modules[name + "_grpc"] = importlib.import_module(f"gongji.v1.{name}_pb2_grpc")
     modules["health"] = importlib.import_module("grpcstd.health.v1.health_pb2")
