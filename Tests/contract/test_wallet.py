@@ -31,9 +31,11 @@ def wallet_daemon(daemon):
                       'cross_province: { enabled: true, quiet_from: "00:00", quiet_until: "00:00" }', text)
         open(os.path.join(policies, name), "w").write(text)
     directory = tempfile.mkdtemp(prefix="gongji-wallet-")
-    extra = ["--postgresql", daemon.postgresql] if daemon.postgresql else []
+    # On PostgreSQL a database of its own (gongjid dev seeds an empty one): scripts/test names it.
+    postgresql = os.environ.get("GONGJI_CONTRACT_POSTGRESQL_WALLET") if daemon.postgresql else None
+    extra = ["--postgresql", postgresql] if postgresql else []
     process, port, _ = launch(directory, *extra, policies=policies)
-    yield Daemon(directory, port, process, daemon.postgresql)
+    yield Daemon(directory, port, process, postgresql)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     shutil.rmtree(policies, ignore_errors=True)
