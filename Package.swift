@@ -226,6 +226,7 @@ let package = Package(
             name: "GongjiServerTests",
             dependencies: [
                 "GongjiServer", "GongjiStorage", "GongjiSQLite", "GongjiProto", "GongjiCore", "GongjiClient", "GongjiBench", "GongjiDev",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -60,9 +60,10 @@ extension GongjiService {
     public func returnDueTransfers() async throws -> Int {
         var total = 0
         while true {
-            let returned = try await store.returnDueTransfers(now: now().now, limit: 500)
+            // A hundred per transaction: the authorizers' accounts stay locked briefly.
+            let returned = try await store.returnDueTransfers(now: now().now, limit: 100)
             total += returned
-            if returned < 500 { break }
+            if returned < 100 { break }
         }
         if total > 0 { logger.info("wallet transfers returned", metadata: ["transfers": "\(total)"]) }
         return total
