@@ -218,6 +218,8 @@ extension DomainError {
         public static let storageFull = Reason("STORAGE_FULL")
         /// `UPLOAD_METADATA_REPEATED`
         public static let uploadMetadataRepeated = Reason("UPLOAD_METADATA_REPEATED")
+        /// `LONG_TERM_CARE_NOT_OFFERED`
+        public static let longTermCareNotOffered = Reason("LONG_TERM_CARE_NOT_OFFERED")
         /// `MONTH_NOT_ENDED`
         public static let monthNotEnded = Reason("MONTH_NOT_ENDED")
         /// `NOT_CROSS_PROVINCE`

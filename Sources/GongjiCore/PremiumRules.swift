@@ -1,5 +1,21 @@
+/// Which premium a payment pays (R-LTC-1): the resident medical-insurance premium, or the
+/// long-term-care contribution (长期护理保险) where the member's region has one.
+public enum PremiumKind: String, Hashable, Sendable, CaseIterable, Codable {
+    /// 城乡居民医保费.
+    case resident
+    /// 长期护理保险费.
+    case longTermCare = "long_term_care"
+
+    /// Its name on a receipt.
+    public var chinese: String { self == .resident ? "城乡居民基本医疗保险费" : "长期护理保险费" }
+}
+
 /// The facts a premium quote or payment needs, gathered by the store.
 public struct PremiumFacts: Sendable {
+    /// R-LTC-1: which premium is quoted or paid.
+    public var kind = PremiumKind.resident
+    /// R-LTC-1: long-term-care years paid for the member through Gongji.
+    public var longTermCareYears: Set<Int> = []
     /// The binding the payment goes through.
     public var binding: Binding
     /// The end user the gateway acts for.
@@ -89,6 +105,8 @@ public struct PremiumQuote: Hashable, Sendable {
     /// Set while family payment is suspended in the region (R-SUSP-2): the quote stands, paying
     /// fails, and these are the channels and hotline to use meanwhile.
     public var paymentSuspension: RegionPolicy.Availability? = nil
+    /// R-LTC-1: which premium.
+    public var kind = PremiumKind.resident
 }
 
 /// A debit from one part of the authorizer's account.
@@ -129,9 +147,12 @@ public struct PaymentOrder: Hashable, Sendable {
     public var expectedTotal: Money
     /// The part paid through another channel, if any (R-PAY-5).
     public var external: ExternalPayment?
+    /// R-LTC-1: which premium.
+    public var kind: PremiumKind
 
     /// Creates an order.
-    public init(bindingID: String, years: [Int], expectedTotal: Money, external: ExternalPayment?) {
+    public init(bindingID: String, years: [Int], expectedTotal: Money, external: ExternalPayment?, kind: PremiumKind = .resident) {
+        self.kind = kind
         self.bindingID = bindingID
         self.years = years
         self.expectedTotal = expectedTotal
@@ -214,12 +235,14 @@ public enum PremiumRules {
         return PremiumQuote(
             lines: lines, total: total, available: available, accountPart: accountPart,
             shortfall: total.subtracting(accountPart)!, externalShortfallAllowed: policy.payment.externalShortfall,
-            paymentSuspension: policy.availability.suspended ? policy.availability : nil)
+            paymentSuspension: policy.availability.suspended ? policy.availability : nil, kind: facts.kind)
     }
 
     /// Decides a payment: the client's expected total must match (R-PAY-3); the account must cover
     /// it, or — where allowed — an external part covers exactly the shortfall (R-PAY-4, R-PAY-5).
     public static func pay(_ order: PaymentOrder, paymentID: String, facts: PremiumFacts) throws(DomainError) -> PaymentPlan {
+        var facts = facts
+        facts.kind = order.kind
         let (expectedTotal, external) = (order.expectedTotal, order.external)
         // Amounts as a settlement's: AMOUNT_OUT_OF_RANGE naming the field.
         guard expectedTotal.isValidAmount else { throw .amountOutOfRange("expected_total_fen") }
@@ -283,7 +306,7 @@ public enum PremiumRules {
         entries.append(LedgerEntry(LedgerAccount.premiumCollection(premiumRegion), quote.total))
         // R-BIND-8: paying for a newborn enrolls the member as resident-insured in the binding's region.
         var enrolled: Person? = nil
-        if facts.member.insuranceType == .none {
+        if facts.member.insuranceType == .none, facts.kind == .resident {
             var member = facts.member
             member.insuranceType = .resident
             member.status = .normal
@@ -308,7 +331,8 @@ public enum PremiumRules {
                 .authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
                 "授权人参保状态不正常", ["status": facts.authorizer.status.rawValue])
         }
-        if facts.member.insuranceType == .none, !facts.binding.isNewborn {
+        // R-LTC-1: the long-term-care contribution is for an insured member (a newborn is enrolled by the resident premium).
+        if facts.member.insuranceType == .none, !facts.binding.isNewborn || facts.kind == .longTermCare {
             throw .payment(.memberNotInsured, "the member is not enrolled in basic medical insurance", "被共济人未参加基本医疗保险")
         }
     }
@@ -326,15 +350,21 @@ public enum PremiumRules {
     }
 
     static func line(year: Int, facts: PremiumFacts, policy: RegionPolicy) throws(DomainError) -> PremiumLine {
-        guard let entry = policy.premiumYear(year) else {
+        if facts.kind == .longTermCare, policy.longTermCare == nil {
             throw .payment(
-                .premiumYearUnknown, "\(policy.name) has no premium data for \(year)", "该年度缴费标准尚未公布",
-                ["year": String(year)])
+                .longTermCareNotOffered, "\(policy.name) has no long-term-care insurance for residents", "该地区未开展居民长期护理保险",
+                ["region": policy.region.description])
         }
-        guard !facts.paidYears.contains(year) else {
+        guard let entry = facts.kind == .resident ? policy.premiumYear(year) : policy.longTermCareYear(year) else {
             throw .payment(
-                .premiumAlreadyPaid, "the member's premium for \(year) is already paid", "该成员\(year)年度保费已缴纳",
-                ["year": String(year)], category: .alreadyExists)
+                .premiumYearUnknown, "\(policy.name) has no \(facts.kind.rawValue) premium data for \(year)", "该年度缴费标准尚未公布",
+                ["year": String(year), "kind": facts.kind.rawValue])
+        }
+        guard !(facts.kind == .resident ? facts.paidYears : facts.longTermCareYears).contains(year) else {
+            throw .payment(
+                .premiumAlreadyPaid,
+                "the member's \(facts.kind == .resident ? "premium" : "long-term-care contribution") for \(year) is already paid",
+                "该成员\(year)年度\(facts.kind.chinese)已缴纳", ["year": String(year), "kind": facts.kind.rawValue], category: .alreadyExists)
         }
         let category = facts.member.specialCategory.flatMap { entry.categoryAmounts[$0] == nil ? nil : $0 }
         guard let amount = category.flatMap({ entry.categoryAmounts[$0] }) ?? entry.amount else {

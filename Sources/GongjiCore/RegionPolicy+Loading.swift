@@ -76,7 +76,8 @@ extension RegionPolicy {
         guard (1...10).contains(payment.yearsPerPaymentMax) else {
             throw fail("payment.years_per_payment_max", "must be 1…10, got \(payment.yearsPerPaymentMax)")
         }
-        try validatePremiums()
+        try Self.validate(premiums, field: "premiums")
+        if let longTermCare { try Self.validate(longTermCare, field: "long_term_care") }
         if let terms = settlement {
             guard (0...3650).contains(terms.reversalDays) else {
                 throw fail("settlement.reversal_days", "must be 0…3650, got \(terms.reversalDays)")
@@ -109,10 +110,10 @@ extension RegionPolicy {
         }
     }
 
-    private func validatePremiums() throws(DomainError) {
+    private static func validate(_ premiums: [PremiumYear], field: String) throws(DomainError) {
         var seen = Set<Int>()
         for (i, entry) in premiums.enumerated() {
-            let path = "premiums[\(i)]"
+            let path = "\(field)[\(i)]"
             guard (2000...2200).contains(entry.year) else {
                 throw .policyInvalid(field: "\(path).year", problem: "must be 2000…2200, got \(entry.year)")
             }
@@ -142,7 +143,7 @@ extension RegionPolicy {
         let sorted = premiums.enumerated().sorted { $0.element.windowStart < $1.element.windowStart }
         for (earlier, later) in zip(sorted, sorted.dropFirst()) where later.element.windowStart <= earlier.element.windowEnd {
             throw .policyInvalid(
-                field: "premiums[\(later.offset)].window_start",
+                field: "\(field)[\(later.offset)].window_start",
                 problem:
                     "window of \(later.element.year) overlaps the window of \(earlier.element.year) (ends \(earlier.element.windowEnd))")
         }

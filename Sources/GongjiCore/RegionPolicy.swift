@@ -28,10 +28,14 @@ public struct RegionPolicy: Hashable, Sendable, Codable {
     /// R-XP-1, R-XP-3, R-XP-4: cross-province aid through the member's wallet; absent: the region
     /// does not take part.
     public var crossProvince: CrossProvinceTerms?
+    /// R-LTC-1: the long-term-care contribution's standard and window per year, where the region
+    /// has long-term-care insurance for residents; nil where it has none.
+    public var longTermCare: [PremiumYear]?
 
     enum CodingKeys: String, CodingKey {
         case region, name, authorizer, member, materials, review, payment, premiums, availability, settlement
         case crossProvince = "cross_province"
+        case longTermCare = "long_term_care"
     }
 
     /// R-SETL-5 and R-SETL-8.
@@ -240,6 +244,9 @@ public struct RegionPolicy: Hashable, Sendable, Codable {
 
     /// The premium year entry for `year`, if the policy has one.
     public func premiumYear(_ year: Int) -> PremiumYear? { premiums.first { $0.year == year } }
+
+    /// R-LTC-1: the long-term-care entry for `year`, if the region has one.
+    public func longTermCareYear(_ year: Int) -> PremiumYear? { longTermCare?.first { $0.year == year } }
 
     /// Whether an authorizer registered in `region` falls under this policy.
     public func covers(authorizerRegion region: RegionCode) -> Bool {

@@ -363,6 +363,10 @@ extension PostgresSchema {
         );
         CREATE INDEX wallet_movement_by_time ON wallet_movement(at);
         ALTER TABLE settlement_posting ADD COLUMN from_wallet BOOLEAN NOT NULL DEFAULT false;
-        ALTER TABLE payment ADD COLUMN from_wallet BOOLEAN NOT NULL DEFAULT false
+        ALTER TABLE payment ADD COLUMN from_wallet BOOLEAN NOT NULL DEFAULT false;
+        ALTER TABLE payment ADD COLUMN kind TEXT NOT NULL DEFAULT 'resident' CHECK (kind IN ('resident', 'long_term_care'));
+        ALTER TABLE payment_year ADD COLUMN kind TEXT NOT NULL DEFAULT 'resident' CHECK (kind IN ('resident', 'long_term_care'));
+        ALTER TABLE payment_year DROP CONSTRAINT payment_year_member_year_key;
+        ALTER TABLE payment_year ADD CONSTRAINT payment_year_member_year_kind_key UNIQUE (member, year, kind)
         """
 }

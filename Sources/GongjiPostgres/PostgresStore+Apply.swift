@@ -206,22 +206,22 @@ extension PostgresStore {
             writes.add { b in
                 """
                 INSERT INTO payment (seq, id, binding_id, authorizer, member, member_name, authorizer_name, region_code, total_fen, account_fen,
-                  external_fen, external_reference, receipt_number, enrolled_member, created_at, from_wallet)
+                  external_fen, external_reference, receipt_number, enrolled_member, created_at, from_wallet, kind)
                 VALUES (\(b.placeholder(record.seq)), \(b.placeholder(record.id)), \(b.placeholder(record.bindingID)),
                   \(b.placeholder(record.authorizer.value)), \(b.placeholder(record.member.value)), \(b.placeholder(record.memberName)),
                   \(b.placeholder(record.authorizerName)), \(b.placeholder(Int64(record.region.value))), \(b.placeholder(record.total.fen)),
                   \(b.placeholder(record.accountPart.fen)), \(b.placeholder(record.external?.amount.fen ?? 0)),
                   \(b.placeholder(record.external?.reference)), \(b.placeholder(record.receiptNumber)), \(b.placeholder(enrollsMember)),
-                  \(b.placeholder(now)), \(b.placeholder(record.fromWallet)))
+                  \(b.placeholder(now)), \(b.placeholder(record.fromWallet)), \(b.placeholder(record.kind.rawValue)))
                 """
             }
             if !record.lines.isEmpty {
                 writes.add { b in
-                    "INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start) VALUES "
+                    "INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start, kind) VALUES "
                         + record.lines.map { line in
                             "(\(b.placeholder(record.id)), \(b.placeholder(record.member.value)), \(b.placeholder(Int64(line.year))), "
                                 + "\(b.placeholder(line.amount.fen)), \(b.placeholder(line.category)), \(b.placeholder(line.isLate)), "
-                                + "\(b.placeholder(line.benefitStart?.description)))"
+                                + "\(b.placeholder(line.benefitStart?.description)), \(b.placeholder(record.kind.rawValue)))"
                         }.joined(separator: ", ")
                 }
             }

@@ -74,7 +74,8 @@ extension PostgresStore: StorageBackend {
             guard
                 let row = try await c.row(
                     """
-                    SELECT b.*, ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member) AS member_payment_years,
+                    SELECT b.*, ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member AND y.kind = 'resident') AS member_payment_years,
+                           ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member AND y.kind = 'long_term_care') AS member_ltc_years,
                            \(unescaped: personColumns(person: "pa", account: "aa", prefix: "a_")),
                            \(unescaped: personColumns(person: "pm", account: "am", prefix: "m_"))
                     FROM binding b
@@ -88,6 +89,7 @@ extension PostgresStore: StorageBackend {
             facts.person = try decodePerson(row, prefix: "a_", id: record.binding.authorizer)
             facts.member = try decodePerson(row, prefix: "m_", id: record.binding.member)
             facts.memberPaymentYears = Set(try row["member_payment_years"].decode([Int64].self).map { Int($0) })
+            facts.memberLongTermCareYears = Set(try row["member_ltc_years"].decode([Int64].self).map { Int($0) })
             facts.holdings = try await fetchHoldings(where: "binding_id = $1", [bindingID], on: c, logger: logger)
         case .settlement(let code, let patient, let day):
             // Every account the split may debit (the patient's and each authorizer's), so that the

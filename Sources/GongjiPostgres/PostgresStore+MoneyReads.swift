@@ -48,7 +48,7 @@ extension PostgresStore {
                 external: externalFen > 0
                     ? ExternalPayment(amount: Money(fen: externalFen), reference: try row.optionalString("external_reference") ?? "") : nil,
                 receiptNumber: try row.string("receipt_number"), createdAt: try row.int("created_at"), seq: try row.int("seq"),
-                fromWallet: try row.bool("from_wallet"))
+                fromWallet: try row.bool("from_wallet"), kind: PremiumKind(rawValue: try row.string("kind")) ?? .resident)
         }
     }
 

@@ -491,6 +491,24 @@ enum Schema {
                 -- R-XP-5: a settlement's posting paid from what a wallet holds through the binding.
                 ALTER TABLE settlement_posting ADD COLUMN from_wallet INTEGER NOT NULL DEFAULT 0 CHECK (from_wallet IN (0, 1));
                 ALTER TABLE payment ADD COLUMN from_wallet INTEGER NOT NULL DEFAULT 0 CHECK (from_wallet IN (0, 1));
+                -- R-LTC-1: the premium's kind; a member's year is paid once per kind (payment_year rebuilt for its UNIQUE).
+                ALTER TABLE payment ADD COLUMN kind TEXT NOT NULL DEFAULT 'resident' CHECK (kind IN ('resident', 'long_term_care'));
+                CREATE TABLE payment_year_v8 (
+                  payment_id TEXT NOT NULL REFERENCES payment(id),
+                  member TEXT NOT NULL,
+                  year INTEGER NOT NULL,
+                  amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),
+                  category TEXT,
+                  late INTEGER NOT NULL CHECK (late IN (0, 1)),
+                  benefit_start TEXT,
+                  kind TEXT NOT NULL DEFAULT 'resident' CHECK (kind IN ('resident', 'long_term_care')),
+                  PRIMARY KEY (payment_id, year),
+                  UNIQUE (member, year, kind)
+                ) STRICT;
+                INSERT INTO payment_year_v8 (payment_id, member, year, amount_fen, category, late, benefit_start, kind)
+                  SELECT payment_id, member, year, amount_fen, category, late, benefit_start, 'resident' FROM payment_year;
+                DROP TABLE payment_year;
+                ALTER TABLE payment_year_v8 RENAME TO payment_year;
                 """)
     }
 }

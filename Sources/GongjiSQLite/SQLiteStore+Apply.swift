@@ -195,22 +195,24 @@ extension SQLiteStore {
         try db.cachedStatement(
             sql: """
                 INSERT INTO payment (seq, id, binding_id, authorizer, member, member_name, authorizer_name, region_code, total_fen, account_fen,
-                  external_fen, external_reference, receipt_number, verification_code, enrolled_member, created_at, from_wallet)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)
+                  external_fen, external_reference, receipt_number, verification_code, enrolled_member, created_at, from_wallet, kind)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)
                 """
         ).execute(arguments: [
             seq, record.id, record.bindingID, record.authorizer.value, record.member.value, record.memberName,
             record.authorizerName, record.region.value, record.total.fen, record.accountPart.fen,
             record.external?.amount.fen ?? 0, record.external?.reference, record.receiptNumber, row.enrollsMember, now, record.fromWallet,
+            record.kind.rawValue,
         ])
         for line in record.lines {
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO payment_year (payment_id, member, year, amount_fen, category, late, benefit_start, kind)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(arguments: [
                 record.id, record.member.value, line.year, line.amount.fen, line.category, line.isLate,
-                line.benefitStart?.description,
+                line.benefitStart?.description, record.kind.rawValue,
             ])
         }
         for posting in record.postings {

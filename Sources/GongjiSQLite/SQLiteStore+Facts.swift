@@ -52,7 +52,10 @@ extension SQLiteStore: StorageBackend {
             facts.person = try fetchPerson(record.binding.authorizer, in: db)
             facts.member = try fetchPerson(record.binding.member, in: db)
             facts.memberPaymentYears = try Int.fetchSet(
-                db.cachedStatement(sql: "SELECT year FROM payment_year WHERE member = ?"),
+                db.cachedStatement(sql: "SELECT year FROM payment_year WHERE member = ? AND kind = 'resident'"),
+                arguments: [record.binding.member.value])
+            facts.memberLongTermCareYears = try Int.fetchSet(
+                db.cachedStatement(sql: "SELECT year FROM payment_year WHERE member = ? AND kind = 'long_term_care'"),
                 arguments: [record.binding.member.value])
             facts.holdings = try fetchHoldings(where: "binding_id = ?", [bindingID], in: db)
         case .settlement(let institution, let patient, let day):

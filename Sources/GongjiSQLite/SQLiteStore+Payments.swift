@@ -80,7 +80,8 @@ extension SQLiteStore {
                 member: try ResidentID.stored(row["member"]), memberName: row["member_name"], region: region, lines: lines[id] ?? [],
                 total: Money(fen: row["total_fen"]), postings: postings[id] ?? [],
                 external: externalFen > 0 ? ExternalPayment(amount: Money(fen: externalFen), reference: row["external_reference"]) : nil,
-                receiptNumber: row["receipt_number"], createdAt: row["created_at"], seq: row["seq"], fromWallet: row["from_wallet"])
+                receiptNumber: row["receipt_number"], createdAt: row["created_at"], seq: row["seq"], fromWallet: row["from_wallet"],
+                kind: PremiumKind(rawValue: row["kind"]) ?? .resident)
         }
     }
 }

@@ -84,8 +84,10 @@ public struct StoredFacts: Sendable {
     public var person: PersonRecord?
     /// The binding's or the new binding's member.
     public var member: PersonRecord?
-    /// Years paid for the member through Gongji (`.premium`).
+    /// Resident premium years paid for the member through Gongji (`.premium`).
     public var memberPaymentYears: Set<Int> = []
+    /// R-LTC-1: long-term-care years paid for the member through Gongji (`.premium`).
+    public var memberLongTermCareYears: Set<Int> = []
     /// The authorizer's bindings (`.newBinding`); the person's open bindings (`.registration`).
     public var bindings: [Binding] = []
     /// The documents the authorizer uploaded, by id, with their sides (`.newBinding`).

@@ -206,7 +206,7 @@ extension StorageBackend {
                 decide: { facts in
                     let plan = try PremiumRules.pay(
                         order, paymentID: paymentID,
-                        facts: try UseCases.premiumFacts(facts, endUser: endUser, policies: policies, today: today))
+                        facts: try UseCases.premiumFacts(facts, endUser: endUser, policies: policies, today: today, kind: order.kind))
                     let (writes, row) = plan.writeSet(now: now)
                     return Decision(writes) { applied in (Answered(row.numbered(applied.sequence ?? 0), isReplay: false), paymentID) }
                 }, replayFacts: { .payment(id: $0) },
@@ -349,7 +349,9 @@ enum UseCases {
 
     /// The facts of a payment through a binding as `endUser` sees it (one that does not exist and
     /// one the end user is no party to look the same: `PartyRules.visible`).
-    static func premiumFacts(_ facts: StoredFacts, endUser: ResidentID, policies: PolicyBook, today: CivilDate) throws -> PremiumFacts {
+    static func premiumFacts(
+        _ facts: StoredFacts, endUser: ResidentID, policies: PolicyBook, today: CivilDate, kind: PremiumKind = .resident
+    ) throws -> PremiumFacts {
         let binding = try PartyRules.visible(facts.binding?.binding, to: endUser)
         guard let authorizer = facts.person, let member = facts.member else {
             throw StoreError(.database, "a bound person is missing from the registry")
@@ -358,6 +360,8 @@ enum UseCases {
             binding: binding, actor: endUser, authorizer: authorizer, member: member, paidYears: facts.memberPaymentYears,
             policies: policies, today: today)
         premium.walletHolding = facts.holdings.first
+        premium.kind = kind
+        premium.longTermCareYears = facts.memberLongTermCareYears
         return premium
     }
 

@@ -403,3 +403,71 @@ struct PaymentAmountTests {
                 == "external.amount_fen")
     }
 }
+
+/// R-LTC-1: the long-term-care contribution, a premium of its own kind.
+@Suite("Long-term-care contribution (R-LTC-1)")
+struct LongTermCareRulesTests {
+    /// Hohhot with a long-term-care contribution of 100.00 for 2025 (test data: the shipped policies have none).
+    static var hohhotWithCare: RegionPolicy {
+        var policy = ShippedPolicies.hohhot
+        policy.longTermCare = [
+            .init(
+                year: 2025, amount: .yuan(100), categoryAmounts: ["subsistence_allowance": .yuan(20)],
+                windowStart: CivilDate(year: 2024, month: 9, day: 1)!, windowEnd: CivilDate(year: 2025, month: 2, day: 28)!)
+        ]
+        return policy
+    }
+
+    static func facts(
+        _ policy: RegionPolicy = hohhotWithCare, paid: Set<Int> = [], care: Set<Int> = [], member: Person? = nil
+    ) -> PremiumFacts {
+        var facts = premiumFacts(policy: policy, member: member, current: .yuan(1000), paid: paid)
+        facts.kind = .longTermCare
+        facts.longTermCareYears = care
+        return facts
+    }
+
+    @Test(
+        "R-LTC-1 worked example: hohhot with a 2025 long-term-care contribution of 100.00: quoted and paid like the premium, from family funds, once per member, year and kind; the receipt names it"
+    )
+    func payLongTermCare() throws {
+        let quote = try PremiumRules.quote(years: [2025], facts: Self.facts())
+        #expect(quote.total == .yuan(100) && quote.kind == .longTermCare)
+        let order = PaymentOrder(bindingID: "b1", years: [2025], expectedTotal: .yuan(100), external: nil, kind: .longTermCare)
+        let plan = try PremiumRules.pay(order, paymentID: "p-ltc", facts: Self.facts(paid: [2025]))
+        #expect(plan.quote.total == .yuan(100), "the resident premium paid for 2025 does not count for the other kind")
+        #expect(plan.enrolledMember == nil)
+        let (writes, row) = plan.writeSet(now: 1)
+        #expect(row.record.kind == .longTermCare && row.record.receiptText.hasSuffix("|long_term_care") && writes.recordsEveryEvent)
+        #expect(reason { try PremiumRules.pay(order, paymentID: "p2", facts: Self.facts(care: [2025])) } == "PREMIUM_ALREADY_PAID")
+        // Its own category amounts (R-PAY-2 applies to each kind).
+        var special = resident(childID, name: "王小明")
+        special.specialCategory = "subsistence_allowance"
+        #expect(try PremiumRules.quote(years: [2025], facts: Self.facts(member: special)).total == .yuan(20))
+    }
+
+    @Test(
+        "R-LTC-1 where the region has no long-term-care insurance, or the year has no standard, it is refused; a member not insured cannot pay it"
+    )
+    func refusals() throws {
+        #expect(reason { try PremiumRules.quote(years: [2025], facts: Self.facts(ShippedPolicies.hohhot)) } == "LONG_TERM_CARE_NOT_OFFERED")
+        #expect(reason { try PremiumRules.quote(years: [2024], facts: Self.facts()) } == "PREMIUM_YEAR_UNKNOWN")
+        var baby = resident(childID, name: "王宝宝")
+        baby.insuranceType = .none
+        var facts = Self.facts(member: baby)
+        facts.binding.isNewborn = true
+        #expect(reason { try PremiumRules.quote(years: [2025], facts: facts) } == "MEMBER_NOT_INSURED")
+        // The resident premium of the same member and year is unaffected by a paid contribution.
+        var resident = Self.facts(care: [2025])
+        resident.kind = .resident
+        #expect(try PremiumRules.quote(years: [2025], facts: resident).total == .yuan(405))
+    }
+
+    @Test("R-LTC-1 policy: long_term_care decodes as premium years and is validated like them")
+    func policy() throws {
+        var policy = Self.hohhotWithCare
+        try policy.validate()
+        policy.longTermCare?[0].windowEnd = CivilDate(year: 2024, month: 8, day: 1)!
+        #expect(failure { try policy.validate() }?.field == "long_term_care[0].window_end")
+    }
+}

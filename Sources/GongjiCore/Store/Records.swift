@@ -161,15 +161,18 @@ public struct PaymentRecord: Hashable, Sendable {
     /// R-XP-5: paid from what the member's wallet holds from the authorizer (the postings' parts
     /// are the parts of the account the wallet's money came from), not from the account.
     public var fromWallet = false
+    /// R-LTC-1: which premium it paid.
+    public var kind = PremiumKind.resident
 
     /// Creates a record.
     public init(
         id: String, bindingID: String, authorizer: ResidentID, authorizerName: String, member: ResidentID,
         memberName: String, region: RegionCode, lines: [PremiumLine], total: Money, postings: [Posting],
         external: ExternalPayment?, receiptNumber: String, verificationCode: String = "", createdAt: Int64, seq: Int64,
-        fromWallet: Bool = false
+        fromWallet: Bool = false, kind: PremiumKind = .resident
     ) {
         self.fromWallet = fromWallet
+        self.kind = kind
         self.id = id
         self.bindingID = bindingID
         self.authorizer = authorizer
@@ -195,7 +198,7 @@ public struct PaymentRecord: Hashable, Sendable {
         [
             receiptNumber, id, authorizer.value, member.value, lines.map { String($0.year) }.joined(separator: ","), String(total.fen),
             String((external?.amount ?? .zero).fen), region.description, String(createdAt),
-        ].joined(separator: "|")
+        ].joined(separator: "|") + (kind == .resident ? "" : "|\(kind.rawValue)")
     }
 }
 

@@ -10,7 +10,7 @@ extension PaymentPlan {
                 id: paymentID, bindingID: binding.id, authorizer: binding.authorizer, authorizerName: authorizerName,
                 member: binding.member,
                 memberName: binding.memberName, region: binding.region, lines: quote.lines, total: quote.total, postings: postings,
-                external: external, receiptNumber: "", createdAt: now, seq: 0, fromWallet: walletHolding != nil),
+                external: external, receiptNumber: "", createdAt: now, seq: 0, fromWallet: walletHolding != nil, kind: quote.kind),
             issuedOn: issuedOn, enrollsMember: enrollsMember)
         var writes = WriteSet([.account(authorizerAccount), .payment(row), .ledger(movement)], now: now)
         if let walletHolding {

@@ -409,6 +409,13 @@ public nonisolated struct Gongji_V1_RegionPolicy: @unchecked Sendable {
   /// Clears the value of `crossProvince`. Subsequent reads from it will return its default value.
   public mutating func clearCrossProvince() {_uniqueStorage()._crossProvince = nil}
 
+  /// R-LTC-1: the long-term-care contribution's standard and window per year; empty where the
+  /// region has no long-term-care insurance for residents.
+  public var longTermCare: [Gongji_V1_RegionPolicy.PremiumYear] {
+    get {_storage._longTermCare}
+    set {_uniqueStorage()._longTermCare = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   /// R-XP-*: the wallet's limits.
@@ -1163,7 +1170,7 @@ nonisolated extension Gongji_V1_GetRegionPolicyResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegionPolicy"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}region_code\0\u{1}name\0\u{1}authorizer\0\u{1}member\0\u{1}materials\0\u{1}reviewed\0\u{1}payment\0\u{1}premiums\0\u{1}availability\0\u{1}settlement\0\u{3}cross_province\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}region_code\0\u{1}name\0\u{1}authorizer\0\u{1}member\0\u{1}materials\0\u{1}reviewed\0\u{1}payment\0\u{1}premiums\0\u{1}availability\0\u{1}settlement\0\u{3}cross_province\0\u{3}long_term_care\0")
 
   fileprivate class _StorageClass {
     var _regionCode: String = String()
@@ -1177,6 +1184,7 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
     var _availability: Gongji_V1_Region? = nil
     var _settlement: Gongji_V1_RegionPolicy.SettlementTerms? = nil
     var _crossProvince: Gongji_V1_RegionPolicy.CrossProvinceTerms? = nil
+    var _longTermCare: [Gongji_V1_RegionPolicy.PremiumYear] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1198,6 +1206,7 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
       _availability = source._availability
       _settlement = source._settlement
       _crossProvince = source._crossProvince
+      _longTermCare = source._longTermCare
     }
   }
 
@@ -1227,6 +1236,7 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._availability) }()
         case 10: try { try decoder.decodeSingularMessageField(value: &_storage._settlement) }()
         case 11: try { try decoder.decodeSingularMessageField(value: &_storage._crossProvince) }()
+        case 12: try { try decoder.decodeRepeatedMessageField(value: &_storage._longTermCare) }()
         default: break
         }
       }
@@ -1272,6 +1282,9 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
       try { if let v = _storage._crossProvince {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
       } }()
+      if !_storage._longTermCare.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._longTermCare, fieldNumber: 12)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1292,6 +1305,7 @@ nonisolated extension Gongji_V1_RegionPolicy: SwiftProtobuf.Message, SwiftProtob
         if _storage._availability != rhs_storage._availability {return false}
         if _storage._settlement != rhs_storage._settlement {return false}
         if _storage._crossProvince != rhs_storage._crossProvince {return false}
+        if _storage._longTermCare != rhs_storage._longTermCare {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -20,6 +20,53 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// Which premium a payment pays (R-LTC-1).
+public nonisolated enum Gongji_V1_PremiumKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Not set: the resident premium.
+  case unspecified // = 0
+
+  /// The urban-rural resident medical-insurance premium (城乡居民医保费).
+  case resident // = 1
+
+  /// The long-term-care insurance contribution (长期护理保险费), where the member's region has it
+  /// (FAILED_PRECONDITION LONG_TERM_CARE_NOT_OFFERED elsewhere): its own standard and window per
+  /// year, paid once per member, year and kind.
+  case longTermCare // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .resident
+    case 2: self = .longTermCare
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .resident: return 1
+    case .longTermCare: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Gongji_V1_PremiumKind] = [
+    .unspecified,
+    .resident,
+    .longTermCare,
+  ]
+
+}
+
 /// Kinds of account use.
 public nonisolated enum Gongji_V1_AccountUseKind: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
@@ -148,6 +195,9 @@ public nonisolated struct Gongji_V1_QuotePremiumRequest: Sendable {
   /// Premium years, 1 to the region's per-payment maximum, no duplicates.
   public var years: [Int32] = []
 
+  /// R-LTC-1: which premium; unset: the resident premium.
+  public var kind: Gongji_V1_PremiumKind = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -220,6 +270,9 @@ public nonisolated struct Gongji_V1_PayPremiumRequest: Sendable {
   /// Clears the value of `external`. Subsequent reads from it will return its default value.
   public mutating func clearExternal() {self._external = nil}
 
+  /// R-LTC-1: which premium; unset: the resident premium.
+  public var kind: Gongji_V1_PremiumKind = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -288,6 +341,9 @@ public nonisolated struct Gongji_V1_Payment: Sendable {
   /// postings' parts are the parts of the account the wallet's money came from.
   public var fromWallet: Bool = false
 
+  /// R-LTC-1: which premium it paid.
+  public var kind: Gongji_V1_PremiumKind = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -351,6 +407,9 @@ public nonisolated struct Gongji_V1_Receipt: Sendable {
 
   /// Code that VerifyReceipt checks (an HMAC of the receipt's content under the daemon's key).
   public var verificationCode: String = String()
+
+  /// R-LTC-1: which premium it paid (the receipt's title names it).
+  public var kind: Gongji_V1_PremiumKind = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -613,34 +672,41 @@ public nonisolated struct Gongji_V1_VerifyReceiptRequest: Sendable {
 }
 
 /// Response of PremiumService.VerifyReceipt.
-public nonisolated struct Gongji_V1_VerifyReceiptResponse: Sendable {
+public nonisolated struct Gongji_V1_VerifyReceiptResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Whether a receipt with this number and code was issued by this daemon.
-  public var genuine: Bool = false
+  public var genuine: Bool {
+    get {_storage._genuine}
+    set {_uniqueStorage()._genuine = newValue}
+  }
 
   /// The receipt as issued, when genuine.
   public var receipt: Gongji_V1_Receipt {
-    get {_receipt ?? Gongji_V1_Receipt()}
-    set {_receipt = newValue}
+    get {_storage._receipt ?? Gongji_V1_Receipt()}
+    set {_uniqueStorage()._receipt = newValue}
   }
   /// Returns true if `receipt` has been explicitly set.
-  public var hasReceipt: Bool {self._receipt != nil}
+  public var hasReceipt: Bool {_storage._receipt != nil}
   /// Clears the value of `receipt`. Subsequent reads from it will return its default value.
-  public mutating func clearReceipt() {self._receipt = nil}
+  public mutating func clearReceipt() {_uniqueStorage()._receipt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _receipt: Gongji_V1_Receipt? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "gongji.v1"
+
+nonisolated extension Gongji_V1_PremiumKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PREMIUM_KIND_UNSPECIFIED\0\u{1}PREMIUM_KIND_RESIDENT\0\u{1}PREMIUM_KIND_LONG_TERM_CARE\0")
+}
 
 nonisolated extension Gongji_V1_AccountUseKind: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_USE_KIND_UNSPECIFIED\0\u{1}ACCOUNT_USE_KIND_PREMIUM\0\u{1}ACCOUNT_USE_KIND_SETTLEMENT\0\u{1}ACCOUNT_USE_KIND_REVERSAL\0")
@@ -773,7 +839,7 @@ nonisolated extension Gongji_V1_ExternalPayment: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Gongji_V1_QuotePremiumRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".QuotePremiumRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{1}years\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{1}years\0\u{1}kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -783,6 +849,7 @@ nonisolated extension Gongji_V1_QuotePremiumRequest: SwiftProtobuf.Message, Swif
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.bindingID) }()
       case 2: try { try decoder.decodeRepeatedInt32Field(value: &self.years) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       default: break
       }
     }
@@ -795,12 +862,16 @@ nonisolated extension Gongji_V1_QuotePremiumRequest: SwiftProtobuf.Message, Swif
     if !self.years.isEmpty {
       try visitor.visitPackedInt32Field(value: self.years, fieldNumber: 2)
     }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Gongji_V1_QuotePremiumRequest, rhs: Gongji_V1_QuotePremiumRequest) -> Bool {
     if lhs.bindingID != rhs.bindingID {return false}
     if lhs.years != rhs.years {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -878,7 +949,7 @@ nonisolated extension Gongji_V1_QuotePremiumResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Gongji_V1_PayPremiumRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PayPremiumRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}binding_id\0\u{1}years\0\u{3}expected_total_fen\0\u{1}external\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}binding_id\0\u{1}years\0\u{3}expected_total_fen\0\u{1}external\0\u{1}kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -891,6 +962,7 @@ nonisolated extension Gongji_V1_PayPremiumRequest: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeRepeatedInt32Field(value: &self.years) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.expectedTotalFen) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._external) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       default: break
       }
     }
@@ -916,6 +988,9 @@ nonisolated extension Gongji_V1_PayPremiumRequest: SwiftProtobuf.Message, SwiftP
     try { if let v = self._external {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -925,6 +1000,7 @@ nonisolated extension Gongji_V1_PayPremiumRequest: SwiftProtobuf.Message, SwiftP
     if lhs.years != rhs.years {return false}
     if lhs.expectedTotalFen != rhs.expectedTotalFen {return false}
     if lhs._external != rhs._external {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -932,7 +1008,7 @@ nonisolated extension Gongji_V1_PayPremiumRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Gongji_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Payment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}payment_id\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}lines\0\u{3}total_fen\0\u{1}postings\0\u{1}external\0\u{3}receipt_number\0\u{3}create_time\0\u{3}region_code\0\u{3}from_wallet\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}payment_id\0\u{3}binding_id\0\u{3}authorizer_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{1}lines\0\u{3}total_fen\0\u{1}postings\0\u{1}external\0\u{3}receipt_number\0\u{3}create_time\0\u{3}region_code\0\u{3}from_wallet\0\u{1}kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -953,6 +1029,7 @@ nonisolated extension Gongji_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._M
       case 11: try { try decoder.decodeSingularMessageField(value: &self._createTime) }()
       case 12: try { try decoder.decodeSingularStringField(value: &self.regionCode) }()
       case 13: try { try decoder.decodeSingularBoolField(value: &self.fromWallet) }()
+      case 14: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       default: break
       }
     }
@@ -1002,6 +1079,9 @@ nonisolated extension Gongji_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.fromWallet != false {
       try visitor.visitSingularBoolField(value: self.fromWallet, fieldNumber: 13)
     }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1019,6 +1099,7 @@ nonisolated extension Gongji_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs._createTime != rhs._createTime {return false}
     if lhs.regionCode != rhs.regionCode {return false}
     if lhs.fromWallet != rhs.fromWallet {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1026,7 +1107,7 @@ nonisolated extension Gongji_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Gongji_V1_Receipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Receipt"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}receipt_number\0\u{3}payment_id\0\u{3}payer_id_number_masked\0\u{3}payer_name_masked\0\u{3}member_id_number_masked\0\u{3}member_name_masked\0\u{1}years\0\u{3}total_fen\0\u{3}account_fen\0\u{3}external_fen\0\u{3}external_reference\0\u{3}region_code\0\u{3}issue_time\0\u{3}verification_code\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}receipt_number\0\u{3}payment_id\0\u{3}payer_id_number_masked\0\u{3}payer_name_masked\0\u{3}member_id_number_masked\0\u{3}member_name_masked\0\u{1}years\0\u{3}total_fen\0\u{3}account_fen\0\u{3}external_fen\0\u{3}external_reference\0\u{3}region_code\0\u{3}issue_time\0\u{3}verification_code\0\u{1}kind\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1048,6 +1129,7 @@ nonisolated extension Gongji_V1_Receipt: SwiftProtobuf.Message, SwiftProtobuf._M
       case 12: try { try decoder.decodeSingularStringField(value: &self.regionCode) }()
       case 13: try { try decoder.decodeSingularMessageField(value: &self._issueTime) }()
       case 14: try { try decoder.decodeSingularStringField(value: &self.verificationCode) }()
+      case 15: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
       default: break
       }
     }
@@ -1100,6 +1182,9 @@ nonisolated extension Gongji_V1_Receipt: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.verificationCode.isEmpty {
       try visitor.visitSingularStringField(value: self.verificationCode, fieldNumber: 14)
     }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1118,6 +1203,7 @@ nonisolated extension Gongji_V1_Receipt: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.regionCode != rhs.regionCode {return false}
     if lhs._issueTime != rhs._issueTime {return false}
     if lhs.verificationCode != rhs.verificationCode {return false}
+    if lhs.kind != rhs.kind {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1601,36 +1687,74 @@ nonisolated extension Gongji_V1_VerifyReceiptResponse: SwiftProtobuf.Message, Sw
   public static let protoMessageName: String = _protobuf_package + ".VerifyReceiptResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}genuine\0\u{1}receipt\0")
 
+  fileprivate class _StorageClass {
+    var _genuine: Bool = false
+    var _receipt: Gongji_V1_Receipt? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _genuine = source._genuine
+      _receipt = source._receipt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularBoolField(value: &self.genuine) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._receipt) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularBoolField(value: &_storage._genuine) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._receipt) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.genuine != false {
-      try visitor.visitSingularBoolField(value: self.genuine, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._genuine != false {
+        try visitor.visitSingularBoolField(value: _storage._genuine, fieldNumber: 1)
+      }
+      try { if let v = _storage._receipt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
     }
-    try { if let v = self._receipt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Gongji_V1_VerifyReceiptResponse, rhs: Gongji_V1_VerifyReceiptResponse) -> Bool {
-    if lhs.genuine != rhs.genuine {return false}
-    if lhs._receipt != rhs._receipt {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._genuine != rhs_storage._genuine {return false}
+        if _storage._receipt != rhs_storage._receipt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -4,8 +4,11 @@ import GongjiCore
 
 extension GongjiService {
     /// R-PAY-2, R-PAY-4, R-PAY-5, R-PAY-7: quotes the premium.
-    public func quote(bindingID: String, years: [Int], endUser: ResidentID, at time: ClockReading) async throws -> PremiumQuote {
-        let facts = try await store.premiumFacts(bindingID: bindingID, endUser: endUser, policies: state.policies, today: time.today)
+    public func quote(
+        bindingID: String, years: [Int], kind: PremiumKind = .resident, endUser: ResidentID, at time: ClockReading
+    ) async throws -> PremiumQuote {
+        var facts = try await store.premiumFacts(bindingID: bindingID, endUser: endUser, policies: state.policies, today: time.today)
+        facts.kind = kind
         return try PremiumRules.quote(years: years, facts: facts)
     }
 

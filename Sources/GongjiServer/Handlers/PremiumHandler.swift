@@ -14,8 +14,8 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
         let time = service.now()
         let user = try endUser(request.metadata, today: time.today)
         let quote = try await service.quote(
-            bindingID: request.message.bindingID, years: request.message.years.map(Int.init), endUser: user,
-            at: time)
+            bindingID: request.message.bindingID, years: request.message.years.map(Int.init), kind: PremiumKind(request.message.kind),
+            endUser: user, at: time)
         return ServerResponse(
             message: .with {
                 $0.lines = quote.lines.map(Gongji_V1_PremiumLine.init)
@@ -47,7 +47,7 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
             ? ExternalPayment(amount: Money(fen: message.external.amountFen), reference: message.external.reference) : nil
         let order = PaymentOrder(
             bindingID: message.bindingID, years: message.years.map(Int.init),
-            expectedTotal: Money(fen: message.expectedTotalFen), external: external)
+            expectedTotal: Money(fen: message.expectedTotalFen), external: external, kind: PremiumKind(message.kind))
         let started = ContinuousClock.now
         let paid: Answered<PaymentRecord>
         do {
@@ -128,4 +128,11 @@ struct PremiumHandler: Gongji_V1_PremiumService.ServiceProtocol {
                 if let record { $0.receipt = Gongji_V1_Receipt(record) }
             })
     }
+}
+
+extension PremiumKind {
+    /// The kind a request names (unset: the resident premium).
+    init(_ kind: Gongji_V1_PremiumKind) { self = kind == .longTermCare ? .longTermCare : .resident }
+
+    var proto: Gongji_V1_PremiumKind { self == .resident ? .resident : .longTermCare }
 }

@@ -221,6 +221,7 @@ extension Gongji_V1_Payment {
     init(_ record: PaymentRecord) {
         self.init()
         fromWallet = record.fromWallet
+        kind = record.kind.proto
         paymentID = record.id
         bindingID = record.bindingID
         authorizerIDNumber = record.authorizer.value
@@ -250,6 +251,7 @@ extension Gongji_V1_Receipt {
     init(_ record: PaymentRecord) {
         self.init()
         receiptNumber = record.receiptNumber
+        kind = record.kind.proto
         paymentID = record.id
         payerIDNumberMasked = record.authorizer.masked
         payerNameMasked = maskName(record.authorizerName)
@@ -294,6 +296,16 @@ extension Gongji_V1_RegionPolicy {
             $0.yearsPerPaymentMax = Int32(policy.payment.yearsPerPaymentMax)
         }
         premiums = policy.premiums.map { year in
+            .with {
+                $0.year = Int32(year.year)
+                if let amount = year.amount { $0.amountFen = amount.fen }
+                $0.categoryAmountsFen = year.categoryAmounts.mapValues(\.fen)
+                $0.windowStartDate = year.windowStart.description
+                $0.windowEndDate = year.windowEnd.description
+                $0.note = year.note ?? ""
+            }
+        }
+        longTermCare = (policy.longTermCare ?? []).map { year in
             .with {
                 $0.year = Int32(year.year)
                 if let amount = year.amount { $0.amountFen = amount.fen }
