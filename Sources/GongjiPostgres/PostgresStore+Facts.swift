@@ -197,6 +197,31 @@ extension PostgresStore: StorageBackend {
                 where: "(authorizer = $1 OR member = $1) AND status IN ('pending', 'active')", [id.value],
                 on: c, logger: logger
             ).map(\.binding)
+            // R-XP-6: the wallets of the bindings that may end; their authorizers' accounts locked first.
+            let ids = facts.bindings.map(\.id)
+            if !ids.isEmpty {
+                let held = try await c.rows(
+                    """
+                    SELECT binding_id FROM wallet_holding WHERE binding_id = ANY(\(ids)) AND current_year_fen + carry_over_fen > 0
+                    UNION SELECT binding_id FROM wallet_transfer WHERE binding_id = ANY(\(ids)) AND status = 'pending'
+                    """, logger: logger
+                ).map { try $0.string("binding_id") }
+                let owners = facts.bindings.filter { held.contains($0.id) }.map(\.authorizer)
+                if locking, !held.isEmpty {
+                    // The order every wallet use case keeps: the bindings, the accounts, the transfers.
+                    try await c.run(
+                        "SELECT id FROM binding WHERE id = ANY(\(Array(Set(held)).sorted())) ORDER BY id FOR NO KEY UPDATE", logger: logger)
+                    try await lockAccounts(owners, on: c, logger: logger)
+                }
+                for bindingID in Set(held).sorted() {
+                    facts.holdings += try await fetchHoldings(where: "binding_id = $1", [bindingID], on: c, logger: logger)
+                    facts.transfers += try await fetchTransfers(
+                        where: "binding_id = $1 AND status = 'pending'\(locking ? " FOR UPDATE" : "")", [bindingID], on: c, logger: logger)
+                }
+                for owner in Set(owners).sorted(by: { $0.value < $1.value }) {
+                    if let account = try await fetchAccount(owner, on: c, logger: logger) { facts.accounts.append(account) }
+                }
+            }
         case .credit(let id, let reference):
             if locking { try await lockAccounts([id], on: c, logger: logger) }
             facts.person = try await fetchPerson(id, on: c, logger: logger)

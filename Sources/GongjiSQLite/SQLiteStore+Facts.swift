@@ -115,6 +115,17 @@ extension SQLiteStore: StorageBackend {
                 where: "(authorizer = ?1 OR member = ?1) AND status IN ('pending', 'active')", [id.value],
                 in: db
             ).map(\.binding)
+            for binding in facts.bindings {
+                facts.holdings += try fetchHoldings(where: "binding_id = ? AND current_year_fen + carry_over_fen > 0", [binding.id], in: db)
+                facts.transfers += try fetchTransfers(where: "binding_id = ? AND status = 'pending'", [binding.id], in: db)
+            }
+            let owners = Set(
+                (facts.holdings.map(\.bindingID) + facts.transfers.map(\.bindingID)).compactMap { id in
+                    facts.bindings.first { $0.id == id }?.authorizer
+                })
+            for owner in owners.sorted(by: { $0.value < $1.value }) {
+                if let account = try fetchAccount(owner, in: db) { facts.accounts.append(account) }
+            }
         case .credit(let id, let reference):
             facts.person = try fetchPerson(id, in: db)
             facts.referenceOwner = try String.fetchOne(

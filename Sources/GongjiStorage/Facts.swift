@@ -32,7 +32,9 @@ public enum FactsRequest: Hashable, Sendable {
     /// Locks the account — as a settlement does before it reads the bindings, so that a settlement
     /// committed after the freeze reads the frozen bindings.
     case accountBindings(ResidentID)
-    /// A person being registered: as registered now, and his or her open (pending or active) bindings.
+    /// A person being registered: as registered now, his or her open (pending or active) bindings,
+    /// and (R-XP-6) what wallets hold through them, their pending transfers and their authorizers'
+    /// accounts. Locks those accounts, then those transfers.
     case registration(ResidentID)
     /// A credit: the person with the account, and whose account `reference` was applied to. Locks
     /// the account.

@@ -289,8 +289,10 @@ enum UseCases {
         UseCase(
             key: key, facts: .registration(person.id),
             decide: { facts in
-                let (writes, record) = RegistryRules.registration(
-                    person, paidYears: paidYears, stored: facts.person, open: facts.bindings, today: today, now: now)
+                let (writes, record) = try RegistryRules.registration(
+                    person, paidYears: paidYears, stored: facts.person, open: facts.bindings,
+                    wallets: WalletsOfBindings(holdings: facts.holdings, pending: facts.transfers, accounts: facts.accounts), today: today,
+                    now: now)
                 let created = facts.person == nil
                 return Decision(WriteSet(writes, now: now)) { _ in ((record, created), created ? "created" : "replaced") }
             }, replayFacts: { _ in .registration(person.id) },

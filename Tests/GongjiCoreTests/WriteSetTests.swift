@@ -45,8 +45,8 @@ struct WriteSetTests {
     @Test(
         "R-BIND-11 RegistryRules.registration: an employee gets an empty account once; a change that ends bindings records the registry's end"
     )
-    func registration() {
-        let first = RegistryRules.registration(
+    func registration() throws {
+        let first = try RegistryRules.registration(
             employee(authorizerID), paidYears: [2024, 2023, 2024], stored: nil, open: [], today: today, now: 7)
         let opened = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .zero, carryOver: .zero)
         #expect(first.writes == [.person(employee(authorizerID), paidYears: [2024, 2023, 2024]), .openAccount(opened)])
@@ -56,7 +56,7 @@ struct WriteSetTests {
         let funded = PersonalAccount(owner: authorizerID, year: 2024, currentYear: .yuan(100), carryOver: .zero)
         let stored = PersonRecord(person: employee(authorizerID), paidYears: [], account: funded)
         let open = activeBinding()
-        let again = RegistryRules.registration(
+        let again = try RegistryRules.registration(
             employee(authorizerID, status: .suspended), paidYears: [], stored: stored, open: [open], today: today, now: 7)
         #expect(again.record.account == funded)
         guard again.writes.count == 4, case .bindingState(let ended) = again.writes[1],
@@ -72,7 +72,7 @@ struct WriteSetTests {
         #expect(event.concerns(open.authorizer) && event.concerns(open.member))
         // A resident gets no account.
         #expect(
-            RegistryRules.registration(resident(childID, name: "王小明"), paidYears: [], stored: nil, open: [], today: today, now: 7).writes
+            try RegistryRules.registration(resident(childID, name: "王小明"), paidYears: [], stored: nil, open: [], today: today, now: 7).writes
                 .count
                 == 1
         )

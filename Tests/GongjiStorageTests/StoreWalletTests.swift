@@ -206,3 +206,26 @@ struct StoreWalletTests {
         #expect(uses.map(\.kind) == [.reversal, .settlement])
     }
 }
+
+extension StoreWalletTests {
+    @Test(
+        "R-XP-6 the registry ends the binding (the member's insurance terminated): the wallet's money and a pending transfer come back to carry-over",
+        arguments: Backend.all)
+    func registryEnds(backend: Backend) async throws {
+        let world = try await World(backend)
+        let (authorizer, member) = try await world.crossProvinceFamily()
+        _ = try await world.transfer(.yuan(300), from: authorizer, id: "t1")
+        _ = try await world.store.answerTransfer(id: "t1", .accept, endUser: member, key: nil, now: world.now)
+        _ = try await world.transfer(.yuan(100), from: authorizer, id: "t2")
+        _ = try await world.store.upsertPerson(
+            Person(id: member, name: "王小明", insuranceType: .resident, status: .terminated, region: World.haikou), paidYears: [], key: nil,
+            today: world.today, now: world.now + 60)
+        #expect(try await world.store.binding(id: "bx")?.binding.status == .revoked)
+        let account = try #require(try await world.store.person(authorizer)?.account)
+        #expect(account.currentYear == .yuan(600) && account.carryOver == .yuan(400))
+        #expect(try await world.store.wallet(of: member).balance == .zero)
+        #expect(try await world.store.ledgerSum() == .zero)
+        let movements = try await world.store.walletMovements(from: 0, until: .max)
+        #expect(movements.map(\.kind) == [.granted, .returned])
+    }
+}

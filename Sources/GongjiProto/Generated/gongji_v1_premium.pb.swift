@@ -341,7 +341,7 @@ public nonisolated struct Gongji_V1_Payment: Sendable {
   /// postings' parts are the parts of the account the wallet's money came from.
   public var fromWallet: Bool = false
 
-  /// R-LTC-1: which premium it paid.
+  /// R-LTC-1: which premium it paid; unset: the resident premium.
   public var kind: Gongji_V1_PremiumKind = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -408,7 +408,7 @@ public nonisolated struct Gongji_V1_Receipt: Sendable {
   /// Code that VerifyReceipt checks (an HMAC of the receipt's content under the daemon's key).
   public var verificationCode: String = String()
 
-  /// R-LTC-1: which premium it paid (the receipt's title names it).
+  /// R-LTC-1: which premium it paid (the receipt's title names it); unset: the resident premium.
   public var kind: Gongji_V1_PremiumKind = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

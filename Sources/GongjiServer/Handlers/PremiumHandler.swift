@@ -134,5 +134,7 @@ extension PremiumKind {
     /// The kind a request names (unset: the resident premium).
     init(_ kind: Gongji_V1_PremiumKind) { self = kind == .longTermCare ? .longTermCare : .resident }
 
-    var proto: Gongji_V1_PremiumKind { self == .resident ? .resident : .longTermCare }
+    /// As an answer says it: unset for the resident premium (the wire of answers from before kinds
+    /// existed stays the same), LONG_TERM_CARE otherwise.
+    var proto: Gongji_V1_PremiumKind { self == .resident ? .unspecified : .longTermCare }
 }
