@@ -72,7 +72,8 @@ struct WriteSetTests {
         #expect(event.concerns(open.authorizer) && event.concerns(open.member))
         // A resident gets no account.
         #expect(
-            try RegistryRules.registration(resident(childID, name: "王小明"), paidYears: [], stored: nil, open: [], today: today, now: 7).writes
+            try RegistryRules.registration(resident(childID, name: "王小明"), paidYears: [], stored: nil, open: [], today: today, now: 7)
+                .writes
                 .count
                 == 1
         )
