@@ -51,6 +51,10 @@ public enum DevInstructions {
                 if case .person(let p, _) = row, p.name.hasSuffix("小明") { p.id.value } else { nil }
             }.first ?? ""
         let authorizer = rows.first.flatMap { if case .person(let p, _) = $0 { p.id.value } else { nil } } ?? ""
+        let mother =
+            rows.compactMap { row -> String? in
+                if case .person(let p, _) = row, p.region.value == 460_100 { p.id.value } else { nil }
+            }.first ?? ""
         let people = rows.compactMap { row -> String? in
             guard case .person(let p, _) = row else { return nil }
             return "  \(p.id.value)  \(p.name)  \(p.insuranceType.rawValue)  region \(p.region)\(p.specialCategory.map { "  \($0)" } ?? "")"
@@ -100,6 +104,17 @@ public enum DevInstructions {
                 127.0.0.1:\(port) gongji.v1.EventService/FollowEvents
             or every event, as the notifier:
               GONGJI_CERT=\(pki)/notifier.pem GONGJI_KEY=\(pki)/notifier-key.pem swift run gongji events follow
+
+            Across provinces (R-XP): 李秀兰 \(mother), the Hohhot authorizer's mother, is insured in Haikou.
+            Bind her (relationship PARENT, as docs/api.md §9 shows), then she opens her wallet, he grants into it
+            and she accepts (the gateway acting for each in turn):
+              grpcurl … -H 'x-gongji-end-user: \(mother)' -d '{"request_id":"w1"}' 127.0.0.1:\(port) gongji.v1.WalletService/OpenWallet
+              grpcurl … -H 'x-gongji-end-user: \(authorizer)' \\
+                -d '{"request_id":"t1","binding_id":"BINDING","amount_fen":"50000"}' 127.0.0.1:\(port) gongji.v1.WalletService/TransferToWallet
+              grpcurl … -H 'x-gongji-end-user: \(mother)' \\
+                -d '{"request_id":"a1","transfer_id":"TRANSFER","accept":true}' 127.0.0.1:\(port) gongji.v1.WalletService/AnswerTransfer
+            (grpcurl … = grpcurl -cacert \(pki)/ca.pem -cert \(pki)/gateway.pem -key \(pki)/gateway-key.pem.) A month's clearing:
+              swift run gongji clearing --month YYYY-MM --movements
 
             Stop with Ctrl-C.
             """
