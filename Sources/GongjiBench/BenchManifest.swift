@@ -39,9 +39,32 @@ public struct BenchManifest: Codable, Sendable {
     /// Patients bound by two authorizers, the older binding nearly empty: each settlement takes
     /// from both family funds.
     public var settleTwoPatients: [String] = []
+    /// R-XP-3: cross-province bindings (a Hohhot authorizer, a mother insured in Haikou with her
+    /// wallet open): each may send `transfersPerDay` transfers a day, one pending at a time.
+    public var transferables: [Transferable] = []
+
+    /// A cross-province binding whose authorizer transfers into the member's wallet.
+    public struct Transferable: Codable, Sendable, Hashable {
+        /// The binding.
+        public var binding: String
+        /// Its authorizer (the end user who sends).
+        public var authorizer: String
+        /// Its member (the end user who accepts).
+        public var member: String
+
+        /// Creates one.
+        public init(binding: String, authorizer: String, member: String) {
+            self.binding = binding
+            self.authorizer = authorizer
+            self.member = member
+        }
+    }
+
+    /// Transfers one account may send a day (the wallet rules' published limit).
+    public static let transfersPerDay = 3
 
     enum CodingKeys: String, CodingKey {
-        case distinct, shared, uploaders, institution, settlePatients, settleTwoPatients
+        case distinct, shared, uploaders, institution, settlePatients, settleTwoPatients, transferables
     }
 
     public init(distinct: [Payable], shared: [[Payable]], uploaders: [String], settlePatients: [String], settleTwoPatients: [String]) {
@@ -60,6 +83,7 @@ public struct BenchManifest: Codable, Sendable {
         institution = try c.decodeIfPresent(String.self, forKey: .institution) ?? Self.defaultInstitution
         settlePatients = try c.decodeIfPresent([String].self, forKey: .settlePatients) ?? []
         settleTwoPatients = try c.decodeIfPresent([String].self, forKey: .settleTwoPatients) ?? []
+        transferables = try c.decodeIfPresent([Transferable].self, forKey: .transferables) ?? []
     }
 
     /// How many members each shared account has.

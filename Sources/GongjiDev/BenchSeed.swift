@@ -49,9 +49,30 @@ public enum BenchSeed {
         let twoParents = try await concurrently(population.twoParents) { index, family in
             try await bindTwoParents(family, index: index, service: service, today: today)
         }
-        let manifest = BenchManifest(
+        // R-XP-3: cross-province families, bound without materials through the store (the bench
+        // measures transfers, not bindings), each mother's wallet open; the bench's Hohhot policy
+        // has no quiet hours, so that the transfer scenario runs at any time of day.
+        let policyFile = URL(fileURLWithPath: config.policies.directory).appendingPathComponent("150100.json5")
+        var hohhot = try RegionPolicy.decode(json5: try Data(contentsOf: policyFile), source: policyFile.lastPathComponent)
+        hohhot.crossProvince?.quietFrom = ClockTime(hour: 0, minute: 0)!
+        hohhot.crossProvince?.quietUntil = ClockTime(hour: 0, minute: 0)!
+        try hohhot.canonicalJSON().write(to: policyFile)
+        hohhot.materials.commitmentVersions = []
+        hohhot.materials.idImages = false
+        let withoutMaterials = try PolicyBook([hohhot])
+        let transferables = try await concurrently(population.crossProvince) { index, family in
+            let mother = family.members[0]
+            let binding = try await daemon.store.createBinding(
+                BindingRequest(memberIDNumber: mother.id.value, memberName: mother.name, relationship: .parent, startDate: today),
+                endUser: family.authorizer, id: "bench-xp-\(index)", key: nil, actor: seeder, policies: withoutMaterials, today: today,
+                now: clock.nowUnix())
+            _ = try await daemon.store.openWallet(for: mother.id, key: nil, now: clock.nowUnix())
+            return BenchManifest.Transferable(binding: binding.binding.id, authorizer: family.authorizer.value, member: mother.id.value)
+        }
+        var manifest = BenchManifest(
             distinct: distinct, shared: shared, uploaders: population.hohhot.map(\.authorizer.value),
             settlePatients: population.hohhot.map { $0.members[0].id.value }, settleTwoPatients: twoParents)
+        manifest.transferables = transferables
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try encoder.encode(manifest).write(to: directory.appendingPathComponent(BenchManifest.fileName))
@@ -67,6 +88,8 @@ public enum BenchSeed {
 
         var hohhot: [Family] = []
         var maanshan: [Family] = []
+        /// A Hohhot authorizer and his mother insured in Haikou (R-XP).
+        var crossProvince: [Family] = []
         /// A child and both parents: (father, mother, child).
         var twoParents: [(father: ResidentID, mother: ResidentID, child: (id: ResidentID, name: String))] = []
         var rows: [RegistryRow] = [.institution(DevEnvironment.hospital)]
@@ -108,6 +131,20 @@ public enum BenchSeed {
                         paidYears: []))
                 rows.append(.credit(authorizer, amount: .yuan(10_000), part: .currentYear, reference: "BENCH-\(authorizer.value)"))
                 maanshan.append(Family(authorizer: authorizer, members: members))
+            }
+            for index in 0..<max(1, families / 2) {
+                let authorizer = id("150106", parentsBorn, index)
+                let mother = id("460100", CivilDate(year: 1950, month: 1, day: 1)!, index)
+                rows.append(
+                    .person(
+                        Person(id: authorizer, name: "周子\(index)", insuranceType: .employee, status: .normal, region: .hohhot),
+                        paidYears: []))
+                rows.append(
+                    .person(
+                        Person(id: mother, name: "吴母\(index)", insuranceType: .resident, status: .normal, region: RegionCode(460_100)!),
+                        paidYears: []))
+                rows.append(.credit(authorizer, amount: .yuan(2_000), part: .currentYear, reference: "BENCH-\(authorizer.value)"))
+                crossProvince.append(Family(authorizer: authorizer, members: [(mother, "吴母\(index)")]))
             }
             for index in 0..<max(1, families / 10) {
                 let father = id("150104", parentsBorn, index)

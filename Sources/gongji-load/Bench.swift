@@ -206,7 +206,7 @@ struct LoadDriver: Sendable {
         scenarios = options.scenarios.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    static let known = ["health", "quote", "pay", "pay-shared", "settle", "settle-followed", "settle-two", "upload"]
+    static let known = ["health", "quote", "pay", "pay-shared", "settle", "settle-followed", "settle-two", "upload", "transfer"]
 
     func runAll() async throws -> [ScenarioResult] {
         if let unknown = scenarios.first(where: { !Self.known.contains($0) }) {
@@ -258,6 +258,17 @@ struct LoadDriver: Sendable {
             }
         case "settle-followed":
             return try await settleFollowed()
+        case "transfer":
+            // R-XP-3/4: a transfer of 1.00 into a mother's wallet and her acceptance (two calls);
+            // each account sends at most 3 a day, so the scenario stops when they are used up.
+            let transferables = manifest.transferables
+            guard !transferables.isEmpty else { throw ValidationError("the manifest has no transferables: run gongjid bench-setup again") }
+            let stamp = UInt64(Date().timeIntervalSince1970 * 1000)
+            let available = transferables.count * BenchManifest.transfersPerDay - first
+            return try await measure(streams: concurrency, limit: duration, count: max(0, available)) { client, index in
+                let position = first + index
+                try await transfer(transferables[position % transferables.count], id: "bench-\(stamp)-\(position)", client: client)
+            }
         case "settle", "settle-two":
             let patients = name == "settle" ? manifest.settlePatients : manifest.settleTwoPatients
             guard !patients.isEmpty else {
@@ -346,6 +357,23 @@ struct LoadDriver: Sendable {
     }
 
     /// 30.00 at the hospital: the family funds pay it (both bindings while the older one lasts).
+    func transfer(_ transferable: BenchManifest.Transferable, id: String, client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
+        let wallet = Gongji_V1_WalletService.Client(wrapping: client)
+        let sent = try await wallet.transferToWallet(
+            .with {
+                $0.requestID = id
+                $0.bindingID = transferable.binding
+                $0.amountFen = 100
+            }, metadata: endUser(transferable.authorizer))
+        let answered = try await wallet.answerTransfer(
+            .with {
+                $0.requestID = id + "-a"
+                $0.transferID = sent.transfer.transferID
+                $0.accept = true
+            }, metadata: endUser(transferable.member))
+        guard answered.transfer.status == .accepted else { throw BenchFailure("transfer: not accepted for \(transferable.binding)") }
+    }
+
     func settle(id: String, patient: String, client: GRPCClient<HTTP2ClientTransport.Posix>) async throws {
         let response = try await Gongji_V1_SettlementService.Client(wrapping: client).settle(
             .with {
