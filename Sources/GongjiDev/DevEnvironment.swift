@@ -170,7 +170,8 @@ public struct DevEnvironment: Sendable {
         // R-XP-*: the Hohhot authorizer's mother, insured in Haikou (Hainan, policy haikou.json5): a cross-province family.
         rows.append(
             .person(
-                Person(id: id("460100", "19550101", 322), name: "李秀兰", insuranceType: .resident, status: .normal, region: RegionCode(460_100)!),
+                Person(
+                    id: id("460100", "19550101", 322), name: "李秀兰", insuranceType: .resident, status: .normal, region: RegionCode(460_100)!),
                 paidYears: []))
         rows.append(.institution(hospital))
         rows.append(.institution(pharmacy))
