@@ -156,6 +156,7 @@ public enum WalletRules {
                             LedgerEntry(LedgerAccount.pendingTransfer(id, $0.part), $0.amount),
                         ]
                     })),
+            use(.walletTransfer, sent),
             .event(event(.walletTransferSent, sent, parts: postings.map(\.part), balanceAfter: debited.total, now: facts.now)),
         ]
         return (sent, writes)
@@ -217,6 +218,7 @@ public enum WalletRules {
                         WalletMovement(
                             kind: .granted, provinces: provinces, amount: transfer.amount, bindingID: transfer.bindingID,
                             reference: transfer.id)),
+                    use(.walletTransferAccepted, resolved),
                     .event(event(.walletTransferAccepted, resolved, parts: parts(of: transfer).map(\.0), balanceAfter: nil, now: now)),
                 ]
             )
@@ -271,6 +273,10 @@ public enum WalletRules {
                         kind: .returned, provinces: holding.clearingPair(binding), amount: holding.total, bindingID: binding.id,
                         reference: binding.id)),
                 .ledger(LedgerMovement("\(LedgerMovement.walletReturnPrefix)\(binding.id):\(now)", entries)),
+                .accountUse(
+                    AccountUseRow(
+                        kind: .walletReturned, owner: binding.authorizer, member: binding.member, memberName: binding.memberName,
+                        amount: holding.total, reference: binding.id)),
                 .event(
                     AccountEvent(
                         kind: .walletReturned, at: now, authorizer: binding.authorizer, member: binding.member,
@@ -307,6 +313,7 @@ public enum WalletRules {
             returned, credited,
             [
                 .account(credited), .walletTransfer(returned), .ledger(LedgerMovement("transfer-returned:\(transfer.id)", entries)),
+                use(status == .declined ? .walletTransferDeclined : .walletReturned, returned),
                 .event(
                     event(
                         status == .declined ? .walletTransferDeclined : .walletTransferReturned, returned, parts: partsBack,
@@ -318,6 +325,14 @@ public enum WalletRules {
     /// The transfer's non-zero parts.
     static func parts(of transfer: WalletTransfer) -> [(BalancePart, Money)] {
         [(BalancePart.currentYear, transfer.currentYear), (.carryOver, transfer.carryOver)].filter { $0.1 > .zero }
+    }
+
+    /// The deduction-list row (R-SETL-9 style, both parties see it) of a transfer's step.
+    static func use(_ kind: AccountUseRecord.Kind, _ transfer: WalletTransfer) -> Write {
+        .accountUse(
+            AccountUseRow(
+                kind: kind, owner: transfer.authorizer, member: transfer.member, memberName: transfer.memberName, amount: transfer.amount,
+                reference: transfer.id))
     }
 
     static func event(

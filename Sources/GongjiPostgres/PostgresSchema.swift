@@ -367,6 +367,10 @@ extension PostgresSchema {
         ALTER TABLE payment ADD COLUMN kind TEXT NOT NULL DEFAULT 'resident' CHECK (kind IN ('resident', 'long_term_care'));
         ALTER TABLE payment_year ADD COLUMN kind TEXT NOT NULL DEFAULT 'resident' CHECK (kind IN ('resident', 'long_term_care'));
         ALTER TABLE payment_year DROP CONSTRAINT payment_year_member_year_key;
-        ALTER TABLE payment_year ADD CONSTRAINT payment_year_member_year_kind_key UNIQUE (member, year, kind)
+        ALTER TABLE payment_year ADD CONSTRAINT payment_year_member_year_kind_key UNIQUE (member, year, kind);
+        ALTER TABLE account_use DROP CONSTRAINT account_use_kind_check;
+        ALTER TABLE account_use ADD CONSTRAINT account_use_kind_check CHECK (kind IN ('premium', 'settlement', 'reversal',
+          'wallet_transfer', 'wallet_transfer_accepted', 'wallet_transfer_declined', 'wallet_returned'));
+        ALTER TABLE account_use ADD COLUMN reference TEXT
         """
 }

@@ -358,9 +358,10 @@ extension PostgresStore {
                     }
                 writes.add { b in
                     """
-                    INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at)
+                    INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at, reference)
                     VALUES (\(b.placeholder(use.kind.rawValue)), \(b.placeholder(use.owner.value)), \(b.placeholder(use.member.value)),
-                      \(b.placeholder(use.memberName)), \(b.placeholder(use.amount.fen)), \(b.placeholder(use.paymentID)), \(settlement), \(b.placeholder(now)))
+                      \(b.placeholder(use.memberName)), \(b.placeholder(use.amount.fen)), \(b.placeholder(use.paymentID)), \(settlement), \(b.placeholder(now)),
+                      \(b.placeholder(use.reference)))
                     """
                 }
             case .document(let document, _):

@@ -96,7 +96,7 @@ extension PostgresStore {
                     kind: kind, accountOwner: try row.id("account_owner"), member: try row.id("member"),
                     memberName: try row.string("member_name"), amount: try row.money("amount_fen"), at: try row.int("at"),
                     paymentID: try row.optionalString("payment_id"), settlementID: try row.optionalString("settlement_id"),
-                    institution: institution, seq: try row.int("seq"))
+                    institution: institution, seq: try row.int("seq"), reference: try row.optionalString("reference"))
             }
         }
     }

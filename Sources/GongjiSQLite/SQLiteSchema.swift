@@ -509,6 +509,27 @@ enum Schema {
                   SELECT payment_id, member, year, amount_fen, category, late, benefit_start, 'resident' FROM payment_year;
                 DROP TABLE payment_year;
                 ALTER TABLE payment_year_v8 RENAME TO payment_year;
+                -- The deduction lists carry the wallet's steps (R-XP, R-SETL-9 style): account_use rebuilt for its CHECK.
+                CREATE TABLE account_use_v8 (
+                  seq INTEGER PRIMARY KEY,
+                  kind TEXT NOT NULL CHECK (kind IN ('premium', 'settlement', 'reversal', 'wallet_transfer', 'wallet_transfer_accepted',
+                    'wallet_transfer_declined', 'wallet_returned')),
+                  account_owner TEXT NOT NULL,
+                  member TEXT NOT NULL,
+                  member_name TEXT NOT NULL,
+                  amount_fen INTEGER NOT NULL CHECK (amount_fen >= 0),
+                  payment_id TEXT REFERENCES payment(id),
+                  settlement_seq INTEGER REFERENCES settlement(seq),
+                  at INTEGER NOT NULL,
+                  reference TEXT,
+                  CHECK ((kind = 'premium') = (payment_id IS NOT NULL))
+                ) STRICT;
+                INSERT INTO account_use_v8 (seq, kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at)
+                  SELECT seq, kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at FROM account_use;
+                DROP TABLE account_use;
+                ALTER TABLE account_use_v8 RENAME TO account_use;
+                CREATE INDEX account_use_by_owner ON account_use(account_owner, seq);
+                CREATE INDEX account_use_by_member ON account_use(member, seq);
                 """)
     }
 }

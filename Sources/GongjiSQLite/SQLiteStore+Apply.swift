@@ -126,12 +126,12 @@ extension SQLiteStore {
                     }
                 try db.cachedStatement(
                     sql: """
-                        INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO account_use (kind, account_owner, member, member_name, amount_fen, payment_id, settlement_seq, at, reference)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 ).execute(arguments: [
                     use.kind.rawValue, use.owner.value, use.member.value, use.memberName, use.amount.fen, use.paymentID,
-                    settlementSeq, now,
+                    settlementSeq, now, use.reference,
                 ])
             case .document(let document, let uploader):
                 try db.cachedStatement(

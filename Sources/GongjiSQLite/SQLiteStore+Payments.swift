@@ -40,7 +40,8 @@ extension SQLiteStore {
                 return AccountUseRecord(
                     kind: kind, accountOwner: try ResidentID.stored(row["account_owner"]), member: try ResidentID.stored(row["member"]),
                     memberName: row["member_name"], amount: Money(fen: row["amount_fen"]), at: row["at"],
-                    paymentID: row["payment_id"], settlementID: row["settlement_id"], institution: institution, seq: row["seq"])
+                    paymentID: row["payment_id"], settlementID: row["settlement_id"], institution: institution, seq: row["seq"],
+                    reference: row["reference"])
             }
         }
     }

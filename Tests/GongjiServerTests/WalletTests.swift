@@ -164,6 +164,12 @@ struct WalletTests {
             #expect(after?.currentYear == .yuan(1000) && after?.carryOver == .yuan(1600))
             let emptied = try await Self.wallet(client).getWallet(.init(), metadata: endUser(Self.mother), options: failFast).wallet
             #expect(emptied.balanceFen == 0 && emptied.holdings.isEmpty)
+            // Both parties' deduction lists carry every step of the transfers (R-SETL-9 style).
+            let deductions = try await Gongji_V1_PremiumService.Client(wrapping: client).listAccountDeductions(
+                .with { $0.pageSize = 20 }, metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            let kinds = Set(deductions.uses.map(\.kind))
+            #expect(kinds.isSuperset(of: [.walletTransfer, .walletTransferAccepted, .walletReturned]), "\(kinds)")
+            #expect(deductions.uses.allSatisfy { $0.kind == .premium || !$0.transferID.isEmpty })
         }
         let kinds = try await daemon.daemon.store.events(
             after: 0, of: try ResidentID.parse(Demo.hohhotAuthorizer, today: daemon.clock.today()), limit: 100

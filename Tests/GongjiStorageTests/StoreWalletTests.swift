@@ -203,7 +203,11 @@ struct StoreWalletTests {
         #expect(pair.netOwed == .yuan(300) && pair.walletChange == .yuan(300))
         // Limits and the deduction lists count it as family use through the binding.
         let uses = try await world.store.accountUses(of: authorizer, as: .authorizer, before: nil, limit: 10)
-        #expect(uses.map(\.kind) == [.reversal, .settlement])
+        #expect(uses.map(\.kind) == [.reversal, .settlement, .walletTransferAccepted, .walletTransfer])
+        #expect(uses.last?.reference == "t1" && uses.last?.amount == .yuan(300))
+        // The member sees the transfer's steps in her list too (what others' accounts did for her).
+        let hers = try await world.store.accountUses(of: member, as: .member, before: nil, limit: 10)
+        #expect(hers.map(\.kind) == [.reversal, .settlement, .walletTransferAccepted, .walletTransfer])
     }
 }
 

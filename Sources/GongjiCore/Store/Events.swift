@@ -165,8 +165,7 @@ extension WriteSet {
         var expected = 0
         for write in writes {
             switch write {
-            case .accountUse, .bindingEvent, .walletTransfer: expected += 1
-            case .ledger(let movement) where movement.isWalletReturn: expected += 1
+            case .accountUse, .bindingEvent: expected += 1
             default: break
             }
         }

@@ -257,6 +257,15 @@ public struct AccountUseRecord: Hashable, Sendable {
         case settlement
         /// The reversal of a settlement: the money came back.
         case reversal
+        /// R-XP-3: granted into the member's wallet (out of the account, pending acceptance).
+        case walletTransfer = "wallet_transfer"
+        /// R-XP-4: the member accepted a transfer (the wallet holds it).
+        case walletTransferAccepted = "wallet_transfer_accepted"
+        /// R-XP-4: the member declined a transfer: the money came back.
+        case walletTransferDeclined = "wallet_transfer_declined"
+        /// R-XP-4, R-XP-6: a transfer not accepted in time, or what a wallet held when its binding
+        /// ended, came back.
+        case walletReturned = "wallet_returned"
     }
 
     /// What it was.
@@ -279,12 +288,15 @@ public struct AccountUseRecord: Hashable, Sendable {
     public var institution: Institution?
     /// List cursor.
     public var seq: Int64
+    /// The wallet transfer (or, a wallet returned at the end of its binding, the binding).
+    public var reference: String?
 
     /// Creates a record.
     public init(
         kind: Kind, accountOwner: ResidentID, member: ResidentID, memberName: String, amount: Money, at: Int64,
-        paymentID: String?, settlementID: String?, institution: Institution?, seq: Int64
+        paymentID: String?, settlementID: String?, institution: Institution?, seq: Int64, reference: String? = nil
     ) {
+        self.reference = reference
         self.kind = kind
         self.accountOwner = accountOwner
         self.member = member

@@ -157,6 +157,8 @@ public struct AccountUseRow: Hashable, Sendable {
     public var paymentID: String?
     /// The settlement, for `.settlement` and `.reversal`.
     public var settlement: SettlementReference?
+    /// The wallet transfer, or the binding whose wallet came back (the wallet's kinds).
+    public var reference: String?
 
     /// Which settlement a use belongs to.
     public enum SettlementReference: Hashable, Sendable {
@@ -169,8 +171,9 @@ public struct AccountUseRow: Hashable, Sendable {
     /// Creates the row.
     public init(
         kind: AccountUseRecord.Kind, owner: ResidentID, member: ResidentID, memberName: String, amount: Money,
-        paymentID: String? = nil, settlement: SettlementReference? = nil
+        paymentID: String? = nil, settlement: SettlementReference? = nil, reference: String? = nil
     ) {
+        self.reference = reference
         self.kind = kind
         self.owner = owner
         self.member = member

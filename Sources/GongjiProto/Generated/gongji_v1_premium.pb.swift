@@ -82,6 +82,19 @@ public nonisolated enum Gongji_V1_AccountUseKind: SwiftProtobuf.Enum, Swift.Case
 
   /// The reversal of such a settlement: the money came back.
   case reversal // = 3
+
+  /// R-XP-3: granted into the member's medical-insurance wallet (out of the account, pending).
+  case walletTransfer // = 4
+
+  /// R-XP-4: the member accepted the transfer (her wallet holds it).
+  case walletTransferAccepted // = 5
+
+  /// R-XP-4: the member declined the transfer: the money came back.
+  case walletTransferDeclined // = 6
+
+  /// R-XP-4, R-XP-6: a transfer not accepted in time, or what the wallet held when the binding
+  /// ended, came back.
+  case walletReturned // = 7
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -94,6 +107,10 @@ public nonisolated enum Gongji_V1_AccountUseKind: SwiftProtobuf.Enum, Swift.Case
     case 1: self = .premium
     case 2: self = .settlement
     case 3: self = .reversal
+    case 4: self = .walletTransfer
+    case 5: self = .walletTransferAccepted
+    case 6: self = .walletTransferDeclined
+    case 7: self = .walletReturned
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -104,6 +121,10 @@ public nonisolated enum Gongji_V1_AccountUseKind: SwiftProtobuf.Enum, Swift.Case
     case .premium: return 1
     case .settlement: return 2
     case .reversal: return 3
+    case .walletTransfer: return 4
+    case .walletTransferAccepted: return 5
+    case .walletTransferDeclined: return 6
+    case .walletReturned: return 7
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -114,6 +135,10 @@ public nonisolated enum Gongji_V1_AccountUseKind: SwiftProtobuf.Enum, Swift.Case
     .premium,
     .settlement,
     .reversal,
+    .walletTransfer,
+    .walletTransferAccepted,
+    .walletTransferDeclined,
+    .walletReturned,
   ]
 
 }
@@ -518,7 +543,9 @@ public nonisolated struct Gongji_V1_ListAccountDeductionsResponse: Sendable {
   public var nextPageToken: String = String()
 
   /// Everything that moved money out of (or, reversals, back into) the end user's account: premium
-  /// payments and settlements at designated institutions (R-SETL-9), newest first.
+  /// payments, settlements at designated institutions (R-SETL-9) and wallet transfers with their
+  /// outcomes (R-XP-3, R-XP-4, R-XP-6), newest first. The member of a transfer sees it too
+  /// (ListAccountDeductions lists what others' accounts paid for her with `member_id_number` hers).
   public var uses: [Gongji_V1_AccountUse] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -571,6 +598,9 @@ public nonisolated struct Gongji_V1_AccountUse: Sendable {
 
   /// Hospital or pharmacy.
   public var institutionKind: Gongji_V1_InstitutionKind = .unspecified
+
+  /// The wallet's kinds: the transfer (for a wallet returned when its binding ended, the binding).
+  public var transferID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -709,7 +739,7 @@ nonisolated extension Gongji_V1_PremiumKind: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Gongji_V1_AccountUseKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_USE_KIND_UNSPECIFIED\0\u{1}ACCOUNT_USE_KIND_PREMIUM\0\u{1}ACCOUNT_USE_KIND_SETTLEMENT\0\u{1}ACCOUNT_USE_KIND_REVERSAL\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACCOUNT_USE_KIND_UNSPECIFIED\0\u{1}ACCOUNT_USE_KIND_PREMIUM\0\u{1}ACCOUNT_USE_KIND_SETTLEMENT\0\u{1}ACCOUNT_USE_KIND_REVERSAL\0\u{1}ACCOUNT_USE_KIND_WALLET_TRANSFER\0\u{1}ACCOUNT_USE_KIND_WALLET_TRANSFER_ACCEPTED\0\u{1}ACCOUNT_USE_KIND_WALLET_TRANSFER_DECLINED\0\u{1}ACCOUNT_USE_KIND_WALLET_RETURNED\0")
 }
 
 nonisolated extension Gongji_V1_PremiumLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1427,7 +1457,7 @@ nonisolated extension Gongji_V1_ListAccountDeductionsResponse: SwiftProtobuf.Mes
 
 nonisolated extension Gongji_V1_AccountUse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AccountUse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}account_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{3}amount_fen\0\u{1}time\0\u{3}payment_id\0\u{3}settlement_id\0\u{3}institution_code\0\u{3}institution_name\0\u{3}institution_kind\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}account_id_number\0\u{3}member_id_number\0\u{3}member_name\0\u{3}amount_fen\0\u{1}time\0\u{3}payment_id\0\u{3}settlement_id\0\u{3}institution_code\0\u{3}institution_name\0\u{3}institution_kind\0\u{3}transfer_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1446,6 +1476,7 @@ nonisolated extension Gongji_V1_AccountUse: SwiftProtobuf.Message, SwiftProtobuf
       case 9: try { try decoder.decodeSingularStringField(value: &self.institutionCode) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.institutionName) }()
       case 11: try { try decoder.decodeSingularEnumField(value: &self.institutionKind) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.transferID) }()
       default: break
       }
     }
@@ -1489,6 +1520,9 @@ nonisolated extension Gongji_V1_AccountUse: SwiftProtobuf.Message, SwiftProtobuf
     if self.institutionKind != .unspecified {
       try visitor.visitSingularEnumField(value: self.institutionKind, fieldNumber: 11)
     }
+    if !self.transferID.isEmpty {
+      try visitor.visitSingularStringField(value: self.transferID, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1504,6 +1538,7 @@ nonisolated extension Gongji_V1_AccountUse: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.institutionCode != rhs.institutionCode {return false}
     if lhs.institutionName != rhs.institutionName {return false}
     if lhs.institutionKind != rhs.institutionKind {return false}
+    if lhs.transferID != rhs.transferID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -143,7 +143,12 @@ extension Gongji_V1_AccountUse {
             case .premium: .premium
             case .settlement: .settlement
             case .reversal: .reversal
+            case .walletTransfer: .walletTransfer
+            case .walletTransferAccepted: .walletTransferAccepted
+            case .walletTransferDeclined: .walletTransferDeclined
+            case .walletReturned: .walletReturned
             }
+        transferID = use.reference ?? ""
         accountIDNumber = use.accountOwner.value
         memberIDNumber = use.member.value
         memberName = use.memberName
