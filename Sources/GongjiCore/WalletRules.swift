@@ -43,8 +43,6 @@ public struct TransferFacts: Sendable {
 extension LedgerMovement {
     /// The movement's name prefix of R-XP-6's return of a wallet's holding.
     static let walletReturnPrefix = "wallet-return:"
-    /// Whether it is R-XP-6's return of a wallet's holding (one event each).
-    var isWalletReturn: Bool { name.hasPrefix(Self.walletReturnPrefix) }
 }
 
 /// Pure decisions on the cross-province path through the member's wallet (R-XP-1 … R-XP-6).
