@@ -274,7 +274,7 @@ extension PostgresStore: StorageBackend {
                     documentID: try row.string("document_id"), uploader: try row.id("uploader"), uploadedAt: try row.int("uploaded_at"),
                     isReferenced: try row.bool("used"))
             }
-        case .wallet, .walletTransfer, .transfer, .dueTransfers, .walletTransfers, .endingBinding, .walletMovements:
+        case .wallet, .walletTransfer, .transfer, .dueTransfers, .walletTransfers, .endingBinding, .walletMovements, .holdingsFrom:
             try await walletFacts(request, locking: locking, into: &facts, on: c, logger: logger)
         case .payment(let id):
             facts.payment = try await fetchPayments(where: "id = ANY($1)", [id], on: c, logger: logger).first

@@ -72,6 +72,10 @@ extension PostgresStore {
             facts.transfers = try await fetchTransfers(
                 where: "\(column) = $1 AND seq < $2::bigint ORDER BY seq DESC LIMIT $3::bigint",
                 [person.value, String(before ?? Int64.max), String(limit)], on: c, logger: logger)
+        case .holdingsFrom(let authorizer):
+            facts.holdings = try await fetchHoldings(
+                where: "authorizer = $1 AND current_year_fen + carry_over_fen > 0 ORDER BY binding_id", [authorizer.value], on: c,
+                logger: logger)
         case .walletMovements(let from, let until):
             facts.walletMovements = try await c.rows(
                 "SELECT * FROM wallet_movement WHERE at >= \(from) AND at < \(until) ORDER BY seq", logger: logger

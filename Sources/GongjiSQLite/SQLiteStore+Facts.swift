@@ -158,7 +158,7 @@ extension SQLiteStore: StorageBackend {
                     documentID: row["document_id"], uploader: try ResidentID.stored(row["uploader"]), uploadedAt: row["uploaded_at"],
                     isReferenced: row["used"])
             }
-        case .wallet, .walletTransfer, .transfer, .dueTransfers, .walletTransfers, .endingBinding, .walletMovements:
+        case .wallet, .walletTransfer, .transfer, .dueTransfers, .walletTransfers, .endingBinding, .walletMovements, .holdingsFrom:
             try walletFacts(request, into: &facts, in: db)
         case .payment(let id):
             facts.payment = try fetchPayments(where: "id = ?", [id], in: db).first

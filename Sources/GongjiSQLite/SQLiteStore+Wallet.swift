@@ -39,6 +39,9 @@ extension SQLiteStore {
             let column = perspective == .authorizer ? "authorizer" : "member"
             facts.transfers = try fetchTransfers(
                 where: "\(column) = ? AND seq < ? ORDER BY seq DESC LIMIT ?", [person.value, before ?? Int64.max, limit], in: db)
+        case .holdingsFrom(let authorizer):
+            facts.holdings = try fetchHoldings(
+                where: "authorizer = ? AND current_year_fen + carry_over_fen > 0 ORDER BY binding_id", [authorizer.value], in: db)
         case .walletMovements(let from, let until):
             facts.walletMovements = try Row.fetchAll(
                 db.cachedStatement(sql: "SELECT * FROM wallet_movement WHERE at >= ? AND at < ? ORDER BY seq"), arguments: [from, until]

@@ -70,6 +70,8 @@ public enum FactsRequest: Hashable, Sendable {
     /// member's wallet holds through it and its transfers stored as pending. Locks the binding,
     /// the account, then those transfers.
     case endingBinding(id: String)
+    /// What wallets hold from an authorizer now (`holdings`, non-zero ones).
+    case holdingsFrom(ResidentID)
     /// R-XP-7: the wallet movements written at or after `from` and before `until`, in order (`walletMovements`).
     case walletMovements(from: Int64, until: Int64)
     /// A payment (a replay).

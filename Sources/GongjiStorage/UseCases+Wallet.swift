@@ -86,6 +86,11 @@ extension StorageBackend {
                 }, replayed: { _, _ in 0 }), bulk: true)
     }
 
+    /// What wallets hold from `authorizer` now (non-zero holdings), by binding.
+    public func holdings(from authorizer: ResidentID) async throws -> [WalletHolding] {
+        try await facts(.holdingsFrom(authorizer)).holdings
+    }
+
     /// R-XP-7: the wallet movements written at or after `from` and before `until`, in order.
     public func walletMovements(from: Int64, until: Int64) async throws -> [WalletMovement] {
         try await facts(.walletMovements(from: from, until: until)).walletMovements

@@ -22,10 +22,11 @@ struct LongTermCareTests {
     }
 
     @Test(
-        "R-LTC-1 over mutual TLS: quoted and paid with kind LONG_TERM_CARE beside the resident premium of the same year; the payment and receipt name the kind"
-    )
-    func payBoth() async throws {
-        let daemon = try await TestDaemon.start(clock: TestClock(inWindow2025), policies: try Self.policies())
+        "R-LTC-1 over mutual TLS: quoted and paid with kind LONG_TERM_CARE beside the resident premium of the same year; the payment and receipt name the kind",
+        arguments: WalletTests.backends)
+    func payBoth(postgres: Bool) async throws {
+        let daemon = try await TestDaemon.start(
+            clock: TestClock(inWindow2025), policies: try Self.policies(), postgresql: postgres ? try await freshPostgresSchema() : nil)
         defer { Task { await daemon.stop() } }
         try await Demo.load(daemon)
         let payments = PaymentTests()

@@ -128,6 +128,10 @@ struct WalletTests {
             let wallet = try await Self.wallet(client).getWallet(.init(), metadata: endUser(Self.mother), options: failFast).wallet
             #expect(wallet.balanceFen == 200_000 && wallet.holdings.map(\.bindingID) == [binding.bindingID])
             #expect(wallet.holdings.first?.carryOverFen == 200_000)
+            // The authorizer's view: what each member's wallet holds from him.
+            let granted = try await Self.wallet(client).listGrantedHoldings(
+                .init(), metadata: endUser(Demo.hohhotAuthorizer), options: failFast)
+            #expect(granted.totalFen == 200_000 && granted.holdings.map(\.memberIDNumberMasked) == ["4601**********3226"])
             // R-XP-5: she pays her 2025 Haikou premium (400.00) from the wallet.
             let paid = try await PaymentTests().pay(client, "p2", binding: binding.bindingID, years: [2025], total: 40000, as: Self.mother)
             #expect(paid.payment.fromWallet && paid.payment.totalFen == 40000)

@@ -29,6 +29,12 @@ def wallet_daemon(daemon):
         text = open(os.path.join(ROOT, "deploy", "policies", name)).read()
         text = re.sub(r"cross_province: \{ enabled: true \}",
                       'cross_province: { enabled: true, quiet_from: "00:00", quiet_until: "00:00" }', text)
+        if name == "hohhot.json5":
+            # R-LTC-1 (test data): a long-term-care contribution of 90.00 for the demo year, its window open today.
+            year, today = daemon.demo_year, daemon.today
+            text = text.rstrip().rstrip("}") + (
+                f'  long_term_care: [{{ year: {year}, amount_fen: 9000, window_start: "{today.replace(day=1).isoformat()}", '
+                f'window_end: "{year}-02-28" }}],\n}}\n')
         open(os.path.join(policies, name), "w").write(text)
     directory = tempfile.mkdtemp(prefix="gongji-wallet-")
     # On PostgreSQL a database of its own (gongjid dev seeds an empty one): scripts/test names it.
@@ -137,6 +143,13 @@ def test_R_XP_wallet_session(stubs, pb, wallet_daemon):
     assert paid.payment.from_wallet and paid.payment.total_fen == 40000
     assert stubs.wallet.GetWallet(w.GetWalletRequest(), metadata=user(MOTHER)).wallet.balance_fen == 130000
 
+    # R-LTC-1: her long-term-care contribution — Haikou has none (LONG_TERM_CARE_NOT_OFFERED); her son's
+    # Hohhot child pays Hohhot's (90.00) beside the premium, once per year and kind.
+    prem = pb["premium"]
+    expect_error(lambda: stubs.premiums.QuotePremium(prem.QuotePremiumRequest(
+        binding_id=binding.binding_id, years=[wallet_daemon.demo_year], kind=prem.PREMIUM_KIND_LONG_TERM_CARE), metadata=user(MOTHER)),
+        grpc.StatusCode.FAILED_PRECONDITION, "LONG_TERM_CARE_NOT_OFFERED")
+
     # R-XP-7: the month has not ended: no clearing yet; a month long past clears to nothing.
     month = wallet_daemon.today.strftime("%Y-%m")
     expect_error(lambda: list(stubs.operations.ReportCrossProvinceClearing(o.ReportCrossProvinceClearingRequest(month=month))),
@@ -152,3 +165,29 @@ def test_R_XP_wallet_session(stubs, pb, wallet_daemon):
     assert stubs.wallet.GetWallet(w.GetWalletRequest(), metadata=user(MOTHER)).wallet.balance_fen == 0
     account = stubs.registry.GetPerson(reg.GetPersonRequest(id_number=SON)).account
     assert account.carry_over_fen == 130000
+
+
+def test_R_LTC_1_long_term_care_beside_the_premium(stubs, pb, wallet_daemon):
+    reg, c, b, prem = pb["registry"], pb["common"], pb["binding"], pb["premium"]
+    child = make_id("150102", "20150505", 773)
+    stubs.registry.UpsertPerson(reg.UpsertPersonRequest(request_id=request_id(), person=reg.Person(
+        id_number=child, name="赵小宝", insurance_type=c.INSURANCE_TYPE_RESIDENT, status=c.INSURANCE_STATUS_NORMAL, region_code="150100")))
+    front = upload(stubs, pb, JPEG, c.DOCUMENT_SIDE_FRONT)
+    back = upload(stubs, pb, PNG, c.DOCUMENT_SIDE_BACK)
+    binding = stubs.bindings.CreateBinding(b.CreateBindingRequest(
+        request_id=request_id(), member_name="赵小宝", member_id_number=child, relationship=c.RELATIONSHIP_CHILD,
+        start_date=wallet_daemon.today.isoformat(), commitment=b.Commitment(version="hohhot-2024-09", accept_time={"seconds": 1700000000}),
+        front_document_id=front.document_id, back_document_id=back.document_id), metadata=user(SON)).binding
+    year = wallet_daemon.demo_year
+    quote = stubs.premiums.QuotePremium(prem.QuotePremiumRequest(
+        binding_id=binding.binding_id, years=[year], kind=prem.PREMIUM_KIND_LONG_TERM_CARE), metadata=user(SON))
+    assert quote.total_fen == 9000
+    pay = lambda kind, total: stubs.premiums.PayPremium(prem.PayPremiumRequest(
+        request_id=request_id(), binding_id=binding.binding_id, years=[year], expected_total_fen=total, kind=kind), metadata=user(SON))
+    care = pay(prem.PREMIUM_KIND_LONG_TERM_CARE, 9000)
+    assert care.payment.kind == prem.PREMIUM_KIND_LONG_TERM_CARE and care.receipt.kind == prem.PREMIUM_KIND_LONG_TERM_CARE
+    resident_total = stubs.premiums.QuotePremium(prem.QuotePremiumRequest(binding_id=binding.binding_id, years=[year]),
+                                                 metadata=user(SON)).total_fen
+    resident = pay(prem.PREMIUM_KIND_UNSPECIFIED, resident_total)
+    assert resident.payment.kind == prem.PREMIUM_KIND_UNSPECIFIED, "the resident premium, as answers said before kinds"
+    expect_error(lambda: pay(prem.PREMIUM_KIND_LONG_TERM_CARE, 9000), grpc.StatusCode.ALREADY_EXISTS, "PREMIUM_ALREADY_PAID")

@@ -171,6 +171,8 @@ public protocol FamilyAccountStore: Sendable {
     /// R-XP-4: returns the transfers whose return time has come, each exactly once (on
     /// PostgreSQL one daemon at a time); returns how many.
     func returnDueTransfers(now: Int64, limit: Int) async throws -> Int
+    /// What wallets hold from `authorizer` now (non-zero holdings), by binding.
+    func holdings(from authorizer: ResidentID) async throws -> [WalletHolding]
     /// R-XP-7: the wallet movements written at or after `from` and before `until`, in order.
     func walletMovements(from: Int64, until: Int64) async throws -> [WalletMovement]
     /// A person's transfers as sender or receiver, newest first, strictly before the cursor.

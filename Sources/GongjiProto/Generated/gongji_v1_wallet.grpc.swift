@@ -85,13 +85,27 @@ public enum Gongji_V1_WalletService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListGrantedHoldings" metadata.
+        public enum ListGrantedHoldings: Sendable {
+            /// Request type for "ListGrantedHoldings".
+            public typealias Input = Gongji_V1_ListGrantedHoldingsRequest
+            /// Response type for "ListGrantedHoldings".
+            public typealias Output = Gongji_V1_ListGrantedHoldingsResponse
+            /// Descriptor for "ListGrantedHoldings".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "gongji.v1.WalletService"),
+                method: "ListGrantedHoldings",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "gongji.v1.WalletService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             OpenWallet.descriptor,
             TransferToWallet.descriptor,
             AnswerTransfer.descriptor,
             GetWallet.descriptor,
-            ListWalletTransfers.descriptor
+            ListWalletTransfers.descriptor,
+            ListGrantedHoldings.descriptor
         ]
     }
 }
@@ -235,6 +249,24 @@ extension Gongji_V1_WalletService {
             request: GRPCCore.StreamingServerRequest<Gongji_V1_ListWalletTransfersRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_ListWalletTransfersResponse>
+
+        /// Handle the "ListGrantedHoldings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorizer's view: what each member's wallet holds from the end user now, by binding.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Gongji_V1_ListGrantedHoldingsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Gongji_V1_ListGrantedHoldingsResponse` messages.
+        func listGrantedHoldings(
+            request: GRPCCore.StreamingServerRequest<Gongji_V1_ListGrantedHoldingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_ListGrantedHoldingsResponse>
     }
 
     /// Service protocol for the "gongji.v1.WalletService" service.
@@ -362,6 +394,24 @@ extension Gongji_V1_WalletService {
             request: GRPCCore.ServerRequest<Gongji_V1_ListWalletTransfersRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Gongji_V1_ListWalletTransfersResponse>
+
+        /// Handle the "ListGrantedHoldings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorizer's view: what each member's wallet holds from the end user now, by binding.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_ListGrantedHoldingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Gongji_V1_ListGrantedHoldingsResponse` message.
+        func listGrantedHoldings(
+            request: GRPCCore.ServerRequest<Gongji_V1_ListGrantedHoldingsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Gongji_V1_ListGrantedHoldingsResponse>
     }
 
     /// Simple service protocol for the "gongji.v1.WalletService" service.
@@ -487,6 +537,24 @@ extension Gongji_V1_WalletService {
             request: Gongji_V1_ListWalletTransfersRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Gongji_V1_ListWalletTransfersResponse
+
+        /// Handle the "ListGrantedHoldings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorizer's view: what each member's wallet holds from the end user now, by binding.
+        ///
+        /// - Parameters:
+        ///   - request: A `Gongji_V1_ListGrantedHoldingsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Gongji_V1_ListGrantedHoldingsResponse` to respond with.
+        func listGrantedHoldings(
+            request: Gongji_V1_ListGrantedHoldingsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Gongji_V1_ListGrantedHoldingsResponse
     }
 }
 
@@ -549,6 +617,17 @@ extension Gongji_V1_WalletService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Gongji_V1_WalletService.Method.ListGrantedHoldings.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_ListGrantedHoldingsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_ListGrantedHoldingsResponse>(),
+            handler: { request, context in
+                try await self.listGrantedHoldings(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -604,6 +683,17 @@ extension Gongji_V1_WalletService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_ListWalletTransfersResponse> {
         let response = try await self.listWalletTransfers(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listGrantedHoldings(
+        request: GRPCCore.StreamingServerRequest<Gongji_V1_ListGrantedHoldingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Gongji_V1_ListGrantedHoldingsResponse> {
+        let response = try await self.listGrantedHoldings(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -672,6 +762,19 @@ extension Gongji_V1_WalletService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Gongji_V1_ListWalletTransfersResponse> {
         return GRPCCore.ServerResponse<Gongji_V1_ListWalletTransfersResponse>(
             message: try await self.listWalletTransfers(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listGrantedHoldings(
+        request: GRPCCore.ServerRequest<Gongji_V1_ListGrantedHoldingsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Gongji_V1_ListGrantedHoldingsResponse> {
+        return GRPCCore.ServerResponse<Gongji_V1_ListGrantedHoldingsResponse>(
+            message: try await self.listGrantedHoldings(
                 request: request.message,
                 context: context
             ),
@@ -830,6 +933,29 @@ extension Gongji_V1_WalletService {
             deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_ListWalletTransfersResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_ListWalletTransfersResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListGrantedHoldings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorizer's view: what each member's wallet holds from the end user now, by binding.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_ListGrantedHoldingsRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_ListGrantedHoldingsRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_ListGrantedHoldingsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listGrantedHoldings<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_ListGrantedHoldingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_ListGrantedHoldingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_ListGrantedHoldingsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_ListGrantedHoldingsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1046,6 +1172,40 @@ extension Gongji_V1_WalletService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListGrantedHoldings" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The authorizer's view: what each member's wallet holds from the end user now, by binding.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Gongji_V1_ListGrantedHoldingsRequest` message.
+        ///   - serializer: A serializer for `Gongji_V1_ListGrantedHoldingsRequest` messages.
+        ///   - deserializer: A deserializer for `Gongji_V1_ListGrantedHoldingsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listGrantedHoldings<Result>(
+            request: GRPCCore.ClientRequest<Gongji_V1_ListGrantedHoldingsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Gongji_V1_ListGrantedHoldingsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Gongji_V1_ListGrantedHoldingsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_ListGrantedHoldingsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Gongji_V1_WalletService.Method.ListGrantedHoldings.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1210,6 +1370,35 @@ extension Gongji_V1_WalletService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_ListWalletTransfersRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_ListWalletTransfersResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListGrantedHoldings" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The authorizer's view: what each member's wallet holds from the end user now, by binding.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Gongji_V1_ListGrantedHoldingsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listGrantedHoldings<Result>(
+        request: GRPCCore.ClientRequest<Gongji_V1_ListGrantedHoldingsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_ListGrantedHoldingsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listGrantedHoldings(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Gongji_V1_ListGrantedHoldingsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Gongji_V1_ListGrantedHoldingsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1396,6 +1585,39 @@ extension Gongji_V1_WalletService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listWalletTransfers(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListGrantedHoldings" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The authorizer's view: what each member's wallet holds from the end user now, by binding.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listGrantedHoldings<Result>(
+        _ message: Gongji_V1_ListGrantedHoldingsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Gongji_V1_ListGrantedHoldingsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Gongji_V1_ListGrantedHoldingsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listGrantedHoldings(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -133,6 +133,9 @@ public nonisolated struct Gongji_V1_WalletHolding: Sendable {
   /// Of it, from the carry-over part.
   public var carryOverFen: Int64 = 0
 
+  /// The member's ID number, masked (whose wallet holds it).
+  public var memberIDNumberMasked: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -492,6 +495,34 @@ public nonisolated struct Gongji_V1_ListWalletTransfersResponse: Sendable {
   public init() {}
 }
 
+/// Request of WalletService.ListGrantedHoldings.
+public nonisolated struct Gongji_V1_ListGrantedHoldingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Response of WalletService.ListGrantedHoldings.
+public nonisolated struct Gongji_V1_ListGrantedHoldingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// What each member's wallet holds from the end user (non-zero holdings), by binding.
+  public var holdings: [Gongji_V1_WalletHolding] = []
+
+  /// Their sum.
+  public var totalFen: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "gongji.v1"
@@ -556,7 +587,7 @@ nonisolated extension Gongji_V1_Wallet: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Gongji_V1_WalletHolding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WalletHolding"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number_masked\0\u{3}amount_fen\0\u{3}current_year_fen\0\u{3}carry_over_fen\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}binding_id\0\u{3}authorizer_id_number_masked\0\u{3}amount_fen\0\u{3}current_year_fen\0\u{3}carry_over_fen\0\u{3}member_id_number_masked\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -569,6 +600,7 @@ nonisolated extension Gongji_V1_WalletHolding: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.amountFen) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.currentYearFen) }()
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.carryOverFen) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.memberIDNumberMasked) }()
       default: break
       }
     }
@@ -590,6 +622,9 @@ nonisolated extension Gongji_V1_WalletHolding: SwiftProtobuf.Message, SwiftProto
     if self.carryOverFen != 0 {
       try visitor.visitSingularInt64Field(value: self.carryOverFen, fieldNumber: 5)
     }
+    if !self.memberIDNumberMasked.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberIDNumberMasked, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -599,6 +634,7 @@ nonisolated extension Gongji_V1_WalletHolding: SwiftProtobuf.Message, SwiftProto
     if lhs.amountFen != rhs.amountFen {return false}
     if lhs.currentYearFen != rhs.currentYearFen {return false}
     if lhs.carryOverFen != rhs.carryOverFen {return false}
+    if lhs.memberIDNumberMasked != rhs.memberIDNumberMasked {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1114,6 +1150,60 @@ nonisolated extension Gongji_V1_ListWalletTransfersResponse: SwiftProtobuf.Messa
   public static func ==(lhs: Gongji_V1_ListWalletTransfersResponse, rhs: Gongji_V1_ListWalletTransfersResponse) -> Bool {
     if lhs.transfers != rhs.transfers {return false}
     if lhs.nextPageToken != rhs.nextPageToken {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_ListGrantedHoldingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListGrantedHoldingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_ListGrantedHoldingsRequest, rhs: Gongji_V1_ListGrantedHoldingsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Gongji_V1_ListGrantedHoldingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListGrantedHoldingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}holdings\0\u{3}total_fen\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.holdings) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.totalFen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.holdings.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.holdings, fieldNumber: 1)
+    }
+    if self.totalFen != 0 {
+      try visitor.visitSingularInt64Field(value: self.totalFen, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Gongji_V1_ListGrantedHoldingsResponse, rhs: Gongji_V1_ListGrantedHoldingsResponse) -> Bool {
+    if lhs.holdings != rhs.holdings {return false}
+    if lhs.totalFen != rhs.totalFen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

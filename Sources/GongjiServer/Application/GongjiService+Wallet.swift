@@ -13,6 +13,9 @@ extension GongjiService {
         return result
     }
 
+    /// The authorizer's view: what each member's wallet holds from the end user.
+    public func holdings(grantedBy endUser: ResidentID) async throws -> [WalletHolding] { try await store.holdings(from: endUser) }
+
     /// The end user's wallet.
     public func wallet(of endUser: ResidentID) async throws -> WalletView { try await store.wallet(of: endUser) }
 

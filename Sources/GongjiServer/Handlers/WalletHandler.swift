@@ -62,6 +62,18 @@ struct WalletHandler: Gongji_V1_WalletService.ServiceProtocol {
         return ServerResponse(message: .with { if let wallet = Gongji_V1_Wallet(view) { $0.wallet = wallet } })
     }
 
+    func listGrantedHoldings(
+        request: ServerRequest<Gongji_V1_ListGrantedHoldingsRequest>, context: ServerContext
+    ) async throws -> ServerResponse<Gongji_V1_ListGrantedHoldingsResponse> {
+        let user = try endUser(request.metadata, today: service.now().today)
+        let holdings = try await service.holdings(grantedBy: user)
+        return ServerResponse(
+            message: .with {
+                $0.holdings = holdings.map(Gongji_V1_WalletHolding.init)
+                $0.totalFen = (Money.sum(holdings.map(\.total)) ?? .zero).fen
+            })
+    }
+
     func listWalletTransfers(
         request: ServerRequest<Gongji_V1_ListWalletTransfersRequest>, context: ServerContext
     ) async throws -> ServerResponse<Gongji_V1_ListWalletTransfersResponse> {
@@ -94,15 +106,7 @@ extension Gongji_V1_Wallet {
         memberIDNumberMasked = wallet.member.masked
         provinceCode = wallet.province.description
         openedAt = Google_Protobuf_Timestamp(unix: wallet.openedAt)
-        holdings = view.holdings.filter { $0.total > .zero }.map { holding in
-            .with {
-                $0.bindingID = holding.bindingID
-                $0.authorizerIDNumberMasked = holding.authorizer.masked
-                $0.amountFen = holding.total.fen
-                $0.currentYearFen = holding.currentYear.fen
-                $0.carryOverFen = holding.carryOver.fen
-            }
-        }
+        holdings = view.holdings.filter { $0.total > .zero }.map(Gongji_V1_WalletHolding.init)
         balanceFen = view.balance.fen
     }
 }
@@ -131,5 +135,17 @@ extension Gongji_V1_WalletTransfer {
         if let resolved = transfer.resolved(at: now) { resolvedAt = Google_Protobuf_Timestamp(unix: resolved) }
         fromProvinceCode = transfer.fromProvince.description
         toProvinceCode = transfer.toProvince.description
+    }
+}
+
+extension Gongji_V1_WalletHolding {
+    init(_ holding: WalletHolding) {
+        self.init()
+        bindingID = holding.bindingID
+        authorizerIDNumberMasked = holding.authorizer.masked
+        memberIDNumberMasked = holding.member.masked
+        amountFen = holding.total.fen
+        currentYearFen = holding.currentYear.fen
+        carryOverFen = holding.carryOver.fen
     }
 }
