@@ -158,7 +158,9 @@ struct FreezeRaceTests {
                 group.addTask {
                     try await (worker % 2 == 0 ? a : b).withClient("settlement") { client in
                         for round in 0..<40 {
-                            _ = try await Settler(client: client).settle("F-\(worker)-\(round)", patient: patients[0], amount: 100)
+                            _ = try await retryingKeyed {
+                                try await Settler(client: client).settle("F-\(worker)-\(round)", patient: patients[0], amount: 100)
+                            }
                             answered.add()
                         }
                     }
@@ -170,11 +172,13 @@ struct FreezeRaceTests {
                     try await Task.sleep(for: .milliseconds(5))
                 }
                 _ = try await b.withClient("gateway") { client in
-                    try await Gongji_V1_BindingService.Client(wrapping: client).freezeFamilyUse(
-                        .with {
-                            $0.requestID = "freeze-1"
-                            $0.frozen = true
-                        }, metadata: endUser(authorizer.value), options: failFast)
+                    try await retryingKeyed {
+                        try await Gongji_V1_BindingService.Client(wrapping: client).freezeFamilyUse(
+                            .with {
+                                $0.requestID = "freeze-1"
+                                $0.frozen = true
+                            }, metadata: endUser(authorizer.value), options: failFast)
+                    }
                 }
             }
             try await group.waitForAll()

@@ -198,3 +198,18 @@ func makeDevEnvironment(
         host: "127.0.0.1", port: 0, today: today, database: database)
     return (env, try GongjiConfig.load(path: env.configPath, environment: [:]))
 }
+
+/// Runs a keyed call (a request id or settlement id: a retry answers the first), again after
+/// UNAVAILABLE or DEADLINE_EXCEEDED — what a gateway does, and what a test of several daemons
+/// on a loaded machine needs (the whole suite shares 2 cores and one PostgreSQL server).
+func retryingKeyed<T: Sendable>(attempts: Int = 6, _ call: () async throws -> T) async throws -> T {
+    var attempt = 1
+    while true {
+        do {
+            return try await call()
+        } catch let error as RPCError where (error.code == .unavailable || error.code == .deadlineExceeded) && attempt < attempts {
+            attempt += 1
+            try await Task.sleep(for: .milliseconds(200 * attempt))
+        }
+    }
+}

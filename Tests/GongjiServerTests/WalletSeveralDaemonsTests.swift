@@ -89,20 +89,24 @@ struct WalletSeveralDaemonsTests {
                     for r in 0..<5 {
                         let (send, answer) = (m + r) % 2 == 0 ? (a, b) : (b, a)
                         let sent = try await send.withClient("gateway") { client in
-                            try await Gongji_V1_WalletService.Client(wrapping: client).transferToWallet(
-                                .with {
-                                    $0.requestID = "T-\(m)-\(r)"
-                                    $0.bindingID = "xb-\(m + 1)"
-                                    $0.amountFen = 10_000
-                                }, metadata: endUser(authorizer.value), options: failFast)
+                            try await retryingKeyed {
+                                try await Gongji_V1_WalletService.Client(wrapping: client).transferToWallet(
+                                    .with {
+                                        $0.requestID = "T-\(m)-\(r)"
+                                        $0.bindingID = "xb-\(m + 1)"
+                                        $0.amountFen = 10_000
+                                    }, metadata: endUser(authorizer.value), options: failFast)
+                            }
                         }
                         _ = try await answer.withClient("gateway") { client in
-                            try await Gongji_V1_WalletService.Client(wrapping: client).answerTransfer(
-                                .with {
-                                    $0.requestID = "A-\(m)-\(r)"
-                                    $0.transferID = sent.transfer.transferID
-                                    $0.accept = r % 2 == 0
-                                }, metadata: endUser(member.value), options: failFast)
+                            try await retryingKeyed {
+                                try await Gongji_V1_WalletService.Client(wrapping: client).answerTransfer(
+                                    .with {
+                                        $0.requestID = "A-\(m)-\(r)"
+                                        $0.transferID = sent.transfer.transferID
+                                        $0.accept = r % 2 == 0
+                                    }, metadata: endUser(member.value), options: failFast)
+                            }
                         }
                     }
                 }
@@ -114,7 +118,9 @@ struct WalletSeveralDaemonsTests {
                     let patient = s < 10 ? local : members[s % 4]
                     do {
                         _ = try await (s % 2 == 0 ? a : b).withClient("settlement") { client in
-                            try await Settler(client: client).settle("XS-\(s)", patient: patient.value, amount: s < 10 ? 6000 : 3000)
+                            try await retryingKeyed {
+                                try await Settler(client: client).settle("XS-\(s)", patient: patient.value, amount: s < 10 ? 6000 : 3000)
+                            }
                         }
                     } catch let error as RPCError {
                         refusals.add("\(error.code) \(error.reason ?? "")")
