@@ -50,7 +50,7 @@ extension PostgresStore {
                 guard facts.cleanupLockHeld else { return }
                 let due = try await c.rows(
                     """
-                    SELECT binding_id, authorizer FROM wallet_transfer WHERE status = 'pending' AND return_due_at <= \(at)
+                    SELECT id, binding_id, authorizer FROM wallet_transfer WHERE status = 'pending' AND return_due_at <= \(at)
                     ORDER BY return_due_at, seq LIMIT \(Int64(limit))
                     """, logger: logger)
                 let bindings = Array(Set(try due.map { try $0.string("binding_id") })).sorted()
@@ -58,12 +58,18 @@ extension PostgresStore {
                     try await c.run("SELECT id FROM binding WHERE id = ANY(\(bindings)) ORDER BY id FOR NO KEY UPDATE", logger: logger)
                 }
                 try await lockAccounts(try due.map { try $0.id("authorizer") }, on: c, logger: logger)
+                // Read and locked again after the locks — only those whose bindings and accounts this
+                // transaction holds; one that another transaction answered meanwhile is no longer pending.
+                let ids = "{" + (try due.map { try $0.string("id") }).joined(separator: ",") + "}"
+                facts.transfers = try await fetchTransfers(
+                    where:
+                        "id = ANY($1::text[]) AND status = 'pending' AND return_due_at <= $2::bigint ORDER BY return_due_at, seq FOR UPDATE",
+                    [ids, String(at)], on: c, logger: logger)
+            } else {
+                facts.transfers = try await fetchTransfers(
+                    where: "status = 'pending' AND return_due_at <= $1::bigint ORDER BY return_due_at, seq LIMIT $2::bigint",
+                    [String(at), String(limit)], on: c, logger: logger)
             }
-            // Read (and locked) again after the locks: one another transaction answered meanwhile is no longer pending.
-            facts.transfers = try await fetchTransfers(
-                where:
-                    "status = 'pending' AND return_due_at <= $1::bigint ORDER BY return_due_at, seq LIMIT $2::bigint\(locking ? " FOR UPDATE" : "")",
-                [String(at), String(limit)], on: c, logger: logger)
             for owner in Set(facts.transfers.map(\.authorizer)).sorted(by: { $0.value < $1.value }) {
                 if let account = try await fetchAccount(owner, on: c, logger: logger) { facts.accounts.append(account) }
             }

@@ -168,4 +168,60 @@ struct WalletSeveralDaemonsTests {
             try await a.daemon.service.crossProvinceClearing(month: "2024-10", at: a.daemon.service.now()) == report,
             "the same on every daemon")
     }
+
+    @Test("R-XP-4 both daemons return the due transfers at once: each is returned exactly once, the balance whole")
+    func returnsOnTwoDaemons() async throws {
+        let url = try await freshPostgresSchema()
+        let clock = TestClock(inWindow2025)
+        let a = try await TestDaemon.start(clock: clock, postgresql: url)
+        let b = try await TestDaemon.start(directory: a.directory, pki: a.pki, clock: clock, postgresql: url)
+        defer {
+            Task {
+                await a.stop()
+                await b.stop()
+            }
+        }
+        let store = a.daemon.store
+        let today = clock.today()
+        // Sent two days ago at noon China time: due yesterday at 06:00.
+        let day = today.adding(days: -2)
+        let then = ClockTime(hour: 12, minute: 0)!.unixSeconds(on: day)
+        var hohhot = try PolicyLoader.load(directory: a.daemon.config.policies.directory).policy(of: .hohhot)!
+        hohhot.materials.commitmentVersions = []
+        hohhot.materials.idImages = false
+        let book = try PolicyBook([hohhot])
+        var authorizers: [ResidentID] = []
+        for i in 0..<20 {
+            let authorizer = try ResidentID.parse(makeID("150102", "19700101", 600 + i), today: today)
+            let mother = try ResidentID.parse(makeID("460100", "19500101", 600 + i), today: today)
+            _ = try await store.importRows(
+                [
+                    .person(
+                        Person(id: authorizer, name: "甲\(i)", insuranceType: .employee, status: .normal, region: .hohhot), paidYears: []),
+                    .person(
+                        Person(id: mother, name: "丁\(i)", insuranceType: .resident, status: .normal, region: RegionCode(460_100)!),
+                        paidYears: []),
+                    .credit(authorizer, amount: .yuan(1000), part: .currentYear, reference: "RT-\(i)"),
+                ], today: day, now: then)
+            _ = try await store.createBinding(
+                BindingRequest(memberIDNumber: mother.value, memberName: "丁\(i)", relationship: .parent, startDate: day),
+                endUser: authorizer,
+                id: "rt-\(i)", key: nil, actor: ChangeActor(certificateIdentity: "test", endUser: nil, requestID: nil), policies: book,
+                today: day, now: then)
+            _ = try await store.openWallet(for: mother, key: nil, now: then)
+            _ = try await store.transferToWallet(
+                bindingID: "rt-\(i)", amount: .yuan(100), endUser: authorizer, transferID: "rt-t-\(i)", key: nil, policies: book, now: then)
+            authorizers.append(authorizer)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for daemon in [a, b, a, b] { group.addTask { try await daemon.daemon.service.returnDueTransfers() } }
+            try await group.waitForAll()
+        }
+        for (i, authorizer) in authorizers.enumerated() {
+            #expect(try await store.person(authorizer)?.account?.total == .yuan(1000), "returned once: \(i)")
+            #expect(
+                try await store.walletTransfers(of: authorizer, as: .authorizer, before: nil, limit: 5).map(\.storedStatus) == [.returned])
+        }
+        #expect(try await store.ledgerSum() == .zero)
+    }
 }
