@@ -129,6 +129,8 @@ def test_R_XP_wallet_session(stubs, pb, wallet_daemon):
     expect_error(lambda: answer(MOTHER, False), grpc.StatusCode.FAILED_PRECONDITION, "TRANSFER_NOT_PENDING")
     wallet = stubs.wallet.GetWallet(w.GetWalletRequest(), metadata=user(MOTHER)).wallet
     assert wallet.balance_fen == 200000 and [h.binding_id for h in wallet.holdings] == [binding.binding_id]
+    granted = stubs.wallet.ListGrantedHoldings(w.ListGrantedHoldingsRequest(), metadata=user(SON))
+    assert granted.total_fen == 200000 and [h.member_id_number_masked for h in granted.holdings] == [MOTHER[:4] + "*" * 10 + MOTHER[-4:]]
 
     # R-XP-5: she settles at a hospital from her wallet (the family part), then pays her premium from it.
     settled = stubs.settlement.Settle(s.SettleRequest(
