@@ -89,14 +89,19 @@ public final class PostgresStore: FamilyAccountStore {
     /// Connects (the pool runs until `close()`) and applies the migrations this database lacks,
     /// under an advisory lock so that daemons starting together migrate once.
     public convenience init(
-        configuration: PostgresClient.Configuration, logger: Logger, storage: StorageStatus = StorageStatus()
+        configuration: PostgresClient.Configuration, logger: Logger, storage: StorageStatus = StorageStatus(),
+        leaseTimeout: Duration = PostgresStore.defaultLeaseTimeout
     ) async throws {
-        try await self.init(configurations: [configuration], logger: logger, storage: storage)
+        try await self.init(configurations: [configuration], logger: logger, storage: storage, leaseTimeout: leaseTimeout)
     }
 
     /// Connects to the host of `configurations` that accepts writes (failover: `PrimaryPool`) and
     /// migrates as `init(configuration:)` does.
-    public init(configurations: [PostgresClient.Configuration], logger: Logger, storage: StorageStatus = StorageStatus()) async throws {
+    public init(
+        configurations: [PostgresClient.Configuration], logger: Logger, storage: StorageStatus = StorageStatus(),
+        leaseTimeout: Duration = PostgresStore.defaultLeaseTimeout
+    ) async throws {
+        self.leaseTimeout = leaseTimeout
         pool = try await PrimaryPool(configurations: configurations, logger: logger)
         self.logger = logger
         self.storage = storage
@@ -258,7 +263,10 @@ public final class PostgresStore: FamilyAccountStore {
 
     /// How long a request waits for a connection before it is answered DATABASE_UNAVAILABLE (the
     /// pool keeps reconnecting meanwhile; a call should not hang until its deadline).
-    static let leaseTimeout: Duration = .seconds(3)
+    public static let defaultLeaseTimeout: Duration = .seconds(3)
+    /// This store's wait for a connection (`defaultLeaseTimeout` in the daemon; the store
+    /// contract's tests wait longer, as the whole suite shares one loaded machine).
+    let leaseTimeout: Duration
 
     /// Runs `body` on a pooled connection, or fails `.unavailable` when none comes within
     /// `leaseTimeout` (the server is down or every connection is busy for that long).
@@ -282,6 +290,7 @@ public final class PostgresStore: FamilyAccountStore {
         let client = pool.client
         let statistics = self.statistics
         let asked = ContinuousClock.now
+        let leaseTimeout = self.leaseTimeout
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 try await client.withConnection { connection in
@@ -292,9 +301,9 @@ public final class PostgresStore: FamilyAccountStore {
                 }
             }
             group.addTask {
-                try await Task.sleep(for: Self.leaseTimeout)
+                try await Task.sleep(for: leaseTimeout)
                 guard started.value.withLock({ $0 }) else {
-                    throw StoreError(.unavailable, "no connection to the PostgreSQL database within \(Self.leaseTimeout)")
+                    throw StoreError(.unavailable, "no connection to the PostgreSQL database within \(leaseTimeout)")
                 }
                 return nil
             }

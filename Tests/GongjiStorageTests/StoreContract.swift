@@ -32,7 +32,7 @@ struct Backend: CustomTestStringConvertible, Sendable {
         logger.logLevel = .critical
         let store = try await PostgresStore(
             configuration: try PostgresStore.configuration(url: url + "?search_path=" + schema, poolSize: 8),
-            logger: logger)
+            logger: logger, leaseTimeout: .seconds(30))
         return (store, schema)
     }
 
