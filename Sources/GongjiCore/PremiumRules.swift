@@ -320,20 +320,26 @@ public enum PremiumRules {
     }
 
     static func checkBinding(_ facts: PremiumFacts) throws(DomainError) {
-        guard facts.binding.status == .active else { throw .bindingState(facts.binding, expected: "active") }
-        guard facts.binding.startDate <= facts.today else {
-            throw .payment(
-                .bindingNotStarted, "the authorization starts on \(facts.binding.startDate)", "授权尚未开始",
-                ["start_date": facts.binding.startDate.description])
-        }
-        guard facts.authorizer.insuranceType == .employee, facts.authorizer.status == .normal else {
-            throw .authorizer(
-                .authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
-                "授权人参保状态不正常", ["status": facts.authorizer.status.rawValue])
-        }
+        try checkUsable(facts.binding, authorizer: facts.authorizer, today: facts.today)
         // R-LTC-1: the long-term-care contribution is for an insured member (a newborn is enrolled by the resident premium).
         if facts.member.insuranceType == .none, !facts.binding.isNewborn || facts.kind == .longTermCare {
             throw .payment(.memberNotInsured, "the member is not enrolled in basic medical insurance", "被共济人未参加基本医疗保险")
+        }
+    }
+
+    /// A binding family money moves through (a premium, a wallet transfer): active, started, its
+    /// authorizer still employee-insured with status normal.
+    static func checkUsable(_ binding: Binding, authorizer: Person, today: CivilDate) throws(DomainError) {
+        guard binding.status == .active else { throw .bindingState(binding, expected: "active") }
+        guard binding.startDate <= today else {
+            throw .payment(
+                .bindingNotStarted, "the authorization starts on \(binding.startDate)", "授权尚未开始",
+                ["start_date": binding.startDate.description])
+        }
+        guard authorizer.insuranceType == .employee, authorizer.status == .normal else {
+            throw .authorizer(
+                .authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
+                "授权人参保状态不正常", ["status": authorizer.status.rawValue])
         }
     }
 
@@ -394,23 +400,5 @@ extension PremiumFacts {
     /// R-XP-5: a cross-province binding pays from the member's wallet, never from the account.
     public var paysFromWallet: Bool {
         member.insuranceType != .none && WalletRules.crossesProvinces(policyRegion: binding.region, memberRegion: member.region)
-    }
-}
-
-extension WalletHolding {
-    /// The holding after `amount` (at most its total) leaves it, the parts in `order` first; the postings.
-    func debiting(_ amount: Money, order: [BalancePart]) -> (postings: [Posting], holding: WalletHolding) {
-        var after = self
-        var postings: [Posting] = []
-        var left = amount
-        for part in order + [.carryOver, .currentYear] where left > .zero {
-            let held = part == .currentYear ? after.currentYear : after.carryOver
-            let take = Money.min(held, left)
-            guard take > .zero else { continue }
-            if part == .currentYear { after.currentYear = held.subtracting(take)! } else { after.carryOver = held.subtracting(take)! }
-            postings.append(Posting(part: part, amount: take))
-            left = left.subtracting(take)!
-        }
-        return (postings, after)
     }
 }

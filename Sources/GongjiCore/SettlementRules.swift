@@ -127,22 +127,13 @@ public enum SettlementRules {
                         continue
                     }
                     let cap = Money.min(remaining, limitLeft.map { Money.min($0, holding.total) } ?? holding.total)
-                    var after = holding
-                    for part in entry.policy!.payment.balanceParts + [.carryOver, .currentYear] where taken < cap {
-                        let held = part == .currentYear ? after.currentYear : after.carryOver
-                        let take = Money.min(held, cap.subtracting(taken)!)
-                        guard take > .zero else { continue }
-                        if part == .currentYear {
-                            after.currentYear = held.subtracting(take)!
-                        } else {
-                            after.carryOver = held.subtracting(take)!
-                        }
-                        postings.append(
-                            SettlementPosting(
-                                owner: binding.authorizer, part: part, amount: take, bindingID: binding.id,
-                                accountYear: entry.authorizerAccount?.year ?? facts.today.year, fromWallet: true))
-                        taken = taken.adding(take)!
+                    let (debits, after) = holding.debiting(cap, order: entry.policy!.payment.balanceParts)
+                    postings += debits.map {
+                        SettlementPosting(
+                            owner: binding.authorizer, part: $0.part, amount: $0.amount, bindingID: binding.id,
+                            accountYear: entry.authorizerAccount?.year ?? facts.today.year, fromWallet: true)
                     }
+                    taken = Money.sum(debits.map(\.amount))!
                     holdings.append(after)
                     remaining = remaining.subtracting(taken)!
                 } else if usable == .zero {
@@ -214,14 +205,8 @@ public enum SettlementRules {
             if posting.fromWallet, let bindingID = posting.bindingID {
                 // R-XP-5: back into the wallet, to the part it came from — unless the binding has ended
                 // (R-XP-6 returned the wallet): then to the authorizer's carry-over.
-                if walletBindings.first(where: { $0.id == bindingID })?.status == .active, var holding = byBinding[bindingID] {
-                    guard let current = holding.currentYear.adding(posting.part == .currentYear ? posting.amount : .zero),
-                        let carry = holding.carryOver.adding(posting.part == .carryOver ? posting.amount : .zero),
-                        current.isValidAmount, carry.isValidAmount
-                    else { throw .amountOutOfRange("wallet") }
-                    holding.currentYear = current
-                    holding.carryOver = carry
-                    byBinding[bindingID] = holding
+                if walletBindings.first(where: { $0.id == bindingID })?.status == .active, let holding = byBinding[bindingID] {
+                    byBinding[bindingID] = try holding.crediting(posting.amount, to: posting.part)
                     credits.append(posting)
                     moved(.reversed, posting)
                     continue

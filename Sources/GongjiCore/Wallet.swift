@@ -158,6 +158,37 @@ public struct WalletHolding: Hashable, Sendable {
 
     /// What it holds.
     public var total: Money { currentYear.adding(carryOver) ?? .zero }
+
+    /// What it holds from `part` of the authorizer's account.
+    func balance(of part: BalancePart) -> Money { part == .currentYear ? currentYear : carryOver }
+
+    /// The holding after `amount` (at most its total) leaves it, the parts in `order` first (then
+    /// any other); the postings, by the part of the authorizer's account each came from.
+    func debiting(_ amount: Money, order: [BalancePart]) -> (postings: [Posting], holding: WalletHolding) {
+        var after = self
+        var postings: [Posting] = []
+        var left = amount
+        for part in order + [.carryOver, .currentYear] where left > .zero {
+            let take = Money.min(after.balance(of: part), left)
+            guard take > .zero else { continue }
+            after.set(part, after.balance(of: part).subtracting(take)!)
+            postings.append(Posting(part: part, amount: take))
+            left = left.subtracting(take)!
+        }
+        return (postings, after)
+    }
+
+    /// The holding after `amount` comes into `part` (a transfer accepted, a reversal).
+    func crediting(_ amount: Money, to part: BalancePart) throws(DomainError) -> WalletHolding {
+        guard let sum = balance(of: part).adding(amount), sum.isValidAmount else { throw .amountOutOfRange("wallet") }
+        var after = self
+        after.set(part, sum)
+        return after
+    }
+
+    private mutating func set(_ part: BalancePart, _ amount: Money) {
+        if part == .currentYear { currentYear = amount } else { carryOver = amount }
+    }
 }
 
 /// R-XP-3 / R-XP-4: one grant (划转) from an authorizer's account into a member's wallet.

@@ -74,24 +74,14 @@ public enum WalletRules {
     /// transfer and its write-set (a transfer of the binding past its return time goes back first).
     public static func transfer(
         _ amount: Money, id: String, facts: TransferFacts
-    ) throws(DomainError) -> (transfer: WalletTransfer, writes: [Write]) {
+    ) throws(DomainError) -> (transfer: WalletTransfer, account: PersonalAccount, writes: [Write]) {
         let binding = try PartyRules.visible(facts.binding, to: facts.actor)
         guard facts.actor == binding.authorizer else { throw .notAuthorizer() }
         guard let authorizer = facts.authorizer, var account = facts.account else { throw .authorizerNotEmployeeInsured() }
         guard let policy = facts.policy else { throw .authorizerRegionNotSupported(binding.region) }
         guard let member = facts.member else { throw .personNotFound(role: "member", id: binding.member) }
-        guard binding.status == .active else { throw .bindingState(binding, expected: "active") }
         let today = CivilDate.inChina(unixSeconds: facts.now)
-        guard binding.startDate <= today else {
-            throw .payment(
-                .bindingNotStarted, "the authorization starts on \(binding.startDate)", "授权尚未开始",
-                ["start_date": binding.startDate.description])
-        }
-        guard authorizer.insuranceType == .employee, authorizer.status == .normal else {
-            throw .authorizer(
-                .authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal", "授权人参保状态不正常",
-                ["status": authorizer.status.rawValue])
-        }
+        try PremiumRules.checkUsable(binding, authorizer: authorizer, today: today)
         if binding.isFrozen { throw .familyUseFrozen(binding) }
         guard !policy.availability.suspended else { throw .suspended(policy) }
         guard crossesProvinces(policyRegion: binding.region, memberRegion: member.region) else {
@@ -157,7 +147,7 @@ public enum WalletRules {
             use(.walletTransfer, sent),
             .event(event(.walletTransferSent, sent, parts: postings.map(\.part), balanceAfter: debited.total, now: facts.now)),
         ]
-        return (sent, writes)
+        return (sent, debited, writes)
     }
 
     /// The member's answer to a pending transfer.
@@ -188,18 +178,13 @@ public enum WalletRules {
         }
         switch answer {
         case .accept:
-            guard let binding, binding.status == .active else {
-                throw .bindingState(binding ?? placeholderBinding(transfer), expected: "active")
-            }
+            guard let binding else { throw .notParty("binding") }
+            guard binding.status == .active else { throw .bindingState(binding, expected: "active") }
             var resolved = transfer
             resolved.storedStatus = .accepted
             resolved.resolvedAt = now
             var held = holding ?? WalletHolding(member: transfer.member, bindingID: transfer.bindingID, authorizer: transfer.authorizer)
-            guard let current = held.currentYear.adding(transfer.currentYear), let carry = held.carryOver.adding(transfer.carryOver),
-                current.isValidAmount, carry.isValidAmount
-            else { throw .amountOutOfRange("wallet") }
-            held.currentYear = current
-            held.carryOver = carry
+            for (part, amount) in parts(of: transfer) { held = try held.crediting(amount, to: part) }
             let provinces = ProvincePair(from: transfer.fromProvince, to: transfer.toProvince)
             held.provinces = provinces
             let entries = parts(of: transfer).flatMap { part, amount in
@@ -341,13 +326,6 @@ public enum WalletRules {
         AccountEvent(
             kind: kind, at: now, authorizer: transfer.authorizer, member: transfer.member, memberName: transfer.memberName,
             bindingID: transfer.bindingID, amount: transfer.amount, parts: parts, balanceAfter: balanceAfter, reference: transfer.id)
-    }
-
-    /// A stand-in for a binding that is gone (never: bindings are kept), for the error's details.
-    static func placeholderBinding(_ transfer: WalletTransfer) -> Binding {
-        Binding(
-            id: transfer.bindingID, authorizer: transfer.authorizer, member: transfer.member, memberName: transfer.memberName,
-            relationship: .parent, region: transfer.fromProvince, startDate: transfer.sentOn, status: .revoked)
     }
 }
 

@@ -41,11 +41,8 @@ extension StorageBackend {
                         actor: endUser, binding: binding, authorizer: facts.person?.person, account: facts.person?.account,
                         member: facts.member?.person, wallet: facts.wallet, sentToday: facts.transfersSentToday,
                         pending: facts.transfers, policy: binding.flatMap { policies.policy(of: $0.region) }, now: now)
-                    let (transfer, writes) = try WalletRules.transfer(amount, id: transferID, facts: transferFacts)
-                    let balance = writes.reduce(into: Money.zero) { balance, write in
-                        if case .account(let account) = write, account.owner == transfer.authorizer { balance = account.total }
-                    }
-                    return Decision(WriteSet(writes, now: now)) { _ in ((transfer, balance), transfer.id) }
+                    let (transfer, account, writes) = try WalletRules.transfer(amount, id: transferID, facts: transferFacts)
+                    return Decision(WriteSet(writes, now: now)) { _ in ((transfer, account.total), transfer.id) }
                 }, replayFacts: { .transfer(id: $0) },
                 replayed: { _, facts in
                     guard let transfer = facts.transfers.first else { throw StoreError(.database, "idempotent result vanished") }

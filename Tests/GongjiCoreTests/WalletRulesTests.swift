@@ -32,7 +32,9 @@ struct WalletRulesTests {
     }
 
     static func send(_ amount: Money, _ facts: TransferFacts = facts(), id: String = "t1") throws -> (WalletTransfer, [Write]) {
-        try WalletRules.transfer(amount, id: id, facts: facts)
+        let sent = try WalletRules.transfer(amount, id: id, facts: facts)
+        #expect(sent.writes.contains(.account(sent.account)), "the account answered is the one written")
+        return (sent.transfer, sent.writes)
     }
 
     static func sums(_ writes: [Write]) -> [String: Money] {

@@ -54,10 +54,7 @@ struct WalletTests {
 
     /// "code REASON" of the call's error, or nil when it succeeds.
     static func reason(_ body: () async throws -> some Sendable) async -> String? {
-        do {
-            _ = try await body()
-            return nil
-        } catch let error as RPCError { return "\(error.code) \(error.reason ?? "")" } catch { return "\(error)" }
+        await rpcFailure(body).map { "\($0.code) \($0.reason ?? "")" }
     }
 
     static func status(_ code: RPCError.Code, _ reason: String) -> String { "\(code) \(reason)" }
