@@ -94,12 +94,29 @@ public enum BenchSeed {
         var twoParents: [(father: ResidentID, mother: ResidentID, child: (id: ResidentID, name: String))] = []
         var rows: [RegistryRow] = [.institution(DevEnvironment.hospital)]
 
+        /// The birth dates of a group span this many days (ten years).
+        static let birthDays = 3650
+
+        /// A bijection of 0..<birthDays × 1000 onto itself that puts neighbours far apart
+        /// (multiplication by a number coprime to the modulus 2⁴·5⁵·73).
+        static func scatter(_ index: Int) -> Int {
+            let modulus = birthDays * 1000
+            precondition(index >= 0 && index < modulus, "the bench population is limited to \(modulus) per group")
+            return (index * 1_000_003 + 12_345) % modulus
+        }
+
         init(families: Int, sharedAccounts: Int, today: CivilDate) {
-            let parentsBorn = CivilDate(year: 1975, month: 1, day: 1)!
+            let parentsBorn = CivilDate(year: 1965, month: 1, day: 1)!
             let childrenBorn = CivilDate(year: 2005, month: 1, day: 1)!
+            // Real ID numbers are not in order: neighbouring indexes get birth dates anywhere in ten
+            // years and unrelated sequence numbers, so that consecutive payments touch B-tree pages
+            // far apart, as a real population's do (in order, a batch of payments shared leaves and
+            // looked cheaper than it is).
             func id(_ area: String, _ born: CivilDate, _ index: Int) -> ResidentID {
-                try! ResidentID.parse(
-                    ResidentID.compose(area: area, born: born.adding(days: index / 1000), sequence: index % 1000),
+                let scattered = Self.scatter(index)
+                return try! ResidentID.parse(
+                    ResidentID.compose(
+                        area: area, born: born.adding(days: scattered % Self.birthDays), sequence: scattered / Self.birthDays),
                     today: today)
             }
             for index in 0..<families {

@@ -175,6 +175,8 @@ public final class GongjiDaemon: Sendable {
                 graceTime: .seconds(config.shutdownGraceSeconds),
                 pressureIdleTime: .seconds(max(1, config.idleTimeoutSeconds / 4))),
             peers: service.state.peers, metrics: metrics, events: RateLimitedLog(logger: logger))
+        // The frame aligner between TLS and HTTP/2 (`HTTP2FrameAligner`) waits for frames of at most this size.
+        transportConfig.http2.maxFrameSize = listener.limits.frameBytesMax
         let transport = MessageLimitedTransport(
             base: GongjiServerTransport(listenerFactory: listener, config: transportConfig),
             messageBytesMax: config.messageBytesMax)

@@ -45,6 +45,9 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
         /// The idle time after which a verified connection is closed while three quarters of
         /// `connectionsMax` are open (the idle timeout, shortened under pressure).
         public var pressureIdleTime: Duration
+        /// The largest HTTP/2 frame a client may send (SETTINGS_MAX_FRAME_SIZE; the transport's
+        /// `http2.maxFrameSize` must be the same).
+        public var frameBytesMax: Int = 1 << 14
 
         /// Connections in their handshake at once: a quarter of `connectionsMax`, at least 16 (or
         /// `connectionsMax` when it is smaller).
@@ -118,6 +121,7 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
         let context = try NIOSSLContext(configuration: makeTLSConfiguration())
         let budget = ConnectionBudget(limits: limits, peers: peers)
         let (limits, peers, metrics, events, verify) = (limits, peers, metrics, events, material.verify)
+        let frameBytesMax = limits.frameBytesMax
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -148,6 +152,7 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
                 return channel.eventLoop.makeCompletedFuture {
                     let handler = NIOSSLServerHandler(context: context, customVerificationCallbackWithMetadata: verify)
                     try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(HTTP2FrameAligner(frameBytesMax: frameBytesMax))
                 }.flatMap {
                     connectionConfigurator.configure(channel: channel, tls: .configured(requireALPN: false))
                 }.flatMapThrowing { configured in
