@@ -475,8 +475,18 @@ final class LeaseFlag: Sendable {
 /// (`gongji_db_connections_in_use`, `gongji_db_pool_wait_seconds`, `gongji_db_primary_moves_total`).
 public final class PoolStatistics: Sendable {
     private let leases = Mutex(0)
-    /// Told how long each lease waited (set once, by the daemon, before calls come).
-    private let observer = Mutex<(@Sendable (Duration) -> Void)?>(nil)
+    /// Told how long each lease waited (set once, by the daemon, before calls come). Boxed: a
+    /// closure kept directly in a `Mutex` is passed `inout` through `withLock`'s generic
+    /// parameter, and Swift wrapped it in two more reabstraction thunks at every read — after
+    /// 100,000 leases each one ran a chain of 200,000 thunks (found seeding `bench/run
+    /// --postgresql`: the daemon spent 90% of its CPU there, and a long enough chain overflows
+    /// the stack).
+    private let observer = Mutex<LeaseObserver?>(nil)
+
+    private final class LeaseObserver: Sendable {
+        let observe: @Sendable (Duration) -> Void
+        init(_ observe: @escaping @Sendable (Duration) -> Void) { self.observe = observe }
+    }
 
     init() {}
 
@@ -484,11 +494,14 @@ public final class PoolStatistics: Sendable {
     public var inUse: Int { leases.withLock { $0 } }
 
     /// Has `observe` told of every lease's wait for a connection.
-    public func onLease(_ observe: @escaping @Sendable (Duration) -> Void) { observer.withLock { $0 = observe } }
+    public func onLease(_ observe: @escaping @Sendable (Duration) -> Void) {
+        let box = LeaseObserver(observe)
+        observer.withLock { $0 = box }
+    }
 
     func leased(waited: Duration) {
         leases.withLock { $0 += 1 }
-        observer.withLock { $0 }?(waited)
+        observer.withLock { $0 }?.observe(waited)
     }
 
     func returned() { leases.withLock { $0 -= 1 } }
