@@ -93,12 +93,14 @@ extension PostgresStore: StorageBackend {
             facts.holdings = try await fetchHoldings(where: "binding_id = $1", [bindingID], on: c, logger: logger)
         case .settlement(let code, let patient, let day):
             // Every account the split may debit (the patient's and each authorizer's), so that the
-            // balances and this year's use of each binding stay as read until commit.
+            // balances and this year's use of each binding stay as read until commit. One array
+            // of keys: `id = x OR id IN (subquery)` made PostgreSQL scan the whole account table
+            // for every settlement (17 ms of its CPU each with 72,000 accounts).
             if locking, let patient {
                 try await c.run(
                     """
                     SELECT id_number FROM account
-                    WHERE id_number = \(patient.value) OR id_number IN (SELECT authorizer FROM binding WHERE member = \(patient.value))
+                    WHERE id_number = ANY(ARRAY(SELECT authorizer FROM binding WHERE member = \(patient.value)) || \(patient.value)::text)
                     ORDER BY id_number FOR NO KEY UPDATE
                     """, logger: logger)
             }
