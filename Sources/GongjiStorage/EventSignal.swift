@@ -15,10 +15,16 @@ public final class EventSignal: Sendable {
     public init() {}
 
     /// Wakes every subscriber (wake-ups not yet taken merge into one).
+    ///
+    /// The wake-ups are sent after the lock is released: yielding resumes a follower's task, which
+    /// takes that task's status lock, while a follower being cancelled holds its status lock and
+    /// runs the stream's termination handler, which takes this lock. Yielding under the lock
+    /// deadlocked the two (found under `bench/run --postgresql`: a daemon stopped with a
+    /// transaction open under the event journal's lock, and every write on both daemons waited
+    /// behind it).
     public func notify() {
-        state.withLock { state in
-            for continuation in state.subscribers.values { continuation.yield() }
-        }
+        let continuations = state.withLock { Array($0.subscribers.values) }
+        for continuation in continuations { continuation.yield() }
     }
 
     /// The wake-ups from now on, until the stream is dropped.
