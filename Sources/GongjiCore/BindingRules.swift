@@ -454,3 +454,21 @@ extension String {
         return String(scalars)
     }
 }
+
+extension BindingRules {
+    /// A binding family money moves through (a premium, a wallet transfer): active, started, its
+    /// authorizer still employee-insured with status normal.
+    static func checkUsable(_ binding: Binding, authorizer: Person, today: CivilDate) throws(DomainError) {
+        guard binding.status == .active else { throw .bindingState(binding, expected: "active") }
+        guard binding.startDate <= today else {
+            throw .payment(
+                .bindingNotStarted, "the authorization starts on \(binding.startDate)", "授权尚未开始",
+                ["start_date": binding.startDate.description])
+        }
+        guard authorizer.insuranceType == .employee, authorizer.status == .normal else {
+            throw .authorizer(
+                .authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
+                "授权人参保状态不正常", ["status": authorizer.status.rawValue])
+        }
+    }
+}

@@ -320,26 +320,10 @@ public enum PremiumRules {
     }
 
     static func checkBinding(_ facts: PremiumFacts) throws(DomainError) {
-        try checkUsable(facts.binding, authorizer: facts.authorizer, today: facts.today)
+        try BindingRules.checkUsable(facts.binding, authorizer: facts.authorizer, today: facts.today)
         // R-LTC-1: the long-term-care contribution is for an insured member (a newborn is enrolled by the resident premium).
         if facts.member.insuranceType == .none, !facts.binding.isNewborn || facts.kind == .longTermCare {
             throw .payment(.memberNotInsured, "the member is not enrolled in basic medical insurance", "被共济人未参加基本医疗保险")
-        }
-    }
-
-    /// A binding family money moves through (a premium, a wallet transfer): active, started, its
-    /// authorizer still employee-insured with status normal.
-    static func checkUsable(_ binding: Binding, authorizer: Person, today: CivilDate) throws(DomainError) {
-        guard binding.status == .active else { throw .bindingState(binding, expected: "active") }
-        guard binding.startDate <= today else {
-            throw .payment(
-                .bindingNotStarted, "the authorization starts on \(binding.startDate)", "授权尚未开始",
-                ["start_date": binding.startDate.description])
-        }
-        guard authorizer.insuranceType == .employee, authorizer.status == .normal else {
-            throw .authorizer(
-                .authorizerStatusNotNormal, "the authorizer is no longer employee-insured with status normal",
-                "授权人参保状态不正常", ["status": authorizer.status.rawValue])
         }
     }
 

@@ -81,7 +81,7 @@ public enum WalletRules {
         guard let policy = facts.policy else { throw .authorizerRegionNotSupported(binding.region) }
         guard let member = facts.member else { throw .personNotFound(role: "member", id: binding.member) }
         let today = CivilDate.inChina(unixSeconds: facts.now)
-        try PremiumRules.checkUsable(binding, authorizer: authorizer, today: today)
+        try BindingRules.checkUsable(binding, authorizer: authorizer, today: today)
         if binding.isFrozen { throw .familyUseFrozen(binding) }
         guard !policy.availability.suspended else { throw .suspended(policy) }
         guard crossesProvinces(policyRegion: binding.region, memberRegion: member.region) else {
