@@ -60,15 +60,13 @@ extension PostgresStore {
                 try await lockAccounts(try due.map { try $0.id("authorizer") }, on: c, logger: logger)
                 // Read and locked again after the locks — only those whose bindings and accounts this
                 // transaction holds; one that another transaction answered meanwhile is no longer pending.
-                let ids = "{" + (try due.map { try $0.string("id") }).joined(separator: ",") + "}"
                 facts.transfers = try await fetchTransfers(
-                    where:
-                        "id = ANY($1::text[]) AND status = 'pending' AND return_due_at <= $2::bigint ORDER BY return_due_at, seq FOR UPDATE",
-                    [ids, String(at)], on: c, logger: logger)
+                    where: "id = ANY($1) AND status = 'pending' AND return_due_at <= $2 ORDER BY return_due_at, seq FOR UPDATE",
+                    [try due.map { try $0.string("id") }, at], on: c, logger: logger)
             } else {
                 facts.transfers = try await fetchTransfers(
-                    where: "status = 'pending' AND return_due_at <= $1::bigint ORDER BY return_due_at, seq LIMIT $2::bigint",
-                    [String(at), String(limit)], on: c, logger: logger)
+                    where: "status = 'pending' AND return_due_at <= $1 ORDER BY return_due_at, seq LIMIT $2",
+                    [at, Int64(limit)], on: c, logger: logger)
             }
             for owner in Set(facts.transfers.map(\.authorizer)).sorted(by: { $0.value < $1.value }) {
                 if let account = try await fetchAccount(owner, on: c, logger: logger) { facts.accounts.append(account) }
@@ -76,8 +74,8 @@ extension PostgresStore {
         case .walletTransfers(let person, let perspective, let before, let limit):
             let column = perspective == .authorizer ? "authorizer" : "member"
             facts.transfers = try await fetchTransfers(
-                where: "\(column) = $1 AND seq < $2::bigint ORDER BY seq DESC LIMIT $3::bigint",
-                [person.value, String(before ?? Int64.max), String(limit)], on: c, logger: logger)
+                where: "\(column) = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                [person.value, before ?? Int64.max, Int64(limit)], on: c, logger: logger)
         case .holdingsFrom(let authorizer):
             facts.holdings = try await fetchHoldings(
                 where: "authorizer = $1 AND current_year_fen + carry_over_fen > 0 ORDER BY binding_id", [authorizer.value], on: c,
@@ -120,10 +118,10 @@ extension PostgresStore {
     }
 
     static func fetchHoldings(
-        where condition: String, _ arguments: [String], on c: PostgresConnection, logger: Logger
+        where condition: String, _ arguments: [any PostgresEncodable & Sendable], on c: PostgresConnection, logger: Logger
     ) async throws -> [WalletHolding] {
         var binds = PostgresBindings()
-        for argument in arguments { binds.append(argument) }
+        for argument in arguments { try binds.append(argument) }
         return try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM wallet_holding WHERE \(condition)", binds: binds), logger: logger)
             .map { row in
                 WalletHolding(
@@ -139,10 +137,10 @@ extension PostgresStore {
     }
 
     static func fetchTransfers(
-        where condition: String, _ arguments: [String], on c: PostgresConnection, logger: Logger
+        where condition: String, _ arguments: [any PostgresEncodable & Sendable], on c: PostgresConnection, logger: Logger
     ) async throws -> [WalletTransfer] {
         var binds = PostgresBindings()
-        for argument in arguments { binds.append(argument) }
+        for argument in arguments { try binds.append(argument) }
         return try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM wallet_transfer WHERE \(condition)", binds: binds), logger: logger)
             .map { row in
                 guard let status = WalletTransfer.Status(rawValue: try row.string("status")),
