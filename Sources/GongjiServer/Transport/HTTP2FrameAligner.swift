@@ -15,7 +15,7 @@ import NIOCore
 ///
 /// A frame header announcing more than `frameBytesMax` is passed on as it is, so that HTTP/2
 /// refuses it (FRAME_SIZE_ERROR) instead of this handler waiting for it.
-final class HTTP2FrameAligner: ChannelInboundHandler, RemovableChannelHandler {
+final class HTTP2FrameAligner: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -76,17 +76,12 @@ final class HTTP2FrameAligner: ChannelInboundHandler, RemovableChannelHandler {
         }
         if boundary < end {
             // The rest waits in a buffer of its own (never a slice of what was passed on).
-            var rest = context.channel.allocator.buffer(capacity: max(end - boundary, 2 * Self.headerBytes))
+            var rest = context.channel.allocator.buffer(capacity: end - boundary)
             rest.writeImmutableBuffer(input.getSlice(at: boundary, length: end - boundary)!)
             carry = rest
         }
         if boundary > start {
             context.fireChannelRead(wrapInboundOut(input.getSlice(at: start, length: boundary - start)!))
         }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        carry = nil
-        context.fireChannelInactive()
     }
 }
