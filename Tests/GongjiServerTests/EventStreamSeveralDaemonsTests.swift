@@ -51,12 +51,7 @@ struct EventStreamSeveralDaemonsTests {
         let clock = TestClock(inWindow2025)
         let a = try await TestDaemon.start(clock: clock, postgresql: url, events: .init(slowFollowerSeconds: 1))
         let b = try await TestDaemon.start(directory: a.directory, pki: a.pki, clock: clock, postgresql: url)
-        defer {
-            Task {
-                await a.stop()
-                await b.stop()
-            }
-        }
+        defer { Task { await TestDaemon.stop(a, b) } }
         let workers = 10
         let perWorker = 50
         let (patients, authorizers) = try await seedSettlementPatients(
@@ -136,16 +131,9 @@ struct FreezeRaceTests {
         "R-CTL-1 settlements racing a freeze on two daemons: none committed after the freeze's commit pays family funds (event positions are commit order)"
     )
     func freezeRacesSettlements() async throws {
-        let url = try await freshPostgresSchema()
         let clock = TestClock(inWindow2025)
-        let a = try await TestDaemon.start(clock: clock, postgresql: url)
-        let b = try await TestDaemon.start(directory: a.directory, pki: a.pki, clock: clock, postgresql: url)
-        defer {
-            Task {
-                await a.stop()
-                await b.stop()
-            }
-        }
+        let (a, b) = try await TestDaemon.startTwo(clock: clock)
+        defer { Task { await TestDaemon.stop(a, b) } }
         let (patients, authorizers) = try await seedSettlementPatients(
             a.daemon.store, count: 1, policyDirectory: a.daemon.config.policies.directory, today: clock.today(), now: clock.nowUnix())
         let authorizer = authorizers[0]

@@ -30,14 +30,8 @@ struct FailoverTests {
 
         let clock = TestClock(inWindow2025)
         let policies = try policiesWithMaanshanAmount()
-        let a = try await TestDaemon.start(clock: clock, policies: policies, postgresql: url)
-        let b = try await TestDaemon.start(directory: a.directory, pki: a.pki, clock: clock, policies: policies, postgresql: url)
-        defer {
-            Task {
-                await a.stop()
-                await b.stop()
-            }
-        }
+        let (a, b) = try await TestDaemon.startTwo(clock: clock, policies: policies, postgresql: url)
+        defer { Task { await TestDaemon.stop(a, b) } }
         let count = 8
         let (patients, authorizers) = try await seedSettlementPatients(
             a.daemon.store, count: count, policyDirectory: a.daemon.config.policies.directory,

@@ -48,11 +48,7 @@ func freshPostgresSchema() async throws -> String {
 struct SeveralDaemonsTests {
     /// Two daemons on one database, the same files (master key, policies, PKI), the demo people.
     func pair() async throws -> (TestDaemon, TestDaemon) {
-        let url = try await freshPostgresSchema()
-        let clock = TestClock(inWindow2025)
-        let policies = try policiesWithMaanshanAmount()
-        let first = try await TestDaemon.start(clock: clock, policies: policies, postgresql: url)
-        let second = try await TestDaemon.start(directory: first.directory, pki: first.pki, clock: clock, postgresql: url)
+        let (first, second) = try await TestDaemon.startTwo(clock: TestClock(inWindow2025), policies: try policiesWithMaanshanAmount())
         try await Demo.load(first)
         return (first, second)
     }
@@ -62,12 +58,7 @@ struct SeveralDaemonsTests {
     )
     func racingPayments() async throws {
         let (a, b) = try await pair()
-        defer {
-            Task {
-                await a.stop()
-                await b.stop()
-            }
-        }
+        defer { Task { await TestDaemon.stop(a, b) } }
         let children = try await Demo.addHohhotChildren(a, count: 5)
         // Bind through one daemon, with images uploaded to the other: documents live in the database.
         var bindings: [String] = []
@@ -142,12 +133,7 @@ struct SeveralDaemonsTests {
     @Test("settlements racing across two daemons never overspend; the same settlement id on the other daemon returns the original")
     func racingSettlements() async throws {
         let (a, b) = try await pair()
-        defer {
-            Task {
-                await a.stop()
-                await b.stop()
-            }
-        }
+        defer { Task { await TestDaemon.stop(a, b) } }
         _ = try await a.withClient("gateway") { client in
             try await PaymentTests().bind(
                 client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明",
@@ -195,12 +181,7 @@ extension SeveralDaemonsTests {
     )
     func contentionIsRetried() async throws {
         let (a, b) = try await pair()
-        defer {
-            Task {
-                await a.stop()
-                await b.stop()
-            }
-        }
+        defer { Task { await TestDaemon.stop(a, b) } }
         let authorizer = Demo.hohhotAuthorizer
         _ = try await a.daemon.service.credit(
             idNumber: authorizer, amount: .yuan(3000), part: .currentYear, reference: "CONTENTION", key: nil, at: a.clock.read())
@@ -284,12 +265,7 @@ extension SeveralDaemonsTests {
     )
     func suspensionReachesEveryDaemon() async throws {
         let (a, b) = try await pair()
-        defer {
-            Task {
-                await a.stop()
-                await b.stop()
-            }
-        }
+        defer { Task { await TestDaemon.stop(a, b) } }
         let binding = try await a.withClient("gateway") { client in
             try await PaymentTests().bind(
                 client, authorizer: Demo.hohhotAuthorizer, member: Demo.hohhotChild, name: "王小明",

@@ -134,6 +134,20 @@ final class TestDaemon: Sendable {
         self.task = task
     }
 
+    /// Two daemons on one PostgreSQL database (`url`, or a fresh schema of the test server), the
+    /// second sharing the first's directory (master key, policies) and PKI.
+    static func startTwo(clock: TestClock, policies: URL? = nil, postgresql url: String? = nil) async throws -> (TestDaemon, TestDaemon) {
+        let url = if let url { url } else { try await freshPostgresSchema() }
+        let first = try await start(clock: clock, policies: policies, postgresql: url)
+        let second = try await start(directory: first.directory, pki: first.pki, clock: clock, policies: policies, postgresql: url)
+        return (first, second)
+    }
+
+    /// Stops each of `daemons`, one after the other.
+    static func stop(_ daemons: TestDaemon...) async {
+        for daemon in daemons { await daemon.stop() }
+    }
+
     /// Stops the server and closes the database.
     func stop() async {
         daemon.service.events?.stop()

@@ -38,16 +38,9 @@ struct WalletSeveralDaemonsTests {
         "R-XP-3 R-XP-4 R-XP-5 R-XP-7 20 transfers and 20 settlements racing on one authorizer's account and four wallets across two daemons: never negative, each transfer answered exactly once, the ledger sums to zero and the clearing report equals it"
     )
     func race() async throws {
-        let url = try await freshPostgresSchema()
         let clock = TestClock(inWindow2025)
-        let a = try await TestDaemon.start(clock: clock, policies: try Self.policies(), postgresql: url)
-        let b = try await TestDaemon.start(directory: a.directory, pki: a.pki, clock: clock, postgresql: url)
-        defer {
-            Task {
-                await a.stop()
-                await b.stop()
-            }
-        }
+        let (a, b) = try await TestDaemon.startTwo(clock: clock, policies: try Self.policies())
+        defer { Task { await TestDaemon.stop(a, b) } }
         let store = a.daemon.store
         let today = clock.today()
         let now = clock.nowUnix()
@@ -171,16 +164,9 @@ struct WalletSeveralDaemonsTests {
 
     @Test("R-XP-4 both daemons return the due transfers at once: each is returned exactly once, the balance whole")
     func returnsOnTwoDaemons() async throws {
-        let url = try await freshPostgresSchema()
         let clock = TestClock(inWindow2025)
-        let a = try await TestDaemon.start(clock: clock, postgresql: url)
-        let b = try await TestDaemon.start(directory: a.directory, pki: a.pki, clock: clock, postgresql: url)
-        defer {
-            Task {
-                await a.stop()
-                await b.stop()
-            }
-        }
+        let (a, b) = try await TestDaemon.startTwo(clock: clock)
+        defer { Task { await TestDaemon.stop(a, b) } }
         let store = a.daemon.store
         let today = clock.today()
         // Sent two days ago at noon China time: due yesterday at 06:00.
