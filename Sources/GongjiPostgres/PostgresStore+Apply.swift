@@ -94,7 +94,7 @@ extension PostgresStore {
             "kind, at, authorizer, member, member_name_masked, binding_id, amount_fen, parts, institution_code, "
             + "institution_name, institution_kind, balance_after_fen, reference"
         let sql = """
-            WITH held AS MATERIALIZED (SELECT pg_advisory_xact_lock(\(PostgresSchema.eventLock)) AS locked),
+            WITH held AS MATERIALIZED (SELECT pg_advisory_xact_lock(\(PostgresSchema.lock(PostgresSchema.eventLock))) AS locked),
             \(recorded)
             inserted AS (
               INSERT INTO event (\(columns))

@@ -4,8 +4,9 @@ import Logging
 import PostgresNIO
 
 extension PostgresStore {
-    /// The advisory lock under which events are positioned (for tests that hold it themselves).
-    public static var eventLockKey: Int64 { PostgresSchema.eventLock }
+    /// The arguments of the advisory lock under which events are positioned, in the connection's
+    /// schema (for tests that hold it themselves).
+    public static var eventLockArguments: String { PostgresSchema.lock(PostgresSchema.eventLock) }
 
     public func events(after position: Int64, of person: ResidentID?, limit: Int) async throws -> [AccountEvent] {
         let logger = self.logger

@@ -261,7 +261,7 @@ extension PostgresStore: StorageBackend {
             if locking {
                 facts.cleanupLockHeld =
                     try await c.row(
-                        "SELECT pg_try_advisory_xact_lock(\(PostgresSchema.cleanupLock)) AS locked",
+                        "SELECT pg_try_advisory_xact_lock(\(unescaped: PostgresSchema.lock(PostgresSchema.cleanupLock))) AS locked",
                         logger: logger)?.bool("locked") == true
                 guard facts.cleanupLockHeld else { break }
             }

@@ -45,7 +45,9 @@ extension PostgresStore {
             if locking {
                 // One daemon at a time; the others find the lock taken and skip this round.
                 facts.cleanupLockHeld =
-                    try await c.row("SELECT pg_try_advisory_xact_lock(\(PostgresSchema.walletReturnLock)) AS locked", logger: logger)?
+                    try await c.row(
+                        "SELECT pg_try_advisory_xact_lock(\(unescaped: PostgresSchema.lock(PostgresSchema.walletReturnLock))) AS locked",
+                        logger: logger)?
                     .bool("locked") == true
                 guard facts.cleanupLockHeld else { return }
                 let due = try await c.rows(

@@ -122,6 +122,16 @@ public final class PostgresStore: FamilyAccountStore {
         return names
     }
 
+    /// Refuses a search path that names no schema of the database: the tables, and the advisory
+    /// locks (`PostgresSchema.lock`), are in the first schema of it that exists.
+    static func requireSchema(on c: PostgresConnection, logger: Logger) async throws {
+        guard try await c.row("SELECT current_schema() IS NOT NULL AS present", logger: logger)?.bool("present") == true else {
+            throw StoreError(
+                .configuration,
+                "database.postgresql.url: no schema of its search_path exists in the database (create it first: CREATE SCHEMA)")
+        }
+    }
+
     /// Refuses a database a newer gongjid migrated: this build would not know its tables.
     static func refuseNewer(_ applied: Set<String>) throws(StoreError) {
         let unknown = applied.subtracting(PostgresSchema.migrations.map { $0.name })
@@ -153,6 +163,7 @@ public final class PostgresStore: FamilyAccountStore {
         let applied: Set<String>? = try await withThrowingTaskGroup(of: Set<String>?.self) { group in
             group.addTask {
                 try await client.withConnection { c in
+                    try await requireSchema(on: c, logger: logger)
                     guard
                         try await c.row("SELECT to_regclass('gongji_migration') IS NOT NULL AS present", logger: logger)?.bool("present")
                             == true
@@ -181,7 +192,9 @@ public final class PostgresStore: FamilyAccountStore {
     /// Applies missing migrations, once, whichever daemon gets the lock first.
     func migrate() async throws {
         try await pool.withConnection { connection in
-            try await connection.run("SELECT pg_advisory_lock(\(PostgresSchema.migrationLock))", logger: logger)
+            try await Self.requireSchema(on: connection, logger: logger)
+            try await connection.run(
+                "SELECT pg_advisory_lock(\(unescaped: PostgresSchema.lock(PostgresSchema.migrationLock)))", logger: logger)
             do {
                 try await connection.run(
                     "CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -202,11 +215,13 @@ public final class PostgresStore: FamilyAccountStore {
                 }
             } catch {
                 if !Self.connectionLost(error) {
-                    try? await connection.run("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+                    try? await connection.run(
+                        "SELECT pg_advisory_unlock(\(unescaped: PostgresSchema.lock(PostgresSchema.migrationLock)))", logger: logger)
                 }
                 throw Self.mapped(error)
             }
-            try await connection.run("SELECT pg_advisory_unlock(\(PostgresSchema.migrationLock))", logger: logger)
+            try await connection.run(
+                "SELECT pg_advisory_unlock(\(unescaped: PostgresSchema.lock(PostgresSchema.migrationLock)))", logger: logger)
         }
     }
 

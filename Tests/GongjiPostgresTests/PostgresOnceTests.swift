@@ -44,11 +44,13 @@ struct PostgresOnceTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await holder.run() }
             try await holder.withConnection { connection in
-                try await connection.query("SELECT pg_advisory_lock(\(PostgresSchema.cleanupLock))", logger: logger)
+                try await connection.query(
+                    "SELECT pg_advisory_lock(\(unescaped: PostgresSchema.lock(PostgresSchema.cleanupLock)))", logger: logger)
                 #expect(
                     try await second.removeExpiredDocuments(now: later, retentionSeconds: 100).isEmpty, "skipped: another daemon is at it")
                 #expect(try await second.documentIDs().count == count)
-                try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.cleanupLock))", logger: logger)
+                try await connection.query(
+                    "SELECT pg_advisory_unlock(\(unescaped: PostgresSchema.lock(PostgresSchema.cleanupLock)))", logger: logger)
             }
             group.cancelAll()
         }

@@ -105,7 +105,7 @@ struct StoreEventsTests {
                 // lock) and has yet to commit.
                 _ = try await c.query("SET search_path TO \(unescaped: schema)", logger: logger)
                 _ = try await c.query("BEGIN", logger: logger)
-                _ = try await c.query("SELECT pg_advisory_xact_lock(\(PostgresStore.eventLockKey))", logger: logger)
+                _ = try await c.query("SELECT pg_advisory_xact_lock(\(unescaped: PostgresStore.eventLockArguments))", logger: logger)
                 let early = try await c.query(
                     """
                     INSERT INTO event (kind, at, authorizer, member, member_name_masked, parts)

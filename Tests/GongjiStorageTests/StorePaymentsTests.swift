@@ -36,7 +36,7 @@ struct StorePaymentsTests {
 
     @Test(
         "point reads from many more tasks than the store has readers complete while payments commit, and see whole payments",
-        .timeLimit(.minutes(1)), arguments: Backend.all)
+        .timeLimit(.minutes(3)), arguments: Backend.all)
     func pointReadsUnderLoad(backend: Backend) async throws {
         let world = try await World(backend)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(405 * 6))

@@ -383,7 +383,7 @@ struct EventListener: Service {
     let store: PostgresStore
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown { await store.followCommittedEvents() }
+        await cancelWhenGracefulShutdown { await store.followCommittedEvents() }
     }
 }
 
