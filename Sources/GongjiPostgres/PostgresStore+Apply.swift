@@ -17,7 +17,7 @@ extension PostgresStore {
             case .payment(let row):
                 // The sequence number first: the receipt number is made of it.
                 guard
-                    let seq = try await c.row("SELECT nextval(pg_get_serial_sequence('payment', 'seq')) AS seq", logger: logger)?.int("seq")
+                    let seq = try await c.row(try Prepared<HotPath.NextPaymentNumber>(), logger: logger)?.int("seq")
                 else { throw StoreError(.database, "no payment sequence") }
                 plan.applied.sequence = seq
                 plan.add(row.numbered(seq), enrollsMember: row.enrollsMember)

@@ -25,17 +25,19 @@ extension PostgresStore: StorageBackend {
 
     /// One use case within the transaction: replay, or facts (under their locks), decision, write-set, key.
     static func run<Answer: Sendable>(_ useCase: UseCase<Answer>, on c: PostgresConnection, logger: Logger) async throws -> Answer {
-        if let key = useCase.key,
-            let row = try await c.row(
-                """
-                SELECT fingerprint, result FROM idempotency WHERE scope = \(key.scope) AND request_id = \(key.requestID)
-                """, logger: logger)
-        {
-            let stored = StoredResult(fingerprint: try row["fingerprint"].decode(Data.self), result: try row.string("result"))
-            return try useCase.replayed(
-                stored.result, try await facts(try useCase.replaying(stored), locking: false, on: c, logger: logger))
+        if let answer = try await replay(useCase, on: c, logger: logger) { return answer }
+        let decision: Decision<Answer>
+        do {
+            decision = try useCase.decide(try await facts(useCase.facts, locking: true, on: c, logger: logger))
+        } catch let refusal as any DecidedError {
+            // The same request sent twice at once (a client's retry after a timeout, the first
+            // still running): both looked for the key before either committed, the second then
+            // waited for the first's locks and decided on what the first wrote — a transfer
+            // already pending, a premium already paid — and would refuse what the first
+            // accepted. The first's key committed with its effect: answer what it answered.
+            if let answer = try await replay(useCase, on: c, logger: logger) { return answer }
+            throw refusal
         }
-        let decision = try useCase.decide(try await facts(useCase.facts, locking: true, on: c, logger: logger))
         // The events go last, after the key: the journal's lock is then held only for their
         // insert and the commit (`insertEvents`).
         var writes = decision.writes
@@ -55,6 +57,15 @@ extension PostgresStore: StorageBackend {
         return answer
     }
 
+    /// The answer recorded for the use case's key, replayed; nil when none is (or no key).
+    static func replay<Answer: Sendable>(_ useCase: UseCase<Answer>, on c: PostgresConnection, logger: Logger) async throws -> Answer? {
+        guard let key = useCase.key,
+            let row = try await c.row(try Prepared<HotPath.RecordedAnswer>(key.scope, key.requestID), logger: logger)
+        else { return nil }
+        let stored = StoredResult(fingerprint: try row["fingerprint"].decode(Data.self), result: try row.string("result"))
+        return try useCase.replayed(stored.result, try await facts(try useCase.replaying(stored), locking: false, on: c, logger: logger))
+    }
+
     /// The facts of `request`; in a mutation (`locking`) the rows its decision depends on are
     /// locked first, in the order `FactsRequest` names (`FOR NO KEY UPDATE`: a foreign key's
     /// `KEY SHARE` does not wait on them).
@@ -65,70 +76,31 @@ extension PostgresStore: StorageBackend {
             break
         case .premium(let bindingID):
             // The binding (its state) and the authorizer's account (its balance) stay as read until commit.
-            if locking,
-                let row = try await c.row("SELECT authorizer FROM binding WHERE id = \(bindingID) FOR NO KEY UPDATE", logger: logger)
-            {
+            if locking, let row = try await c.row(try Prepared<HotPath.LockBinding>(bindingID), logger: logger) {
                 try await lockAccounts([try row.id("authorizer")], on: c, logger: logger)
             }
             // One query: the binding, both people with their paid years and accounts, the years paid through Gongji.
-            guard
-                let row = try await c.row(
-                    """
-                    SELECT b.*, ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member AND y.kind = 'resident') AS member_payment_years,
-                           ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member AND y.kind = 'long_term_care') AS member_ltc_years,
-                           \(unescaped: personColumns(person: "pa", account: "aa", prefix: "a_")),
-                           \(unescaped: personColumns(person: "pm", account: "am", prefix: "m_"))
-                    FROM binding b
-                      LEFT JOIN person pa ON pa.id_number = b.authorizer LEFT JOIN account aa ON aa.id_number = b.authorizer
-                      LEFT JOIN person pm ON pm.id_number = b.member LEFT JOIN account am ON am.id_number = b.member
-                    WHERE b.id = \(bindingID)
-                    """, logger: logger)
-            else { break }
+            guard let row = try await c.row(try Prepared<HotPath.PremiumFacts>(bindingID), logger: logger) else { break }
             let record = try decodeBinding(row)
             facts.binding = record
             facts.person = try decodePerson(row, prefix: "a_", id: record.binding.authorizer)
             facts.member = try decodePerson(row, prefix: "m_", id: record.binding.member)
             facts.memberPaymentYears = Set(try row["member_payment_years"].decode([Int64].self).map { Int($0) })
             facts.memberLongTermCareYears = Set(try row["member_ltc_years"].decode([Int64].self).map { Int($0) })
-            facts.holdings = try await fetchHoldings(where: "binding_id = $1", [bindingID], on: c, logger: logger)
+            facts.holdings = try await c.rows(try Prepared<HotPath.HoldingOfBinding>(bindingID), logger: logger).map(decodeHolding)
         case .settlement(let code, let patient, let day):
             // Every account the split may debit (the patient's and each authorizer's), so that the
-            // balances and this year's use of each binding stay as read until commit. One array
-            // of keys: `id = x OR id IN (subquery)` made PostgreSQL scan the whole account table
-            // for every settlement (17 ms of its CPU each with 72,000 accounts).
+            // balances and this year's use of each binding stay as read until commit.
             if locking, let patient {
-                try await c.run(
-                    """
-                    SELECT id_number FROM account
-                    WHERE id_number = ANY(ARRAY(SELECT authorizer FROM binding WHERE member = \(patient.value)) || \(patient.value)::text)
-                    ORDER BY id_number FOR NO KEY UPDATE
-                    """, logger: logger)
+                try await c.run(try Prepared<HotPath.LockSettlementAccounts>(patient.value), logger: logger)
             }
-            let patientNumber = patient?.value ?? ""
             let row = try await c.row(
-                """
-                SELECT i.code, i.name AS institution_name, i.kind AS institution_kind, i.region_code AS institution_region, i.valid_from, i.valid_to,
-                       \(unescaped: personColumns(person: "p", account: "a", prefix: "patient_"))
-                FROM (SELECT 1) AS one
-                  LEFT JOIN institution i ON i.code = \(code?.value ?? "")
-                  LEFT JOIN person p ON p.id_number = \(patientNumber) LEFT JOIN account a ON a.id_number = \(patientNumber)
-                """, logger: logger)
+                try Prepared<HotPath.InstitutionAndPatient>(code?.value ?? "", patient?.value ?? ""), logger: logger)
             facts.institution = try row.flatMap { try $0.optionalString("code") == nil ? nil : try decodeInstitution($0, aliased: true) }
             guard let patient else { break }
             facts.person = try row.flatMap { try decodePerson($0, prefix: "patient_", id: patient) }
             for row in try await c.rows(
-                """
-                SELECT b.*, a.year AS account_year, a.current_year_fen, a.carry_over_fen,
-                       (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
-                        WHERE p.binding_id = b.id AND p.settled_year = \(Int64(day.year)) AND s.status = 'settled')::bigint AS used_this_year,
-                       (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
-                        WHERE p.binding_id = b.id AND p.settled_year = \(Int64(day.year)) AND s.settled_on = \(day.description)
-                          AND s.status = 'settled')::bigint AS used_today,
-                       h.binding_id AS holding_binding, h.current_year_fen AS holding_current_fen, h.carry_over_fen AS holding_carry_fen,
-                       h.from_province AS holding_from, h.to_province AS holding_to
-                FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer LEFT JOIN wallet_holding h ON h.binding_id = b.id
-                WHERE b.member = \(patient.value) ORDER BY b.seq
-                """, logger: logger)
+                try Prepared<HotPath.PatientBindings>(patient.value, Int64(day.year), day.description), logger: logger)
             {
                 let binding = try decodeBinding(row).binding
                 facts.patientBindings.append(

@@ -97,8 +97,22 @@ extension PostgresStore {
     ) async throws -> [BindingRecord] {
         var bindings = PostgresBindings()
         for argument in arguments { bindings.append(argument) }
-        return try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM binding WHERE \(condition)", binds: bindings), logger: logger).map(
+        return try await c.rows(
+            PostgresQuery(unsafeSQL: "SELECT \(bindingColumns()) FROM binding WHERE \(condition)", binds: bindings), logger: logger
+        ).map(
             decodeBinding)
+    }
+
+    /// The columns `decodeBinding` reads, of the table or of its alias `table`. Named, not `*`:
+    /// a prepared statement's result must not change when a later migration adds a column
+    /// (PostgreSQL refuses the statement then, until the connection closes).
+    static func bindingColumns(of table: String = "binding") -> String {
+        [
+            "id", "authorizer", "member", "member_name", "relationship", "status", "region_code", "start_date", "newborn",
+            "commitment_version", "commitment_accepted_at", "front_document", "back_document", "rejection_reason",
+            "medical_limit_fen", "ended_by", "end_reason", "frozen", "settlement_limit_fen", "daily_limit_fen", "created_at",
+            "updated_at", "seq",
+        ].map { "\(table).\($0)" }.joined(separator: ", ")
     }
 
     static func decodeBinding(_ row: PostgresRandomAccessRow) throws -> BindingRecord {

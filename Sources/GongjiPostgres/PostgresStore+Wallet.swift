@@ -124,13 +124,19 @@ extension PostgresStore {
     ) async throws -> [WalletHolding] {
         var binds = PostgresBindings()
         for argument in arguments { try binds.append(argument) }
-        return try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM wallet_holding WHERE \(condition)", binds: binds), logger: logger)
-            .map { row in
-                WalletHolding(
-                    member: try row.id("member"), bindingID: try row.string("binding_id"), authorizer: try row.id("authorizer"),
-                    currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"),
-                    provinces: pair(try row.optionalInt("from_province"), try row.optionalInt("to_province")))
-            }
+        return try await c.rows(
+            PostgresQuery(unsafeSQL: "SELECT \(holdingColumns) FROM wallet_holding WHERE \(condition)", binds: binds), logger: logger
+        ).map(decodeHolding)
+    }
+
+    /// The columns `decodeHolding` reads (named, not `*`: see `bindingColumns`).
+    static let holdingColumns = "member, binding_id, authorizer, current_year_fen, carry_over_fen, from_province, to_province"
+
+    static func decodeHolding(_ row: PostgresRandomAccessRow) throws -> WalletHolding {
+        WalletHolding(
+            member: try row.id("member"), bindingID: try row.string("binding_id"), authorizer: try row.id("authorizer"),
+            currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"),
+            provinces: pair(try row.optionalInt("from_province"), try row.optionalInt("to_province")))
     }
 
     static func pair(_ from: Int64?, _ to: Int64?) -> ProvincePair? {

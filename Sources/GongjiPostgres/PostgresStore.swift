@@ -353,7 +353,7 @@ public final class PostgresStore: FamilyAccountStore {
     static func lockAccounts(_ owners: [ResidentID], on c: PostgresConnection, logger: Logger) async throws {
         let ids = Array(Set(owners.map(\.value))).sorted()
         guard !ids.isEmpty else { return }
-        try await c.run("SELECT id_number FROM account WHERE id_number = ANY(\(ids)) ORDER BY id_number FOR NO KEY UPDATE", logger: logger)
+        try await c.run(try Prepared<HotPath.LockAccounts>(ids), logger: logger)
     }
 
     /// Whether the server refused a write because it is a standby (SQLSTATE 25006): after a

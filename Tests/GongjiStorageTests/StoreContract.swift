@@ -47,6 +47,23 @@ struct Backend: CustomTestStringConvertible, Sendable {
         }
     }
 
+    /// Runs `body` on a session of its own (another daemon's, say) in `schema` of the test
+    /// server, with the logger its statements take.
+    static func withOtherSession(in schema: String, _ body: (PostgresConnection, Logger) async throws -> Void) async throws {
+        var logger = Logger(label: "contract")
+        logger.logLevel = .error
+        let client = PostgresClient(
+            configuration: try PostgresStore.configuration(url: postgresURL!, poolSize: 1), backgroundLogger: logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await client.run() }
+            try await client.withConnection { c in
+                _ = try await c.query("SET search_path TO \(unescaped: schema)", logger: logger)
+                try await body(c, logger)
+            }
+            group.cancelAll()
+        }
+    }
+
     /// A fresh SQLite database in a directory of its own.
     static let sqlite = Backend(name: "SQLite") {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gongji-contract-\(UUID().uuidString)")

@@ -88,46 +88,38 @@ struct StoreEventsTests {
 
     @Test("R-EVT-1 on PostgreSQL positions are commit order: a transaction positioning events waits for one that positioned earlier")
     func commitOrderedPositions() async throws {
-        guard let url = Backend.postgresURL else { return }
+        guard Backend.postgresURL != nil else { return }
         let (store, schema) = try await Backend.makePostgres()
         let world = try World(store: store)
         let authorizer = try await world.employee(World.id(1), balance: .yuan(1000))
         let child = try await world.resident(World.id(2, born: "2010-06-01"), name: "王小明")
         _ = try await world.bind(authorizer, child, name: "王小明", id: "b1")
         let start = try await world.store.events(after: 0, of: nil, limit: 10).last?.position ?? 0
-        var logger = Logger(label: "contract")
-        logger.logLevel = .error
-        let client = PostgresClient(configuration: try PostgresStore.configuration(url: url, poolSize: 1), backgroundLogger: logger)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await client.run() }
-            try await client.withConnection { c in
-                // A transaction that positions an event (as every use case does, under the journal's
-                // lock) and has yet to commit.
-                _ = try await c.query("SET search_path TO \(unescaped: schema)", logger: logger)
-                _ = try await c.query("BEGIN", logger: logger)
-                _ = try await c.query("SELECT pg_advisory_xact_lock(\(unescaped: PostgresStore.eventLockArguments))", logger: logger)
-                let early = try await c.query(
-                    """
-                    INSERT INTO event (kind, at, authorizer, member, member_name_masked, parts)
-                    VALUES ('binding_created', 1, \(authorizer.value), \(child.value), '王**', '') RETURNING seq
-                    """, logger: logger
-                ).collect().first?.decode(Int64.self)
-                // Meanwhile a payment commits through the store on another connection: it must wait.
-                let payment = Task {
-                    try await world.store.pay(
-                        world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-1", key: nil,
-                        policies: world.policies, today: world.today, now: world.now)
-                }
-                try await Task.sleep(for: .milliseconds(500))
-                // A follower reading now sees neither: the later position cannot appear before the earlier one.
-                #expect(try await world.store.events(after: start, of: nil, limit: 10).isEmpty)
-                _ = try await c.query("COMMIT", logger: logger)
-                _ = try await payment.value
-                let seen = try await world.store.events(after: start, of: nil, limit: 10)
-                #expect(seen.map(\.kind) == [.bindingCreated, .premiumPaid])
-                #expect(seen.first?.position == early && seen[0].position < seen[1].position)
+        try await Backend.withOtherSession(in: schema) { c, logger in
+            // A transaction that positions an event (as every use case does, under the journal's
+            // lock) and has yet to commit.
+            _ = try await c.query("BEGIN", logger: logger)
+            _ = try await c.query("SELECT pg_advisory_xact_lock(\(unescaped: PostgresStore.eventLockArguments))", logger: logger)
+            let early = try await c.query(
+                """
+                INSERT INTO event (kind, at, authorizer, member, member_name_masked, parts)
+                VALUES ('binding_created', 1, \(authorizer.value), \(child.value), '王**', '') RETURNING seq
+                """, logger: logger
+            ).collect().first?.decode(Int64.self)
+            // Meanwhile a payment commits through the store on another connection: it must wait.
+            let payment = Task {
+                try await world.store.pay(
+                    world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: "pay-1", key: nil,
+                    policies: world.policies, today: world.today, now: world.now)
             }
-            group.cancelAll()
+            try await Task.sleep(for: .milliseconds(500))
+            // A follower reading now sees neither: the later position cannot appear before the earlier one.
+            #expect(try await world.store.events(after: start, of: nil, limit: 10).isEmpty)
+            _ = try await c.query("COMMIT", logger: logger)
+            _ = try await payment.value
+            let seen = try await world.store.events(after: start, of: nil, limit: 10)
+            #expect(seen.map(\.kind) == [.bindingCreated, .premiumPaid])
+            #expect(seen.first?.position == early && seen[0].position < seen[1].position)
         }
     }
 }

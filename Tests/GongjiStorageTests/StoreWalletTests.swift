@@ -1,5 +1,6 @@
 import Foundation
 import GongjiCore
+import PostgresNIO
 import Testing
 
 extension World {
@@ -69,6 +70,43 @@ struct StoreWalletTests {
         #expect(try await world.store.walletTransfers(of: member, as: .authorizer, before: nil, limit: 10).isEmpty)
         let kinds = try await world.store.events(after: 0, of: member, limit: 100).map(\.kind)
         #expect(kinds == [.bindingCreated, .walletTransferSent, .walletTransferAccepted, .walletTransferSent], "\(kinds)")
+    }
+
+    @Test(
+        "R-PAY-9 R-XP-3 on PostgreSQL the same request sent twice at once (a retry while the first still runs) is answered twice with the first: the second waited for the first's locks and is not refused for the first's effect"
+    )
+    func duplicatesAtOnce() async throws {
+        guard Backend.postgresURL != nil else { return }
+        let (store, schema) = try await Backend.makePostgres()
+        let world = try World(store: store)
+        let (authorizer, _) = try await world.crossProvinceFamily()
+        let child = try await world.resident(World.id(3, born: "2010-06-01"), name: "王小红")
+        _ = try await world.bind(authorizer, child, name: "王小红", id: "b1")
+        try await Backend.withOtherSession(in: schema) { c, logger in
+            // Another transaction holds both bindings: each request looks for its key (none
+            // yet), then waits for the binding's lock, so both copies pass the lookup first.
+            _ = try await c.query("BEGIN", logger: logger)
+            _ = try await c.query("SELECT id FROM binding WHERE id IN ('b1', 'bx') FOR NO KEY UPDATE", logger: logger)
+            let transfers = ["t-a", "t-b"].map { id in
+                Task { try await world.transfer(.yuan(100), from: authorizer, id: id, key: world.key("dup-t", content: "100")) }
+            }
+            let payments = ["p-a", "p-b"].map { id in
+                Task {
+                    try await world.store.pay(
+                        world.order("b1", total: .yuan(405)), endUser: authorizer, paymentID: id, key: world.key("dup-p", content: "405"),
+                        policies: world.policies, today: world.today, now: world.now)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            _ = try await c.query("COMMIT", logger: logger)
+            let sent = [try await transfers[0].value, try await transfers[1].value]
+            #expect(sent[0].id == sent[1].id, "one transfer, answered twice (not TRANSFER_PENDING)")
+            let paid = [try await payments[0].value, try await payments[1].value]
+            #expect(paid[0].record.id == paid[1].record.id, "one payment, answered twice (not PREMIUM_ALREADY_PAID)")
+            #expect(paid.filter(\.isReplay).count == 1)
+        }
+        #expect(try await world.store.person(authorizer)?.account?.total == .yuan(1000 - 100 - 405))
+        #expect(try await world.store.ledgerSum() == .zero)
     }
 
     @Test("R-XP-3 the 3rd transfer of a day passes, the 4th does not (the day's count is the sending account's)", arguments: Backend.all)
