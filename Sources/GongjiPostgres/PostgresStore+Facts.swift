@@ -9,7 +9,10 @@ extension PostgresStore: StorageBackend {
 
     public func facts(_ request: FactsRequest) async throws -> StoredFacts {
         let logger = self.logger
-        return try await read { c in try await Self.facts(request, locking: false, on: c, logger: logger) }
+        // A premium's facts (a quote's) are one statement, which sees one snapshot of its own:
+        // no BEGIN and COMMIT around it.
+        let oneStatement = if case .premium = request { true } else { false }
+        return try await read(snapshot: !oneStatement) { c in try await Self.facts(request, locking: false, on: c, logger: logger) }
     }
 
     /// Runs the use cases in one READ COMMITTED transaction (`transaction`: again from the start
@@ -76,10 +79,9 @@ extension PostgresStore: StorageBackend {
             break
         case .premium(let bindingID):
             // The binding (its state) and the authorizer's account (its balance) stay as read until commit.
-            if locking, let row = try await c.row(try Prepared<HotPath.LockBinding>(bindingID), logger: logger) {
-                try await lockAccounts([try row.id("authorizer")], on: c, logger: logger)
-            }
-            // One query: the binding, both people with their paid years and accounts, the years paid through Gongji.
+            if locking { try await c.run(try Prepared<HotPath.LockBindingAndAccount>(bindingID), logger: logger) }
+            // One query: the binding, both people with their paid years and accounts, the years
+            // paid through Gongji, the wallet's holding.
             guard let row = try await c.row(try Prepared<HotPath.PremiumFacts>(bindingID), logger: logger) else { break }
             let record = try decodeBinding(row)
             facts.binding = record
@@ -87,7 +89,7 @@ extension PostgresStore: StorageBackend {
             facts.member = try decodePerson(row, prefix: "m_", id: record.binding.member)
             facts.memberPaymentYears = Set(try row["member_payment_years"].decode([Int64].self).map { Int($0) })
             facts.memberLongTermCareYears = Set(try row["member_ltc_years"].decode([Int64].self).map { Int($0) })
-            facts.holdings = try await c.rows(try Prepared<HotPath.HoldingOfBinding>(bindingID), logger: logger).map(decodeHolding)
+            facts.holdings = try decodeHolding(row, prefix: "holding_").map { [$0] } ?? []
         case .settlement(let code, let patient, let day):
             // Every account the split may debit (the patient's and each authorizer's), so that the
             // balances and this year's use of each binding stay as read until commit.
@@ -107,12 +109,7 @@ extension PostgresStore: StorageBackend {
                     StoredFamilyBinding(
                         binding: binding, authorizerAccount: try decodeAccount(row, prefix: "", owner: binding.authorizer),
                         usedThisYear: try row.money("used_this_year"), usedToday: try row.money("used_today"),
-                        walletHolding: try row.optionalString("holding_binding") == nil
-                            ? nil
-                            : WalletHolding(
-                                member: patient, bindingID: binding.id, authorizer: binding.authorizer,
-                                currentYear: try row.money("holding_current_fen"), carryOver: try row.money("holding_carry_fen"),
-                                provinces: pair(try row.optionalInt("holding_from"), try row.optionalInt("holding_to")))))
+                        walletHolding: try decodeHolding(row, prefix: "holding_")))
             }
         case .reversal(let institution, let settlementID):
             if locking {

@@ -125,18 +125,24 @@ extension PostgresStore {
         var binds = PostgresBindings()
         for argument in arguments { try binds.append(argument) }
         return try await c.rows(
-            PostgresQuery(unsafeSQL: "SELECT \(holdingColumns) FROM wallet_holding WHERE \(condition)", binds: binds), logger: logger
-        ).map(decodeHolding)
+            PostgresQuery(unsafeSQL: "SELECT \(holdingColumns()) FROM wallet_holding WHERE \(condition)", binds: binds), logger: logger
+        ).compactMap { try decodeHolding($0) }
     }
 
-    /// The columns `decodeHolding` reads (named, not `*`: see `bindingColumns`).
-    static let holdingColumns = "member, binding_id, authorizer, current_year_fen, carry_over_fen, from_province, to_province"
+    /// The columns `decodeHolding` reads, of the table or its alias `table`, each named with
+    /// `prefix` (a query that joins the holding to a binding). Named, not `*`: see `bindingColumns`.
+    static func holdingColumns(of table: String = "wallet_holding", prefix: String = "") -> String {
+        ["member", "binding_id", "authorizer", "current_year_fen", "carry_over_fen", "from_province", "to_province"]
+            .map { "\(table).\($0) AS \(prefix)\($0)" }.joined(separator: ", ")
+    }
 
-    static func decodeHolding(_ row: PostgresRandomAccessRow) throws -> WalletHolding {
-        WalletHolding(
-            member: try row.id("member"), bindingID: try row.string("binding_id"), authorizer: try row.id("authorizer"),
-            currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"),
-            provinces: pair(try row.optionalInt("from_province"), try row.optionalInt("to_province")))
+    /// The holding of `holdingColumns(…, prefix:)` in `row`, or nil when the join found none.
+    static func decodeHolding(_ row: PostgresRandomAccessRow, prefix: String = "") throws -> WalletHolding? {
+        guard let bindingID = try row.optionalString(prefix + "binding_id") else { return nil }
+        return WalletHolding(
+            member: try row.id(prefix + "member"), bindingID: bindingID, authorizer: try row.id(prefix + "authorizer"),
+            currentYear: try row.money(prefix + "current_year_fen"), carryOver: try row.money(prefix + "carry_over_fen"),
+            provinces: pair(try row.optionalInt(prefix + "from_province"), try row.optionalInt(prefix + "to_province")))
     }
 
     static func pair(_ from: Int64?, _ to: Int64?) -> ProvincePair? {

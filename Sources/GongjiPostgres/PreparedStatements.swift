@@ -58,9 +58,14 @@ enum HotPath {
         static let sql = "SELECT fingerprint, result FROM idempotency WHERE scope = $1 AND request_id = $2"
     }
 
-    /// Locks a binding and names its authorizer: $1 binding id.
-    enum LockBinding: StatementText {
-        static let sql = "SELECT authorizer FROM binding WHERE id = $1 FOR NO KEY UPDATE"
+    /// Locks a binding, then its authorizer's account (the order every use case keeps), in one
+    /// round trip: $1 binding id. The binding's lock is taken as the join reads the `WITH`
+    /// part's row, before the account's row is locked.
+    enum LockBindingAndAccount: StatementText {
+        static let sql = """
+            WITH b AS MATERIALIZED (SELECT authorizer FROM binding WHERE id = $1 FOR NO KEY UPDATE)
+            SELECT a.id_number FROM b JOIN account a ON a.id_number = b.authorizer FOR NO KEY UPDATE OF a
+            """
     }
 
     /// Locks accounts in key order: $1 their owners' numbers.
@@ -69,24 +74,21 @@ enum HotPath {
     }
 
     /// A premium's facts in one query: the binding, both people with their paid years and
-    /// accounts, the years paid through Gongji; $1 binding id.
+    /// accounts, the years paid through Gongji, the binding's wallet holding; $1 binding id.
     enum PremiumFacts: StatementText {
         static let sql = """
             SELECT \(PostgresStore.bindingColumns(of: "b")),
                    ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member AND y.kind = 'resident') AS member_payment_years,
                    ARRAY(SELECT y.year FROM payment_year y WHERE y.member = b.member AND y.kind = 'long_term_care') AS member_ltc_years,
                    \(PostgresStore.personColumns(person: "pa", account: "aa", prefix: "a_")),
-                   \(PostgresStore.personColumns(person: "pm", account: "am", prefix: "m_"))
+                   \(PostgresStore.personColumns(person: "pm", account: "am", prefix: "m_")),
+                   \(PostgresStore.holdingColumns(of: "h", prefix: "holding_"))
             FROM binding b
               LEFT JOIN person pa ON pa.id_number = b.authorizer LEFT JOIN account aa ON aa.id_number = b.authorizer
               LEFT JOIN person pm ON pm.id_number = b.member LEFT JOIN account am ON am.id_number = b.member
+              LEFT JOIN wallet_holding h ON h.binding_id = b.id
             WHERE b.id = $1
             """
-    }
-
-    /// The wallet holding of a binding: $1 binding id.
-    enum HoldingOfBinding: StatementText {
-        static let sql = "SELECT \(PostgresStore.holdingColumns) FROM wallet_holding WHERE binding_id = $1"
     }
 
     /// The next payment's sequence number (its receipt number is made of it).
@@ -127,8 +129,7 @@ enum HotPath {
                    (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
                     WHERE p.binding_id = b.id AND p.settled_year = $2 AND s.settled_on = $3
                       AND s.status = 'settled')::bigint AS used_today,
-                   h.binding_id AS holding_binding, h.current_year_fen AS holding_current_fen, h.carry_over_fen AS holding_carry_fen,
-                   h.from_province AS holding_from, h.to_province AS holding_to
+                   \(PostgresStore.holdingColumns(of: "h", prefix: "holding_"))
             FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer LEFT JOIN wallet_holding h ON h.binding_id = b.id
             WHERE b.member = $1 ORDER BY b.seq
             """
