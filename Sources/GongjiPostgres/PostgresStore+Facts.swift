@@ -96,15 +96,14 @@ extension PostgresStore: StorageBackend {
             if locking, let patient {
                 try await c.run(try Prepared<HotPath.LockSettlementAccounts>(patient.value), logger: logger)
             }
-            let rows = try await c.rows(
-                try Prepared<HotPath.SettlementFacts>(code?.value ?? "", patient?.value ?? "", Int64(day.year), day.description),
-                logger: logger)
-            facts.institution = try rows.first.flatMap {
-                try $0.optionalString("code") == nil ? nil : try decodeInstitution($0, aliased: true)
-            }
+            let row = try await c.row(
+                try Prepared<HotPath.InstitutionAndPatient>(code?.value ?? "", patient?.value ?? ""), logger: logger)
+            facts.institution = try row.flatMap { try $0.optionalString("code") == nil ? nil : try decodeInstitution($0, aliased: true) }
             guard let patient else { break }
-            facts.person = try rows.first.flatMap { try decodePerson($0, prefix: "patient_", id: patient) }
-            for row in rows where try row.optionalString("id") != nil {
+            facts.person = try row.flatMap { try decodePerson($0, prefix: "patient_", id: patient) }
+            for row in try await c.rows(
+                try Prepared<HotPath.PatientBindings>(patient.value, Int64(day.year), day.description), logger: logger)
+            {
                 let binding = try decodeBinding(row).binding
                 facts.patientBindings.append(
                     StoredFamilyBinding(

@@ -108,27 +108,30 @@ enum HotPath {
             """
     }
 
-    /// A settlement's facts in one query, a row per binding of the patient (one row when she
-    /// has none): the institution; the patient with her paid years and account; each binding
-    /// with its authorizer's account, this year's and today's family use and its wallet
-    /// holding. $1 institution code, $2 patient, $3 year, $4 day (ISO).
-    enum SettlementFacts: StatementText {
+    /// The institution and the patient with paid years and account: $1 institution code, $2 patient.
+    enum InstitutionAndPatient: StatementText {
         static let sql = """
             SELECT i.code, i.name AS institution_name, i.kind AS institution_kind, i.region_code AS institution_region, i.valid_from, i.valid_to,
-                   \(PostgresStore.personColumns(person: "p", account: "a", prefix: "patient_")),
-                   \(PostgresStore.bindingColumns(of: "b")), ba.year AS account_year, ba.current_year_fen, ba.carry_over_fen,
-                   (SELECT COALESCE(SUM(u.amount_fen), 0) FROM settlement_posting u JOIN settlement s ON s.seq = u.settlement_seq
-                    WHERE u.binding_id = b.id AND u.settled_year = $3 AND s.status = 'settled')::bigint AS used_this_year,
-                   (SELECT COALESCE(SUM(u.amount_fen), 0) FROM settlement_posting u JOIN settlement s ON s.seq = u.settlement_seq
-                    WHERE u.binding_id = b.id AND u.settled_year = $3 AND s.settled_on = $4
-                      AND s.status = 'settled')::bigint AS used_today,
-                   \(PostgresStore.holdingColumns(of: "h", prefix: "holding_"))
+                   \(PostgresStore.personColumns(person: "p", account: "a", prefix: "patient_"))
             FROM (SELECT 1) AS one
               LEFT JOIN institution i ON i.code = $1
               LEFT JOIN person p ON p.id_number = $2 LEFT JOIN account a ON a.id_number = $2
-              LEFT JOIN binding b ON b.member = $2 LEFT JOIN account ba ON ba.id_number = b.authorizer
-              LEFT JOIN wallet_holding h ON h.binding_id = b.id
-            ORDER BY b.seq
+            """
+    }
+
+    /// The patient's bindings with their authorizers' accounts, this year's and today's family
+    /// use and the wallet holding: $1 patient, $2 year, $3 day (ISO).
+    enum PatientBindings: StatementText {
+        static let sql = """
+            SELECT \(PostgresStore.bindingColumns(of: "b")), a.year AS account_year, a.current_year_fen, a.carry_over_fen,
+                   (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
+                    WHERE p.binding_id = b.id AND p.settled_year = $2 AND s.status = 'settled')::bigint AS used_this_year,
+                   (SELECT COALESCE(SUM(p.amount_fen), 0) FROM settlement_posting p JOIN settlement s ON s.seq = p.settlement_seq
+                    WHERE p.binding_id = b.id AND p.settled_year = $2 AND s.settled_on = $3
+                      AND s.status = 'settled')::bigint AS used_today,
+                   \(PostgresStore.holdingColumns(of: "h", prefix: "holding_"))
+            FROM binding b LEFT JOIN account a ON a.id_number = b.authorizer LEFT JOIN wallet_holding h ON h.binding_id = b.id
+            WHERE b.member = $1 ORDER BY b.seq
             """
     }
 }
