@@ -79,7 +79,7 @@ extension PostgresStore: StorageBackend {
             break
         case .premium(let bindingID):
             // The binding (its state) and the authorizer's account (its balance) stay as read until commit.
-            if locking { try await c.run(try Prepared<HotPath.LockBindingAndAccount>(bindingID), logger: logger) }
+            if locking { try await lockBindingAndAccount(bindingID, on: c, logger: logger) }
             // One query: the binding, both people with their paid years and accounts, the years
             // paid through Gongji, the wallet's holding.
             guard let row = try await c.row(try Prepared<HotPath.PremiumFacts>(bindingID), logger: logger) else { break }

@@ -108,9 +108,7 @@ extension PostgresStore {
 
     /// Locks a binding, then its authorizer's account.
     static func lockBindingAndAccount(_ bindingID: String, on c: PostgresConnection, logger: Logger) async throws {
-        if let row = try await c.row("SELECT authorizer FROM binding WHERE id = \(bindingID) FOR NO KEY UPDATE", logger: logger) {
-            try await lockAccounts([try row.id("authorizer")], on: c, logger: logger)
-        }
+        try await c.run(try Prepared<HotPath.LockBindingAndAccount>(bindingID), logger: logger)
     }
 
     static func fetchWallet(_ member: ResidentID, on c: PostgresConnection, logger: Logger) async throws -> Wallet? {
