@@ -128,7 +128,7 @@ public final class PostgresStore: FamilyAccountStore {
         guard try await c.row("SELECT current_schema() IS NOT NULL AS present", logger: logger)?.bool("present") == true else {
             throw StoreError(
                 .configuration,
-                "database.postgresql.url: no schema of its search_path exists in the database (create it first: CREATE SCHEMA)")
+                "the URL's search_path names no schema that exists in the database (create it first: CREATE SCHEMA)")
         }
     }
 
