@@ -1,26 +1,27 @@
+/// The advisory locks, each the schema's (the first of `search_path`): the daemons of one
+/// deployment share it, while deployments in other schemas of the same database neither wait for
+/// it nor take it from them (a lock is per database, not per schema). Two schemas whose names
+/// hash alike would only wait for each other, never share a journal.
+enum AdvisoryLock: Int32 {
+    /// Migrations ("GJDB").
+    case migration = 0x474A_4442
+    /// The retention clean-up ("GJCL"): one daemon at a time runs it.
+    case cleanup = 0x474A_434C
+    /// The event journal's order ("GJEV"): a transaction takes it right before it positions its
+    /// events and holds it until it commits, so positions are given in commit order and a reader
+    /// that saw position N can never later find a smaller one.
+    case events = 0x474A_4556
+    /// The wallet's return job ("GJWR"): one daemon at a time runs it.
+    case walletReturn = 0x474A_5752
+
+    /// The arguments of `pg_advisory_lock` and its kin that name this lock in the current schema.
+    var arguments: String { "\(rawValue), hashtext(current_schema())" }
+}
+
 /// The PostgreSQL schema, as versioned migrations applied once under an advisory lock (several
 /// daemons may start together). The same tables and constraints as the SQLite schema
 /// (`GongjiSQLite/Schema.swift`): CHECKs, UNIQUE(member, year), an append-only ledger.
 enum PostgresSchema {
-    /// The advisory lock migrations take ("GJDB").
-    static let migrationLock: Int32 = 0x474A_4442
-    /// The advisory lock of the retention clean-up ("GJCL"): one daemon at a time runs it.
-    static let cleanupLock: Int32 = 0x474A_434C
-    /// The advisory lock that orders the event journal ("GJEV"): a transaction takes it right
-    /// before it positions its events and holds it until it commits, so positions are given in
-    /// commit order and a reader that saw position N can never later find a smaller one.
-    static let eventLock: Int32 = 0x474A_4556
-    /// The advisory lock of the wallet's return job ("GJWR"): one daemon at a time runs it.
-    static let walletReturnLock: Int32 = 0x474A_5752
-
-    /// The arguments of `pg_advisory_lock` and its kin that name `key` in the schema the tables
-    /// are in (the first of `search_path`): the daemons of one deployment share each lock, while
-    /// deployments in other schemas of the same database neither wait for it nor take it from
-    /// them (a lock is per database, not per schema). Two schemas whose names hash alike would
-    /// only wait for each other, never share a journal.
-    static func lock(_ key: Int32) -> String {
-        "\(key), hashtext(current_schema())"
-    }
     /// The channel a commit with events notifies (the payload is empty: the table is the truth).
     static let eventChannel = "gongji_events"
 

@@ -54,7 +54,7 @@ extension PostgresStore {
         return plan.applied
     }
 
-    /// R-EVT-1 with several daemons: the events are positioned under `PostgresSchema.eventLock`,
+    /// R-EVT-1 with several daemons: the events are positioned under `AdvisoryLock.events`,
     /// taken by this statement and held until the transaction ends, so that no transaction
     /// positions events while another that positioned earlier ones has yet to commit — positions
     /// are commit order, and a follower reading past position N never misses one below it (without
@@ -94,7 +94,7 @@ extension PostgresStore {
             "kind, at, authorizer, member, member_name_masked, binding_id, amount_fen, parts, institution_code, "
             + "institution_name, institution_kind, balance_after_fen, reference"
         let sql = """
-            WITH held AS MATERIALIZED (SELECT pg_advisory_xact_lock(\(PostgresSchema.lock(PostgresSchema.eventLock))) AS locked),
+            WITH held AS MATERIALIZED (SELECT pg_advisory_xact_lock(\(AdvisoryLock.events.arguments)) AS locked),
             \(recorded)
             inserted AS (
               INSERT INTO event (\(columns))

@@ -6,7 +6,7 @@ import PostgresNIO
 extension PostgresStore {
     /// The arguments of the advisory lock under which events are positioned, in the connection's
     /// schema (for tests that hold it themselves).
-    public static var eventLockArguments: String { PostgresSchema.lock(PostgresSchema.eventLock) }
+    public static var eventLockArguments: String { AdvisoryLock.events.arguments }
 
     public func events(after position: Int64, of person: ResidentID?, limit: Int) async throws -> [AccountEvent] {
         let logger = self.logger

@@ -230,7 +230,7 @@ extension PostgresStore: StorageBackend {
             if locking {
                 facts.cleanupLockHeld =
                     try await c.row(
-                        "SELECT pg_try_advisory_xact_lock(\(unescaped: PostgresSchema.lock(PostgresSchema.cleanupLock))) AS locked",
+                        "SELECT pg_try_advisory_xact_lock(\(unescaped: AdvisoryLock.cleanup.arguments)) AS locked",
                         logger: logger)?.bool("locked") == true
                 guard facts.cleanupLockHeld else { break }
             }

@@ -93,14 +93,13 @@ extension PostgresStore {
 
     /// Bindings matching `condition` (a SQL fragment with `$1`, `$2` … for `arguments`).
     static func fetchBindings(
-        where condition: String, _ arguments: [String], on c: PostgresConnection, logger: Logger
+        where condition: String, _ arguments: [any PostgresEncodable & Sendable], on c: PostgresConnection, logger: Logger
     ) async throws -> [BindingRecord] {
-        var bindings = PostgresBindings()
-        for argument in arguments { bindings.append(argument) }
-        return try await c.rows(
-            PostgresQuery(unsafeSQL: "SELECT \(bindingColumns()) FROM binding WHERE \(condition)", binds: bindings), logger: logger
-        ).map(
-            decodeBinding)
+        try await c.rows(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(bindingColumns()) FROM binding WHERE \(condition)", binds: try PostgresBindings(arguments)),
+            logger: logger
+        ).map(decodeBinding)
     }
 
     /// The columns `decodeBinding` reads, of the table or of its alias `table`. Named, not `*`:
@@ -152,8 +151,8 @@ extension PostgresStore {
         let column = perspective == .authorizer ? "authorizer" : "member"
         return try await read { c in
             try await Self.fetchBindings(
-                where: "\(column) = $1 AND seq < $2::bigint ORDER BY seq DESC LIMIT $3::bigint",
-                [person.value, String(before ?? Int64.max), String(limit)], on: c, logger: logger)
+                where: "\(column) = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                [person.value, before ?? Int64.max, Int64(limit)], on: c, logger: logger)
         }
     }
 
@@ -162,12 +161,12 @@ extension PostgresStore {
         return try await read { c in
             if let region {
                 return try await Self.fetchBindings(
-                    where: "status = 'pending' AND region_code = $1::bigint AND seq > $2::bigint ORDER BY seq LIMIT $3::bigint",
-                    [String(region.value), String(after ?? 0), String(limit)], on: c, logger: logger)
+                    where: "status = 'pending' AND region_code = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                    [Int64(region.value), after ?? 0, Int64(limit)], on: c, logger: logger)
             }
             return try await Self.fetchBindings(
-                where: "status = 'pending' AND seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
-                [String(after ?? 0), String(limit)], on: c, logger: logger)
+                where: "status = 'pending' AND seq > $1 ORDER BY seq LIMIT $2",
+                [after ?? 0, Int64(limit)], on: c, logger: logger)
         }
     }
 

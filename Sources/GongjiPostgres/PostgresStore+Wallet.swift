@@ -46,7 +46,7 @@ extension PostgresStore {
                 // One daemon at a time; the others find the lock taken and skip this round.
                 facts.cleanupLockHeld =
                     try await c.row(
-                        "SELECT pg_try_advisory_xact_lock(\(unescaped: PostgresSchema.lock(PostgresSchema.walletReturnLock))) AS locked",
+                        "SELECT pg_try_advisory_xact_lock(\(unescaped: AdvisoryLock.walletReturn.arguments)) AS locked",
                         logger: logger)?
                     .bool("locked") == true
                 guard facts.cleanupLockHeld else { return }
@@ -106,11 +106,6 @@ extension PostgresStore {
         }
     }
 
-    /// Locks a binding, then its authorizer's account.
-    static func lockBindingAndAccount(_ bindingID: String, on c: PostgresConnection, logger: Logger) async throws {
-        try await c.run(try Prepared<HotPath.LockBindingAndAccount>(bindingID), logger: logger)
-    }
-
     static func fetchWallet(_ member: ResidentID, on c: PostgresConnection, logger: Logger) async throws -> Wallet? {
         guard let row = try await c.row("SELECT * FROM wallet WHERE member = \(member.value)", logger: logger) else { return nil }
         guard let province = RegionCode(Int(try row.int("province"))) else { throw StoreError(.database, "a wallet row does not decode") }
@@ -120,10 +115,10 @@ extension PostgresStore {
     static func fetchHoldings(
         where condition: String, _ arguments: [any PostgresEncodable & Sendable], on c: PostgresConnection, logger: Logger
     ) async throws -> [WalletHolding] {
-        var binds = PostgresBindings()
-        for argument in arguments { try binds.append(argument) }
         return try await c.rows(
-            PostgresQuery(unsafeSQL: "SELECT \(holdingColumns()) FROM wallet_holding WHERE \(condition)", binds: binds), logger: logger
+            PostgresQuery(
+                unsafeSQL: "SELECT \(holdingColumns()) FROM wallet_holding WHERE \(condition)", binds: try PostgresBindings(arguments)),
+            logger: logger
         ).compactMap { try decodeHolding($0) }
     }
 
@@ -151,21 +146,22 @@ extension PostgresStore {
     static func fetchTransfers(
         where condition: String, _ arguments: [any PostgresEncodable & Sendable], on c: PostgresConnection, logger: Logger
     ) async throws -> [WalletTransfer] {
-        var binds = PostgresBindings()
-        for argument in arguments { try binds.append(argument) }
-        return try await c.rows(PostgresQuery(unsafeSQL: "SELECT * FROM wallet_transfer WHERE \(condition)", binds: binds), logger: logger)
-            .map { row in
-                guard let status = WalletTransfer.Status(rawValue: try row.string("status")),
-                    let from = RegionCode(Int(try row.int("from_province"))), let to = RegionCode(Int(try row.int("to_province"))),
-                    let sentOn = CivilDate(iso: try row.string("sent_on"))
-                else { throw StoreError(.database, "a wallet transfer row does not decode") }
-                return WalletTransfer(
-                    id: try row.string("id"), seq: try row.int("seq"), bindingID: try row.string("binding_id"),
-                    authorizer: try row.id("authorizer"), member: try row.id("member"), memberName: try row.string("member_name"),
-                    currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"),
-                    accountYear: Int(try row.int("account_year")), fromProvince: from, toProvince: to, storedStatus: status, sentOn: sentOn,
-                    sentAt: try row.int("sent_at"), returnDueAt: try row.int("return_due_at"),
-                    resolvedAt: try row.optionalInt("resolved_at"))
-            }
+        return try await c.rows(
+            PostgresQuery(unsafeSQL: "SELECT * FROM wallet_transfer WHERE \(condition)", binds: try PostgresBindings(arguments)),
+            logger: logger
+        )
+        .map { row in
+            guard let status = WalletTransfer.Status(rawValue: try row.string("status")),
+                let from = RegionCode(Int(try row.int("from_province"))), let to = RegionCode(Int(try row.int("to_province"))),
+                let sentOn = CivilDate(iso: try row.string("sent_on"))
+            else { throw StoreError(.database, "a wallet transfer row does not decode") }
+            return WalletTransfer(
+                id: try row.string("id"), seq: try row.int("seq"), bindingID: try row.string("binding_id"),
+                authorizer: try row.id("authorizer"), member: try row.id("member"), memberName: try row.string("member_name"),
+                currentYear: try row.money("current_year_fen"), carryOver: try row.money("carry_over_fen"),
+                accountYear: Int(try row.int("account_year")), fromProvince: from, toProvince: to, storedStatus: status, sentOn: sentOn,
+                sentAt: try row.int("sent_at"), returnDueAt: try row.int("return_due_at"),
+                resolvedAt: try row.optionalInt("resolved_at"))
+        }
     }
 }

@@ -123,7 +123,7 @@ public final class PostgresStore: FamilyAccountStore {
     }
 
     /// Refuses a search path that names no schema of the database: the tables, and the advisory
-    /// locks (`PostgresSchema.lock`), are in the first schema of it that exists.
+    /// locks (`AdvisoryLock`), are in the first schema of it that exists.
     static func requireSchema(on c: PostgresConnection, logger: Logger) async throws {
         guard try await c.row("SELECT current_schema() IS NOT NULL AS present", logger: logger)?.bool("present") == true else {
             throw StoreError(
@@ -194,7 +194,7 @@ public final class PostgresStore: FamilyAccountStore {
         try await pool.withConnection { connection in
             try await Self.requireSchema(on: connection, logger: logger)
             try await connection.run(
-                "SELECT pg_advisory_lock(\(unescaped: PostgresSchema.lock(PostgresSchema.migrationLock)))", logger: logger)
+                "SELECT pg_advisory_lock(\(unescaped: AdvisoryLock.migration.arguments))", logger: logger)
             do {
                 try await connection.run(
                     "CREATE TABLE IF NOT EXISTS gongji_migration (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
@@ -216,12 +216,12 @@ public final class PostgresStore: FamilyAccountStore {
             } catch {
                 if !Self.connectionLost(error) {
                     try? await connection.run(
-                        "SELECT pg_advisory_unlock(\(unescaped: PostgresSchema.lock(PostgresSchema.migrationLock)))", logger: logger)
+                        "SELECT pg_advisory_unlock(\(unescaped: AdvisoryLock.migration.arguments))", logger: logger)
                 }
                 throw Self.mapped(error)
             }
             try await connection.run(
-                "SELECT pg_advisory_unlock(\(unescaped: PostgresSchema.lock(PostgresSchema.migrationLock)))", logger: logger)
+                "SELECT pg_advisory_unlock(\(unescaped: AdvisoryLock.migration.arguments))", logger: logger)
         }
     }
 
@@ -350,6 +350,11 @@ public final class PostgresStore: FamilyAccountStore {
 
     /// Locks the accounts of `owners` (those that exist), in ID order so that transactions
     /// locking several never deadlock each other.
+    /// Locks a binding, then its authorizer's account (the order every use case keeps).
+    static func lockBindingAndAccount(_ bindingID: String, on c: PostgresConnection, logger: Logger) async throws {
+        try await c.run(try Prepared<HotPath.LockBindingAndAccount>(bindingID), logger: logger)
+    }
+
     static func lockAccounts(_ owners: [ResidentID], on c: PostgresConnection, logger: Logger) async throws {
         let ids = Array(Set(owners.map(\.value))).sorted()
         guard !ids.isEmpty else { return }

@@ -3,6 +3,12 @@ import Logging
 import PostgresNIO
 
 extension PostgresBindings {
+    /// `values` bound in order, as `$1`, `$2`, … (each with its own type: numbers as numbers).
+    init(_ values: [any PostgresEncodable & Sendable]) throws {
+        self.init()
+        for value in values { try append(value) }
+    }
+
     /// Binds `value` and returns its placeholder (`$n`), for SQL written in parts.
     mutating func placeholder<Value: PostgresDynamicTypeEncodable>(_ value: Value) -> String {
         append(value)

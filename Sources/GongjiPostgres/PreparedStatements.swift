@@ -21,9 +21,7 @@ struct Prepared<Text: StatementText>: PostgresPreparedStatement {
 
     /// The statement with `values` for `$1`, `$2`, … in order.
     init(_ values: any PostgresEncodable & Sendable...) throws {
-        var bindings = PostgresBindings()
-        for value in values { try bindings.append(value) }
-        self.bindings = bindings
+        bindings = try PostgresBindings(values)
     }
 
     func makeBindings() -> PostgresBindings { bindings }

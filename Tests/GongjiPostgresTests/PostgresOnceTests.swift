@@ -45,12 +45,12 @@ struct PostgresOnceTests {
             group.addTask { await holder.run() }
             try await holder.withConnection { connection in
                 try await connection.query(
-                    "SELECT pg_advisory_lock(\(unescaped: PostgresSchema.lock(PostgresSchema.cleanupLock)))", logger: logger)
+                    "SELECT pg_advisory_lock(\(unescaped: AdvisoryLock.cleanup.arguments))", logger: logger)
                 #expect(
                     try await second.removeExpiredDocuments(now: later, retentionSeconds: 100).isEmpty, "skipped: another daemon is at it")
                 #expect(try await second.documentIDs().count == count)
                 try await connection.query(
-                    "SELECT pg_advisory_unlock(\(unescaped: PostgresSchema.lock(PostgresSchema.cleanupLock)))", logger: logger)
+                    "SELECT pg_advisory_unlock(\(unescaped: AdvisoryLock.cleanup.arguments))", logger: logger)
             }
             group.cancelAll()
         }

@@ -46,7 +46,7 @@ struct PostgresSchemaLockTests {
             let waited = Flag()
             try await holder.withConnection { connection in
                 try await connection.query(
-                    "SELECT pg_advisory_lock(\(unescaped: PostgresSchema.lock(PostgresSchema.migrationLock)))", logger: logger)
+                    "SELECT pg_advisory_lock(\(unescaped: AdvisoryLock.migration.arguments))", logger: logger)
                 let sameSchema = Task {
                     let store = try await PostgresStore(configuration: try configuration(held), logger: logger)
                     waited.set()
@@ -58,7 +58,7 @@ struct PostgresSchemaLockTests {
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(!waited.isSet, "the same schema waits for the lock")
                 try await connection.query(
-                    "SELECT pg_advisory_unlock(\(unescaped: PostgresSchema.lock(PostgresSchema.migrationLock)))", logger: logger)
+                    "SELECT pg_advisory_unlock(\(unescaped: AdvisoryLock.migration.arguments))", logger: logger)
                 try await sameSchema.value
                 #expect(waited.isSet)
             }
