@@ -15,12 +15,13 @@ enum TestServer {
     }
 
     /// A store on a fresh schema of the test server's database (it migrates the schema).
-    static func freshStore() async throws -> PostgresStore {
+    /// The lease timeout is the contract suite's 30 s: the whole suite shares one loaded machine.
+    static func freshStore(poolSize: Int = 8) async throws -> PostgresStore {
         let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try await createSchema(schema, url: url!)
         return try await PostgresStore(
-            configuration: try PostgresStore.configuration(url: url! + "?search_path=" + schema, poolSize: 8),
-            logger: logger)
+            configuration: try PostgresStore.configuration(url: url! + "?search_path=" + schema, poolSize: poolSize),
+            logger: logger, leaseTimeout: .seconds(30))
     }
 
     static func createSchema(_ schema: String, url: String) async throws {
