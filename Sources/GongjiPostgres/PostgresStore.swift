@@ -493,23 +493,23 @@ extension PostgresRandomAccessRow {
 
 /// Whether a lease reached its connection.
 ///
-/// Its methods, and `PoolStatistics`'s, are `@inline(never)` on purpose: inlined into
-/// `leasedOnce`'s async closure, the Mutex's thread id (a C thread-local, `_swift_stdlib_gettid`)
-/// had its address computed before a suspension and reused after it (Swift 6.3's optimizer keeps
-/// it in the async frame). Once the body ran on an event loop, the closure resumed on another
-/// thread and locked with the loop thread's id: "Call to unlock Mutex on a thread which hasn't
-/// acquired the lock" under load (release builds only). `scripts/check-thread-locals` finds the
-/// pattern in a release binary.
+/// An atomic, as `PoolStatistics`'s count of leases: `leasedOnce`'s closure updates them on both
+/// sides of the hop from the connection's event loop back to the caller's executor, and a
+/// `Mutex` there crashed in release builds — Swift 6.3's optimizer kept the address of the
+/// Mutex's thread id (a C thread-local) across the hop, so the closure locked with the id of the
+/// thread it had left ("Call to unlock Mutex on a thread which hasn't acquired the lock"). An
+/// atomic uses no thread id. `scripts/check-thread-locals` finds the pattern in a release binary.
 final class LeaseFlag: Sendable {
-    private let value = Mutex(false)
-    @inline(never) func set() { value.withLock { $0 = true } }
-    @inline(never) var isSet: Bool { value.withLock { $0 } }
+    private let value = Atomic(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
 /// How the connection pool is used: read by the daemon's metrics at each scrape
 /// (`gongji_db_connections_in_use`, `gongji_db_pool_wait_seconds`, `gongji_db_primary_moves_total`).
 public final class PoolStatistics: Sendable {
-    private let leases = Mutex(0)
+    /// An atomic, not a Mutex: see `LeaseFlag`.
+    private let leases = Atomic(0)
     /// Told how long each lease waited (set once, by the daemon, before calls come). Boxed: a
     /// closure kept directly in a `Mutex` is passed `inout` through `withLock`'s generic
     /// parameter, and Swift wrapped it in two more reabstraction thunks at every read — after
@@ -526,7 +526,7 @@ public final class PoolStatistics: Sendable {
     init() {}
 
     /// Connections leased now.
-    public var inUse: Int { leases.withLock { $0 } }
+    public var inUse: Int { leases.load(ordering: .relaxed) }
 
     /// Has `observe` told of every lease's wait for a connection.
     public func onLease(_ observe: @escaping @Sendable (Duration) -> Void) {
@@ -534,11 +534,10 @@ public final class PoolStatistics: Sendable {
         observer.withLock { $0 = box }
     }
 
-    /// `@inline(never)`: see `LeaseFlag`.
-    @inline(never) func leased(waited: Duration) {
-        leases.withLock { $0 += 1 }
+    func leased(waited: Duration) {
+        leases.add(1, ordering: .relaxed)
         observer.withLock { $0 }?.observe(waited)
     }
 
-    @inline(never) func returned() { leases.withLock { $0 -= 1 } }
+    func returned() { leases.subtract(1, ordering: .relaxed) }
 }

@@ -28,7 +28,6 @@ struct PostgresLeaseTests {
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(seen.count == 100)
         #expect(seen.allSatisfy { $0 == [true, true, true, true] })
         #expect(store.statistics.inUse == 0)
     }
