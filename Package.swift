@@ -27,7 +27,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
-        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        // Exact: GongjiTransport uses this package's `package`-level types (its gRPC stream state machine and
+        // connection manager), which may change in any release; a new version is taken on purpose, tests run.
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -112,11 +114,29 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The server's gRPC transport: grpc-swift-nio-transport's HTTP/2 pipeline and per-stream gRPC state machine
+        // (its package-level types, hence the package name and the exact version) bridged to the server's streams
+        // without an async channel per stream.
+        .target(
+            name: "GongjiTransport",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+            ],
+            packageAccess: false,
+            swiftSettings: strictSettings + [.unsafeFlags(["-package-name", "grpc_swift_nio_transport"])]
+        ),
         // The application service, gRPC handlers, transport, and the daemon's composition root.
         .target(
             name: "GongjiServer",
             dependencies: [
                 "GongjiCore", "GongjiConfiguration", "GongjiStorage", "GongjiSQLite", "GongjiProto", "GongjiPostgres",
+                "GongjiTransport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -219,6 +239,17 @@ let package = Package(
                 "GongjiPostgres", "GongjiStorage", "GongjiCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "GongjiTransportTests",
+            dependencies: [
+                "GongjiTransport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

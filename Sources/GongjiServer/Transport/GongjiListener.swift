@@ -1,4 +1,4 @@
-import GRPCNIOTransportHTTP2
+import GongjiTransport
 import Logging
 import NIOCertificateReloading
 import NIOCore
@@ -7,7 +7,8 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// The gRPC server transport: grpc-swift-nio-transport's HTTP/2 pipeline behind a listener of our
+/// The gRPC server transport (`StreamServerTransport`: grpc-swift-nio-transport's HTTP/2 connection
+/// and stream handlers, each stream bridged to its call without an async channel) behind a listener of our
 /// own, so that every accepted connection is bounded before it can cost anything:
 ///
 /// - at most `connectionsMax` connections are open at once; one more closes the verified
@@ -26,10 +27,10 @@ import Synchronization
 /// - TLS 1.2 offers ECDHE with AEAD ciphers only (TLS 1.3 has nothing else);
 /// - the client certificate is verified once per connection (`TLSMaterial.verify`), and the
 ///   identity names it carries are recorded in `peers` for the calls on that connection.
-public typealias GongjiServerTransport = HTTP2ServerTransport.Custom<GongjiListener>
+public typealias GongjiServerTransport = StreamServerTransport<GongjiListener>
 
 /// Accepts TCP connections, wraps them in mutual TLS and hands them to the gRPC pipeline.
-public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
+public struct GongjiListener: StreamTransportListener {
     /// Limits of the listener.
     public struct Limits: Sendable {
         /// Connections open at once.
@@ -112,12 +113,12 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
         return tls
     }
 
-    /// Binds the listening socket; each accepted connection is counted, given a TLS handler and a
-    /// `ConnectionGuard`, and configured for gRPC.
-    public func makeListeningChannel(
-        listenerConfigurator: HTTP2ServerTransport.ListenerConfigurator,
-        connectionConfigurator: HTTP2ServerTransport.ConnectionConfigurator
-    ) async throws -> NIOAsyncChannel<HTTP2ServerTransport.ConnectionConfigurator.ConnectionChannel, Never> {
+    /// Binds the listening socket; each accepted connection is counted, given a TLS handler,
+    /// configured for gRPC (`connection`) and given a `ConnectionGuard`.
+    public func bind(
+        listening: @escaping @Sendable (any Channel) throws -> Void,
+        connection: @escaping @Sendable (any Channel) throws -> Void
+    ) async throws -> any Channel {
         let context = try NIOSSLContext(configuration: makeTLSConfiguration())
         let budget = ConnectionBudget(limits: limits, peers: peers)
         let (limits, peers, metrics, events, verify) = (limits, peers, metrics, events, material.verify)
@@ -125,8 +126,8 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
-            .serverChannelInitializer { listenerConfigurator.configure(channel: $0) }
-            .bind(host: host, port: port) { channel in
+            .serverChannelInitializer { channel in channel.eventLoop.makeCompletedFuture { try listening(channel) } }
+            .childChannelInitializer { channel in
                 let source = ConnectionBudget.source(of: channel.remoteAddress)
                 guard let admission = budget.admit(channel, source: source) else {
                     events.log(
@@ -150,20 +151,17 @@ public struct GongjiListener: HTTP2ServerTransport.ListenerFactory {
                 channel.closeFuture.whenComplete { _ in budget.leave(id) }
                 _ = metrics.track(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    let handler = NIOSSLServerHandler(context: context, customVerificationCallbackWithMetadata: verify)
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                    try channel.pipeline.syncOperations.addHandler(HTTP2FrameAligner(frameBytesMax: frameBytesMax))
-                }.flatMap {
-                    connectionConfigurator.configure(channel: channel, tls: .configured(requireALPN: false))
-                }.flatMapThrowing { configured in
                     let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(NIOSSLServerHandler(context: context, customVerificationCallbackWithMetadata: verify))
+                    try sync.addHandler(HTTP2FrameAligner(frameBytesMax: frameBytesMax))
+                    try connection(channel)
                     let guardHandler = ConnectionGuard(
                         limits: limits, handshakeTimeout: admission.handshakeTimeout, peers: peers, events: events,
                         budget: budget, id: id)
                     try sync.addHandler(guardHandler, position: .after(try sync.handler(type: NIOHTTP2Handler.self)))
-                    return configured
                 }
             }
+            .bind(host: host, port: port).get()
     }
 }
 

@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import GongjiTransport
 
 /// The server transport with `limits.message_bytes_max` enforced per request message, so that an
 /// oversized message is answered RESOURCE_EXHAUSTED with `MESSAGE_TOO_LARGE` and its details.
