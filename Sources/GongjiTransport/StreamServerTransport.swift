@@ -16,7 +16,9 @@ public typealias ServerStream = RPCStream<
 public struct StreamTransportConfig: Sendable {
     /// Compression algorithms accepted from clients.
     public var compression: HTTP2ServerTransport.Config.Compression = .defaults
-    /// Connection management: idle time, age, grace time, keepalive.
+    /// Connection management: idle time, age, grace time, keepalive. (`flushCoalescing` is not
+    /// used: every response is flushed when written, the gRPC handler holding a unary response's
+    /// message until its status.)
     public var connection: HTTP2ServerTransport.Config.Connection = .defaults
     /// HTTP/2 settings: window, frame size, concurrent streams.
     public var http2: HTTP2ServerTransport.Config.HTTP2 = .defaults
