@@ -135,54 +135,40 @@ final class StreamBridge: ChannelDuplexHandler, @unchecked Sendable {
 
     /// The next request part; nil after the last.
     func next() async throws -> Part? {
-        enum Next {
-            case part(Part, resumeReading: Bool)
-            case end(Result<Void, any Error>)
-            case wait
+        if let ready = take(reader: nil) { return try ready.get() }
+        // A cancelled call stops waiting (its deadline, or the client gone): the reader is taken
+        // and failed under the lock that stores it, so neither side can miss the other.
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { continuation in
+                take(reader: continuation).map { continuation.resume(with: $0) }
+            }
+        } onCancel: {
+            let reader: UnsafeContinuation<Part?, any Error>? = state.withLockedValue { state in
+                defer { state.reader = nil }
+                return state.reader
+            }
+            reader?.resume(throwing: CancellationError())
         }
-        let immediate: Next = state.withLockedValue { state in
+    }
+
+    /// Under the lock: the first queued part (letting a held read through once fewer than
+    /// `lowWatermark` wait), else the end, else — with `reader` — a cancellation or `reader`
+    /// stored to wait. Nil when there is nothing yet.
+    private func take(reader: UnsafeContinuation<Part?, any Error>?) -> Result<Part?, any Error>? {
+        let (result, resumeReading): (Result<Part?, any Error>?, Bool) = state.withLockedValue { state in
             if let part = state.parts.popFirst() {
                 let resume = state.readHeld && state.parts.count < Self.lowWatermark
                 if resume { state.readHeld = false }
-                return .part(part, resumeReading: resume)
+                return (.success(part), resume)
             }
-            if let end = state.end { return .end(end) }
-            return .wait
+            if let end = state.end { return (end.map { nil }, false) }
+            guard let reader else { return (nil, false) }
+            if Task.isCancelled { return (.failure(CancellationError()), false) }
+            state.reader = reader
+            return (nil, false)
         }
-        switch immediate {
-        case .part(let part, let resumeReading):
-            if resumeReading { onLoop { $0.read() } }
-            return part
-        case .end(let end):
-            try end.get()
-            return nil
-        case .wait:
-            // A cancelled call stops waiting (its deadline, or the client gone): the reader is
-            // taken and failed under the lock that stores it, so neither side can miss the other.
-            return try await withTaskCancellationHandler {
-                try await withUnsafeThrowingContinuation { continuation in
-                    let now: Next = state.withLockedValue { state in
-                        if let part = state.parts.popFirst() { return .part(part, resumeReading: false) }
-                        if let end = state.end { return .end(end) }
-                        if Task.isCancelled { return .end(.failure(CancellationError())) }
-                        state.reader = continuation
-                        return .wait
-                    }
-                    switch now {
-                    case .part(let part, _): continuation.resume(returning: part)
-                    case .end(.success): continuation.resume(returning: nil)
-                    case .end(.failure(let error)): continuation.resume(throwing: error)
-                    case .wait: break
-                    }
-                }
-            } onCancel: {
-                let reader: UnsafeContinuation<Part?, any Error>? = state.withLockedValue { state in
-                    defer { state.reader = nil }
-                    return state.reader
-                }
-                reader?.resume(throwing: CancellationError())
-            }
-        }
+        if resumeReading { onLoop { $0.read() } }
+        return result
     }
 
     /// Writes a response part to the stream (flushed: the gRPC handler holds a unary response's

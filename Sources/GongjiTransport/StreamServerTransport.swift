@@ -194,10 +194,9 @@ public final class StreamServerTransport<Listener: StreamTransportListener>: Ser
                     methodDescriptorPromise: descriptor, eventLoop: stream.eventLoop, descriptorsByPath: descriptors)
                 let bridge = StreamBridge(channel: stream)
                 try stream.pipeline.syncOperations.addHandlers(grpc, bridge)
-                let cancellation = NIOLoopBound(grpc, eventLoop: stream.eventLoop)
                 descriptor.futureResult.whenSuccess { descriptor in
                     running.start(
-                        bridge: bridge, cancellation: CancellationTarget(cancellation, eventLoop: stream.eventLoop), descriptor: descriptor,
+                        bridge: bridge, cancellation: CancellationTarget(grpc, eventLoop: stream.eventLoop), descriptor: descriptor,
                         remotePeer: remotePeer, localPeer: localPeer, streamHandler: streamHandler)
                 }
             }
@@ -241,8 +240,8 @@ struct CancellationTarget: @unchecked Sendable {
     let handler: GRPCServerStreamHandler
     let eventLoop: any EventLoop
 
-    init(_ bound: NIOLoopBound<GRPCServerStreamHandler>, eventLoop: any EventLoop) {
-        handler = bound.value
+    init(_ handler: GRPCServerStreamHandler, eventLoop: any EventLoop) {
+        self.handler = handler
         self.eventLoop = eventLoop
     }
 
