@@ -206,8 +206,9 @@ public final class StreamServerTransport<Listener: StreamTransportListener>: Ser
     }
 }
 
-/// An address as grpc-swift-nio-transport names peers in a `ServerContext`.
-func peerName(_ address: NIOCore.SocketAddress?) -> String {
+/// An address as grpc-swift-nio-transport names peers in a `ServerContext.remotePeer` (the key
+/// under which `GongjiServer`'s peer directory finds a call's connection).
+public func peerName(_ address: NIOCore.SocketAddress?) -> String {
     switch address {
     case .v4(let v4)?: "ipv4:\(v4.host):\(address?.port ?? 0)"
     case .v6(let v6)?: "ipv6:[\(v6.host)]:\(address?.port ?? 0)"

@@ -1,3 +1,4 @@
+import GongjiTransport
 import NIOCore
 import NIOSSL
 import Synchronization
@@ -55,8 +56,7 @@ public final class PeerDirectory: Sendable {
     /// The key of a peer address, formatted as grpc-swift-nio-transport formats `remotePeer`.
     static func key(for address: SocketAddress) -> String? {
         switch address {
-        case .v4(let v4): address.port.map { "ipv4:\(v4.host):\($0)" }
-        case .v6(let v6): address.port.map { "ipv6:[\(v6.host)]:\($0)" }
+        case .v4, .v6: address.port == nil ? nil : peerName(address)
         case .unixDomainSocket: nil
         }
     }
